@@ -1,0 +1,218 @@
+/**
+ * @module objects/session/session-object
+ * SessionObject: one per 2025-era MCP session (or 2024-11-05 SSE connection). It holds the
+ * protocol state of the session (stored `initialize`, negotiated version, streams, event log) and
+ * is bound at creation to the principal (tenant, user, client). A request from any other principal
+ * gets 404, exactly like an unknown session (MCP security best practices §"Session Hijacking").
+ *
+ * Eviction: the SDK server lives in memory only. When a request arrives at a fresh instance of an
+ * existing session, the stored `initialize` request is replayed into a new server before the
+ * request is handled, so the session continues (security-tests §7.49).
+ *
+ * Nothing is written for an id that was never initialised: storage is created only when a session
+ * is (the schema too), so a forged or stale id leaves no object behind.
+ */
+import { DurableObject } from "cloudflare:workers";
+import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
+import { LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS, type MessageExtraInfo } from "@modelcontextprotocol/sdk/types.js";
+import { errorBody, type RpcMessage } from "../../shared/jsonrpc";
+import { RpcCode } from "../../shared/errors";
+import { log } from "../../shared/log";
+import { assertPrincipal, type VerifiedPrincipal } from "../../shared/principal";
+import type { SessionApi, SessionRequest } from "../../shared/session-api";
+import type { Env } from "../../worker/env";
+import { migrate } from "../migrations";
+import { parseEventId, EventLog } from "./event-log";
+import { createLegacyServer } from "./mcp-server";
+import { SESSION_MIGRATIONS } from "./schema";
+import { SessionTransport } from "./transport";
+
+/** What a session remembers across evictions. */
+interface SessionMeta {
+	tenantId: string;
+	userId: string;
+	clientId: string;
+	kind: "streamable" | "sse";
+	protocolVersion: string;
+	init: RpcMessage | null;
+	createdAt: number;
+	lastSeen: number;
+}
+
+const DEFAULT_TTL_SECONDS = 86_400;
+/** lastSeen is written at most this often, to keep idle-touch writes cheap. */
+const TOUCH_EVERY_MS = 60_000;
+
+/** The session object. Its RPC surface is {@link SessionApi}. */
+export class SessionObject extends DurableObject<Env> implements SessionApi {
+	#meta: SessionMeta | null = null;
+	#server: Server | null = null;
+	#transport: SessionTransport | null = null;
+	#rehydrating: Promise<void> | null = null;
+	#trace = "";
+
+	constructor(ctx: DurableObjectState, env: Env) {
+		super(ctx, env);
+		ctx.blockConcurrencyWhile(async () => {
+			if (!this.#hasSchema()) return;
+			migrate(ctx.storage, SESSION_MIGRATIONS);
+			const row = ctx.storage.sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = 'session'").toArray()[0];
+			this.#meta = row ? (JSON.parse(row.v) as SessionMeta) : null;
+		});
+	}
+
+	/** Handles one parsed HTTP exchange for `principal`. */
+	async handle(principalIn: VerifiedPrincipal, req: SessionRequest): Promise<Response> {
+		const principal = assertPrincipal(principalIn);
+		this.#trace = req.traceId;
+		const headers = { "Mcp-Session-Id": req.sessionId };
+		const creates = (req.op === "post" && req.messages.some((m) => "method" in m && m.method === "initialize")) || req.op === "sse-open";
+
+		if (creates) {
+			if (this.#meta) return rpcError(400, RpcCode.InvalidRequest, "Invalid Request: Server already initialized");
+			this.#create(principal, req);
+		}
+		const meta = this.#meta;
+		// Unknown session, or someone else's: the same 404 (no oracle for valid ids).
+		if (!meta || meta.tenantId !== principal.tenantId || meta.userId !== principal.userId || meta.clientId !== principal.clientId) {
+			return rpcError(404, RpcCode.SessionNotFound, "Session not found");
+		}
+		this.#touch(meta);
+		const extra: MessageExtraInfo = { authInfo: { token: "", clientId: principal.clientId, scopes: [...principal.scopes], extra: { principal } } };
+
+		switch (req.op) {
+			case "sse-open":
+				return this.#ensureTransport(req.sessionId).openLegacySse(req.endpoint);
+			case "sse-post": {
+				const transport = this.#transport;
+				if (meta.kind !== "sse" || !transport?.legacySseOpen) return rpcError(404, RpcCode.SessionNotFound, "Session not found");
+				const init = req.messages.find((m) => "method" in m && m.method === "initialize");
+				if (init) this.#saveInit(meta, init);
+				transport.postLegacy(req.messages, extra);
+				return new Response("Accepted", { status: 202 });
+			}
+			case "post": {
+				if (meta.kind !== "streamable") return rpcError(404, RpcCode.SessionNotFound, "Session not found");
+				const init = req.messages.find((m) => "method" in m && m.method === "initialize");
+				if (init) this.#saveInit(meta, init);
+				// A new session's own initialize is delivered normally; replay is for later requests.
+				const transport = init ? this.#ensureTransport(req.sessionId) : await this.#ready(req.sessionId, extra);
+				return transport.post(req.messages, { sse: req.sse, batch: req.batch, headers, extra });
+			}
+			case "get": {
+				if (meta.kind !== "streamable") return rpcError(404, RpcCode.SessionNotFound, "Session not found");
+				const resume = req.lastEventId ? parseEventId(req.lastEventId) : null;
+				if (req.lastEventId && !resume) return rpcError(400, RpcCode.InvalidRequest, "Bad Request: invalid Last-Event-ID");
+				const transport = await this.#ready(req.sessionId, extra);
+				return transport.openGet(resume, headers);
+			}
+			case "delete": {
+				await this.#destroy();
+				log("info", "session.deleted", { trace: req.traceId, tenant: principal.tenantId, session: req.sessionId.slice(0, 12) });
+				return new Response(null, { status: 200 });
+			}
+		}
+	}
+
+	/** Idle expiry. Safe to run twice: a missing or fresh session is left alone. */
+	override async alarm(): Promise<void> {
+		const meta = this.#meta;
+		if (!meta) return;
+		const ttl = ttlMs(this.env);
+		if (Date.now() - meta.lastSeen >= ttl) await this.#destroy();
+		else await this.ctx.storage.setAlarm(meta.lastSeen + ttl);
+	}
+
+	#hasSchema(): boolean {
+		return this.ctx.storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_migrations'").toArray().length > 0;
+	}
+
+	#create(principal: VerifiedPrincipal, req: SessionRequest): void {
+		migrate(this.ctx.storage, SESSION_MIGRATIONS);
+		const now = Date.now();
+		this.#meta = {
+			tenantId: principal.tenantId,
+			userId: principal.userId,
+			clientId: principal.clientId,
+			kind: req.op === "sse-open" ? "sse" : "streamable",
+			protocolVersion: req.op === "sse-open" ? "2024-11-05" : LATEST_PROTOCOL_VERSION,
+			init: null,
+			createdAt: now,
+			lastSeen: now,
+		};
+		this.#persist();
+		void this.ctx.storage.setAlarm(now + ttlMs(this.env));
+		log("info", "session.created", { trace: req.traceId, tenant: principal.tenantId, user: principal.userId, client_id: principal.clientId, kind: this.#meta.kind });
+	}
+
+	#saveInit(meta: SessionMeta, init: RpcMessage): void {
+		const requested = (init as { params?: { protocolVersion?: unknown } }).params?.protocolVersion;
+		// Lifecycle §"Version Negotiation": echo a supported version, else offer our latest.
+		meta.protocolVersion = typeof requested === "string" && SUPPORTED_PROTOCOL_VERSIONS.includes(requested) ? requested : LATEST_PROTOCOL_VERSION;
+		meta.init = init;
+		this.#persist();
+	}
+
+	#touch(meta: SessionMeta): void {
+		const now = Date.now();
+		if (now - meta.lastSeen < TOUCH_EVERY_MS) return;
+		meta.lastSeen = now;
+		this.#persist();
+	}
+
+	#persist(): void {
+		this.ctx.storage.sql.exec("INSERT OR REPLACE INTO meta (k, v) VALUES ('session', ?)", JSON.stringify(this.#meta));
+	}
+
+	#ensureTransport(sessionId: string): SessionTransport {
+		if (this.#transport) return this.#transport;
+		const transport = new SessionTransport(new EventLog(this.ctx.storage.sql), sessionId);
+		const server = createLegacyServer({
+			lane: this.#meta?.kind === "sse" ? "sse" : "streamable-http",
+			sessionId,
+			protocolVersion: () => this.#meta?.protocolVersion ?? LATEST_PROTOCOL_VERSION,
+			traceId: () => this.#trace,
+			principalOf: (extra) => assertPrincipal(extra.authInfo?.extra?.principal),
+			callTool: (principal, call) => this.env.TENANTS.get(this.env.TENANTS.idFromName(principal.tenantId)).callTool(principal, call),
+		});
+		void server.connect(transport);
+		this.#server = server;
+		this.#transport = transport;
+		return transport;
+	}
+
+	/** The transport, with the session's `initialize` replayed into a fresh server after eviction. */
+	async #ready(sessionId: string, extra: MessageExtraInfo): Promise<SessionTransport> {
+		if (this.#transport) {
+			await this.#rehydrating;
+			return this.#transport;
+		}
+		const transport = this.#ensureTransport(sessionId);
+		const init = this.#meta?.init;
+		if (init) {
+			this.#rehydrating = transport.replay(init, extra);
+			await this.#rehydrating;
+			log("info", "session.rehydrated", { trace: this.#trace, session: sessionId.slice(0, 12) });
+		}
+		return transport;
+	}
+
+	async #destroy(): Promise<void> {
+		await this.#transport?.close();
+		await this.#server?.close();
+		this.#transport = null;
+		this.#server = null;
+		this.#meta = null;
+		await this.ctx.storage.deleteAlarm();
+		await this.ctx.storage.deleteAll();
+	}
+}
+
+function ttlMs(env: Env): number {
+	const s = Number(env.SMCP_SESSION_TTL_SECONDS ?? DEFAULT_TTL_SECONDS);
+	return (Number.isFinite(s) && s > 0 ? s : DEFAULT_TTL_SECONDS) * 1000;
+}
+
+function rpcError(status: number, code: number, message: string): Response {
+	return new Response(errorBody(code, message), { status, headers: { "Content-Type": "application/json" } });
+}

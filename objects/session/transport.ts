@@ -1,0 +1,250 @@
+/**
+ * @module objects/session/transport
+ * An MCP SDK `Transport` hosted in the SessionObject, speaking Streamable HTTP (2025-03-26 …
+ * 2025-11-25) and the 2024-11-05 HTTP+SSE transport for one session. We host the transport
+ * ourselves rather than use `McpAgent` (deprecated, feature-frozen): every outgoing event goes
+ * through the durable {@link EventLog} first, request ids are remapped so that two concurrent
+ * requests with the same JSON-RPC id keep their own streams (security-tests §2.15), and after an
+ * eviction the session is rebuilt by replaying the stored `initialize` (see session-object.ts).
+ */
+import type { Transport, TransportSendOptions } from "@modelcontextprotocol/sdk/shared/transport.js";
+import type { JSONRPCMessage, MessageExtraInfo } from "@modelcontextprotocol/sdk/types.js";
+import { errorBody, isRequest, isResponse, type RpcId, type RpcMessage } from "../../shared/jsonrpc";
+import { EventLog, eventId } from "./event-log";
+
+const encoder = new TextEncoder();
+const SSE_HEADERS = { "Content-Type": "text/event-stream", "Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no" };
+/** Keep-alive comment interval for long-lived streams (intermediaries drop idle connections). */
+const KEEPALIVE_MS = 15_000;
+
+/** A live SSE connection; writes fail silently once the client has gone. */
+class SseSink {
+	readonly readable: ReadableStream<Uint8Array>;
+	readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+	#open = true;
+	#timer: ReturnType<typeof setInterval> | undefined;
+	constructor(keepAlive: boolean) {
+		const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+		this.readable = readable;
+		this.#writer = writable.getWriter();
+		if (keepAlive) this.#timer = setInterval(() => this.write(": keep-alive\n\n"), KEEPALIVE_MS);
+	}
+	get open(): boolean {
+		return this.#open;
+	}
+	write(chunk: string): void {
+		if (!this.#open) return;
+		this.#writer.write(encoder.encode(chunk)).catch(() => this.close());
+	}
+	close(): void {
+		if (!this.#open) return;
+		this.#open = false;
+		if (this.#timer) clearInterval(this.#timer);
+		this.#writer.close().catch(() => {});
+	}
+}
+
+/** A POST's response channel: an SSE stream, or a JSON body collected until every response is in. */
+interface Channel {
+	stream: string;
+	pending: Set<number>;
+	sink?: SseSink;
+	json?: { results: JSONRPCMessage[]; resolve: (r: Response) => void; batch: boolean; headers: Record<string, string> };
+}
+
+/** Where an internal request id came from. */
+interface Origin {
+	channel: Channel;
+	originalId: RpcId;
+	/** Set for a replayed `initialize`: its response is dropped and `done` is called instead. */
+	swallow?: () => void;
+}
+
+const STANDALONE = "get";
+
+/** The session's SDK transport. One per SessionObject instance. */
+export class SessionTransport implements Transport {
+	onclose?: () => void;
+	onerror?: (error: Error) => void;
+	onmessage?: <T extends JSONRPCMessage>(message: T, extra?: MessageExtraInfo) => void;
+	sessionId?: string;
+
+	readonly #log: EventLog;
+	readonly #origins = new Map<number, Origin>();
+	#nextId = 1;
+	#standalone: SseSink | undefined;
+	/** 2024-11-05: every server message goes on this one stream as `event: message`. */
+	#legacySse: SseSink | undefined;
+
+	constructor(log: EventLog, sessionId: string) {
+		this.#log = log;
+		this.sessionId = sessionId;
+	}
+
+	async start(): Promise<void> {}
+
+	async close(): Promise<void> {
+		this.#standalone?.close();
+		this.#legacySse?.close();
+		for (const o of this.#origins.values()) o.channel.sink?.close();
+		this.#origins.clear();
+		this.onclose?.();
+	}
+
+	/**
+	 * Handles the messages of one POST. Requests get a response channel: SSE when `sse` (so
+	 * progress and elicitation can travel before the result), otherwise one JSON body.
+	 */
+	post(messages: RpcMessage[], opts: { sse: boolean; batch: boolean; headers: Record<string, string>; extra: MessageExtraInfo }): Promise<Response> | Response {
+		const requests = messages.filter(isRequest);
+		if (requests.length === 0) {
+			for (const m of messages) this.#deliver(m, opts.extra);
+			// streamable-http §"Sending Messages to the Server": notifications/responses only → 202.
+			return new Response(null, { status: 202, headers: opts.headers });
+		}
+		const channel: Channel = { stream: crypto.randomUUID().replaceAll("-", "").slice(0, 16), pending: new Set() };
+		let response: Promise<Response> | Response;
+		if (opts.sse) {
+			channel.sink = new SseSink(false);
+			response = new Response(channel.sink.readable, { status: 200, headers: { ...SSE_HEADERS, ...opts.headers } });
+		} else {
+			response = new Promise<Response>((resolve) => {
+				channel.json = { results: [], resolve, batch: opts.batch, headers: opts.headers };
+			});
+		}
+		for (const m of messages) {
+			if (isRequest(m)) {
+				const internal = this.#nextId++;
+				channel.pending.add(internal);
+				this.#origins.set(internal, { channel, originalId: m.id });
+				this.#deliver({ ...m, id: internal }, opts.extra);
+			} else {
+				this.#deliver(m, opts.extra);
+			}
+		}
+		return response;
+	}
+
+	/** Replays a stored `initialize` after eviction; its response is discarded. */
+	replay(init: RpcMessage, extra: MessageExtraInfo): Promise<void> {
+		return new Promise<void>((resolve) => {
+			const internal = this.#nextId++;
+			const channel: Channel = { stream: "replay", pending: new Set([internal]) };
+			this.#origins.set(internal, { channel, originalId: internal, swallow: resolve });
+			this.#deliver({ ...(init as object), id: internal } as RpcMessage, extra);
+			this.#deliver({ jsonrpc: "2.0", method: "notifications/initialized" }, extra);
+		});
+	}
+
+	/** Opens the standalone GET stream, or resumes a stream after `lastEvent`. */
+	openGet(resume: { stream: string; seq: number } | null, headers: Record<string, string>): Response {
+		const sink = new SseSink(true);
+		if (resume) {
+			for (const e of this.#log.after(resume.stream, resume.seq)) sink.write(`id: ${eventId(resume.stream, e.seq)}\nevent: message\ndata: ${e.data}\n\n`);
+			const live = [...this.#origins.values()].find((o) => o.channel.stream === resume.stream)?.channel;
+			if (live && live.sink !== undefined) {
+				// The original POST stream is gone; later events of that request go here.
+				live.sink.close();
+				live.sink = sink;
+			} else if (resume.stream === STANDALONE) {
+				this.#standalone?.close();
+				this.#standalone = sink;
+			} else {
+				sink.close();
+			}
+		} else {
+			this.#standalone?.close();
+			this.#standalone = sink;
+		}
+		return new Response(sink.readable, { status: 200, headers: { ...SSE_HEADERS, ...headers } });
+	}
+
+	/** Opens the 2024-11-05 SSE stream and announces the POST endpoint. */
+	openLegacySse(endpoint: string): Response {
+		this.#legacySse?.close();
+		const sink = new SseSink(true);
+		this.#legacySse = sink;
+		sink.write(`event: endpoint\ndata: ${endpoint}\n\n`);
+		return new Response(sink.readable, { status: 200, headers: SSE_HEADERS });
+	}
+
+	/** Whether the 2024-11-05 stream is still connected. */
+	get legacySseOpen(): boolean {
+		return this.#legacySse?.open ?? false;
+	}
+
+	/** 2024-11-05: a POSTed message; the answer travels on the SSE stream. */
+	postLegacy(messages: RpcMessage[], extra: MessageExtraInfo): void {
+		const channel: Channel = { stream: "sse", pending: new Set() };
+		for (const m of messages) {
+			if (isRequest(m)) {
+				const internal = this.#nextId++;
+				channel.pending.add(internal);
+				this.#origins.set(internal, { channel, originalId: m.id });
+				this.#deliver({ ...m, id: internal }, extra);
+			} else this.#deliver(m, extra);
+		}
+	}
+
+	async send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
+		const m = message as RpcMessage;
+		if (isResponse(m)) {
+			const internal = typeof m.id === "number" ? m.id : Number.NaN;
+			const origin = this.#origins.get(internal);
+			if (!origin) return;
+			this.#origins.delete(internal);
+			origin.channel.pending.delete(internal);
+			if (origin.swallow) return origin.swallow();
+			this.#emit(origin.channel, { ...m, id: origin.originalId });
+			if (origin.channel.pending.size === 0) this.#finish(origin.channel);
+			return;
+		}
+		const related = options?.relatedRequestId;
+		const origin = typeof related === "number" ? this.#origins.get(related) : undefined;
+		if (origin?.swallow) return;
+		if (origin) this.#emit(origin.channel, m);
+		else if (this.#legacySse) this.#legacySse.write(`event: message\ndata: ${JSON.stringify(m)}\n\n`);
+		else if (this.#standalone) {
+			const seq = this.#log.append(STANDALONE, JSON.stringify(m));
+			this.#standalone.write(`id: ${eventId(STANDALONE, seq)}\nevent: message\ndata: ${JSON.stringify(m)}\n\n`);
+		}
+	}
+
+	/** Maps a client's `notifications/cancelled` to the internal id of that request. */
+	#deliver(m: RpcMessage, extra: MessageExtraInfo): void {
+		if ("method" in m && m.method === "notifications/cancelled" && !("id" in m)) {
+			const original = m.params?.requestId;
+			for (const [internal, o] of this.#origins) {
+				if (o.originalId === original) {
+					m = { ...m, params: { ...m.params, requestId: internal } };
+					break;
+				}
+			}
+		}
+		this.onmessage?.(m as JSONRPCMessage, extra);
+	}
+
+	#emit(channel: Channel, m: RpcMessage): void {
+		const data = JSON.stringify(m);
+		if (channel.stream === "sse") {
+			this.#legacySse?.write(`event: message\ndata: ${data}\n\n`);
+		} else if (channel.json) {
+			if (isResponse(m)) channel.json.results.push(m as JSONRPCMessage);
+			// Notifications cannot travel in a JSON response; such requests are answered over SSE.
+		} else {
+			const seq = this.#log.append(channel.stream, data);
+			channel.sink?.write(`id: ${eventId(channel.stream, seq)}\nevent: message\ndata: ${data}\n\n`);
+		}
+	}
+
+	#finish(channel: Channel): void {
+		if (channel.json) {
+			const { results, resolve, batch, headers } = channel.json;
+			const body = batch ? JSON.stringify(results) : JSON.stringify(results[0] ?? JSON.parse(errorBody(-32603, "Internal error")));
+			resolve(new Response(body, { status: 200, headers: { "Content-Type": "application/json", ...headers } }));
+		} else if (channel.sink) {
+			if (channel.stream !== "sse") this.#log.finish(channel.stream);
+			channel.sink.close();
+		}
+	}
+}

@@ -1,0 +1,63 @@
+/**
+ * @module shared/errors
+ * Two error planes. Internal failures are a tagged union with the detail operators need (logs,
+ * audit); the wire carries only spec codes and generic text. {@link toJsonRpcError} is the one
+ * exhaustive mapping between them.
+ */
+
+/** JSON-RPC 2.0 and MCP error codes used on the wire. */
+export const RpcCode = {
+	ParseError: -32700,
+	InvalidRequest: -32600,
+	MethodNotFound: -32601,
+	InvalidParams: -32602,
+	InternalError: -32603,
+	/** SDK convention for transport-level failures (bad session header, etc.). */
+	ConnectionClosed: -32000,
+	/** SDK convention: session not found. */
+	SessionNotFound: -32001,
+} as const;
+
+/** Internal failure reasons. Never sent to the client as-is. */
+export type Failure =
+	| { reason: "unknown_tool"; tool: string }
+	| { reason: "invalid_arguments"; tool: string; issues: string[] }
+	| { reason: "insufficient_scope"; tool: string; needed: string }
+	| { reason: "tool_failed"; tool: string; message: string }
+	| { reason: "internal"; where: string; detail: string };
+
+/** Result type used across Durable Object RPC: Workers RPC drops custom error fields. */
+export type Result<T, E = Failure> = { ok: true; value: T } | { ok: false; error: E };
+
+/** Shorthand constructors for {@link Result}. */
+export const ok = <T>(value: T): Result<T, never> => ({ ok: true, value });
+export const err = <E>(error: E): Result<never, E> => ({ ok: false, error });
+
+/**
+ * An error a tool handler throws on purpose, whose message is safe to show the user (for example
+ * "Entity with name X not found"). Anything else a handler throws is a bug and is reported as a
+ * generic internal error.
+ */
+export class ToolError extends Error {
+	override readonly name = "ToolError";
+}
+
+/** Maps an internal failure to its wire form: a spec code and generic text. */
+export function toJsonRpcError(f: Failure): { code: number; message: string } {
+	switch (f.reason) {
+		case "unknown_tool":
+			return { code: RpcCode.InvalidParams, message: `Unknown tool: ${f.tool}` };
+		case "invalid_arguments":
+			return { code: RpcCode.InvalidParams, message: `Invalid arguments for tool ${f.tool}` };
+		case "insufficient_scope":
+			return { code: RpcCode.InvalidRequest, message: "Insufficient scope" };
+		case "tool_failed":
+			return { code: RpcCode.InternalError, message: "Tool failed" };
+		case "internal":
+			return { code: RpcCode.InternalError, message: "Internal error" };
+		default: {
+			const never: never = f;
+			return never;
+		}
+	}
+}

@@ -1,0 +1,19 @@
+/**
+ * @module shared/session-api
+ * The RPC surface of SessionObject, listed in one place (style rule 2).
+ */
+import type { RpcMessage } from "./jsonrpc";
+import type { VerifiedPrincipal } from "./principal";
+
+/** One HTTP exchange of a 2025-era or 2024-11-05 session, already parsed by the front Worker. */
+export type SessionRequest =
+	| { op: "post"; sessionId: string; messages: RpcMessage[]; batch: boolean; sse: boolean; traceId: string }
+	| { op: "get"; sessionId: string; lastEventId: string | null; traceId: string }
+	| { op: "delete"; sessionId: string; traceId: string }
+	| { op: "sse-open"; sessionId: string; endpoint: string; traceId: string }
+	| { op: "sse-post"; sessionId: string; messages: RpcMessage[]; traceId: string };
+
+/** SessionObject's RPC methods. */
+export interface SessionApi {
+	handle(principal: VerifiedPrincipal, request: SessionRequest): Promise<Response>;
+}

@@ -1,0 +1,34 @@
+/**
+ * @module worker/env
+ * The Worker's bindings and configuration, as declared in `wrangler.jsonc` (vars) and set with
+ * `wrangler secret put` / `.dev.vars` (secrets). See the README's configuration table.
+ */
+import type { OAuthHelpers } from "@cloudflare/workers-oauth-provider";
+import type { SessionObject } from "../objects/session/session-object";
+import type { TenantObject } from "../objects/tenant/tenant-object";
+
+export interface Env {
+	/** OAuth provider storage (clients, grants, hashed tokens). */
+	OAUTH_KV: KVNamespace;
+	/** Local accounts: email → PBKDF2 hash, user → tenants. */
+	DIRECTORY_KV: KVNamespace;
+	SESSIONS: DurableObjectNamespace<SessionObject>;
+	TENANTS: DurableObjectNamespace<TenantObject>;
+	/** Set by the OAuth provider for the default handler. */
+	OAUTH_PROVIDER: OAuthHelpers;
+
+	/** The deployment's public origin, e.g. `https://mcp.example.com`. Also the OAuth resource. */
+	SMCP_PUBLIC_ORIGIN: string;
+	/** Extra allowed `Origin` values (comma-separated origins), for browser-based clients. */
+	SMCP_ALLOWED_ORIGINS?: string;
+	/** Maximum request body in bytes (default 4 MiB). */
+	SMCP_MAX_BODY_BYTES?: string;
+	/** Idle session lifetime in seconds (default 86400). */
+	SMCP_SESSION_TTL_SECONDS?: string;
+
+	/** Secret (≥ 32 chars): MACs session ids and signs consent state. */
+	SMCP_SECRET?: string;
+	/** Development only (`.dev.vars`): the seeded local account. */
+	SMCP_DEV_EMAIL?: string;
+	SMCP_DEV_PASSWORD?: string;
+}

@@ -1,0 +1,97 @@
+/**
+ * @module worker/index
+ * The front Worker. Request path (docs/architecture.md):
+ *   guard (Host/Origin allow-list, body cap) → OAuthProvider (metadata, /token, /register,
+ *   bearer check on /mcp and /sse) → MCP endpoints → SessionObject → TenantObject.
+ * Non-API routes (the consent screen, health) are the provider's default handler.
+ */
+import { OAuthProvider } from "@cloudflare/workers-oauth-provider";
+import { log } from "../shared/log";
+import { SCOPES } from "../shared/principal";
+import { handleAuthorize } from "./authorize";
+import { resolveConfig, type Config } from "./config";
+import type { Env } from "./env";
+import { guard } from "./guard";
+import { handleMcp, handleSse } from "./mcp";
+
+export { SessionObject } from "../objects/session/session-object";
+export { TenantObject } from "../objects/tenant/tenant-object";
+
+const traces = new WeakMap<Request, string>();
+const traceOf = (r: Request) => traces.get(r) ?? "none";
+
+const mcpApi = {
+	fetch: (request: Request, env: Env, ctx: ExecutionContext) => handleMcp(request, env, ctx, traceOf(request)),
+};
+const sseApi = {
+	fetch: (request: Request, env: Env, ctx: ExecutionContext) => handleSse(request, env, ctx, traceOf(request)),
+};
+
+const defaultHandler = {
+	async fetch(request: Request, env: Env): Promise<Response> {
+		const url = new URL(request.url);
+		if (url.pathname === "/authorize") return handleAuthorize(request, env);
+		if (url.pathname === "/healthz") return Response.json({ ok: true });
+		if (url.pathname === "/" && request.method === "GET") {
+			return new Response(`SMCP is running. Connect an MCP client to ${url.origin}/mcp (or ${url.origin}/sse).\n`, {
+				headers: { "Content-Type": "text/plain; charset=utf-8" },
+			});
+		}
+		return new Response("Not Found", { status: 404 });
+	},
+};
+
+let provider: { origin: string; instance: OAuthProvider<Env> } | undefined;
+
+/** The OAuth provider for this deployment's origin, built once per isolate. */
+function oauthProvider(config: Config): OAuthProvider<Env> {
+	if (provider?.origin === config.origin) return provider.instance;
+	const instance = new OAuthProvider<Env>({
+		apiHandlers: { "/mcp": mcpApi, "/sse": sseApi },
+		defaultHandler,
+		authorizeEndpoint: "/authorize",
+		tokenEndpoint: "/token",
+		clientRegistrationEndpoint: "/register",
+		scopesSupported: [...SCOPES],
+		accessTokenTTL: 3600,
+		refreshTokenTTL: 30 * 24 * 3600,
+		clientIdMetadataDocumentEnabled: true,
+		// RFC 8707 / RFC 9728: the resource is the deployment origin, covering /mcp and /sse.
+		resourceMetadata: { resource: config.origin, resource_name: "SMCP" },
+		onError: ({ code, status, internal }) => {
+			log(status >= 500 ? "error" : "info", "oauth.error", { code, status, reason: internal?.reason });
+		},
+	});
+	provider = { origin: config.origin, instance };
+	return instance;
+}
+
+export default {
+	async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+		const started = Date.now();
+		const trace = crypto.randomUUID();
+		const url = new URL(request.url);
+		let response: Response;
+		try {
+			const config = resolveConfig(env);
+			const guarded = await guard(request, config);
+			if ("stop" in guarded) {
+				response = guarded.stop;
+			} else {
+				traces.set(guarded.request, trace);
+				response = await oauthProvider(config).fetch(guarded.request, env, ctx);
+			}
+		} catch (e) {
+			log("error", "http.crash", { trace, error: e instanceof Error ? `${e.name}: ${e.message}` : "unknown" });
+			response = new Response(JSON.stringify({ error: "server_error" }), { status: 500, headers: { "Content-Type": "application/json" } });
+		}
+		log(response.status >= 500 ? "error" : "info", "http.request", {
+			trace,
+			method: request.method,
+			path: url.pathname.slice(0, 64),
+			status: response.status,
+			ms: Date.now() - started,
+		});
+		return response;
+	},
+};

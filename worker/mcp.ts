@@ -1,0 +1,138 @@
+/**
+ * @module worker/mcp
+ * The protected MCP endpoints, reached only with a valid bearer token:
+ * `/mcp` (Streamable HTTP, protocol revisions 2025-03-26 … 2025-11-25) and `/sse` +
+ * `/sse/message` (HTTP+SSE, 2024-11-05). Everything that can be decided without the session is
+ * decided here — method, Accept, Content-Type, protocol version header, JSON-RPC shape, session id
+ * MAC, scope — so malformed or foreign traffic never reaches a Durable Object.
+ */
+import { insufficientScope, type OAuthResourceAuth } from "@cloudflare/workers-oauth-provider";
+import { SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/sdk/types.js";
+import { RpcCode } from "../shared/errors";
+import { errorBody, isRequest, parseBody, type RpcMessage } from "../shared/jsonrpc";
+import { log } from "../shared/log";
+import { registry } from "../shared/packs";
+import { hasScope, type VerifiedPrincipal } from "../shared/principal";
+import type { SessionRequest } from "../shared/session-api";
+import { principalFrom } from "./auth";
+import { resolveConfig } from "./config";
+import type { Env } from "./env";
+import { mintSessionId, verifySessionId } from "./session-id";
+
+type ApiContext = ExecutionContext & { props?: unknown; auth?: OAuthResourceAuth };
+
+const JSON_HEADERS = { "Content-Type": "application/json" };
+const rpcError = (status: number, code: number, message: string, extra: Record<string, string> = {}) =>
+	new Response(errorBody(code, message), { status, headers: { ...JSON_HEADERS, ...extra } });
+
+/** Protocol revisions the SDK server negotiates; a header naming any other is refused. */
+const STREAMABLE_VERSIONS = new Set(SUPPORTED_PROTOCOL_VERSIONS);
+
+function sessionStub(env: Env, sessionId: string) {
+	return env.SESSIONS.get(env.SESSIONS.idFromName(sessionId));
+}
+
+/** Returns 403 + step-up challenge when a tools/call needs a scope the token lacks. */
+function scopeChallenge(messages: RpcMessage[], principal: VerifiedPrincipal, ctx: ApiContext): Response | null {
+	for (const m of messages) {
+		if (!isRequest(m) || m.method !== "tools/call") continue;
+		const tool = registry.get(String(m.params?.name ?? ""));
+		if (tool && !hasScope(principal.scopes, tool.scope) && ctx.auth) {
+			// MCP 2025-11-25 authorization §"Scope Challenge Handling": 403 insufficient_scope with the scope needed.
+			return insufficientScope(ctx.auth, [...new Set([...principal.scopes, tool.scope])]);
+		}
+	}
+	return null;
+}
+
+/** `/mcp`: Streamable HTTP. */
+export async function handleMcp(request: Request, env: Env, ctx: ApiContext, traceId: string): Promise<Response> {
+	const principal = principalFrom(ctx);
+	if (!principal) return rpcError(401, RpcCode.ConnectionClosed, "Unauthorized");
+	const secret = resolveConfig(env).secret;
+	const sessionHeader = request.headers.get("Mcp-Session-Id");
+	const accept = request.headers.get("Accept") ?? "";
+
+	if (request.method === "POST") {
+		// streamable-http §"Sending Messages": the client MUST accept both JSON and SSE.
+		if (!accept.includes("application/json") || !accept.includes("text/event-stream")) {
+			return rpcError(406, RpcCode.ConnectionClosed, "Not Acceptable: Client must accept both application/json and text/event-stream");
+		}
+		if (!(request.headers.get("Content-Type") ?? "").toLowerCase().startsWith("application/json")) {
+			return rpcError(415, RpcCode.ConnectionClosed, "Unsupported Media Type: Content-Type must be application/json");
+		}
+		// streamable-http §"Protocol Version Header": absent means 2025-03-26; unsupported → 400.
+		const version = request.headers.get("MCP-Protocol-Version");
+		if (version !== null && !STREAMABLE_VERSIONS.has(version)) {
+			return rpcError(400, RpcCode.ConnectionClosed, `Bad Request: Unsupported protocol version (supported: ${[...STREAMABLE_VERSIONS].join(", ")})`);
+		}
+		const parsed = parseBody(await request.text(), { allowBatch: version === null || version === "2025-03-26" });
+		if (!parsed.ok) return rpcError(400, parsed.error.code, parsed.error.message);
+		const { messages, batch } = parsed;
+		const isInit = messages.some((m) => "method" in m && m.method === "initialize");
+
+		let sessionId: string;
+		if (isInit) {
+			if (sessionHeader) return rpcError(400, RpcCode.InvalidRequest, "Invalid Request: Server already initialized");
+			sessionId = await mintSessionId(secret, principal);
+		} else {
+			if (!sessionHeader) return rpcError(400, RpcCode.ConnectionClosed, "Bad Request: Mcp-Session-Id header is required");
+			if (!(await verifySessionId(secret, principal, sessionHeader))) return rpcError(404, RpcCode.SessionNotFound, "Session not found");
+			sessionId = sessionHeader;
+		}
+		const challenge = scopeChallenge(messages, principal, ctx);
+		if (challenge) return challenge;
+		// Answer over SSE when a tool runs (progress and elicitation travel before the result).
+		const sse = messages.some((m) => isRequest(m) && m.method === "tools/call");
+		const req: SessionRequest = { op: "post", sessionId, messages, batch, sse, traceId };
+		return sessionStub(env, sessionId).handle(principal, req);
+	}
+
+	if (request.method === "GET" || request.method === "DELETE") {
+		if (request.method === "GET" && !accept.includes("text/event-stream")) {
+			return rpcError(406, RpcCode.ConnectionClosed, "Not Acceptable: Client must accept text/event-stream");
+		}
+		if (!sessionHeader) return rpcError(400, RpcCode.ConnectionClosed, "Bad Request: Mcp-Session-Id header is required");
+		if (!(await verifySessionId(secret, principal, sessionHeader))) return rpcError(404, RpcCode.SessionNotFound, "Session not found");
+		const req: SessionRequest =
+			request.method === "GET"
+				? { op: "get", sessionId: sessionHeader, lastEventId: request.headers.get("Last-Event-ID"), traceId }
+				: { op: "delete", sessionId: sessionHeader, traceId };
+		return sessionStub(env, sessionHeader).handle(principal, req);
+	}
+	return rpcError(405, RpcCode.ConnectionClosed, "Method Not Allowed", { Allow: "GET, POST, DELETE" });
+}
+
+/** `/sse` (GET: open the stream) and `/sse/message?sessionId=` (POST: send a message). */
+export async function handleSse(request: Request, env: Env, ctx: ApiContext, traceId: string): Promise<Response> {
+	const principal = principalFrom(ctx);
+	if (!principal) return rpcError(401, RpcCode.ConnectionClosed, "Unauthorized");
+	const secret = resolveConfig(env).secret;
+	const url = new URL(request.url);
+
+	if (url.pathname === "/sse" && request.method === "GET") {
+		if (!(request.headers.get("Accept") ?? "text/event-stream").includes("text/event-stream")) {
+			return rpcError(406, RpcCode.ConnectionClosed, "Not Acceptable: Client must accept text/event-stream");
+		}
+		const sessionId = await mintSessionId(secret, principal);
+		const endpoint = `/sse/message?sessionId=${sessionId}`;
+		return sessionStub(env, sessionId).handle(principal, { op: "sse-open", sessionId, endpoint, traceId });
+	}
+	if (url.pathname === "/sse/message" && request.method === "POST") {
+		const sessionId = url.searchParams.get("sessionId");
+		if (!(await verifySessionId(secret, principal, sessionId))) return rpcError(404, RpcCode.SessionNotFound, "Session not found");
+		if (!(request.headers.get("Content-Type") ?? "").toLowerCase().startsWith("application/json")) {
+			return rpcError(415, RpcCode.ConnectionClosed, "Unsupported Media Type: Content-Type must be application/json");
+		}
+		const parsed = parseBody(await request.text(), { allowBatch: false });
+		if (!parsed.ok) return rpcError(400, parsed.error.code, parsed.error.message);
+		const challenge = scopeChallenge(parsed.messages, principal, ctx);
+		if (challenge) return challenge;
+		return sessionStub(env, sessionId!).handle(principal, { op: "sse-post", sessionId: sessionId!, messages: parsed.messages, traceId });
+	}
+	if (url.pathname === "/sse" || url.pathname === "/sse/message") {
+		return rpcError(405, RpcCode.ConnectionClosed, "Method Not Allowed", { Allow: url.pathname === "/sse" ? "GET" : "POST" });
+	}
+	log("debug", "http.not_found", { trace: traceId, path: url.pathname.slice(0, 64) });
+	return new Response("Not Found", { status: 404 });
+}
