@@ -207,13 +207,10 @@ async function seedDevAccount(kv: KVNamespace, email: string, password: string):
 		log("info", "accounts.dev_account_created", { userId: created.value.userId, tenantId: created.value.tenantId });
 	} else if (created.error.reason !== "email_taken") {
 		// Never log the password itself; the reason is enough to fix .dev.vars.
-		console.error(
-			JSON.stringify({
-				event: "dev_account_rejected",
-				reason: created.error.reason,
-				fix: `Set SMCP_DEV_EMAIL to an address and SMCP_DEV_PASSWORD to at least ${MIN_PASSWORD_LENGTH} characters in .dev.vars`,
-			}),
-		);
+		log("error", "accounts.dev_account_rejected", {
+			reason: created.error.reason,
+			fix: `Set SMCP_DEV_EMAIL to an address and SMCP_DEV_PASSWORD to at least ${MIN_PASSWORD_LENGTH} characters in .dev.vars`,
+		});
 	}
 }
 

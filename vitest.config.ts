@@ -1,0 +1,56 @@
+/**
+ * Three test tiers (style rule 11): colocated unit tests in Node, integration tests inside workerd
+ * through the Workers Vitest plugin, and end-to-end tests that drive real MCP clients against
+ * `wrangler dev` on loopback.
+ */
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+/** Secrets for the test runtime only (never a deployment's). */
+const TEST_BINDINGS = {
+	SMCP_SECRET: "test-secret-0123456789abcdef0123456789abcdef",
+	SMCP_DEV_EMAIL: "dev@smcp.local",
+	SMCP_DEV_PASSWORD: "smcp-dev-password",
+};
+
+/** Structured logs are noise in test output; `SMCP_TEST_LOGS=1` shows them. */
+const quiet = () => (process.env.SMCP_TEST_LOGS ? undefined : false);
+
+export default defineConfig({
+	test: {
+		onConsoleLog: quiet,
+		projects: [
+			{
+				test: {
+					name: "unit",
+					environment: "node",
+					include: ["shared/**/*.test.ts", "worker/**/*.test.ts", "objects/**/*.test.ts", "scripts/**/*.test.ts"],
+				},
+			},
+			{
+				plugins: [
+					cloudflareTest({
+						wrangler: { configPath: "./wrangler.jsonc" },
+						miniflare: { bindings: TEST_BINDINGS },
+					}),
+				],
+				test: {
+					name: "workers",
+					include: ["test/integration/**/*.test.ts"],
+					onConsoleLog: quiet,
+				},
+			},
+			{
+				test: {
+					name: "e2e",
+					environment: "node",
+					include: ["test/e2e/**/*.test.ts"],
+					globalSetup: ["test/e2e/global-setup.ts"],
+					testTimeout: 60_000,
+					hookTimeout: 120_000,
+					fileParallelism: false,
+				},
+			},
+		],
+	},
+});
