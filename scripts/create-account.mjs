@@ -76,7 +76,9 @@ function newId(/** @type {string} */ prefix) {
 }
 
 function base64url(/** @type {Uint8Array} */ bytes) {
-	return Buffer.from(bytes).toString("base64url");
+	let s = "";
+	for (const b of bytes) s += String.fromCharCode(b);
+	return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
 /** Runs the command. Exits non-zero with a message saying what to do on any failure. */

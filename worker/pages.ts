@@ -35,8 +35,8 @@ export interface AuthorizePageOptions {
 }
 
 /**
- * Escapes text for HTML element content and double- or single-quoted attribute values
- * (OWASP XSS Prevention Cheat Sheet, rules 1 and 2).
+ * Escapes text for HTML element content and quoted attribute values (OWASP XSS Prevention Cheat
+ * Sheet, rules 1 and 2). Every attribute on these pages is double-quoted, so these five suffice.
  *
  * @example
  * ```ts
@@ -44,8 +44,10 @@ export interface AuthorizePageOptions {
  * ```
  */
 export function escapeHtml(text: string): string {
-	return text.replace(/[&<>"'`=]/g, (c) => `&#${c.charCodeAt(0)};`);
+	return text.replace(/[&<>"']/g, (c) => ENTITIES[c] ?? c);
 }
+
+const ENTITIES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 
 /** The plain-language description of a scope SMCP grants, or `undefined` for any other string. */
 export function describeScope(scope: string): string | undefined {
