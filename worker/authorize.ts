@@ -80,13 +80,14 @@ async function decide(request: Request, env: Env): Promise<Response> {
 	if (type !== "application/x-www-form-urlencoded") {
 		return renderErrorPage(415, "Unsupported form encoding", "Submit the sign-in form from the SMCP sign-in page.");
 	}
-	// CSRF defence in depth beside the provider's SameSite binding cookie: a browser always sends
-	// Origin on a POST (Fetch Standard, "`Origin` header"), and Sec-Fetch-Site names a cross-site
-	// request outright (W3C Fetch Metadata Request Headers, `Sec-Fetch-Site`). The failed-sign-in path redraws the page
-	// before the provider checks the handle, so it must not be reachable cross-site. The page's
-	// own origin is accepted too: wrangler dev serves it on 127.0.0.1 and localhost alike, and the
-	// guard has already limited Host to this deployment's names. SMCP_ALLOWED_ORIGINS (browser MCP
-	// clients) deliberately does not apply to this form.
+	// CSRF defence in depth beside the provider's SameSite binding cookie (RFC 6749 §10.12: the
+	// authorization endpoint MUST be protected against CSRF). Browsers send Origin on every POST
+	// (Fetch Standard, "`Origin` header"), and Sec-Fetch-Site names a cross-site request outright
+	// (W3C Fetch Metadata). The failed-sign-in path redraws the page before the provider checks
+	// the handle, so it must not be reachable cross-site. The page's own origin is accepted too:
+	// wrangler dev answers on 127.0.0.1 and localhost alike, and the guard has already limited
+	// Host to this deployment's names. SMCP_ALLOWED_ORIGINS (browser MCP clients) deliberately
+	// does not apply to this form.
 	const origin = request.headers.get("Origin");
 	const expected = originOf(env.SMCP_PUBLIC_ORIGIN);
 	const own = new URL(request.url).origin;
@@ -131,12 +132,13 @@ async function decide(request: Request, env: Env): Promise<Response> {
 		return redraw("Email or password is incorrect.");
 	}
 
+	// The request comes from approveConsent(), bound to the handle, never from `q`: an AuthRequest
+	// rebuilt from browser-supplied data let an attacker swap the redirect URI and receive the
+	// code (cloudflare/workers-oauth-provider#92, "open redirect vulnerability in
+	// completeAuthorization"; the provider's docs: "Nothing trusted comes from the form").
 	// No `scope` option: approveConsent() would *replace* the stored scopes with it (the page may
-	// grant "fewer or more than the client requested"), and we want the handle-bound request's
-	// scopes to intersect with. The tampered-AuthRequest class of bug (the consent form carrying
-	// the request in hidden fields, so a page could approve another client or redirect URI; see
-	// the provider's upstream-sign-in.md, "Nothing trusted comes from the form") is why the
-	// request comes from approveConsent() and never from `q`.
+	// grant "fewer or more than the client requested", within scopesSupported), losing the
+	// client's original request, which the grant must not exceed.
 	const approved = await consume(() => env.OAUTH_PROVIDER.approveConsent(request, handle));
 	if (approved instanceof Response) return approved;
 	// Least privilege (RFC 6749 §3.3, RFC 9700 §2.3): grant what the person left ticked, of what

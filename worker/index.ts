@@ -20,11 +20,22 @@ export { TenantObject } from "../objects/tenant/tenant-object";
 const traces = new WeakMap<Request, string>();
 const traceOf = (r: Request) => traces.get(r) ?? "none";
 
+/**
+ * Browser-based clients must read the session id and protocol version (streamable-http
+ * §"Session Management"). The provider adds the origin (echoed, never `*`) and the OAuth headers.
+ */
+function exposeMcpHeaders(request: Request, response: Response): Response {
+	if (!request.headers.has("Origin")) return response;
+	const out = new Response(response.body, response);
+	out.headers.set("Access-Control-Expose-Headers", "Mcp-Session-Id, MCP-Protocol-Version");
+	return out;
+}
+
 const mcpApi = {
-	fetch: (request: Request, env: Env, ctx: ExecutionContext) => handleMcp(request, env, ctx, traceOf(request)),
+	fetch: async (request: Request, env: Env, ctx: ExecutionContext) => exposeMcpHeaders(request, await handleMcp(request, env, ctx, traceOf(request))),
 };
 const sseApi = {
-	fetch: (request: Request, env: Env, ctx: ExecutionContext) => handleSse(request, env, ctx, traceOf(request)),
+	fetch: async (request: Request, env: Env, ctx: ExecutionContext) => exposeMcpHeaders(request, await handleSse(request, env, ctx, traceOf(request))),
 };
 
 const defaultHandler = {

@@ -63,7 +63,13 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 
 	/** Handles one parsed HTTP exchange for `principal`. */
 	async handle(principalIn: VerifiedPrincipal, req: SessionRequest): Promise<Response> {
-		const principal = assertPrincipal(principalIn);
+		let principal: VerifiedPrincipal;
+		try {
+			principal = assertPrincipal(principalIn);
+		} catch {
+			log("error", "session.invalid_principal", { trace: req.traceId });
+			return rpcError(500, RpcCode.InternalError, "Internal error");
+		}
 		this.#trace = req.traceId;
 		const headers = { "Mcp-Session-Id": req.sessionId };
 		const creates = (req.op === "post" && req.messages.some((m) => "method" in m && m.method === "initialize")) || req.op === "sse-open";

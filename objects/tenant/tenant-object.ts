@@ -27,7 +27,14 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 
 	/** Runs one tool call for `principal` in this tenant. */
 	async callTool(principalIn: VerifiedPrincipal, call: ToolCall): Promise<Result<ToolOutcome, Failure>> {
-		const principal = assertPrincipal(principalIn);
+		let principal: VerifiedPrincipal;
+		try {
+			principal = assertPrincipal(principalIn);
+		} catch {
+			// A malformed handoff is a caller bug; refuse without running anything.
+			log("error", "kernel.invalid_principal", { trace: call?.traceId });
+			return err({ reason: "internal", where: "kernel", detail: "invalid principal" });
+		}
 		const started = Date.now();
 		const tool = registry.get(call.name);
 		if (!tool) return err({ reason: "unknown_tool", tool: String(call.name).slice(0, 64) });

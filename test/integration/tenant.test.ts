@@ -1,0 +1,152 @@
+/**
+ * TenantObject: isolation between tenants, scopes, atomicity, migrations, and the memory pack's
+ * storage rules (bounds, search index). Scenarios trace to ../shared/security-tests.md §3, §5, §7.
+ */
+import { runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { migrate } from "../../objects/migrations";
+import type { TenantObject } from "../../objects/tenant/tenant-object";
+import { TENANT_MIGRATIONS } from "../../objects/tenant/schema";
+import { brandPrincipal } from "../../shared/principal";
+import { connectMcp, connectSse, INIT, rawPost, signedIn, testEnv } from "./helpers";
+
+const tenant = (id: string) => testEnv.TENANTS.get(testEnv.TENANTS.idFromName(id));
+const principal = (tenantId: string, scopes = ["mcp:read", "mcp:write"]) => brandPrincipal({ tenantId, userId: "u_test", clientId: "c_test", scopes });
+const kernelCall = (name: string, args: Record<string, unknown>) => ({ name, arguments: args, lane: "streamable-http" as const, protocolVersion: "2025-11-25", traceId: "t" });
+
+describe("tenant isolation", () => {
+	it("a second tenant sees none of the first tenant's graph, on any lane", async () => {
+		const a = await signedIn();
+		const b = await signedIn();
+		const ca = (await connectMcp(a.tokens.access_token)).client;
+		await ca.callTool({ name: "create_entities", arguments: { entities: [{ name: "SecretProject", entityType: "project", observations: ["budget 1M"] }] } });
+		const cb = (await connectMcp(b.tokens.access_token)).client;
+		const graphB = await cb.callTool({ name: "read_graph", arguments: {} });
+		expect(graphB.structuredContent).toEqual({ entities: [], relations: [] });
+		const searchB = await cb.callTool({ name: "search_nodes", arguments: { query: "Secret" } });
+		expect(searchB.structuredContent).toEqual({ entities: [], relations: [] });
+		const sseB = (await connectSse(b.tokens.access_token)).client;
+		expect((await sseB.callTool({ name: "open_nodes", arguments: { names: ["SecretProject"] } })).structuredContent).toEqual({ entities: [], relations: [] });
+		// A still has it.
+		expect(((await ca.callTool({ name: "read_graph", arguments: {} })).structuredContent as { entities: unknown[] }).entities).toHaveLength(1);
+	});
+
+	it("the same tenant's data is shared across sessions, clients and the SSE lane", async () => {
+		const a = await signedIn();
+		const c1 = (await connectMcp(a.tokens.access_token)).client;
+		await c1.callTool({ name: "create_entities", arguments: { entities: [{ name: "Shared", entityType: "t", observations: [] }] } });
+		const sse = (await connectSse(a.tokens.access_token)).client;
+		const r = await sse.callTool({ name: "open_nodes", arguments: { names: ["Shared"] } });
+		expect((r.structuredContent as { entities: { name: string }[] }).entities[0]!.name).toBe("Shared");
+	});
+});
+
+describe("scopes", () => {
+	it("a read-only token calling a write tool gets 403 insufficient_scope with the scope to ask for", async () => {
+		const { tokens } = await signedIn({ scope: ["mcp:read"] });
+		const init = await rawPost(tokens.access_token, INIT);
+		const id = init.headers.get("Mcp-Session-Id")!;
+		const res = await rawPost(tokens.access_token, { jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "delete_entities", arguments: { entityNames: ["x"] } } }, { "Mcp-Session-Id": id });
+		expect(res.status).toBe(403);
+		const challenge = res.headers.get("WWW-Authenticate")!;
+		expect(challenge).toContain('error="insufficient_scope"');
+		expect(challenge).toContain("mcp:write");
+		expect(challenge).toContain("resource_metadata=");
+	});
+
+	it("tools/list shows only the tools the token may call", async () => {
+		const { tokens } = await signedIn({ scope: ["mcp:read"] });
+		const { client } = await connectMcp(tokens.access_token);
+		const names = (await client.listTools()).tools.map((t) => t.name).sort();
+		expect(names).toEqual(["open_nodes", "read_graph", "search_nodes"]);
+	});
+
+	it("the person can grant fewer scopes than the client asked for", async () => {
+		const { tokens } = await signedIn({ scope: ["mcp:read", "mcp:write"], grant: ["mcp:read"] });
+		expect(tokens.scope).toBe("mcp:read");
+	});
+
+	it("the kernel refuses a write for a principal without mcp:write even if the front door is bypassed", async () => {
+		const r = await tenant("t_scopecheck").callTool(principal("t_scopecheck", ["mcp:read"]), kernelCall("create_entities", { entities: [] }));
+		expect(r).toEqual({ ok: false, error: { reason: "insufficient_scope", tool: "create_entities", needed: "mcp:write" } });
+	});
+
+	it("the kernel refuses a malformed principal handed over RPC", async () => {
+		const r = await tenant("t_bad").callTool({ tenantId: "t bad", userId: "u", clientId: "c", scopes: [] } as never, kernelCall("read_graph", {}));
+		expect(r).toEqual({ ok: false, error: { reason: "internal", where: "kernel", detail: "invalid principal" } });
+	});
+});
+
+describe("atomicity and bounds", () => {
+	it("a tool that fails half-way leaves no state change (add_observations with one missing entity)", async () => {
+		const t = tenant("t_atomic");
+		const p = principal("t_atomic");
+		await t.callTool(p, kernelCall("create_entities", { entities: [{ name: "A", entityType: "x", observations: [] }] }));
+		const r = await t.callTool(p, kernelCall("add_observations", { observations: [{ entityName: "A", contents: ["first"] }, { entityName: "Missing", contents: ["second"] }] }));
+		expect(r.ok && r.value.result.isError).toBe(true);
+		expect(r.ok && r.value.result.content[0]!.text).toBe("Entity with name Missing not found");
+		const graph = await t.callTool(p, kernelCall("read_graph", {}));
+		expect(graph.ok && graph.value.result.structuredContent).toEqual({ entities: [{ name: "A", entityType: "x", observations: [] }], relations: [] });
+	});
+
+	it("inputs over the bounds are refused with a tool error that names the limit", async () => {
+		const t = tenant("t_bounds");
+		const p = principal("t_bounds");
+		const tooMany = Array.from({ length: 1001 }, (_, i) => ({ name: `n${i}`, entityType: "x", observations: [] }));
+		const r1 = await t.callTool(p, kernelCall("create_entities", { entities: tooMany }));
+		expect(r1.ok && r1.value.result.isError).toBe(true);
+		expect(r1.ok && r1.value.result.content[0]!.text).toMatch(/entities: .*1000/);
+		const r2 = await t.callTool(p, kernelCall("add_observations", { observations: [{ entityName: "x", contents: ["y".repeat(20_000)] }] }));
+		expect(r2.ok && r2.value.result.content[0]!.text).toMatch(/observations\.0\.contents\.0: .*16384/);
+	});
+
+	it("search_nodes uses the trigram index, and short queries still match like the reference", async () => {
+		const t = tenant("t_search");
+		const p = principal("t_search");
+		await t.callTool(p, kernelCall("create_entities", { entities: [
+			{ name: "Grace Hopper", entityType: "Person", observations: ["invented the compiler"] },
+			{ name: "COBOL", entityType: "language", observations: [] },
+		] }));
+		await t.callTool(p, kernelCall("create_relations", { relations: [{ from: "Grace Hopper", to: "COBOL", relationType: "designed" }] }));
+		const r = await t.callTool(p, kernelCall("search_nodes", { query: "COMPILER" }));
+		expect(r.ok && r.value.result.structuredContent).toEqual({
+			entities: [{ name: "Grace Hopper", entityType: "Person", observations: ["invented the compiler"] }],
+			relations: [{ from: "Grace Hopper", to: "COBOL", relationType: "designed" }],
+		});
+		const short = await t.callTool(p, kernelCall("search_nodes", { query: "ol" }));
+		expect(short.ok && (short.value.result.structuredContent as { entities: { name: string }[] }).entities.map((e) => e.name)).toEqual(["COBOL"]);
+		const plan = await runInDurableObject(t, (_o: TenantObject, state) =>
+			state.storage.sql.exec("EXPLAIN QUERY PLAN SELECT rowid FROM mem_search WHERE mem_search MATCH ?", '"compiler"').toArray().map((r) => String(r.detail)),
+		);
+		expect(plan.join(" ")).toMatch(/VIRTUAL TABLE INDEX/);
+	});
+
+	it("a deleted entity disappears from search, and its relations go with it", async () => {
+		const t = tenant("t_delete");
+		const p = principal("t_delete");
+		await t.callTool(p, kernelCall("create_entities", { entities: [{ name: "Alpha", entityType: "x", observations: ["findable text"] }, { name: "Beta", entityType: "x", observations: [] }] }));
+		await t.callTool(p, kernelCall("create_relations", { relations: [{ from: "Beta", to: "Alpha", relationType: "knows" }] }));
+		await t.callTool(p, kernelCall("delete_entities", { entityNames: ["Alpha"] }));
+		const r = await t.callTool(p, kernelCall("search_nodes", { query: "findable" }));
+		expect(r.ok && r.value.result.structuredContent).toEqual({ entities: [], relations: [] });
+		const g = await t.callTool(p, kernelCall("read_graph", {}));
+		expect(g.ok && g.value.result.structuredContent).toEqual({ entities: [{ name: "Beta", entityType: "x", observations: [] }], relations: [] });
+	});
+});
+
+describe("schema migrations", () => {
+	it("run once; re-instantiation is a no-op; an edited historical migration is detected", async () => {
+		const t = tenant("t_migrations");
+		await t.callTool(principal("t_migrations"), kernelCall("read_graph", {}));
+		await runInDurableObject(t, (_o: TenantObject, state) => {
+			expect(state.storage.sql.exec("SELECT id FROM _migrations").toArray()).toEqual([{ id: 1 }]);
+			expect(migrate(state.storage, TENANT_MIGRATIONS)).toEqual([]);
+			const edited = [{ ...TENANT_MIGRATIONS[0]!, sql: TENANT_MIGRATIONS[0]!.sql + "\n-- edited" }];
+			expect(() => migrate(state.storage, edited)).toThrow(/changed after it was applied/);
+			const v2 = [...TENANT_MIGRATIONS, { id: 2, name: "probe", sql: "CREATE TABLE probe_v2 (x INTEGER)" }];
+			expect(migrate(state.storage, v2)).toEqual([2]);
+			expect(migrate(state.storage, v2)).toEqual([]);
+			expect(() => migrate(state.storage, TENANT_MIGRATIONS)).toThrow(/older version was deployed/);
+		});
+	});
+});
