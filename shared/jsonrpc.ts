@@ -81,7 +81,8 @@ export function parseBody(text: string, opts: { allowBatch: boolean }): { ok: tr
 	try {
 		decoded = JSON.parse(text);
 	} catch {
-		// Also covers pathological nesting: V8 throws a RangeError that lands here.
+		// Deep nesting either parses (V8 handles 50k levels) and is refused by the shape check below,
+		// or throws a RangeError that lands here; both are bounded.
 		return { ok: false, error: { code: RpcCode.ParseError, message: "Parse error" } };
 	}
 	const batch = Array.isArray(decoded);

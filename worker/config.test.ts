@@ -53,7 +53,7 @@ describe("resolveConfig: origin", () => {
 	it.each(["https://mcp.example.com/mcp", "https://mcp.example.com/?a=1", "https://user@mcp.example.com", "https://mcp.example.com#x"])(
 		"rejects an origin with a path, query, userinfo or fragment: %s",
 		(origin) => {
-			expect(() => resolveConfig(env({ SMCP_PUBLIC_ORIGIN: origin }))).toThrow(/without a path/);
+			expect(() => resolveConfig(env({ SMCP_PUBLIC_ORIGIN: origin }))).toThrow(/canonical origin/);
 		},
 	);
 
@@ -104,13 +104,15 @@ describe("resolveConfig: SMCP_ALLOWED_ORIGINS", () => {
 		expect(() => resolveConfig(env({ SMCP_PUBLIC_ORIGIN: "https://mcp.example.com", SMCP_ALLOWED_ORIGINS: "not a url" }))).toThrow(TypeError);
 	});
 
-	// BUG (reported, not fixed): an entry whose URL has an opaque origin (a typo without a scheme
-	// such as "localhost:3000", or "chrome-extension://id") is added as the string "null", so any
-	// sandboxed iframe or data: page, which sends `Origin: null`, passes the Origin check.
-	it.fails("never allows the opaque origin \"null\" (Origin: null from a sandboxed iframe)", () => {
-		const c = resolveConfig(env({ SMCP_PUBLIC_ORIGIN: "https://mcp.example.com", SMCP_ALLOWED_ORIGINS: "localhost:3000" }));
-		expect(c.allowedOrigins.has("null")).toBe(false);
-	});
+	// An entry whose URL has an opaque origin (a typo without a scheme such as "localhost:3000", or
+	// "chrome-extension://id") would serialise as "null" and let `Origin: null` (sandboxed iframes,
+	// data: pages) through; such entries are refused outright.
+	it.each(["localhost:3000", "chrome-extension://abcdef", "file:///x", "data:text/html,x"])(
+		"never allows the opaque origin \"null\" (Origin: null from a sandboxed iframe): %s is refused",
+		(entry) => {
+			expect(() => resolveConfig(env({ SMCP_PUBLIC_ORIGIN: "https://mcp.example.com", SMCP_ALLOWED_ORIGINS: entry }))).toThrow(/SMCP_ALLOWED_ORIGINS entry/);
+		},
+	);
 });
 
 describe("resolveConfig: SMCP_MAX_BODY_BYTES", () => {
@@ -143,10 +145,9 @@ describe("isLoopbackHost", () => {
 });
 
 describe("resolveConfig: cache key", () => {
-	// BUG (reported, not fixed): the cache key joins the inputs with "|" and `undefined` joins as "",
-	// so SMCP_MAX_BODY_BYTES="" (which a fresh resolve rejects: Number("") is 0) hits the entry cached
-	// for an unset SMCP_MAX_BODY_BYTES and is silently accepted with the 4 MiB default.
-	it.fails("an input that differs only by unset vs empty is not served from the cache", () => {
+	// Unset and empty are different inputs: an empty SMCP_MAX_BODY_BYTES must not hit the entry
+	// cached for an unset one.
+	it("an input that differs only by unset vs empty is not served from the cache", () => {
 		const vars = { SMCP_PUBLIC_ORIGIN: "https://key.example", SMCP_SECRET: "key-secret-0123456789abcdef0123456789ab" };
 		resolveConfig({ ...vars } as unknown as Env);
 		expect(() => resolveConfig({ ...vars, SMCP_MAX_BODY_BYTES: "" } as unknown as Env)).toThrow(/SMCP_MAX_BODY_BYTES/);

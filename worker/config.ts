@@ -30,7 +30,7 @@ export function isLoopbackHost(hostname: string): boolean {
  * something is missing or malformed; the Worker turns that into a generic 500 and logs the text.
  */
 export function resolveConfig(env: Env): Config {
-	const key = [env.SMCP_PUBLIC_ORIGIN, env.SMCP_ALLOWED_ORIGINS, env.SMCP_MAX_BODY_BYTES, env.SMCP_SECRET].join("|");
+	const key = JSON.stringify([env.SMCP_PUBLIC_ORIGIN, env.SMCP_ALLOWED_ORIGINS, env.SMCP_MAX_BODY_BYTES, env.SMCP_SECRET]);
 	if (cached?.key === key) return cached.config;
 
 	let url: URL;
@@ -40,7 +40,9 @@ export function resolveConfig(env: Env): Config {
 		throw new TypeError("SMCP_PUBLIC_ORIGIN must be an absolute origin such as https://mcp.example.com (set it in wrangler.jsonc vars)");
 	}
 	if (url.origin !== env.SMCP_PUBLIC_ORIGIN.replace(/\/$/, "")) {
-		throw new TypeError(`SMCP_PUBLIC_ORIGIN must be an origin without a path, got "${env.SMCP_PUBLIC_ORIGIN}"`);
+		throw new TypeError(
+			`SMCP_PUBLIC_ORIGIN must be a canonical origin: lower-case host, no default port, no path (got "${env.SMCP_PUBLIC_ORIGIN}", expected "${url.origin}")`,
+		);
 	}
 	const loopback = isLoopbackHost(url.hostname);
 	if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback)) {
@@ -63,9 +65,20 @@ export function resolveConfig(env: Env): Config {
 	}
 	for (const o of (env.SMCP_ALLOWED_ORIGINS ?? "").split(",").map((s) => s.trim()).filter(Boolean)) {
 		if (o === "*") throw new TypeError("SMCP_ALLOWED_ORIGINS must list origins; '*' is refused (credentialed CORS never uses a wildcard)");
-		allowedOrigins.add(new URL(o).origin);
+		let parsed: URL | undefined;
+		try {
+			parsed = new URL(o);
+		} catch {
+			parsed = undefined;
+		}
+		// An entry without a real (tuple) origin serialises as "null", which would let sandboxed
+		// frames and data: pages (Origin: null) through. Refuse it instead.
+		if (!parsed || (parsed.protocol !== "https:" && parsed.protocol !== "http:") || parsed.origin === "null") {
+			throw new TypeError(`SMCP_ALLOWED_ORIGINS entry "${o}" is not an http(s) origin such as https://app.example.com`);
+		}
+		allowedOrigins.add(parsed.origin);
 	}
-	const maxBodyBytes = Number(env.SMCP_MAX_BODY_BYTES ?? 4 * 1024 * 1024);
+	const maxBodyBytes = env.SMCP_MAX_BODY_BYTES === undefined ? 4 * 1024 * 1024 : Number(env.SMCP_MAX_BODY_BYTES);
 	if (!Number.isInteger(maxBodyBytes) || maxBodyBytes < 1024) throw new TypeError("SMCP_MAX_BODY_BYTES must be an integer ≥ 1024");
 
 	const config: Config = { origin: url.origin, allowedHosts, allowedOrigins, maxBodyBytes, secret };
