@@ -3,7 +3,7 @@
  * @module scripts/create-account
  * The operator command that creates a local SMCP account in `DIRECTORY_KV`:
  *
- *   node scripts/create-account.mjs --email ada@example.com [--password-stdin] [--local|--remote] [--env NAME]
+ *   node scripts/create-account.mjs --email ada@example.com [--password-stdin] [--local [--persist-to DIR]|--remote] [--env NAME]
  *
  * The password is read from stdin with `--password-stdin` (e.g. `printf %s "$PW" | node … --password-stdin`),
  * or prompted for without echo when stdin is a terminal; it is never accepted as an argument, which
@@ -25,7 +25,7 @@ export const PBKDF2_ITERATIONS = 100_000;
 /** Same as `MIN_PASSWORD_LENGTH` in `worker/accounts.ts`. */
 export const MIN_PASSWORD_LENGTH = 10;
 
-const USAGE = "Usage: node scripts/create-account.mjs --email ADDRESS [--password-stdin] [--local|--remote] [--env NAME]";
+const USAGE = "Usage: node scripts/create-account.mjs --email ADDRESS [--password-stdin] [--local [--persist-to DIR]|--remote] [--env NAME]";
 
 /**
  * `pbkdf2-sha256$<iterations>$<salt b64url>$<hash b64url>`: PBKDF2-HMAC-SHA256, 16-byte random
@@ -95,6 +95,7 @@ async function main(/** @type {string[]} */ argv) {
 				local: { type: "boolean" },
 				remote: { type: "boolean" },
 				env: { type: "string" },
+				"persist-to": { type: "string" },
 				help: { type: "boolean", short: "h" },
 			},
 		}).values;
@@ -111,7 +112,15 @@ async function main(/** @type {string[]} */ argv) {
 	if (password.length < MIN_PASSWORD_LENGTH) return fail(`The password must be at least ${MIN_PASSWORD_LENGTH} characters.`);
 
 	const where = args.remote ? "--remote" : "--local";
-	const common = ["--binding", "DIRECTORY_KV", where, ...(args.env ? ["--env", args.env] : [])];
+	if (args["persist-to"] && args.remote) return fail("--persist-to applies to local storage only; drop it with --remote.");
+	const common = [
+		"--binding",
+		"DIRECTORY_KV",
+		where,
+		...(args.env ? ["--env", args.env] : []),
+		// The state directory of a `wrangler dev --persist-to DIR` (default: .wrangler/state).
+		...(args["persist-to"] ? ["--persist-to", args["persist-to"]] : []),
+	];
 	const emailKey = `account:email:${email}`;
 	// `kv key list --prefix` rather than `kv key get`: it prints JSON both locally and remotely,
 	// whereas `get` reports a missing key as text locally and as an error remotely.
