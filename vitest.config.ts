@@ -19,6 +19,7 @@ const quiet = () => (process.env.SMCP_TEST_LOGS ? undefined : false);
 export default defineConfig({
 	test: {
 		onConsoleLog: quiet,
+		reporters: ["default", "./test/support/summary-reporter.ts"],
 		projects: [
 			{
 				test: {
@@ -37,7 +38,6 @@ export default defineConfig({
 				test: {
 					name: "workers",
 					include: ["test/integration/**/*.test.ts"],
-					onConsoleLog: quiet,
 				},
 			},
 			{

@@ -7,11 +7,18 @@ import { describe, expect, it } from "vitest";
 import { migrate } from "../../objects/migrations";
 import type { TenantObject } from "../../objects/tenant/tenant-object";
 import { TENANT_MIGRATIONS } from "../../objects/tenant/schema";
+import type { ToolOutcome } from "../../shared/kernel-api";
 import { brandPrincipal } from "../../shared/principal";
 import { connectMcp, connectSse, INIT, rawPost, signedIn, testEnv } from "./helpers";
 
 const tenant = (id: string) => testEnv.TENANTS.get(testEnv.TENANTS.idFromName(id));
 const principal = (tenantId: string, scopes = ["mcp:read", "mcp:write"]) => brandPrincipal({ tenantId, userId: "u_test", clientId: "c_test", scopes });
+/** The successful outcome of a kernel call (fails the test otherwise). */
+function okValue(result: unknown): ToolOutcome {
+	const r = result as { ok: true; value: ToolOutcome } | { ok: false; error: unknown };
+	if (!r.ok) throw new Error(`kernel call failed: ${JSON.stringify(r.error)}`);
+	return r.value;
+}
 const kernelCall = (name: string, args: Record<string, unknown>) => ({ name, arguments: args, lane: "streamable-http" as const, protocolVersion: "2025-11-25", traceId: "t" });
 
 describe("tenant isolation", () => {
@@ -83,10 +90,10 @@ describe("atomicity and bounds", () => {
 		const p = principal("t_atomic");
 		await t.callTool(p, kernelCall("create_entities", { entities: [{ name: "A", entityType: "x", observations: [] }] }));
 		const r = await t.callTool(p, kernelCall("add_observations", { observations: [{ entityName: "A", contents: ["first"] }, { entityName: "Missing", contents: ["second"] }] }));
-		expect(r.ok && r.value.result.isError).toBe(true);
-		expect(r.ok && r.value.result.content[0]!.text).toBe("Entity with name Missing not found");
+		expect(okValue(r).result.isError).toBe(true);
+		expect(okValue(r).result.content[0]!.text).toBe("Entity with name Missing not found");
 		const graph = await t.callTool(p, kernelCall("read_graph", {}));
-		expect(graph.ok && graph.value.result.structuredContent).toEqual({ entities: [{ name: "A", entityType: "x", observations: [] }], relations: [] });
+		expect(okValue(graph).result.structuredContent).toEqual({ entities: [{ name: "A", entityType: "x", observations: [] }], relations: [] });
 	});
 
 	it("inputs over the bounds are refused with a tool error that names the limit", async () => {
@@ -94,10 +101,10 @@ describe("atomicity and bounds", () => {
 		const p = principal("t_bounds");
 		const tooMany = Array.from({ length: 1001 }, (_, i) => ({ name: `n${i}`, entityType: "x", observations: [] }));
 		const r1 = await t.callTool(p, kernelCall("create_entities", { entities: tooMany }));
-		expect(r1.ok && r1.value.result.isError).toBe(true);
-		expect(r1.ok && r1.value.result.content[0]!.text).toMatch(/entities: .*1000/);
+		expect(okValue(r1).result.isError).toBe(true);
+		expect(okValue(r1).result.content[0]!.text).toMatch(/entities: .*1000/);
 		const r2 = await t.callTool(p, kernelCall("add_observations", { observations: [{ entityName: "x", contents: ["y".repeat(20_000)] }] }));
-		expect(r2.ok && r2.value.result.content[0]!.text).toMatch(/observations\.0\.contents\.0: .*16384/);
+		expect(okValue(r2).result.content[0]!.text).toMatch(/observations\.0\.contents\.0: .*16384/);
 	});
 
 	it("search_nodes uses the trigram index, and short queries still match like the reference", async () => {
@@ -109,12 +116,12 @@ describe("atomicity and bounds", () => {
 		] }));
 		await t.callTool(p, kernelCall("create_relations", { relations: [{ from: "Grace Hopper", to: "COBOL", relationType: "designed" }] }));
 		const r = await t.callTool(p, kernelCall("search_nodes", { query: "COMPILER" }));
-		expect(r.ok && r.value.result.structuredContent).toEqual({
+		expect(okValue(r).result.structuredContent).toEqual({
 			entities: [{ name: "Grace Hopper", entityType: "Person", observations: ["invented the compiler"] }],
 			relations: [{ from: "Grace Hopper", to: "COBOL", relationType: "designed" }],
 		});
 		const short = await t.callTool(p, kernelCall("search_nodes", { query: "ol" }));
-		expect(short.ok && (short.value.result.structuredContent as { entities: { name: string }[] }).entities.map((e) => e.name)).toEqual(["COBOL"]);
+		expect((okValue(short).result.structuredContent as { entities: { name: string }[] }).entities.map((e) => e.name)).toEqual(["COBOL"]);
 		const plan = await runInDurableObject(t, (_o: TenantObject, state) =>
 			state.storage.sql.exec("EXPLAIN QUERY PLAN SELECT rowid FROM mem_search WHERE mem_search MATCH ?", '"compiler"').toArray().map((r) => String(r.detail)),
 		);
@@ -128,9 +135,9 @@ describe("atomicity and bounds", () => {
 		await t.callTool(p, kernelCall("create_relations", { relations: [{ from: "Beta", to: "Alpha", relationType: "knows" }] }));
 		await t.callTool(p, kernelCall("delete_entities", { entityNames: ["Alpha"] }));
 		const r = await t.callTool(p, kernelCall("search_nodes", { query: "findable" }));
-		expect(r.ok && r.value.result.structuredContent).toEqual({ entities: [], relations: [] });
+		expect(okValue(r).result.structuredContent).toEqual({ entities: [], relations: [] });
 		const g = await t.callTool(p, kernelCall("read_graph", {}));
-		expect(g.ok && g.value.result.structuredContent).toEqual({ entities: [{ name: "Beta", entityType: "x", observations: [] }], relations: [] });
+		expect(okValue(g).result.structuredContent).toEqual({ entities: [{ name: "Beta", entityType: "x", observations: [] }], relations: [] });
 	});
 });
 
