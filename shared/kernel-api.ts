@@ -3,10 +3,12 @@
  * The RPC surface of the tenant kernel (TenantObject), listed in one place. Every public method
  * of a Durable Object is callable over RPC, so the object exposes exactly these and nothing else.
  */
+import type { AuditRow, Decision } from "./audit/store";
+import type { ChainVerdict } from "./audit/chain.mjs";
 import type { Failure, Result } from "./errors";
 import type { VerifiedPrincipal } from "./principal";
 
-/** Which protocol lane a call arrived on (recorded in logs and, later, the audit trail). */
+/** Which protocol lane a call arrived on (recorded in logs and in the audit trail). */
 export type Lane = "streamable-http" | "sse" | "modern";
 
 /** A `tools/call` as the kernel receives it. */
@@ -17,6 +19,8 @@ export interface ToolCall {
 	protocolVersion: string;
 	traceId: string;
 	sessionId?: string;
+	/** The MCP method to audit, when the call serves another request (e.g. `resources/read`). */
+	method?: string;
 }
 
 /** A progress report emitted by a tool while it ran. */
@@ -32,11 +36,48 @@ export interface ToolOutcome {
 		content: { type: "text"; text: string }[];
 		structuredContent?: Record<string, unknown>;
 		isError?: boolean;
+		_meta?: Record<string, unknown>;
 	};
 	progress: ProgressReport[];
+}
+
+/** A non-tool MCP request that reached the tenant (initialize, lists, reads, session delete). */
+export interface RequestRecord {
+	method: string;
+	lane: Lane | "http";
+	protocolVersion: string;
+	traceId: string;
+	sessionId?: string;
+	decision: Decision;
+	outcome: string;
+	durationMs: number;
+	tool?: string;
+}
+
+/** An authorization-server event of one of the tenant's users. */
+export interface AuthEvent {
+	/** `auth/consent`, `auth/sign_in`, `auth/token`, `auth/refresh`, `auth/revoke`. */
+	method: string;
+	decision: Decision;
+	outcome: string;
+	traceId: string;
+}
+
+/** Who an auth event is about: an account of the tenant (and the client, when known). */
+export interface AuthSubject {
+	tenantId: string;
+	userId: string;
+	clientId: string;
 }
 
 /** TenantObject's RPC methods. */
 export interface TenantKernel {
 	callTool(principal: VerifiedPrincipal, call: ToolCall): Promise<Result<ToolOutcome, Failure>>;
+	record(principal: VerifiedPrincipal, request: RequestRecord): Promise<void>;
+	recordAuthEvent(subject: AuthSubject, event: AuthEvent): Promise<void>;
+	openSession(principal: VerifiedPrincipal, sessionId: string): Promise<Result<true, { reason: "session_cap"; retryAfterSeconds: number }>>;
+	closeSession(principal: VerifiedPrincipal, sessionId: string): Promise<void>;
+	/** Operator export: rows after `afterSeq`, oldest first, plus the anchor. */
+	exportAudit(afterSeq: number, limit: number): Promise<{ anchor: { seq: number; hash: string } | null; rows: AuditRow[] }>;
+	verifyAudit(): Promise<ChainVerdict>;
 }

@@ -40,6 +40,11 @@ export interface ToolDefinition<I extends z.ZodObject = z.ZodObject, O extends z
 	readonly handler: (ctx: ToolContext, args: z.infer<I>) => z.infer<O>;
 	/** The text content block for the result; defaults to pretty-printed JSON of the output. */
 	readonly text?: (output: z.infer<O>) => string;
+	/**
+	 * Top-level argument fields whose raw values may be kept in the audit trail (filters, ids).
+	 * Everything else is kept only as a digest of the arguments' canonical JSON.
+	 */
+	readonly logSafe?: readonly (keyof z.infer<I> & string)[];
 }
 
 /**

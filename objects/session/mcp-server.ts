@@ -1,14 +1,22 @@
 /**
  * @module objects/session/mcp-server
- * The legacy-lane adapter: publishes the shared tool registry on an MCP SDK v1 `Server` and
- * forwards every `tools/call` to the tenant kernel. Tools are declared once (`shared/packs`); this
- * file only translates between the registry and the SDK.
+ * The legacy-lane adapter: publishes the shared tool registry (and the audit-log resource) on an
+ * MCP SDK v1 `Server` and forwards every call to the tenant kernel, which authorises, rate-limits,
+ * runs and audits it. Tools are declared once (`shared/packs`); this file only translates between
+ * the registry and the SDK.
  */
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError } from "@modelcontextprotocol/sdk/types.js";
+import {
+	CallToolRequestSchema,
+	ErrorCode,
+	ListResourcesRequestSchema,
+	ListToolsRequestSchema,
+	McpError,
+	ReadResourceRequestSchema,
+} from "@modelcontextprotocol/sdk/types.js";
 import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/cfworker";
 import { toJsonRpcError, type Failure, type Result } from "../../shared/errors";
-import type { Lane, ToolCall, ToolOutcome } from "../../shared/kernel-api";
+import type { Lane, RequestRecord, ToolCall, ToolOutcome } from "../../shared/kernel-api";
 import { log } from "../../shared/log";
 import { registry } from "../../shared/packs";
 import { hasScope, type VerifiedPrincipal } from "../../shared/principal";
@@ -19,7 +27,17 @@ export const SERVER_INFO = { name: "smcp", title: "SMCP", version: "0.1.0" } as 
 
 const INSTRUCTIONS =
 	"SMCP keeps a knowledge graph of entities, relations and observations for your workspace. " +
-	"Search or open nodes before creating new ones; data persists across sessions and clients.";
+	"Search or open nodes before creating new ones; data persists across sessions and clients. " +
+	"audit_log shows what every client did in this workspace.";
+
+/** The audit trail as an MCP resource (query parameters as in `audit_log`). */
+export const AUDIT_RESOURCE = {
+	uri: "smcp://audit-log",
+	name: "audit-log",
+	title: "Audit log",
+	description: "This workspace's audit trail, newest first (JSON). Query: ?tool=&client=&decision=&since=&until=&cursor=&limit=",
+	mimeType: "application/json",
+};
 
 /** What the adapter needs from its host: the caller of each request and the kernel. */
 export interface LaneHost {
@@ -27,6 +45,7 @@ export interface LaneHost {
 	protocolVersion(): string;
 	principalOf(extra: { authInfo?: { extra?: Record<string, unknown> } }): VerifiedPrincipal;
 	callTool(principal: VerifiedPrincipal, call: ToolCall): Promise<Result<ToolOutcome, Failure>>;
+	record(principal: VerifiedPrincipal, request: RequestRecord): Promise<void>;
 	traceId(): string;
 	sessionId: string;
 }
@@ -55,38 +74,47 @@ const TOOL_LIST = registry.list().map((t) => ({
  */
 export function createLegacyServer(host: LaneHost): Server {
 	const server = new Server(SERVER_INFO, {
-		capabilities: { tools: { listChanged: false } },
+		capabilities: { tools: { listChanged: false }, resources: { listChanged: false } },
 		instructions: INSTRUCTIONS,
 		// workerd forbids code generation, so Ajv's compiled validators cannot run here.
 		jsonSchemaValidator: new CfWorkerJsonSchemaValidator(),
 	});
+	const audit = (principal: VerifiedPrincipal, method: string, started: number, outcome = "ok") =>
+		host.record(principal, {
+			method,
+			lane: host.lane,
+			protocolVersion: host.protocolVersion(),
+			traceId: host.traceId(),
+			sessionId: host.sessionId,
+			decision: "allowed",
+			outcome,
+			durationMs: Date.now() - started,
+		});
 
-	server.setRequestHandler(ListToolsRequestSchema, (_req, extra) => {
+	/** Forwards a call to the kernel; platform failures become a generic -32603. */
+	const run = async (principal: VerifiedPrincipal, call: Omit<ToolCall, "lane" | "protocolVersion" | "traceId" | "sessionId">) => {
+		try {
+			return await host.callTool(principal, { ...call, lane: host.lane, protocolVersion: host.protocolVersion(), traceId: host.traceId(), sessionId: host.sessionId });
+		} catch (e) {
+			// A platform failure (overloaded object, reset). Generic on the wire; the kind goes to logs.
+			log("error", "tool.rpc_failed", { trace: host.traceId(), tool: call.name.slice(0, 64), retryable: (e as { retryable?: boolean }).retryable === true });
+			throw new McpError(ErrorCode.InternalError, "Internal error");
+		}
+	};
+
+	server.setRequestHandler(ListToolsRequestSchema, async (_req, extra) => {
 		const principal = host.principalOf(extra);
-		// Issue 4 rule: tools/list shows the tools this token may call.
+		await audit(principal, "tools/list", Date.now());
+		// tools/list shows the tools this token may call.
 		return { tools: TOOL_LIST.filter((t) => hasScope(principal.scopes, t.scope)).map((t) => t.tool) };
 	});
 
 	server.setRequestHandler(CallToolRequestSchema, async (req, extra) => {
 		const principal = host.principalOf(extra);
-		let outcome: Result<ToolOutcome, Failure>;
-		try {
-			outcome = await host.callTool(principal, {
-				name: req.params.name,
-				arguments: (req.params.arguments ?? {}) as Record<string, unknown>,
-				lane: host.lane,
-				protocolVersion: host.protocolVersion(),
-				traceId: host.traceId(),
-				sessionId: host.sessionId,
-			});
-		} catch (e) {
-			// A platform failure (overloaded object, reset). Generic on the wire; the kind goes to logs.
-			log("error", "tool.rpc_failed", { trace: host.traceId(), tool: req.params.name.slice(0, 64), retryable: (e as { retryable?: boolean }).retryable === true });
-			throw new McpError(ErrorCode.InternalError, "Internal error");
-		}
+		const outcome = await run(principal, { name: req.params.name, arguments: (req.params.arguments ?? {}) as Record<string, unknown> });
 		if (!outcome.ok) {
 			const wire = toJsonRpcError(outcome.error);
-			throw new McpError(wire.code === ErrorCode.InvalidParams ? ErrorCode.InvalidParams : wire.code, wire.message);
+			throw new McpError(wire.code, wire.message);
 		}
 		const token = req.params._meta?.progressToken;
 		if (token !== undefined) {
@@ -95,6 +123,31 @@ export function createLegacyServer(host: LaneHost): Server {
 			}
 		}
 		return outcome.value.result;
+	});
+
+	server.setRequestHandler(ListResourcesRequestSchema, async (_req, extra) => {
+		const principal = host.principalOf(extra);
+		await audit(principal, "resources/list", Date.now());
+		return { resources: hasScope(principal.scopes, "mcp:read") ? [AUDIT_RESOURCE] : [] };
+	});
+
+	server.setRequestHandler(ReadResourceRequestSchema, async (req, extra) => {
+		const principal = host.principalOf(extra);
+		const url = URL.canParse(req.params.uri) ? new URL(req.params.uri) : null;
+		if (!url || `${url.protocol}//${url.host}${url.pathname}` !== AUDIT_RESOURCE.uri) {
+			// MCP 2025-11-25 §resources "Error Handling": resource not found → -32002.
+			throw new McpError(-32002, "Resource not found");
+		}
+		const args: Record<string, unknown> = Object.fromEntries(url.searchParams);
+		if (typeof args.limit === "string") args.limit = Number(args.limit);
+		const outcome = await run(principal, { name: "audit_log", arguments: args, method: "resources/read" });
+		if (!outcome.ok) {
+			const wire = toJsonRpcError(outcome.error);
+			throw new McpError(wire.code, wire.message);
+		}
+		const r = outcome.value.result;
+		if (r.isError) throw new McpError(ErrorCode.InvalidParams, r.content[0]?.text ?? "Invalid resource query");
+		return { contents: [{ uri: req.params.uri, mimeType: "application/json", text: JSON.stringify(r.structuredContent, null, 2) }] };
 	});
 
 	return server;

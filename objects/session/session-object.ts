@@ -18,7 +18,7 @@ import { LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS, type MessageExtra
 import { errorBody, type RpcMessage } from "../../shared/jsonrpc";
 import { RpcCode } from "../../shared/errors";
 import { log } from "../../shared/log";
-import { assertPrincipal, type VerifiedPrincipal } from "../../shared/principal";
+import { assertPrincipal, brandPrincipal, type VerifiedPrincipal } from "../../shared/principal";
 import type { SessionApi, SessionRequest } from "../../shared/session-api";
 import type { Env } from "../../worker/env";
 import { migrate } from "../migrations";
@@ -29,6 +29,7 @@ import { SessionTransport } from "./transport";
 
 /** What a session remembers across evictions. */
 interface SessionMeta {
+	sessionId: string;
 	tenantId: string;
 	userId: string;
 	clientId: string;
@@ -76,6 +77,13 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 
 		if (creates) {
 			if (this.#meta) return rpcError(400, RpcCode.InvalidRequest, "Invalid Request: Server already initialized");
+			// The live-session cap is counted in the tenant, where it is consistent per user.
+			const cap = await this.#tenant(principal).openSession(principal, req.sessionId);
+			if (!cap.ok) {
+				const retry = String(cap.error.retryAfterSeconds);
+				log("warn", "session.cap_reached", { trace: req.traceId, tenant: principal.tenantId, user: principal.userId });
+				return rpcError(429, RpcCode.ConnectionClosed, "Too many open sessions; close one or retry later", { "Retry-After": retry });
+			}
 			this.#create(principal, req);
 		}
 		const meta = this.#meta;
@@ -93,14 +101,20 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 				const transport = this.#transport;
 				if (meta.kind !== "sse" || !transport?.legacySseOpen) return rpcError(404, RpcCode.SessionNotFound, "Session not found");
 				const init = req.messages.find((m) => "method" in m && m.method === "initialize");
-				if (init) this.#saveInit(meta, init);
+				if (init) {
+					this.#saveInit(meta, init);
+					await this.#audit(principal, "initialize", req.traceId, req.sessionId);
+				}
 				transport.postLegacy(req.messages, extra);
 				return new Response("Accepted", { status: 202 });
 			}
 			case "post": {
 				if (meta.kind !== "streamable") return rpcError(404, RpcCode.SessionNotFound, "Session not found");
 				const init = req.messages.find((m) => "method" in m && m.method === "initialize");
-				if (init) this.#saveInit(meta, init);
+				if (init) {
+					this.#saveInit(meta, init);
+					await this.#audit(principal, "initialize", req.traceId, req.sessionId);
+				}
 				// A new session's own initialize is delivered normally; replay is for later requests.
 				const transport = init ? this.#ensureTransport(req.sessionId) : await this.#ready(req.sessionId, extra);
 				return transport.post(req.messages, { sse: req.sse, batch: req.batch, headers, extra });
@@ -113,7 +127,8 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 				return transport.openGet(resume, headers);
 			}
 			case "delete": {
-				await this.#destroy();
+				await this.#audit(principal, "session/delete", req.traceId, req.sessionId);
+				await this.#destroy(req.sessionId);
 				log("info", "session.deleted", { trace: req.traceId, tenant: principal.tenantId, session: req.sessionId.slice(0, 12) });
 				return new Response(null, { status: 200 });
 			}
@@ -125,7 +140,7 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 		const meta = this.#meta;
 		if (!meta) return;
 		const ttl = ttlMs(this.env);
-		if (Date.now() - meta.lastSeen >= ttl) await this.#destroy();
+		if (Date.now() - meta.lastSeen >= ttl) await this.#destroy(null);
 		else await this.ctx.storage.setAlarm(meta.lastSeen + ttl);
 	}
 
@@ -137,6 +152,7 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 		migrate(this.ctx.storage, SESSION_MIGRATIONS);
 		const now = Date.now();
 		this.#meta = {
+			sessionId: req.sessionId,
 			tenantId: principal.tenantId,
 			userId: principal.userId,
 			clientId: principal.clientId,
@@ -179,7 +195,8 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 			protocolVersion: () => this.#meta?.protocolVersion ?? LATEST_PROTOCOL_VERSION,
 			traceId: () => this.#trace,
 			principalOf: (extra) => assertPrincipal(extra.authInfo?.extra?.principal),
-			callTool: (principal, call) => this.env.TENANTS.get(this.env.TENANTS.idFromName(principal.tenantId)).callTool(principal, call),
+			callTool: (principal, call) => this.#tenant(principal).callTool(principal, call),
+			record: (principal, r) => this.#tenant(principal).record(principal, r),
 		});
 		void server.connect(transport);
 		this.#server = server;
@@ -203,7 +220,32 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 		return transport;
 	}
 
-	async #destroy(): Promise<void> {
+	/** The tenant kernel of `principal` (named only by the verified tenant id). */
+	#tenant(principal: VerifiedPrincipal) {
+		return this.env.TENANTS.get(this.env.TENANTS.idFromName(principal.tenantId));
+	}
+
+	async #audit(principal: VerifiedPrincipal, method: string, traceId: string, sessionId: string): Promise<void> {
+		const meta = this.#meta;
+		await this.#tenant(principal).record(principal, {
+			method,
+			lane: meta?.kind === "sse" ? "sse" : "streamable-http",
+			protocolVersion: meta?.protocolVersion ?? LATEST_PROTOCOL_VERSION,
+			traceId,
+			sessionId,
+			decision: "allowed",
+			outcome: "ok",
+			durationMs: 0,
+		});
+	}
+
+	async #destroy(sessionId: string | null): Promise<void> {
+		const meta = this.#meta;
+		const id = sessionId ?? meta?.sessionId ?? null;
+		if (meta && id) {
+			const owner = brandPrincipal({ tenantId: meta.tenantId, userId: meta.userId, clientId: meta.clientId, scopes: [] });
+			await this.#tenant(owner).closeSession(owner, id);
+		}
 		await this.#transport?.close();
 		await this.#server?.close();
 		this.#transport = null;
@@ -219,6 +261,6 @@ function ttlMs(env: Env): number {
 	return (Number.isFinite(s) && s > 0 ? s : DEFAULT_TTL_SECONDS) * 1000;
 }
 
-function rpcError(status: number, code: number, message: string): Response {
-	return new Response(errorBody(code, message), { status, headers: { "Content-Type": "application/json" } });
+function rpcError(status: number, code: number, message: string, headers: Record<string, string> = {}): Response {
+	return new Response(errorBody(code, message), { status, headers: { "Content-Type": "application/json", ...headers } });
 }

@@ -2,7 +2,13 @@
  * @module objects/tenant/schema
  * TenantObject's schema migrations, in order. Never edit an entry that has shipped.
  */
+import { AUDIT_SCHEMA_V1 } from "../../shared/audit/store";
 import { MEMORY_SCHEMA_V1 } from "../../shared/packs/memory/store";
 import type { Migration } from "../migrations";
+import { LIMITS_SCHEMA_V1 } from "./limits";
 
-export const TENANT_MIGRATIONS: readonly Migration[] = [{ id: 1, name: "memory graph", sql: MEMORY_SCHEMA_V1 }];
+export const TENANT_MIGRATIONS: readonly Migration[] = [
+	{ id: 1, name: "memory graph", sql: MEMORY_SCHEMA_V1 },
+	{ id: 2, name: "audit trail", sql: AUDIT_SCHEMA_V1 },
+	{ id: 3, name: "rate-limit buckets and live sessions", sql: LIMITS_SCHEMA_V1 },
+];

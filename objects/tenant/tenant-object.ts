@@ -1,24 +1,40 @@
 /**
  * @module objects/tenant/tenant-object
  * TenantObject: the kernel. One per tenant, named only by the verified principal's tenant id.
- * Every tool call from every lane runs here: authorise (scope) → validate (zod) → run the handler
- * against the tenant's SQLite storage in one synchronous transaction. A handler that throws
- * leaves no state change (the transaction rolls back).
+ * Every tool call from every lane runs here:
+ *   authorise (scope) → rate-limit (token buckets) → validate (zod) → run the handler against the
+ *   tenant's SQLite storage → append the audit row.
+ * The handler's state change and its audit row are written in one synchronous transaction: no
+ * change without its row, no `allowed` row for a change that did not happen. A handler that throws
+ * rolls back, and an `error` row is written instead.
  */
 import { DurableObject } from "cloudflare:workers";
+import { AuditStore, digest, type AuditInput, type AuditRow, type Decision } from "../../shared/audit/store";
+import type { ChainVerdict } from "../../shared/audit/chain.mjs";
 import { err, ok, ToolError, type Failure, type Result } from "../../shared/errors";
-import type { ProgressReport, TenantKernel, ToolCall, ToolOutcome } from "../../shared/kernel-api";
+import type { AuthEvent, AuthSubject, ProgressReport, RequestRecord, TenantKernel, ToolCall, ToolOutcome } from "../../shared/kernel-api";
 import { log } from "../../shared/log";
 import { registry } from "../../shared/packs";
-import { assertPrincipal, hasScope, type VerifiedPrincipal } from "../../shared/principal";
+import { assertPrincipal, brandPrincipal, hasScope, type VerifiedPrincipal } from "../../shared/principal";
+import type { ToolDefinition } from "../../shared/registry";
 import type { Env } from "../../worker/env";
 import { migrate } from "../migrations";
+import { closeSession, openSession, resolveLimits, takeCallBudget, type Limits } from "./limits";
 import { TENANT_MIGRATIONS } from "./schema";
+
+/** How often the retention alarm runs. */
+const PRUNE_EVERY_MS = 6 * 3600_000;
 
 /** The tenant kernel. Its RPC surface is {@link TenantKernel}; nothing else is public. */
 export class TenantObject extends DurableObject<Env> implements TenantKernel {
+	readonly #limits: Limits;
+	readonly #audit: AuditStore;
+	#alarmSet = false;
+
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
+		this.#limits = resolveLimits(env);
+		this.#audit = new AuditStore(ctx.storage.sql);
 		// Rules of Durable Objects: schema changes run once, before any request is delivered.
 		ctx.blockConcurrencyWhile(async () => {
 			migrate(ctx.storage, TENANT_MIGRATIONS);
@@ -27,53 +43,74 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 
 	/** Runs one tool call for `principal` in this tenant. */
 	async callTool(principalIn: VerifiedPrincipal, call: ToolCall): Promise<Result<ToolOutcome, Failure>> {
-		let principal: VerifiedPrincipal;
-		try {
-			principal = assertPrincipal(principalIn);
-		} catch {
-			// A malformed handoff is a caller bug; refuse without running anything.
-			log("error", "kernel.invalid_principal", { trace: call?.traceId });
-			return err({ reason: "internal", where: "kernel", detail: "invalid principal" });
-		}
+		const principal = checked(principalIn);
+		if (!principal) return err({ reason: "internal", where: "kernel", detail: "invalid principal" });
 		const started = Date.now();
+		const base = this.#row(principal, call, started);
 		const tool = registry.get(call.name);
-		if (!tool) return err({ reason: "unknown_tool", tool: String(call.name).slice(0, 64) });
-		if (!hasScope(principal.scopes, tool.scope)) return err({ reason: "insufficient_scope", tool: tool.name, needed: tool.scope });
-
-		const parsed = tool.input.safeParse(call.arguments ?? {});
-		if (!parsed.success) {
-			// MCP 2025-11-25 §tools "Error Handling": input validation failures are tool execution
-			// errors, so the model can correct itself. Paths and messages only, never the values.
-			const issues = parsed.error.issues.map((i) => `${i.path.join(".") || "(arguments)"}: ${i.message}`).slice(0, 10);
-			return ok(errorOutcome(`Invalid arguments for tool ${tool.name}: ${issues.join("; ")}`));
+		if (!tool) {
+			this.#write({ ...base, decision: "error", outcome: "unknown_tool", tool: String(call.name).slice(0, 64) });
+			return err({ reason: "unknown_tool", tool: String(call.name).slice(0, 64) });
+		}
+		const row = { ...base, method: call.method ?? "tools/call", tool: tool.name, argsDigest: digest(call.arguments ?? {}), args: safeArgs(tool, call.arguments) };
+		if (!hasScope(principal.scopes, tool.scope)) {
+			this.#write({ ...row, decision: "denied", outcome: `insufficient_scope:${tool.scope}` });
+			return err({ reason: "insufficient_scope", tool: tool.name, needed: tool.scope });
 		}
 
+		let outcome: ToolOutcome | undefined;
+		let failure: Failure | undefined;
+		let decision: Decision = "allowed";
 		const progress: ProgressReport[] = [];
-		let outcome: ToolOutcome;
-		let decision = "allowed";
-		try {
-			const output = this.ctx.storage.transactionSync(() =>
-				tool.handler(
-					{
-						principal,
-						sql: this.ctx.storage.sql,
-						progress: (done, total, message) => progress.push({ progress: done, ...(total === undefined ? {} : { total }), ...(message ? { message } : {}) }),
-					},
-					parsed.data,
-				),
-			);
-			const text = tool.text ? tool.text(output) : JSON.stringify(output, null, 2);
-			outcome = { result: { content: [{ type: "text", text }], structuredContent: output as Record<string, unknown> }, progress };
-		} catch (e) {
-			if (e instanceof ToolError) {
+		let args: Record<string, unknown> = {};
+		this.ctx.storage.transactionSync(() => {
+			const budget = takeCallBudget(this.ctx.storage.sql, this.#limits, principal, tool.rateClass, started);
+			if (!budget.allowed) {
+				decision = "rate_limited";
+				outcome = rateLimited(budget.retryAfterSeconds);
+				this.#audit.append({ ...row, decision, outcome: `retry_after:${budget.retryAfterSeconds}s`, durationMs: Date.now() - started });
+				return;
+			}
+			const parsed = tool.input.safeParse(call.arguments ?? {});
+			if (!parsed.success) {
+				// MCP 2025-11-25 §tools "Error Handling": input validation failures are tool execution
+				// errors, so the model can correct itself. Paths and messages only, never the values.
+				const issues = parsed.error.issues.map((i) => `${i.path.join(".") || "(arguments)"}: ${i.message}`).slice(0, 10);
 				decision = "error";
-				outcome = errorOutcome(e.message);
-			} else {
-				log("error", "tool.crash", { tenant: principal.tenantId, tool: tool.name, trace: call.traceId, error: e instanceof Error ? e.name : "unknown" });
-				return err({ reason: "tool_failed", tool: tool.name, message: e instanceof Error ? e.message : String(e) });
+				outcome = errorOutcome(`Invalid arguments for tool ${tool.name}: ${issues.join("; ")}`);
+				this.#audit.append({ ...row, decision, outcome: "invalid_arguments", durationMs: Date.now() - started });
+			} else args = parsed.data;
+		});
+		if (!outcome) {
+			try {
+				// The state change and its audit row commit together or not at all.
+				outcome = this.ctx.storage.transactionSync(() => {
+					const output = tool.handler(
+						{
+							principal,
+							sql: this.ctx.storage.sql,
+							progress: (done, total, message) => progress.push({ progress: done, ...(total === undefined ? {} : { total }), ...(message ? { message } : {}) }),
+						},
+						args,
+					);
+					const text = tool.text ? tool.text(output) : JSON.stringify(output, null, 2);
+					this.#audit.append({ ...row, decision: "allowed", outcome: "ok", durationMs: Date.now() - started });
+					return { result: { content: [{ type: "text" as const, text }], structuredContent: output as Record<string, unknown> }, progress };
+				});
+			} catch (e) {
+				decision = "error";
+				if (e instanceof ToolError) {
+					outcome = errorOutcome(e.message);
+					this.#write({ ...row, decision, outcome: "tool_error", durationMs: Date.now() - started });
+				} else {
+					log("error", "tool.crash", { tenant: principal.tenantId, tool: tool.name, trace: call.traceId, error: e instanceof Error ? e.name : "unknown" });
+					this.#write({ ...row, decision, outcome: "internal_error", durationMs: Date.now() - started });
+					failure = { reason: "tool_failed", tool: tool.name, message: e instanceof Error ? e.message : String(e) };
+				}
 			}
 		}
-		log("info", "tool.call", {
+		this.#ensureAlarm();
+		log(decision === "allowed" ? "info" : "warn", "tool.call", {
 			trace: call.traceId,
 			tenant: principal.tenantId,
 			user: principal.userId,
@@ -84,10 +121,123 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 			decision,
 			ms: Date.now() - started,
 		});
-		return ok(outcome);
+		return failure ? err(failure) : ok(outcome!);
 	}
+
+	/** Audits a non-tool MCP request (initialize, lists, reads, session delete). */
+	async record(principalIn: VerifiedPrincipal, r: RequestRecord): Promise<void> {
+		const principal = checked(principalIn);
+		if (!principal) return;
+		this.#write({
+			...this.#row(principal, { lane: r.lane, protocolVersion: r.protocolVersion, traceId: r.traceId, sessionId: r.sessionId }, Date.now()),
+			method: r.method,
+			tool: r.tool ?? null,
+			decision: r.decision,
+			outcome: r.outcome,
+			durationMs: r.durationMs,
+		});
+		this.#ensureAlarm();
+	}
+
+	/** Audits an authorization-server event of one of this tenant's accounts. */
+	async recordAuthEvent(subject: AuthSubject, e: AuthEvent): Promise<void> {
+		let p: VerifiedPrincipal;
+		try {
+			p = brandPrincipal({ ...subject, scopes: [] });
+		} catch {
+			return;
+		}
+		this.#write({ tenant: p.tenantId, user: p.userId, client: p.clientId, session: null, lane: "oauth", protocol: "oauth2.1", method: e.method, decision: e.decision, outcome: e.outcome, durationMs: 0, trace: e.traceId });
+		this.#ensureAlarm();
+	}
+
+	/** Registers a new MCP session of `principal`, unless the user is at the live-session cap. */
+	async openSession(principalIn: VerifiedPrincipal, sessionId: string): Promise<Result<true, { reason: "session_cap"; retryAfterSeconds: number }>> {
+		const principal = checked(principalIn);
+		if (!principal) return err({ reason: "session_cap", retryAfterSeconds: 60 });
+		const r = this.ctx.storage.transactionSync(() => openSession(this.ctx.storage.sql, this.#limits, principal.userId, sessionId, Date.now()));
+		return r.ok ? ok(true) : err({ reason: "session_cap", retryAfterSeconds: r.retryAfterSeconds });
+	}
+
+	/** Forgets a live MCP session. */
+	async closeSession(principalIn: VerifiedPrincipal, sessionId: string): Promise<void> {
+		if (checked(principalIn)) closeSession(this.ctx.storage.sql, sessionId);
+	}
+
+	/** Operator export, oldest first. */
+	async exportAudit(afterSeq: number, limit: number): Promise<{ anchor: { seq: number; hash: string } | null; rows: AuditRow[] }> {
+		return { anchor: this.#audit.anchor(), rows: this.#audit.page(Math.max(0, afterSeq), Math.min(Math.max(1, limit), 1000)) };
+	}
+
+	/** Verifies the stored chain end to end. */
+	async verifyAudit(): Promise<ChainVerdict> {
+		return this.#audit.verify();
+	}
+
+	/** Retention: prunes audit rows older than the configured days. Safe to run twice. */
+	override async alarm(): Promise<void> {
+		const pruned = this.ctx.storage.transactionSync(() => this.#audit.prune(Date.now() - this.#limits.retentionMs));
+		if (pruned > 0) log("info", "audit.pruned", { rows: pruned });
+		await this.ctx.storage.setAlarm(Date.now() + PRUNE_EVERY_MS);
+	}
+
+	#row(p: VerifiedPrincipal, c: { lane: string; protocolVersion: string; traceId: string; sessionId?: string }, started: number): AuditInput & { method: string } {
+		return {
+			ts: started,
+			tenant: p.tenantId,
+			user: p.userId,
+			client: p.clientId,
+			session: c.sessionId ? c.sessionId.slice(0, 12) : null,
+			lane: c.lane,
+			protocol: c.protocolVersion,
+			method: "tools/call",
+			decision: "allowed",
+			outcome: "",
+			durationMs: 0,
+			trace: c.traceId,
+		};
+	}
+
+	#write(input: AuditInput): void {
+		this.ctx.storage.transactionSync(() => this.#audit.append(input));
+	}
+
+	#ensureAlarm(): void {
+		if (this.#alarmSet) return;
+		this.#alarmSet = true;
+		void this.ctx.storage.getAlarm().then((at) => (at === null ? this.ctx.storage.setAlarm(Date.now() + PRUNE_EVERY_MS) : undefined));
+	}
+}
+
+/** The principal, re-validated after the RPC hop; null (and a log line) when malformed. */
+function checked(p: unknown): VerifiedPrincipal | null {
+	try {
+		return assertPrincipal(p);
+	} catch {
+		// A malformed handoff is a caller bug; refuse without running anything.
+		log("error", "kernel.invalid_principal", {});
+		return null;
+	}
+}
+
+function safeArgs(tool: ToolDefinition, args: Record<string, unknown> | undefined): string | null {
+	if (!tool.logSafe?.length || !args) return null;
+	const kept: Record<string, unknown> = {};
+	for (const k of tool.logSafe) if (args[k] !== undefined) kept[k] = args[k];
+	return Object.keys(kept).length ? JSON.stringify(kept) : null;
 }
 
 function errorOutcome(message: string): ToolOutcome {
 	return { result: { content: [{ type: "text", text: message }], isError: true }, progress: [] };
+}
+
+function rateLimited(seconds: number): ToolOutcome {
+	return {
+		result: {
+			content: [{ type: "text", text: `Rate limit reached for this workspace or client. The call was not run; retry in ${seconds} seconds.` }],
+			isError: true,
+			_meta: { "io.smcp/retryAfterSeconds": seconds },
+		},
+		progress: [],
+	};
 }

@@ -39,7 +39,7 @@ describe("a real MCP client against wrangler dev", () => {
 		const { client } = await connectWithOAuth("mcp", dev.origin, DEV, auth);
 		expect(client.getServerVersion()?.name).toBe("smcp");
 		const tools = (await client.listTools()).tools.map((t) => t.name).sort();
-		expect(tools).toEqual(["add_observations", "create_entities", "create_relations", "delete_entities", "delete_observations", "delete_relations", "open_nodes", "read_graph", "search_nodes"]);
+		expect(tools).toEqual(["add_observations", "audit_log", "create_entities", "create_relations", "delete_entities", "delete_observations", "delete_relations", "open_nodes", "read_graph", "search_nodes"]);
 		const r = await client.callTool({ name: "create_entities", arguments: { entities: [{ name: "Lovelace", entityType: "person", observations: ["first program"] }] } });
 		expect(r.isError).toBeFalsy();
 		await client.close();

@@ -154,7 +154,7 @@ describe("eviction and resumption", () => {
 		expect((graph.structuredContent as { entities: { name: string }[] }).entities.map((e) => e.name)).toEqual(["Kepler"]);
 		// The rehydrated session still knows the client's negotiated revision.
 		const list = await client.listTools();
-		expect(list.tools.length).toBe(9);
+		expect(list.tools.length).toBe(10);
 	});
 
 	it("Last-Event-ID replays the events of an interrupted stream, also after eviction", async () => {

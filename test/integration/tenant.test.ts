@@ -65,7 +65,7 @@ describe("scopes", () => {
 		const { tokens } = await signedIn({ scope: ["mcp:read"] });
 		const { client } = await connectMcp(tokens.access_token);
 		const names = (await client.listTools()).tools.map((t) => t.name).sort();
-		expect(names).toEqual(["open_nodes", "read_graph", "search_nodes"]);
+		expect(names).toEqual(["audit_log", "open_nodes", "read_graph", "search_nodes"]);
 	});
 
 	it("the person can grant fewer scopes than the client asked for", async () => {
@@ -146,12 +146,13 @@ describe("schema migrations", () => {
 		const t = tenant("t_migrations");
 		await t.callTool(principal("t_migrations"), kernelCall("read_graph", {}));
 		await runInDurableObject(t, (_o: TenantObject, state) => {
-			expect(state.storage.sql.exec("SELECT id FROM _migrations").toArray()).toEqual([{ id: 1 }]);
+			expect(state.storage.sql.exec("SELECT id FROM _migrations").toArray()).toEqual(TENANT_MIGRATIONS.map((m) => ({ id: m.id })));
 			expect(migrate(state.storage, TENANT_MIGRATIONS)).toEqual([]);
 			const edited = [{ ...TENANT_MIGRATIONS[0]!, sql: TENANT_MIGRATIONS[0]!.sql + "\n-- edited" }];
 			expect(() => migrate(state.storage, edited)).toThrow(/changed after it was applied/);
-			const v2 = [...TENANT_MIGRATIONS, { id: 2, name: "probe", sql: "CREATE TABLE probe_v2 (x INTEGER)" }];
-			expect(migrate(state.storage, v2)).toEqual([2]);
+			const next = TENANT_MIGRATIONS.length + 1;
+			const v2 = [...TENANT_MIGRATIONS, { id: next, name: "probe", sql: "CREATE TABLE probe_v2 (x INTEGER)" }];
+			expect(migrate(state.storage, v2)).toEqual([next]);
 			expect(migrate(state.storage, v2)).toEqual([]);
 			expect(() => migrate(state.storage, TENANT_MIGRATIONS)).toThrow(/older version was deployed/);
 		});

@@ -1,0 +1,82 @@
+/**
+ * @module objects/tenant/limits
+ * The tenant's rate limits: token buckets per tenant and per (user, client, rate class), with
+ * capacities and refill rates from configuration, stored in the TenantObject's SQLite storage.
+ * Called inside the kernel's transaction, so check-and-take is atomic per tenant.
+ */
+import { positive, takeAll, type BucketPolicy, type BucketState } from "../../shared/rate-limit";
+import type { VerifiedPrincipal } from "../../shared/principal";
+
+/** Configuration (wrangler.jsonc vars) read by the kernel; every value has a documented default. */
+export interface LimitsEnv {
+	SMCP_RL_TENANT_CAPACITY?: string;
+	SMCP_RL_TENANT_REFILL_PER_SEC?: string;
+	SMCP_RL_READ_CAPACITY?: string;
+	SMCP_RL_READ_REFILL_PER_SEC?: string;
+	SMCP_RL_WRITE_CAPACITY?: string;
+	SMCP_RL_WRITE_REFILL_PER_SEC?: string;
+	SMCP_MAX_SESSIONS_PER_USER?: string;
+	SMCP_SESSION_TTL_SECONDS?: string;
+	SMCP_AUDIT_RETENTION_DAYS?: string;
+}
+
+/** Resolved limits. */
+export interface Limits {
+	tenant: BucketPolicy;
+	read: BucketPolicy;
+	write: BucketPolicy;
+	maxSessionsPerUser: number;
+	sessionTtlMs: number;
+	retentionMs: number;
+}
+
+/** Defaults, also listed in the README's configuration table. */
+export function resolveLimits(env: LimitsEnv): Limits {
+	return {
+		tenant: { capacity: positive(env.SMCP_RL_TENANT_CAPACITY, 600), refillPerSecond: positive(env.SMCP_RL_TENANT_REFILL_PER_SEC, 10) },
+		read: { capacity: positive(env.SMCP_RL_READ_CAPACITY, 120), refillPerSecond: positive(env.SMCP_RL_READ_REFILL_PER_SEC, 2) },
+		write: { capacity: positive(env.SMCP_RL_WRITE_CAPACITY, 60), refillPerSecond: positive(env.SMCP_RL_WRITE_REFILL_PER_SEC, 1) },
+		maxSessionsPerUser: Math.floor(positive(env.SMCP_MAX_SESSIONS_PER_USER, 20)),
+		sessionTtlMs: positive(env.SMCP_SESSION_TTL_SECONDS, 86_400) * 1000,
+		retentionMs: positive(env.SMCP_AUDIT_RETENTION_DAYS, 90) * 86_400_000,
+	};
+}
+
+/** Schema for buckets and the live-session registry (never edit: add a new migration). */
+export const LIMITS_SCHEMA_V1 = `
+CREATE TABLE buckets (key TEXT PRIMARY KEY, tokens REAL NOT NULL, updated_at INTEGER NOT NULL);
+CREATE TABLE live_sessions (session_id TEXT PRIMARY KEY, user_id TEXT NOT NULL, created_at INTEGER NOT NULL);
+CREATE INDEX live_sessions_user ON live_sessions (user_id, created_at);
+`;
+
+/** Checks and takes from the tenant bucket and the caller's class bucket together. */
+export function takeCallBudget(sql: SqlStorage, limits: Limits, p: VerifiedPrincipal, rateClass: "read" | "write", now: number): { allowed: boolean; retryAfterSeconds: number } {
+	const keys = ["tenant", `${rateClass}|${p.userId}|${p.clientId}`];
+	const policies = [limits.tenant, limits[rateClass]];
+	const states = keys.map(
+		(k) => sql.exec<{ tokens: number; updated_at: number }>("SELECT tokens, updated_at FROM buckets WHERE key = ?", k).toArray()[0],
+	);
+	const r = takeAll(
+		keys.map((_, i) => ({ policy: policies[i]!, state: states[i] ? ({ tokens: states[i]!.tokens, updatedAt: states[i]!.updated_at } as BucketState) : null })),
+		now,
+	);
+	r.next.forEach((s, i) => sql.exec("INSERT OR REPLACE INTO buckets (key, tokens, updated_at) VALUES (?, ?, ?)", keys[i]!, s.tokens, s.updatedAt));
+	return { allowed: r.allowed, retryAfterSeconds: r.retryAfterSeconds };
+}
+
+/** Registers a live session unless the user is at the cap; expired entries are dropped first. */
+export function openSession(sql: SqlStorage, limits: Limits, userId: string, sessionId: string, now: number): { ok: true } | { ok: false; retryAfterSeconds: number } {
+	sql.exec("DELETE FROM live_sessions WHERE created_at < ?", now - limits.sessionTtlMs);
+	const live = sql.exec<{ n: number; oldest: number | null }>("SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM live_sessions WHERE user_id = ?", userId).one();
+	if (live.n >= limits.maxSessionsPerUser) {
+		const wait = Math.ceil(((live.oldest ?? now) + limits.sessionTtlMs - now) / 1000);
+		return { ok: false, retryAfterSeconds: Math.max(1, wait) };
+	}
+	sql.exec("INSERT OR REPLACE INTO live_sessions (session_id, user_id, created_at) VALUES (?, ?, ?)", sessionId, userId, now);
+	return { ok: true };
+}
+
+/** Forgets a live session (DELETE or idle expiry). */
+export function closeSession(sql: SqlStorage, sessionId: string): void {
+	sql.exec("DELETE FROM live_sessions WHERE session_id = ?", sessionId);
+}

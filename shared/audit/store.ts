@@ -1,0 +1,203 @@
+/**
+ * @module shared/audit/store
+ * The tenant's audit trail in its SQLite storage: one hash-chained row per MCP request that
+ * reaches the tenant and per auth event. `append` is synchronous so the kernel can write a
+ * tool's state change and its audit row in the same transaction. Arguments are stored only as a
+ * SHA-256 digest of their canonical JSON, plus the fields a tool marks as safe to log.
+ */
+import { sha256Hex } from "../sha256";
+import { canonicalJson, GENESIS, rowHash, verifyChain, type ChainVerdict } from "./chain.mjs";
+
+/** Decision recorded for a request. */
+export type Decision = "allowed" | "denied" | "rate_limited" | "error";
+
+/** What the caller supplies for a row; `seq`, `ts` (when absent) and hashes are added here. */
+export interface AuditInput {
+	ts?: number;
+	tenant: string;
+	user: string;
+	client: string;
+	session?: string | null;
+	lane: string;
+	protocol: string;
+	method: string;
+	tool?: string | null;
+	argsDigest?: string | null;
+	args?: string | null;
+	decision: Decision;
+	outcome: string;
+	durationMs: number;
+	trace: string;
+}
+
+/** A stored row. */
+export interface AuditRow extends Required<AuditInput> {
+	seq: number;
+	prevHash: string;
+	hash: string;
+}
+
+/** Filters for {@link AuditStore.query}; newest first, paginated by `before` (a seq cursor). */
+export interface AuditQuery {
+	since?: number;
+	until?: number;
+	tool?: string;
+	client?: string;
+	decision?: Decision;
+	before?: number;
+	limit: number;
+}
+
+/** Schema migration for the audit trail (never edit: add a new migration instead). */
+export const AUDIT_SCHEMA_V1 = `
+CREATE TABLE audit (
+  seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL, tenant TEXT NOT NULL, user_id TEXT NOT NULL, client_id TEXT NOT NULL,
+  session TEXT, lane TEXT NOT NULL, protocol TEXT NOT NULL, method TEXT NOT NULL, tool TEXT, args_digest TEXT, args TEXT,
+  decision TEXT NOT NULL, outcome TEXT NOT NULL, duration_ms INTEGER NOT NULL, trace TEXT NOT NULL,
+  prev_hash TEXT NOT NULL, hash TEXT NOT NULL
+);
+CREATE INDEX audit_ts ON audit (ts);
+CREATE INDEX audit_tool ON audit (tool, seq);
+CREATE INDEX audit_client ON audit (client_id, seq);
+CREATE TABLE audit_anchor (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, hash TEXT NOT NULL);
+`;
+
+/** Longest text kept in `outcome` and `args` (SQLite rows stay far below the 2 MB value limit). */
+const MAX_TEXT = 2048;
+
+/** Digest of a value's canonical JSON: what the trail keeps instead of raw arguments. */
+export function digest(value: unknown): string {
+	return sha256Hex(canonicalJson(value ?? null));
+}
+
+type Row = {
+	seq: number;
+	ts: number;
+	tenant: string;
+	user_id: string;
+	client_id: string;
+	session: string | null;
+	lane: string;
+	protocol: string;
+	method: string;
+	tool: string | null;
+	args_digest: string | null;
+	args: string | null;
+	decision: string;
+	outcome: string;
+	duration_ms: number;
+	trace: string;
+	prev_hash: string;
+	hash: string;
+};
+
+const fromRow = (r: Row): AuditRow => ({
+	seq: r.seq,
+	ts: r.ts,
+	tenant: r.tenant,
+	user: r.user_id,
+	client: r.client_id,
+	session: r.session,
+	lane: r.lane,
+	protocol: r.protocol,
+	method: r.method,
+	tool: r.tool,
+	argsDigest: r.args_digest,
+	args: r.args,
+	decision: r.decision as Decision,
+	outcome: r.outcome,
+	durationMs: r.duration_ms,
+	trace: r.trace,
+	prevHash: r.prev_hash,
+	hash: r.hash,
+});
+
+/** The audit trail of one tenant. */
+export class AuditStore {
+	readonly #sql: SqlStorage;
+	constructor(sql: SqlStorage) {
+		this.#sql = sql;
+	}
+
+	/** Appends one row, chained to the previous one. Synchronous: call it inside the transaction. */
+	append(input: AuditInput): AuditRow {
+		const last = this.#sql.exec<{ seq: number; hash: string }>("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").toArray()[0] ?? this.anchor();
+		const row = {
+			seq: (last?.seq ?? 0) + 1,
+			ts: input.ts ?? Date.now(),
+			tenant: input.tenant,
+			user: input.user,
+			client: input.client,
+			session: input.session ?? null,
+			lane: input.lane,
+			protocol: input.protocol,
+			method: input.method.slice(0, 128),
+			tool: input.tool?.slice(0, 128) ?? null,
+			argsDigest: input.argsDigest ?? null,
+			args: input.args ? input.args.slice(0, MAX_TEXT) : null,
+			decision: input.decision,
+			outcome: input.outcome.slice(0, MAX_TEXT),
+			durationMs: Math.max(0, Math.round(input.durationMs)),
+			trace: input.trace.slice(0, 64),
+		};
+		const prevHash = last?.hash ?? GENESIS;
+		const hash = rowHash(sha256Hex, prevHash, row);
+		this.#sql.exec(
+			`INSERT INTO audit (seq, ts, tenant, user_id, client_id, session, lane, protocol, method, tool, args_digest, args, decision, outcome, duration_ms, trace, prev_hash, hash)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			row.seq, row.ts, row.tenant, row.user, row.client, row.session, row.lane, row.protocol, row.method, row.tool,
+			row.argsDigest, row.args, row.decision, row.outcome, row.durationMs, row.trace, prevHash, hash,
+		);
+		return { ...row, prevHash, hash };
+	}
+
+	/** Rows matching `q`, newest first, at most `q.limit`; `next` is the cursor for the page after. */
+	query(q: AuditQuery): { rows: AuditRow[]; next: number | null } {
+		const where: string[] = [];
+		const args: (string | number)[] = [];
+		if (q.since !== undefined) (where.push("ts >= ?"), args.push(q.since));
+		if (q.until !== undefined) (where.push("ts <= ?"), args.push(q.until));
+		if (q.tool !== undefined) (where.push("tool = ?"), args.push(q.tool));
+		if (q.client !== undefined) (where.push("client_id = ?"), args.push(q.client));
+		if (q.decision !== undefined) (where.push("decision = ?"), args.push(q.decision));
+		if (q.before !== undefined) (where.push("seq < ?"), args.push(q.before));
+		const sql = `SELECT * FROM audit ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY seq DESC LIMIT ?`;
+		const rows = this.#sql.exec<Row>(sql, ...args, q.limit + 1).toArray().map(fromRow);
+		const more = rows.length > q.limit;
+		const page = rows.slice(0, q.limit);
+		return { rows: page, next: more ? page[page.length - 1]!.seq : null };
+	}
+
+	/** Rows oldest first, starting after `afterSeq`, at most `limit` (for export). */
+	page(afterSeq: number, limit: number): AuditRow[] {
+		return this.#sql.exec<Row>("SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?", afterSeq, limit).toArray().map(fromRow);
+	}
+
+	/** The hash of the last pruned row, when anything was pruned. */
+	anchor(): { seq: number; hash: string } | null {
+		return this.#sql.exec<{ seq: number; hash: string }>("SELECT seq, hash FROM audit_anchor WHERE id = 1").toArray()[0] ?? null;
+	}
+
+	/** Verifies the whole stored chain from its anchor. */
+	verify(): ChainVerdict {
+		const anchor = this.anchor();
+		const cursor = this.#sql.exec<Row>("SELECT * FROM audit ORDER BY seq");
+		function* rows() {
+			for (const r of cursor) yield fromRow(r) as unknown as Record<string, unknown> & AuditRow;
+		}
+		return verifyChain(sha256Hex, anchor, rows());
+	}
+
+	/**
+	 * Deletes rows older than `cutoff` and moves the anchor to the last deleted row, in one
+	 * transaction (the caller's). Running it twice deletes nothing the second time.
+	 */
+	prune(cutoff: number): number {
+		const last = this.#sql.exec<{ seq: number; hash: string }>("SELECT seq, hash FROM audit WHERE ts < ? ORDER BY seq DESC LIMIT 1", cutoff).toArray()[0];
+		if (!last) return 0;
+		const n = this.#sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM audit WHERE seq <= ?", last.seq).one().n;
+		this.#sql.exec("INSERT OR REPLACE INTO audit_anchor (id, seq, hash) VALUES (1, ?, ?)", last.seq, last.hash);
+		this.#sql.exec("DELETE FROM audit WHERE seq <= ?", last.seq);
+		return n;
+	}
+}

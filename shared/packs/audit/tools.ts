@@ -1,0 +1,85 @@
+/**
+ * @module shared/packs/audit/tools
+ * `audit_log`: the tenant reads its own audit trail (newest first, filtered, paginated). It runs
+ * in the tenant's kernel like every tool, so a tenant can only ever see its own rows.
+ */
+import { z } from "zod";
+import { AuditStore } from "../../audit/store";
+import { defineTool, READ_ONLY, type ToolDefinition } from "../../registry";
+
+const Entry = z.object({
+	seq: z.number().int(),
+	time: z.string(),
+	user: z.string(),
+	client: z.string(),
+	session: z.string().nullable(),
+	lane: z.string(),
+	protocol: z.string(),
+	method: z.string(),
+	tool: z.string().nullable(),
+	decision: z.enum(["allowed", "denied", "rate_limited", "error"]),
+	outcome: z.string(),
+	durationMs: z.number(),
+	argsDigest: z.string().nullable(),
+	hash: z.string(),
+});
+
+/** Input of `audit_log`; also the query string the audit resource accepts. */
+export const AuditLogInput = z.object({
+	since: z.iso.datetime({ offset: true }).optional().describe("Only entries at or after this time (ISO 8601)"),
+	until: z.iso.datetime({ offset: true }).optional().describe("Only entries at or before this time (ISO 8601)"),
+	tool: z.string().max(128).optional().describe("Only calls of this tool"),
+	client: z.string().max(2048).optional().describe("Only requests of this OAuth client id"),
+	decision: z.enum(["allowed", "denied", "rate_limited", "error"]).optional().describe("Only entries with this decision"),
+	cursor: z.string().regex(/^\d{1,15}$/).optional().describe("nextCursor from the previous page"),
+	limit: z.number().int().min(1).max(100).default(20).describe("Entries per page (1-100, default 20)"),
+});
+
+/** Reads one page of the trail. Shared by the tool and the `smcp://audit-log` resource. */
+export function readAuditPage(sql: SqlStorage, q: z.infer<typeof AuditLogInput>) {
+	const { rows, next } = new AuditStore(sql).query({
+		since: q.since ? Date.parse(q.since) : undefined,
+		until: q.until ? Date.parse(q.until) : undefined,
+		tool: q.tool,
+		client: q.client,
+		decision: q.decision,
+		before: q.cursor ? Number(q.cursor) : undefined,
+		limit: q.limit,
+	});
+	return {
+		entries: rows.map((r) => ({
+			seq: r.seq,
+			time: new Date(r.ts).toISOString(),
+			user: r.user,
+			client: r.client,
+			session: r.session,
+			lane: r.lane,
+			protocol: r.protocol,
+			method: r.method,
+			tool: r.tool,
+			decision: r.decision,
+			outcome: r.outcome,
+			durationMs: r.durationMs,
+			argsDigest: r.argsDigest,
+			hash: r.hash,
+		})),
+		nextCursor: next === null ? null : String(next),
+	};
+}
+
+/** The audit pack. */
+export const auditTools: readonly ToolDefinition[] = [
+	defineTool({
+		name: "audit_log",
+		title: "Audit Log",
+		description:
+			"Read this workspace's audit trail: every MCP request and sign-in event, newest first. Filter by time, tool, client or decision; page with nextCursor.",
+		input: AuditLogInput,
+		output: z.object({ entries: z.array(Entry), nextCursor: z.string().nullable() }),
+		annotations: READ_ONLY,
+		scope: "mcp:read",
+		rateClass: "read",
+		logSafe: ["since", "until", "tool", "client", "decision", "cursor", "limit"],
+		handler: (ctx, q) => readAuditPage(ctx.sql, q),
+	}),
+];
