@@ -9,6 +9,11 @@ import { defineConfig } from "vitest/config";
 /** Secrets for the test runtime only (never a deployment's). */
 const TEST_BINDINGS = {
 	SMCP_SECRET: "test-secret-0123456789abcdef0123456789abcdef",
+	SMCP_ADMIN_TOKEN: "test-admin-token-0123456789abcdef0123456789",
+	// Small write budget and session cap so the limit tests stay short; reads stay generous.
+	SMCP_RL_WRITE_CAPACITY: "8",
+	SMCP_RL_WRITE_REFILL_PER_SEC: "4",
+	SMCP_MAX_SESSIONS_PER_USER: "6",
 	SMCP_DEV_EMAIL: "dev@smcp.local",
 	SMCP_DEV_PASSWORD: "smcp-dev-password",
 };
@@ -32,7 +37,11 @@ export default defineConfig({
 				plugins: [
 					cloudflareTest({
 						wrangler: { configPath: "./wrangler.jsonc" },
-						miniflare: { bindings: TEST_BINDINGS },
+						miniflare: {
+							bindings: TEST_BINDINGS,
+							// The pre-auth limit is exercised end to end; here every test shares one "IP".
+							ratelimits: { PREAUTH_LIMITER: { namespace_id: "1001", simple: { limit: 100_000, period: 60 } } },
+						},
 					}),
 				],
 				test: {

@@ -163,14 +163,23 @@ export class AccountDirectory {
 	 * accounts (OWASP Authentication Cheat Sheet, "Authentication and Error Messages").
 	 */
 	async authenticate(email: string, password: string): Promise<Account | null> {
+		return (await this.signIn(email, password)).account;
+	}
+
+	/**
+	 * Like {@link authenticate}, and also names the existing account a wrong password was tried
+	 * on, so the attempt can be written to that account's audit trail. Never show `attempted` to
+	 * the person signing in: that would reveal which emails have accounts.
+	 */
+	async signIn(email: string, password: string): Promise<{ account: Account | null; attempted: Account | null }> {
 		const normalized = normalizeEmail(email);
 		const entry = normalized === null ? null : await this.#kv.get<EmailEntry>(emailKey(normalized), "json");
 		if (!isEmailEntry(entry)) {
 			await verifyPasswordHash(password, DUMMY_HASH);
-			return null;
+			return { account: null, attempted: null };
 		}
-		if (!(await verifyPasswordHash(password, entry.passwordHash))) return null;
-		return this.get(entry.userId);
+		if (!(await verifyPasswordHash(password, entry.passwordHash))) return { account: null, attempted: await this.get(entry.userId) };
+		return { account: await this.get(entry.userId), attempted: null };
 	}
 
 	/** The account with this user ID, or `null`. */

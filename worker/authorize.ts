@@ -19,6 +19,7 @@ import {
 import { log } from "../shared/log";
 import { SCOPES } from "../shared/principal";
 import { AccountDirectory, ensureDevAccount } from "./accounts";
+import { auditAuthEvent } from "./auth-events";
 import type { Env } from "./env";
 import { mergeHeaders, renderAuthorizePage, renderErrorPage } from "./pages";
 
@@ -124,7 +125,8 @@ async function decide(request: Request, env: Env): Promise<Response> {
 	};
 
 	if (checked.size === 0) return redraw("Choose at least one permission.");
-	const account = await new AccountDirectory(env.DIRECTORY_KV).authenticate(email, form.get("password") ?? "");
+	const { account, attempted } = await new AccountDirectory(env.DIRECTORY_KV).signIn(email, form.get("password") ?? "");
+	if (attempted) await auditAuthEvent(env, { tenantId: attempted.tenantId, userId: attempted.userId, clientId: "-" }, "auth/sign_in", "denied", "wrong_password");
 	// One message for an unknown email and a wrong password (OWASP Authentication Cheat Sheet).
 	// 200, not 401: RFC 9110 §15.5.2 requires a WWW-Authenticate challenge on every 401. The
 	// handle is not consumed, so the person can try again on the same page.
@@ -164,6 +166,7 @@ async function decide(request: Request, env: Env): Promise<Response> {
 		return mergeHeadersInto(renderErrorPage(500, "Could not finish connecting", `SMCP could not complete the approval. ${AGAIN}`), approved.headers);
 	}
 	log("info", "authorize.approved", { clientId: approved.request.clientId, userId: account.userId, scopes: granted });
+	await auditAuthEvent(env, { tenantId: account.tenantId, userId: account.userId, clientId: approved.request.clientId }, "auth/consent", "allowed", `granted:${granted.join(" ")}`);
 	return redirect(completed.redirectTo, approved.headers);
 }
 

@@ -28,6 +28,19 @@ export interface Env {
 
 	/** Secret (≥ 32 chars): MACs session ids and signs consent state. */
 	SMCP_SECRET?: string;
+	/** Secret (≥ 32 chars) guarding the operator's admin API; unset = no admin API. */
+	SMCP_ADMIN_TOKEN?: string;
+	/** Workers Rate Limiting binding: per-IP limit before authentication. */
+	PREAUTH_LIMITER?: RateLimit;
+	/** Rate limits and retention (see README "Configuration"). */
+	SMCP_RL_TENANT_CAPACITY?: string;
+	SMCP_RL_TENANT_REFILL_PER_SEC?: string;
+	SMCP_RL_READ_CAPACITY?: string;
+	SMCP_RL_READ_REFILL_PER_SEC?: string;
+	SMCP_RL_WRITE_CAPACITY?: string;
+	SMCP_RL_WRITE_REFILL_PER_SEC?: string;
+	SMCP_MAX_SESSIONS_PER_USER?: string;
+	SMCP_AUDIT_RETENTION_DAYS?: string;
 	/** Development only (`.dev.vars`): the seeded local account. */
 	SMCP_DEV_EMAIL?: string;
 	SMCP_DEV_PASSWORD?: string;

@@ -12,13 +12,14 @@ import { handleAuthorize } from "./authorize";
 import { resolveConfig, type Config } from "./config";
 import type { Env } from "./env";
 import { guard } from "./guard";
+import { handleAdmin } from "./admin";
+import { auditAuthEvent } from "./auth-events";
 import { handleMcp, handleSse } from "./mcp";
+import { begin, traceOf, type RequestInfo } from "./request-info";
 
 export { SessionObject } from "../objects/session/session-object";
 export { TenantObject } from "../objects/tenant/tenant-object";
 
-const traces = new WeakMap<Request, string>();
-const traceOf = (r: Request) => traces.get(r) ?? "none";
 
 /**
  * Browser-based clients must read the session id and protocol version (streamable-http
@@ -72,9 +73,32 @@ function oauthProvider(config: Config): OAuthProvider<Env> {
 		onError: ({ code, status, internal }) => {
 			log(status >= 500 ? "error" : "info", "oauth.error", { code, status, reason: internal?.reason });
 		},
+		// Token issued (code exchange) or refreshed: an auth event in the grant's tenant.
+		tokenExchangeCallback: async ({ grantType, clientId, userId, props, env }) => {
+			const tenantId = (props as { tenantId?: unknown } | undefined)?.tenantId;
+			if (typeof tenantId !== "string") return;
+			const method = grantType === "refresh_token" ? "auth/refresh" : "auth/token";
+			await auditAuthEvent(env, { tenantId, userId, clientId }, method, "allowed", grantType);
+		},
 	});
 	provider = { origin: config.origin, instance };
 	return instance;
+}
+
+/**
+ * Per-IP limit before authentication (Workers Rate Limiting binding): requests without a bearer
+ * token and every OAuth endpoint. Authenticated MCP traffic is limited per tenant in the kernel.
+ * Unauthenticated floods are answered here and never reach a Durable Object.
+ */
+async function preAuthAllowed(request: Request, env: Env): Promise<boolean> {
+	if (!env.PREAUTH_LIMITER) return true;
+	const path = new URL(request.url).pathname;
+	const oauthEndpoint = path === "/authorize" || path === "/token" || path === "/register";
+	if (request.headers.has("Authorization") && !oauthEndpoint) return true;
+	const ip = request.headers.get("CF-Connecting-IP") ?? "unknown";
+	const { success } = await env.PREAUTH_LIMITER.limit({ key: `ip:${ip}` });
+	if (!success) log("warn", "http.preauth_limited", { path: path.slice(0, 64) });
+	return success;
 }
 
 export default {
@@ -82,14 +106,19 @@ export default {
 		const started = Date.now();
 		const trace = crypto.randomUUID();
 		const url = new URL(request.url);
+		let info: RequestInfo = { trace };
 		let response: Response;
 		try {
 			const config = resolveConfig(env);
 			const guarded = await guard(request, config);
 			if ("stop" in guarded) {
 				response = guarded.stop;
+			} else if (!(await preAuthAllowed(guarded.request, env))) {
+				response = new Response(JSON.stringify({ error: "rate_limited" }), { status: 429, headers: { "Content-Type": "application/json", "Retry-After": "60" } });
+			} else if (url.pathname.startsWith("/admin/")) {
+				response = await handleAdmin(guarded.request, env, trace);
 			} else {
-				traces.set(guarded.request, trace);
+				info = begin(guarded.request, trace);
 				response = await oauthProvider(config).fetch(guarded.request, env, ctx);
 			}
 		} catch (e) {
@@ -97,8 +126,8 @@ export default {
 			response = new Response(JSON.stringify({ error: "server_error" }), { status: 500, headers: { "Content-Type": "application/json" } });
 		}
 		log(response.status >= 500 ? "error" : "info", "http.request", {
-			trace,
-			method: request.method,
+			...info,
+			http_method: request.method,
 			path: url.pathname.slice(0, 64),
 			status: response.status,
 			ms: Date.now() - started,

@@ -10,6 +10,7 @@ import { insufficientScope, type OAuthResourceAuth } from "@cloudflare/workers-o
 import { SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/sdk/types.js";
 import { RpcCode } from "../shared/errors";
 import { errorBody, isRequest, parseBody, type RpcMessage } from "../shared/jsonrpc";
+import type { Lane } from "../shared/kernel-api";
 import { log } from "../shared/log";
 import { registry } from "../shared/packs";
 import { hasScope, type VerifiedPrincipal } from "../shared/principal";
@@ -17,6 +18,7 @@ import type { SessionRequest } from "../shared/session-api";
 import { principalFrom } from "./auth";
 import { resolveConfig } from "./config";
 import type { Env } from "./env";
+import { annotate } from "./request-info";
 import { mintSessionId, verifySessionId } from "./session-id";
 
 type ApiContext = ExecutionContext & { props?: unknown; auth?: OAuthResourceAuth };
@@ -32,17 +34,36 @@ function sessionStub(env: Env, sessionId: string) {
 	return env.SESSIONS.get(env.SESSIONS.idFromName(sessionId));
 }
 
-/** Returns 403 + step-up challenge when a tools/call needs a scope the token lacks. */
-function scopeChallenge(messages: RpcMessage[], principal: VerifiedPrincipal, ctx: ApiContext): Response | null {
+/** Returns 403 + step-up challenge (audited as denied) when a tools/call needs a scope the token lacks. */
+async function scopeChallenge(env: Env, messages: RpcMessage[], principal: VerifiedPrincipal, ctx: ApiContext, traceId: string, lane: Lane): Promise<Response | null> {
 	for (const m of messages) {
 		if (!isRequest(m) || m.method !== "tools/call") continue;
 		const tool = registry.get(String(m.params?.name ?? ""));
 		if (tool && !hasScope(principal.scopes, tool.scope) && ctx.auth) {
+			await env.TENANTS.get(env.TENANTS.idFromName(principal.tenantId)).record(principal, {
+				method: "tools/call",
+				tool: tool.name,
+				lane,
+				protocolVersion: "-",
+				traceId,
+				decision: "denied",
+				outcome: `insufficient_scope:${tool.scope}`,
+				durationMs: 0,
+			});
+			log("warn", "tool.denied", { trace: traceId, tenant: principal.tenantId, user: principal.userId, client_id: principal.clientId, tool: tool.name, decision: "denied" });
 			// MCP 2025-11-25 authorization §"Scope Challenge Handling": 403 insufficient_scope with the scope needed.
 			return insufficientScope(ctx.auth, [...new Set([...principal.scopes, tool.scope])]);
 		}
 	}
 	return null;
+}
+
+/** Adds the principal and the JSON-RPC method (and tool) to the request's log line. */
+function annotateRequest(request: Request, p: VerifiedPrincipal, lane: Lane, protocol: string | null, messages: RpcMessage[]): void {
+	const first = messages.find(isRequest) ?? messages[0];
+	const method = first && "method" in first ? first.method : "response";
+	const tool = first && isRequest(first) && first.method === "tools/call" ? String(first.params?.name ?? "").slice(0, 64) : undefined;
+	annotate(request, { tenant: p.tenantId, user: p.userId, client_id: p.clientId, lane, protocol: protocol ?? "2025-03-26", method: method.slice(0, 64), ...(tool ? { tool } : {}) });
 }
 
 /** `/mcp`: Streamable HTTP. */
@@ -80,7 +101,8 @@ export async function handleMcp(request: Request, env: Env, ctx: ApiContext, tra
 			if (!(await verifySessionId(secret, principal, sessionHeader))) return rpcError(404, RpcCode.SessionNotFound, "Session not found");
 			sessionId = sessionHeader;
 		}
-		const challenge = scopeChallenge(messages, principal, ctx);
+		annotateRequest(request, principal, "streamable-http", version, messages);
+		const challenge = await scopeChallenge(env, messages, principal, ctx, traceId, "streamable-http");
 		if (challenge) return challenge;
 		// Answer over SSE when a tool runs (progress and elicitation travel before the result).
 		const sse = messages.some((m) => isRequest(m) && m.method === "tools/call");
@@ -126,7 +148,8 @@ export async function handleSse(request: Request, env: Env, ctx: ApiContext, tra
 		}
 		const parsed = parseBody(await request.text(), { allowBatch: false });
 		if (!parsed.ok) return rpcError(400, parsed.error.code, parsed.error.message);
-		const challenge = scopeChallenge(parsed.messages, principal, ctx);
+		annotateRequest(request, principal, "sse", "2024-11-05", parsed.messages);
+		const challenge = await scopeChallenge(env, parsed.messages, principal, ctx, traceId, "sse");
 		if (challenge) return challenge;
 		return sessionStub(env, sessionId!).handle(principal, { op: "sse-post", sessionId: sessionId!, messages: parsed.messages, traceId });
 	}
