@@ -23,7 +23,7 @@ const value = (r: unknown) => {
 };
 const entity = (name: string) => ({ entities: [{ name, entityType: "t", observations: [] }] });
 const auditRows = (stub: DurableObjectStub<TenantObject>) =>
-	runInDurableObject(stub, (_o: TenantObject, s) => s.storage.sql.exec<Record<string, unknown>>("SELECT * FROM audit ORDER BY seq").toArray());
+	runInDurableObject(stub, (_o: TenantObject, s) => s.storage.sql.exec<Record<string, SqlStorageValue>>("SELECT * FROM audit ORDER BY seq").toArray());
 
 describe("rate limits", () => {
 	it("a burst past the write budget gets a tool error with retry-after, is audited, and succeeds after the refill", async () => {
