@@ -21,6 +21,11 @@ export interface ToolCall {
 	sessionId?: string;
 	/** The MCP method to audit, when the call serves another request (e.g. `resources/read`). */
 	method?: string;
+	/**
+	 * Set by a lane after the person confirmed a destructive call through elicitation. `nonce`
+	 * (2026-07-28 `requestState`) is single-use: the kernel records it in the same transaction.
+	 */
+	confirmation?: { via: "elicitation"; nonce?: string; expiresAt?: number };
 }
 
 /** A progress report emitted by a tool while it ran. */

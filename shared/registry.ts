@@ -45,6 +45,12 @@ export interface ToolDefinition<I extends z.ZodObject = z.ZodObject, O extends z
 	 * Everything else is kept only as a digest of the arguments' canonical JSON.
 	 */
 	readonly logSafe?: readonly (keyof z.infer<I> & string)[];
+	/**
+	 * For destructive calls that need a person's confirmation: the question to ask, or undefined
+	 * when this call needs none. Lanes ask through elicitation when the client supports it; the
+	 * kernel refuses an unconfirmed call otherwise, telling the model to pass `confirm: true`.
+	 */
+	readonly confirm?: (args: z.infer<I>) => string | undefined;
 }
 
 /**

@@ -8,6 +8,7 @@
  */
 import { insufficientScope, type OAuthResourceAuth } from "@cloudflare/workers-oauth-provider";
 import { SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/sdk/types.js";
+import { isLegacyRequest } from "@modelcontextprotocol/server";
 import { RpcCode } from "../shared/errors";
 import { errorBody, isRequest, parseBody, type RpcMessage } from "../shared/jsonrpc";
 import type { Lane } from "../shared/kernel-api";
@@ -18,6 +19,7 @@ import type { SessionRequest } from "../shared/session-api";
 import { principalFrom } from "./auth";
 import { resolveConfig } from "./config";
 import type { Env } from "./env";
+import { modernHandler } from "./modern";
 import { annotate } from "./request-info";
 import { mintSessionId, verifySessionId } from "./session-id";
 
@@ -70,9 +72,22 @@ function annotateRequest(request: Request, p: VerifiedPrincipal, lane: Lane, pro
 export async function handleMcp(request: Request, env: Env, ctx: ApiContext, traceId: string): Promise<Response> {
 	const principal = principalFrom(ctx);
 	if (!principal) return rpcError(401, RpcCode.ConnectionClosed, "Unauthorized");
-	const secret = resolveConfig(env).secret;
+	const config = resolveConfig(env);
+	const secret = config.secret;
 	const sessionHeader = request.headers.get("Mcp-Session-Id");
 	const accept = request.headers.get("Accept") ?? "";
+
+	// Era routing (spec 2026-07-28 basic/versioning): a request that carries the per-request
+	// `_meta` envelope is modern and stateless; everything else (initialize, session traffic,
+	// claim-less POSTs) belongs to the sessionful 2025 lane. The SDK's own classifier decides, so
+	// this router can never disagree with the modern handler about which requests are its own.
+	if (request.method === "POST" && !(await isLegacyRequest(request, undefined, { maxRequestBodySize: config.maxBodyBytes }))) {
+		return handleModern(request, env, ctx, principal, secret, traceId);
+	}
+	if ((request.method === "GET" || request.method === "DELETE") && !sessionHeader) {
+		// Without a session there is nothing to stream or end: the 2026-07-28 answer is 405.
+		return rpcError(405, RpcCode.ConnectionClosed, "Method Not Allowed", { Allow: "POST" });
+	}
 
 	if (request.method === "POST") {
 		// streamable-http §"Sending Messages": the client MUST accept both JSON and SSE.
@@ -123,6 +138,25 @@ export async function handleMcp(request: Request, env: Env, ctx: ApiContext, tra
 		return sessionStub(env, sessionHeader).handle(principal, req);
 	}
 	return rpcError(405, RpcCode.ConnectionClosed, "Method Not Allowed", { Allow: "GET, POST, DELETE" });
+}
+
+/** A 2026-07-28 request: scope step-up here, then the stateless modern handler. */
+async function handleModern(request: Request, env: Env, ctx: ApiContext, principal: VerifiedPrincipal, secret: string, traceId: string): Promise<Response> {
+	let message: RpcMessage | null = null;
+	try {
+		const decoded = JSON.parse(await request.clone().text());
+		message = decoded && typeof decoded === "object" && !Array.isArray(decoded) ? (decoded as RpcMessage) : null;
+	} catch {
+		message = null; // the modern handler answers malformed bodies itself
+	}
+	const version = request.headers.get("MCP-Protocol-Version");
+	if (message) {
+		annotateRequest(request, principal, "modern", version, [message]);
+		const challenge = await scopeChallenge(env, [message], principal, ctx, traceId, "modern");
+		if (challenge) return challenge;
+	}
+	const authInfo = { token: "", clientId: principal.clientId, scopes: [...principal.scopes], extra: { principal, traceId } };
+	return (await modernHandler(env, secret)).fetch(request, { authInfo });
 }
 
 /** `/sse` (GET: open the stream) and `/sse/message?sessionId=` (POST: send a message). */

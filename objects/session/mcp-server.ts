@@ -25,7 +25,7 @@ import { toJsonSchema } from "../../shared/registry";
 /** Server identity sent in `initialize` results. */
 export const SERVER_INFO = { name: "smcp", title: "SMCP", version: "0.1.0" } as const;
 
-const INSTRUCTIONS =
+export const INSTRUCTIONS =
 	"SMCP keeps a knowledge graph of entities, relations and observations for your workspace. " +
 	"Search or open nodes before creating new ones; data persists across sessions and clients. " +
 	"audit_log shows what every client did in this workspace.";
@@ -50,8 +50,23 @@ export interface LaneHost {
 	sessionId: string;
 }
 
+/** The form shown to confirm a destructive call. */
+export const CONFIRM_SCHEMA = {
+	type: "object" as const,
+	properties: { confirm: { type: "boolean" as const, title: "Confirm", description: "Check to go ahead" } },
+	required: ["confirm"],
+};
+
+/** The confirmation question for a call, when its tool asks one for these arguments. */
+export function confirmationQuestion(name: string, args: Record<string, unknown>): string | undefined {
+	const tool = registry.get(name);
+	if (!tool?.confirm) return undefined;
+	const parsed = tool.input.safeParse(args);
+	return parsed.success ? tool.confirm(parsed.data) : undefined;
+}
+
 /** The tools/list entry of every tool, built once per isolate. */
-const TOOL_LIST = registry.list().map((t) => ({
+export const TOOL_LIST = registry.list().map((t) => ({
 	tool: {
 		name: t.name,
 		title: t.title,
@@ -111,7 +126,34 @@ export function createLegacyServer(host: LaneHost): Server {
 
 	server.setRequestHandler(CallToolRequestSchema, async (req, extra) => {
 		const principal = host.principalOf(extra);
-		const outcome = await run(principal, { name: req.params.name, arguments: (req.params.arguments ?? {}) as Record<string, unknown> });
+		const args = (req.params.arguments ?? {}) as Record<string, unknown>;
+		let confirmation: ToolCall["confirmation"];
+		const question = confirmationQuestion(req.params.name, args);
+		// Ask the person, not the model, whenever the client can show a form (MCP 2025-06-18+
+		// elicitation). Without that capability the kernel asks the model to pass confirm: true.
+		if (question && server.getClientCapabilities()?.elicitation) {
+			const started = Date.now();
+			const answer = await server.elicitInput(
+				{ message: question, requestedSchema: CONFIRM_SCHEMA },
+				{ relatedRequestId: extra.requestId, timeout: 600_000 },
+			);
+			if (answer.action !== "accept" || answer.content?.confirm !== true) {
+				await host.record(principal, {
+					method: "tools/call",
+					tool: req.params.name,
+					lane: host.lane,
+					protocolVersion: host.protocolVersion(),
+					traceId: host.traceId(),
+					sessionId: host.sessionId,
+					decision: "denied",
+					outcome: `confirmation_${answer.action === "accept" ? "declined" : answer.action}`,
+					durationMs: Date.now() - started,
+				});
+				return { content: [{ type: "text", text: "Not done: the user did not confirm. Nothing was changed." }], isError: true };
+			}
+			confirmation = { via: "elicitation" };
+		}
+		const outcome = await run(principal, { name: req.params.name, arguments: args, ...(confirmation ? { confirmation } : {}) });
 		if (!outcome.ok) {
 			const wire = toJsonRpcError(outcome.error);
 			throw new McpError(wire.code, wire.message);

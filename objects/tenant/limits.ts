@@ -64,6 +64,11 @@ export function takeCallBudget(sql: SqlStorage, limits: Limits, p: VerifiedPrinc
 	return { allowed: r.allowed, retryAfterSeconds: r.retryAfterSeconds };
 }
 
+/** Single-use confirmations of destructive calls (2026-07-28 `requestState` nonces). */
+export const CONFIRMATIONS_SCHEMA_V1 = `
+CREATE TABLE used_confirmations (nonce TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
+`;
+
 /** Registers a live session unless the user is at the cap; expired entries are dropped first. */
 export function openSession(sql: SqlStorage, limits: Limits, userId: string, sessionId: string, now: number): { ok: true } | { ok: false; retryAfterSeconds: number } {
 	sql.exec("DELETE FROM live_sessions WHERE created_at < ?", now - limits.sessionTtlMs);

@@ -5,10 +5,11 @@
 import { AUDIT_SCHEMA_V1 } from "../../shared/audit/store";
 import { MEMORY_SCHEMA_V1 } from "../../shared/packs/memory/store";
 import type { Migration } from "../migrations";
-import { LIMITS_SCHEMA_V1 } from "./limits";
+import { CONFIRMATIONS_SCHEMA_V1, LIMITS_SCHEMA_V1 } from "./limits";
 
 export const TENANT_MIGRATIONS: readonly Migration[] = [
 	{ id: 1, name: "memory graph", sql: MEMORY_SCHEMA_V1 },
 	{ id: 2, name: "audit trail", sql: AUDIT_SCHEMA_V1 },
 	{ id: 3, name: "rate-limit buckets and live sessions", sql: LIMITS_SCHEMA_V1 },
+	{ id: 4, name: "single-use confirmations", sql: CONFIRMATIONS_SCHEMA_V1 },
 ];

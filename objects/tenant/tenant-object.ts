@@ -79,7 +79,15 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 				decision = "error";
 				outcome = errorOutcome(`Invalid arguments for tool ${tool.name}: ${issues.join("; ")}`);
 				this.#audit.append({ ...row, decision, outcome: "invalid_arguments", durationMs: Date.now() - started });
-			} else args = parsed.data;
+				return;
+			}
+			args = parsed.data;
+			const refused = this.#confirmationRefusal(tool, args, call, started);
+			if (refused) {
+				decision = "denied";
+				outcome = errorOutcome(refused.message);
+				this.#audit.append({ ...row, decision, outcome: refused.reason, durationMs: Date.now() - started });
+			}
 		});
 		if (!outcome) {
 			try {
@@ -179,6 +187,30 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		const pruned = this.ctx.storage.transactionSync(() => this.#audit.prune(Date.now() - this.#limits.retentionMs));
 		if (pruned > 0) log("info", "audit.pruned", { rows: pruned });
 		await this.ctx.storage.setAlarm(Date.now() + PRUNE_EVERY_MS);
+	}
+
+	/**
+	 * Destructive calls need the person's confirmation: through elicitation (the lane says so, and
+	 * a 2026-07-28 confirmation's nonce is spent here, once), or, for clients that cannot ask, an
+	 * explicit `confirm: true` the model passes after asking in the conversation.
+	 */
+	#confirmationRefusal(tool: ToolDefinition, args: Record<string, unknown>, call: ToolCall, now: number): { reason: string; message: string } | null {
+		const question = tool.confirm?.(args as never);
+		if (!question) return null;
+		const c = call.confirmation;
+		if (!c) {
+			if (args.confirm === true) return null;
+			return {
+				reason: "confirmation_required",
+				message: `${question} Nothing was changed. Ask the user; if they agree, call ${tool.name} again with "confirm": true.`,
+			};
+		}
+		if (!c.nonce) return null;
+		const sql = this.ctx.storage.sql;
+		sql.exec("DELETE FROM used_confirmations WHERE expires_at < ?", now);
+		const fresh = sql.exec("INSERT INTO used_confirmations (nonce, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING RETURNING nonce", c.nonce, c.expiresAt ?? now + 600_000).toArray();
+		if (fresh.length === 0) return { reason: "confirmation_replayed", message: "This confirmation was already used. Nothing was changed; call the tool again to be asked anew." };
+		return null;
 	}
 
 	#row(p: VerifiedPrincipal, c: { lane: string; protocolVersion: string; traceId: string; sessionId?: string }, started: number): AuditInput & { method: string } {

@@ -13,6 +13,9 @@ import { MemoryStore } from "./store";
 /** Bounds on one call. Documented in the README's configuration section. */
 export const MEMORY_LIMITS = { items: 1000, name: 512, text: 16_384, query: 1024 } as const;
 
+/** Deleting more entities than this in one call asks the person first. */
+export const CONFIRM_DELETE_OVER = 3;
+
 const name = (what: string) => z.string().max(MEMORY_LIMITS.name).describe(what);
 const text = (what: string) => z.string().max(MEMORY_LIMITS.text).describe(what);
 const list = <T extends z.ZodType>(item: T) => z.array(item).max(MEMORY_LIMITS.items);
@@ -84,11 +87,21 @@ export const memoryTools: readonly ToolDefinition[] = [
 		name: "delete_entities",
 		title: "Delete Entities",
 		description: "Delete multiple entities and their associated relations from the knowledge graph",
-		input: z.object({ entityNames: list(name("An entity name")).describe("An array of entity names to delete") }),
+		input: z.object({
+			entityNames: list(name("An entity name")).describe("An array of entity names to delete"),
+			confirm: z
+				.boolean()
+				.optional()
+				.describe(`Set to true, after the user agreed, to delete more than ${CONFIRM_DELETE_OVER} entities when the client cannot ask the user itself`),
+		}),
 		output: Done,
 		annotations: DESTRUCTIVE,
 		scope: "mcp:write",
 		rateClass: "write",
+		confirm: ({ entityNames }) =>
+			new Set(entityNames).size > CONFIRM_DELETE_OVER
+				? `Delete ${new Set(entityNames).size} entities and every relation that touches them? This cannot be undone.`
+				: undefined,
 		handler: (ctx, { entityNames }) => {
 			store(ctx.sql).deleteEntities(entityNames);
 			return { success: true, message: "Entities deleted successfully" };

@@ -1,0 +1,209 @@
+/**
+ * @module worker/modern
+ * The 2026-07-28 lane on `/mcp`: stateless, one SDK v2 server per request
+ * (`createMcpHandler` with `legacy: 'reject'`; 2025-era traffic is routed to the sessionful lane
+ * before it gets here). It publishes the same tool registry as the legacy lane and sends every call
+ * to the same TenantObject, so a tenant's data is the same whichever revision a client speaks.
+ *
+ * Confirmation of destructive calls uses the multi-round-trip pattern (spec 2026-07-28
+ * basic/patterns/mrtr): the first round returns `input_required` with an elicitation and a
+ * `requestState` sealed with HMAC-SHA256 under a key derived from `SMCP_SECRET`, bound to the
+ * principal, naming the tool and a digest of its arguments, expiring after five minutes, and
+ * carrying a nonce the kernel spends exactly once. Tampered, expired, cross-principal or replayed
+ * state is refused and audited.
+ */
+import {
+	acceptedContent,
+	CLIENT_CAPABILITIES_META_KEY,
+	LOG_LEVEL_META_KEY,
+	createMcpHandler,
+	createRequestStateCodec,
+	inputRequired,
+	ProtocolError,
+	ProtocolErrorCode,
+	Server,
+	type McpHttpHandler,
+	type RequestStateCodec,
+	type ServerContext,
+} from "@modelcontextprotocol/server";
+import { digest } from "../shared/audit/store";
+import type { Failure, Result } from "../shared/errors";
+import type { RequestRecord, ToolCall, ToolOutcome } from "../shared/kernel-api";
+import { log } from "../shared/log";
+import { assertPrincipal, hasScope, type VerifiedPrincipal } from "../shared/principal";
+import { AUDIT_RESOURCE, CONFIRM_SCHEMA, confirmationQuestion, INSTRUCTIONS, SERVER_INFO, TOOL_LIST } from "../objects/session/mcp-server";
+import type { Env } from "./env";
+
+/** The modern protocol revision this lane serves. */
+export const MODERN_REVISION = "2026-07-28";
+/** How long a confirmation round may take. */
+const CONFIRM_TTL_SECONDS = 300;
+/** Lists vary by the caller's scopes, so only the requesting client may cache them. */
+const LIST_CACHE = { ttlMs: 60_000, cacheScope: "private" as const };
+
+/** What a confirmation's `requestState` carries (signed, not encrypted: no secrets in here). */
+interface ConfirmState {
+	/** Single-use nonce, spent by the kernel. */
+	n: string;
+	/** The tool the confirmation is for. */
+	t: string;
+	/** Digest of the call's arguments (without `confirm`). */
+	d: string;
+}
+
+const principalOf = (ctx: ServerContext): VerifiedPrincipal => assertPrincipal(ctx.http?.authInfo?.extra?.principal);
+const withoutConfirm = (args: Record<string, unknown>) => Object.fromEntries(Object.entries(args).filter(([k]) => k !== "confirm"));
+
+let cached: { secret: string; handler: Promise<McpHttpHandler> } | undefined;
+
+/**
+ * The modern-lane handler for this isolate (built once per secret).
+ *
+ * @example
+ * ```ts
+ * if (!(await isLegacyRequest(request))) return (await modernHandler(env, secret)).fetch(request, { authInfo });
+ * ```
+ */
+export function modernHandler(env: Env, secret: string): Promise<McpHttpHandler> {
+	if (cached?.secret !== secret) cached = { secret, handler: build(env, secret) };
+	return cached.handler;
+}
+
+/** The requestState key: HMAC(SMCP_SECRET, purpose), so no other use of the secret can forge it. */
+async function stateKey(secret: string): Promise<Uint8Array> {
+	const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+	return new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode("smcp/request-state/v1")));
+}
+
+async function build(env: Env, secret: string): Promise<McpHttpHandler> {
+	const codec = createRequestStateCodec<ConfirmState>({
+		key: await stateKey(secret),
+		ttlSeconds: CONFIRM_TTL_SECONDS,
+		// basic/patterns/mrtr: state that influences authorization MUST be bound to the user.
+		bind: (ctx) => {
+			const p = principalOf(ctx);
+			return `${ctx.mcpReq.method}\0${p.tenantId}\0${p.userId}\0${p.clientId}`;
+		},
+	});
+	const tenant = (p: VerifiedPrincipal) => env.TENANTS.get(env.TENANTS.idFromName(p.tenantId));
+	return createMcpHandler(() => createModernServer(tenant, codec), {
+		legacy: "reject",
+		responseMode: "auto",
+		onerror: (e) => log("warn", "modern.rejected", { error: e.name, message: e.message.slice(0, 200) }),
+	});
+}
+
+type TenantOf = (p: VerifiedPrincipal) => DurableObjectStub<import("../objects/tenant/tenant-object").TenantObject>;
+
+/** One request's server: the registry published on the SDK v2 low-level `Server`. */
+function createModernServer(tenant: TenantOf, codec: RequestStateCodec<ConfirmState>): Server {
+	const record = (p: VerifiedPrincipal, ctx: ServerContext, r: Omit<RequestRecord, "lane" | "protocolVersion" | "traceId">) =>
+		tenant(p).record(p, { ...r, lane: "modern", protocolVersion: MODERN_REVISION, traceId: traceFrom(ctx) });
+
+	const server = new Server(SERVER_INFO, {
+		capabilities: { tools: { listChanged: false }, resources: { listChanged: false }, logging: {} },
+		instructions: INSTRUCTIONS,
+		cacheHints: { "tools/list": LIST_CACHE, "resources/list": LIST_CACHE, "server/discover": { ttlMs: 300_000, cacheScope: "public" } },
+		requestState: {
+			verify: async (state, ctx) => {
+				try {
+					return await codec.verify(state, ctx);
+				} catch (e) {
+					// Tampered, expired or another principal's state: the SDK answers -32602; we audit it.
+					const p = principalOf(ctx);
+					await record(p, ctx, { method: ctx.mcpReq.method, decision: "denied", outcome: `invalid_request_state:${e instanceof Error ? e.message : "unknown"}`, durationMs: 0 });
+					throw e;
+				}
+			},
+		},
+	});
+
+	server.setRequestHandler("tools/list", async (_req, ctx) => {
+		const p = principalOf(ctx);
+		await record(p, ctx, { method: "tools/list", decision: "allowed", outcome: "ok", durationMs: 0 });
+		// Deterministic order (registry order is by name), as 2026-07-28 §tools/list recommends.
+		return { tools: TOOL_LIST.filter((t) => hasScope(p.scopes, t.scope)).map((t) => t.tool) as never };
+	});
+
+	server.setRequestHandler("tools/call", async (req, ctx) => {
+		const p = principalOf(ctx);
+		const started = Date.now();
+		const name = req.params.name;
+		const args = (req.params.arguments ?? {}) as Record<string, unknown>;
+		let confirmation: ToolCall["confirmation"];
+		const question = confirmationQuestion(name, args);
+		const envelope = (ctx.mcpReq.envelope ?? {}) as Record<string, unknown>;
+		const caps = envelope[CLIENT_CAPABILITIES_META_KEY] as { elicitation?: unknown } | undefined;
+		if (question && caps?.elicitation) {
+			const state = ctx.mcpReq.requestState<ConfirmState>();
+			if (state === undefined) {
+				const payload: ConfirmState = { n: crypto.randomUUID(), t: name, d: digest(withoutConfirm(args)) };
+				return inputRequired({
+					inputRequests: { confirm: inputRequired.elicit({ message: question, requestedSchema: CONFIRM_SCHEMA }) },
+					requestState: await codec.mint(payload, ctx),
+				});
+			}
+			if (state.t !== name || state.d !== digest(withoutConfirm(args))) {
+				await record(p, ctx, { method: "tools/call", tool: name, decision: "denied", outcome: "request_state_mismatch", durationMs: Date.now() - started });
+				throw new ProtocolError(ProtocolErrorCode.InvalidParams, "Invalid or expired requestState");
+			}
+			const answer = acceptedContent<{ confirm?: unknown }>(ctx.mcpReq.inputResponses, "confirm");
+			if (answer?.confirm !== true) {
+				await record(p, ctx, { method: "tools/call", tool: name, decision: "denied", outcome: "confirmation_declined", durationMs: Date.now() - started });
+				return { content: [{ type: "text", text: "Not done: the user did not confirm. Nothing was changed." }], isError: true };
+			}
+			confirmation = { via: "elicitation", nonce: state.n, expiresAt: Date.now() + CONFIRM_TTL_SECONDS * 1000 };
+		}
+		const outcome = (await tenant(p).callTool(p, {
+			name,
+			arguments: args,
+			lane: "modern",
+			protocolVersion: MODERN_REVISION,
+			traceId: traceFrom(ctx),
+			...(confirmation ? { confirmation } : {}),
+		})) as Result<ToolOutcome, Failure>;
+		if (!outcome.ok) {
+			const e = outcome.error;
+			if (e.reason === "unknown_tool" || e.reason === "insufficient_scope") throw new ProtocolError(ProtocolErrorCode.InvalidParams, e.reason === "unknown_tool" ? `Unknown tool: ${e.tool}` : "Insufficient scope");
+			throw new ProtocolError(ProtocolErrorCode.InternalError, "Internal error");
+		}
+		const token = req.params._meta?.progressToken;
+		if (token !== undefined) {
+			for (const pr of outcome.value.progress) await ctx.mcpReq.notify({ method: "notifications/progress", params: { progressToken: token, ...pr } });
+		}
+		// 2026-07-28: notifications/message only for requests that asked for a log level.
+		const level = envelope[LOG_LEVEL_META_KEY];
+		if (level === "debug" || level === "info") {
+			await ctx.mcpReq.log("info", { tool: name, ms: Date.now() - started, isError: outcome.value.result.isError === true });
+		}
+		return outcome.value.result;
+	});
+
+	server.setRequestHandler("resources/list", async (_req, ctx) => {
+		const p = principalOf(ctx);
+		await record(p, ctx, { method: "resources/list", decision: "allowed", outcome: "ok", durationMs: 0 });
+		return { resources: hasScope(p.scopes, "mcp:read") ? [AUDIT_RESOURCE] : [] };
+	});
+
+	server.setRequestHandler("resources/read", async (req, ctx) => {
+		const p = principalOf(ctx);
+		const url = URL.canParse(req.params.uri) ? new URL(req.params.uri) : null;
+		if (!url || `${url.protocol}//${url.host}${url.pathname}` !== AUDIT_RESOURCE.uri) {
+			// 2026-07-28: a resources/read miss is -32602.
+			throw new ProtocolError(ProtocolErrorCode.InvalidParams, "Resource not found");
+		}
+		const query: Record<string, unknown> = Object.fromEntries(url.searchParams);
+		if (typeof query.limit === "string") query.limit = Number(query.limit);
+		const outcome = (await tenant(p).callTool(p, { name: "audit_log", arguments: query, method: "resources/read", lane: "modern", protocolVersion: MODERN_REVISION, traceId: traceFrom(ctx) })) as Result<ToolOutcome, Failure>;
+		if (!outcome.ok || outcome.value.result.isError) throw new ProtocolError(ProtocolErrorCode.InvalidParams, "Invalid resource query");
+		return { contents: [{ uri: req.params.uri, mimeType: "application/json", text: JSON.stringify(outcome.value.result.structuredContent, null, 2) }], ttlMs: 0, cacheScope: "private" };
+	});
+
+	return server;
+}
+
+/** The trace id the front Worker put on the request (for logs and audit). */
+function traceFrom(ctx: ServerContext): string {
+	const t = ctx.http?.authInfo?.extra?.traceId;
+	return typeof t === "string" ? t : "none";
+}
