@@ -167,7 +167,7 @@ function createModernServer(tenant: TenantOf, codec: RequestStateCodec<ConfirmSt
 			if (e.reason === "unknown_tool" || e.reason === "insufficient_scope") throw new ProtocolError(ProtocolErrorCode.InvalidParams, e.reason === "unknown_tool" ? `Unknown tool: ${e.tool}` : "Insufficient scope");
 			throw new ProtocolError(ProtocolErrorCode.InternalError, "Internal error");
 		}
-		const token = req.params._meta?.progressToken;
+		const token = ctx.mcpReq._meta?.progressToken ?? req.params._meta?.progressToken;
 		if (token !== undefined) {
 			for (const pr of outcome.value.progress) await ctx.mcpReq.notify({ method: "notifications/progress", params: { progressToken: token, ...pr } });
 		}

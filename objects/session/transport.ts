@@ -62,6 +62,13 @@ interface Origin {
 
 const STANDALONE = "get";
 
+/**
+ * A 2024-11-05 message frame. The event type is left to its default, "message" (HTML SSE
+ * §9.2.6): an explicit `event: message` line is equivalent on the wire, but some EventSource
+ * implementations then deliver each message twice (observed with the SDK's SSE client in workerd).
+ */
+const legacyFrame = (data: string) => `data: ${data}\n\n`;
+
 /** The session's SDK transport. One per SessionObject instance. */
 export class SessionTransport implements Transport {
 	onclose?: () => void;
@@ -73,7 +80,7 @@ export class SessionTransport implements Transport {
 	readonly #origins = new Map<number, Origin>();
 	#nextId = 1;
 	#standalone: SseSink | undefined;
-	/** 2024-11-05: every server message goes on this one stream as `event: message`. */
+	/** 2024-11-05: every server message goes on this one stream as a default ("message") event. */
 	#legacySse: SseSink | undefined;
 
 	constructor(log: EventLog, sessionId: string) {
@@ -203,7 +210,7 @@ export class SessionTransport implements Transport {
 		const origin = typeof related === "number" ? this.#origins.get(related) : undefined;
 		if (origin?.swallow) return;
 		if (origin) this.#emit(origin.channel, m);
-		else if (this.#legacySse) this.#legacySse.write(`event: message\ndata: ${JSON.stringify(m)}\n\n`);
+		else if (this.#legacySse) this.#legacySse.write(legacyFrame(JSON.stringify(m)));
 		else if (this.#standalone) {
 			const seq = this.#log.append(STANDALONE, JSON.stringify(m));
 			this.#standalone.write(`id: ${eventId(STANDALONE, seq)}\nevent: message\ndata: ${JSON.stringify(m)}\n\n`);
@@ -227,7 +234,7 @@ export class SessionTransport implements Transport {
 	#emit(channel: Channel, m: RpcMessage): void {
 		const data = JSON.stringify(m);
 		if (channel.stream === "sse") {
-			this.#legacySse?.write(`event: message\ndata: ${data}\n\n`);
+			this.#legacySse?.write(legacyFrame(data));
 		} else if (channel.json) {
 			if (isResponse(m)) channel.json.results.push(m as JSONRPCMessage);
 			// Notifications cannot travel in a JSON response; such requests are answered over SSE.
