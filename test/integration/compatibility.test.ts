@@ -73,12 +73,16 @@ export const MATRIX: Revision[] = [
 ];
 
 const entities = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => ({ name: `${prefix}${i}`, entityType: "t", observations: [] }));
-type AnyClient = ClientV1 & ClientV2;
+/** What the matrix needs from either SDK's client. */
+type AnyClient = {
+	callTool(params: { name: string; arguments: Record<string, unknown> }, ...rest: unknown[]): Promise<{ structuredContent?: unknown; isError?: boolean; content: unknown }>;
+	listTools(): Promise<{ tools: { name: string; inputSchema: { type: string }; outputSchema?: { type: string } }[] }>;
+};
 
 describe.each(MATRIX)("revision $name", (rev) => {
 	async function session(answer: () => Answer = () => ({ action: "accept", content: { confirm: true } })) {
 		const { account, tokens } = await signedIn();
-		const client = (await rev.connect(tokens.access_token, answer)) as AnyClient;
+		const client = (await rev.connect(tokens.access_token, answer)) as unknown as AnyClient;
 		return { account, client };
 	}
 
@@ -113,7 +117,7 @@ describe.each(MATRIX)("revision $name", (rev) => {
 		const params = { name: "create_entities", arguments: { entities: entities("P", 200) } };
 		// v1 takes (params, resultSchema, options); v2 takes (params, options).
 		if (client instanceof ClientV2) await client.callTool(params, { onprogress });
-		else await (client as ClientV1).callTool(params, undefined, { onprogress });
+		else await (client as unknown as ClientV1).callTool(params, undefined, { onprogress });
 		// The SDK's EventSource client, when it runs inside workerd, delivers each SSE message twice;
 		// the wire carries each once (sse.test.ts checks the raw stream), so compare distinct values.
 		expect(rev.expected === "2024-11-05" ? [...new Set(seen)] : seen).toEqual([100, 200]);
@@ -169,10 +173,10 @@ describe.each(MATRIX)("revision $name", (rev) => {
 describe("one tenant state across revisions", () => {
 	it("data written by a 2025-11-25 client is read by a 2026-07-28 client and the SSE client", async () => {
 		const { tokens } = await signedIn();
-		const old = (await v1("2025-11-25", "mcp")(tokens.access_token, () => ({ action: "cancel" }))) as AnyClient;
+		const old = (await v1("2025-11-25", "mcp")(tokens.access_token, () => ({ action: "cancel" }))) as unknown as AnyClient;
 		await old.callTool({ name: "create_entities", arguments: { entities: [{ name: "Bridge", entityType: "t", observations: ["written in 2025"] }] } });
 		for (const connect of [v2({ pin: "2026-07-28" }), v1("2024-11-05", "sse")]) {
-			const c = (await connect(tokens.access_token, () => ({ action: "cancel" }))) as AnyClient;
+			const c = (await connect(tokens.access_token, () => ({ action: "cancel" }))) as unknown as AnyClient;
 			const r = await c.callTool({ name: "search_nodes", arguments: { query: "written in 2025" } });
 			expect((r.structuredContent as { entities: { name: string }[] }).entities.map((e) => e.name)).toEqual(["Bridge"]);
 		}
