@@ -42,6 +42,14 @@ export class ToolError extends Error {
 	override readonly name = "ToolError";
 }
 
+/**
+ * A `ToolError` that refuses access (someone else's handle, an expired one): shown like a tool
+ * error, audited as `denied`.
+ */
+export class AccessDenied extends ToolError {
+	override readonly name = "ToolError";
+}
+
 /** Maps an internal failure to its wire form: a spec code and generic text. */
 export function toJsonRpcError(f: Failure): { code: number; message: string } {
 	switch (f.reason) {

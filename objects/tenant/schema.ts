@@ -3,6 +3,7 @@
  * TenantObject's schema migrations, in order. Never edit an entry that has shipped.
  */
 import { AUDIT_SCHEMA_V1 } from "../../shared/audit/store";
+import { HANDLES_SCHEMA_V1 } from "../../shared/handles";
 import { MEMORY_SCHEMA_V1 } from "../../shared/packs/memory/store";
 import type { Migration } from "../migrations";
 import { CONFIRMATIONS_SCHEMA_V1, LIMITS_SCHEMA_V1 } from "./limits";
@@ -12,4 +13,5 @@ export const TENANT_MIGRATIONS: readonly Migration[] = [
 	{ id: 2, name: "audit trail", sql: AUDIT_SCHEMA_V1 },
 	{ id: 3, name: "rate-limit buckets and live sessions", sql: LIMITS_SCHEMA_V1 },
 	{ id: 4, name: "single-use confirmations", sql: CONFIRMATIONS_SCHEMA_V1 },
+	{ id: 5, name: "explicit handles", sql: HANDLES_SCHEMA_V1 },
 ];

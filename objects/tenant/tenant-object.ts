@@ -11,7 +11,8 @@
 import { DurableObject } from "cloudflare:workers";
 import { AuditStore, digest, type AuditInput, type AuditRow, type Decision } from "../../shared/audit/store";
 import type { ChainVerdict } from "../../shared/audit/chain.mjs";
-import { err, ok, ToolError, type Failure, type Result } from "../../shared/errors";
+import { AccessDenied, err, ok, ToolError, type Failure, type Result } from "../../shared/errors";
+import { HandleStore } from "../../shared/handles";
 import type { AuthEvent, AuthSubject, ProgressReport, RequestRecord, TenantKernel, ToolCall, ToolOutcome } from "../../shared/kernel-api";
 import { log } from "../../shared/log";
 import { registry } from "../../shared/packs";
@@ -108,8 +109,10 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 			} catch (e) {
 				decision = "error";
 				if (e instanceof ToolError) {
+					const denied = e instanceof AccessDenied;
+					if (denied) decision = "denied";
 					outcome = errorOutcome(e.message);
-					this.#write({ ...row, decision, outcome: "tool_error", durationMs: Date.now() - started });
+					this.#write({ ...row, decision, outcome: denied ? "access_denied" : "tool_error", durationMs: Date.now() - started });
 				} else {
 					log("error", "tool.crash", { tenant: principal.tenantId, tool: tool.name, trace: call.traceId, error: e instanceof Error ? e.name : "unknown" });
 					this.#write({ ...row, decision, outcome: "internal_error", durationMs: Date.now() - started });
@@ -184,7 +187,10 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 
 	/** Retention: prunes audit rows older than the configured days. Safe to run twice. */
 	override async alarm(): Promise<void> {
-		const pruned = this.ctx.storage.transactionSync(() => this.#audit.prune(Date.now() - this.#limits.retentionMs));
+		const pruned = this.ctx.storage.transactionSync(() => {
+			new HandleStore(this.ctx.storage.sql).prune();
+			return this.#audit.prune(Date.now() - this.#limits.retentionMs);
+		});
 		if (pruned > 0) log("info", "audit.pruned", { rows: pruned });
 		await this.ctx.storage.setAlarm(Date.now() + PRUNE_EVERY_MS);
 	}

@@ -238,3 +238,50 @@ function tidStub() {
 	const id = tid();
 	return { id, stub: tenantStub(id) };
 }
+
+describe("explicit handles (audit_log cursor)", () => {
+	afterEach(() => vi.useRealTimers());
+	const page = (stub: DurableObjectStub<TenantObject>, p: ReturnType<typeof principal>, args: Record<string, unknown>) =>
+		stub.callTool(p, call("audit_log", args)).then(value);
+
+	async function withCursor() {
+		const t = tidStub();
+		for (let i = 0; i < 4; i++) await t.stub.callTool(principal(t.id), call("read_graph", {}));
+		const first = await page(t.stub, principal(t.id), { limit: 2 });
+		const cursor = (first.result.structuredContent as { nextCursor: string }).nextCursor;
+		expect(cursor).toMatch(/^h_[0-9a-f]{32}$/);
+		return { t, cursor };
+	}
+
+	it("a cursor works for the client it was minted for", async () => {
+		const { t, cursor } = await withCursor();
+		const next = await page(t.stub, principal(t.id), { limit: 2, cursor });
+		expect(next.result.isError).toBeUndefined();
+		expect((next.result.structuredContent as { entries: unknown[] }).entries).toHaveLength(2);
+	});
+
+	it("another client's cursor is refused and the refusal is audited as denied (state-handle hijacking)", async () => {
+		const { t, cursor } = await withCursor();
+		const r = await page(t.stub, principal(t.id, "c2"), { limit: 2, cursor });
+		expect(r.result.isError).toBe(true);
+		expect(r.result.content[0]!.text).toMatch(/unknown, expired, or was issued to another client/);
+		const rows = await auditRows(t.stub);
+		expect(rows.at(-1)).toMatchObject({ tool: "audit_log", decision: "denied", outcome: "access_denied", client_id: "c2" });
+	});
+
+	it("another tenant's cursor is unknown here", async () => {
+		const { cursor } = await withCursor();
+		const other = tidStub();
+		const r = await page(other.stub, principal(other.id), { limit: 2, cursor });
+		expect(r.result.isError).toBe(true);
+	});
+
+	it("an expired cursor is refused", async () => {
+		const { t, cursor } = await withCursor();
+		vi.useFakeTimers({ toFake: ["Date"] });
+		vi.setSystemTime(Date.now() + 16 * 60_000);
+		const r = await page(t.stub, principal(t.id), { limit: 2, cursor });
+		vi.useRealTimers();
+		expect(r.result.isError).toBe(true);
+	});
+});

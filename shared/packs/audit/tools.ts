@@ -5,6 +5,9 @@
  */
 import { z } from "zod";
 import { AuditStore } from "../../audit/store";
+import { AccessDenied } from "../../errors";
+import { HANDLE_PATTERN, HandleStore } from "../../handles";
+import type { VerifiedPrincipal } from "../../principal";
 import { defineTool, READ_ONLY, type ToolDefinition } from "../../registry";
 
 const Entry = z.object({
@@ -31,19 +34,35 @@ export const AuditLogInput = z.object({
 	tool: z.string().max(128).optional().describe("Only calls of this tool"),
 	client: z.string().max(2048).optional().describe("Only requests of this OAuth client id"),
 	decision: z.enum(["allowed", "denied", "rate_limited", "error"]).optional().describe("Only entries with this decision"),
-	cursor: z.string().regex(/^\d{1,15}$/).optional().describe("nextCursor from the previous page"),
+	cursor: z.string().regex(HANDLE_PATTERN).optional().describe("nextCursor from the previous page (valid 15 minutes, for this client only)"),
 	limit: z.number().int().min(1).max(100).default(20).describe("Entries per page (1-100, default 20)"),
 });
 
-/** Reads one page of the trail. Shared by the tool and the `smcp://audit-log` resource. */
-export function readAuditPage(sql: SqlStorage, q: z.infer<typeof AuditLogInput>) {
+/** How long a page cursor stays valid. */
+const CURSOR_TTL_MS = 15 * 60_000;
+
+/**
+ * Reads one page of the trail. Shared by the tool and the `smcp://audit-log` resource. The cursor
+ * is an explicit handle bound to the caller: it also pins the filters, so a cursor cannot be
+ * replayed with different ones.
+ */
+export function readAuditPage(sql: SqlStorage, principal: VerifiedPrincipal, input: z.infer<typeof AuditLogInput>) {
+	const handles = new HandleStore(sql);
+	let q = input;
+	let before: number | undefined;
+	if (input.cursor) {
+		const saved = handles.resolve<{ before: number; q: typeof input }>(principal, "audit_cursor", input.cursor);
+		if (!saved) throw new AccessDenied("This cursor is unknown, expired, or was issued to another client. Start again without a cursor.");
+		before = saved.before;
+		q = { ...saved.q, limit: input.limit };
+	}
 	const { rows, next } = new AuditStore(sql).query({
 		since: q.since ? Date.parse(q.since) : undefined,
 		until: q.until ? Date.parse(q.until) : undefined,
 		tool: q.tool,
 		client: q.client,
 		decision: q.decision,
-		before: q.cursor ? Number(q.cursor) : undefined,
+		before,
 		limit: q.limit,
 	});
 	return {
@@ -63,7 +82,7 @@ export function readAuditPage(sql: SqlStorage, q: z.infer<typeof AuditLogInput>)
 			argsDigest: r.argsDigest,
 			hash: r.hash,
 		})),
-		nextCursor: next === null ? null : String(next),
+		nextCursor: next === null ? null : handles.mint(principal, "audit_cursor", { before: next, q: { ...q, cursor: undefined } }, CURSOR_TTL_MS),
 	};
 }
 
@@ -80,6 +99,6 @@ export const auditTools: readonly ToolDefinition[] = [
 		scope: "mcp:read",
 		rateClass: "read",
 		logSafe: ["since", "until", "tool", "client", "decision", "cursor", "limit"],
-		handler: (ctx, q) => readAuditPage(ctx.sql, q),
+		handler: (ctx, q) => readAuditPage(ctx.sql, ctx.principal, q),
 	}),
 ];
