@@ -75,6 +75,19 @@ export interface AuthSubject {
 	clientId: string;
 }
 
+/** An API key as the tenant lists it (never the key itself). */
+export interface ApiKeyInfo {
+	keyId: string;
+	name: string;
+	prefix: string;
+	scopes: string[];
+	createdBy: string;
+	createdAt: number;
+	expiresAt: number;
+	lastUsedAt: number | null;
+	revokedAt: number | null;
+}
+
 /** TenantObject's RPC methods. */
 export interface TenantKernel {
 	callTool(principal: VerifiedPrincipal, call: ToolCall): Promise<Result<ToolOutcome, Failure>>;
@@ -85,4 +98,11 @@ export interface TenantKernel {
 	/** Operator export: rows after `afterSeq`, oldest first, plus the anchor. */
 	exportAudit(afterSeq: number, limit: number): Promise<{ anchor: { seq: number; hash: string } | null; rows: AuditRow[] }>;
 	verifyAudit(): Promise<ChainVerdict>;
+	/** Newest audit rows, for the connected-apps page. */
+	recentAudit(limit: number): Promise<AuditRow[]>;
+	registerApiKey(actor: AuthSubject, key: Omit<ApiKeyInfo, "lastUsedAt" | "revokedAt">): Promise<void>;
+	revokeApiKey(actor: AuthSubject, keyId: string): Promise<boolean>;
+	listApiKeys(): Promise<ApiKeyInfo[]>;
+	/** Operator: suspend (true) or reactivate (false) the tenant. */
+	setSuspended(actor: AuthSubject, suspended: boolean): Promise<void>;
 }

@@ -13,6 +13,8 @@ import { resolveConfig, type Config } from "./config";
 import type { Env } from "./env";
 import { guard } from "./guard";
 import { handleAdmin } from "./admin";
+import { ApiKeyStore } from "./api-keys";
+import type { ApiKeyProps } from "./auth";
 import { auditAuthEvent } from "./auth-events";
 import { handleMcp, handleSse } from "./mcp";
 import { begin, traceOf, type RequestInfo } from "./request-info";
@@ -43,6 +45,7 @@ const defaultHandler = {
 	async fetch(request: Request, env: Env): Promise<Response> {
 		const url = new URL(request.url);
 		if (url.pathname === "/authorize") return handleAuthorize(request, env);
+		if (url.pathname.startsWith("/admin/")) return handleAdmin(request, env, traceOf(request));
 		if (url.pathname === "/healthz") return Response.json({ ok: true });
 		if (url.pathname === "/" && request.method === "GET") {
 			return new Response(`SMCP is running. Connect an MCP client to ${url.origin}/mcp (or ${url.origin}/sse).\n`, {
@@ -72,6 +75,13 @@ function oauthProvider(config: Config): OAuthProvider<Env> {
 		resourceMetadata: { resource: config.origin, resource_name: "SMCP" },
 		onError: ({ code, status, internal }) => {
 			log(status >= 500 ? "error" : "info", "oauth.error", { code, status, reason: internal?.reason });
+		},
+		// API keys: looked up by hash; bound to this deployment (the audience is our resource).
+		resolveExternalToken: async ({ token, env }) => {
+			const record = await new ApiKeyStore(env.DIRECTORY_KV).resolve(token);
+			if (!record) return null;
+			const props: ApiKeyProps = { kind: "api_key", tenantId: record.tenantId, userId: record.userId, keyId: record.keyId, scopes: record.scopes };
+			return { props, audience: config.origin };
 		},
 		// Token issued (code exchange) or refreshed: an auth event in the grant's tenant.
 		tokenExchangeCallback: async ({ grantType, clientId, userId, props, env }) => {
@@ -115,8 +125,6 @@ export default {
 				response = guarded.stop;
 			} else if (!(await preAuthAllowed(guarded.request, env))) {
 				response = new Response(JSON.stringify({ error: "rate_limited" }), { status: 429, headers: { "Content-Type": "application/json", "Retry-After": "60" } });
-			} else if (url.pathname.startsWith("/admin/")) {
-				response = await handleAdmin(guarded.request, env, trace);
 			} else {
 				info = begin(guarded.request, trace);
 				response = await oauthProvider(config).fetch(guarded.request, env, ctx);

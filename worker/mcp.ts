@@ -18,6 +18,7 @@ import { hasScope, type VerifiedPrincipal } from "../shared/principal";
 import type { SessionRequest } from "../shared/session-api";
 import { principalFrom } from "./auth";
 import { resolveConfig } from "./config";
+import { TenantDirectory } from "./directory";
 import type { Env } from "./env";
 import { modernHandler } from "./modern";
 import { annotate } from "./request-info";
@@ -68,10 +69,25 @@ function annotateRequest(request: Request, p: VerifiedPrincipal, lane: Lane, pro
 	annotate(request, { tenant: p.tenantId, user: p.userId, client_id: p.clientId, lane, protocol: protocol ?? "2025-03-26", method: method.slice(0, 64), ...(tool ? { tool } : {}) });
 }
 
-/** `/mcp`: Streamable HTTP. */
-export async function handleMcp(request: Request, env: Env, ctx: ApiContext, traceId: string): Promise<Response> {
+/** The verified principal of an API request, or the 401 to send (malformed handoff, suspended tenant). */
+async function authenticated(env: Env, ctx: ApiContext, request: Request): Promise<VerifiedPrincipal | Response> {
 	const principal = principalFrom(ctx);
 	if (!principal) return rpcError(401, RpcCode.ConnectionClosed, "Unauthorized");
+	if (!(await new TenantDirectory(env.DIRECTORY_KV).isActive(principal.tenantId))) {
+		// A suspended tenant's tokens and keys are refused like invalid ones (RFC 6750 §3.1).
+		const metadata = `${new URL(request.url).origin}/.well-known/oauth-protected-resource`;
+		return new Response(errorBody(RpcCode.ConnectionClosed, "Unauthorized"), {
+			status: 401,
+			headers: { ...JSON_HEADERS, "WWW-Authenticate": `Bearer error="invalid_token", resource_metadata="${metadata}"` },
+		});
+	}
+	return principal;
+}
+
+/** `/mcp`: Streamable HTTP. */
+export async function handleMcp(request: Request, env: Env, ctx: ApiContext, traceId: string): Promise<Response> {
+	const principal = await authenticated(env, ctx, request);
+	if (principal instanceof Response) return principal;
 	const config = resolveConfig(env);
 	const secret = config.secret;
 	const sessionHeader = request.headers.get("Mcp-Session-Id");
@@ -161,8 +177,8 @@ async function handleModern(request: Request, env: Env, ctx: ApiContext, princip
 
 /** `/sse` (GET: open the stream) and `/sse/message?sessionId=` (POST: send a message). */
 export async function handleSse(request: Request, env: Env, ctx: ApiContext, traceId: string): Promise<Response> {
-	const principal = principalFrom(ctx);
-	if (!principal) return rpcError(401, RpcCode.ConnectionClosed, "Unauthorized");
+	const principal = await authenticated(env, ctx, request);
+	if (principal instanceof Response) return principal;
 	const secret = resolveConfig(env).secret;
 	const url = new URL(request.url);
 

@@ -69,6 +69,15 @@ export const CONFIRMATIONS_SCHEMA_V1 = `
 CREATE TABLE used_confirmations (nonce TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
 `;
 
+/** API key metadata (never the key) and the tenant's own state (suspension). */
+export const KEYS_SCHEMA_V1 = `
+CREATE TABLE api_keys (
+  key_id TEXT PRIMARY KEY, name TEXT NOT NULL, prefix TEXT NOT NULL, scopes TEXT NOT NULL, created_by TEXT NOT NULL,
+  created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, last_used_at INTEGER, revoked_at INTEGER
+);
+CREATE TABLE tenant_state (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+`;
+
 /** Registers a live session unless the user is at the cap; expired entries are dropped first. */
 export function openSession(sql: SqlStorage, limits: Limits, userId: string, sessionId: string, now: number): { ok: true } | { ok: false; retryAfterSeconds: number } {
 	sql.exec("DELETE FROM live_sessions WHERE created_at < ?", now - limits.sessionTtlMs);

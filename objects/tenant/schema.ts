@@ -6,7 +6,7 @@ import { AUDIT_SCHEMA_V1 } from "../../shared/audit/store";
 import { HANDLES_SCHEMA_V1 } from "../../shared/handles";
 import { MEMORY_SCHEMA_V1 } from "../../shared/packs/memory/store";
 import type { Migration } from "../migrations";
-import { CONFIRMATIONS_SCHEMA_V1, LIMITS_SCHEMA_V1 } from "./limits";
+import { CONFIRMATIONS_SCHEMA_V1, KEYS_SCHEMA_V1, LIMITS_SCHEMA_V1 } from "./limits";
 
 export const TENANT_MIGRATIONS: readonly Migration[] = [
 	{ id: 1, name: "memory graph", sql: MEMORY_SCHEMA_V1 },
@@ -14,4 +14,5 @@ export const TENANT_MIGRATIONS: readonly Migration[] = [
 	{ id: 3, name: "rate-limit buckets and live sessions", sql: LIMITS_SCHEMA_V1 },
 	{ id: 4, name: "single-use confirmations", sql: CONFIRMATIONS_SCHEMA_V1 },
 	{ id: 5, name: "explicit handles", sql: HANDLES_SCHEMA_V1 },
+	{ id: 6, name: "api keys and tenant state", sql: KEYS_SCHEMA_V1 },
 ];

@@ -13,7 +13,7 @@ import { AuditStore, digest, type AuditInput, type AuditRow, type Decision } fro
 import type { ChainVerdict } from "../../shared/audit/chain.mjs";
 import { AccessDenied, err, ok, ToolError, type Failure, type Result } from "../../shared/errors";
 import { HandleStore } from "../../shared/handles";
-import type { AuthEvent, AuthSubject, ProgressReport, RequestRecord, TenantKernel, ToolCall, ToolOutcome } from "../../shared/kernel-api";
+import type { ApiKeyInfo, AuthEvent, AuthSubject, ProgressReport, RequestRecord, TenantKernel, ToolCall, ToolOutcome } from "../../shared/kernel-api";
 import { log } from "../../shared/log";
 import { registry } from "../../shared/packs";
 import { assertPrincipal, brandPrincipal, hasScope, type VerifiedPrincipal } from "../../shared/principal";
@@ -65,6 +65,13 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		const progress: ProgressReport[] = [];
 		let args: Record<string, unknown> = {};
 		this.ctx.storage.transactionSync(() => {
+			const refusal = this.#credentialRefusal(principal, started);
+			if (refusal) {
+				decision = "denied";
+				outcome = errorOutcome(refusal.message);
+				this.#audit.append({ ...row, decision, outcome: refusal.reason, durationMs: Date.now() - started });
+				return;
+			}
 			const budget = takeCallBudget(this.ctx.storage.sql, this.#limits, principal, tool.rateClass, started);
 			if (!budget.allowed) {
 				decision = "rate_limited";
@@ -193,6 +200,66 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		});
 		if (pruned > 0) log("info", "audit.pruned", { rows: pruned });
 		await this.ctx.storage.setAlarm(Date.now() + PRUNE_EVERY_MS);
+	}
+
+	/** Registers a new API key's metadata (the key itself is never sent here). */
+	async registerApiKey(actor: AuthSubject, key: Omit<ApiKeyInfo, "lastUsedAt" | "revokedAt">): Promise<void> {
+		this.ctx.storage.transactionSync(() => {
+			this.ctx.storage.sql.exec(
+				"INSERT INTO api_keys (key_id, name, prefix, scopes, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+				key.keyId, key.name.slice(0, 100), key.prefix, JSON.stringify(key.scopes), key.createdBy, key.createdAt, key.expiresAt,
+			);
+			this.#audit.append(this.#authRow(actor, "auth/api_key_created", "allowed", `key_${key.keyId} scopes:${key.scopes.join(" ")}`));
+		});
+		this.#ensureAlarm();
+	}
+
+	/** Revokes an API key at once (the kernel refuses it from the next call on). */
+	async revokeApiKey(actor: AuthSubject, keyId: string): Promise<boolean> {
+		return this.ctx.storage.transactionSync(() => {
+			const done = this.ctx.storage.sql.exec("UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL RETURNING key_id", Date.now(), keyId).toArray().length > 0;
+			if (done) this.#audit.append(this.#authRow(actor, "auth/api_key_revoked", "allowed", `key_${keyId}`));
+			return done;
+		});
+	}
+
+	/** The tenant's API keys, newest first. */
+	async listApiKeys(): Promise<ApiKeyInfo[]> {
+		return this.ctx.storage.sql
+			.exec<{ key_id: string; name: string; prefix: string; scopes: string; created_by: string; created_at: number; expires_at: number; last_used_at: number | null; revoked_at: number | null }>(
+				"SELECT * FROM api_keys ORDER BY created_at DESC",
+			)
+			.toArray()
+			.map((r) => ({ keyId: r.key_id, name: r.name, prefix: r.prefix, scopes: JSON.parse(r.scopes) as string[], createdBy: r.created_by, createdAt: r.created_at, expiresAt: r.expires_at, lastUsedAt: r.last_used_at, revokedAt: r.revoked_at }));
+	}
+
+	/** Operator: suspends or reactivates the tenant. */
+	async setSuspended(actor: AuthSubject, suspended: boolean): Promise<void> {
+		this.ctx.storage.transactionSync(() => {
+			this.ctx.storage.sql.exec("INSERT OR REPLACE INTO tenant_state (k, v) VALUES ('suspended', ?)", suspended ? "1" : "0");
+			this.#audit.append(this.#authRow(actor, suspended ? "admin/suspend" : "admin/reactivate", "allowed", "ok"));
+		});
+	}
+
+	/** Newest audit rows. */
+	async recentAudit(limit: number): Promise<AuditRow[]> {
+		return this.#audit.query({ limit: Math.min(Math.max(1, limit), 100) }).rows;
+	}
+
+	/** Suspended tenant, or an API key that is revoked, expired or unknown here: refuse. */
+	#credentialRefusal(p: VerifiedPrincipal, now: number): { reason: string; message: string } | null {
+		const sql = this.ctx.storage.sql;
+		const suspended = sql.exec<{ v: string }>("SELECT v FROM tenant_state WHERE k = 'suspended'").toArray()[0]?.v === "1";
+		if (suspended) return { reason: "tenant_suspended", message: "This workspace is suspended. Contact the operator of this SMCP server." };
+		if (!p.clientId.startsWith("key_")) return null;
+		const key = sql.exec<{ expires_at: number; revoked_at: number | null }>("SELECT expires_at, revoked_at FROM api_keys WHERE key_id = ?", p.clientId.slice(4)).toArray()[0];
+		if (!key || key.revoked_at !== null || key.expires_at <= now) return { reason: "api_key_inactive", message: "This API key is revoked or expired." };
+		sql.exec("UPDATE api_keys SET last_used_at = ? WHERE key_id = ?", now, p.clientId.slice(4));
+		return null;
+	}
+
+	#authRow(actor: AuthSubject, method: string, decision: Decision, outcome: string): AuditInput {
+		return { tenant: actor.tenantId, user: actor.userId, client: actor.clientId, session: null, lane: "admin", protocol: "-", method, decision, outcome, durationMs: 0, trace: "admin" };
 	}
 
 	/**
