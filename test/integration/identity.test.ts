@@ -133,7 +133,7 @@ describe("suspension, grants and memberships", () => {
 			{ tenantId: account.tenantId, userId: account.userId, clientId: tokens.clientId, scopes: ["mcp:read"] } as never,
 			{ name: "read_graph", arguments: {}, lane: "streamable-http", protocolVersion: "2025-11-25", traceId: "t" },
 		);
-		expect((r as { ok: true; value: { result: { isError?: boolean } } }).value.result.isError).toBe(true);
+		expect((r as unknown as { ok: true; value: { result: { isError?: boolean } } }).value.result.isError).toBe(true);
 		expect((await admin("POST", `/tenants/${account.tenantId}/reactivate`)).status).toBe(200);
 		expect((await rawPost(tokens.access_token, INIT)).status).toBe(200);
 	});
