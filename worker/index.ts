@@ -12,6 +12,7 @@ import { handleAuthorize } from "./authorize";
 import { resolveConfig, type Config } from "./config";
 import type { Env } from "./env";
 import { guard } from "./guard";
+import { handleAccount } from "./account";
 import { handleAdmin } from "./admin";
 import { ApiKeyStore } from "./api-keys";
 import type { ApiKeyProps } from "./auth";
@@ -46,6 +47,7 @@ const defaultHandler = {
 		const url = new URL(request.url);
 		if (url.pathname === "/authorize") return handleAuthorize(request, env);
 		if (url.pathname.startsWith("/admin/")) return handleAdmin(request, env, traceOf(request));
+		if (url.pathname === "/account" || url.pathname.startsWith("/account/")) return handleAccount(request, env);
 		if (url.pathname === "/healthz") return Response.json({ ok: true });
 		if (url.pathname === "/" && request.method === "GET") {
 			return new Response(`SMCP is running. Connect an MCP client to ${url.origin}/mcp (or ${url.origin}/sse).\n`, {
