@@ -123,12 +123,13 @@ button{font:inherit;padding:.3rem .8rem}button:focus,input:focus,a:focus{outline
 function page(status: number, title: string, body: string, headers?: Headers): Response {
 	const nonce = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
 	const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer"><title>${e(title)}</title><style nonce="${nonce}">${STYLE}</style></head><body>${body}</body></html>`;
+<meta name="referrer" content="same-origin"><title>${e(title)}</title><style nonce="${nonce}">${STYLE}</style></head><body>${body}</body></html>`;
 	const out = new Headers(headers);
 	out.set("Content-Type", "text/html; charset=utf-8");
 	out.set("Content-Security-Policy", `default-src 'none'; style-src 'nonce-${nonce}'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'`);
 	out.set("X-Frame-Options", "DENY");
-	out.set("Referrer-Policy", "no-referrer");
+	// same-origin: under no-referrer the page's own form POSTs carry `Origin: null`.
+	out.set("Referrer-Policy", "same-origin");
 	out.set("X-Content-Type-Options", "nosniff");
 	out.set("Cache-Control", "no-store");
 	return new Response(html, { status, headers: out });

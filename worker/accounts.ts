@@ -182,6 +182,17 @@ export class AccountDirectory {
 		return { account: await this.get(entry.userId), attempted: null };
 	}
 
+	/**
+	 * The account registered under this email (trimmed, lower-cased), or `null`. No password is
+	 * checked: call it only with an email someone else has verified (an OpenID provider's
+	 * `email_verified`, see `worker/oidc-accounts.ts`), never with one typed into a form.
+	 */
+	async findByEmail(email: string): Promise<Account | null> {
+		const normalized = normalizeEmail(email);
+		const entry = normalized === null ? null : await this.#kv.get<EmailEntry>(emailKey(normalized), "json");
+		return isEmailEntry(entry) ? this.get(entry.userId) : null;
+	}
+
 	/** The account with this user ID, or `null`. */
 	async get(userId: string): Promise<Account | null> {
 		const account = await this.#kv.get<Account>(userKey(userId), "json");

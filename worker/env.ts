@@ -41,6 +41,16 @@ export interface Env {
 	SMCP_RL_WRITE_REFILL_PER_SEC?: string;
 	SMCP_MAX_SESSIONS_PER_USER?: string;
 	SMCP_AUDIT_RETENTION_DAYS?: string;
+	/** Upstream sign-in (README "Upstream sign-in (OIDC)"): the OpenID provider's issuer URL; unset = off. */
+	SMCP_OIDC_ISSUER?: string;
+	/** SMCP's client id at that provider. */
+	SMCP_OIDC_CLIENT_ID?: string;
+	/** Secret: SMCP's client secret at that provider. */
+	SMCP_OIDC_CLIENT_SECRET?: string;
+	/** The button label on the consent page (default "Single sign-on"). */
+	SMCP_OIDC_NAME?: string;
+	/** Comma-separated email domains allowed to sign in upstream; empty = any verified email. */
+	SMCP_OIDC_ALLOWED_DOMAINS?: string;
 	/** Development only (`.dev.vars`): the seeded local account. */
 	SMCP_DEV_EMAIL?: string;
 	SMCP_DEV_PASSWORD?: string;

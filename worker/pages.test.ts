@@ -70,7 +70,7 @@ describe("renderAuthorizePage", () => {
 		expect(csp).not.toContain("form-action");
 		expect(html).toContain(`<style nonce="${nonce}">`);
 		expect(res.headers.get("X-Frame-Options")).toBe("DENY");
-		expect(res.headers.get("Referrer-Policy")).toBe("no-referrer");
+		expect(res.headers.get("Referrer-Policy")).toBe("same-origin");
 		expect(res.headers.get("X-Content-Type-Options")).toBe("nosniff");
 		expect(res.headers.get("Cache-Control")).toBe("no-store");
 		expect(res.headers.get("Content-Type")).toBe("text/html; charset=utf-8");

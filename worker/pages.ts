@@ -141,7 +141,7 @@ function htmlResponse(status: number, title: string, body: string, nonce: string
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="same-origin">
 <title>${escapeHtml(title)} · SMCP</title>
 <style nonce="${nonce}">${STYLE}</style>
 </head>
@@ -162,7 +162,9 @@ ${body}
 		// (RFC 6749 §10.13; RFC 9700 §4.16). X-Frame-Options covers browsers without CSP 2.
 		"X-Frame-Options": "DENY",
 		// The page URL carries the authorization request (state, PKCE challenge); keep it out of Referer.
-		"Referrer-Policy": "no-referrer",
+		// same-origin, not no-referrer: under no-referrer browsers send `Origin: null` on this page's
+		// own form POSTs, which the Origin check must refuse. Other sites still get no Referer.
+		"Referrer-Policy": "same-origin",
 		"X-Content-Type-Options": "nosniff",
 		"Cache-Control": "no-store",
 	});
