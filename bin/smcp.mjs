@@ -2,104 +2,168 @@
 /**
  * @module bin/smcp
  * The SMCP operator CLI. Talks to a deployment's admin API (local `wrangler dev` or deployed) with
- * the admin secret from the environment (`SMCP_ADMIN_TOKEN`), never from an argument.
+ * the admin secret from the environment (`SMCP_ADMIN_TOKEN`), never from an argument; passwords
+ * come from stdin. `smcp help` lists the commands.
  *
- *   smcp audit export --tenant t_… [--url URL] [--out FILE]    NDJSON: anchor line, then rows
- *   smcp audit verify --tenant t_… [--url URL] | --file FILE   re-computes the hash chain here;
- *                                                              exit 1 and the first broken link
- *
- * Verification runs locally on the exported rows with the same chain code the Worker uses
+ * `audit verify` re-computes the hash chain here, with the same chain code the Worker uses
  * (`shared/audit/chain.mjs`), so a compromised server cannot simply answer "ok".
  */
 import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { verifyChain } from "../shared/audit/chain.mjs";
+import { doctor } from "./lib/doctor.mjs";
 
-const USAGE = `Usage:
-  smcp audit export --tenant TENANT_ID [--url URL] [--out FILE]
-  smcp audit verify (--tenant TENANT_ID [--url URL] | --file FILE)
-Environment: SMCP_ADMIN_TOKEN (the deployment's admin secret), SMCP_URL (default http://127.0.0.1:8787)`;
+const USAGE = `Usage: smcp <command> [options]   (SMCP_URL, default http://127.0.0.1:8787, or --url)
+  tenants list | create --name N --owner USER | suspend --tenant T | reactivate --tenant T
+  tenants add-member --tenant T --user USER [--role owner|member]
+  users create --email E --password-stdin | reset-password --user USER --password-stdin
+  keys list --tenant T | create --tenant T --user USER --name N [--scopes mcp:read,mcp:write] [--days 90] | revoke --tenant T --key ID
+  grants list --user USER | revoke --user USER --grant ID
+  audit export --tenant T [--out FILE] | verify (--tenant T | --file FILE)
+  doctor [URL]                       checks a deployment from outside (SMCP_TOKEN: an API key, optional)
+Environment: SMCP_ADMIN_TOKEN (the deployment's admin secret) for everything but doctor.`;
 
-/** @param {string} text */
-const sha256Hex = (text) => createHash("sha256").update(text, "utf8").digest("hex");
-
-/** @param {string} message */
+/** @param {string} message @returns {never} */
 function fail(message, code = 2) {
 	process.stderr.write(`smcp: ${message}\n`);
 	process.exit(code);
 }
 
-/**
- * Downloads a tenant's whole trail, page by page.
- * @param {string} url @param {string} tenant @param {string} token
- * @returns {Promise<string[]>} NDJSON lines: the anchor, then every row oldest first
- */
-async function exportTrail(url, tenant, token) {
-	if (!/^t_[0-9a-f]{32}$/.test(tenant)) fail(`"${tenant}" is not a tenant id (t_ followed by 32 hex characters)`);
+const OPTIONS = {
+	url: { type: "string" }, tenant: { type: "string" }, user: { type: "string" }, name: { type: "string" }, owner: { type: "string" },
+	role: { type: "string" }, email: { type: "string" }, scopes: { type: "string" }, days: { type: "string" }, key: { type: "string" },
+	grant: { type: "string" }, out: { type: "string" }, file: { type: "string" }, "password-stdin": { type: "boolean" },
+};
+
+async function readStdin() {
+	const chunks = [];
+	for await (const c of process.stdin) chunks.push(c);
+	return Buffer.concat(chunks).toString("utf8").replace(/\r?\n$/, "");
+}
+
+/** Calls the admin API; exits with an actionable message on failure. */
+async function api(base, method, path, body) {
+	const token = process.env.SMCP_ADMIN_TOKEN;
+	if (!token) fail("SMCP_ADMIN_TOKEN is not set: export the deployment's admin secret first");
+	let res;
+	try {
+		res = await fetch(`${base}/admin${path}`, { method, headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" }, ...(body ? { body: JSON.stringify(body) } : {}) });
+	} catch (e) {
+		fail(`cannot reach ${base} (${e instanceof Error ? e.message : e}); is the server running, and is --url right?`);
+	}
+	if (res.status === 401) fail("the admin API refused the token: check SMCP_ADMIN_TOKEN against the deployment's secret");
+	if (res.status === 404 && path === "/tenants") fail(`no admin API at ${base}: set the SMCP_ADMIN_TOKEN secret on the deployment (wrangler secret put SMCP_ADMIN_TOKEN)`);
+	const text = await res.text();
+	if (!res.ok) {
+		let why = text;
+		try {
+			const j = JSON.parse(text);
+			why = j.error_description ?? j.error ?? text;
+		} catch {}
+		fail(`${method} ${path} failed: HTTP ${res.status} ${why}`.slice(0, 500));
+	}
+	return res.headers.get("Content-Type")?.includes("json") ? JSON.parse(text) : text;
+}
+
+/** The whole trail, page by page: anchor line, then rows oldest first. */
+async function exportTrail(base, tenant) {
 	const lines = [];
 	let after = 0;
 	for (let page = 0; ; page++) {
-		let res;
-		try {
-			res = await fetch(`${url}/admin/tenants/${tenant}/audit?after=${after}&limit=1000`, { headers: { Authorization: `Bearer ${token}` } });
-		} catch (e) {
-			fail(`cannot reach ${url} (${e instanceof Error ? e.message : e}); is the server running, and is --url right?`);
-		}
-		if (res.status === 401) fail("the admin API refused the token: check SMCP_ADMIN_TOKEN against the deployment's secret");
-		if (res.status === 404) fail(`no admin API at ${url}: set the SMCP_ADMIN_TOKEN secret on the deployment (wrangler secret put SMCP_ADMIN_TOKEN)`);
-		if (!res.ok) fail(`export failed: HTTP ${res.status}`);
-		const [anchorLine, ...rows] = (await res.text()).trim().split("\n").filter(Boolean);
-		if (page === 0) lines.push(anchorLine);
+		const [anchor, ...rows] = (await api(base, "GET", `/tenants/${tenant}/audit?after=${after}&limit=1000`)).trim().split("\n").filter(Boolean);
+		if (page === 0) lines.push(anchor);
 		lines.push(...rows);
-		if (rows.length < 1000) break;
+		if (rows.length < 1000) return lines;
 		after = JSON.parse(rows[rows.length - 1]).seq;
 		process.stderr.write(`smcp: ${lines.length - 1} rows…\n`);
 	}
-	return lines;
 }
 
-/** @param {string[]} lines */
-function verifyLines(lines) {
-	const [first, ...rest] = lines;
-	const anchor = first ? JSON.parse(first).anchor ?? null : null;
-	return verifyChain(sha256Hex, anchor, rest.map((l) => JSON.parse(l)));
-}
+const need = (args, ...names) => {
+	for (const n of names) if (!args[n]) fail(`--${n} is required\n${USAGE}`);
+};
+const print = (v) => process.stdout.write(`${typeof v === "string" ? v : JSON.stringify(v, null, 2)}\n`);
 
 async function main() {
 	const [group, command, ...argv] = process.argv.slice(2);
-	if (group !== "audit" || (command !== "export" && command !== "verify")) fail(USAGE);
+	if (!group || group === "help" || group === "--help") return print(USAGE);
 	let args;
 	try {
-		args = parseArgs({ args: argv, strict: true, options: { tenant: { type: "string" }, url: { type: "string" }, out: { type: "string" }, file: { type: "string" } } }).values;
+		({ values: args } = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: group === "doctor" }));
 	} catch (e) {
 		fail(`${e instanceof Error ? e.message : e}\n${USAGE}`);
 	}
-	const url = (args.url ?? process.env.SMCP_URL ?? "http://127.0.0.1:8787").replace(/\/$/, "");
-	let lines;
-	if (command === "verify" && args.file) {
-		lines = readFileSync(args.file, "utf8").trim().split("\n").filter(Boolean);
-	} else {
-		if (!args.tenant) fail(`--tenant is required\n${USAGE}`);
-		const token = process.env.SMCP_ADMIN_TOKEN;
-		if (!token) fail("SMCP_ADMIN_TOKEN is not set: export the deployment's admin secret first");
-		lines = await exportTrail(url, args.tenant, token);
-	}
-	if (command === "export") {
-		const text = `${lines.join("\n")}\n`;
-		if (args.out) {
+	const base = (args.url ?? process.env.SMCP_URL ?? "http://127.0.0.1:8787").replace(/\/$/, "");
+	const tenantCmd = (t) => need({ tenant: t }, "tenant");
+
+	switch (`${group} ${command ?? ""}`.trim()) {
+		case "tenants list":
+			return print(await api(base, "GET", "/tenants"));
+		case "tenants create":
+			need(args, "name", "owner");
+			return print(await api(base, "POST", "/tenants", { name: args.name, ownerUserId: args.owner }));
+		case "tenants suspend":
+		case "tenants reactivate":
+			tenantCmd(args.tenant);
+			return print(await api(base, "POST", `/tenants/${args.tenant}/${command}`));
+		case "tenants add-member":
+			need(args, "tenant", "user");
+			return print(await api(base, "POST", `/tenants/${args.tenant}/members`, { userId: args.user, role: args.role ?? "member" }));
+		case "users create":
+			need(args, "email");
+			if (!args["password-stdin"]) fail("pass the password on stdin with --password-stdin (never as an argument)");
+			return print(await api(base, "POST", "/users", { email: args.email, password: await readStdin() }));
+		case "users reset-password":
+			need(args, "user");
+			if (!args["password-stdin"]) fail("pass the password on stdin with --password-stdin (never as an argument)");
+			return print(await api(base, "POST", `/users/${args.user}/password`, { password: await readStdin() }));
+		case "keys list":
+			tenantCmd(args.tenant);
+			return print(await api(base, "GET", `/tenants/${args.tenant}/keys`));
+		case "keys create": {
+			need(args, "tenant", "user", "name");
+			const r = await api(base, "POST", `/tenants/${args.tenant}/keys`, { userId: args.user, name: args.name, scopes: (args.scopes ?? "mcp:read").split(","), days: Number(args.days ?? 90) });
+			process.stderr.write("smcp: the key is shown once; store it now.\n");
+			return print(r);
+		}
+		case "keys revoke":
+			need(args, "tenant", "key");
+			return print(await api(base, "DELETE", `/tenants/${args.tenant}/keys/${args.key}`));
+		case "grants list":
+			need(args, "user");
+			return print(await api(base, "GET", `/users/${args.user}/grants`));
+		case "grants revoke":
+			need(args, "user", "grant");
+			return print(await api(base, "DELETE", `/users/${args.user}/grants/${args.grant}`));
+		case "audit export": {
+			tenantCmd(args.tenant);
+			const text = `${(await exportTrail(base, args.tenant)).join("\n")}\n`;
+			if (!args.out) return process.stdout.write(text);
 			writeFileSync(args.out, text);
-			process.stderr.write(`smcp: wrote ${lines.length - 1} rows to ${args.out}\n`);
-		} else process.stdout.write(text);
-		return;
+			return process.stderr.write(`smcp: wrote the trail to ${args.out}\n`);
+		}
+		case "audit verify": {
+			const lines = args.file ? readFileSync(args.file, "utf8").trim().split("\n").filter(Boolean) : (tenantCmd(args.tenant), await exportTrail(base, args.tenant));
+			const [first, ...rest] = lines;
+			const sha = (t) => createHash("sha256").update(t, "utf8").digest("hex");
+			const verdict = verifyChain(sha, first ? JSON.parse(first).anchor ?? null : null, rest.map((l) => JSON.parse(l)));
+			if (verdict.ok) return print(`ok: ${verdict.checked} rows, hash chain intact`);
+			print(`BROKEN at seq ${verdict.seq}: ${verdict.reason} (${verdict.checked} rows verified before it)`);
+			process.exit(1);
+		}
+		default:
+			if (group === "doctor") {
+				const target = command ?? base;
+				const checks = await doctor(target, { token: process.env.SMCP_TOKEN });
+				for (const c of checks) print(`${c.ok === null ? "SKIP" : c.ok ? "PASS" : "FAIL"}  ${c.name}${c.detail ? ` — ${c.detail}` : ""}`);
+				const failed = checks.filter((c) => c.ok === false).length;
+				print(`${checks.filter((c) => c.ok).length} passed, ${failed} failed`);
+				if (failed) process.exit(1);
+				return;
+			}
+			fail(`unknown command "${group} ${command ?? ""}"\n${USAGE}`);
 	}
-	const verdict = verifyLines(lines);
-	if (verdict.ok) {
-		process.stdout.write(`ok: ${verdict.checked} rows, hash chain intact\n`);
-		return;
-	}
-	process.stdout.write(`BROKEN at seq ${verdict.seq}: ${verdict.reason} (${verdict.checked} rows verified before it)\n`);
-	process.exit(1);
 }
 
 await main();
