@@ -47,6 +47,25 @@ function validId(id: unknown): id is RpcId {
 }
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
+/**
+ * Deepest nesting accepted in a message. Real MCP payloads are a handful of levels deep; a
+ * thousand-level object is an attack on every recursive consumer downstream (structured clone
+ * across Durable Object RPC overflows its stack near 3,000 levels).
+ */
+export const MAX_DEPTH = 64;
+
+/** Whether `value` nests deeper than `limit` (iterative: never recurses itself). */
+export function tooDeep(value: unknown, limit = MAX_DEPTH): boolean {
+	const stack: [unknown, number][] = [[value, 1]];
+	while (stack.length > 0) {
+		const [v, depth] = stack.pop()!;
+		if (v === null || typeof v !== "object") continue;
+		if (depth > limit) return true;
+		for (const child of Array.isArray(v) ? v : Object.values(v)) if (child !== null && typeof child === "object") stack.push([child, depth + 1]);
+	}
+	return false;
+}
+
 /** Validates one decoded message; returns it typed, or null when it is not strict JSON-RPC. */
 export function toMessage(v: unknown): RpcMessage | null {
 	if (!isObject(v) || v.jsonrpc !== "2.0") return null;
@@ -81,10 +100,11 @@ export function parseBody(text: string, opts: { allowBatch: boolean }): { ok: tr
 	try {
 		decoded = JSON.parse(text);
 	} catch {
-		// Deep nesting either parses (V8 handles 50k levels) and is refused by the shape check below,
+		// Deep nesting either parses (V8 handles 50k levels) and is refused by the depth check below,
 		// or throws a RangeError that lands here; both are bounded.
 		return { ok: false, error: { code: RpcCode.ParseError, message: "Parse error" } };
 	}
+	if (tooDeep(decoded)) return { ok: false, error: { code: RpcCode.InvalidRequest, message: "Invalid Request: nesting too deep" } };
 	const batch = Array.isArray(decoded);
 	const items = batch ? (decoded as unknown[]) : [decoded];
 	if (batch && (!opts.allowBatch || items.length === 0 || items.length > 100)) {

@@ -10,10 +10,10 @@ import { insufficientScope, type OAuthResourceAuth } from "@cloudflare/workers-o
 import { SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/sdk/types.js";
 import { isLegacyRequest } from "@modelcontextprotocol/server";
 import { RpcCode } from "../shared/errors";
-import { errorBody, isRequest, parseBody, type RpcMessage } from "../shared/jsonrpc";
+import { errorBody, isRequest, parseBody, tooDeep, type RpcMessage } from "../shared/jsonrpc";
 import type { Lane } from "../shared/kernel-api";
 import { log } from "../shared/log";
-import { registry } from "../shared/packs";
+import { catalogFor } from "../shared/packs";
 import { hasScope, type VerifiedPrincipal } from "../shared/principal";
 import type { SessionRequest } from "../shared/session-api";
 import { principalFrom } from "./auth";
@@ -41,7 +41,8 @@ function sessionStub(env: Env, sessionId: string) {
 async function scopeChallenge(env: Env, messages: RpcMessage[], principal: VerifiedPrincipal, ctx: ApiContext, traceId: string, lane: Lane): Promise<Response | null> {
 	for (const m of messages) {
 		if (!isRequest(m) || m.method !== "tools/call") continue;
-		const tool = registry.get(String(m.params?.name ?? ""));
+		// A tool of a pack this deployment leaves off is unknown here too: no challenge names it.
+		const tool = catalogFor(env).tools.callable(String(m.params?.name ?? ""));
 		if (tool && !hasScope(principal.scopes, tool.scope) && ctx.auth) {
 			await env.TENANTS.get(env.TENANTS.idFromName(principal.tenantId)).record(principal, {
 				method: "tools/call",
@@ -56,6 +57,22 @@ async function scopeChallenge(env: Env, messages: RpcMessage[], principal: Verif
 			log("warn", "tool.denied", { trace: traceId, tenant: principal.tenantId, user: principal.userId, client_id: principal.clientId, tool: tool.name, decision: "denied" });
 			// MCP 2025-11-25 authorization §"Scope Challenge Handling": 403 insufficient_scope with the scope needed.
 			return insufficientScope(ctx.auth, [...new Set([...principal.scopes, tool.scope])]);
+		}
+	}
+	return null;
+}
+
+/**
+ * A `tools/call` whose `name` is not a string or whose `arguments` is not an object: -32602 with
+ * generic text (schema §CallToolRequest), answered here so no SDK validator dump reaches the wire.
+ */
+function invalidToolCall(messages: RpcMessage[]): Response | null {
+	for (const m of messages) {
+		if (!isRequest(m) || m.method !== "tools/call") continue;
+		const p = m.params ?? {};
+		const args = p.arguments;
+		if (typeof p.name !== "string" || (args !== undefined && (args === null || typeof args !== "object" || Array.isArray(args)))) {
+			return new Response(errorBody(RpcCode.InvalidParams, "Invalid params", m.id), { status: 200, headers: JSON_HEADERS });
 		}
 	}
 	return null;
@@ -121,6 +138,8 @@ export async function handleMcp(request: Request, env: Env, ctx: ApiContext, tra
 		const parsed = parseBody(await request.text(), { allowBatch: version === null || version === "2025-03-26" });
 		if (!parsed.ok) return rpcError(400, parsed.error.code, parsed.error.message);
 		const { messages, batch } = parsed;
+		const badCall = invalidToolCall(messages);
+		if (badCall) return badCall;
 		const isInit = messages.some((m) => "method" in m && m.method === "initialize");
 
 		let sessionId: string;
@@ -161,6 +180,7 @@ async function handleModern(request: Request, env: Env, ctx: ApiContext, princip
 	let message: RpcMessage | null = null;
 	try {
 		const decoded = JSON.parse(await request.clone().text());
+		if (tooDeep(decoded)) return rpcError(400, RpcCode.InvalidRequest, "Invalid Request: nesting too deep");
 		message = decoded && typeof decoded === "object" && !Array.isArray(decoded) ? (decoded as RpcMessage) : null;
 	} catch {
 		message = null; // the modern handler answers malformed bodies itself
@@ -198,6 +218,8 @@ export async function handleSse(request: Request, env: Env, ctx: ApiContext, tra
 		}
 		const parsed = parseBody(await request.text(), { allowBatch: false });
 		if (!parsed.ok) return rpcError(400, parsed.error.code, parsed.error.message);
+		const badCall = invalidToolCall(parsed.messages);
+		if (badCall) return badCall;
 		annotateRequest(request, principal, "sse", "2024-11-05", parsed.messages);
 		const challenge = await scopeChallenge(env, parsed.messages, principal, ctx, traceId, "sse");
 		if (challenge) return challenge;

@@ -4,7 +4,7 @@
  */
 import { AUDIT_SCHEMA_V1 } from "../../shared/audit/store";
 import { HANDLES_SCHEMA_V1 } from "../../shared/handles";
-import { MEMORY_SCHEMA_V1 } from "../../shared/packs/memory/store";
+import { MEMORY_SCHEMA_V1, MEMORY_SEARCH_V2 } from "../../shared/packs/memory/store";
 import type { Migration } from "../migrations";
 import { CONFIRMATIONS_SCHEMA_V1, KEYS_SCHEMA_V1, LIMITS_SCHEMA_V1 } from "./limits";
 
@@ -15,4 +15,5 @@ export const TENANT_MIGRATIONS: readonly Migration[] = [
 	{ id: 4, name: "single-use confirmations", sql: CONFIRMATIONS_SCHEMA_V1 },
 	{ id: 5, name: "explicit handles", sql: HANDLES_SCHEMA_V1 },
 	{ id: 6, name: "api keys and tenant state", sql: KEYS_SCHEMA_V1 },
+	{ id: 7, name: "memory search: one index row per observation", sql: MEMORY_SEARCH_V2 },
 ];

@@ -229,7 +229,7 @@ describe("SQLite limits (§7 row 58)", () => {
 		expect(await t.stub.verifyAudit()).toMatchObject({ ok: true, checked: 3 });
 	});
 
-	// BUG: shared/packs/memory/store.ts `#index` writes one mem_search row per entity holding the
+	// Was a bug (fixed by memory migration 2: one index row per observation): `#index` wrote one mem_search row per entity holding the
 	// entity's name, type and *all* its observations. Durable Object SQLite caps a string value at
 	// 2 MB (SQLITE_MAX_LENGTH; workerd under vitest does not enforce it, so this test checks the
 	// invariant directly). A call within every documented limit — create_entities with one entity of
@@ -238,12 +238,15 @@ describe("SQLite limits (§7 row 58)", () => {
 	// fails with SQLITE_TOOBIG: the call becomes an internal error, and once an entity's text passes
 	// 2 MB every later add_observations/delete_observations on it fails the same way.
 	// Expected: a tool error naming a per-entity limit, or an index that stores bounded rows.
-	it.fails("SQLite limits: no value the memory pack stores exceeds the 2 MB SQLite value limit of Durable Objects", async () => {
+	it("SQLite limits: no value the memory pack stores exceeds the 2 MB SQLite value limit of Durable Objects", async () => {
 		const t = freshTenant();
 		const observations = Array.from({ length: 140 }, (_, i) => `${i}-${"o".repeat(16_000)}`);
 		const r = value(await t.stub.callTool(principal(t.id), call("create_entities", { entities: [{ name: "Large", entityType: "t", observations }] })));
 		const largest = await runInDurableObject(t.stub, (_o: TenantObject, s) => Number(s.storage.sql.exec("SELECT MAX(LENGTH(CAST(body AS BLOB))) AS n FROM mem_search").one().n));
 		// Either the call is refused with a tool error, or what it stored fits.
-		if (!r.result.isError) expect(largest).toBeLessThanOrEqual(2_000_000);
+		expect(r.result.isError).toBeUndefined();
+		expect(largest).toBeLessThanOrEqual(2_000_000);
+		const found = value(await t.stub.callTool(principal(t.id), call("search_nodes", { query: "139-ooo" })));
+		expect((found.result.structuredContent as { entities: { name: string }[] }).entities.map((e) => e.name)).toEqual(["Large"]);
 	});
 });

@@ -6,10 +6,12 @@
  * One deliberate difference: duplicates *within one call* are collapsed (the reference stores
  * them twice, after which delete and open act on an ambiguous graph); see docs/architecture.md.
  *
- * Search uses an FTS5 trigram index (one row per entity: name, type and observations), so
- * `search_nodes` looks at candidate rows only; candidates are then checked with the reference's
- * exact case-insensitive substring rule. Queries shorter than three characters cannot use a
- * trigram index and fall back to a scan.
+ * Search uses an FTS5 trigram index with one row per entity (rowid = −entity id: name and type)
+ * and one row per observation (rowid = observation id), so every index row stays as small as the
+ * text it indexes (≤ 16 KB) — far below the 2 MB SQLite value limit of Durable Objects, however
+ * many observations an entity has. `search_nodes` looks at candidate rows only; candidates are then
+ * checked with the reference's exact case-insensitive substring rule. Queries shorter than three
+ * characters cannot use a trigram index and fall back to a scan.
  */
 import { ToolError } from "../../errors";
 
@@ -39,6 +41,16 @@ CREATE INDEX mem_observations_entity ON mem_observations (entity_id, id);
 CREATE TABLE mem_relations (id INTEGER PRIMARY KEY, from_name TEXT NOT NULL, to_name TEXT NOT NULL, relation_type TEXT NOT NULL, UNIQUE (from_name, to_name, relation_type));
 CREATE INDEX mem_relations_to ON mem_relations (to_name);
 CREATE VIRTUAL TABLE mem_search USING fts5 (body, tokenize = 'trigram');
+`;
+
+/**
+ * Schema migration 2: rebuild the search index with one row per observation (migration 1 kept one
+ * row per entity, which could outgrow SQLite's 2 MB value limit). Never edit: add a new migration.
+ */
+export const MEMORY_SEARCH_V2 = `
+DELETE FROM mem_search;
+INSERT INTO mem_search (rowid, body) SELECT -id, name || char(1) || entity_type FROM mem_entities;
+INSERT INTO mem_search (rowid, body) SELECT id, content FROM mem_observations;
 `;
 
 /** SQLite allows 100 bound parameters per statement in Durable Objects; stay well below. */
@@ -71,9 +83,9 @@ export class MemoryStore {
 			seen.add(e.name);
 			if (this.#entityId(e.name) !== undefined) return;
 			const id = this.#sql.exec<{ id: number }>("INSERT INTO mem_entities (name, entity_type) VALUES (?, ?) RETURNING id", e.name, e.entityType).one().id;
+			this.#sql.exec("INSERT INTO mem_search (rowid, body) VALUES (?, ?)", -id, `${e.name}${SEP}${e.entityType}`);
 			const observations = [...new Set(e.observations)];
-			for (const o of observations) this.#sql.exec("INSERT INTO mem_observations (entity_id, content) VALUES (?, ?)", id, o);
-			this.#index(id);
+			for (const o of observations) this.#observe(id, o);
 			created.push({ name: e.name, entityType: e.entityType, observations });
 			if (progress && (i + 1) % 100 === 0) progress(i + 1, entities.length);
 		});
@@ -98,11 +110,7 @@ export class MemoryStore {
 			const id = this.#entityId(item.entityName);
 			if (id === undefined) throw new ToolError(`Entity with name ${item.entityName} not found`);
 			const added: string[] = [];
-			for (const c of item.contents) {
-				const inserted = this.#sql.exec("INSERT INTO mem_observations (entity_id, content) VALUES (?, ?) ON CONFLICT DO NOTHING RETURNING id", id, c).toArray();
-				if (inserted.length > 0) added.push(c);
-			}
-			if (added.length > 0) this.#index(id);
+			for (const c of item.contents) if (this.#observe(id, c)) added.push(c);
 			return { entityName: item.entityName, addedObservations: added };
 		});
 	}
@@ -115,8 +123,8 @@ export class MemoryStore {
 				.toArray()
 				.map((r) => r.id);
 			for (const idGroup of chunks(ids)) {
-				this.#sql.exec(`DELETE FROM mem_observations WHERE entity_id IN (${marks(idGroup.length)})`, ...idGroup);
-				this.#sql.exec(`DELETE FROM mem_search WHERE rowid IN (${marks(idGroup.length)})`, ...idGroup);
+				const gone = this.#sql.exec<{ id: number }>(`DELETE FROM mem_observations WHERE entity_id IN (${marks(idGroup.length)}) RETURNING id`, ...idGroup).toArray().map((r) => r.id);
+				this.#unindex([...gone, ...idGroup.map((i) => -i)]);
 				this.#sql.exec(`DELETE FROM mem_entities WHERE id IN (${marks(idGroup.length)})`, ...idGroup);
 			}
 			this.#sql.exec(`DELETE FROM mem_relations WHERE from_name IN (${marks(group.length)})`, ...group);
@@ -130,9 +138,9 @@ export class MemoryStore {
 			const id = this.#entityId(d.entityName);
 			if (id === undefined) continue;
 			for (const group of chunks([...new Set(d.observations)])) {
-				this.#sql.exec(`DELETE FROM mem_observations WHERE entity_id = ? AND content IN (${marks(group.length)})`, id, ...group);
+				const gone = this.#sql.exec<{ id: number }>(`DELETE FROM mem_observations WHERE entity_id = ? AND content IN (${marks(group.length)}) RETURNING id`, id, ...group).toArray();
+				this.#unindex(gone.map((r) => r.id));
 			}
-			this.#index(id);
 		}
 	}
 
@@ -166,10 +174,12 @@ export class MemoryStore {
 		let candidateIds: number[];
 		if ([...query].length >= 3) {
 			const phrase = `"${query.replaceAll('"', '""')}"`;
-			candidateIds = this.#sql
-				.exec<{ rowid: number }>("SELECT rowid FROM mem_search WHERE mem_search MATCH ?", phrase)
-				.toArray()
-				.map((r) => r.rowid);
+			const rows = this.#sql.exec<{ rowid: number }>("SELECT rowid FROM mem_search WHERE mem_search MATCH ?", phrase).toArray().map((r) => r.rowid);
+			const entityIds = new Set(rows.filter((r) => r < 0).map((r) => -r));
+			for (const group of chunks(rows.filter((r) => r > 0))) {
+				for (const o of this.#sql.exec<{ entity_id: number }>(`SELECT DISTINCT entity_id FROM mem_observations WHERE id IN (${marks(group.length)})`, ...group)) entityIds.add(o.entity_id);
+			}
+			candidateIds = [...entityIds];
 		} else {
 			candidateIds = this.#sql.exec<{ id: number }>("SELECT id FROM mem_entities").toArray().map((r) => r.id);
 		}
@@ -196,11 +206,17 @@ export class MemoryStore {
 		return this.#sql.exec<{ id: number }>("SELECT id FROM mem_entities WHERE name = ?", name).toArray()[0]?.id;
 	}
 
-	/** Rewrites the search row of one entity (rowid = entity id). */
-	#index(id: number): void {
-		const e = this.#loadEntities([id])[0];
-		this.#sql.exec("DELETE FROM mem_search WHERE rowid = ?", id);
-		if (e) this.#sql.exec("INSERT INTO mem_search (rowid, body) VALUES (?, ?)", id, [e.name, e.entityType, ...e.observations].join(SEP));
+	/** Adds an observation and its search row; false when the entity already had it. */
+	#observe(entityId: number, content: string): boolean {
+		const row = this.#sql.exec<{ id: number }>("INSERT INTO mem_observations (entity_id, content) VALUES (?, ?) ON CONFLICT DO NOTHING RETURNING id", entityId, content).toArray()[0];
+		if (!row) return false;
+		this.#sql.exec("INSERT INTO mem_search (rowid, body) VALUES (?, ?)", row.id, content);
+		return true;
+	}
+
+	/** Removes search rows by rowid. */
+	#unindex(rowids: number[]): void {
+		for (const group of chunks(rowids)) this.#sql.exec(`DELETE FROM mem_search WHERE rowid IN (${marks(group.length)})`, ...group);
 	}
 
 	#loadEntities(ids: readonly number[]): Entity[] {
