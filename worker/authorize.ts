@@ -2,7 +2,8 @@
  * @module worker/authorize
  * The authorization endpoint (`/authorize`): the OAuth provider validates the request, this module
  * signs the person in against {@link AccountDirectory} and asks for consent on one page, then
- * hands the decision back to the provider.
+ * hands the decision back to the provider. With upstream sign-in configured, the page also offers
+ * "Continue with <provider>", which approves and hands over to `worker/oidc.ts`.
  *
  * Every redirect this module issues comes from the provider: `AuthorizationError.redirectTo`
  * (set only after the client and its exact redirect URI were validated), or the request bound to
@@ -13,6 +14,7 @@ import {
 	AuthorizationError,
 	CimdFetchError,
 	authorizationErrorRedirect,
+	type ApprovedConsent,
 	type AuthRequest,
 	type ConsentDescription,
 } from "@cloudflare/workers-oauth-provider";
@@ -21,6 +23,7 @@ import { SCOPES } from "../shared/principal";
 import { AccountDirectory, ensureDevAccount } from "./accounts";
 import { auditAuthEvent } from "./auth-events";
 import type { Env } from "./env";
+import { oidcSignInOption, prepareOidcSignIn, redirectToProvider } from "./oidc";
 import { mergeHeaders, renderAuthorizePage, renderErrorPage } from "./pages";
 
 /** A sign-in form is a few hundred bytes; anything near this is not one. */
@@ -73,6 +76,7 @@ async function showPage(request: Request, env: Env): Promise<Response> {
 		handle: tx.handle,
 		query: url.search.slice(1),
 		headers: tx.headers,
+		sso: oidcSignInOption(env),
 	});
 }
 
@@ -109,7 +113,7 @@ async function decide(request: Request, env: Env): Promise<Response> {
 		// redirectTo is built from the request stored under the handle, never from the form.
 		return redirect(denied.redirectTo, denied.headers);
 	}
-	if (action !== "approve") return renderErrorPage(400, "Unknown choice", `The form did not say whether to approve or deny. ${AGAIN}`);
+	if (action !== "approve" && action !== "oidc") return renderErrorPage(400, "Unknown choice", `The form did not say whether to approve or deny. ${AGAIN}`);
 
 	const checked = new Set(form.getAll("scope").filter(isGrantable));
 	const email = form.get("email") ?? "";
@@ -121,10 +125,19 @@ async function decide(request: Request, env: Env): Promise<Response> {
 		const consent = await describe(env, shown);
 		if (consent instanceof Response) return consent;
 		const query = form.get("q") ?? "";
-		return renderAuthorizePage({ consent: { ...consent, scope: requestedScopes(shown.scope) }, handle, query, email, error, checked: [...checked] });
+		return renderAuthorizePage({ consent: { ...consent, scope: requestedScopes(shown.scope) }, handle, query, email, error, checked: [...checked], sso: oidcSignInOption(env) });
 	};
 
 	if (checked.size === 0) return redraw("Choose at least one permission.");
+	if (action === "oidc") {
+		// Upstream sign-in (worker/oidc.ts explains the order): discovery before the handle is
+		// spent, so an unreachable provider redraws this page; then consent; then the redirect.
+		const ready = await prepareOidcSignIn(env);
+		if (!ready.ok) return redraw(ready.message);
+		const decided = await approveChecked(env, request, handle, checked);
+		if (decided instanceof Response) return decided;
+		return redirectToProvider(env, ready.value, decided.approved, decided.granted);
+	}
 	const { account, attempted } = await new AccountDirectory(env.DIRECTORY_KV).signIn(email, form.get("password") ?? "");
 	if (attempted) await auditAuthEvent(env, { tenantId: attempted.tenantId, userId: attempted.userId, clientId: "-" }, "auth/sign_in", "denied", "wrong_password");
 	// One message for an unknown email and a wrong password (OWASP Authentication Cheat Sheet).
@@ -135,22 +148,9 @@ async function decide(request: Request, env: Env): Promise<Response> {
 		return redraw("Email or password is incorrect.");
 	}
 
-	// The request comes from approveConsent(), bound to the handle, never from `q`: an AuthRequest
-	// rebuilt from browser-supplied data let an attacker swap the redirect URI and receive the
-	// code (cloudflare/workers-oauth-provider#92, "open redirect vulnerability in
-	// completeAuthorization"; the provider's docs: "Nothing trusted comes from the form").
-	// No `scope` option: approveConsent() would *replace* the stored scopes with it (the page may
-	// grant "fewer or more than the client requested", within scopesSupported), losing the
-	// client's original request, which the grant must not exceed.
-	const approved = await consume(() => env.OAUTH_PROVIDER.approveConsent(request, handle));
-	if (approved instanceof Response) return approved;
-	// Least privilege (RFC 6749 §3.3, RFC 9700 §2.3): grant what the person left ticked, of what
-	// the client asked for, of what SMCP offers.
-	const granted = requestedScopes(approved.request.scope).filter((s) => isGrantable(s) && checked.has(s));
-	if (granted.length === 0) {
-		// Only reachable with a hand-edited form; the handle is spent, so answer the client.
-		return redirect(authorizationErrorRedirect(approved.request, "invalid_scope", "No requested scope was approved"), approved.headers);
-	}
+	const decided = await approveChecked(env, request, handle, checked);
+	if (decided instanceof Response) return decided;
+	const { approved, granted } = decided;
 	let completed: { redirectTo: string };
 	try {
 		completed = await env.OAUTH_PROVIDER.completeAuthorization({
@@ -168,6 +168,30 @@ async function decide(request: Request, env: Env): Promise<Response> {
 	log("info", "authorize.approved", { clientId: approved.request.clientId, userId: account.userId, scopes: granted });
 	await auditAuthEvent(env, { tenantId: account.tenantId, userId: account.userId, clientId: approved.request.clientId }, "auth/consent", "allowed", `granted:${granted.join(" ")}`);
 	return redirect(completed.redirectTo, approved.headers);
+}
+
+/**
+ * Spends the consent handle and works out the grant: the scopes the person left ticked, of those
+ * the client asked for, of those SMCP offers. Shared by password and upstream sign-in.
+ */
+async function approveChecked(env: Env, request: Request, handle: string, checked: ReadonlySet<string>): Promise<{ approved: ApprovedConsent; granted: string[] } | Response> {
+	// The request comes from approveConsent(), bound to the handle, never from `q`: an AuthRequest
+	// rebuilt from browser-supplied data let an attacker swap the redirect URI and receive the
+	// code (cloudflare/workers-oauth-provider#92, "open redirect vulnerability in
+	// completeAuthorization"; the provider's docs: "Nothing trusted comes from the form").
+	// No `scope` option: approveConsent() would *replace* the stored scopes with it (the page may
+	// grant "fewer or more than the client requested", within scopesSupported), losing the
+	// client's original request, which the grant must not exceed.
+	const approved = await consume(() => env.OAUTH_PROVIDER.approveConsent(request, handle));
+	if (approved instanceof Response) return approved;
+	// Least privilege (RFC 6749 §3.3, RFC 9700 §2.3): grant what the person left ticked, of what
+	// the client asked for, of what SMCP offers.
+	const granted = requestedScopes(approved.request.scope).filter((s) => isGrantable(s) && checked.has(s));
+	if (granted.length === 0) {
+		// Only reachable with a hand-edited form; the handle is spent, so answer the client.
+		return redirect(authorizationErrorRedirect(approved.request, "invalid_scope", "No requested scope was approved"), approved.headers);
+	}
+	return { approved, granted };
 }
 
 /**

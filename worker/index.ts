@@ -18,6 +18,7 @@ import { ApiKeyStore } from "./api-keys";
 import type { ApiKeyProps } from "./auth";
 import { auditAuthEvent } from "./auth-events";
 import { handleMcp, handleSse } from "./mcp";
+import { handleOidcCallback } from "./oidc";
 import { begin, traceOf, type RequestInfo } from "./request-info";
 
 export { SessionObject } from "../objects/session/session-object";
@@ -46,6 +47,7 @@ const defaultHandler = {
 	async fetch(request: Request, env: Env): Promise<Response> {
 		const url = new URL(request.url);
 		if (url.pathname === "/authorize") return handleAuthorize(request, env);
+		if (url.pathname === "/oidc/callback") return handleOidcCallback(request, env);
 		if (url.pathname.startsWith("/admin/")) return handleAdmin(request, env, traceOf(request));
 		if (url.pathname === "/account" || url.pathname.startsWith("/account/")) return handleAccount(request, env);
 		if (url.pathname === "/healthz") return Response.json({ ok: true });

@@ -139,6 +139,17 @@ describe("renderAuthorizePage", () => {
 		expect(html).toContain(`<button type="submit" name="action" value="deny" formnovalidate>Deny</button>`);
 	});
 
+	it("offers upstream sign-in only when configured, escaped, after the password button (Enter still signs in locally)", async () => {
+		expect((await page()).html).not.toContain(`value="oidc"`);
+		const { html } = await page({}, { sso: { name: `Acme <SSO>` } });
+		expect(html).toContain("<legend>Sign in with Acme &lt;SSO&gt;</legend>");
+		expect(html).toContain(`<button type="submit" name="action" value="oidc" formnovalidate>Continue with Acme &lt;SSO&gt;</button>`);
+		expect(html).toContain("is connected only after you have signed in there");
+		// HTML implicit submission uses the form's first submit button.
+		expect(html.indexOf(`value="approve"`)).toBeLessThan(html.indexOf(`value="oidc"`));
+		expect(html.indexOf(`value="oidc"`)).toBeLessThan(html.indexOf("</form>"));
+	});
+
 	it("merges the consent transaction's cookie without weakening the page's own headers", async () => {
 		const tx = new Headers({ "Content-Security-Policy": "frame-ancestors 'none'", "X-Frame-Options": "DENY" });
 		tx.append("Set-Cookie", "__Host-oauth-consent-abc=1; Path=/; Secure; HttpOnly; SameSite=Lax");

@@ -32,6 +32,8 @@ export interface AuthorizePageOptions {
 	headers?: Headers;
 	/** Where the form posts; defaults to `/authorize`. */
 	action?: string;
+	/** Upstream sign-in (worker/oidc.ts): shows "Sign in with <name>" beside the password form. */
+	sso?: { name: string };
 }
 
 /**
@@ -94,6 +96,18 @@ export function renderAuthorizePage(opts: AuthorizePageOptions): Response {
 					.map((s) => `<li><code>${escapeHtml(s)}</code></li>`)
 					.join("")}</ul>`;
 	const error = opts.error ? `<p class="error" role="alert">${escapeHtml(opts.error)}</p>` : "";
+	// Honest about the order: choosing the provider approves the ticked permissions now, and the
+	// app is connected only once the person has signed in there. `formnovalidate`: the email and
+	// password fields are not needed for this button. It comes after "Sign in and approve" so that
+	// Enter in the password field still submits the password form (HTML "implicit submission"
+	// uses the form's first submit button).
+	const sso = opts.sso
+		? `<fieldset>
+<legend>Sign in with ${escapeHtml(opts.sso.name)}</legend>
+<p>Approve the permissions above and sign in at ${escapeHtml(opts.sso.name)}. ${name} is connected only after you have signed in there.</p>
+<p><button type="submit" name="action" value="oidc" formnovalidate>Continue with ${escapeHtml(opts.sso.name)}</button></p>
+</fieldset>`
+		: "";
 
 	const body = `<main>
 <h1>Allow ${name} to use your SMCP account?</h1>
@@ -115,6 +129,7 @@ ${unoffered}
 </fieldset>
 <p><button type="submit" name="action" value="approve">Sign in and approve</button>
 <button type="submit" name="action" value="deny" formnovalidate>Deny</button></p>
+${sso}
 </form>
 </main>`;
 	return htmlResponse(200, `Allow ${name}?`, body, nonce, opts.headers);
