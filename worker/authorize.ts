@@ -20,7 +20,10 @@ import {
 } from "@cloudflare/workers-oauth-provider";
 import { log } from "../shared/log";
 import { SCOPES } from "../shared/principal";
-import { AccountDirectory, ensureDevAccount } from "./accounts";
+import { AccountDirectory, ensureDevAccount, type Account } from "./accounts";
+import { resolveConfig } from "./config";
+import { TenantDirectory } from "./directory";
+import { issueSession, readSession } from "./web-session";
 import { auditAuthEvent } from "./auth-events";
 import type { Env } from "./env";
 import { oidcSignInOption, prepareOidcSignIn, redirectToProvider } from "./oidc";
@@ -138,14 +141,40 @@ async function decide(request: Request, env: Env): Promise<Response> {
 		if (decided instanceof Response) return decided;
 		return redirectToProvider(env, ready.value, decided.approved, decided.granted);
 	}
-	const { account, attempted } = await new AccountDirectory(env.DIRECTORY_KV).signIn(email, form.get("password") ?? "");
-	if (attempted) await auditAuthEvent(env, { tenantId: attempted.tenantId, userId: attempted.userId, clientId: "-" }, "auth/sign_in", "denied", "wrong_password");
+	const secret = resolveConfig(env).secret;
+	const dir = new TenantDirectory(env.DIRECTORY_KV);
+	// The second step of a multi-workspace sign-in posts no password: the session cookie set by the
+	// first step (signed, HttpOnly, __Host-) says who signed in; the handle still binds the form.
+	const session = form.has("tenant") && !form.get("password") ? await readSession(secret, request) : null;
+	let account: Account | null;
+	if (session) {
+		account = await dir.account(session.userId);
+	} else {
+		const signIn = await new AccountDirectory(env.DIRECTORY_KV).signIn(email, form.get("password") ?? "");
+		account = signIn.account;
+		if (signIn.attempted) await auditAuthEvent(env, { tenantId: signIn.attempted.tenantId, userId: signIn.attempted.userId, clientId: "-" }, "auth/sign_in", "denied", "wrong_password");
+	}
 	// One message for an unknown email and a wrong password (OWASP Authentication Cheat Sheet).
 	// 200, not 401: RFC 9110 §15.5.2 requires a WWW-Authenticate challenge on every 401. The
 	// handle is not consumed, so the person can try again on the same page.
 	if (!account) {
 		log("warn", "authorize.sign_in_failed"); // no email: it is personal data, and a guess may be a password
 		return redraw("Email or password is incorrect.");
+	}
+
+	// Tenant = workspace; a person may belong to several and connects an app to one of them.
+	const workspaces = (await dir.tenantsOf(account.userId)).filter((t) => t.status === "active");
+	if (workspaces.length === 0) return redraw("Your account has no active workspace. Ask the operator of this SMCP server.");
+	let tenantId = workspaces[0]!.id;
+	if (workspaces.length > 1) {
+		const chosen = workspaces.find((w) => w.id === form.get("tenant"));
+		if (!chosen) {
+			const { cookie } = await issueSession(secret, account.userId);
+			const page = await choosePage(env, request, form, handle, checked, { signedInAs: account.email, choices: workspaces });
+			page.headers.append("Set-Cookie", cookie);
+			return page;
+		}
+		tenantId = chosen.id;
 	}
 
 	const decided = await approveChecked(env, request, handle, checked);
@@ -156,9 +185,10 @@ async function decide(request: Request, env: Env): Promise<Response> {
 		completed = await env.OAUTH_PROVIDER.completeAuthorization({
 			request: approved.request,
 			userId: account.userId,
-			metadata: { email: account.email, tenantId: account.tenantId },
+			// Grant metadata is stored unencrypted: ids only, no email (personal data).
+			metadata: { tenantId },
 			scope: granted,
-			props: { tenantId: account.tenantId, userId: account.userId },
+			props: { tenantId, userId: account.userId },
 		});
 	} catch (e) {
 		// The client or its redirect URI changed since the page was drawn, or KV failed.
@@ -166,8 +196,25 @@ async function decide(request: Request, env: Env): Promise<Response> {
 		return mergeHeadersInto(renderErrorPage(500, "Could not finish connecting", `SMCP could not complete the approval. ${AGAIN}`), approved.headers);
 	}
 	log("info", "authorize.approved", { clientId: approved.request.clientId, userId: account.userId, scopes: granted });
-	await auditAuthEvent(env, { tenantId: account.tenantId, userId: account.userId, clientId: approved.request.clientId }, "auth/consent", "allowed", `granted:${granted.join(" ")}`);
+	await auditAuthEvent(env, { tenantId, userId: account.userId, clientId: approved.request.clientId }, "auth/consent", "allowed", `granted:${granted.join(" ")}`);
 	return redirect(completed.redirectTo, approved.headers);
+}
+
+/** Redraws the consent page with the workspace choice (after a successful sign-in). */
+async function choosePage(
+	env: Env,
+	request: Request,
+	form: URLSearchParams,
+	handle: string,
+	checked: ReadonlySet<string>,
+	workspaces: { signedInAs: string; choices: { id: string; name: string; role: string }[] },
+): Promise<Response> {
+	const query = form.get("q") ?? "";
+	const shown = await parse(env, new Request(new URL(`/authorize?${query}`, request.url)), { allowRedirect: false });
+	if (shown instanceof Response) return shown;
+	const consent = await describe(env, shown);
+	if (consent instanceof Response) return consent;
+	return renderAuthorizePage({ consent: { ...consent, scope: requestedScopes(shown.scope) }, handle, query, checked: [...checked], workspaces });
 }
 
 /**

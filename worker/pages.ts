@@ -32,6 +32,11 @@ export interface AuthorizePageOptions {
 	headers?: Headers;
 	/** Where the form posts; defaults to `/authorize`. */
 	action?: string;
+	/**
+	 * Set after a successful sign-in when the account belongs to several workspaces: the page then
+	 * asks which workspace to connect instead of asking for the password again.
+	 */
+	workspaces?: { signedInAs: string; choices: { id: string; name: string; role: string }[] };
 	/** Upstream sign-in (worker/oidc.ts): shows "Sign in with <name>" beside the password form. */
 	sso?: { name: string };
 }
@@ -122,17 +127,34 @@ ${error}
 <ul class="scopes">${boxes}</ul>
 ${unoffered}
 </fieldset>
-<fieldset>
-<legend>Sign in to SMCP</legend>
-<p><label for="email">Email</label><br><input type="email" id="email" name="email" autocomplete="username" required value="${escapeHtml(opts.email ?? "")}"></p>
-<p><label for="password">Password</label><br><input type="password" id="password" name="password" autocomplete="current-password" required></p>
-</fieldset>
-<p><button type="submit" name="action" value="approve">Sign in and approve</button>
+${opts.workspaces ? workspaceChoice(opts.workspaces) : signIn(opts.email)}
+<p><button type="submit" name="action" value="approve">${opts.workspaces ? "Approve" : "Sign in and approve"}</button>
 <button type="submit" name="action" value="deny" formnovalidate>Deny</button></p>
-${sso}
+${opts.workspaces ? "" : sso}
 </form>
 </main>`;
 	return htmlResponse(200, `Allow ${name}?`, body, nonce, opts.headers);
+}
+
+/** The email and password fields. */
+function signIn(email: string | undefined): string {
+	return `<fieldset>
+<legend>Sign in to SMCP</legend>
+<p><label for="email">Email</label><br><input type="email" id="email" name="email" autocomplete="username" required value="${escapeHtml(email ?? "")}"></p>
+<p><label for="password">Password</label><br><input type="password" id="password" name="password" autocomplete="current-password" required></p>
+</fieldset>`;
+}
+
+/** The workspace choice shown after sign-in to an account with several workspaces. */
+function workspaceChoice(w: NonNullable<AuthorizePageOptions["workspaces"]>): string {
+	const radios = w.choices
+		.map((c, i) => `<li><input type="radio" id="ws-${i}" name="tenant" value="${escapeHtml(c.id)}"${i === 0 ? " checked" : ""} required> <label for="ws-${i}">${escapeHtml(c.name)} (${escapeHtml(c.role)})</label></li>`)
+		.join("");
+	return `<fieldset>
+<legend>Connect to which workspace?</legend>
+<p>Signed in as <strong>${escapeHtml(w.signedInAs)}</strong>. The app will see only the workspace you choose.</p>
+<ul class="scopes">${radios}</ul>
+</fieldset>`;
 }
 
 /**
