@@ -20,6 +20,7 @@ import { auditAuthEvent } from "./auth-events";
 import { handleMcp, handleSse } from "./mcp";
 import { handleOidcCallback } from "./oidc";
 import { begin, traceOf, type RequestInfo } from "./request-info";
+import { guardTokenRequest } from "./token-guard";
 
 export { SessionObject } from "../objects/session/session-object";
 export { TenantObject } from "../objects/tenant/tenant-object";
@@ -131,7 +132,8 @@ export default {
 				response = new Response(JSON.stringify({ error: "rate_limited" }), { status: 429, headers: { "Content-Type": "application/json", "Retry-After": "60" } });
 			} else {
 				info = begin(guarded.request, trace);
-				response = await oauthProvider(config).fetch(guarded.request, env, ctx);
+				const forward = () => oauthProvider(config).fetch(guarded.request, env, ctx);
+				response = url.pathname === "/token" ? await guardTokenRequest(guarded.request, env, forward) : await forward();
 			}
 		} catch (e) {
 			log("error", "http.crash", { trace, error: e instanceof Error ? `${e.name}: ${e.message}` : "unknown" });

@@ -191,10 +191,10 @@ describe("PKCE (§4 rows 26–27)", () => {
 		expect(((await res.json()) as TokenBody).error).toBe("invalid_request");
 	});
 
-	// BUG: security-tests §4.27 asks SMCP to wrap the provider (which does not check the verifier's
+	// Was a bug, fixed by worker/token-guard.ts: security-tests §4.27 asks SMCP to wrap the provider (which does not check the verifier's
 	// syntax): RFC 7636 §4.1 requires 43–128 unreserved characters. A client that picked the 5-char
 	// verifier "short" (challenge = S256("short")) is issued tokens instead of invalid_grant.
-	it.fails("hardening: a verifier outside 43–128 unreserved characters → invalid_grant", async () => {
+	it("hardening: a verifier outside 43–128 unreserved characters → invalid_grant", async () => {
 		const account = await createAccount();
 		const clientId = await registerClient(selfFetch, ORIGIN, REDIRECT);
 		const verifier = "short";
@@ -205,11 +205,11 @@ describe("PKCE (§4 rows 26–27)", () => {
 		expect(((await res.json()) as TokenBody).error).toBe("invalid_grant");
 	});
 
-	// BUG: security-tests §4.27: N failed verifier attempts should burn the code. The provider keeps
+	// Was a bug, fixed by worker/token-guard.ts: security-tests §4.27: N failed verifier attempts should burn the code. The provider keeps
 	// the code valid after any number of wrong verifiers and SMCP does not wrap /token, so the right
 	// verifier still succeeds after 5 wrong ones (online guessing against a stolen code is unbounded
 	// apart from the per-IP pre-auth limit).
-	it.fails("hardening: 5 failed verifier attempts burn the code", async () => {
+	it("hardening: 5 failed verifier attempts burn the code", async () => {
 		const { clientId, verifier, code } = await pendingCode();
 		for (let i = 0; i < 5; i++) {
 			const wrong = await exchange({ code, client_id: clientId, code_verifier: `${"w".repeat(42)}${i}` });
