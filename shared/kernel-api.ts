@@ -7,6 +7,7 @@ import type { AuditRow, Decision } from "./audit/store";
 import type { ChainVerdict } from "./audit/chain.mjs";
 import type { Failure, Result } from "./errors";
 import type { VerifiedPrincipal } from "./principal";
+import type { ContentBlock, LogLevel } from "./registry";
 
 /** Which protocol lane a call arrived on (recorded in logs and in the audit trail). */
 export type Lane = "streamable-http" | "sse" | "modern";
@@ -26,6 +27,8 @@ export interface ToolCall {
 	 * (2026-07-28 `requestState`) is single-use: the kernel records it in the same transaction.
 	 */
 	confirmation?: { via: "elicitation"; nonce?: string; expiresAt?: number };
+	/** The client's answers to the tool's asks (elicitation, sampling), gathered by the lane. Untrusted. */
+	answers?: Record<string, unknown>;
 }
 
 /** A progress report emitted by a tool while it ran. */
@@ -35,15 +38,22 @@ export interface ProgressReport {
 	message?: string;
 }
 
-/** The MCP `CallToolResult` plus the progress the tool reported. */
+/** A log message emitted by a tool while it ran (delivered as `notifications/message`). */
+export interface LogReport {
+	level: LogLevel;
+	data: string;
+}
+
+/** The MCP `CallToolResult` plus the progress (and log messages) the tool reported. */
 export interface ToolOutcome {
 	result: {
-		content: { type: "text"; text: string }[];
+		content: ContentBlock[];
 		structuredContent?: Record<string, unknown>;
 		isError?: boolean;
 		_meta?: Record<string, unknown>;
 	};
 	progress: ProgressReport[];
+	logs?: LogReport[];
 }
 
 /** A non-tool MCP request that reached the tenant (initialize, lists, reads, session delete). */

@@ -41,6 +41,8 @@ export interface Env {
 	SMCP_RL_WRITE_REFILL_PER_SEC?: string;
 	SMCP_MAX_SESSIONS_PER_USER?: string;
 	SMCP_AUDIT_RETENTION_DAYS?: string;
+	/** `"true"` serves the MCP conformance-suite fixtures (`shared/packs/conformance`); default off. */
+	SMCP_CONFORMANCE?: string;
 	/** Upstream sign-in (README "Upstream sign-in (OIDC)"): the OpenID provider's issuer URL; unset = off. */
 	SMCP_OIDC_ISSUER?: string;
 	/** SMCP's client id at that provider. */

@@ -13,7 +13,7 @@ import { RpcCode } from "../shared/errors";
 import { errorBody, isRequest, parseBody, tooDeep, type RpcMessage } from "../shared/jsonrpc";
 import type { Lane } from "../shared/kernel-api";
 import { log } from "../shared/log";
-import { registry } from "../shared/packs";
+import { catalogFor } from "../shared/packs";
 import { hasScope, type VerifiedPrincipal } from "../shared/principal";
 import type { SessionRequest } from "../shared/session-api";
 import { principalFrom } from "./auth";
@@ -41,7 +41,8 @@ function sessionStub(env: Env, sessionId: string) {
 async function scopeChallenge(env: Env, messages: RpcMessage[], principal: VerifiedPrincipal, ctx: ApiContext, traceId: string, lane: Lane): Promise<Response | null> {
 	for (const m of messages) {
 		if (!isRequest(m) || m.method !== "tools/call") continue;
-		const tool = registry.get(String(m.params?.name ?? ""));
+		// A tool of a pack this deployment leaves off is unknown here too: no challenge names it.
+		const tool = catalogFor(env).tools.callable(String(m.params?.name ?? ""));
 		if (tool && !hasScope(principal.scopes, tool.scope) && ctx.auth) {
 			await env.TENANTS.get(env.TENANTS.idFromName(principal.tenantId)).record(principal, {
 				method: "tools/call",

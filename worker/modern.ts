@@ -22,6 +22,9 @@ import {
 	ProtocolError,
 	ProtocolErrorCode,
 	Server,
+	type CreateMessageRequestParams,
+	type ElicitInputParams,
+	type InputRequest,
 	type McpHttpHandler,
 	type RequestStateCodec,
 	type ServerContext,
@@ -30,8 +33,24 @@ import { digest } from "../shared/audit/store";
 import type { Failure, Result } from "../shared/errors";
 import type { RequestRecord, ToolCall, ToolOutcome } from "../shared/kernel-api";
 import { log } from "../shared/log";
-import { assertPrincipal, hasScope, type VerifiedPrincipal } from "../shared/principal";
-import { AUDIT_RESOURCE, CONFIRM_SCHEMA, confirmationQuestion, INSTRUCTIONS, SERVER_INFO, TOOL_LIST } from "../objects/session/mcp-server";
+import { catalogFor } from "../shared/packs";
+import { assertPrincipal, type VerifiedPrincipal } from "../shared/principal";
+import {
+	completionValues,
+	confirmationQuestion,
+	promptGet,
+	promptList,
+	promptResult,
+	resourceContents,
+	resourceList,
+	resourceRead,
+	serverCapabilities,
+	templateList,
+	toolList,
+	type KernelRead,
+} from "../shared/publish";
+import { logPasses, toolAsks, type Catalog, type ClientAsk } from "../shared/registry";
+import { CONFIRM_SCHEMA, INSTRUCTIONS, SERVER_INFO } from "../objects/session/mcp-server";
 import type { Env } from "./env";
 
 /** The modern protocol revision this lane serves. */
@@ -54,10 +73,10 @@ interface ConfirmState {
 const principalOf = (ctx: ServerContext): VerifiedPrincipal => assertPrincipal(ctx.http?.authInfo?.extra?.principal);
 const withoutConfirm = (args: Record<string, unknown>) => Object.fromEntries(Object.entries(args).filter(([k]) => k !== "confirm"));
 
-let cached: { secret: string; handler: Promise<McpHttpHandler> } | undefined;
+let cached: { secret: string; catalog: Catalog; handler: Promise<McpHttpHandler> } | undefined;
 
 /**
- * The modern-lane handler for this isolate (built once per secret).
+ * The modern-lane handler for this isolate (built once per secret and catalog).
  *
  * @example
  * ```ts
@@ -65,7 +84,8 @@ let cached: { secret: string; handler: Promise<McpHttpHandler> } | undefined;
  * ```
  */
 export function modernHandler(env: Env, secret: string): Promise<McpHttpHandler> {
-	if (cached?.secret !== secret) cached = { secret, handler: build(env, secret) };
+	const catalog = catalogFor(env);
+	if (cached?.secret !== secret || cached.catalog !== catalog) cached = { secret, catalog, handler: build(env, secret, catalog) };
 	return cached.handler;
 }
 
@@ -75,7 +95,7 @@ async function stateKey(secret: string): Promise<Uint8Array> {
 	return new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode("smcp/request-state/v1")));
 }
 
-async function build(env: Env, secret: string): Promise<McpHttpHandler> {
+async function build(env: Env, secret: string, catalog: Catalog): Promise<McpHttpHandler> {
 	const codec = createRequestStateCodec<ConfirmState>({
 		key: await stateKey(secret),
 		ttlSeconds: CONFIRM_TTL_SECONDS,
@@ -86,7 +106,7 @@ async function build(env: Env, secret: string): Promise<McpHttpHandler> {
 		},
 	});
 	const tenant = (p: VerifiedPrincipal) => env.TENANTS.get(env.TENANTS.idFromName(p.tenantId));
-	return createMcpHandler(() => createModernServer(tenant, codec), {
+	return createMcpHandler(() => createModernServer(tenant, codec, catalog), {
 		legacy: "reject",
 		responseMode: "auto",
 		onerror: (e) => log("warn", "modern.rejected", { error: e.name, message: e.message.slice(0, 200) }),
@@ -95,15 +115,38 @@ async function build(env: Env, secret: string): Promise<McpHttpHandler> {
 
 type TenantOf = (p: VerifiedPrincipal) => DurableObjectStub<import("../objects/tenant/tenant-object").TenantObject>;
 
-/** One request's server: the registry published on the SDK v2 low-level `Server`. */
-function createModernServer(tenant: TenantOf, codec: RequestStateCodec<ConfirmState>): Server {
+/** Input-request keys of a tool's asks, apart from the confirmation's `confirm`. */
+const askKey = (key: string) => `ask_${key}`;
+
+/** A tool's ask as a 2026-07-28 embedded input request (spec basic/patterns/mrtr). */
+function inputRequestOf(ask: ClientAsk): InputRequest {
+	return ask.method === "elicitation/create" ? inputRequired.elicit(ask.params as ElicitInputParams) : inputRequired.createMessage(ask.params as CreateMessageRequestParams);
+}
+
+/** One request's server: the catalog published on the SDK v2 low-level `Server`. */
+function createModernServer(tenant: TenantOf, codec: RequestStateCodec<ConfirmState>, catalog: Catalog): Server {
 	const record = (p: VerifiedPrincipal, ctx: ServerContext, r: Omit<RequestRecord, "lane" | "protocolVersion" | "traceId">) =>
 		tenant(p).record(p, { ...r, lane: "modern", protocolVersion: MODERN_REVISION, traceId: traceFrom(ctx) });
+	const listed = (p: VerifiedPrincipal, ctx: ServerContext, method: string) => record(p, ctx, { method, decision: "allowed", outcome: "ok", durationMs: 0 });
+	const caps = serverCapabilities(catalog, "modern");
+
+	/** Runs a resource read or prompt get in the kernel; any refusal or tool error is -32602. */
+	const read = async (p: VerifiedPrincipal, ctx: ServerContext, call: KernelRead, message: string) => {
+		const outcome = (await tenant(p).callTool(p, { ...call, lane: "modern", protocolVersion: MODERN_REVISION, traceId: traceFrom(ctx) })) as Result<ToolOutcome, Failure>;
+		if (!outcome.ok || outcome.value.result.isError) throw new ProtocolError(ProtocolErrorCode.InvalidParams, message);
+		return outcome.value.result.structuredContent;
+	};
 
 	const server = new Server(SERVER_INFO, {
-		capabilities: { tools: { listChanged: false }, resources: { listChanged: false }, logging: {} },
+		capabilities: caps,
 		instructions: INSTRUCTIONS,
-		cacheHints: { "tools/list": LIST_CACHE, "resources/list": LIST_CACHE, "server/discover": { ttlMs: 300_000, cacheScope: "public" } },
+		cacheHints: {
+			"tools/list": LIST_CACHE,
+			"resources/list": LIST_CACHE,
+			"resources/templates/list": LIST_CACHE,
+			"prompts/list": LIST_CACHE,
+			"server/discover": { ttlMs: 300_000, cacheScope: "public" },
+		},
 		requestState: {
 			verify: async (state, ctx) => {
 				try {
@@ -120,9 +163,9 @@ function createModernServer(tenant: TenantOf, codec: RequestStateCodec<ConfirmSt
 
 	server.setRequestHandler("tools/list", async (_req, ctx) => {
 		const p = principalOf(ctx);
-		await record(p, ctx, { method: "tools/list", decision: "allowed", outcome: "ok", durationMs: 0 });
+		await listed(p, ctx, "tools/list");
 		// Deterministic order (registry order is by name), as 2026-07-28 §tools/list recommends.
-		return { tools: TOOL_LIST.filter((t) => hasScope(p.scopes, t.scope)).map((t) => t.tool) as never };
+		return { tools: toolList(catalog, p.scopes) as never };
 	});
 
 	server.setRequestHandler("tools/call", async (req, ctx) => {
@@ -131,15 +174,21 @@ function createModernServer(tenant: TenantOf, codec: RequestStateCodec<ConfirmSt
 		const name = req.params.name;
 		const args = (req.params.arguments ?? {}) as Record<string, unknown>;
 		let confirmation: ToolCall["confirmation"];
-		const question = confirmationQuestion(name, args);
 		const envelope = (ctx.mcpReq.envelope ?? {}) as Record<string, unknown>;
-		const caps = envelope[CLIENT_CAPABILITIES_META_KEY] as { elicitation?: unknown } | undefined;
-		if (question && caps?.elicitation) {
+		const clientCaps = envelope[CLIENT_CAPABILITIES_META_KEY] as { elicitation?: unknown; sampling?: unknown } | undefined;
+		const question = clientCaps?.elicitation ? confirmationQuestion(catalog, name, args) : undefined;
+		// The tool's asks the client can answer (it declared the capability); the others stay unanswered.
+		const asks = Object.entries(toolAsks(catalog.tools.callable(name), args)).filter(([, a]) => (a.method === "elicitation/create" ? clientCaps?.elicitation : clientCaps?.sampling));
+		const answers: Record<string, unknown> = {};
+		if (question || asks.length) {
 			const state = ctx.mcpReq.requestState<ConfirmState>();
 			if (state === undefined) {
 				const payload: ConfirmState = { n: crypto.randomUUID(), t: name, d: digest(withoutConfirm(args)) };
 				return inputRequired({
-					inputRequests: { confirm: inputRequired.elicit({ message: question, requestedSchema: CONFIRM_SCHEMA }) },
+					inputRequests: {
+						...(question ? { confirm: inputRequired.elicit({ message: question, requestedSchema: CONFIRM_SCHEMA }) } : {}),
+						...Object.fromEntries(asks.map(([key, ask]) => [askKey(key), inputRequestOf(ask)])),
+					},
 					requestState: await codec.mint(payload, ctx),
 				});
 			}
@@ -147,12 +196,18 @@ function createModernServer(tenant: TenantOf, codec: RequestStateCodec<ConfirmSt
 				await record(p, ctx, { method: "tools/call", tool: name, decision: "denied", outcome: "request_state_mismatch", durationMs: Date.now() - started });
 				throw new ProtocolError(ProtocolErrorCode.InvalidParams, "Invalid or expired requestState");
 			}
-			const answer = acceptedContent<{ confirm?: unknown }>(ctx.mcpReq.inputResponses, "confirm");
-			if (answer?.confirm !== true) {
-				await record(p, ctx, { method: "tools/call", tool: name, decision: "denied", outcome: "confirmation_declined", durationMs: Date.now() - started });
-				return { content: [{ type: "text", text: "Not done: the user did not confirm. Nothing was changed." }], isError: true };
+			if (question) {
+				const answer = acceptedContent<{ confirm?: unknown }>(ctx.mcpReq.inputResponses, "confirm");
+				if (answer?.confirm !== true) {
+					await record(p, ctx, { method: "tools/call", tool: name, decision: "denied", outcome: "confirmation_declined", durationMs: Date.now() - started });
+					return { content: [{ type: "text", text: "Not done: the user did not confirm. Nothing was changed." }], isError: true };
+				}
+				confirmation = { via: "elicitation", nonce: state.n, expiresAt: Date.now() + CONFIRM_TTL_SECONDS * 1000 };
 			}
-			confirmation = { via: "elicitation", nonce: state.n, expiresAt: Date.now() + CONFIRM_TTL_SECONDS * 1000 };
+			for (const [key] of asks) {
+				const response = ctx.mcpReq.inputResponses?.[askKey(key)];
+				if (response !== undefined) answers[key] = response;
+			}
 		}
 		const outcome = (await tenant(p).callTool(p, {
 			name,
@@ -161,6 +216,7 @@ function createModernServer(tenant: TenantOf, codec: RequestStateCodec<ConfirmSt
 			protocolVersion: MODERN_REVISION,
 			traceId: traceFrom(ctx),
 			...(confirmation ? { confirmation } : {}),
+			...(Object.keys(answers).length ? { answers } : {}),
 		})) as Result<ToolOutcome, Failure>;
 		if (!outcome.ok) {
 			const e = outcome.error;
@@ -173,31 +229,58 @@ function createModernServer(tenant: TenantOf, codec: RequestStateCodec<ConfirmSt
 		}
 		// 2026-07-28: notifications/message only for requests that asked for a log level.
 		const level = envelope[LOG_LEVEL_META_KEY];
+		if (typeof level === "string") {
+			for (const l of outcome.value.logs ?? []) if (logPasses(l.level, level)) await ctx.mcpReq.log(l.level, l.data, name);
+		}
 		if (level === "debug" || level === "info") {
 			await ctx.mcpReq.log("info", { tool: name, ms: Date.now() - started, isError: outcome.value.result.isError === true });
 		}
-		return outcome.value.result;
+		return outcome.value.result as never;
 	});
 
 	server.setRequestHandler("resources/list", async (_req, ctx) => {
 		const p = principalOf(ctx);
-		await record(p, ctx, { method: "resources/list", decision: "allowed", outcome: "ok", durationMs: 0 });
-		return { resources: hasScope(p.scopes, "mcp:read") ? [AUDIT_RESOURCE] : [] };
+		await listed(p, ctx, "resources/list");
+		return { resources: resourceList(catalog, p.scopes) };
+	});
+
+	server.setRequestHandler("resources/templates/list", async (_req, ctx) => {
+		const p = principalOf(ctx);
+		await listed(p, ctx, "resources/templates/list");
+		return { resourceTemplates: templateList(catalog, p.scopes) };
 	});
 
 	server.setRequestHandler("resources/read", async (req, ctx) => {
 		const p = principalOf(ctx);
-		const url = URL.canParse(req.params.uri) ? new URL(req.params.uri) : null;
-		if (!url || `${url.protocol}//${url.host}${url.pathname}` !== AUDIT_RESOURCE.uri) {
-			// 2026-07-28: a resources/read miss is -32602.
-			throw new ProtocolError(ProtocolErrorCode.InvalidParams, "Resource not found");
-		}
-		const query: Record<string, unknown> = Object.fromEntries(url.searchParams);
-		if (typeof query.limit === "string") query.limit = Number(query.limit);
-		const outcome = (await tenant(p).callTool(p, { name: "audit_log", arguments: query, method: "resources/read", lane: "modern", protocolVersion: MODERN_REVISION, traceId: traceFrom(ctx) })) as Result<ToolOutcome, Failure>;
-		if (!outcome.ok || outcome.value.result.isError) throw new ProtocolError(ProtocolErrorCode.InvalidParams, "Invalid resource query");
-		return { contents: [{ uri: req.params.uri, mimeType: "application/json", text: JSON.stringify(outcome.value.result.structuredContent, null, 2) }], ttlMs: 0, cacheScope: "private" };
+		const target = resourceRead(catalog, req.params.uri);
+		// 2026-07-28: a resources/read miss is -32602.
+		if (!target) throw new ProtocolError(ProtocolErrorCode.InvalidParams, "Resource not found");
+		const output = await read(p, ctx, target.call, "Invalid resource query");
+		return { contents: resourceContents(target.def, output, req.params.uri) as never, ttlMs: 0, cacheScope: "private" };
 	});
+
+	if (caps.prompts) {
+		server.setRequestHandler("prompts/list", async (_req, ctx) => {
+			const p = principalOf(ctx);
+			await listed(p, ctx, "prompts/list");
+			return { prompts: promptList(catalog, p.scopes) };
+		});
+		server.setRequestHandler("prompts/get", async (req, ctx) => {
+			const call = promptGet(catalog, req.params.name, req.params.arguments);
+			if (!call) throw new ProtocolError(ProtocolErrorCode.InvalidParams, "Unknown prompt");
+			return promptResult(await read(principalOf(ctx), ctx, call, "Invalid prompt arguments")) as never;
+		});
+	}
+
+	if (caps.completions) {
+		server.setRequestHandler("completion/complete", async (req, ctx) => {
+			const p = principalOf(ctx);
+			const completion = completionValues(catalog, req.params.ref, req.params.argument, p.scopes);
+			if (!completion) throw new ProtocolError(ProtocolErrorCode.InvalidParams, "Unknown prompt or resource template");
+			await listed(p, ctx, "completion/complete");
+			return { completion };
+		});
+	}
 
 	return server;
 }
@@ -207,3 +290,4 @@ function traceFrom(ctx: ServerContext): string {
 	const t = ctx.http?.authInfo?.extra?.traceId;
 	return typeof t === "string" ? t : "none";
 }
+

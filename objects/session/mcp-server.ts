@@ -1,26 +1,56 @@
 /**
  * @module objects/session/mcp-server
- * The legacy-lane adapter: publishes the shared tool registry (and the audit-log resource) on an
- * MCP SDK v1 `Server` and forwards every call to the tenant kernel, which authorises, rate-limits,
- * runs and audits it. Tools are declared once (`shared/packs`); this file only translates between
- * the registry and the SDK.
+ * The legacy-lane adapter: publishes the deployment's catalog (tools, resources, resource
+ * templates, prompts; `shared/registry`) on an MCP SDK v1 `Server` and forwards every call, read
+ * and prompt to the tenant kernel, which authorises, rate-limits, runs and audits it. Everything is
+ * declared once (`shared/packs`); this file only translates between the catalog and the SDK.
+ *
+ * Client interactions a tool declares (confirmation, `asks`: elicitation and sampling) are pushed
+ * to the client on the request's own stream before the kernel runs the call; the kernel then runs
+ * synchronously with the answers. Progress and log messages the tool reported travel on the same
+ * stream before the result.
  */
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import {
 	CallToolRequestSchema,
+	CompleteRequestSchema,
 	ErrorCode,
+	GetPromptRequestSchema,
+	ListPromptsRequestSchema,
 	ListResourcesRequestSchema,
+	ListResourceTemplatesRequestSchema,
 	ListToolsRequestSchema,
 	McpError,
 	ReadResourceRequestSchema,
+	SetLevelRequestSchema,
+	SubscribeRequestSchema,
+	UnsubscribeRequestSchema,
+	type CallToolResult,
+	type CreateMessageRequestParamsBase,
+	type ElicitRequestFormParams,
+	type GetPromptResult,
+	type ReadResourceResult,
 } from "@modelcontextprotocol/sdk/types.js";
 import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/cfworker";
 import { toJsonRpcError, type Failure, type Result } from "../../shared/errors";
 import type { Lane, RequestRecord, ToolCall, ToolOutcome } from "../../shared/kernel-api";
 import { log } from "../../shared/log";
-import { registry } from "../../shared/packs";
 import { hasScope, type VerifiedPrincipal } from "../../shared/principal";
-import { toJsonSchema } from "../../shared/registry";
+import {
+	completionValues,
+	confirmationQuestion,
+	promptGet,
+	promptList,
+	promptResult,
+	resourceContents,
+	resourceList,
+	resourceRead,
+	serverCapabilities,
+	templateList,
+	toolList,
+	type KernelRead,
+} from "../../shared/publish";
+import { logPasses, toolAsks, type Catalog } from "../../shared/registry";
 
 /** Server identity sent in `initialize` results. */
 export const SERVER_INFO = { name: "smcp", title: "SMCP", version: "0.1.0" } as const;
@@ -30,18 +60,11 @@ export const INSTRUCTIONS =
 	"Search or open nodes before creating new ones; data persists across sessions and clients. " +
 	"audit_log shows what every client did in this workspace.";
 
-/** The audit trail as an MCP resource (query parameters as in `audit_log`). */
-export const AUDIT_RESOURCE = {
-	uri: "smcp://audit-log",
-	name: "audit-log",
-	title: "Audit log",
-	description: "This workspace's audit trail, newest first (JSON). Query: ?tool=&client=&decision=&since=&until=&cursor=&limit=",
-	mimeType: "application/json",
-};
-
-/** What the adapter needs from its host: the caller of each request and the kernel. */
+/** What the adapter needs from its host: the caller of each request, the catalog and the kernel. */
 export interface LaneHost {
 	lane: Lane;
+	/** The deployment's catalog (`catalogFor(env)`): only enabled packs. */
+	catalog: Catalog;
 	protocolVersion(): string;
 	principalOf(extra: { authInfo?: { extra?: Record<string, unknown> } }): VerifiedPrincipal;
 	callTool(principal: VerifiedPrincipal, call: ToolCall): Promise<Result<ToolOutcome, Failure>>;
@@ -57,26 +80,8 @@ export const CONFIRM_SCHEMA = {
 	required: ["confirm"],
 };
 
-/** The confirmation question for a call, when its tool asks one for these arguments. */
-export function confirmationQuestion(name: string, args: Record<string, unknown>): string | undefined {
-	const tool = registry.get(name);
-	if (!tool?.confirm) return undefined;
-	const parsed = tool.input.safeParse(args);
-	return parsed.success ? tool.confirm(parsed.data) : undefined;
-}
-
-/** The tools/list entry of every tool, built once per isolate. */
-export const TOOL_LIST = registry.list().map((t) => ({
-	tool: {
-		name: t.name,
-		title: t.title,
-		description: t.description,
-		inputSchema: toJsonSchema(t.input, "input"),
-		outputSchema: toJsonSchema(t.output, "output"),
-		annotations: { title: t.title, ...t.annotations },
-	},
-	scope: t.scope,
-}));
+/** How long the client may take to answer a pushed request (a person may be reading a form). */
+const ASK_TIMEOUT_MS = 600_000;
 
 /**
  * Builds the SDK server for one session.
@@ -88,12 +93,22 @@ export const TOOL_LIST = registry.list().map((t) => ({
  * ```
  */
 export function createLegacyServer(host: LaneHost): Server {
+	const catalog = host.catalog;
+	const caps = serverCapabilities(catalog, "legacy");
 	const server = new Server(SERVER_INFO, {
-		capabilities: { tools: { listChanged: false }, resources: { listChanged: false } },
+		capabilities: caps,
 		instructions: INSTRUCTIONS,
 		// workerd forbids code generation, so Ajv's compiled validators cannot run here.
 		jsonSchemaValidator: new CfWorkerJsonSchemaValidator(),
 	});
+	/** The session's minimum log level (spec §utilities/logging); in memory, reset by eviction. */
+	let logLevel: string | undefined;
+	/**
+	 * URIs this session subscribed to (spec §resources "Subscriptions"); in memory like the server.
+	 * No served resource changes yet, so no `notifications/resources/updated` is ever due.
+	 */
+	const subscriptions = new Set<string>();
+
 	const audit = (principal: VerifiedPrincipal, method: string, started: number, outcome = "ok") =>
 		host.record(principal, {
 			method,
@@ -117,26 +132,36 @@ export function createLegacyServer(host: LaneHost): Server {
 		}
 	};
 
+	/** Runs a resource read or prompt get in the kernel; a tool error becomes -32602 with its text. */
+	const read = async (principal: VerifiedPrincipal, call: KernelRead, fallback: string) => {
+		const outcome = await run(principal, call);
+		if (!outcome.ok) {
+			const wire = toJsonRpcError(outcome.error);
+			throw new McpError(wire.code, wire.message);
+		}
+		const r = outcome.value.result;
+		if (r.isError) throw new McpError(ErrorCode.InvalidParams, r.content[0]?.text ?? fallback);
+		return r.structuredContent;
+	};
+
 	server.setRequestHandler(ListToolsRequestSchema, async (_req, extra) => {
 		const principal = host.principalOf(extra);
 		await audit(principal, "tools/list", Date.now());
 		// tools/list shows the tools this token may call.
-		return { tools: TOOL_LIST.filter((t) => hasScope(principal.scopes, t.scope)).map((t) => t.tool) };
+		return { tools: toolList(catalog, principal.scopes) as never };
 	});
 
 	server.setRequestHandler(CallToolRequestSchema, async (req, extra) => {
 		const principal = host.principalOf(extra);
 		const args = (req.params.arguments ?? {}) as Record<string, unknown>;
+		const clientCaps = server.getClientCapabilities();
 		let confirmation: ToolCall["confirmation"];
-		const question = confirmationQuestion(req.params.name, args);
+		const question = confirmationQuestion(catalog, req.params.name, args);
 		// Ask the person, not the model, whenever the client can show a form (MCP 2025-06-18+
 		// elicitation). Without that capability the kernel asks the model to pass confirm: true.
-		if (question && server.getClientCapabilities()?.elicitation) {
+		if (question && clientCaps?.elicitation) {
 			const started = Date.now();
-			const answer = await server.elicitInput(
-				{ message: question, requestedSchema: CONFIRM_SCHEMA },
-				{ relatedRequestId: extra.requestId, timeout: 600_000 },
-			);
+			const answer = await server.elicitInput({ message: question, requestedSchema: CONFIRM_SCHEMA }, { relatedRequestId: extra.requestId, timeout: ASK_TIMEOUT_MS });
 			if (answer.action !== "accept" || answer.content?.confirm !== true) {
 				await host.record(principal, {
 					method: "tools/call",
@@ -153,7 +178,24 @@ export function createLegacyServer(host: LaneHost): Server {
 			}
 			confirmation = { via: "elicitation" };
 		}
-		const outcome = await run(principal, { name: req.params.name, arguments: args, ...(confirmation ? { confirmation } : {}) });
+		// The tool's own requests to the client, pushed on this request's stream. A client without
+		// the capability (or one that fails to answer) leaves the answer out; the tool reports it.
+		const answers: Record<string, unknown> = {};
+		for (const [key, ask] of Object.entries(toolAsks(catalog.tools.callable(req.params.name), args))) {
+			const options = { relatedRequestId: extra.requestId, timeout: ASK_TIMEOUT_MS };
+			try {
+				if (ask.method === "elicitation/create" && clientCaps?.elicitation) answers[key] = await server.elicitInput(ask.params as ElicitRequestFormParams, options);
+				else if (ask.method === "sampling/createMessage" && clientCaps?.sampling) answers[key] = await server.createMessage(ask.params as CreateMessageRequestParamsBase, options);
+			} catch (e) {
+				log("warn", "tool.ask_failed", { trace: host.traceId(), tool: req.params.name.slice(0, 64), ask: ask.method, error: e instanceof Error ? e.name : "unknown" });
+			}
+		}
+		const outcome = await run(principal, {
+			name: req.params.name,
+			arguments: args,
+			...(confirmation ? { confirmation } : {}),
+			...(Object.keys(answers).length ? { answers } : {}),
+		});
 		if (!outcome.ok) {
 			const wire = toJsonRpcError(outcome.error);
 			throw new McpError(wire.code, wire.message);
@@ -164,33 +206,90 @@ export function createLegacyServer(host: LaneHost): Server {
 				await extra.sendNotification({ method: "notifications/progress", params: { progressToken: token, ...p } });
 			}
 		}
-		return outcome.value.result;
+		if (caps.logging) {
+			for (const l of outcome.value.logs ?? []) {
+				if (logPasses(l.level, logLevel)) await extra.sendNotification({ method: "notifications/message", params: { level: l.level, logger: req.params.name, data: l.data } });
+			}
+		}
+		return outcome.value.result as CallToolResult;
 	});
 
 	server.setRequestHandler(ListResourcesRequestSchema, async (_req, extra) => {
 		const principal = host.principalOf(extra);
 		await audit(principal, "resources/list", Date.now());
-		return { resources: hasScope(principal.scopes, "mcp:read") ? [AUDIT_RESOURCE] : [] };
+		return { resources: resourceList(catalog, principal.scopes) };
+	});
+
+	server.setRequestHandler(ListResourceTemplatesRequestSchema, async (_req, extra) => {
+		const principal = host.principalOf(extra);
+		await audit(principal, "resources/templates/list", Date.now());
+		return { resourceTemplates: templateList(catalog, principal.scopes) };
 	});
 
 	server.setRequestHandler(ReadResourceRequestSchema, async (req, extra) => {
 		const principal = host.principalOf(extra);
-		const url = URL.canParse(req.params.uri) ? new URL(req.params.uri) : null;
-		if (!url || `${url.protocol}//${url.host}${url.pathname}` !== AUDIT_RESOURCE.uri) {
-			// MCP 2025-11-25 §resources "Error Handling": resource not found → -32002.
-			throw new McpError(-32002, "Resource not found");
-		}
-		const args: Record<string, unknown> = Object.fromEntries(url.searchParams);
-		if (typeof args.limit === "string") args.limit = Number(args.limit);
-		const outcome = await run(principal, { name: "audit_log", arguments: args, method: "resources/read" });
-		if (!outcome.ok) {
-			const wire = toJsonRpcError(outcome.error);
-			throw new McpError(wire.code, wire.message);
-		}
-		const r = outcome.value.result;
-		if (r.isError) throw new McpError(ErrorCode.InvalidParams, r.content[0]?.text ?? "Invalid resource query");
-		return { contents: [{ uri: req.params.uri, mimeType: "application/json", text: JSON.stringify(r.structuredContent, null, 2) }] };
+		const target = resourceRead(catalog, req.params.uri);
+		// MCP 2025-11-25 §resources "Error Handling": resource not found → -32002.
+		if (!target) throw new McpError(-32002, "Resource not found");
+		const output = await read(principal, target.call, "Invalid resource query");
+		return { contents: resourceContents(target.def, output, req.params.uri) } as ReadResourceResult;
 	});
+
+	if (caps.resources && "subscribe" in caps.resources) {
+		const subscribable = (uri: string, principal: VerifiedPrincipal) => {
+			const def = catalog.resource(uri);
+			if (!def?.subscribable || !hasScope(principal.scopes, def.scope)) throw new McpError(-32002, "Resource not found");
+		};
+		server.setRequestHandler(SubscribeRequestSchema, async (req, extra) => {
+			const principal = host.principalOf(extra);
+			subscribable(req.params.uri, principal);
+			subscriptions.add(req.params.uri);
+			await audit(principal, "resources/subscribe", Date.now());
+			return {};
+		});
+		server.setRequestHandler(UnsubscribeRequestSchema, async (req, extra) => {
+			const principal = host.principalOf(extra);
+			subscribable(req.params.uri, principal);
+			subscriptions.delete(req.params.uri);
+			await audit(principal, "resources/unsubscribe", Date.now());
+			return {};
+		});
+	}
+
+	if (caps.prompts) {
+		server.setRequestHandler(ListPromptsRequestSchema, async (_req, extra) => {
+			const principal = host.principalOf(extra);
+			await audit(principal, "prompts/list", Date.now());
+			return { prompts: promptList(catalog, principal.scopes) };
+		});
+		server.setRequestHandler(GetPromptRequestSchema, async (req, extra) => {
+			const principal = host.principalOf(extra);
+			const call = promptGet(catalog, req.params.name, req.params.arguments);
+			// MCP 2025-11-25 §prompts "Error Handling": invalid prompt name → -32602.
+			if (!call) throw new McpError(ErrorCode.InvalidParams, "Unknown prompt");
+			return promptResult(await read(principal, call, "Invalid prompt arguments")) as GetPromptResult;
+		});
+	}
+
+	if (caps.completions) {
+		server.setRequestHandler(CompleteRequestSchema, async (req, extra) => {
+			const principal = host.principalOf(extra);
+			const completion = completionValues(catalog, req.params.ref, req.params.argument, principal.scopes);
+			// §utilities/completion "Error Handling": invalid prompt name → -32602.
+			if (!completion) throw new McpError(ErrorCode.InvalidParams, "Unknown prompt or resource template");
+			await audit(principal, "completion/complete", Date.now());
+			return { completion };
+		});
+	}
+
+	if (caps.logging) {
+		server.setRequestHandler(SetLevelRequestSchema, async (req, extra) => {
+			const principal = host.principalOf(extra);
+			logLevel = req.params.level;
+			await audit(principal, "logging/setLevel", Date.now());
+			return {};
+		});
+	}
 
 	return server;
 }

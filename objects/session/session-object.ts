@@ -18,6 +18,7 @@ import { LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS, type MessageExtra
 import { errorBody, type RpcMessage } from "../../shared/jsonrpc";
 import { RpcCode } from "../../shared/errors";
 import { log } from "../../shared/log";
+import { catalogFor } from "../../shared/packs";
 import { assertPrincipal, brandPrincipal, type VerifiedPrincipal } from "../../shared/principal";
 import type { SessionApi, SessionRequest } from "../../shared/session-api";
 import type { Env } from "../../worker/env";
@@ -191,6 +192,7 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 		const transport = new SessionTransport(new EventLog(this.ctx.storage.sql), sessionId);
 		const server = createLegacyServer({
 			lane: this.#meta?.kind === "sse" ? "sse" : "streamable-http",
+			catalog: catalogFor(this.env),
 			sessionId,
 			protocolVersion: () => this.#meta?.protocolVersion ?? LATEST_PROTOCOL_VERSION,
 			traceId: () => this.#trace,

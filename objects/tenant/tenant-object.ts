@@ -16,11 +16,11 @@ import { AuditStore, digest, type AuditInput, type AuditRow, type Decision } fro
 import type { ChainVerdict } from "../../shared/audit/chain.mjs";
 import { AccessDenied, err, ok, ToolError, type Failure, type Result } from "../../shared/errors";
 import { HandleStore } from "../../shared/handles";
-import type { ApiKeyInfo, AuthEvent, AuthSubject, ProgressReport, RequestRecord, TenantKernel, ToolCall, ToolOutcome } from "../../shared/kernel-api";
+import type { ApiKeyInfo, AuthEvent, AuthSubject, LogReport, ProgressReport, RequestRecord, TenantKernel, ToolCall, ToolOutcome } from "../../shared/kernel-api";
 import { log } from "../../shared/log";
-import { registry } from "../../shared/packs";
+import { catalogFor } from "../../shared/packs";
 import { assertPrincipal, brandPrincipal, hasScope, type VerifiedPrincipal } from "../../shared/principal";
-import type { ToolDefinition } from "../../shared/registry";
+import { toolContent, type ToolDefinition } from "../../shared/registry";
 import type { Env } from "../../worker/env";
 import { migrate } from "../migrations";
 import { closeSession, openSession, resolveLimits, takeCallBudget, type Limits } from "./limits";
@@ -52,7 +52,8 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		if (!principal) return err({ reason: "internal", where: "kernel", detail: "invalid principal" });
 		const started = Date.now();
 		const base = this.#row(principal, call, started);
-		const tool = registry.get(call.name);
+		// Only the packs this deployment enables (SMCP_CONFORMANCE …): others are unknown here too.
+		const tool = catalogFor(this.env).kernelTool(call.name, call.method);
 		if (!tool) {
 			this.#write({ ...base, decision: "error", outcome: "unknown_tool", tool: String(call.name).slice(0, 64) });
 			return err({ reason: "unknown_tool", tool: String(call.name).slice(0, 64) });
@@ -67,6 +68,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		let failure: Failure | undefined;
 		let decision: Decision = "allowed";
 		const progress: ProgressReport[] = [];
+		const logs: LogReport[] = [];
 		let args: Record<string, unknown> = {};
 		this.ctx.storage.transactionSync(() => {
 			const refusal = this.#credentialRefusal(principal, started);
@@ -110,12 +112,14 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 							principal,
 							sql: this.ctx.storage.sql,
 							progress: (done, total, message) => progress.push({ progress: done, ...(total === undefined ? {} : { total }), ...(message ? { message } : {}) }),
+							log: (level, data) => logs.push({ level, data }),
+							answers: call.answers ?? {},
 						},
 						args,
 					);
-					const text = tool.text ? tool.text(output) : JSON.stringify(output, null, 2);
+					const content = toolContent(tool, output);
 					this.#audit.append({ ...row, decision: "allowed", outcome: "ok", durationMs: Date.now() - started });
-					return { result: { content: [{ type: "text" as const, text }], structuredContent: output as Record<string, unknown> }, progress };
+					return { result: { content, structuredContent: output as Record<string, unknown> }, progress, ...(logs.length ? { logs } : {}) };
 				});
 			} catch (e) {
 				decision = "error";

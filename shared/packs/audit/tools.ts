@@ -1,14 +1,15 @@
 /**
  * @module shared/packs/audit/tools
  * `audit_log`: the tenant reads its own audit trail (newest first, filtered, paginated). It runs
- * in the tenant's kernel like every tool, so a tenant can only ever see its own rows.
+ * in the tenant's kernel like every tool, so a tenant can only ever see its own rows. The same
+ * trail is the resource `smcp://audit-log` (query parameters as the tool's arguments).
  */
 import { z } from "zod";
 import { AuditStore } from "../../audit/store";
 import { AccessDenied } from "../../errors";
 import { HANDLE_PATTERN, HandleStore } from "../../handles";
 import type { VerifiedPrincipal } from "../../principal";
-import { defineTool, READ_ONLY, type ToolDefinition } from "../../registry";
+import { defineTool, READ_ONLY, type ResourceDefinition, type ToolDefinition } from "../../registry";
 
 const Entry = z.object({
 	seq: z.number().int(),
@@ -101,4 +102,29 @@ export const auditTools: readonly ToolDefinition[] = [
 		logSafe: ["since", "until", "tool", "client", "decision", "cursor", "limit"],
 		handler: (ctx, q) => readAuditPage(ctx.sql, ctx.principal, q),
 	}),
+];
+
+/** `smcp://audit-log?tool=…&limit=…`: the query string as `audit_log` arguments (`limit` as a number). */
+function auditQuery(uri: string): Record<string, unknown> {
+	const url = URL.canParse(uri) ? new URL(uri) : null;
+	const args: Record<string, unknown> = url ? Object.fromEntries(url.searchParams) : {};
+	if (typeof args.limit === "string") args.limit = Number(args.limit);
+	return args;
+}
+
+/** The audit trail as an MCP resource, read by `audit_log`. */
+export const auditResources: readonly ResourceDefinition[] = [
+	{
+		uri: "smcp://audit-log",
+		name: "audit-log",
+		title: "Audit log",
+		description: "This workspace's audit trail, newest first (JSON). Query: ?tool=&client=&decision=&since=&until=&cursor=&limit=",
+		mimeType: "application/json",
+		scope: "mcp:read",
+		reader: {
+			tool: "audit_log",
+			args: auditQuery,
+			contents: (output, uri) => [{ uri, mimeType: "application/json", text: JSON.stringify(output, null, 2) }],
+		},
+	},
 ];
