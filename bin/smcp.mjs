@@ -63,7 +63,7 @@ async function api(base, method, path, body) {
 		} catch {}
 		fail(`${method} ${path} failed: HTTP ${res.status} ${why}`.slice(0, 500));
 	}
-	return res.headers.get("Content-Type")?.includes("json") ? JSON.parse(text) : text;
+	return res.headers.get("Content-Type")?.startsWith("application/json") ? JSON.parse(text) : text;
 }
 
 /** The whole trail, page by page: anchor line, then rows oldest first. */
