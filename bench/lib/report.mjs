@@ -1,0 +1,369 @@
+/**
+ * @module bench/lib/report
+ * Turns a run into Markdown tables (printed, and written into docs/performance.md between the
+ * `bench:*` markers) and a hand-rolled SVG chart of calls/s and p99 latency against concurrency.
+ */
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { pairedRatio, summarize } from "./stats.mjs";
+
+/**
+ * @typedef {import("./stats.mjs").Results} Results
+ * @typedef {{
+ *   date: string, quick: boolean, minutes: number,
+ *   params: { rounds: number, warmupMs: number, durationMs: number, concurrencies: number[], entities: number, wranglerRounds: number },
+ *   machine: { nproc: number, model: string, memGiB: number, kernel: string, loadavg: string },
+ *   versions: Record<string, string>, results: Results, idleRss: Record<string, number>,
+ *   seed: { entities: number, seconds: number } | null, notes: string[]
+ * }} Run
+ */
+
+export const SERVERS = /** @type {const} */ ({
+	open: "Static JSON-RPC Worker, no OAuth (calibration)",
+	static: "Static JSON-RPC Worker + OAuth (ceiling)",
+	agent: "`agents` McpAgent + OAuth (peer)",
+	smcp: "SMCP, full path",
+});
+const TOOL = { open: "`add`", static: "`add`", agent: "`add`", smcp: "`read_graph` (empty graph)" };
+
+const fmtRate = (/** @type {number} */ x) => (!Number.isFinite(x) ? "–" : x >= 100 ? String(Math.round(x)) : x.toFixed(1));
+const fmtMs = (/** @type {number} */ x) => (!Number.isFinite(x) ? "–" : x >= 100 ? String(Math.round(x)) : x.toFixed(1));
+const fmtCpu = (/** @type {number} */ x) => (!Number.isFinite(x) ? "–" : x.toFixed(2));
+const fmtX = (/** @type {number} */ x) => (!Number.isFinite(x) ? "–" : `${x.toFixed(2)}×`);
+const fmtMiB = (/** @type {number} */ x) => (!Number.isFinite(x) ? "–" : String(Math.round(x)));
+
+/**
+ * @param {string[]} head
+ * @param {string[][]} rows
+ */
+function table(head, rows) {
+	return [`| ${head.join(" | ")} |`, `|${head.map((h) => (h === "server" || h === "workload" || h === "target" ? "---" : "---:")).join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
+}
+
+/**
+ * Results of one run, as Markdown (the `results` block of docs/performance.md).
+ * @param {Run} run
+ */
+export function resultsMarkdown(run) {
+	const R = run.results;
+	const k = (/** @type {string} */ mode, /** @type {string} */ group, /** @type {string} */ server) => R[`${mode}|${group}|${server}`];
+	const s = (/** @type {string} */ mode, /** @type {string} */ group, /** @type {string} */ server) => summarize(k(mode, group, server));
+	const errs = (/** @type {ReturnType<typeof summarize>} */ m) => (m ? String(m.errors) : "–");
+	const out = [];
+	const p = run.params;
+
+	out.push(
+		`Run of ${run.date}${run.quick ? " (**--quick smoke run**: short windows, one round; not for quoting)" : ""}: ${p.rounds} interleaved round(s) of ${p.durationMs / 1000} s measured after ${p.warmupMs / 1000} s warm-up per cell, medians across rounds; ratios are medians of per-round ratios. Whole run: ${run.minutes.toFixed(1)} min.`,
+		"",
+		`Machine: ${run.machine.nproc} cores (\`nproc\`), ${run.machine.model}, ${run.machine.memGiB} GiB RAM, Linux ${run.machine.kernel}; load average at start ${run.machine.loadavg}. ` +
+			`Versions: ${Object.entries(run.versions)
+				.map(([name, v]) => `${name} ${v}`)
+				.join(", ")}.`,
+		"",
+	);
+
+	// Headline.
+	const c8 = "trivial-mcp-c8";
+	out.push("### Runtime direct (workerd through Miniflare's API), trivial tool on `/mcp`, 8 concurrent sessions", "");
+	out.push(
+		table(
+			["server", "tool", "calls/s", "p50 ms", "p90 ms", "p99 ms", "CPU ms/call", "setups/s", "setup p99 ms", "peak RSS MiB", "calls/s ÷ ceiling", "calls/s ÷ McpAgent", "setups ÷ McpAgent", "errors"],
+			Object.entries(SERVERS).map(([key, label]) => {
+				const m = s("runtime", c8, key);
+				const st = s("runtime", "setup-mcp-c8", key);
+				return [
+					label,
+					TOOL[/** @type {keyof typeof TOOL} */ (key)],
+					fmtRate(m?.rate ?? NaN),
+					fmtMs(m?.p50 ?? NaN),
+					fmtMs(m?.p90 ?? NaN),
+					fmtMs(m?.p99 ?? NaN),
+					fmtCpu(m?.cpuMsPerOp ?? NaN),
+					fmtRate(st?.rate ?? NaN),
+					fmtMs(st?.p99 ?? NaN),
+					fmtMiB(Math.max(...Object.entries(R).filter(([id]) => id.startsWith("runtime|") && id.endsWith(`|${key}`)).flatMap(([, rs]) => rs.map((r) => r.rssPeakMiB)))),
+					fmtX(pairedRatio(k("runtime", c8, key), k("runtime", c8, "static"), "rate")),
+					fmtX(pairedRatio(k("runtime", c8, key), k("runtime", c8, "agent"), "rate")),
+					fmtX(pairedRatio(k("runtime", "setup-mcp-c8", key), k("runtime", "setup-mcp-c8", "agent"), "rate")),
+					String((m?.errors ?? 0) + (st?.errors ?? 0)),
+				];
+			}),
+		),
+		"",
+		`A setup is \`initialize\` + \`notifications/initialized\` + the first \`tools/call\` on a new session. Peak RSS is the workerd process's resident memory sampled during the server's measured windows (idle after start: ${Object.entries(run.idleRss)
+			.map(([key, v]) => `${key} ${fmtMiB(v)} MiB`)
+			.join(", ")}).`,
+		"",
+	);
+
+	// Concurrency sweep.
+	out.push("### Runtime direct: concurrency sweep (trivial tool)", "");
+	/** @type {string[][]} */
+	const sweep = [];
+	for (const [key, label, lane] of /** @type {const} */ ([
+		["open", SERVERS.open, "mcp"],
+		["static", SERVERS.static, "mcp"],
+		["agent", SERVERS.agent, "mcp"],
+		["smcp", `${SERVERS.smcp}, \`/mcp\` 2025-11-25`, "mcp"],
+		["smcp", `${SERVERS.smcp}, 2026-07-28 lane`, "modern"],
+	])) {
+		for (const c of p.concurrencies) {
+			const g = `trivial-${lane}-c${c}`;
+			const m = s("runtime", g, key);
+			if (!m) continue;
+			sweep.push([
+				label,
+				String(c),
+				fmtRate(m.rate),
+				fmtMs(m.p50),
+				fmtMs(m.p90),
+				fmtMs(m.p99),
+				fmtCpu(m.cpuMsPerOp),
+				fmtX(pairedRatio(k("runtime", g, key), k("runtime", `trivial-mcp-c${c}`, "static"), "rate")),
+				fmtX(pairedRatio(k("runtime", g, key), k("runtime", `trivial-mcp-c${c}`, "agent"), "rate")),
+				fmtX(pairedRatio(k("runtime", g, key), k("runtime", `trivial-mcp-c${c}`, "agent"), "p99")),
+				errs(m),
+			]);
+		}
+	}
+	out.push(table(["server", "sessions", "calls/s", "p50 ms", "p90 ms", "p99 ms", "CPU ms/call", "calls/s ÷ ceiling", "calls/s ÷ McpAgent", "p99 ÷ McpAgent", "errors"], sweep), "");
+
+	// SMCP workloads and transports.
+	out.push("### Runtime direct: SMCP's tools and transports, 8 concurrent sessions", "");
+	const entities = run.seed ? `${run.seed.entities.toLocaleString("en-US")} entities` : "the seeded graph";
+	/** @type {[string, string, string, string][]} */
+	const rows = [
+		["smcp", "trivial-mcp-c8", "`read_graph`, empty graph (trivial)", "`/mcp` 2025-11-25"],
+		["smcp", "trivial-modern-c8", "`read_graph`, empty graph (trivial)", "2026-07-28 (stateless)"],
+		["smcp", "trivial-sse-c8", "`read_graph`, empty graph (trivial)", "`/sse` 2024-11-05"],
+		["agent", "trivial-sse-c8", "McpAgent `add` (peer, for the `/sse` ratio)", "`/sse` 2024-11-05"],
+		["smcp", "read-mcp-c8", `\`search_nodes\` on ${entities} (read)`, "`/mcp` 2025-11-25"],
+		["smcp", "write-mcp-c8", `\`add_observations\` on ${entities} (write)`, "`/mcp` 2025-11-25"],
+	];
+	out.push(
+		table(
+			["workload", "lane", "calls/s", "p50 ms", "p90 ms", "p99 ms", "CPU ms/call", "÷ trivial `/mcp` calls/s", "p50 ÷ trivial p50", "errors"],
+			rows
+				.map(([key, g, what, lane]) => {
+					const m = s("runtime", g, key);
+					if (!m) return null;
+					const base = k("runtime", "trivial-mcp-c8", key);
+					return [what, lane, fmtRate(m.rate), fmtMs(m.p50), fmtMs(m.p90), fmtMs(m.p99), fmtCpu(m.cpuMsPerOp), fmtX(pairedRatio(k("runtime", g, key), base, "rate")), fmtX(pairedRatio(k("runtime", g, key), base, "p50")), errs(m)];
+				})
+				.filter((r) => r !== null),
+		),
+		"",
+	);
+	const sseRatio = pairedRatio(k("runtime", "trivial-sse-c8", "smcp"), k("runtime", "trivial-sse-c8", "agent"), "rate");
+	if (Number.isFinite(sseRatio)) out.push(`On \`/sse\`, SMCP's trivial calls/s ÷ McpAgent's: ${fmtX(sseRatio)}.`, "");
+	if (run.seed) out.push(`The graph was seeded with \`create_entities\` in batches of 1,000: ${run.seed.entities.toLocaleString("en-US")} entities in ${run.seed.seconds.toFixed(1)} s.`, "");
+
+	// wrangler dev.
+	const wd = Object.keys(SERVERS)
+		.map((key) => [key, s("wrangler", c8, key), s("wrangler", "setup-mcp-c8", key)])
+		.filter(([, m]) => m);
+	if (wd.some(([, m]) => m)) {
+		out.push("### Under `wrangler dev`, trivial tool on `/mcp`, 8 concurrent sessions", "");
+		out.push(
+			table(
+				["server", "calls/s", "p50 ms", "p99 ms", "CPU ms/call (process tree)", "setups/s", "calls/s ÷ ceiling", "calls/s ÷ McpAgent", "setups ÷ McpAgent", "errors"],
+				wd.map(([key, m, st]) => {
+					const label = SERVERS[/** @type {keyof typeof SERVERS} */ (key)];
+					const mm = /** @type {ReturnType<typeof summarize>} */ (m);
+					const ss = /** @type {ReturnType<typeof summarize>} */ (st);
+					return [
+						label,
+						fmtRate(mm?.rate ?? NaN),
+						fmtMs(mm?.p50 ?? NaN),
+						fmtMs(mm?.p99 ?? NaN),
+						fmtCpu(mm?.cpuMsPerOp ?? NaN),
+						fmtRate(ss?.rate ?? NaN),
+						fmtX(pairedRatio(k("wrangler", c8, String(key)), k("wrangler", c8, "static"), "rate")),
+						fmtX(pairedRatio(k("wrangler", c8, String(key)), k("wrangler", c8, "agent"), "rate")),
+						fmtX(pairedRatio(k("wrangler", "setup-mcp-c8", String(key)), k("wrangler", "setup-mcp-c8", "agent"), "rate")),
+						String((mm?.errors ?? 0) + (ss?.errors ?? 0)),
+					];
+				}),
+			),
+			"",
+		);
+	}
+
+	// Targets.
+	out.push("### The issue's targets in this run", "");
+	out.push(table(["target", "measured", "holds"], targets(run).map((t) => [t.name, t.value, t.holds])), "");
+	for (const n of run.notes) out.push(`- ${n}`);
+	if (run.notes.length) out.push("");
+	out.push("![calls/s and p99 latency against concurrent sessions](performance.svg)", "");
+	return out.join("\n");
+}
+
+/**
+ * The issue's targets, evaluated on this run.
+ * @param {Run} run
+ */
+export function targets(run) {
+	const R = run.results;
+	const k = (/** @type {string} */ id) => R[id];
+	const yes = (/** @type {boolean} */ ok, /** @type {number} */ x) => (!Number.isFinite(x) ? "not measured" : ok ? "yes" : "**no**");
+	const r1 = pairedRatio(k("runtime|trivial-mcp-c8|smcp"), k("runtime|trivial-mcp-c8|agent"), "rate");
+	const r2 = pairedRatio(k("runtime|trivial-mcp-c8|smcp"), k("runtime|trivial-mcp-c8|static"), "rate");
+	const r3 = pairedRatio(k("runtime|trivial-mcp-c8|smcp"), k("runtime|trivial-mcp-c8|agent"), "p99");
+	const r4 = pairedRatio(k("runtime|setup-mcp-c8|smcp"), k("runtime|setup-mcp-c8|agent"), "rate");
+	const r5 = pairedRatio(k("wrangler|trivial-mcp-c8|smcp"), k("wrangler|trivial-mcp-c8|agent"), "rate");
+	const r6 = pairedRatio(k("runtime|read-mcp-c8|smcp"), k("runtime|trivial-mcp-c8|smcp"), "p50");
+	const r6b = pairedRatio(k("runtime|read-mcp-c8|smcp"), k("runtime|trivial-mcp-c8|smcp"), "p99");
+	return [
+		{ name: "trivial tool calls/s ≥ 2.5× McpAgent (runtime direct, 8 sessions)", value: fmtX(r1), holds: yes(r1 >= 2.5, r1) },
+		{ name: "trivial tool calls/s ≥ 0.8× static Worker behind OAuth", value: fmtX(r2), holds: yes(r2 >= 0.8, r2) },
+		{ name: "p99 ≤ 0.5× McpAgent's", value: fmtX(r3), holds: yes(r3 <= 0.5, r3) },
+		{ name: "session setups/s ≥ 5× McpAgent", value: fmtX(r4), holds: yes(r4 >= 5, r4) },
+		{ name: "under `wrangler dev`: calls/s ≥ 2× McpAgent", value: fmtX(r5), holds: yes(r5 >= 2, r5) },
+		{ name: "`search_nodes` on the 10k graph within 2× the trivial tool's latency (p50; p99 in brackets)", value: `${fmtX(r6)} (${fmtX(r6b)})`, holds: yes(r6 <= 2, r6) },
+		{ name: "the audit row costs ≤ 10% of throughput", value: "needs an audit switch in SMCP", holds: "not measured" },
+		{ name: "stretch: match the OAuth ceiling (≥ 1.0× static)", value: fmtX(r2), holds: yes(r2 >= 1, r2) },
+	];
+}
+
+/**
+ * Cost per million tool calls on Workers Paid, from SMCP's measured CPU per call. The price list
+ * is an assumption stated in the output; check https://developers.cloudflare.com/workers/platform/pricing/.
+ * @param {Run} run
+ */
+export function costMarkdown(run) {
+	const m = summarize(run.results["runtime|trivial-mcp-c8|smcp"]);
+	const mm = summarize(run.results["runtime|trivial-modern-c8|smcp"]);
+	const a = summarize(run.results["runtime|trivial-mcp-c8|agent"]);
+	const cpu = m?.cpuMsPerOp ?? NaN;
+	const PRICE = { request: 0.3, cpuMs: 0.02, doRequest: 0.15, kvRead: 0.5, rowWritten: 1.0, gbS: 12.5 };
+	const usd = (/** @type {number} */ x) => (Number.isFinite(x) ? `$${x.toFixed(2)}` : "–");
+	// Per million calls, counted from the code: SMCP's legacy lane is the front Worker (1 request),
+	// SessionObject.handle and TenantObject.callTool (2 DO requests); its 2026-07-28 lane calls
+	// only TenantObject.callTool; McpAgent's `serve()` makes three calls into the session object
+	// per POST (`__unsafe_ensureInitialized`, `getInitializeRequest`, the WebSocket `fetch`).
+	// Every server reads the bearer token from KV once; SMCP also reads the tenant's status
+	// (worker/mcp.ts `authenticated`, TenantDirectory.isActive) on every request.
+	const lines = (/** @type {number} */ cpuMs, /** @type {number} */ doRequests, /** @type {number} */ kvReads) => {
+		const workers = PRICE.request + cpuMs * PRICE.cpuMs;
+		const dos = doRequests * PRICE.doRequest;
+		const kv = kvReads * PRICE.kvRead;
+		// Duration: objects billed at 128 MB while active; at most the server time of the call.
+		const duration = doRequests * (cpuMs / 1000) * 0.125 * PRICE.gbS;
+		return { workers, dos, kv, duration, total: workers + dos + kv + duration };
+	};
+	const legacy = lines(cpu, 2, 2);
+	const modern = lines(mm?.cpuMsPerOp ?? NaN, 1, 2);
+	const agent = lines(a?.cpuMsPerOp ?? NaN, 3, 1);
+	return [
+		`Measured CPU per trivial tool call in this run (runtime direct, 8 sessions, the whole workerd process: front Worker and Durable Objects): SMCP \`/mcp\` ${fmtCpu(cpu)} ms, SMCP 2026-07-28 ${fmtCpu(mm?.cpuMsPerOp ?? NaN)} ms, McpAgent ${fmtCpu(a?.cpuMsPerOp ?? NaN)} ms. ` +
+			"Local workerd CPU is a proxy for billed CPU: production machines differ, and billed CPU excludes time waiting on I/O, as here.",
+		"",
+		`Assumed Workers Paid prices (beyond the amounts included in the $5/month plan): Workers $${PRICE.request}/million requests and $${PRICE.cpuMs}/million CPU ms; Durable Objects $${PRICE.doRequest}/million requests (an RPC call is a request) and $${PRICE.gbS}/million GB-s of duration (128 MB per active object); Workers KV $${PRICE.kvRead}/million reads; SQLite-backed Durable Object storage $${PRICE.rowWritten.toFixed(2)}/million rows written.`,
+		"",
+		table(
+			["server", "Workers (requests + CPU)", "Durable Object requests", "DO duration (≈ CPU time × 128 MB)", "KV reads", "total, before SQLite rows written"],
+			[
+				[`SMCP \`/mcp\` (Worker → SessionObject → TenantObject; 2 KV reads)`, usd(legacy.workers), usd(legacy.dos), usd(legacy.duration), usd(legacy.kv), usd(legacy.total)],
+				[`SMCP 2026-07-28 (Worker → TenantObject; 2 KV reads)`, usd(modern.workers), usd(modern.dos), usd(modern.duration), usd(modern.kv), usd(modern.total)],
+				[`McpAgent (3 calls into the session object; 1 KV read)`, usd(agent.workers), usd(agent.dos), usd(agent.duration), usd(agent.kv), usd(agent.total)],
+			],
+		),
+	].join("\n");
+}
+
+/**
+ * Writes `block` between `<!-- bench:<name>:start -->` and `<!-- bench:<name>:end -->` in `file`.
+ * @param {string} file
+ * @param {string} name
+ * @param {string} block
+ */
+export function replaceBlock(file, name, block) {
+	const start = `<!-- bench:${name}:start -->`;
+	const end = `<!-- bench:${name}:end -->`;
+	const text = existsSync(file) ? readFileSync(file, "utf8") : "";
+	const i = text.indexOf(start);
+	const j = text.indexOf(end);
+	if (i < 0 || j < i) throw new Error(`${file} has no ${start} … ${end} block; restore the markers (see bench/run.mjs)`);
+	writeFileSync(file, `${text.slice(0, i + start.length)}\n${block}\n${text.slice(j)}`);
+}
+
+/**
+ * The chart: calls/s (linear) and p99 latency (log) against concurrent sessions.
+ * @param {Run} run
+ */
+export function chartSvg(run) {
+	const W = 960;
+	const H = 420;
+	const panel = { w: 400, h: 280, top: 70 };
+	const lefts = [70, 550];
+	const cs = run.params.concurrencies;
+	const series = [
+		{ label: "Static + OAuth (ceiling)", key: "static", lane: "mcp", color: "#6b7280", dash: "" },
+		{ label: "McpAgent + OAuth (peer)", key: "agent", lane: "mcp", color: "#ea580c", dash: "" },
+		{ label: "SMCP /mcp (2025-11-25)", key: "smcp", lane: "mcp", color: "#2563eb", dash: "" },
+		{ label: "SMCP 2026-07-28 lane", key: "smcp", lane: "modern", color: "#2563eb", dash: "6 4" },
+	].map((s) => ({ ...s, points: cs.map((c) => summarize(run.results[`runtime|trivial-${s.lane}-c${c}|${s.key}`])) }));
+	const rates = series.flatMap((s) => s.points.map((p) => p?.rate ?? NaN)).filter(Number.isFinite);
+	const p99s = series.flatMap((s) => s.points.map((p) => p?.p99 ?? NaN)).filter((x) => Number.isFinite(x) && x > 0);
+	const maxRate = niceCeil(Math.max(1, ...rates) * 1.08);
+	const lo = Math.pow(10, Math.floor(Math.log10(Math.min(...p99s, 1))));
+	const hi = Math.pow(10, Math.ceil(Math.log10(Math.max(...p99s, 10))));
+	const x = (/** @type {number} */ left, /** @type {number} */ i) => left + 30 + (i * (panel.w - 60)) / Math.max(1, cs.length - 1);
+	const yRate = (/** @type {number} */ v) => panel.top + panel.h - (v / maxRate) * panel.h;
+	const yLat = (/** @type {number} */ v) => panel.top + panel.h - ((Math.log10(v) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * panel.h;
+	const esc = (/** @type {string} */ s) => s.replaceAll("&", "&amp;").replaceAll("<", "&lt;");
+	const parts = [
+		`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" font-family="system-ui, -apple-system, Segoe UI, sans-serif" font-size="12">`,
+		`<rect width="${W}" height="${H}" fill="#ffffff"/>`,
+		`<text x="${W / 2}" y="22" text-anchor="middle" font-size="15" font-weight="600">${esc(`Trivial tool, runtime direct (workerd via Miniflare), ${run.machine.nproc} cores — ${run.date}${run.quick ? " (quick run)" : ""}`)}</text>`,
+	];
+	for (const [pi, left] of lefts.entries()) {
+		const isRate = pi === 0;
+		parts.push(`<text x="${left + panel.w / 2}" y="${panel.top - 14}" text-anchor="middle" font-size="13" font-weight="600">${isRate ? "Tool calls per second (higher is better)" : "p99 latency, ms, log scale (lower is better)"}</text>`);
+		parts.push(`<rect x="${left}" y="${panel.top}" width="${panel.w}" height="${panel.h}" fill="none" stroke="#d1d5db"/>`);
+		const ticks = isRate ? [0, 0.25, 0.5, 0.75, 1].map((f) => f * maxRate) : logTicks(lo, hi);
+		for (const t of ticks) {
+			const y = isRate ? yRate(t) : yLat(t);
+			parts.push(`<line x1="${left}" x2="${left + panel.w}" y1="${y.toFixed(1)}" y2="${y.toFixed(1)}" stroke="#f3f4f6"/>`);
+			parts.push(`<text x="${left - 6}" y="${(y + 4).toFixed(1)}" text-anchor="end" fill="#4b5563">${isRate ? Math.round(t) : t}</text>`);
+		}
+		cs.forEach((c, i) => parts.push(`<text x="${x(left, i).toFixed(1)}" y="${panel.top + panel.h + 18}" text-anchor="middle" fill="#4b5563">${c}</text>`));
+		parts.push(`<text x="${left + panel.w / 2}" y="${panel.top + panel.h + 36}" text-anchor="middle" fill="#374151">concurrent sessions</text>`);
+		for (const s of series) {
+			const pts = s.points
+				.map((p, i) => {
+					const v = isRate ? p?.rate : p?.p99;
+					return v !== undefined && Number.isFinite(v) && (isRate || v > 0) ? /** @type {[number, number]} */ ([x(left, i), isRate ? yRate(v) : yLat(v)]) : null;
+				})
+				.filter((p) => p !== null);
+			if (pts.length === 0) continue;
+			parts.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2.2"${s.dash ? ` stroke-dasharray="${s.dash}"` : ""} points="${pts.map(([px, py]) => `${px.toFixed(1)},${py.toFixed(1)}`).join(" ")}"/>`);
+			for (const [px, py] of pts) parts.push(`<circle cx="${px.toFixed(1)}" cy="${py.toFixed(1)}" r="3.2" fill="${s.color}"/>`);
+		}
+	}
+	series.forEach((s, i) => {
+		const lx = 70 + i * 225;
+		const ly = H - 18;
+		parts.push(`<line x1="${lx}" x2="${lx + 26}" y1="${ly - 4}" y2="${ly - 4}" stroke="${s.color}" stroke-width="2.2"${s.dash ? ` stroke-dasharray="${s.dash}"` : ""}/>`);
+		parts.push(`<text x="${lx + 32}" y="${ly}" fill="#111827">${esc(s.label)}</text>`);
+	});
+	parts.push("</svg>");
+	return parts.join("\n") + "\n";
+}
+
+/** @param {number} v */
+function niceCeil(v) {
+	const mag = Math.pow(10, Math.floor(Math.log10(v)));
+	for (const m of [1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) if (m * mag >= v) return m * mag;
+	return 10 * mag;
+}
+
+/**
+ * 1-2-5 ticks between lo and hi.
+ * @param {number} lo
+ * @param {number} hi
+ */
+function logTicks(lo, hi) {
+	const out = [];
+	for (let d = lo; d <= hi; d *= 10) for (const m of [1, 2, 5]) if (d * m >= lo && d * m <= hi) out.push(Math.round(d * m * 1000) / 1000);
+	return out;
+}

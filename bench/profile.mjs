@@ -1,0 +1,211 @@
+#!/usr/bin/env node
+/**
+ * @module bench/profile
+ * `node bench/profile.mjs [--lane mcp|modern|sse|setup] [--seconds 6] [--concurrency 8] [--top 30]`
+ *
+ * Where SMCP's CPU goes on one lane: starts SMCP alone (runtime direct, as in bench/run.mjs, with a
+ * DevTools port), drives the trivial tool (`read_graph` on an empty graph) with concurrent
+ * sessions, and records a V8 CPU profile of the SMCP isolate (front Worker and both Durable
+ * Object classes) and of Miniflare's KV simulator. Prints self time per source module (the
+ * bundle's `// path` markers map each line back to worker/…, objects/…, shared/… or an npm
+ * package) and inclusive time of the heaviest functions, as sampled ms per tool call and as a
+ * share of the isolate's samples (the shares are the reliable part: see the note it prints).
+ *
+ * A diagnostic for whoever optimises the hot path; not part of `npm run bench`.
+ */
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { sessionSetups, steadyCalls } from "./lib/load.mjs";
+import { ModernClient, SseSession, StreamableSession } from "./lib/mcp.mjs";
+import { smcpToken } from "./lib/oauth.mjs";
+import { buildAll, freePort, startRuntime } from "./lib/servers.mjs";
+import { DEV, SPECS } from "./lib/specs.mjs";
+
+const { values: o } = parseArgs({
+	options: { lane: { type: "string", default: "mcp" }, seconds: { type: "string", default: "6" }, concurrency: { type: "string", default: "8" }, top: { type: "string", default: "30" } },
+});
+const lane = String(o.lane);
+if (!["mcp", "modern", "sse", "setup"].includes(lane)) throw new Error("--lane must be mcp, modern, sse or setup");
+const seconds = Number(o.seconds);
+const top = Number(o.top);
+
+/**
+ * @typedef {{ id: number, callFrame: { functionName: string, url: string, lineNumber: number }, children?: number[] }} ProfileNode
+ * @typedef {{ nodes: ProfileNode[], samples: number[], timeDeltas: number[], startTime: number, endTime: number }} Profile
+ */
+
+/** A minimal Chrome DevTools Protocol session over the global WebSocket. */
+async function cdp(/** @type {string} */ url) {
+	const ws = new WebSocket(url);
+	await new Promise((resolve, reject) => {
+		ws.addEventListener("open", resolve, { once: true });
+		ws.addEventListener("error", reject, { once: true });
+	});
+	let next = 1;
+	/** @type {Map<number, (v: any) => void>} */
+	const waiting = new Map();
+	ws.addEventListener("message", (e) => {
+		const m = JSON.parse(String(e.data));
+		if (m.id && waiting.has(m.id)) {
+			waiting.get(m.id)?.(m);
+			waiting.delete(m.id);
+		}
+	});
+	return {
+		/** @param {string} method @param {object} [params] */
+		send(method, params = {}) {
+			const id = next++;
+			ws.send(JSON.stringify({ id, method, params }));
+			return new Promise((resolve, reject) =>
+				waiting.set(id, (m) => (m.error ? reject(new Error(`${method}: ${m.error.message}`)) : resolve(m.result))),
+			);
+		},
+		close: () => ws.close(),
+	};
+}
+
+/** Maps a bundle line to the module it came from, using esbuild's `// path` markers. */
+function moduleMap(/** @type {string} */ bundle) {
+	/** @type {[number, string][]} */
+	const marks = [];
+	bundle.split("\n").forEach((line, i) => {
+		const m = /^\/\/ ((?:node_modules|worker|objects|shared|bench)\/\S+)$/.exec(line);
+		if (m) marks.push([i, /** @type {string} */ (m[1])]);
+	});
+	return (/** @type {number} */ line) => {
+		let lo = 0;
+		let hi = marks.length - 1;
+		let found = "(bundle prelude)";
+		while (lo <= hi) {
+			const mid = (lo + hi) >> 1;
+			const mark = /** @type {[number, string]} */ (marks[mid]);
+			if (mark[0] <= line) {
+				found = mark[1];
+				lo = mid + 1;
+			} else hi = mid - 1;
+		}
+		return found;
+	};
+}
+
+/** `node_modules/@scope/pkg/…` → `@scope/pkg`; our files stay as paths. */
+function packageOf(/** @type {string} */ path) {
+	const m = /^node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path);
+	return m ? /** @type {string} */ (m[1]) : path;
+}
+
+/**
+ * Self and inclusive time per key.
+ * @param {Profile} p
+ * @param {(n: ProfileNode) => string} keyOf
+ */
+function attribute(p, keyOf) {
+	/** @type {Map<number, ProfileNode>} */
+	const byId = new Map(p.nodes.map((n) => [n.id, n]));
+	/** @type {Map<number, number>} */
+	const parent = new Map();
+	for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+	/** @type {Map<string, number>} */
+	const self = new Map();
+	/** @type {Map<string, number>} */
+	const inclusive = new Map();
+	let busy = 0;
+	p.samples.forEach((id, i) => {
+		const us = p.timeDeltas[i + 1] ?? 0;
+		const node = byId.get(id);
+		if (!node) return;
+		const name = node.callFrame.functionName;
+		if (name === "(idle)" || name === "(program)") return;
+		busy += us;
+		self.set(keyOf(node), (self.get(keyOf(node)) ?? 0) + us);
+		const seen = new Set();
+		for (let cur = /** @type {number | undefined} */ (id); cur !== undefined; cur = parent.get(cur)) {
+			const n = byId.get(cur);
+			if (!n) break;
+			const k = keyOf(n);
+			if (seen.has(k)) continue;
+			seen.add(k);
+			inclusive.set(k, (inclusive.get(k) ?? 0) + us);
+		}
+	});
+	return { self, inclusive, busy };
+}
+
+/** @param {Map<string, number>} m @param {number} calls @param {number} n @param {number} busy */
+const topOf = (m, calls, n, busy) =>
+	[...m.entries()]
+		.sort((a, b) => b[1] - a[1])
+		.slice(0, n)
+		.map(([k, us]) => `  ${(us / 1000 / calls).toFixed(3).padStart(7)} ms/call ${((100 * us) / busy).toFixed(1).padStart(5)}%  ${k}`)
+		.join("\n");
+
+async function main() {
+	const spec = /** @type {import("./lib/servers.mjs").ServerSpec} */ (SPECS.find((s) => s.key === "smcp"));
+	const builds = await buildAll([spec]);
+	const build = /** @type {{ dir: string, script: string }} */ (builds.smcp);
+	const inspectorPort = await freePort();
+	const server = await startRuntime(spec, build, { inspectorPort });
+	try {
+		const token = await smcpToken(server.origin, DEV.email, DEV.password);
+		const targets = /** @type {{ id: string, webSocketDebuggerUrl: string }[]} */ (await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json());
+		const want = ["core:user:smcp", "kv:ns"];
+		const sessions = await Promise.all(
+			want.map(async (id) => {
+				const t = targets.find((x) => x.id === id);
+				if (!t) throw new Error(`no inspector target ${id}`);
+				const s = await cdp(t.webSocketDebuggerUrl);
+				await s.send("Profiler.enable");
+				await s.send("Profiler.setSamplingInterval", { interval: 100 });
+				return { id, s };
+			}),
+		);
+		const open = () => (lane === "sse" ? new SseSession(server.origin, token) : lane === "modern" ? new ModernClient(server.origin, token) : new StreamableSession(server.origin, token));
+		const call = (/** @type {import("./lib/mcp.mjs").McpClient} */ c) => c.call("read_graph", {});
+		const load = { concurrency: Number(o.concurrency), warmupMs: 1500, durationMs: seconds * 1000, probe: server.probe, open, call };
+		// Warm up unprofiled, then profile a steady window.
+		await (lane === "setup" ? sessionSetups : steadyCalls)({ ...load, durationMs: 1500 });
+		for (const { s } of sessions) await s.send("Profiler.start");
+		/** @type {{ id: string, profile: Profile }[]} */
+		let profiles = [];
+		// Stop before the sessions are closed: DELETE is not part of a call or a setup.
+		const afterWindow = async () => {
+			profiles = await Promise.all(sessions.map(async ({ id, s }) => ({ id, profile: /** @type {{ profile: Profile }} */ (await s.send("Profiler.stop")).profile })));
+		};
+		const m = await (lane === "setup" ? sessionSetups : steadyCalls)({ ...load, warmupMs: 0, afterWindow });
+		for (const { s } of sessions) s.close();
+
+		const calls = m.ops;
+		const toModule = moduleMap(readFileSync(build.script, "utf8"));
+		const bundleName = build.script.split("/").pop() ?? "";
+		const where = (/** @type {ProfileNode} */ n) => (n.callFrame.url.endsWith(bundleName) ? toModule(n.callFrame.lineNumber) : n.callFrame.url || "(native)");
+		console.log(`SMCP, lane ${lane}, ${load.concurrency} sessions, ${seconds} s: ${m.rate.toFixed(0)} ${lane === "setup" ? "setups" : "calls"}/s, p50 ${m.p50.toFixed(1)} ms, p99 ${m.p99.toFixed(1)} ms`);
+		console.log(`workerd process CPU: ${m.cpuMsPerOp.toFixed(2)} ms per ${lane === "setup" ? "setup" : "call"} (${calls} in the window)`);
+		console.log(
+			"Sampled times are inflated by the profiler (an attached inspector also makes console.log format every line) and a",
+			"sample may be charged to an isolate while another isolate runs on the thread: read the shares, not the absolute ms.\n",
+		);
+		for (const { id, profile } of profiles) {
+			const byPkg = attribute(profile, (n) => packageOf(where(n)));
+			console.log(`[${id}] JavaScript busy: ${(byPkg.busy / 1000 / calls).toFixed(3)} ms/call`);
+			if (byPkg.busy === 0) continue;
+			console.log(`self time by module:\n${topOf(byPkg.self, calls, id === "kv:ns" ? 5 : 15, byPkg.busy)}`);
+			if (id === "kv:ns") {
+				console.log("");
+				continue;
+			}
+			const byFn = attribute(profile, (n) => `${n.callFrame.functionName || "(anonymous)"}  [${where(n)}]`);
+			console.log(`\nself time by function:\n${topOf(byFn.self, calls, top, byFn.busy)}`);
+			console.log(`\ninclusive time by function:\n${topOf(byFn.inclusive, calls, top, byFn.busy)}\n`);
+		}
+	} finally {
+		await server.stop();
+	}
+}
+
+main().then(
+	() => process.exit(0),
+	(e) => {
+		console.error(e);
+		process.exit(1);
+	},
+);

@@ -1,0 +1,375 @@
+#!/usr/bin/env node
+/**
+ * @module bench/run
+ * `npm run bench [-- --quick] [-- --no-wrangler] [-- --no-write] [-- --from-results]`
+ *
+ * Compares, in one run and on the same workerd, SMCP with two reference servers kept in
+ * bench/fixtures: a static JSON-RPC Worker behind the same `@cloudflare/workers-oauth-provider`
+ * (the ceiling) and a minimal `agents` McpAgent behind it (the peer). Two modes: runtime direct
+ * (workerd through Miniflare's API: the headline) and `wrangler dev`. Tokens come from each
+ * server's real OAuth flow; the load is real MCP JSON-RPC over HTTP on loopback (bench/lib/mcp.mjs),
+ * from closed-loop concurrent sessions, in rounds interleaved across servers.
+ *
+ * Output: the tables on stdout, progress on stderr, the raw measurements in
+ * bench/.build/results.json, and (full runs only, unless --no-write) docs/performance.md (between
+ * its `bench:*` markers) and docs/performance.svg. `--from-results` measures nothing: it renders
+ * the last bench/.build/results.json again (after a change to the report's format).
+ *
+ * The benchmark raises SMCP's rate limits and session cap through vars (BENCH_LIMITS in
+ * bench/lib/specs.mjs): the point is to measure the cost of the full path, including the
+ * rate-limit check and the audit row, not to be refused by it.
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { accountRecords, hashPassword } from "../scripts/create-account.mjs";
+import { sessionSetups, steadyCalls } from "./lib/load.mjs";
+import { ModernClient, SseSession, StreamableSession } from "./lib/mcp.mjs";
+import { fixtureToken, smcpToken } from "./lib/oauth.mjs";
+import { cpuMs, machine, processTree, systemBusyMs } from "./lib/proc.mjs";
+import { chartSvg, costMarkdown, replaceBlock, resultsMarkdown, SERVERS } from "./lib/report.mjs";
+import { buildAll, ROOT, startRuntime, startWranglerDev } from "./lib/servers.mjs";
+import { BENCH_LIMITS, DEV, SPECS } from "./lib/specs.mjs";
+import { median, summarize } from "./lib/stats.mjs";
+
+const { values: flags } = parseArgs({
+	options: { quick: { type: "boolean" }, "no-wrangler": { type: "boolean" }, "no-write": { type: "boolean" }, "from-results": { type: "boolean" } },
+});
+const QUICK = Boolean(flags.quick);
+
+/** Run parameters. A full run stays under ~10 minutes on 2 cores. */
+const P = QUICK
+	? { rounds: 1, warmupMs: 300, durationMs: 1000, concurrencies: [1, 8, 32], entities: 2000, wranglerRounds: 1 }
+	: { rounds: 3, warmupMs: 1000, durationMs: 3000, concurrencies: [1, 8, 32], entities: 10_000, wranglerRounds: 3 };
+/** At most this long, in total, is spent waiting for other processes to leave the CPU alone. */
+const QUIET_BUDGET_MS = (QUICK ? 15 : 60) * 1000;
+/** Hard stop: a hung server must not hang the run. */
+const DEADLINE_MS = (QUICK ? 6 : 16) * 60_000;
+
+const GRAPH = { email: "bench-graph@smcp.local", password: `bench-${crypto.randomUUID()}` };
+
+const rnd = (/** @type {number} */ n) => Math.floor(Math.random() * n);
+const pad = (/** @type {number} */ n, /** @type {number} */ w) => String(n).padStart(w, "0");
+let written = 0;
+
+/**
+ * What each server runs for a workload: the tool, its arguments, and which token (tenant).
+ * SMCP has no `add`; its cheapest tool is `read_graph` on an empty graph (the dev account's
+ * tenant): a handful of SELECTs on empty tables. Reads and writes go to a second tenant
+ * holding the seeded graph, so that the trivial tool's graph stays empty.
+ * @type {Record<string, Record<string, { tool: string, args: () => Record<string, unknown>, tenant: string }>>}
+ */
+const WORKLOADS = {
+	trivial: {
+		open: { tool: "add", args: () => ({ a: rnd(1000), b: rnd(1000) }), tenant: "default" },
+		static: { tool: "add", args: () => ({ a: rnd(1000), b: rnd(1000) }), tenant: "default" },
+		agent: { tool: "add", args: () => ({ a: rnd(1000), b: rnd(1000) }), tenant: "default" },
+		smcp: { tool: "read_graph", args: () => ({}), tenant: "empty" },
+	},
+	read: { smcp: { tool: "search_nodes", args: () => ({ query: `topic-${pad(rnd(1000), 4)}` }), tenant: "graph" } },
+	write: {
+		smcp: {
+			tool: "add_observations",
+			args: () => ({ observations: [{ entityName: `entity-${pad(rnd(P.entities), 5)}`, contents: [`bench observation ${++written} ${Date.now()}`] }] }),
+			tenant: "graph",
+		},
+	},
+};
+
+/**
+ * @typedef {{ group: string, lane: "mcp" | "sse" | "modern", workload: keyof typeof WORKLOADS, kind: "steady" | "setup", c: number, servers: string[] }} Cell
+ * @typedef {import("./lib/servers.mjs").RunningServer} RunningServer
+ */
+
+/** The runtime-direct cells, grouped so that each group's servers run back to back. */
+function runtimeCells() {
+	/** @type {Cell[]} */
+	const cells = [];
+	const all = ["static", "agent", "smcp"];
+	// At 8 sessions, also the static answers without OAuth ("open"): what the OAuth layer costs.
+	for (const c of P.concurrencies) cells.push({ group: `trivial-mcp-c${c}`, lane: "mcp", workload: "trivial", kind: "steady", c, servers: c === 8 ? ["open", ...all] : all });
+	cells.push({ group: "setup-mcp-c8", lane: "mcp", workload: "trivial", kind: "setup", c: 8, servers: all });
+	cells.push({ group: "trivial-sse-c8", lane: "sse", workload: "trivial", kind: "steady", c: 8, servers: ["agent", "smcp"] });
+	for (const c of P.concurrencies) cells.push({ group: `trivial-modern-c${c}`, lane: "modern", workload: "trivial", kind: "steady", c, servers: ["smcp"] });
+	cells.push({ group: "read-mcp-c8", lane: "mcp", workload: "read", kind: "steady", c: 8, servers: ["smcp"] });
+	cells.push({ group: "write-mcp-c8", lane: "mcp", workload: "write", kind: "steady", c: 8, servers: ["smcp"] });
+	return cells;
+}
+
+/** @type {Cell[]} */
+const WRANGLER_CELLS = [
+	{ group: "trivial-mcp-c8", lane: "mcp", workload: "trivial", kind: "steady", c: 8, servers: ["static", "agent", "smcp"] },
+	{ group: "setup-mcp-c8", lane: "mcp", workload: "trivial", kind: "setup", c: 8, servers: ["static", "agent", "smcp"] },
+];
+
+const started = Date.now();
+const say = (/** @type {string} */ msg) => {
+	const s = Math.round((Date.now() - started) / 1000);
+	process.stderr.write(`[bench ${pad(Math.floor(s / 60), 2)}:${pad(s % 60, 2)}] ${msg}\n`);
+};
+
+/**
+ * Local storage (KV, Durable Object SQLite) lives on tmpfs when the machine has one, so that the
+ * disk's fsync latency, and other processes' disk traffic, stay out of the numbers.
+ */
+const STATE_ROOT = existsSync("/dev/shm") ? "/dev/shm" : tmpdir();
+
+/** @type {RunningServer[]} */
+const live = [];
+/** @type {string[]} */
+const tempDirs = [];
+async function cleanup() {
+	await Promise.all(live.splice(0).map((s) => s.stop().catch(() => undefined)));
+	for (const d of tempDirs.splice(0)) rmSync(d, { recursive: true, force: true });
+}
+for (const sig of /** @type {const} */ (["SIGINT", "SIGTERM"])) {
+	process.on(sig, () => {
+		say(`${sig}: stopping servers`);
+		void cleanup().then(() => process.exit(130));
+	});
+}
+const watchdog = setTimeout(() => {
+	say(`the run exceeded ${DEADLINE_MS / 60_000} minutes; stopping`);
+	void cleanup().then(() => process.exit(2));
+}, DEADLINE_MS);
+watchdog.unref();
+
+let quietWaitedMs = 0;
+/**
+ * This machine may be shared: before a cell, wait (within QUIET_BUDGET_MS for the whole run)
+ * until processes other than the benchmark's own use less than half a core.
+ */
+async function waitForQuiet() {
+	for (;;) {
+		const ours = () => cpuMs(processTree(process.pid));
+		const s0 = systemBusyMs();
+		const o0 = ours();
+		await new Promise((r) => setTimeout(r, 500));
+		const other = (systemBusyMs() - s0 - (ours() - o0)) / 500;
+		if (other < 0.5 || quietWaitedMs >= QUIET_BUDGET_MS) return;
+		quietWaitedMs += 1000;
+		await new Promise((r) => setTimeout(r, 1000));
+	}
+}
+
+/**
+ * Runs every cell `rounds` times; the server order inside a group rotates each round.
+ * @param {"runtime" | "wrangler"} mode
+ * @param {Cell[]} cells
+ * @param {number} rounds
+ * @param {Record<string, RunningServer>} servers
+ * @param {Record<string, Record<string, string>>} tokens
+ * @param {import("./lib/stats.mjs").Results} results
+ */
+async function runCells(mode, cells, rounds, servers, tokens, results) {
+	for (let r = 0; r < rounds; r++) {
+		for (const cell of cells) {
+			const order = cell.servers.map((_, i) => /** @type {string} */ (cell.servers[(i + r) % cell.servers.length]));
+			for (const key of order) {
+				const server = /** @type {RunningServer} */ (servers[key]);
+				const w = WORKLOADS[cell.workload]?.[key];
+				if (!w) continue;
+				const token = tokens[key]?.[w.tenant];
+				if (!token) throw new Error(`no token for ${key}/${w.tenant}`);
+				const open = () =>
+					cell.lane === "sse" ? new SseSession(server.origin, token) : cell.lane === "modern" ? new ModernClient(server.origin, token) : new StreamableSession(server.origin, token, server.path);
+				const call = (/** @type {import("./lib/mcp.mjs").McpClient} */ c) => c.call(w.tool, w.args());
+				await waitForQuiet();
+				const o = { concurrency: cell.c, warmupMs: P.warmupMs, durationMs: P.durationMs, probe: server.probe, open, call };
+				const m = cell.kind === "setup" ? await sessionSetups(o) : await steadyCalls(o);
+				(results[`${mode}|${cell.group}|${key}`] ??= []).push(m);
+				say(
+					`${mode} round ${r + 1}/${rounds} ${cell.group.padEnd(18)} ${key.padEnd(6)} ${m.rate.toFixed(0).padStart(5)} ${cell.kind === "setup" ? "setups" : "calls"}/s  p50 ${m.p50.toFixed(1)}  p99 ${m.p99.toFixed(1)} ms  cpu ${m.cpuMsPerOp.toFixed(2)} ms/op  server ${(m.cpuUtil * 100).toFixed(0)}% client ${(m.clientCpuUtil * 100).toFixed(0)}%${m.errors ? `  errors ${m.errors} (${m.firstError})` : ""}`,
+				);
+			}
+		}
+	}
+}
+
+/**
+ * Creates the graph tenant's account directly in SMCP's DIRECTORY_KV (as scripts/create-account.mjs
+ * would), then fills its graph through MCP with `create_entities` in batches of 1,000.
+ * @param {RunningServer & { mf: import("miniflare").Miniflare }} smcp
+ */
+async function seedGraph(smcp) {
+	const kv = await smcp.mf.getKVNamespace("DIRECTORY_KV");
+	const hex = () => Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+	const tenantId = `t_${hex()}`;
+	const account = { userId: `u_${hex()}`, email: GRAPH.email, tenantId, tenants: [tenantId], createdAt: Date.now() };
+	for (const { key, value } of accountRecords(account, await hashPassword(GRAPH.password))) await kv.put(key, value);
+	const token = await smcpToken(smcp.origin, GRAPH.email, GRAPH.password);
+	const t0 = Date.now();
+	const session = new StreamableSession(smcp.origin, token);
+	await session.initialize();
+	for (let i = 0; i < P.entities; i += 1000) {
+		const entities = Array.from({ length: Math.min(1000, P.entities - i) }, (_, j) => {
+			const n = i + j;
+			return { name: `entity-${pad(n, 5)}`, entityType: "bench", observations: [`note about topic-${pad(n % 1000, 4)}`, `seeded by the SMCP benchmark, item ${n}`] };
+		});
+		const r = await session.call("create_entities", { entities });
+		if (!r.ok) throw new Error(`seeding failed at ${i}: ${r.error}`);
+	}
+	await session.close();
+	const seconds = (Date.now() - t0) / 1000;
+	say(`seeded ${P.entities} entities in ${seconds.toFixed(1)} s`);
+	return { token, seed: { entities: P.entities, seconds } };
+}
+
+/** Tokens for every server through its OAuth flow. SMCP: the dev account (empty graph). */
+async function fixtureAndDevTokens(/** @type {Record<string, RunningServer>} */ servers) {
+	return {
+		open: { default: "no-token-needed" },
+		static: { default: await fixtureToken(/** @type {RunningServer} */ (servers.static).origin) },
+		agent: { default: await fixtureToken(/** @type {RunningServer} */ (servers.agent).origin) },
+		smcp: { empty: await smcpToken(/** @type {RunningServer} */ (servers.smcp).origin, DEV.email, DEV.password) },
+	};
+}
+
+function versions() {
+	const v = (/** @type {string} */ name) => {
+		try {
+			return JSON.parse(readFileSync(join(ROOT, "node_modules", name, "package.json"), "utf8")).version;
+		} catch {
+			return "?";
+		}
+	};
+	let commit = "?";
+	try {
+		commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim();
+		const dirty = execFileSync("git", ["status", "--porcelain", "--", "worker", "objects", "shared"], { cwd: ROOT, encoding: "utf8" }).trim();
+		if (dirty) commit += " + uncommitted changes";
+	} catch {
+		/* not a git checkout */
+	}
+	return {
+		SMCP: commit,
+		Node: process.version,
+		workerd: v("workerd"),
+		miniflare: v("miniflare"),
+		wrangler: v("wrangler"),
+		agents: v("agents"),
+		"workers-oauth-provider": v("@cloudflare/workers-oauth-provider"),
+		"MCP SDK": `${v("@modelcontextprotocol/sdk")} / server ${v("@modelcontextprotocol/server")}`,
+	};
+}
+
+async function main() {
+	const m = machine();
+	say(`${QUICK ? "quick smoke run" : "full run"} on ${m.nproc} cores (${m.model}), load average ${m.loadavg}`);
+	/** @type {import("./lib/stats.mjs").Results} */
+	const results = {};
+	/** @type {Record<string, number>} */
+	const idleRss = {};
+	/** @type {string[]} */
+	const notes = [];
+
+	say("bundling the three Workers with wrangler (deploy --dry-run)");
+	const builds = await buildAll(SPECS);
+
+	// Runtime direct.
+	/** @type {Record<string, RunningServer & { mf: import("miniflare").Miniflare }>} */
+	const rt = {};
+	const stateRoot = mkdtempSync(join(STATE_ROOT, "smcp-bench-"));
+	tempDirs.push(stateRoot);
+	for (const spec of SPECS) {
+		const stateDir = join(stateRoot, spec.key);
+		mkdirSync(stateDir);
+		const s = await startRuntime(spec, /** @type {{ dir: string, script: string }} */ (builds[spec.key]), { stateDir });
+		live.push(s);
+		rt[spec.key] = s;
+		say(`runtime direct: ${spec.key} on ${s.origin} (workerd pid ${s.pids()[0]})`);
+	}
+	/** @type {Record<string, RunningServer>} */
+	const targets = { ...rt, open: { .../** @type {RunningServer} */ (rt.static), key: "open", path: "/noauth/mcp" } };
+	/** @type {Record<string, Record<string, string>>} */
+	const tokens = await fixtureAndDevTokens(rt);
+	const { token: graphToken, seed } = await seedGraph(/** @type {any} */ (rt.smcp));
+	/** @type {Record<string, string>} */ (tokens.smcp).graph = graphToken;
+	for (const [key, s] of Object.entries(rt)) idleRss[key] = s.probe.rss();
+	await runCells("runtime", runtimeCells(), P.rounds, targets, tokens, results);
+	for (const [key, s] of Object.entries(rt)) {
+		const errors = /** @type {string[]} */ (s.extra?.errors ?? []);
+		if (errors.length) notes.push(`${key} logged errors during the runtime-direct run, e.g. \`${errors[0]?.slice(0, 160)}\``);
+	}
+	await Promise.all(Object.values(rt).map((s) => s.stop()));
+	live.length = 0;
+
+	// wrangler dev.
+	if (!flags["no-wrangler"]) {
+		/** @type {Record<string, RunningServer>} */
+		const wd = {};
+		for (const spec of SPECS) {
+			const dir = mkdtempSync(join(STATE_ROOT, `smcp-bench-${spec.key}-`));
+			tempDirs.push(dir);
+			const s = await startWranglerDev(spec, dir);
+			live.push(s);
+			wd[spec.key] = s;
+			say(`wrangler dev: ${spec.key} on ${s.origin} (process tree ${s.pids().length} processes)`);
+		}
+		await runCells("wrangler", WRANGLER_CELLS, P.wranglerRounds, wd, await fixtureAndDevTokens(wd), results);
+		await Promise.all(Object.values(wd).map((s) => s.stop()));
+		live.length = 0;
+	}
+	await cleanup();
+
+	/** @type {number[]} */
+	const busy = [];
+	const background = Object.values(results).map((rs) => summarize(rs)?.otherCpuUtil ?? 0);
+	for (const [id, rounds] of Object.entries(results)) {
+		const sum = summarize(rounds);
+		if (sum && sum.errors > 0) notes.push(`${id.replaceAll("|", " ")}: ${sum.errors} failed calls (first: \`${sum.firstError}\`); failed calls are excluded from calls/s and latency`);
+		if (sum && sum.otherCpuUtil > 0.25) busy.push(sum.otherCpuUtil);
+		if (sum && sum.clientCpuUtil > 0.85) notes.push(`${id.replaceAll("|", " ")}: the load generator used ${(sum.clientCpuUtil * 100).toFixed(0)}% of a core; this cell may be client-bound`);
+	}
+	notes.push(
+		`Other processes on the machine (this host is shared) used a median of ${(median(background) * 100).toFixed(0)}% of a core during the measured windows (max ${(Math.max(0, ...background) * 100).toFixed(0)}%)${busy.length ? `; ${busy.length} cell(s) above 25%, so absolute figures are depressed there — ratios within a round are less affected` : ""}. Before each cell the run waited for them to drop below half a core: ${(quietWaitedMs / 1000).toFixed(0)} s waited in all (budget ${QUIET_BUDGET_MS / 1000} s).`,
+	);
+	notes.push(`SMCP ran with raised limits for the benchmark: ${Object.entries(BENCH_LIMITS).map(([k, v]) => `${k}=${v}`).join(", ")}; the rate-limit check and the audit row still run on every call.`);
+
+	const run = {
+		date: new Date().toISOString().slice(0, 16).replace("T", " ") + " UTC",
+		quick: QUICK,
+		minutes: (Date.now() - started) / 60_000,
+		params: P,
+		machine: m,
+		versions: versions(),
+		results,
+		idleRss,
+		seed,
+		notes,
+	};
+	// A quick run never replaces the full run's raw results (which --from-results renders).
+	writeFileSync(join(ROOT, `bench/.build/${QUICK ? "results-quick" : "results"}.json`), JSON.stringify(run, null, 1));
+	publish(run);
+	say(`done in ${((Date.now() - started) / 60_000).toFixed(1)} min (${Object.keys(SERVERS).length} servers)`);
+}
+
+/**
+ * Prints the tables; writes the docs after a full run.
+ * @param {import("./lib/report.mjs").Run} run
+ */
+function publish(run) {
+	const md = resultsMarkdown(run);
+	process.stdout.write(`\n${md}\n\n${costMarkdown(run)}\n`);
+	if (!run.quick && !flags["no-write"]) {
+		replaceBlock(join(ROOT, "docs/performance.md"), "results", md);
+		replaceBlock(join(ROOT, "docs/performance.md"), "cost", costMarkdown(run));
+		writeFileSync(join(ROOT, "docs/performance.svg"), chartSvg(run));
+		say("wrote docs/performance.md and docs/performance.svg");
+	} else {
+		writeFileSync(join(ROOT, "bench/.build/performance.svg"), chartSvg(run));
+		say(`${run.quick ? "quick run" : "--no-write"}: docs left alone; chart in bench/.build/performance.svg, raw results in bench/.build/${run.quick ? "results-quick" : "results"}.json`);
+	}
+}
+
+const job = flags["from-results"] ? async () => publish(JSON.parse(readFileSync(join(ROOT, "bench/.build/results.json"), "utf8"))) : main;
+job().then(
+	() => process.exit(0),
+	async (e) => {
+		say(`failed: ${e instanceof Error ? (e.stack ?? e.message) : e}`);
+		await cleanup();
+		process.exit(1);
+	},
+);
