@@ -9,6 +9,16 @@ export type Level = "debug" | "info" | "warn" | "error";
 
 /** Field names that must never be logged; a defensive net under the rule above. */
 const FORBIDDEN = /token|secret|password|cookie|authorization|code_verifier|^code$|^state$|arguments/i;
+/** Verdicts per field name: log lines use a small fixed set of names, so test each once. */
+const verdicts = new Map<string, boolean>();
+const forbidden = (k: string) => {
+	let v = verdicts.get(k);
+	if (v === undefined) {
+		v = FORBIDDEN.test(k);
+		if (verdicts.size < 1000) verdicts.set(k, v);
+	}
+	return v;
+};
 
 /**
  * Writes one structured log line.
@@ -20,7 +30,7 @@ const FORBIDDEN = /token|secret|password|cookie|authorization|code_verifier|^cod
  */
 export function log(level: Level, event: string, fields: Record<string, unknown> = {}): void {
 	const line: Record<string, unknown> = { ts: new Date().toISOString(), level, event };
-	for (const [k, v] of Object.entries(fields)) line[k] = FORBIDDEN.test(k) ? "[redacted]" : v;
+	for (const k in fields) line[k] = forbidden(k) ? "[redacted]" : fields[k];
 	const text = JSON.stringify(line);
 	if (level === "error") console.error(text);
 	else if (level === "warn") console.warn(text);

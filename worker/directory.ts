@@ -27,6 +27,10 @@ const userKey = (userId: string) => `account:user:${userId}`;
 const emailKey = (email: string) => `account:email:${email}`;
 const TENANT_ID = /^t_[0-9a-f]{32}$/;
 
+/** How long an isolate trusts a tenant's status before reading it again. */
+export const STATUS_CACHE_MS = 10_000;
+const statusCache = new Map<string, { active: boolean; until: number }>();
+
 /** A random id with a prefix (128 bits, hex). */
 function newId(prefix: string): string {
 	return prefix + [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, "0")).join("");
@@ -63,10 +67,20 @@ export class TenantDirectory {
 		return null;
 	}
 
-	/** Whether the tenant may be used (missing record = a personal tenant = active). */
-	async isActive(tenantId: string): Promise<boolean> {
+	/**
+	 * Whether the tenant may be used (missing record = a personal tenant = active). Checked on every
+	 * MCP request, so the answer is cached in this isolate for {@link STATUS_CACHE_MS}: a suspension
+	 * reaches the front door within that bound (plus KV propagation), while the tenant's kernel
+	 * refuses every call at once.
+	 */
+	async isActive(tenantId: string, now = Date.now()): Promise<boolean> {
+		const hit = statusCache.get(tenantId);
+		if (hit && hit.until > now) return hit.active;
 		const stored = await this.#kv.get<TenantRecord>(tenantKey(tenantId), "json");
-		return stored === null || stored.status === "active";
+		const active = stored === null || stored.status === "active";
+		if (statusCache.size > 10_000) statusCache.clear();
+		statusCache.set(tenantId, { active, until: now + STATUS_CACHE_MS });
+		return active;
 	}
 
 	/** The role of `userId` in `tenantId`, or null when not a member. */
@@ -116,6 +130,7 @@ export class TenantDirectory {
 		if (!record) return false;
 		record.status = status;
 		await this.#kv.put(tenantKey(tenantId), JSON.stringify(record));
+		statusCache.delete(tenantId);
 		return true;
 	}
 

@@ -121,6 +121,8 @@ export class AuditStore {
 
 	/** Appends one row, chained to the previous one. Synchronous: call it inside the transaction. */
 	append(input: AuditInput): AuditRow {
+		// Read the head each time rather than caching it: a rolled-back transaction must not leave
+		// a cached head that no longer exists. The primary-key lookup is an index seek.
 		const last = this.#sql.exec<{ seq: number; hash: string }>("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").toArray()[0] ?? this.anchor();
 		const row = {
 			seq: (last?.seq ?? 0) + 1,
