@@ -46,6 +46,10 @@ async function readStdin() {
 async function api(base, method, path, body) {
 	const token = process.env.SMCP_ADMIN_TOKEN;
 	if (!token) fail("SMCP_ADMIN_TOKEN is not set: export the deployment's admin secret first");
+	const target = new URL(base);
+	if (target.protocol !== "https:" && !/^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/.test(target.hostname)) {
+		fail(`refusing to send the admin secret to ${target.origin} over plain http: use https (http only for a local server)`);
+	}
 	let res;
 	try {
 		res = await fetch(`${base}/admin${path}`, { method, headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" }, ...(body ? { body: JSON.stringify(body) } : {}) });

@@ -16,6 +16,7 @@
  */
 import { log } from "../shared/log";
 import { AccountDirectory } from "./accounts";
+import { auditAuthEvent } from "./auth-events";
 import { TenantDirectory } from "./directory";
 import type { Env } from "./env";
 import { createApiKey, revokeApiKey } from "./key-service";
@@ -84,6 +85,7 @@ export async function handleAdmin(request: Request, env: Env, traceId: string): 
 	if (route("POST", "/tenants")) {
 		const b = await body(request);
 		const created = typeof b.name === "string" && typeof b.ownerUserId === "string" ? await dir.create(b.name, b.ownerUserId) : null;
+		if (created) await auditAuthEvent(env, OPERATOR(created.id), "admin/tenant_created", "allowed", `owner ${String(b.ownerUserId).slice(0, 40)}`);
 		return created ? json(201, created) : json(400, { error: "invalid_request", error_description: "name and an existing ownerUserId are required" });
 	}
 	if ((m = route("POST", `/tenants/${T}/(suspend|reactivate)`))) {
@@ -96,6 +98,7 @@ export async function handleAdmin(request: Request, env: Env, traceId: string): 
 		const b = await body(request);
 		const role = b.role === "owner" ? "owner" : "member";
 		const ok = typeof b.userId === "string" && (await dir.addMember(m[1]!, b.userId, role));
+		if (ok) await auditAuthEvent(env, OPERATOR(m[1]!), "admin/member_added", "allowed", `${String(b.userId).slice(0, 40)} as ${role}`);
 		return ok ? json(200, { tenantId: m[1], userId: b.userId, role }) : json(400, { error: "invalid_request", error_description: "an existing userId is required" });
 	}
 	if ((m = route("GET", `/tenants/${T}/keys`))) return json(200, { keys: await tenant(m[1]!).listApiKeys() });
@@ -113,11 +116,16 @@ export async function handleAdmin(request: Request, env: Env, traceId: string): 
 	}
 	if ((m = route("POST", `/users/${U}/password`))) {
 		const r = await dir.resetPassword(m[1]!, String((await body(request)).password ?? ""));
+		const owner = r === "ok" ? await dir.account(m[1]!) : null;
+		if (owner) await auditAuthEvent(env, { ...OPERATOR(owner.tenantId) }, "admin/password_reset", "allowed", m[1]!);
 		return r === "ok" ? json(200, { userId: m[1] }) : r === "unknown_user" ? notFound() : json(400, { error: "invalid_request", error_description: r });
 	}
 	if ((m = route("GET", `/users/${U}/grants`))) return json(200, await env.OAUTH_PROVIDER.listUserGrants(m[1]!));
 	if ((m = route("DELETE", `/users/${U}/grants/([A-Za-z0-9_-]{1,128})`))) {
+		const grant = (await env.OAUTH_PROVIDER.listUserGrants(m[1]!)).items.find((g) => g.id === m![2]);
 		await env.OAUTH_PROVIDER.revokeGrant(m[2]!, m[1]!);
+		const tenantId = (grant?.metadata as { tenantId?: string } | null)?.tenantId;
+		if (tenantId) await auditAuthEvent(env, OPERATOR(tenantId), "auth/revoke", "allowed", `grant of client ${grant!.clientId.slice(0, 64)} by the operator`);
 		return json(200, { revoked: m[2] });
 	}
 	return notFound();

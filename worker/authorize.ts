@@ -33,6 +33,8 @@ import { mergeHeaders, renderAuthorizePage, renderErrorPage } from "./pages";
 const MAX_FORM_BYTES = 16 * 1024;
 
 const AGAIN = "Go back to the app and connect to SMCP again.";
+/** The provider's consent binding cookies start so (default `cookiePrefix` + "consent-" + hash). */
+const CONSENT_COOKIE = "__Host-oauth-consent";
 
 /**
  * Handles `GET` (show the sign-in and consent page) and `POST` (the person's decision) on
@@ -117,6 +119,12 @@ async function decide(request: Request, env: Env): Promise<Response> {
 		return redirect(denied.redirectTo, denied.headers);
 	}
 	if (action !== "approve" && action !== "oidc") return renderErrorPage(400, "Unknown choice", `The form did not say whether to approve or deny. ${AGAIN}`);
+	// No password is checked (and nothing is written anywhere) for a form that does not come with
+	// a consent handle and its browser binding cookie: a bare POST is not a sign-in attempt. The
+	// handle itself is verified, and spent, by approveConsent() below.
+	if (!handle || !(request.headers.get("Cookie") ?? "").includes(`${CONSENT_COOKIE}-`)) {
+		return renderErrorPage(400, "This sign-in page has expired", `The form is missing its consent details. ${AGAIN}`);
+	}
 
 	const checked = new Set(form.getAll("scope").filter(isGrantable));
 	const email = form.get("email") ?? "";
@@ -252,7 +260,8 @@ async function parse(env: Env, request: Request, opts: { allowRedirect: boolean 
 	} catch (e) {
 		if (e instanceof AuthorizationError) {
 			if (e.redirectTo && opts.allowRedirect) return redirect(e.redirectTo);
-			log("info", "authorize.request_rejected", { oauthError: e.code, description: e.description });
+			// The description can echo request parameters: bounded, and only for operators.
+			log("info", "authorize.request_rejected", { oauthError: e.code, description: e.description.slice(0, 120) });
 			return renderErrorPage(400, "This sign-in link is not valid", `${e.description}. ${AGAIN}`);
 		}
 		return clientLookupFailed(e);

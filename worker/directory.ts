@@ -98,7 +98,8 @@ export class TenantDirectory {
 		const out = [];
 		for (const id of account.tenants) {
 			const r = await this.get(id, account);
-			if (r) out.push({ id, name: r.name, role: r.members[userId] ?? "member", status: r.status });
+			// A personal tenant's owner is its account, whatever a stored record's member map says.
+			if (r) out.push({ id, name: r.name, role: r.members[userId] ?? (account.tenantId === id ? "owner" : "member"), status: r.status });
 		}
 		return out;
 	}
@@ -157,7 +158,7 @@ export class TenantDirectory {
 		// A personal tenant without a record: find its owner by listing accounts is costly, so the
 		// operator API passes through `get` with the owner hint; here we only accept stored ones
 		// or create a bare record that the caller fills in.
-		const bare: TenantRecord = { id: tenantId, name: "Workspace", status: "active", createdAt: Date.now(), members: {} };
+		const bare: TenantRecord = { id: tenantId, name: "Personal workspace", status: "active", createdAt: Date.now(), members: {} };
 		return TENANT_ID.test(tenantId) ? bare : null;
 	}
 }

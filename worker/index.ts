@@ -79,7 +79,7 @@ function oauthProvider(config: Config): OAuthProvider<Env> {
 		// RFC 8707 / RFC 9728: the resource is the deployment origin, covering /mcp and /sse.
 		resourceMetadata: { resource: config.origin, resource_name: "SMCP" },
 		onError: ({ code, status, internal }) => {
-			log(status >= 500 ? "error" : "info", "oauth.error", { code, status, reason: internal?.reason });
+			log(status >= 500 ? "error" : "info", "oauth.error", { error_code: code, status, reason: internal?.reason });
 		},
 		// API keys: looked up by hash; bound to this deployment (the audience is our resource).
 		resolveExternalToken: async ({ token, env }) => {
@@ -108,8 +108,11 @@ function oauthProvider(config: Config): OAuthProvider<Env> {
 async function preAuthAllowed(request: Request, env: Env): Promise<boolean> {
 	if (!env.PREAUTH_LIMITER) return true;
 	const path = new URL(request.url).pathname;
-	const oauthEndpoint = path === "/authorize" || path === "/token" || path === "/register";
-	if (request.headers.has("Authorization") && !oauthEndpoint) return true;
+	// Only bearer-authenticated MCP traffic skips this limit (it is limited per tenant in the
+	// kernel). Everything else — sign-in forms, the account page, OAuth endpoints, the admin API,
+	// and any request with some other Authorization header — counts against the client's IP.
+	const mcp = path === "/mcp" || path === "/sse" || path === "/sse/message";
+	if (mcp && /^Bearer\s+\S/i.test(request.headers.get("Authorization") ?? "")) return true;
 	const ip = request.headers.get("CF-Connecting-IP") ?? "unknown";
 	const { success } = await env.PREAUTH_LIMITER.limit({ key: `ip:${ip}` });
 	if (!success) log("warn", "http.preauth_limited", { path: path.slice(0, 64) });

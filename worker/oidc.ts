@@ -201,7 +201,8 @@ export async function handleOidcCallback(request: Request, env: Env): Promise<Re
 		completed = await env.OAUTH_PROVIDER.completeAuthorization({
 			request: resumed.request,
 			userId: account.userId,
-			metadata: { email: account.email, tenantId: account.tenantId, signIn: "oidc" },
+			// Grant metadata is stored unencrypted: ids only, no email (personal data).
+			metadata: { tenantId: account.tenantId, signIn: "oidc" },
 			scope: granted,
 			props: { tenantId: account.tenantId, userId: account.userId },
 		});

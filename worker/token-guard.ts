@@ -8,6 +8,11 @@
  * - A code that has seen {@link MAX_VERIFIER_FAILURES} wrong verifiers is burned: every later
  *   exchange is `invalid_grant`, so a stolen code cannot be brute-forced online. Failures are
  *   counted in KV by the code's SHA-256 (never the code), for the code's 10-minute lifetime.
+ *
+ * KV has no compare-and-swap, so a burst of wrong verifiers sent at the same instant can each read
+ * the same count: the bound is "5 sequential failures", and concurrent guessing is further limited
+ * by the per-IP limit on /token. A verifier is 256 bits of entropy for a well-behaved client, so
+ * online guessing is not a practical attack either way; this is defence in depth.
  */
 import type { Env } from "./env";
 
@@ -35,7 +40,8 @@ async function codeKey(code: string): Promise<string> {
  * ```
  */
 export async function guardTokenRequest(request: Request, env: Env, next: () => Promise<Response>): Promise<Response> {
-	if (request.method !== "POST" || !(request.headers.get("Content-Type") ?? "").startsWith("application/x-www-form-urlencoded")) return next();
+	// Media types are case-insensitive (RFC 9110 §8.3.1), and the provider lowercases before parsing.
+	if (request.method !== "POST" || !(request.headers.get("Content-Type") ?? "").toLowerCase().startsWith("application/x-www-form-urlencoded")) return next();
 	const form = new URLSearchParams(new TextDecoder().decode(await request.clone().arrayBuffer()));
 	if (form.get("grant_type") !== "authorization_code") return next();
 	const code = form.get("code");

@@ -19,19 +19,28 @@ export function parseEventId(id: string): { stream: string; seq: number } | null
 
 /** How many events a session keeps for replay; older ones are pruned. */
 export const EVENT_LOG_LIMIT = 1000;
+/** Largest event kept for replay (UTF-16 units; well under SQLite's 2 MB value cap in bytes). */
+export const MAX_EVENT_CHARS = 500_000;
 
 /** Append-only event storage for one session. */
 export class EventLog {
 	readonly #sql: SqlStorage;
-	#appends = 0;
 	constructor(sql: SqlStorage) {
 		this.#sql = sql;
 	}
 
-	/** Stores an event and returns its sequence number. */
-	append(stream: string, data: string): number {
+	/**
+	 * Stores an event and returns its sequence number, or null for an event too large to keep
+	 * (SQLite values are capped at 2 MB in Durable Objects): it is still delivered, just not
+	 * replayable. Pruning runs every 100th sequence number, so it survives evictions.
+	 */
+	append(stream: string, data: string): number | null {
+		if (data.length > MAX_EVENT_CHARS) return null;
 		const seq = this.#sql.exec<{ seq: number }>("INSERT INTO events (stream, data) VALUES (?, ?) RETURNING seq", stream, data).one().seq;
-		if (++this.#appends % 100 === 0) this.#sql.exec("DELETE FROM events WHERE seq <= ?", seq - EVENT_LOG_LIMIT);
+		if (seq % 100 === 0) {
+			this.#sql.exec("DELETE FROM events WHERE seq <= ?", seq - EVENT_LOG_LIMIT);
+			this.#sql.exec("DELETE FROM finished_streams WHERE stream NOT IN (SELECT DISTINCT stream FROM events)");
+		}
 		return seq;
 	}
 

@@ -69,6 +69,9 @@ const STANDALONE = "get";
  */
 const legacyFrame = (data: string) => `data: ${data}\n\n`;
 
+/** A Streamable HTTP frame; an event too large to keep for replay is sent without an id. */
+const frame = (stream: string, seq: number | null, data: string) => `${seq === null ? "" : `id: ${eventId(stream, seq)}\n`}event: message\ndata: ${data}\n\n`;
+
 /** The session's SDK transport. One per SessionObject instance. */
 export class SessionTransport implements Transport {
 	onclose?: () => void;
@@ -212,8 +215,8 @@ export class SessionTransport implements Transport {
 		if (origin) this.#emit(origin.channel, m);
 		else if (this.#legacySse) this.#legacySse.write(legacyFrame(JSON.stringify(m)));
 		else if (this.#standalone) {
-			const seq = this.#log.append(STANDALONE, JSON.stringify(m));
-			this.#standalone.write(`id: ${eventId(STANDALONE, seq)}\nevent: message\ndata: ${JSON.stringify(m)}\n\n`);
+			const data = JSON.stringify(m);
+			this.#standalone.write(frame(STANDALONE, this.#log.append(STANDALONE, data), data));
 		}
 	}
 
@@ -239,8 +242,7 @@ export class SessionTransport implements Transport {
 			if (isResponse(m)) channel.json.results.push(m as JSONRPCMessage);
 			// Notifications cannot travel in a JSON response; such requests are answered over SSE.
 		} else {
-			const seq = this.#log.append(channel.stream, data);
-			channel.sink?.write(`id: ${eventId(channel.stream, seq)}\nevent: message\ndata: ${data}\n\n`);
+			channel.sink?.write(frame(channel.stream, this.#log.append(channel.stream, data), data));
 		}
 	}
 

@@ -36,7 +36,7 @@ export function resolveLimits(env: LimitsEnv): Limits {
 		tenant: { capacity: positive(env.SMCP_RL_TENANT_CAPACITY, 600), refillPerSecond: positive(env.SMCP_RL_TENANT_REFILL_PER_SEC, 10) },
 		read: { capacity: positive(env.SMCP_RL_READ_CAPACITY, 120), refillPerSecond: positive(env.SMCP_RL_READ_REFILL_PER_SEC, 2) },
 		write: { capacity: positive(env.SMCP_RL_WRITE_CAPACITY, 60), refillPerSecond: positive(env.SMCP_RL_WRITE_REFILL_PER_SEC, 1) },
-		maxSessionsPerUser: Math.floor(positive(env.SMCP_MAX_SESSIONS_PER_USER, 20)),
+		maxSessionsPerUser: Math.max(1, Math.floor(positive(env.SMCP_MAX_SESSIONS_PER_USER, 20))),
 		sessionTtlMs: positive(env.SMCP_SESSION_TTL_SECONDS, 86_400) * 1000,
 		retentionMs: positive(env.SMCP_AUDIT_RETENTION_DAYS, 90) * 86_400_000,
 	};
@@ -78,12 +78,20 @@ CREATE TABLE api_keys (
 CREATE TABLE tenant_state (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 `;
 
+/**
+ * How long an opened session counts against the cap when the client never ends it. Most SDK
+ * clients never send DELETE, so counting a session for its whole idle TTL (a day) would lock a
+ * person out after a few reconnects; an hour bounds session-creation floods without that.
+ */
+export const SESSION_COUNT_WINDOW_MS = 3_600_000;
+
 /** Registers a live session unless the user is at the cap; expired entries are dropped first. */
 export function openSession(sql: SqlStorage, limits: Limits, userId: string, sessionId: string, now: number): { ok: true } | { ok: false; retryAfterSeconds: number } {
-	sql.exec("DELETE FROM live_sessions WHERE created_at < ?", now - limits.sessionTtlMs);
+	const windowMs = Math.min(limits.sessionTtlMs, SESSION_COUNT_WINDOW_MS);
+	sql.exec("DELETE FROM live_sessions WHERE created_at < ?", now - windowMs);
 	const live = sql.exec<{ n: number; oldest: number | null }>("SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM live_sessions WHERE user_id = ?", userId).one();
 	if (live.n >= limits.maxSessionsPerUser) {
-		const wait = Math.ceil(((live.oldest ?? now) + limits.sessionTtlMs - now) / 1000);
+		const wait = Math.ceil(((live.oldest ?? now) + windowMs - now) / 1000);
 		return { ok: false, retryAfterSeconds: Math.max(1, wait) };
 	}
 	sql.exec("INSERT OR REPLACE INTO live_sessions (session_id, user_id, created_at) VALUES (?, ?, ?)", sessionId, userId, now);

@@ -48,7 +48,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 
 	/** Runs one tool call for `principal` in this tenant. */
 	async callTool(principalIn: VerifiedPrincipal, call: ToolCall): Promise<Result<ToolOutcome, Failure>> {
-		const principal = checked(principalIn);
+		const principal = this.#mine(checked(principalIn));
 		if (!principal) return err({ reason: "internal", where: "kernel", detail: "invalid principal" });
 		const started = Date.now();
 		const base = this.#row(principal, call, started);
@@ -107,6 +107,8 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 			try {
 				// The state change and its audit row commit together or not at all.
 				outcome = this.ctx.storage.transactionSync(() => {
+					const nonce = call.confirmation?.nonce;
+					if (nonce) this.ctx.storage.sql.exec("INSERT INTO used_confirmations (nonce, expires_at) VALUES (?, ?)", nonce, call.confirmation?.expiresAt ?? started + 600_000);
 					const output = tool.handler(
 						{
 							principal,
@@ -152,7 +154,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 
 	/** Audits a non-tool MCP request (initialize, lists, reads, session delete). */
 	async record(principalIn: VerifiedPrincipal, r: RequestRecord): Promise<void> {
-		const principal = checked(principalIn);
+		const principal = this.#mine(checked(principalIn));
 		if (!principal) return;
 		this.#write({
 			...this.#row(principal, { lane: r.lane, protocolVersion: r.protocolVersion, traceId: r.traceId, sessionId: r.sessionId }, Date.now()),
@@ -179,8 +181,10 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 
 	/** Registers a new MCP session of `principal`, unless the user is at the live-session cap. */
 	async openSession(principalIn: VerifiedPrincipal, sessionId: string): Promise<Result<true, { reason: "session_cap"; retryAfterSeconds: number }>> {
-		const principal = checked(principalIn);
+		const principal = this.#mine(checked(principalIn));
 		if (!principal) return err({ reason: "session_cap", retryAfterSeconds: 60 });
+		// A suspended tenant or a revoked key opens no session, whatever KV still says.
+		if (credentialRefusal(this.ctx.storage.sql, principal, Date.now())) return err({ reason: "session_cap", retryAfterSeconds: 60 });
 		const r = this.ctx.storage.transactionSync(() => openSession(this.ctx.storage.sql, this.#limits, principal.userId, sessionId, Date.now()));
 		return r.ok ? ok(true) : err({ reason: "session_cap", retryAfterSeconds: r.retryAfterSeconds });
 	}
@@ -246,6 +250,20 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		return this.#audit.query({ limit: Math.min(Math.max(1, limit), 100) }).rows;
 	}
 
+	/**
+	 * The principal, when it belongs to this tenant. Objects are named by tenant id; a principal of
+	 * another tenant here is a routing bug, refused rather than run against the wrong storage.
+	 */
+	#mine(p: VerifiedPrincipal | null): VerifiedPrincipal | null {
+		if (!p) return null;
+		const name = this.ctx.id.name;
+		if (name !== undefined && name !== p.tenantId) {
+			log("error", "kernel.wrong_tenant", { tenant: p.tenantId });
+			return null;
+		}
+		return p;
+	}
+
 	#credentialRefusal(p: VerifiedPrincipal, now: number): { reason: string; message: string } | null {
 		return credentialRefusal(this.ctx.storage.sql, p, now);
 	}
@@ -256,7 +274,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 
 	/**
 	 * Destructive calls need the person's confirmation: through elicitation (the lane says so, and
-	 * a 2026-07-28 confirmation's nonce is spent here, once), or, for clients that cannot ask, an
+	 * a 2026-07-28 confirmation's nonce is spent once, with the change it confirms), or, for clients that cannot ask, an
 	 * explicit `confirm: true` the model passes after asking in the conversation.
 	 */
 	#confirmationRefusal(tool: ToolDefinition, args: Record<string, unknown>, call: ToolCall, now: number): { reason: string; message: string } | null {
@@ -273,8 +291,11 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		if (!c.nonce) return null;
 		const sql = this.ctx.storage.sql;
 		sql.exec("DELETE FROM used_confirmations WHERE expires_at < ?", now);
-		const fresh = sql.exec("INSERT INTO used_confirmations (nonce, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING RETURNING nonce", c.nonce, c.expiresAt ?? now + 600_000).toArray();
-		if (fresh.length === 0) return { reason: "confirmation_replayed", message: "This confirmation was already used. Nothing was changed; call the tool again to be asked anew." };
+		// Checked here, spent in the handler's own transaction (with no await in between, so no
+		// other request can interleave): a handler that fails leaves the confirmation unspent.
+		if (sql.exec("SELECT 1 FROM used_confirmations WHERE nonce = ?", c.nonce).toArray().length > 0) {
+			return { reason: "confirmation_replayed", message: "This confirmation was already used. Nothing was changed; call the tool again to be asked anew." };
+		}
 		return null;
 	}
 

@@ -39,6 +39,8 @@ export interface AuditRow extends Required<AuditInput> {
 
 /** Filters for {@link AuditStore.query}; newest first, paginated by `before` (a seq cursor). */
 export interface AuditQuery {
+	/** Only rows of this user. */
+	user?: string;
 	since?: number;
 	until?: number;
 	tool?: string;
@@ -157,6 +159,7 @@ export class AuditStore {
 	query(q: AuditQuery): { rows: AuditRow[]; next: number | null } {
 		const where: string[] = [];
 		const args: (string | number)[] = [];
+		if (q.user !== undefined) (where.push("user_id = ?"), args.push(q.user));
 		if (q.since !== undefined) (where.push("ts >= ?"), args.push(q.since));
 		if (q.until !== undefined) (where.push("ts <= ?"), args.push(q.until));
 		if (q.tool !== undefined) (where.push("tool = ?"), args.push(q.tool));

@@ -57,7 +57,10 @@ export function readAuditPage(sql: SqlStorage, principal: VerifiedPrincipal, inp
 		before = saved.before;
 		q = { ...saved.q, limit: input.limit };
 	}
+	// The caller's own rows only: the kernel does not know workspace roles, and a member must not
+	// read the owner's sign-ins or other members' activity (owners see all on the /account page).
 	const { rows, next } = new AuditStore(sql).query({
+		user: principal.userId,
 		since: q.since ? Date.parse(q.since) : undefined,
 		until: q.until ? Date.parse(q.until) : undefined,
 		tool: q.tool,
