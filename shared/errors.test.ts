@@ -39,6 +39,7 @@ describe("toJsonRpcError", () => {
 			InternalError: -32603,
 			ConnectionClosed: -32000,
 			SessionNotFound: -32001,
+			HeaderMismatch: -32020,
 		});
 	});
 });

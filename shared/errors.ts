@@ -16,6 +16,8 @@ export const RpcCode = {
 	ConnectionClosed: -32000,
 	/** SDK convention: session not found. */
 	SessionNotFound: -32001,
+	/** 2026-07-28 basic/transports: request headers disagree with the body (SEP-2243). */
+	HeaderMismatch: -32020,
 } as const;
 
 /** Internal failure reasons. Never sent to the client as-is. */

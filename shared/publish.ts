@@ -7,7 +7,7 @@
  * two eras publish the same entries.
  */
 import type { ToolCall } from "./kernel-api";
-import { hasScope } from "./principal";
+import { hasScope, SCOPES } from "./principal";
 import { toJsonSchema, type Catalog, type PromptMessage, type ResourceContents, type ResourceDefinition } from "./registry";
 
 /** A tools/list entry (spec 2025-11-25 §tools "Tool"). */
@@ -31,7 +31,7 @@ export function toolList(catalog: Catalog, scopes: readonly string[]): ToolEntry
 				name: t.name,
 				title: t.title,
 				description: t.description,
-				inputSchema: toJsonSchema(t.input, "input"),
+				inputSchema: t.inputJsonSchema ? structuredClone(t.inputJsonSchema) : toJsonSchema(t.input, "input"),
 				outputSchema: toJsonSchema(t.output, "output"),
 				annotations: { title: t.title, ...t.annotations },
 			},
@@ -40,6 +40,11 @@ export function toolList(catalog: Catalog, scopes: readonly string[]): ToolEntry
 		toolEntries.set(catalog, entries);
 	}
 	return entries.filter((e) => hasScope(scopes, e.scope as never)).map((e) => e.entry);
+}
+
+/** The input schema `tools/list` publishes for tool `name` (whatever the caller's scopes), or undefined. */
+export function toolInputSchema(catalog: Catalog, name: string): Record<string, unknown> | undefined {
+	return toolList(catalog, SCOPES).find((e) => e.name === name)?.inputSchema;
 }
 
 const describe = (r: ResourceDefinition) => ({ name: r.name, ...(r.title ? { title: r.title } : {}), description: r.description, mimeType: r.mimeType });
@@ -84,7 +89,7 @@ export function confirmationQuestion(catalog: Catalog, name: string, args: Recor
 }
 
 /** A kernel call a lane completes with lane, protocol and trace. */
-export type KernelRead = Pick<ToolCall, "name" | "arguments" | "method">;
+export type KernelRead = Pick<ToolCall, "name" | "arguments" | "method" | "answers">;
 
 /** The kernel call that reads `uri`, or undefined when no served resource has that URI. */
 export function resourceRead(catalog: Catalog, uri: string): { def: ResourceDefinition; call: KernelRead } | undefined {

@@ -63,7 +63,11 @@ export type ClientAsk =
 	| {
 			method: "sampling/createMessage";
 			params: { messages: { role: "user" | "assistant"; content: { type: "text"; text: string } }[]; maxTokens: number };
-	  };
+	  }
+	| { method: "roots/list"; params: Record<string, never> };
+
+/** A client capability a tool's asks may need (spec 2025-11-25 §lifecycle `ClientCapabilities`). */
+export type ClientCapability = "elicitation" | "sampling" | "roots";
 
 /** What a handler may touch: the caller, the tenant's SQL storage, reporters, and the client's answers. */
 export interface ToolContext {
@@ -108,10 +112,32 @@ export interface ToolDefinition<I extends z.ZodObject = z.ZodObject, O extends z
 	/** The tool may call `ctx.log`; lanes then declare the `logging` capability. */
 	readonly logs?: boolean;
 	/**
-	 * Requests to put to the client before the call runs (elicitation, sampling), by key; their
-	 * answers reach the handler as `ctx.answers`. Undefined or empty: none.
+	 * Requests to put to the client before the call runs (elicitation, sampling, roots), by key;
+	 * their answers reach the handler as `ctx.answers`. Undefined or empty: none. `answers` holds
+	 * what the client answered in earlier rounds, so a later question may depend on an earlier
+	 * answer; the lanes ask again until every key returned has an answer (or the client cannot
+	 * answer it). A tool that also declares {@link confirm} must not use the key `confirm`.
 	 */
-	readonly asks?: (args: z.infer<I>) => Record<string, ClientAsk> | undefined;
+	readonly asks?: (args: z.infer<I>, answers: Readonly<Record<string, unknown>>) => Record<string, ClientAsk> | undefined;
+	/**
+	 * Client capabilities the tool cannot run without. The 2026-07-28 lane refuses a call from a
+	 * client that did not declare them with `MissingRequiredClientCapabilityError` (-32021); the
+	 * 2025 lane runs the handler without the answer, which reports it.
+	 */
+	readonly requires?: readonly ClientCapability[];
+	/**
+	 * Streamable HTTP polling (spec 2025-11-25 basic/transports "Resumability and Redelivery",
+	 * SEP-1699): the 2025 lane closes the request's SSE stream before the call runs, and the client
+	 * fetches the result by reconnecting with `Last-Event-ID`, instead of holding a connection open
+	 * through a long call. Only on sessions whose client resumes (2025-11-25+).
+	 */
+	readonly releasesStream?: boolean;
+	/**
+	 * The input JSON Schema to publish verbatim, for the rare tool whose schema uses JSON Schema
+	 * 2020-12 keywords zod cannot express (`$defs`, `$anchor`, `if`/`then`/`else`). The kernel
+	 * still validates arguments with {@link input}, so the two must accept the same arguments.
+	 */
+	readonly inputJsonSchema?: Readonly<Record<string, unknown>>;
 	/**
 	 * Top-level argument fields whose raw values may be kept in the audit trail (filters, ids).
 	 * Everything else is kept only as a digest of the arguments' canonical JSON.
@@ -154,11 +180,14 @@ export function toolContent(tool: ToolDefinition, output: unknown): ContentBlock
 	return [{ type: "text", text: tool.text ? tool.text(output as never) : JSON.stringify(output, null, 2) }];
 }
 
-/** The asks of a call, or an empty object (arguments that do not validate ask nothing: the kernel reports them). */
-export function toolAsks(tool: ToolDefinition | undefined, args: Record<string, unknown>): Record<string, ClientAsk> {
+/**
+ * The asks of a call given the answers so far, or an empty object (arguments that do not validate
+ * ask nothing: the kernel reports them).
+ */
+export function toolAsks(tool: ToolDefinition | undefined, args: Record<string, unknown>, answers: Readonly<Record<string, unknown>> = {}): Record<string, ClientAsk> {
 	if (!tool?.asks) return {};
 	const parsed = tool.input.safeParse(args);
-	return (parsed.success && tool.asks(parsed.data)) || {};
+	return (parsed.success && tool.asks(parsed.data, answers)) || {};
 }
 
 /** A registry: tools by name, in a deterministic order. */

@@ -14,12 +14,14 @@ import { errorBody, isRequest, parseBody, tooDeep, type RpcMessage } from "../sh
 import type { Lane } from "../shared/kernel-api";
 import { log } from "../shared/log";
 import { catalogFor } from "../shared/packs";
+import { toolInputSchema } from "../shared/publish";
 import { hasScope, type VerifiedPrincipal } from "../shared/principal";
 import type { SessionRequest } from "../shared/session-api";
 import { principalFrom } from "./auth";
 import { resolveConfig } from "./config";
 import { TenantDirectory } from "./directory";
 import type { Env } from "./env";
+import { paramHeaderMismatch } from "./mcp-param-headers";
 import { modernHandler } from "./modern";
 import { annotate } from "./request-info";
 import { mintSessionId, verifySessionId } from "./session-id";
@@ -190,6 +192,12 @@ async function handleModern(request: Request, env: Env, ctx: ApiContext, princip
 		annotateRequest(request, principal, "modern", version, [message]);
 		const challenge = await scopeChallenge(env, [message], principal, ctx, traceId, "modern");
 		if (challenge) return challenge;
+		// SEP-2243: parameters the tool mirrors into Mcp-Param-* headers must agree with the body.
+		if (isRequest(message) && message.method === "tools/call") {
+			const schema = toolInputSchema(catalogFor(env), String(message.params?.name ?? ""));
+			const mismatch = schema && paramHeaderMismatch(schema, message.params?.arguments, request.headers);
+			if (mismatch) return new Response(errorBody(RpcCode.HeaderMismatch, mismatch, message.id), { status: 400, headers: JSON_HEADERS });
+		}
 	}
 	const authInfo = { token: "", clientId: principal.clientId, scopes: [...principal.scopes], extra: { principal, traceId } };
 	return (await modernHandler(env, secret)).fetch(request, { authInfo });

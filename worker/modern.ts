@@ -5,33 +5,28 @@
  * before it gets here). It publishes the same tool registry as the legacy lane and sends every call
  * to the same TenantObject, so a tenant's data is the same whichever revision a client speaks.
  *
- * Confirmation of destructive calls uses the multi-round-trip pattern (spec 2026-07-28
- * basic/patterns/mrtr): the first round returns `input_required` with an elicitation and a
- * `requestState` sealed with HMAC-SHA256 under a key derived from `SMCP_SECRET`, bound to the
- * principal, naming the tool and a digest of its arguments, expiring after five minutes, and
- * carrying a nonce the kernel spends exactly once. Tampered, expired, cross-principal or replayed
- * state is refused and audited.
+ * Confirmation of destructive calls and a tool's own asks use the multi-round-trip pattern
+ * (spec 2026-07-28 basic/patterns/mrtr, `worker/mrtr.ts`): a round returns `input_required` with
+ * the input requests and a `requestState` sealed with HMAC-SHA256 under a key derived from
+ * `SMCP_SECRET`, bound to the principal, naming the tool and a digest of its arguments, expiring
+ * after five minutes, and carrying a nonce the kernel spends exactly once. Tampered, expired,
+ * cross-principal or replayed state is refused and audited.
  */
 import {
-	acceptedContent,
 	CLIENT_CAPABILITIES_META_KEY,
 	LOG_LEVEL_META_KEY,
 	createMcpHandler,
 	createRequestStateCodec,
-	inputRequired,
 	ProtocolError,
 	ProtocolErrorCode,
+	ResourceNotFoundError,
 	Server,
-	type CreateMessageRequestParams,
-	type ElicitInputParams,
-	type InputRequest,
 	type McpHttpHandler,
 	type RequestStateCodec,
 	type ServerContext,
 } from "@modelcontextprotocol/server";
-import { digest } from "../shared/audit/store";
 import type { Failure, Result } from "../shared/errors";
-import type { RequestRecord, ToolCall, ToolOutcome } from "../shared/kernel-api";
+import type { RequestRecord, ToolOutcome } from "../shared/kernel-api";
 import { log } from "../shared/log";
 import { catalogFor } from "../shared/packs";
 import { assertPrincipal, type VerifiedPrincipal } from "../shared/principal";
@@ -49,29 +44,17 @@ import {
 	toolList,
 	type KernelRead,
 } from "../shared/publish";
-import { logPasses, toolAsks, type Catalog, type ClientAsk } from "../shared/registry";
-import { CONFIRM_SCHEMA, INSTRUCTIONS, SERVER_INFO } from "../objects/session/mcp-server";
+import { logPasses, type Catalog } from "../shared/registry";
+import { INSTRUCTIONS, SERVER_INFO } from "../objects/session/mcp-server";
 import type { Env } from "./env";
+import { nextRound, ROUND_TTL_SECONDS, type Round, type RoundState } from "./mrtr";
 
 /** The modern protocol revision this lane serves. */
 export const MODERN_REVISION = "2026-07-28";
-/** How long a confirmation round may take. */
-const CONFIRM_TTL_SECONDS = 300;
 /** Lists vary by the caller's scopes, so only the requesting client may cache them. */
 const LIST_CACHE = { ttlMs: 60_000, cacheScope: "private" as const };
 
-/** What a confirmation's `requestState` carries (signed, not encrypted: no secrets in here). */
-interface ConfirmState {
-	/** Single-use nonce, spent by the kernel. */
-	n: string;
-	/** The tool the confirmation is for. */
-	t: string;
-	/** Digest of the call's arguments (without `confirm`). */
-	d: string;
-}
-
 const principalOf = (ctx: ServerContext): VerifiedPrincipal => assertPrincipal(ctx.http?.authInfo?.extra?.principal);
-const withoutConfirm = (args: Record<string, unknown>) => Object.fromEntries(Object.entries(args).filter(([k]) => k !== "confirm"));
 
 let cached: { secret: string; catalog: Catalog; handler: Promise<McpHttpHandler> } | undefined;
 
@@ -96,9 +79,9 @@ async function stateKey(secret: string): Promise<Uint8Array> {
 }
 
 async function build(env: Env, secret: string, catalog: Catalog): Promise<McpHttpHandler> {
-	const codec = createRequestStateCodec<ConfirmState>({
+	const codec = createRequestStateCodec<RoundState>({
 		key: await stateKey(secret),
-		ttlSeconds: CONFIRM_TTL_SECONDS,
+		ttlSeconds: ROUND_TTL_SECONDS,
 		// basic/patterns/mrtr: state that influences authorization MUST be bound to the user.
 		bind: (ctx) => {
 			const p = principalOf(ctx);
@@ -115,16 +98,8 @@ async function build(env: Env, secret: string, catalog: Catalog): Promise<McpHtt
 
 type TenantOf = (p: VerifiedPrincipal) => DurableObjectStub<import("../objects/tenant/tenant-object").TenantObject>;
 
-/** Input-request keys of a tool's asks, apart from the confirmation's `confirm`. */
-const askKey = (key: string) => `ask_${key}`;
-
-/** A tool's ask as a 2026-07-28 embedded input request (spec basic/patterns/mrtr). */
-function inputRequestOf(ask: ClientAsk): InputRequest {
-	return ask.method === "elicitation/create" ? inputRequired.elicit(ask.params as ElicitInputParams) : inputRequired.createMessage(ask.params as CreateMessageRequestParams);
-}
-
 /** One request's server: the catalog published on the SDK v2 low-level `Server`. */
-function createModernServer(tenant: TenantOf, codec: RequestStateCodec<ConfirmState>, catalog: Catalog): Server {
+function createModernServer(tenant: TenantOf, codec: RequestStateCodec<RoundState>, catalog: Catalog): Server {
 	const record = (p: VerifiedPrincipal, ctx: ServerContext, r: Omit<RequestRecord, "lane" | "protocolVersion" | "traceId">) =>
 		tenant(p).record(p, { ...r, lane: "modern", protocolVersion: MODERN_REVISION, traceId: traceFrom(ctx) });
 	const listed = (p: VerifiedPrincipal, ctx: ServerContext, method: string) => record(p, ctx, { method, decision: "allowed", outcome: "ok", durationMs: 0 });
@@ -168,47 +143,30 @@ function createModernServer(tenant: TenantOf, codec: RequestStateCodec<ConfirmSt
 		return { tools: toolList(catalog, p.scopes) as never };
 	});
 
+	/** Audits a round that ends the call without running it (declined, or state for another call). */
+	const refused = async (p: VerifiedPrincipal, ctx: ServerContext, tool: string, round: Round, started: number) => {
+		const outcome = round.kind === "declined" ? "confirmation_declined" : "request_state_mismatch";
+		await record(p, ctx, { method: ctx.mcpReq.method, tool, decision: "denied", outcome, durationMs: Date.now() - started });
+	};
+
 	server.setRequestHandler("tools/call", async (req, ctx) => {
 		const p = principalOf(ctx);
 		const started = Date.now();
 		const name = req.params.name;
 		const args = (req.params.arguments ?? {}) as Record<string, unknown>;
-		let confirmation: ToolCall["confirmation"];
 		const envelope = (ctx.mcpReq.envelope ?? {}) as Record<string, unknown>;
-		const clientCaps = envelope[CLIENT_CAPABILITIES_META_KEY] as { elicitation?: unknown; sampling?: unknown } | undefined;
+		const clientCaps = envelope[CLIENT_CAPABILITIES_META_KEY] as { elicitation?: unknown } | undefined;
+		// Ask the person, not the model, when the client can show a form; otherwise the kernel
+		// refuses the unconfirmed call and tells the model to pass confirm: true.
 		const question = clientCaps?.elicitation ? confirmationQuestion(catalog, name, args) : undefined;
-		// The tool's asks the client can answer (it declared the capability); the others stay unanswered.
-		const asks = Object.entries(toolAsks(catalog.tools.callable(name), args)).filter(([, a]) => (a.method === "elicitation/create" ? clientCaps?.elicitation : clientCaps?.sampling));
-		const answers: Record<string, unknown> = {};
-		if (question || asks.length) {
-			const state = ctx.mcpReq.requestState<ConfirmState>();
-			if (state === undefined) {
-				const payload: ConfirmState = { n: crypto.randomUUID(), t: name, d: digest(withoutConfirm(args)) };
-				return inputRequired({
-					inputRequests: {
-						...(question ? { confirm: inputRequired.elicit({ message: question, requestedSchema: CONFIRM_SCHEMA }) } : {}),
-						...Object.fromEntries(asks.map(([key, ask]) => [askKey(key), inputRequestOf(ask)])),
-					},
-					requestState: await codec.mint(payload, ctx),
-				});
-			}
-			if (state.t !== name || state.d !== digest(withoutConfirm(args))) {
-				await record(p, ctx, { method: "tools/call", tool: name, decision: "denied", outcome: "request_state_mismatch", durationMs: Date.now() - started });
-				throw new ProtocolError(ProtocolErrorCode.InvalidParams, "Invalid or expired requestState");
-			}
-			if (question) {
-				const answer = acceptedContent<{ confirm?: unknown }>(ctx.mcpReq.inputResponses, "confirm");
-				if (answer?.confirm !== true) {
-					await record(p, ctx, { method: "tools/call", tool: name, decision: "denied", outcome: "confirmation_declined", durationMs: Date.now() - started });
-					return { content: [{ type: "text", text: "Not done: the user did not confirm. Nothing was changed." }], isError: true };
-				}
-				confirmation = { via: "elicitation", nonce: state.n, expiresAt: Date.now() + CONFIRM_TTL_SECONDS * 1000 };
-			}
-			for (const [key] of asks) {
-				const response = ctx.mcpReq.inputResponses?.[askKey(key)];
-				if (response !== undefined) answers[key] = response;
-			}
+		const round = await nextRound(ctx, codec, { subject: name, tool: catalog.tools.callable(name), args, question });
+		if (round.kind === "ask") return round.result as never;
+		if (round.kind !== "run") {
+			await refused(p, ctx, name, round, started);
+			if (round.kind === "mismatch") throw new ProtocolError(ProtocolErrorCode.InvalidParams, "Invalid or expired requestState");
+			return { content: [{ type: "text", text: "Not done: the user did not confirm. Nothing was changed." }], isError: true };
 		}
+		const { answers, confirmation } = round;
 		const outcome = (await tenant(p).callTool(p, {
 			name,
 			arguments: args,
@@ -253,8 +211,8 @@ function createModernServer(tenant: TenantOf, codec: RequestStateCodec<ConfirmSt
 	server.setRequestHandler("resources/read", async (req, ctx) => {
 		const p = principalOf(ctx);
 		const target = resourceRead(catalog, req.params.uri);
-		// 2026-07-28: a resources/read miss is -32602.
-		if (!target) throw new ProtocolError(ProtocolErrorCode.InvalidParams, "Resource not found");
+		// 2026-07-28 §resources "Error Handling" (SEP-2164): a miss is -32602 with the URI in `data`.
+		if (!target) throw new ResourceNotFoundError(req.params.uri, "Resource not found");
 		const output = await read(p, ctx, target.call, "Invalid resource query");
 		return { contents: resourceContents(target.def, output, req.params.uri) as never, ttlMs: 0, cacheScope: "private" };
 	});
@@ -266,9 +224,18 @@ function createModernServer(tenant: TenantOf, codec: RequestStateCodec<ConfirmSt
 			return { prompts: promptList(catalog, p.scopes) };
 		});
 		server.setRequestHandler("prompts/get", async (req, ctx) => {
+			const p = principalOf(ctx);
 			const call = promptGet(catalog, req.params.name, req.params.arguments);
 			if (!call) throw new ProtocolError(ProtocolErrorCode.InvalidParams, "Unknown prompt");
-			return promptResult(await read(principalOf(ctx), ctx, call, "Invalid prompt arguments")) as never;
+			// A prompt's renderer may ask the client first (input_required is allowed on prompts/get).
+			const round = await nextRound(ctx, codec, { subject: req.params.name, tool: catalog.tools.get(call.name), args: call.arguments });
+			if (round.kind === "ask") return round.result as never;
+			if (round.kind !== "run") {
+				await refused(p, ctx, req.params.name, round, Date.now());
+				throw new ProtocolError(ProtocolErrorCode.InvalidParams, "Invalid or expired requestState");
+			}
+			const answers = Object.keys(round.answers).length ? { answers: round.answers } : {};
+			return promptResult(await read(p, ctx, { ...call, ...answers }, "Invalid prompt arguments")) as never;
 		});
 	}
 

@@ -5,10 +5,13 @@
  * and prompt to the tenant kernel, which authorises, rate-limits, runs and audits it. Everything is
  * declared once (`shared/packs`); this file only translates between the catalog and the SDK.
  *
- * Client interactions a tool declares (confirmation, `asks`: elicitation and sampling) are pushed
- * to the client on the request's own stream before the kernel runs the call; the kernel then runs
- * synchronously with the answers. Progress and log messages the tool reported travel on the same
- * stream before the result.
+ * Client interactions a tool declares (confirmation, `asks`: elicitation, sampling, roots) are
+ * pushed to the client on the request's own stream before the kernel runs the call (or renders
+ * the prompt); the kernel then runs synchronously with the answers. Progress and log messages the
+ * tool reported travel on the same stream before the result.
+ *
+ * A little over the ~300-line guide: one short handler per MCP method around the one SDK `Server`
+ * they share; the policy they apply lives in `shared/publish.ts` and `shared/asks.ts`.
  */
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import {
@@ -50,7 +53,8 @@ import {
 	toolList,
 	type KernelRead,
 } from "../../shared/publish";
-import { logPasses, toolAsks, type Catalog } from "../../shared/registry";
+import { canAnswer, wantedAsks } from "../../shared/asks";
+import { logPasses, type Catalog, type ToolDefinition } from "../../shared/registry";
 
 /** Server identity sent in `initialize` results. */
 export const SERVER_INFO = { name: "smcp", title: "SMCP", version: "0.1.0" } as const;
@@ -82,6 +86,8 @@ export const CONFIRM_SCHEMA = {
 
 /** How long the client may take to answer a pushed request (a person may be reading a form). */
 const ASK_TIMEOUT_MS = 600_000;
+/** Most rounds of asks one call may take (each round may depend on the previous answers). */
+const MAX_ASK_ROUNDS = 8;
 
 /**
  * Builds the SDK server for one session.
@@ -132,6 +138,33 @@ export function createLegacyServer(host: LaneHost): Server {
 		}
 	};
 
+	/**
+	 * Puts a call's asks to the client on the request's stream, round by round (a later ask may
+	 * depend on an earlier answer), and returns the answers. A client without the capability, or
+	 * one that fails to answer, leaves the answer out; the tool reports it.
+	 */
+	const askClient = async (tool: ToolDefinition | undefined, args: Record<string, unknown>, requestId: string | number): Promise<Record<string, unknown>> => {
+		const can = canAnswer(server.getClientCapabilities());
+		const answers: Record<string, unknown> = {};
+		const unanswered = new Set<string>();
+		const options = { relatedRequestId: requestId, timeout: ASK_TIMEOUT_MS };
+		for (let round = 0; round < MAX_ASK_ROUNDS; round++) {
+			const wanted = Object.entries(wantedAsks(tool, args, answers, can)).filter(([key]) => !unanswered.has(key));
+			if (wanted.length === 0) break;
+			for (const [key, ask] of wanted) {
+				try {
+					if (ask.method === "elicitation/create") answers[key] = await server.elicitInput(ask.params as ElicitRequestFormParams, options);
+					else if (ask.method === "sampling/createMessage") answers[key] = await server.createMessage(ask.params as CreateMessageRequestParamsBase, options);
+					else answers[key] = await server.listRoots(undefined, options);
+				} catch (e) {
+					unanswered.add(key);
+					log("warn", "tool.ask_failed", { trace: host.traceId(), tool: (tool?.name ?? "").slice(0, 64), ask: ask.method, error: e instanceof Error ? e.name : "unknown" });
+				}
+			}
+		}
+		return answers;
+	};
+
 	/** Runs a resource read or prompt get in the kernel; a tool error becomes -32602 with its text. */
 	const read = async (principal: VerifiedPrincipal, call: KernelRead, fallback: string) => {
 		const outcome = await run(principal, call);
@@ -178,18 +211,11 @@ export function createLegacyServer(host: LaneHost): Server {
 			}
 			confirmation = { via: "elicitation" };
 		}
-		// The tool's own requests to the client, pushed on this request's stream. A client without
-		// the capability (or one that fails to answer) leaves the answer out; the tool reports it.
-		const answers: Record<string, unknown> = {};
-		for (const [key, ask] of Object.entries(toolAsks(catalog.tools.callable(req.params.name), args))) {
-			const options = { relatedRequestId: extra.requestId, timeout: ASK_TIMEOUT_MS };
-			try {
-				if (ask.method === "elicitation/create" && clientCaps?.elicitation) answers[key] = await server.elicitInput(ask.params as ElicitRequestFormParams, options);
-				else if (ask.method === "sampling/createMessage" && clientCaps?.sampling) answers[key] = await server.createMessage(ask.params as CreateMessageRequestParamsBase, options);
-			} catch (e) {
-				log("warn", "tool.ask_failed", { trace: host.traceId(), tool: req.params.name.slice(0, 64), ask: ask.method, error: e instanceof Error ? e.name : "unknown" });
-			}
-		}
+		// The tool's own requests to the client, pushed on this request's stream.
+		const tool = catalog.tools.callable(req.params.name);
+		const answers = await askClient(tool, args, extra.requestId);
+		// SEP-1699 polling: the result waits in the event log for the client's Last-Event-ID GET.
+		if (tool?.releasesStream) extra.closeSSEStream?.();
 		const outcome = await run(principal, {
 			name: req.params.name,
 			arguments: args,
@@ -267,7 +293,9 @@ export function createLegacyServer(host: LaneHost): Server {
 			const call = promptGet(catalog, req.params.name, req.params.arguments);
 			// MCP 2025-11-25 §prompts "Error Handling": invalid prompt name → -32602.
 			if (!call) throw new McpError(ErrorCode.InvalidParams, "Unknown prompt");
-			return promptResult(await read(principal, call, "Invalid prompt arguments")) as GetPromptResult;
+			// A prompt's renderer may ask the client too (its asks, as for a tool).
+			const answers = await askClient(catalog.tools.get(call.name), call.arguments, extra.requestId);
+			return promptResult(await read(principal, { ...call, ...(Object.keys(answers).length ? { answers } : {}) }, "Invalid prompt arguments")) as GetPromptResult;
 		});
 	}
 

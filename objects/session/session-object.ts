@@ -118,7 +118,9 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 				}
 				// A new session's own initialize is delivered normally; replay is for later requests.
 				const transport = init ? this.#ensureTransport(req.sessionId) : await this.#ready(req.sessionId, extra);
-				return transport.post(req.messages, { sse: req.sse, batch: req.batch, headers, extra });
+				// Priming events and stream release need a client that resumes (2025-11-25+).
+				const resumable = meta.protocolVersion >= "2025-11-25";
+				return transport.post(req.messages, { sse: req.sse, batch: req.batch, resumable, headers, extra });
 			}
 			case "get": {
 				if (meta.kind !== "streamable") return rpcError(404, RpcCode.SessionNotFound, "Session not found");

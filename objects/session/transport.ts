@@ -16,6 +16,8 @@ const encoder = new TextEncoder();
 const SSE_HEADERS = { "Content-Type": "text/event-stream", "Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no" };
 /** Keep-alive comment interval for long-lived streams (intermediaries drop idle connections). */
 const KEEPALIVE_MS = 15_000;
+/** How long a client waits before reconnecting to a stream the server closed (SSE `retry`). */
+export const RECONNECT_AFTER_MS = 1000;
 
 /** A live SSE connection; writes fail silently once the client has gone. */
 class SseSink {
@@ -104,8 +106,15 @@ export class SessionTransport implements Transport {
 	/**
 	 * Handles the messages of one POST. Requests get a response channel: SSE when `sse` (so
 	 * progress and elicitation can travel before the result), otherwise one JSON body.
+	 *
+	 * `resumable` (a 2025-11-25+ session): the SSE stream opens with a priming event, an event id
+	 * with empty data and the `retry` interval (streamable-http §"Sending Messages to the Server":
+	 * the server SHOULD immediately send an event with an ID and an empty data field to prime the
+	 * client to reconnect), and the request's handler may close the stream before the response
+	 * (`extra.closeSSEStream`, SEP-1699 polling): the client then resumes with `Last-Event-ID` and
+	 * gets the rest from the event log. Older clients may choke on empty data, so they get neither.
 	 */
-	post(messages: RpcMessage[], opts: { sse: boolean; batch: boolean; headers: Record<string, string>; extra: MessageExtraInfo }): Promise<Response> | Response {
+	post(messages: RpcMessage[], opts: { sse: boolean; batch: boolean; resumable: boolean; headers: Record<string, string>; extra: MessageExtraInfo }): Promise<Response> | Response {
 		const requests = messages.filter(isRequest);
 		if (requests.length === 0) {
 			for (const m of messages) this.#deliver(m, opts.extra);
@@ -114,9 +123,17 @@ export class SessionTransport implements Transport {
 		}
 		const channel: Channel = { stream: crypto.randomUUID().replaceAll("-", "").slice(0, 16), pending: new Set() };
 		let response: Promise<Response> | Response;
+		let extra = opts.extra;
 		if (opts.sse) {
-			channel.sink = new SseSink(false);
-			response = new Response(channel.sink.readable, { status: 200, headers: { ...SSE_HEADERS, ...opts.headers } });
+			const sink = new SseSink(false);
+			channel.sink = sink;
+			response = new Response(sink.readable, { status: 200, headers: { ...SSE_HEADERS, ...opts.headers } });
+			if (opts.resumable) {
+				// Sequence 0 precedes every logged event of the stream, so resuming from it replays them all.
+				sink.write(`id: ${eventId(channel.stream, 0)}\nretry: ${RECONNECT_AFTER_MS}\ndata: \n\n`);
+				// Later events still go to the log; a GET with Last-Event-ID picks them up (openGet).
+				extra = { ...extra, closeSSEStream: () => sink.close() };
+			}
 		} else {
 			response = new Promise<Response>((resolve) => {
 				channel.json = { results: [], resolve, batch: opts.batch, headers: opts.headers };
@@ -127,9 +144,9 @@ export class SessionTransport implements Transport {
 				const internal = this.#nextId++;
 				channel.pending.add(internal);
 				this.#origins.set(internal, { channel, originalId: m.id });
-				this.#deliver({ ...m, id: internal }, opts.extra);
+				this.#deliver({ ...m, id: internal }, extra);
 			} else {
-				this.#deliver(m, opts.extra);
+				this.#deliver(m, extra);
 			}
 		}
 		return response;

@@ -17,7 +17,7 @@ import { join } from "node:path";
  * The results in `dir`, one entry per scenario (the newest run of each), sorted by name.
  *
  * @param {string} dir the suite's output directory
- * @param {string} kind the suite's directory prefix (`server`)
+ * @param {string} kind the suite's directory prefix (`server`, `authorization-server`)
  * @returns {ScenarioResult[]}
  */
 export function readResults(dir, kind = "server") {
@@ -45,23 +45,28 @@ export function readResults(dir, kind = "server") {
 }
 
 /**
- * Totals over scenarios, counting `expected` scenarios (the baseline) apart.
+ * Totals over scenarios, counting failures the baseline expects apart. A baseline entry is a
+ * scenario (every check of it may fail) or `<scenario>:<check-id>` (that check may fail), as in
+ * the suite's `--expected-failures` format.
  *
  * @param {ScenarioResult[]} results
- * @param {ReadonlySet<string>} expected scenarios listed in the expected-failures baseline
+ * @param {ReadonlySet<string>} expected the baseline's entries
  */
 export function totals(results, expected = new Set()) {
 	const sum = { scenarios: results.length, passed: 0, failed: 0, warnings: 0, expectedFailed: 0, unexpected: /** @type {string[]} */ ([]), stale: /** @type {string[]} */ ([]) };
 	for (const r of results) {
 		sum.passed += r.passed;
 		sum.warnings += r.warnings;
-		if (expected.has(r.scenario)) {
-			if (r.failed > 0 || r.warnings > 0) sum.expectedFailed += r.failed;
-			else sum.stale.push(r.scenario);
-		} else {
-			sum.failed += r.failed;
-			if (r.failed > 0) sum.unexpected.push(r.scenario);
-		}
+		const whole = expected.has(r.scenario);
+		const failing = r.checks.filter((c) => c.status === "FAILURE");
+		const excused = failing.filter((c) => whole || expected.has(`${r.scenario}:${c.id}`));
+		sum.expectedFailed += excused.length;
+		sum.failed += failing.length - excused.length;
+		if (failing.length > excused.length) sum.unexpected.push(r.scenario);
+		if (whole && failing.length === 0 && r.warnings === 0) sum.stale.push(r.scenario);
+		// A per-check entry is stale once that check passes (absent or skipped is tolerated).
+		const passing = new Set(r.checks.filter((c) => c.status === "SUCCESS").map((c) => c.id));
+		for (const id of passing) if (expected.has(`${r.scenario}:${id}`) && !failing.some((c) => c.id === id)) sum.stale.push(`${r.scenario}:${id}`);
 	}
 	return sum;
 }

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { catalogFor, enabledPacks, enabledTools, fullCatalog, registry } from ".";
 import { completionValues, promptList, resourceList, resourceRead, serverCapabilities, templateList, toolList } from "../publish";
 import { Catalog, READ_ONLY, toolAsks, toolContent, type ToolDefinition } from "../registry";
+import { statelessTools } from "./conformance/stateless";
 import { conformanceTools } from "./conformance/tools";
 
 const ON = { SMCP_CONFORMANCE: "true" };
@@ -25,10 +26,10 @@ describe("packs enabled by configuration (SMCP_CONFORMANCE)", () => {
 
 	it('SMCP_CONFORMANCE="true" serves every fixture tool, resource, template and prompt', () => {
 		const c = catalogFor(ON);
-		for (const t of conformanceTools) expect(c.tools.callable(t.name), t.name).toBe(t);
+		for (const t of [...conformanceTools, ...statelessTools]) expect(c.tools.callable(t.name), t.name).toBe(t);
 		expect(resourceList(c, READ).map((r) => r.uri)).toEqual(["smcp://audit-log", "test://static-text", "test://static-binary", "test://watched-resource"]);
 		expect(templateList(c, READ)).toEqual([expect.objectContaining({ uriTemplate: "test://template/{id}/data", name: "template-data" })]);
-		expect(promptList(c, READ).map((p) => p.name)).toEqual(["test_simple_prompt", "test_prompt_with_arguments", "test_prompt_with_embedded_resource", "test_prompt_with_image"]);
+		expect(promptList(c, READ).map((p) => p.name)).toEqual(["test_simple_prompt", "test_prompt_with_arguments", "test_prompt_with_embedded_resource", "test_prompt_with_image", "test_input_required_result_prompt"]);
 		expect(c.capabilities()).toEqual({ prompts: true, completions: true, subscribe: true, logging: true });
 	});
 
@@ -114,7 +115,7 @@ describe("the conformance fixtures", () => {
 	const tool = (n: string) => fullCatalog.tools.get(n)!;
 
 	it("are read-only, mcp:read, in the conformance pack", () => {
-		for (const t of conformanceTools) expect([t.pack, t.scope, t.rateClass, t.annotations.readOnlyHint], t.name).toEqual(["conformance", "mcp:read", "read", true]);
+		for (const t of [...conformanceTools, ...statelessTools]) expect([t.pack, t.scope, t.rateClass, t.annotations.readOnlyHint], t.name).toEqual(["conformance", "mcp:read", "read", true]);
 	});
 
 	it("return the content blocks their scenarios specify", () => {
@@ -128,6 +129,37 @@ describe("the conformance fixtures", () => {
 		expect(Object.values(toolAsks(tool("test_elicitation"), { message: "who?" })).map((a) => a.method)).toEqual(["elicitation/create"]);
 		expect(toolAsks(tool("test_elicitation"), { message: 42 })).toEqual({});
 		expect(toolAsks(tool("test_simple_text"), {})).toEqual({});
+	});
+
+	it("ask the 2026-07-28 scenarios' questions under the keys their texts name", () => {
+		const keys = (n: string, answers = {}) => Object.keys(toolAsks(tool(n), {}, answers));
+		expect(keys("test_input_required_result_elicitation")).toEqual(["user_name"]);
+		expect(keys("test_input_required_result_sampling")).toEqual(["capital_question"]);
+		expect(keys("test_input_required_result_list_roots")).toEqual(["client_roots"]);
+		expect(keys("test_input_required_result_multiple_inputs")).toEqual(["user_name", "greeting", "client_roots"]);
+		// multi-round: the second question only once the first is answered.
+		expect(keys("test_input_required_result_multi_round")).toEqual(["step1"]);
+		expect(keys("test_input_required_result_multi_round", { step1: { action: "accept", content: { name: "A" } } })).toEqual(["step2"]);
+		expect(Object.keys(toolAsks(tool("conformance_get_prompt"), { name: "test_input_required_result_prompt" }))).toEqual(["user_context"]);
+		expect(toolAsks(tool("conformance_get_prompt"), { name: "test_simple_prompt" })).toEqual({});
+		expect(tool("test_missing_capability").requires).toEqual(["sampling"]);
+	});
+
+	it("publish json_schema_2020_12_tool's JSON Schema verbatim, and validate the same arguments in the kernel", () => {
+		const entry = toolList(catalogFor(ON), READ).find((e) => e.name === "json_schema_2020_12_tool")!;
+		expect(entry.inputSchema).toMatchObject({ $schema: "https://json-schema.org/draft/2020-12/schema", additionalProperties: false, $defs: { address: { $anchor: "addressDef" } } });
+		expect(entry.inputSchema).toHaveProperty("if");
+		const input = tool("json_schema_2020_12_tool").input;
+		expect(input.safeParse({ name: "A", email: "a@example.com" }).success).toBe(true);
+		expect(input.safeParse({ contactMethod: "phone", phone: "123" }).success).toBe(true);
+		expect(input.safeParse({ contactMethod: "phone", email: "a@example.com" }).success).toBe(false);
+		expect(input.safeParse({ name: "A" }).success).toBe(false);
+		expect(input.safeParse({ email: "a@example.com", extra: 1 }).success).toBe(false);
+	});
+
+	it("mirror test_custom_header's region into the Mcp-Param-Region header (x-mcp-header)", () => {
+		const entry = toolList(catalogFor(ON), READ).find((e) => e.name === "test_custom_header")!;
+		expect(entry.inputSchema).toMatchObject({ properties: { region: { type: "string", "x-mcp-header": "Region" } } });
 	});
 });
 

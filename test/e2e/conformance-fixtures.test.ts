@@ -1,10 +1,10 @@
 /**
- * End to end: the conformance fixture pack on the 2026-07-28 lane, which the pinned official suite
- * (0.1.16) cannot reach (its client always negotiates 2025-11-25; `npm run conformance` covers
- * that lane). `wrangler dev` with `SMCP_CONFORMANCE=true`, a real v2 SDK client pinned to
- * 2026-07-28, and the same fixtures and expectations as the suite's scenarios: elicitation and
- * sampling through `input_required` + `requestState`, rich content, resources, templates,
- * prompts, completion, and an audit row per call on the modern lane.
+ * End to end: the conformance fixture pack on the 2026-07-28 lane through a real v2 SDK client
+ * (the official suite, `npm run conformance`, drives the same lane with its own raw requests).
+ * `wrangler dev` with `SMCP_CONFORMANCE=true`, a client pinned to 2026-07-28, and the same
+ * fixtures and expectations as the suite's scenarios: elicitation and sampling through
+ * `input_required` + `requestState`, rich content, resources, templates, prompts, completion, and
+ * an audit row per call on the modern lane.
  */
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { mkdtempSync } from "node:fs";

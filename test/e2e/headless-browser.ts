@@ -11,7 +11,7 @@
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { delimiter, join } from "node:path";
-import { CookieJar, formValue, type Fetch } from "../support/oauth-flow";
+import { consentRedirect, type Fetch, type Person } from "../support/oauth-flow";
 
 /** Commands a browser opener may run, on Linux (`open`'s xdg-open and mcp-remote's fallbacks) and macOS (`open`). */
 const OPENERS = ["open", "xdg-open", "gio", "x-www-browser", "sensible-browser", "www-browser"];
@@ -77,24 +77,8 @@ export interface Redirected {
  * expect(callback.status).toBe(200);
  * ```
  */
-export async function signInAndFollowRedirect(fetch: Fetch, authorizeUrl: string, o: { origin: string; email: string; password: string; grant?: string[] }): Promise<Redirected> {
-	const jar = new CookieJar();
-	const page = await fetch(authorizeUrl, { redirect: "manual" });
-	jar.take(page);
-	const html = await page.text();
-	if (page.status !== 200) throw new Error(`authorize page answered ${page.status}, expected the consent form (200)`);
-	const form = new URLSearchParams({ handle: formValue(html, "handle"), q: formValue(html, "q"), email: o.email, password: o.password, action: "approve" });
-	const offered = [...html.matchAll(/name="scope" value="([^"]*)"/g)].map((m) => m[1]!);
-	for (const s of o.grant ?? offered) form.append("scope", s);
-	const res = await fetch(`${o.origin}/authorize`, {
-		method: "POST",
-		redirect: "manual",
-		headers: { "Content-Type": "application/x-www-form-urlencoded", Cookie: jar.header(), Origin: o.origin },
-		body: form.toString(),
-	});
-	const target = res.headers.get("Location");
-	if (res.status !== 302 || !target) throw new Error(`consent POST answered ${res.status}, expected a 302 to the client's callback (a 200 is the form shown again: wrong email or password, or no scope checked)`);
-	const location = new URL(target);
+export async function signInAndFollowRedirect(fetch: Fetch, authorizeUrl: string, o: Person): Promise<Redirected> {
+	const location = await consentRedirect(fetch, authorizeUrl, o);
 	if (location.protocol !== "http:" || !["127.0.0.1", "localhost", "[::1]"].includes(location.hostname)) {
 		throw new Error(`consent redirected to ${location.origin}, not a loopback callback; refusing to follow`);
 	}

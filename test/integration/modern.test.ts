@@ -110,6 +110,14 @@ describe("era routing on one URL", () => {
 		const names = body.result.tools.map((t) => t.name);
 		expect(names).toEqual([...names].sort());
 	});
+
+	it("resources/read of an unknown URI → -32602 with the URI in data (SEP-2164), never empty contents", async () => {
+		const { tokens } = await signedIn();
+		const uri = "smcp://no-such-resource";
+		const res = await modernPost(tokens.access_token, { jsonrpc: "2.0", id: 5, method: "resources/read", params: { uri, _meta: envelope() } }, { "Mcp-Method": "resources/read", "Mcp-Name": uri });
+		const body = (await res.json()) as { error: { code: number; message: string; data: { uri: string } } };
+		expect(body.error).toEqual({ code: -32602, message: "Resource not found", data: { uri } });
+	});
 });
 
 describe("2026-07-28 header and version rules", () => {
@@ -264,6 +272,15 @@ describe("confirmation of destructive calls", () => {
 			const again = (await (await retry(tokens.access_token, state, 3)).json()) as { result: { isError?: boolean; content: { text: string }[] } };
 			expect(again.result.isError).toBe(true);
 			expect(again.result.content[0]!.text).toMatch(/already used/);
+			expect(await count(client)).toBe(5);
+		});
+
+		it("a confirmation answered without requestState is asked again, never run (the nonce travels only in the state)", async () => {
+			const { tokens, client } = await seeded("R");
+			const res = await modernPost(tokens.access_token, toolCall(1, "delete_entities", { entityNames: names }, caps, { inputResponses: accepted }), headers);
+			const body = (await res.json()) as { result: { resultType: string; inputRequests: Record<string, unknown> } };
+			expect(body.result.resultType).toBe("input_required");
+			expect(Object.keys(body.result.inputRequests)).toEqual(["confirm"]);
 			expect(await count(client)).toBe(5);
 		});
 

@@ -178,6 +178,32 @@ describe("eviction and resumption", () => {
 		expect(again[0]!.data).toEqual(final.data);
 	});
 
+	it("a 2025-11-25 POST stream opens with a priming event (id, retry, empty data) from which Last-Event-ID replays everything", async () => {
+		const { tokens } = await signedIn();
+		const id = await rawSession(tokens.access_token);
+		const headers = { "Mcp-Session-Id": id, "MCP-Protocol-Version": "2025-11-25" };
+		const res = await rawPost(tokens.access_token, call(3, "read_graph", {}), headers);
+		const text = await res.text();
+		// streamable-http §"Sending Messages to the Server": an event ID and an empty data field first.
+		const [priming, ...rest] = text.split("\n\n").filter(Boolean);
+		expect(priming).toMatch(/^id: [A-Za-z0-9]+_0\nretry: \d+\ndata: $/);
+		expect(rest.at(-1)).toContain('"id":3');
+		const replay = await selfFetch(`${ORIGIN}/mcp`, {
+			headers: { Authorization: `Bearer ${tokens.access_token}`, Accept: "text/event-stream", "Last-Event-ID": priming!.slice(4, priming!.indexOf("\n")), ...headers },
+		});
+		expect((await sseMessages(replay, 1))[0]!.data.id).toBe(3);
+	});
+
+	it("a 2025-06-18 session gets no priming event (older clients choke on empty data)", async () => {
+		const { tokens } = await signedIn();
+		const init = await rawPost(tokens.access_token, { ...INIT, params: { ...INIT.params, protocolVersion: "2025-06-18" } });
+		await init.text();
+		const headers = { "Mcp-Session-Id": init.headers.get("Mcp-Session-Id")!, "MCP-Protocol-Version": "2025-06-18" };
+		const text = await (await rawPost(tokens.access_token, call(4, "read_graph", {}), headers)).text();
+		expect(text).not.toContain("retry:");
+		expect(text.split("\n\n").filter(Boolean).every((block) => /\ndata: \{/.test(block))).toBe(true);
+	});
+
 	it("a malformed Last-Event-ID is a 400, not a crash", async () => {
 		const { tokens } = await signedIn();
 		const id = await rawSession(tokens.access_token);

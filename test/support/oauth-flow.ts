@@ -74,13 +74,27 @@ export async function registerClient(fetch: Fetch, origin: string, redirectUri: 
 	return ((await res.json()) as { client_id: string }).client_id;
 }
 
-/** Signs in on the consent page and approves; returns the authorization code. */
-export async function approveInBrowser(fetch: Fetch, authorizeUrl: string, o: { email: string; password: string; grant?: string[]; origin: string }): Promise<string> {
+/** Who signs in on the consent page, and what they leave checked. */
+export interface Person {
+	email: string;
+	password: string;
+	/** Scopes the person leaves checked; default every scope offered. */
+	grant?: string[];
+	/** SMCP's origin (the consent form posts there). */
+	origin: string;
+}
+
+/**
+ * Plays the person on SMCP's consent page: opens `authorizeUrl`, signs in, approves, and returns
+ * where the consent POST redirects the browser (the client's redirect URI with `code` and
+ * `state`, or with `error`). Follows nothing itself.
+ */
+export async function consentRedirect(fetch: Fetch, authorizeUrl: string, o: Person): Promise<URL> {
 	const jar = new CookieJar();
 	const page = await fetch(authorizeUrl, { redirect: "manual" });
 	jar.take(page);
 	const html = await page.text();
-	if (page.status !== 200) throw new Error(`authorize page: ${page.status} ${html.slice(0, 200)}`);
+	if (page.status !== 200) throw new Error(`authorize page answered ${page.status}, expected the consent form (200): ${html.slice(0, 200)}`);
 	const form = new URLSearchParams({ handle: formValue(html, "handle"), q: formValue(html, "q"), email: o.email, password: o.password, action: "approve" });
 	const offered = [...html.matchAll(/name="scope" value="([^"]*)"/g)].map((m) => m[1]!);
 	for (const s of o.grant ?? offered) form.append("scope", s);
@@ -91,9 +105,17 @@ export async function approveInBrowser(fetch: Fetch, authorizeUrl: string, o: { 
 		body: form.toString(),
 	});
 	const location = res.headers.get("Location");
-	if (res.status !== 302 || !location) throw new Error(`consent POST: ${res.status} ${(await res.text()).slice(0, 300)}`);
-	const code = new URL(location).searchParams.get("code");
-	if (!code) throw new Error(`no code in redirect: ${new URL(location).searchParams.get("error")}`);
+	if (res.status !== 302 || !location) {
+		throw new Error(`consent POST answered ${res.status}, expected a 302 to the client's callback (a 200 is the form shown again: wrong email or password, or no scope checked): ${(await res.text()).slice(0, 300)}`);
+	}
+	return new URL(location);
+}
+
+/** Signs in on the consent page and approves; returns the authorization code. */
+export async function approveInBrowser(fetch: Fetch, authorizeUrl: string, o: Person): Promise<string> {
+	const location = await consentRedirect(fetch, authorizeUrl, o);
+	const code = location.searchParams.get("code");
+	if (!code) throw new Error(`no code in redirect: ${location.searchParams.get("error")}`);
 	return code;
 }
 

@@ -8,11 +8,13 @@
 import { z } from "zod";
 import { ToolError } from "../../errors";
 import { defineTool, READ_ONLY, type PromptDefinition, type PromptMessage, type ResourceContents, type ResourceDefinition, type ToolDefinition } from "../../registry";
-import { CONFORMANCE_PACK, RED_PIXEL_PNG } from "./tools";
+import { CONFORMANCE_PACK, ElicitAnswer, RED_PIXEL_PNG, elicit } from "./tools";
 
 const RESOURCE_READER = "conformance_read_resource";
 const PROMPT_READER = "conformance_get_prompt";
 const TEMPLATE = /^test:\/\/template\/([^/?#]{1,256})\/data$/;
+/** input-required-result-non-tool-request: a prompt whose rendering first asks the user. */
+const INPUT_PROMPT = "test_input_required_result_prompt";
 
 /** Contents of each fixed fixture URI. */
 const STATIC: Readonly<Record<string, Omit<ResourceContents, "uri">>> = {
@@ -31,7 +33,7 @@ function readFixture(uri: string): ResourceContents[] {
 }
 
 /** Renders a fixture prompt; a missing required argument is a tool error (-32602 on the wire). */
-function renderPrompt(name: string, args: Record<string, string>): { description?: string; messages: PromptMessage[] } {
+function renderPrompt(name: string, args: Record<string, string>, answers: Readonly<Record<string, unknown>>): { description?: string; messages: PromptMessage[] } {
 	const need = (k: string) => {
 		const v = args[k];
 		if (v === undefined) throw new ToolError(`Missing required argument: ${k}`);
@@ -52,6 +54,12 @@ function renderPrompt(name: string, args: Record<string, string>): { description
 			};
 		case "test_prompt_with_image":
 			return { messages: [user({ type: "image", data: RED_PIXEL_PNG, mimeType: "image/png" }), user({ type: "text", text: "Please analyze the image above." })] };
+		case INPUT_PROMPT: {
+			const answer = ElicitAnswer.safeParse(answers.user_context);
+			if (!answer.success) throw new ToolError("The client did not answer the context question (it may not support elicitation).");
+			const context = answer.data.action === "accept" ? String(answer.data.content?.context ?? "") : "";
+			return { messages: [user({ type: "text", text: `Prompt rendered with context: ${context.slice(0, 4096) || "(none)"}` })] };
+		}
 		default:
 			throw new ToolError(`Unknown prompt: ${name.slice(0, 64)}`);
 	}
@@ -77,7 +85,9 @@ export const conformanceReaders: readonly ToolDefinition[] = [
 		description: "Renders a conformance fixture prompt (internal: serves prompts/get).",
 		input: z.object({ name: z.string().max(128), arguments: z.record(z.string().max(128), z.string().max(4096)).default({}) }),
 		output: z.object({ description: z.string().optional(), messages: z.array(z.custom<PromptMessage>()) }),
-		handler: (_ctx, { name, arguments: args }) => renderPrompt(name, args),
+		asks: ({ name }) =>
+			name === INPUT_PROMPT ? { user_context: elicit("What context should the prompt use?", { context: { type: "string" } }, ["context"]) } : undefined,
+		handler: (ctx, { name, arguments: args }) => renderPrompt(name, args, ctx.answers),
 	}),
 ];
 
@@ -127,4 +137,10 @@ export const conformancePrompts: readonly PromptDefinition[] = [
 		arguments: [{ name: "resourceUri", description: "URI of the resource to embed", required: true }],
 	}),
 	prompt({ name: "test_prompt_with_image", title: "Prompt with image", description: "Conformance fixture: a prompt with an image.", arguments: [] }),
+	prompt({
+		name: INPUT_PROMPT,
+		title: "Prompt that asks first",
+		description: "Conformance fixture (input-required-result-non-tool-request): asks the user for context before rendering.",
+		arguments: [],
+	}),
 ];

@@ -23,16 +23,21 @@ export const RED_PIXEL_PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADE
 export const SILENT_WAV = "UklGRiwAAABXQVZFZm10IBAAAAABAAEAQB8AAEAfAAABAAgAZGF0YQgAAACAgICAgICAgA==";
 
 /** Client-supplied text echoed into a result is cut to this many characters. */
-const ECHO_MAX = 4096;
+export const ECHO_MAX = 4096;
 
-const NO_ARGS = z.object({});
-const Text = z.object({ text: z.string() });
-const fixture = { annotations: READ_ONLY, scope: "mcp:read", rateClass: "read", pack: CONFORMANCE_PACK } as const;
-const textContent = (o: { text: string }) => [{ type: "text" as const, text: o.text }];
+/** Input of a fixture without arguments. */
+export const NO_ARGS = z.object({});
+/** Output of a fixture that answers with one text. */
+export const Text = z.object({ text: z.string() });
+/** What every fixture tool shares: read-only, `mcp:read`, the read budget, this pack. */
+export const fixture = { annotations: READ_ONLY, scope: "mcp:read", rateClass: "read", pack: CONFORMANCE_PACK } as const;
+/** The one text block of a {@link Text} output. */
+export const textContent = (o: { text: string }) => [{ type: "text" as const, text: o.text }];
 
-/** The accepted answer of an elicitation ask, as the result text of the elicitation fixtures. */
-const ElicitAnswer = z.object({ action: z.enum(["accept", "decline", "cancel"]), content: z.record(z.string(), z.unknown()).optional() });
-function elicitationOutcome(answer: unknown, prefix: string): { text: string } {
+/** An answer to an elicitation ask (schema `ElicitResult`). */
+export const ElicitAnswer = z.object({ action: z.enum(["accept", "decline", "cancel"]), content: z.record(z.string(), z.unknown()).optional() });
+/** The answer of an elicitation ask as the result text of the elicitation fixtures. */
+export function elicitationOutcome(answer: unknown, prefix: string): { text: string } {
 	const parsed = ElicitAnswer.safeParse(answer);
 	// Spec §elicitation: servers must handle a client without the capability; this fixture errors.
 	if (!parsed.success) throw new ToolError("The client did not answer the elicitation request (it may not support elicitation).");
@@ -41,13 +46,13 @@ function elicitationOutcome(answer: unknown, prefix: string): { text: string } {
 }
 
 /** A form-mode elicitation ask (spec 2025-11-25 §client/elicitation "Form Mode"). */
-const elicit = (message: string, properties: Record<string, object>, required?: string[]): ClientAsk => ({
+export const elicit = (message: string, properties: Record<string, object>, required?: string[]): ClientAsk => ({
 	method: "elicitation/create",
 	params: { message, requestedSchema: { type: "object", properties, ...(required ? { required } : {}) } },
 });
 
 /** Sampling answer: `content` is one block or (2025-11-25, sampling with tools) an array. */
-const SamplingAnswer = z.object({ content: z.union([z.object({ type: z.string(), text: z.string().optional() }), z.array(z.object({ type: z.string(), text: z.string().optional() }))]) });
+export const SamplingAnswer = z.object({ content: z.union([z.object({ type: z.string(), text: z.string().optional() }), z.array(z.object({ type: z.string(), text: z.string().optional() }))]) });
 
 /** All fixture tools of the conformance pack. */
 export const conformanceTools: readonly ToolDefinition[] = [
@@ -143,6 +148,17 @@ export const conformanceTools: readonly ToolDefinition[] = [
 			for (const done of [0, 50, 100]) ctx.progress(done, 100);
 			return { text: "Tool with progress executed successfully" };
 		},
+		content: textContent,
+	}),
+	defineTool({
+		...fixture,
+		name: "test_reconnection",
+		title: "Conformance: stream released mid-call",
+		description: "Conformance fixture (server-sse-polling): the server closes the request's SSE stream before the result; the client resumes with Last-Event-ID.",
+		input: NO_ARGS,
+		output: Text,
+		releasesStream: true,
+		handler: () => ({ text: "Reconnection test completed successfully. If you received this, the client properly reconnected after stream closure." }),
 		content: textContent,
 	}),
 	defineTool({
