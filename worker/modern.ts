@@ -136,6 +136,21 @@ function createModernServer(tenant: TenantOf, codec: RequestStateCodec<RoundStat
 		},
 	});
 
+	// Two error planes (style rule 3): the SDK puts any thrown error's message on the wire. Every
+	// handler is registered through this wrapper: protocol errors pass, anything else (a Durable
+	// Object RPC failure, a bug) becomes a generic -32603 and its kind goes to the log.
+	const register = server.setRequestHandler.bind(server);
+	server.setRequestHandler = ((method: unknown, handler: (...args: unknown[]) => unknown) =>
+		register(method as never, (async (...args: unknown[]) => {
+			try {
+				return await handler(...args);
+			} catch (e) {
+				if (e instanceof ProtocolError) throw e;
+				log("error", "modern.handler_failed", { error: e instanceof Error ? e.name : "unknown" });
+				throw new ProtocolError(ProtocolErrorCode.InternalError, "Internal error");
+			}
+		}) as never)) as typeof server.setRequestHandler;
+
 	server.setRequestHandler("tools/list", async (_req, ctx) => {
 		const p = principalOf(ctx);
 		await listed(p, ctx, "tools/list");

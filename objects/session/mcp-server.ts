@@ -107,6 +107,20 @@ export function createLegacyServer(host: LaneHost): Server {
 		// workerd forbids code generation, so Ajv's compiled validators cannot run here.
 		jsonSchemaValidator: new CfWorkerJsonSchemaValidator(),
 	});
+	// Two error planes (style rule 3): the SDK puts any thrown error's message on the wire. So every
+	// handler below is registered through this wrapper: protocol errors pass, anything else (a
+	// Durable Object RPC failure, a bug) becomes a generic -32603 and its kind goes to the log.
+	const register = server.setRequestHandler.bind(server);
+	server.setRequestHandler = ((schema: unknown, handler: (...args: unknown[]) => unknown) =>
+		register(schema as never, (async (...args: unknown[]) => {
+			try {
+				return await handler(...args);
+			} catch (e) {
+				if (e instanceof McpError) throw e;
+				log("error", "mcp.handler_failed", { trace: host.traceId(), error: e instanceof Error ? e.name : "unknown" });
+				throw new McpError(ErrorCode.InternalError, "Internal error");
+			}
+		}) as never)) as typeof server.setRequestHandler;
 	/** The session's minimum log level (spec §utilities/logging); in memory, reset by eviction. */
 	let logLevel: string | undefined;
 	/**

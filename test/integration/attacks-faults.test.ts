@@ -64,7 +64,7 @@ describe("a kernel that throws (§2 row 14, §6 row 47, §7 row 57)", () => {
 		expect(calls).toBe(2);
 	});
 
-	// BUG: worker/modern.ts (2026-07-28 lane) awaits `tenant(p).callTool(...)` without the guard the
+	// Was a bug (fixed: every handler of both lanes is registered through a generic-error wrapper): worker/modern.ts (2026-07-28 lane) awaited `tenant(p).callTool(...)` without the guard the
 	// legacy lane has (objects/session/mcp-server.ts `run`): a rejected RPC (overloaded object, reset,
 	// serialization failure) reaches the SDK v2 server, which answers -32603 with the exception's
 	// own message. Reproduce: make TenantObject.callTool throw Error("…internal-detail-7f3a") and POST
@@ -73,7 +73,7 @@ describe("a kernel that throws (§2 row 14, §6 row 47, §7 row 57)", () => {
 	// Also reachable without mocks: arguments nested 3,000 deep make the RPC serializer throw and
 	// the wire says "Maximum call stack size exceeded". Expected: "Internal error" (security-tests
 	// §2.14, style.md "two error planes").
-	it.fails("2026-07-28 lane: a kernel call that fails at the platform → generic -32603 with no internal text", async () => {
+	it("2026-07-28 lane: a kernel call that fails at the platform → generic -32603 with no internal text", async () => {
 		const { tokens } = await signedIn();
 		vi.spyOn(TenantObject.prototype, "callTool").mockImplementation(() => {
 			throw new Error("Durable Object is overloaded: internal-detail-7f3a");
