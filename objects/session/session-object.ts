@@ -12,6 +12,7 @@
  * Nothing is written for an id that was never initialised: storage is created only when a session
  * is (the schema too), so a forged or stale id leaves no object behind.
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import { DurableObject } from "cloudflare:workers";
 import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS, type MessageExtraInfo } from "@modelcontextprotocol/sdk/types.js";
@@ -27,6 +28,9 @@ import { parseEventId, EventLog } from "./event-log";
 import { createLegacyServer } from "./mcp-server";
 import { SESSION_MIGRATIONS } from "./schema";
 import { SessionTransport } from "./transport";
+
+/** The trace id of the request whose async work is running (nodejs_compat AsyncLocalStorage). */
+const traces = new AsyncLocalStorage<string>();
 
 /** What a session remembers across evictions. */
 interface SessionMeta {
@@ -65,6 +69,12 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 
 	/** Handles one parsed HTTP exchange for `principal`. */
 	async handle(principalIn: VerifiedPrincipal, req: SessionRequest): Promise<Response> {
+		// Each request's trace id follows its own async work (the SDK runs handlers later, from the
+		// transport), so concurrent requests of one session never swap trace ids in logs and audit.
+		return traces.run(req.traceId, () => this.#handle(principalIn, req));
+	}
+
+	async #handle(principalIn: VerifiedPrincipal, req: SessionRequest): Promise<Response> {
 		let principal: VerifiedPrincipal;
 		try {
 			principal = assertPrincipal(principalIn);
@@ -197,7 +207,7 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 			catalog: catalogFor(this.env),
 			sessionId,
 			protocolVersion: () => this.#meta?.protocolVersion ?? LATEST_PROTOCOL_VERSION,
-			traceId: () => this.#trace,
+			traceId: () => traces.getStore() ?? this.#trace,
 			principalOf: (extra) => assertPrincipal(extra.authInfo?.extra?.principal),
 			callTool: (principal, call) => this.#tenant(principal).callTool(principal, call),
 			record: (principal, r) => this.#tenant(principal).record(principal, r),
