@@ -27,7 +27,7 @@ import { issueSession, readSession } from "./web-session";
 import { auditAuthEvent } from "./auth-events";
 import type { Env } from "./env";
 import { oidcSignInOption, prepareOidcSignIn, redirectToProvider } from "./oidc";
-import { mergeHeaders, renderAuthorizePage, renderErrorPage } from "./pages";
+import { mergeHeaders, mergeHeadersInto, redirect, renderAuthorizePage, renderErrorPage } from "./pages";
 
 /** A sign-in form is a few hundred bytes; anything near this is not one. */
 const MAX_FORM_BYTES = 16 * 1024;
@@ -307,19 +307,6 @@ function isGrantable(scope: string): boolean {
 	return (SCOPES as readonly string[]).includes(scope);
 }
 
-function redirect(location: string, headers?: Headers): Response {
-	const h = new Headers(headers);
-	h.set("Location", location);
-	h.set("Cache-Control", "no-store");
-	// The Location carries the code and state; don't let the next page's Referer repeat it.
-	h.set("Referrer-Policy", "no-referrer");
-	return new Response(null, { status: 302, headers: h });
-}
-
-function mergeHeadersInto(res: Response, extra: Headers): Response {
-	mergeHeaders(res.headers, extra);
-	return res;
-}
 
 function originOf(value: string): string | null {
 	try {

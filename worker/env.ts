@@ -5,9 +5,11 @@
  */
 import type { OAuthHelpers } from "@cloudflare/workers-oauth-provider";
 import type { SessionObject } from "../objects/session/session-object";
+import type { LimitsEnv } from "../objects/tenant/limits";
 import type { TenantObject } from "../objects/tenant/tenant-object";
 
-export interface Env {
+/** Rate limits, the session cap and retention come from {@link LimitsEnv} (README "Configuration"). */
+export interface Env extends LimitsEnv {
 	/** OAuth provider storage (clients, grants, hashed tokens). */
 	OAUTH_KV: KVNamespace;
 	/** Local accounts: email → PBKDF2 hash, user → tenants. */
@@ -32,15 +34,6 @@ export interface Env {
 	SMCP_ADMIN_TOKEN?: string;
 	/** Workers Rate Limiting binding: per-IP limit before authentication. */
 	PREAUTH_LIMITER?: RateLimit;
-	/** Rate limits and retention (see README "Configuration"). */
-	SMCP_RL_TENANT_CAPACITY?: string;
-	SMCP_RL_TENANT_REFILL_PER_SEC?: string;
-	SMCP_RL_READ_CAPACITY?: string;
-	SMCP_RL_READ_REFILL_PER_SEC?: string;
-	SMCP_RL_WRITE_CAPACITY?: string;
-	SMCP_RL_WRITE_REFILL_PER_SEC?: string;
-	SMCP_MAX_SESSIONS_PER_USER?: string;
-	SMCP_AUDIT_RETENTION_DAYS?: string;
 	/** `"true"` serves the MCP conformance-suite fixtures (`shared/packs/conformance`); default off. */
 	SMCP_CONFORMANCE?: string;
 	/** Upstream sign-in (README "Upstream sign-in (OIDC)"): the OpenID provider's issuer URL; unset = off. */

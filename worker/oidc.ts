@@ -35,7 +35,7 @@ import { toBase64url, verifyIdToken } from "./jwt";
 import { OidcAccountLinks } from "./oidc-accounts";
 import { resolveOidcConfig, type OidcConfig } from "./oidc-config";
 import { discoverProvider, exchangeCode, providerKeys, type ProviderMetadata } from "./oidc-issuer";
-import { mergeHeaders, renderErrorPage } from "./pages";
+import { mergeHeaders, mergeHeadersInto, redirect, renderErrorPage } from "./pages";
 
 /** Scopes SMCP asks the provider for: just enough to identify the person (OIDC Core §5.4). */
 const UPSTREAM_SCOPE = "openid email profile";
@@ -254,16 +254,3 @@ async function s256(verifier: string): Promise<string> {
 	return toBase64url(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))));
 }
 
-function redirect(location: string, headers: Headers): Response {
-	const h = new Headers(headers);
-	h.set("Location", location);
-	h.set("Cache-Control", "no-store");
-	// The Location carries a code or state; keep it out of the next page's Referer.
-	h.set("Referrer-Policy", "no-referrer");
-	return new Response(null, { status: 302, headers: h });
-}
-
-function mergeHeadersInto(res: Response, extra: Headers): Response {
-	mergeHeaders(res.headers, extra);
-	return res;
-}

@@ -235,3 +235,27 @@ const STYLE =
 	".scopes{list-style:none;padding-left:0}.note{color:#555}.warn{background:#fff4e5;border-left:4px solid #e8a000;padding:.5rem}" +
 	".error{color:#a00;font-weight:600}input[type=email],input[type=password]{width:100%;padding:.4rem;box-sizing:border-box}" +
 	"button{padding:.5rem 1rem;margin-right:.5rem;font:inherit}:focus-visible{outline:3px solid #1a5fb4;outline-offset:2px}";
+
+/**
+ * A 302 to `location` (which must come from the OAuth provider's validated request, never from
+ * user input), with `headers` (cookies) merged.
+ *
+ * @example
+ * ```ts
+ * return redirect(completed.redirectTo, approved.headers);
+ * ```
+ */
+export function redirect(location: string, headers?: Headers): Response {
+	const h = new Headers(headers);
+	h.set("Location", location);
+	h.set("Cache-Control", "no-store");
+	// The Location carries a code or state; keep it out of the next page's Referer.
+	h.set("Referrer-Policy", "no-referrer");
+	return new Response(null, { status: 302, headers: h });
+}
+
+/** Merges `extra` (cookies from the provider) into a page response and returns it. */
+export function mergeHeadersInto(res: Response, extra: Headers): Response {
+	mergeHeaders(res.headers, extra);
+	return res;
+}
