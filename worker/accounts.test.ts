@@ -6,23 +6,8 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { AccountDirectory, accountRecords, buildAccountRecords, ensureDevAccount, hashPassword, verifyPasswordHash, type Account } from "./accounts";
 import type { Env } from "./env";
+import { memoryKv } from "../test/support/memory-kv";
 
-/** Just enough of KVNamespace for the directory: text and JSON `get`, and `put`. */
-function memoryKv(): KVNamespace & { data: Map<string, string> } {
-	const data = new Map<string, string>();
-	const kv = {
-		data,
-		async get(key: string, type?: "text" | "json") {
-			const v = data.get(key);
-			if (v === undefined) return null;
-			return type === "json" ? JSON.parse(v) : v;
-		},
-		async put(key: string, value: string) {
-			data.set(key, value);
-		},
-	};
-	return kv as unknown as KVNamespace & { data: Map<string, string> };
-}
 
 const PASSWORD = "correct horse battery";
 const HASH_FORMAT = /^pbkdf2-sha256\$100000\$[A-Za-z0-9_-]{22}\$[A-Za-z0-9_-]{43}$/;

@@ -8,24 +8,10 @@ import { describe, expect, it } from "vitest";
 import { AccountDirectory } from "./accounts";
 import type { IdTokenClaims } from "./jwt";
 import { OidcAccountLinks } from "./oidc-accounts";
+import { memoryKv } from "../test/support/memory-kv";
 
 const ISSUER = "https://login.example.com";
 
-function memoryKv(): KVNamespace & { data: Map<string, string> } {
-	const data = new Map<string, string>();
-	const kv = {
-		data,
-		async get(key: string, type?: "text" | "json") {
-			const v = data.get(key);
-			if (v === undefined) return null;
-			return type === "json" ? JSON.parse(v) : v;
-		},
-		async put(key: string, value: string) {
-			data.set(key, value);
-		},
-	};
-	return kv as unknown as KVNamespace & { data: Map<string, string> };
-}
 
 function claims(overrides: Partial<IdTokenClaims> = {}): IdTokenClaims {
 	return { iss: ISSUER, sub: "sub-1", aud: "smcp", exp: 0, iat: 0, email: "Ada@Example.com", email_verified: true, ...overrides };

@@ -35,7 +35,7 @@ export interface DevServer {
  *
  * @example
  * ```ts
- * const dev = await startWrangler({ persistDir: "/tmp/x" });
+ * const dev = await startWrangler({ persistDir: mkdtempSync(join(tmpdir(), "smcp-")) });
  * await fetch(`${dev.origin}/healthz`);
  * await dev.stop();
  * ```

@@ -9,30 +9,9 @@ import { abortAllDurableObjects, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { TenantObject } from "../../objects/tenant/tenant-object";
 import { connectMcp, rawPost, rawSession, selfFetch, signedIn, testEnv, ORIGIN } from "./helpers";
+import { sseMessages } from "../support/sse";
 
-type Sse = { id?: string; data: any };
 
-/** Reads SSE `data:` payloads until the stream ends (or `count` messages). */
-async function sseMessages(res: Response, count = Infinity): Promise<Sse[]> {
-	const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-	const out: Sse[] = [];
-	let buf = "";
-	while (out.length < count) {
-		const { done, value } = await reader.read();
-		if (done) break;
-		buf += value;
-		let at: number;
-		while ((at = buf.indexOf("\n\n")) >= 0) {
-			const block = buf.slice(0, at);
-			buf = buf.slice(at + 2);
-			const data = block.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join("\n");
-			const id = block.split("\n").find((l) => l.startsWith("id: "))?.slice(4);
-			if (data) out.push({ id, data: JSON.parse(data) });
-		}
-	}
-	await reader.cancel().catch(() => {});
-	return out;
-}
 
 /** Everything a stream delivers within `ms` (keep-alive comments ignored), then cancels it. */
 async function drainFor(res: Response, ms: number): Promise<string> {

@@ -5,32 +5,12 @@
 import { abortAllDurableObjects, evictDurableObject, listDurableObjectIds, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import { SessionObject } from "../../objects/session/session-object";
+import { sseMessages } from "../support/sse";
 import { connectMcp, INIT, rawPost, rawSession, selfFetch, signedIn, testEnv, ORIGIN } from "./helpers";
 
 const json = { "Content-Type": "application/json" };
 const sessionStub = (id: string) => testEnv.SESSIONS.get(testEnv.SESSIONS.idFromName(id));
 
-/** Reads SSE `data:` payloads from a response body until `count` messages or the stream ends. */
-async function sseMessages(res: Response, count = Infinity): Promise<{ id?: string; data: any }[]> {
-	const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-	const out: { id?: string; data: any }[] = [];
-	let buf = "";
-	while (out.length < count) {
-		const { done, value } = await reader.read();
-		if (done) break;
-		buf += value;
-		let at: number;
-		while ((at = buf.indexOf("\n\n")) >= 0) {
-			const block = buf.slice(0, at);
-			buf = buf.slice(at + 2);
-			const data = block.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join("\n");
-			const id = block.split("\n").find((l) => l.startsWith("id: "))?.slice(4);
-			if (data && !block.startsWith("event: endpoint")) out.push({ id, data: JSON.parse(data) });
-		}
-	}
-	await reader.cancel().catch(() => {});
-	return out;
-}
 
 const call = (id: number, name: string, args: unknown, meta?: unknown) => ({
 	jsonrpc: "2.0",
