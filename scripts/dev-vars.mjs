@@ -5,11 +5,21 @@
  * (and the test suite, which reads the same file) has its development secrets.
  * An existing `.dev.vars` is never overwritten.
  */
-import { copyFileSync, existsSync } from "node:fs";
+import { copyFileSync, existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 if (!existsSync(`${root}.dev.vars`)) {
 	copyFileSync(`${root}.dev.vars.example`, `${root}.dev.vars`);
 	console.error("smcp: created .dev.vars from .dev.vars.example (development secrets only)");
+}
+
+// `npm run dev` passes --hint: say how to sign in (the account is seeded on the first sign-in page).
+if (process.argv.includes("--hint")) {
+	const vars = readFileSync(`${root}.dev.vars`, "utf8");
+	const read = (k) => new RegExp(`^\\s*${k}\\s*=\\s*"?([^"\\n]*)"?`, "m").exec(vars)?.[1];
+	console.error(
+		`smcp: development sign-in: ${read("SMCP_DEV_EMAIL") ?? "(SMCP_DEV_EMAIL unset)"} / ${read("SMCP_DEV_PASSWORD") ?? "(SMCP_DEV_PASSWORD unset)"} ` +
+			"(from .dev.vars) — on your MCP client's sign-in page or at http://127.0.0.1:8787/account",
+	);
 }

@@ -15,7 +15,7 @@
  * next request; revoking a key is refused by the kernel at once.
  */
 import { log } from "../shared/log";
-import { AccountDirectory } from "./accounts";
+import { AccountDirectory, ensureDevAccount } from "./accounts";
 import { renderAccount, renderSignIn, type AppRow } from "./account-pages";
 import { auditAuthEvent } from "./auth-events";
 import { resolveConfig } from "./config";
@@ -52,6 +52,8 @@ export async function handleAccount(request: Request, env: Env): Promise<Respons
 	const form = new URLSearchParams(new TextDecoder().decode(raw));
 
 	if (url.pathname === "/account/sign-in") {
+		// wrangler dev: the seeded development account exists from the first sign-in on either page.
+		await ensureDevAccount(env, url);
 		const { account, attempted } = await new AccountDirectory(env.DIRECTORY_KV).signIn(form.get("email") ?? "", form.get("password") ?? "");
 		if (attempted) await auditAuthEvent(env, { tenantId: attempted.tenantId, userId: attempted.userId, clientId: "account-page" }, "auth/sign_in", "denied", "wrong_password");
 		if (!account) return renderSignIn("Email or password is incorrect.");

@@ -37,6 +37,12 @@ const post = (jar: CookieJar | null, path: string, fields: Record<string, string
 };
 
 describe("connected-apps page", () => {
+	// First in this file: nothing has opened a consent page yet, so nothing has seeded the account.
+	it("the development account (wrangler dev) can sign in here before any app connected", async () => {
+		const { res } = await signIn("dev@smcp.local", "smcp-dev-password");
+		expect(res.status).toBe(303);
+	});
+
 	it("signs in with a __Host- session cookie, strict CSP, and shows the connected client", async () => {
 		const { account } = await signedIn();
 		const { res, jar } = await signIn(account.email, account.password);
