@@ -98,6 +98,14 @@ describe("pre-auth flood limit", () => {
 		}
 		expect(statuses).toContain(429);
 		expect(statuses.filter((s) => s !== 401 && s !== 429)).toEqual([]);
+		// An Authorization header that is not a bearer on MCP traffic does not skip the limit
+		// (limiter bypass by header): any other path counts against the IP too.
+		let limited = false;
+		for (let i = 0; i < 700 && !limited; i++) {
+			const res = await fetch(`${dev.origin}/account`, { headers: { "CF-Connecting-IP": "203.0.113.77", Authorization: "Basic eDp5" } });
+			limited = res.status === 429;
+		}
+		expect(limited).toBe(true);
 		// Another client IP is unaffected.
 		expect((await fetch(`${dev.origin}/mcp`, { method: "POST", headers: { "CF-Connecting-IP": "198.51.100.7" } })).status).toBe(401);
 	});

@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { CookieJar, formValue, pkce, refresh, registerClient } from "../support/oauth-flow";
-import { createAccount, INIT, ORIGIN, rawPost, selfFetch, signedIn } from "./helpers";
+import { runInDurableObject } from "cloudflare:test";
+import { createAccount, INIT, ORIGIN, rawPost, selfFetch, signedIn, testEnv } from "./helpers";
 
 const REDIRECT = "http://127.0.0.1:9/callback";
 
@@ -156,6 +157,19 @@ describe("consent screen", () => {
 		const res = await postConsent(null, { handle: formValue(html, "handle"), q: formValue(html, "q"), email: account.email, password: account.password, scope: ["mcp:read"], action: "approve" });
 		expect(res.status).toBe(400);
 		expect(res.headers.get("Location")).toBeNull();
+	});
+
+	it("a bare sign-in POST without the consent binding (password guessing) checks no password and writes nothing", async () => {
+		const account = await createAccount();
+		const clientId = await registerClient(selfFetch, ORIGIN, REDIRECT);
+		const { html } = await openConsent(clientId);
+		const res = await postConsent(null, { handle: formValue(html, "handle"), q: formValue(html, "q"), email: account.email, password: "a wrong guess!!", scope: ["mcp:read"], action: "approve" });
+		expect(res.status).toBe(400);
+		expect(await res.text()).not.toContain("Email or password is incorrect.");
+		const rows = await runInDurableObject(testEnv.TENANTS.get(testEnv.TENANTS.idFromName(account.tenantId)), (_o, st) =>
+			st.storage.sql.exec("SELECT name FROM sqlite_master WHERE name = 'audit'").toArray().length ? st.storage.sql.exec("SELECT method FROM audit").toArray() : [],
+		);
+		expect(rows).toEqual([]);
 	});
 
 	it("a tampered q (another redirect_uri) cannot change where the code goes", async () => {
