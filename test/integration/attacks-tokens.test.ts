@@ -220,6 +220,20 @@ describe("PKCE (§4 rows 26–27)", () => {
 	});
 });
 
+describe("token-guard bypass (§4 row 27)", () => {
+	it("a media type in another case does not skip the verifier-failure limit (Content-Type case bypass)", async () => {
+		const { clientId, verifier, code } = await pendingCode();
+		const post = (v: string) =>
+			selfFetch(`${ORIGIN}/token`, {
+				method: "POST",
+				headers: { "Content-Type": "Application/X-WWW-Form-Urlencoded" },
+				body: new URLSearchParams({ grant_type: "authorization_code", redirect_uri: REDIRECT, resource: ORIGIN, code, client_id: clientId, code_verifier: v }).toString(),
+			});
+		for (let i = 0; i < 5; i++) expect((await post(`${"w".repeat(42)}${i}`)).status).toBe(400);
+		expect((await post(verifier)).status).toBe(400);
+	});
+});
+
 describe("codes and refresh tokens (§4 rows 28–32)", () => {
 	it("auth-code replay → invalid_grant, and the tokens from the first exchange → 401 (the grant is revoked)", async () => {
 		const { clientId, verifier, code } = await pendingCode();

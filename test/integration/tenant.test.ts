@@ -78,6 +78,12 @@ describe("scopes", () => {
 		expect(r).toEqual({ ok: false, error: { reason: "insufficient_scope", tool: "create_entities", needed: "mcp:write" } });
 	});
 
+	it("a principal of another tenant routed to this tenant's kernel is refused (mis-routing), nothing runs", async () => {
+		const victim = tenant("t_victim_kernel");
+		const r = await victim.callTool(principal("t_attacker_kernel"), kernelCall("read_graph", {}));
+		expect(r).toEqual({ ok: false, error: { reason: "internal", where: "kernel", detail: "invalid principal" } });
+	});
+
 	it("the kernel refuses a malformed principal handed over RPC", async () => {
 		const r = await tenant("t_bad").callTool({ tenantId: "t bad", userId: "u", clientId: "c", scopes: [] } as never, kernelCall("read_graph", {}));
 		expect(r).toEqual({ ok: false, error: { reason: "internal", where: "kernel", detail: "invalid principal" } });
