@@ -96,14 +96,28 @@ export function toMessage(v: unknown): RpcMessage | null {
  * ```
  */
 export function parseBody(text: string, opts: { allowBatch: boolean }): { ok: true; messages: RpcMessage[]; batch: boolean } | { ok: false; error: ParseFailure } {
-	let decoded: unknown;
+	const decoded = decodeJson(text);
+	if (decoded === NOT_JSON) return { ok: false, error: { code: RpcCode.ParseError, message: "Parse error" } };
+	return parseDecoded(decoded, opts);
+}
+
+/** What {@link decodeJson} returns for text that is not JSON. */
+export const NOT_JSON: unique symbol = Symbol("not JSON");
+
+/**
+ * `JSON.parse`, or {@link NOT_JSON}. Deep nesting either parses (V8 handles 50k levels) and is
+ * refused by the depth check of {@link parseDecoded}, or throws a RangeError that lands here.
+ */
+export function decodeJson(text: string): unknown {
 	try {
-		decoded = JSON.parse(text);
+		return JSON.parse(text);
 	} catch {
-		// Deep nesting either parses (V8 handles 50k levels) and is refused by the depth check below,
-		// or throws a RangeError that lands here; both are bounded.
-		return { ok: false, error: { code: RpcCode.ParseError, message: "Parse error" } };
+		return NOT_JSON;
 	}
+}
+
+/** {@link parseBody} for a body already decoded once (the front Worker parses each body once). */
+export function parseDecoded(decoded: unknown, opts: { allowBatch: boolean }): { ok: true; messages: RpcMessage[]; batch: boolean } | { ok: false; error: ParseFailure } {
 	if (tooDeep(decoded)) return { ok: false, error: { code: RpcCode.InvalidRequest, message: "Invalid Request: nesting too deep" } };
 	const batch = Array.isArray(decoded);
 	const items = batch ? (decoded as unknown[]) : [decoded];

@@ -10,7 +10,7 @@ import { insufficientScope, type OAuthResourceAuth } from "@cloudflare/workers-o
 import { SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/sdk/types.js";
 import { isLegacyRequest } from "@modelcontextprotocol/server";
 import { RpcCode } from "../shared/errors";
-import { errorBody, isRequest, parseBody, tooDeep, type RpcMessage } from "../shared/jsonrpc";
+import { decodeJson, errorBody, isRequest, NOT_JSON, parseBody, parseDecoded, tooDeep, type RpcMessage } from "../shared/jsonrpc";
 import type { Lane } from "../shared/kernel-api";
 import { log } from "../shared/log";
 import { catalogFor } from "../shared/packs";
@@ -116,8 +116,12 @@ export async function handleMcp(request: Request, env: Env, ctx: ApiContext, tra
 	// `_meta` envelope is modern and stateless; everything else (initialize, session traffic,
 	// claim-less POSTs) belongs to the sessionful 2025 lane. The SDK's own classifier decides, so
 	// this router can never disagree with the modern handler about which requests are its own.
-	if (request.method === "POST" && !(await isLegacyRequest(request, undefined, { maxRequestBodySize: config.maxBodyBytes }))) {
-		return handleModern(request, env, ctx, principal, secret, traceId);
+	// The body is read and decoded once, here; the classifier and the modern handler take the
+	// decoded value (their `parsedBody` option) instead of cloning and parsing it again.
+	const decoded = request.method === "POST" ? decodeJson(await request.text()) : NOT_JSON;
+	if (decoded !== NOT_JSON && tooDeep(decoded)) return rpcError(400, RpcCode.InvalidRequest, "Invalid Request: nesting too deep");
+	if (decoded !== NOT_JSON && !(await isLegacyRequest(request, decoded, { maxRequestBodySize: config.maxBodyBytes }))) {
+		return handleModern(request, decoded, env, ctx, principal, secret, traceId);
 	}
 	if ((request.method === "GET" || request.method === "DELETE") && !sessionHeader) {
 		// Without a session there is nothing to stream or end: the 2026-07-28 answer is 405.
@@ -137,7 +141,8 @@ export async function handleMcp(request: Request, env: Env, ctx: ApiContext, tra
 		if (version !== null && !STREAMABLE_VERSIONS.has(version)) {
 			return rpcError(400, RpcCode.ConnectionClosed, `Bad Request: Unsupported protocol version (supported: ${[...STREAMABLE_VERSIONS].join(", ")})`);
 		}
-		const parsed = parseBody(await request.text(), { allowBatch: version === null || version === "2025-03-26" });
+		if (decoded === NOT_JSON) return rpcError(400, RpcCode.ParseError, "Parse error");
+		const parsed = parseDecoded(decoded, { allowBatch: version === null || version === "2025-03-26" });
 		if (!parsed.ok) return rpcError(400, parsed.error.code, parsed.error.message);
 		const { messages, batch } = parsed;
 		const badCall = invalidToolCall(messages);
@@ -178,15 +183,9 @@ export async function handleMcp(request: Request, env: Env, ctx: ApiContext, tra
 }
 
 /** A 2026-07-28 request: scope step-up here, then the stateless modern handler. */
-async function handleModern(request: Request, env: Env, ctx: ApiContext, principal: VerifiedPrincipal, secret: string, traceId: string): Promise<Response> {
-	let message: RpcMessage | null = null;
-	try {
-		const decoded = JSON.parse(await request.clone().text());
-		if (tooDeep(decoded)) return rpcError(400, RpcCode.InvalidRequest, "Invalid Request: nesting too deep");
-		message = decoded && typeof decoded === "object" && !Array.isArray(decoded) ? (decoded as RpcMessage) : null;
-	} catch {
-		message = null; // the modern handler answers malformed bodies itself
-	}
+async function handleModern(request: Request, decoded: unknown, env: Env, ctx: ApiContext, principal: VerifiedPrincipal, secret: string, traceId: string): Promise<Response> {
+	// Anything not a single object is answered by the modern handler itself.
+	const message = decoded && typeof decoded === "object" && !Array.isArray(decoded) ? (decoded as RpcMessage) : null;
 	const version = request.headers.get("MCP-Protocol-Version");
 	if (message) {
 		annotateRequest(request, principal, "modern", version, [message]);
@@ -200,7 +199,7 @@ async function handleModern(request: Request, env: Env, ctx: ApiContext, princip
 		}
 	}
 	const authInfo = { token: "", clientId: principal.clientId, scopes: [...principal.scopes], extra: { principal, traceId } };
-	return (await modernHandler(env, secret)).fetch(request, { authInfo });
+	return (await modernHandler(env, secret)).fetch(request, { authInfo, parsedBody: decoded });
 }
 
 /** `/sse` (GET: open the stream) and `/sse/message?sessionId=` (POST: send a message). */
