@@ -11,6 +11,9 @@
  * package) and inclusive time of the heaviest functions, as sampled ms per tool call and as a
  * share of the isolate's samples (the shares are the reliable part: see the note it prints).
  *
+ * `--no-profile` measures only (no inspector attached): calls/s and workerd CPU per call over
+ * `--rounds` windows, for quick before/after comparisons of one change.
+ *
  * A diagnostic for whoever optimises the hot path; not part of `npm run bench`.
  */
 import { readFileSync } from "node:fs";
@@ -22,7 +25,7 @@ import { buildAll, freePort, startRuntime } from "./lib/servers.mjs";
 import { DEV, SPECS } from "./lib/specs.mjs";
 
 const { values: o } = parseArgs({
-	options: { lane: { type: "string", default: "mcp" }, seconds: { type: "string", default: "6" }, concurrency: { type: "string", default: "8" }, top: { type: "string", default: "30" } },
+	options: { lane: { type: "string", default: "mcp" }, seconds: { type: "string", default: "6" }, concurrency: { type: "string", default: "8" }, top: { type: "string", default: "30" }, "no-profile": { type: "boolean" }, rounds: { type: "string", default: "3" } },
 });
 const lane = String(o.lane);
 if (!["mcp", "modern", "sse", "setup"].includes(lane)) throw new Error("--lane must be mcp, modern, sse or setup");
@@ -139,10 +142,36 @@ const topOf = (m, calls, n, busy) =>
 		.map(([k, us]) => `  ${(us / 1000 / calls).toFixed(3).padStart(7)} ms/call ${((100 * us) / busy).toFixed(1).padStart(5)}%  ${k}`)
 		.join("\n");
 
+/** `--no-profile`: rounds of the lane's load with no inspector; medians of calls/s and CPU per call. */
+async function measureOnly(/** @type {import("./lib/servers.mjs").ServerSpec} */ spec, /** @type {{ dir: string, script: string }} */ build) {
+	const server = await startRuntime(spec, build, {});
+	try {
+		const token = await smcpToken(server.origin, DEV.email, DEV.password);
+		const load = { concurrency: Number(o.concurrency), warmupMs: 1000, durationMs: seconds * 1000, probe: server.probe, open: opener(server.origin, token), call: trivial };
+		const rates = [];
+		const cpus = [];
+		for (let i = 0; i < Number(o.rounds); i++) {
+			const m = await (lane === "setup" ? sessionSetups : steadyCalls)(load);
+			rates.push(m.rate);
+			cpus.push(m.cpuMsPerOp);
+			console.error(`round ${i + 1}: ${m.rate.toFixed(0)}/s, ${m.cpuMsPerOp.toFixed(2)} ms CPU, p50 ${m.p50.toFixed(1)} p99 ${m.p99.toFixed(1)} ms`);
+		}
+		const mid = (/** @type {number[]} */ a) => [...a].sort((x, y) => x - y)[a.length >> 1] ?? 0;
+		console.log(`SMCP, lane ${lane}, ${load.concurrency} sessions: median ${mid(rates).toFixed(0)} ${lane === "setup" ? "setups" : "calls"}/s, ${mid(cpus).toFixed(2)} ms CPU per op`);
+	} finally {
+		await server.stop();
+	}
+}
+
+const opener = (/** @type {string} */ origin, /** @type {string} */ token) => () =>
+	lane === "sse" ? new SseSession(origin, token) : lane === "modern" ? new ModernClient(origin, token) : new StreamableSession(origin, token);
+const trivial = (/** @type {import("./lib/mcp.mjs").McpClient} */ c) => c.call("read_graph", {});
+
 async function main() {
 	const spec = /** @type {import("./lib/servers.mjs").ServerSpec} */ (SPECS.find((s) => s.key === "smcp"));
 	const builds = await buildAll([spec]);
 	const build = /** @type {{ dir: string, script: string }} */ (builds.smcp);
+	if (o["no-profile"]) return measureOnly(spec, build);
 	const inspectorPort = await freePort();
 	const server = await startRuntime(spec, build, { inspectorPort });
 	try {
@@ -159,9 +188,7 @@ async function main() {
 				return { id, s };
 			}),
 		);
-		const open = () => (lane === "sse" ? new SseSession(server.origin, token) : lane === "modern" ? new ModernClient(server.origin, token) : new StreamableSession(server.origin, token));
-		const call = (/** @type {import("./lib/mcp.mjs").McpClient} */ c) => c.call("read_graph", {});
-		const load = { concurrency: Number(o.concurrency), warmupMs: 1500, durationMs: seconds * 1000, probe: server.probe, open, call };
+		const load = { concurrency: Number(o.concurrency), warmupMs: 1500, durationMs: seconds * 1000, probe: server.probe, open: opener(server.origin, token), call: trivial };
 		// Warm up unprofiled, then profile a steady window.
 		await (lane === "setup" ? sessionSetups : steadyCalls)({ ...load, durationMs: 1500 });
 		for (const { s } of sessions) await s.send("Profiler.start");

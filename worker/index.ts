@@ -21,6 +21,7 @@ import { handleMcp, handleSse } from "./mcp";
 import { handleOidcCallback } from "./oidc";
 import { begin, traceOf, type RequestInfo } from "./request-info";
 import { guardTokenRequest } from "./token-guard";
+import { bearerOf, cacheKey, forgetAll, lookup, remember, ttlMs, type VerifiedAuth } from "./token-cache";
 
 export { SessionObject } from "../objects/session/session-object";
 export { TenantObject } from "../objects/tenant/tenant-object";
@@ -37,12 +38,47 @@ function exposeMcpHeaders(request: Request, response: Response): Response {
 	return out;
 }
 
-const mcpApi = {
-	fetch: async (request: Request, env: Env, ctx: ExecutionContext) => exposeMcpHeaders(request, await handleMcp(request, env, ctx, traceOf(request))),
-};
-const sseApi = {
-	fetch: async (request: Request, env: Env, ctx: ExecutionContext) => exposeMcpHeaders(request, await handleSse(request, env, ctx, traceOf(request))),
-};
+/** The execution context as the provider leaves it for the API handlers. */
+type VerifiedCtx = ExecutionContext & { props?: unknown; auth?: VerifiedAuth["auth"] };
+
+/**
+ * The API handlers run after the provider has verified the bearer token; they remember it for
+ * the next request of the same client (worker/token-cache.ts).
+ */
+function remembering(handle: typeof handleMcp) {
+	return {
+		fetch: async (request: Request, env: Env, ctx: VerifiedCtx) => {
+			const ttl = ttlMs(env);
+			const token = bearerOf(request);
+			if (ttl > 0 && token && ctx.auth) remember(await cacheKey(new URL(request.url).origin, token), { props: ctx.props, auth: ctx.auth }, ttl);
+			return exposeMcpHeaders(request, await handle(request, env, ctx, traceOf(request)));
+		},
+	};
+}
+const mcpApi = remembering(handleMcp);
+const sseApi = remembering(handleSse);
+
+/**
+ * The cached path: a bearer token this isolate verified moments ago is not sent through the
+ * provider again. Only for the MCP endpoints and requests without `Origin` (browsers get the
+ * provider's CORS handling); anything else, or a miss, returns null.
+ */
+async function fromTokenCache(request: Request, env: Env, ctx: VerifiedCtx, url: URL): Promise<Response | null> {
+	const path = url.pathname;
+	const handle = path === "/mcp" ? handleMcp : path === "/sse" || path === "/sse/message" ? handleSse : null;
+	if (!handle || request.method === "OPTIONS" || request.headers.has("Origin") || ttlMs(env) === 0) return null;
+	const token = bearerOf(request);
+	if (!token) return null;
+	const hit = lookup(await cacheKey(url.origin, token), token);
+	if (!hit) return null;
+	// The same two fields the provider sets after its own check (handleApiRequest).
+	Object.assign(ctx, hit);
+	return handle(request, env, ctx, traceOf(request));
+}
+
+/** Requests that may change who is authorised: the cache is emptied after them (this isolate). */
+const changesAuthorization = (request: Request, path: string) =>
+	request.method !== "GET" && request.method !== "HEAD" && (path === "/token" || path.startsWith("/admin/") || path === "/account" || path.startsWith("/account/"));
 
 const defaultHandler = {
 	async fetch(request: Request, env: Env): Promise<Response> {
@@ -120,7 +156,7 @@ async function preAuthAllowed(request: Request, env: Env): Promise<boolean> {
 }
 
 export default {
-	async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+	async fetch(request: Request, env: Env, ctx: VerifiedCtx): Promise<Response> {
 		const started = Date.now();
 		const trace = crypto.randomUUID();
 		const url = new URL(request.url);
@@ -136,7 +172,9 @@ export default {
 			} else {
 				info = begin(guarded.request, trace);
 				const forward = () => oauthProvider(config).fetch(guarded.request, env, ctx);
-				response = url.pathname === "/token" ? await guardTokenRequest(guarded.request, env, forward) : await forward();
+				const cached = await fromTokenCache(guarded.request, env, ctx, url);
+				response = cached ?? (url.pathname === "/token" ? await guardTokenRequest(guarded.request, env, forward) : await forward());
+				if (changesAuthorization(request, url.pathname)) forgetAll();
 			}
 		} catch (e) {
 			log("error", "http.crash", { trace, error: e instanceof Error ? `${e.name}: ${e.message}` : "unknown" });

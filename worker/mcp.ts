@@ -80,6 +80,24 @@ function invalidToolCall(messages: RpcMessage[]): Response | null {
 	return null;
 }
 
+/**
+ * Whether a POST is answered over SSE: when one of its tool calls may send something before its
+ * result — progress (the client sent a `progressToken`), log messages, elicitation or sampling
+ * requests (confirmation, asks), or a stream released for polling. Every other POST gets one JSON
+ * body (streamable-http §"Sending Messages to the Server": either is allowed), which spares the
+ * session the stream and the event-log rows that make a stream resumable.
+ */
+function needsStream(env: Env, messages: RpcMessage[]): boolean {
+	const tools = catalogFor(env).tools;
+	return messages.some((m) => {
+		if (!isRequest(m) || m.method !== "tools/call") return false;
+		const meta = m.params?._meta as { progressToken?: unknown } | undefined;
+		if (meta?.progressToken !== undefined) return true;
+		const tool = tools.callable(String(m.params?.name ?? ""));
+		return tool !== undefined && Boolean(tool.logs || tool.asks || tool.confirm || tool.releasesStream);
+	});
+}
+
 /** Adds the principal and the JSON-RPC method (and tool) to the request's log line. */
 function annotateRequest(request: Request, p: VerifiedPrincipal, lane: Lane, protocol: string | null, messages: RpcMessage[]): void {
 	const first = messages.find(isRequest) ?? messages[0];
@@ -161,8 +179,7 @@ export async function handleMcp(request: Request, env: Env, ctx: ApiContext, tra
 		annotateRequest(request, principal, "streamable-http", version, messages);
 		const challenge = await scopeChallenge(env, messages, principal, ctx, traceId, "streamable-http");
 		if (challenge) return challenge;
-		// Answer over SSE when a tool runs (progress and elicitation travel before the result).
-		const sse = messages.some((m) => isRequest(m) && m.method === "tools/call");
+		const sse = needsStream(env, messages);
 		const req: SessionRequest = { op: "post", sessionId, messages, batch, sse, traceId };
 		return sessionStub(env, sessionId).handle(principal, req);
 	}

@@ -9,7 +9,7 @@ import { abortAllDurableObjects, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { TenantObject } from "../../objects/tenant/tenant-object";
 import { connectMcp, rawPost, rawSession, selfFetch, signedIn, testEnv, ORIGIN } from "./helpers";
-import { sseMessages } from "../support/sse";
+import { replies, sseMessages } from "../support/sse";
 
 
 
@@ -88,7 +88,7 @@ describe("pathological payloads through the Worker (§2 row 13)", () => {
 		}
 		// The session is still healthy and the tenant untouched.
 		const after = await rawPost(t, toolCall(4, "read_graph", {}), s.headers);
-		expect((await sseMessages(after)).at(-1)!.data.result.structuredContent).toEqual({ entities: [], relations: [] });
+		expect((await replies(after)).at(-1)!.data.result.structuredContent).toEqual({ entities: [], relations: [] });
 	});
 
 	// BUG: worker/mcp.ts (2025 lane) hands the parsed message to SessionObject.handle() over RPC; the
@@ -127,7 +127,7 @@ describe("bad params on the wire (§2 row 14)", () => {
 		for (const args of ["a string", [1, 2], null, 5]) {
 			const res = await rawPost(tokens.access_token, toolCall(1, "read_graph", args), s.headers);
 			// Refused before the session (a JSON answer) or inside it (an SSE stream): either way -32602.
-			const error = (res.headers.get("Content-Type") ?? "").includes("json") ? ((await res.json()) as { error: { code: number; message: string } }).error : (await sseMessages(res)).at(-1)!.data.error;
+			const error = (await replies(res)).at(-1)!.data.error;
 			expect(error.code, JSON.stringify(args)).toBe(-32602);
 			expect(error.message).not.toMatch(/invalid_type|expected|path/);
 		}
@@ -288,7 +288,7 @@ describe("restarts with a stream open (§7 row 50)", () => {
 		expect(get.status).toBe(200);
 		const reader = get.body!.getReader();
 		const create = toolCall(1, "create_entities", { entities: [{ name: "Once", entityType: "t", observations: ["only once"] }] });
-		await sseMessages(await rawPost(tokens.access_token, create, s.headers));
+		await replies(await rawPost(tokens.access_token, create, s.headers));
 		// A deploy: every object is reset. The open stream must end (done or an error), not hang.
 		await abortAllDurableObjects();
 		const ended = await Promise.race([
@@ -302,12 +302,12 @@ describe("restarts with a stream open (§7 row 50)", () => {
 		]);
 		expect(["done", "errored"]).toContain(ended);
 		// The client did not see the answer; it re-issues the same call with a new id.
-		const again = await sseMessages(await rawPost(tokens.access_token, { ...create, id: 2 }, s.headers));
+		const again = await replies(await rawPost(tokens.access_token, { ...create, id: 2 }, s.headers));
 		expect(again.at(-1)!.data.id).toBe(2);
 		expect(again.at(-1)!.data.result.isError).toBeUndefined();
 		const obs = { ...toolCall(3, "add_observations", { observations: [{ entityName: "Once", contents: ["only once"] }] }) };
-		await sseMessages(await rawPost(tokens.access_token, obs, s.headers));
-		const graph = await sseMessages(await rawPost(tokens.access_token, toolCall(4, "read_graph", {}), s.headers));
+		await replies(await rawPost(tokens.access_token, obs, s.headers));
+		const graph = await replies(await rawPost(tokens.access_token, toolCall(4, "read_graph", {}), s.headers));
 		expect(graph.at(-1)!.data.result.structuredContent).toEqual({ entities: [{ name: "Once", entityType: "t", observations: ["only once"] }], relations: [] });
 	});
 });

@@ -12,6 +12,9 @@ const json = { "Content-Type": "application/json" };
 const sessionStub = (id: string) => testEnv.SESSIONS.get(testEnv.SESSIONS.idFromName(id));
 
 
+/** A progress token asks for the answer over SSE: the stream tests need one. */
+const STREAMED = { progressToken: "p1" };
+
 const call = (id: number, name: string, args: unknown, meta?: unknown) => ({
 	jsonrpc: "2.0",
 	id,
@@ -149,7 +152,7 @@ describe("eviction and resumption", () => {
 		const { tokens } = await signedIn();
 		const id = await rawSession(tokens.access_token);
 		const headers = { "Mcp-Session-Id": id, "MCP-Protocol-Version": "2025-11-25" };
-		const res = await rawPost(tokens.access_token, call(7, "create_entities", { entities: [{ name: "E1", entityType: "t", observations: [] }] }), headers);
+		const res = await rawPost(tokens.access_token, call(7, "create_entities", { entities: [{ name: "E1", entityType: "t", observations: [] }] }, STREAMED), headers);
 		expect(res.headers.get("Content-Type")).toBe("text/event-stream");
 		const events = await sseMessages(res);
 		const final = events.at(-1)!;
@@ -170,7 +173,7 @@ describe("eviction and resumption", () => {
 		const { tokens } = await signedIn();
 		const id = await rawSession(tokens.access_token);
 		const headers = { "Mcp-Session-Id": id, "MCP-Protocol-Version": "2025-11-25" };
-		const res = await rawPost(tokens.access_token, call(3, "read_graph", {}), headers);
+		const res = await rawPost(tokens.access_token, call(3, "read_graph", {}, STREAMED), headers);
 		const text = await res.text();
 		// streamable-http §"Sending Messages to the Server": an event ID and an empty data field first.
 		const [priming, ...rest] = text.split("\n\n").filter(Boolean);
@@ -187,7 +190,7 @@ describe("eviction and resumption", () => {
 		const init = await rawPost(tokens.access_token, { ...INIT, params: { ...INIT.params, protocolVersion: "2025-06-18" } });
 		await init.text();
 		const headers = { "Mcp-Session-Id": init.headers.get("Mcp-Session-Id")!, "MCP-Protocol-Version": "2025-06-18" };
-		const text = await (await rawPost(tokens.access_token, call(4, "read_graph", {}), headers)).text();
+		const text = await (await rawPost(tokens.access_token, call(4, "read_graph", {}, STREAMED), headers)).text();
 		expect(text).not.toContain("retry:");
 		expect(text.split("\n\n").filter(Boolean).every((block) => /\ndata: \{/.test(block))).toBe(true);
 	});
@@ -216,14 +219,29 @@ describe("eviction and resumption", () => {
 		const id = await rawSession(tokens.access_token);
 		const headers = { "Mcp-Session-Id": id, "MCP-Protocol-Version": "2025-11-25" };
 		const [a, b] = await Promise.all([
-			rawPost(tokens.access_token, call(1, "create_entities", { entities: [{ name: "A", entityType: "a", observations: [] }] }), headers),
-			rawPost(tokens.access_token, call(1, "search_nodes", { query: "zzz-nothing" }), headers),
+			rawPost(tokens.access_token, call(1, "create_entities", { entities: [{ name: "A", entityType: "a", observations: [] }] }, STREAMED), headers),
+			rawPost(tokens.access_token, call(1, "search_nodes", { query: "zzz-nothing" }, STREAMED), headers),
 		]);
 		const [ea, eb] = await Promise.all([sseMessages(a), sseMessages(b)]);
 		expect(ea.at(-1)!.data.result.structuredContent.entities[0].name).toBe("A");
 		expect(eb.at(-1)!.data.result.structuredContent.entities).toEqual([]);
 		expect(ea.at(-1)!.data.id).toBe(1);
 		expect(eb.at(-1)!.data.id).toBe(1);
+	});
+
+	it("a tool call that sends nothing before its result is answered as one JSON body, and the event log stays empty", async () => {
+		const { tokens } = await signedIn();
+		const id = await rawSession(tokens.access_token);
+		const headers = { "Mcp-Session-Id": id, "MCP-Protocol-Version": "2025-11-25" };
+		const plain = await rawPost(tokens.access_token, call(5, "read_graph", {}), headers);
+		expect(plain.headers.get("Content-Type")).toBe("application/json");
+		expect(((await plain.json()) as { id: number; result: { isError?: boolean } }).id).toBe(5);
+		const events = await runInDurableObject(sessionStub(id), (_o, state) => Number(state.storage.sql.exec("SELECT COUNT(*) AS n FROM events").one().n));
+		expect(events).toBe(0);
+		// With a progress token the same call streams, so progress can travel before the result.
+		const streamed = await rawPost(tokens.access_token, call(6, "read_graph", {}, STREAMED), headers);
+		expect(streamed.headers.get("Content-Type")).toBe("text/event-stream");
+		expect((await sseMessages(streamed)).at(-1)!.data.id).toBe(6);
 	});
 
 	it("a GET stream opens with text/event-stream", async () => {
@@ -289,12 +307,12 @@ describe("HTTP and JSON-RPC boundary on /mcp", () => {
 		const h = { "Mcp-Session-Id": id };
 		const unknown = (await (await rawPost(tokens.access_token, { jsonrpc: "2.0", id: 2, method: "no/such" }, h)).json()) as { error: { code: number } };
 		expect(unknown.error.code).toBe(-32601);
-		const [tool] = await sseMessages(await rawPost(tokens.access_token, call(3, "no_such_tool", {}), h));
-		expect(tool!.data.error.code).toBe(-32602);
-		const [bad] = await sseMessages(await rawPost(tokens.access_token, call(4, "create_entities", { entities: "nope" }), h));
-		expect(bad!.data.result.isError).toBe(true);
-		expect(bad!.data.result.content[0].text).toContain("entities");
-		expect(bad!.data.result.content[0].text).not.toContain("nope"); // raw argument values never echoed
+		const tool = (await (await rawPost(tokens.access_token, call(3, "no_such_tool", {}), h)).json()) as { error: { code: number } };
+		expect(tool.error.code).toBe(-32602);
+		const bad = (await (await rawPost(tokens.access_token, call(4, "create_entities", { entities: "nope" }), h)).json()) as { result: { isError: boolean; content: { text: string }[] } };
+		expect(bad.result.isError).toBe(true);
+		expect(bad.result.content[0]!.text).toContain("entities");
+		expect(bad.result.content[0]!.text).not.toContain("nope"); // raw argument values never echoed
 	});
 
 	it("notifications-only POST → 202", async () => {

@@ -27,3 +27,16 @@ export async function sseMessages(res: Response, count = Infinity): Promise<SseM
 	await reader.cancel().catch(() => {});
 	return out;
 }
+
+/**
+ * The JSON-RPC messages of a POST's answer, whichever way the server sent it: one JSON body (a
+ * call that sends nothing before its result) or an SSE stream. For tests about the answer, not
+ * the transport.
+ */
+export async function replies(res: Response): Promise<SseMessage[]> {
+	if ((res.headers.get("Content-Type") ?? "").startsWith("application/json")) {
+		const body = (await res.json()) as unknown;
+		return (Array.isArray(body) ? body : [body]).map((data) => ({ data }));
+	}
+	return sseMessages(res);
+}
