@@ -12,20 +12,25 @@
  * share of the isolate's samples (the shares are the reliable part: see the note it prints).
  *
  * `--no-profile` measures only (no inspector attached): calls/s and workerd CPU per call over
- * `--rounds` windows, for quick before/after comparisons of one change.
+ * `--rounds` windows, for quick before/after comparisons of one change. `--against REF` adds the
+ * same Worker built from a git ref (a temporary worktree) and alternates rounds between the two,
+ * printing the per-round ratios: on a shared machine, only interleaved pairs compare fairly.
  *
  * A diagnostic for whoever optimises the hot path; not part of `npm run bench`.
  */
-import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import { sessionSetups, steadyCalls } from "./lib/load.mjs";
 import { ModernClient, SseSession, StreamableSession } from "./lib/mcp.mjs";
 import { smcpToken } from "./lib/oauth.mjs";
-import { buildAll, freePort, startRuntime } from "./lib/servers.mjs";
+import { buildAll, freePort, ROOT, startRuntime } from "./lib/servers.mjs";
 import { DEV, SPECS } from "./lib/specs.mjs";
 
 const { values: o } = parseArgs({
-	options: { lane: { type: "string", default: "mcp" }, seconds: { type: "string", default: "6" }, concurrency: { type: "string", default: "8" }, top: { type: "string", default: "30" }, "no-profile": { type: "boolean" }, rounds: { type: "string", default: "3" } },
+	options: { lane: { type: "string", default: "mcp" }, seconds: { type: "string", default: "6" }, concurrency: { type: "string", default: "8" }, top: { type: "string", default: "30" }, "no-profile": { type: "boolean" }, rounds: { type: "string", default: "3" }, against: { type: "string" } },
 });
 const lane = String(o.lane);
 if (!["mcp", "modern", "sse", "setup"].includes(lane)) throw new Error("--lane must be mcp, modern, sse or setup");
@@ -144,22 +149,45 @@ const topOf = (m, calls, n, busy) =>
 
 /** `--no-profile`: rounds of the lane's load with no inspector; medians of calls/s and CPU per call. */
 async function measureOnly(/** @type {import("./lib/servers.mjs").ServerSpec} */ spec, /** @type {{ dir: string, script: string }} */ build) {
-	const server = await startRuntime(spec, build, {});
+	/** @type {{ name: string, spec: import("./lib/servers.mjs").ServerSpec, build: { dir: string, script: string } }[]} */
+	const variants = [{ name: "working tree", spec, build }];
+	let worktree = "";
+	if (o.against) {
+		worktree = mkdtempSync(join(tmpdir(), "smcp-against-"));
+		execFileSync("git", ["worktree", "add", "--detach", worktree, String(o.against)], { cwd: ROOT, stdio: "ignore" });
+		symlinkSync(join(ROOT, "node_modules"), join(worktree, "node_modules"));
+		const base = { ...spec, key: "smcp-against", config: relative(ROOT, join(worktree, "wrangler.jsonc")) };
+		variants.push({ name: String(o.against), spec: base, build: /** @type {{ dir: string, script: string }} */ ((await buildAll([base]))["smcp-against"]) });
+	}
+	const servers = [];
 	try {
-		const token = await smcpToken(server.origin, DEV.email, DEV.password);
-		const load = { concurrency: Number(o.concurrency), warmupMs: 1000, durationMs: seconds * 1000, probe: server.probe, open: opener(server.origin, token), call: trivial };
-		const rates = [];
-		const cpus = [];
+		for (const v of variants) {
+			const server = await startRuntime(v.spec, v.build, {});
+			servers.push(server);
+			const token = await smcpToken(server.origin, DEV.email, DEV.password);
+			Object.assign(v, { load: { concurrency: Number(o.concurrency), warmupMs: 1000, durationMs: seconds * 1000, probe: server.probe, open: opener(server.origin, token), call: trivial } });
+		}
+		/** @type {Record<string, number[]>} */
+		const cpu = {};
+		const ratios = [];
 		for (let i = 0; i < Number(o.rounds); i++) {
-			const m = await (lane === "setup" ? sessionSetups : steadyCalls)(load);
-			rates.push(m.rate);
-			cpus.push(m.cpuMsPerOp);
-			console.error(`round ${i + 1}: ${m.rate.toFixed(0)}/s, ${m.cpuMsPerOp.toFixed(2)} ms CPU, p50 ${m.p50.toFixed(1)} p99 ${m.p99.toFixed(1)} ms`);
+			const order = i % 2 ? [...variants].reverse() : variants;
+			/** @type {Record<string, number>} */
+			const round = {};
+			for (const v of order) {
+				const m = await (lane === "setup" ? sessionSetups : steadyCalls)(/** @type {any} */ (v).load);
+				(cpu[v.name] ??= []).push(m.cpuMsPerOp);
+				round[v.name] = m.cpuMsPerOp;
+				console.error(`round ${i + 1} ${v.name}: ${m.rate.toFixed(0)}/s, ${m.cpuMsPerOp.toFixed(2)} ms CPU, p50 ${m.p50.toFixed(1)} p99 ${m.p99.toFixed(1)} ms`);
+			}
+			if (variants.length === 2) ratios.push(/** @type {number} */ (round["working tree"]) / /** @type {number} */ (round[String(o.against)]));
 		}
 		const mid = (/** @type {number[]} */ a) => [...a].sort((x, y) => x - y)[a.length >> 1] ?? 0;
-		console.log(`SMCP, lane ${lane}, ${load.concurrency} sessions: median ${mid(rates).toFixed(0)} ${lane === "setup" ? "setups" : "calls"}/s, ${mid(cpus).toFixed(2)} ms CPU per op`);
+		for (const v of variants) console.log(`SMCP (${v.name}), lane ${lane}, ${o.concurrency} sessions: median ${mid(cpu[v.name] ?? []).toFixed(2)} ms CPU per ${lane === "setup" ? "setup" : "call"}`);
+		if (ratios.length) console.log(`CPU per op, working tree ÷ ${o.against}: median ${mid(ratios).toFixed(3)} (rounds: ${ratios.map((r) => r.toFixed(2)).join(" ")})`);
 	} finally {
-		await server.stop();
+		for (const s of servers) await s.stop();
+		if (worktree) execFileSync("git", ["worktree", "remove", "--force", worktree], { cwd: ROOT, stdio: "ignore" });
 	}
 }
 

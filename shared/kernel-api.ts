@@ -103,7 +103,8 @@ export interface TenantKernel {
 	callTool(principal: VerifiedPrincipal, call: ToolCall): Promise<Result<ToolOutcome, Failure>>;
 	record(principal: VerifiedPrincipal, request: RequestRecord): Promise<void>;
 	recordAuthEvent(subject: AuthSubject, event: AuthEvent): Promise<void>;
-	openSession(principal: VerifiedPrincipal, sessionId: string): Promise<Result<true, { reason: "session_cap"; retryAfterSeconds: number }>>;
+	/** Registers a session; `record` (the opening request's audit row) is written in the same transaction when the session opens. */
+	openSession(principal: VerifiedPrincipal, sessionId: string, record?: RequestRecord): Promise<Result<true, { reason: "session_cap"; retryAfterSeconds: number }>>;
 	closeSession(principal: VerifiedPrincipal, sessionId: string): Promise<void>;
 	/** Operator export: rows after `afterSeq`, oldest first, plus the anchor. */
 	exportAudit(afterSeq: number, limit: number): Promise<{ anchor: { seq: number; hash: string } | null; rows: AuditRow[] }>;

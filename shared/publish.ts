@@ -10,6 +10,19 @@ import type { ToolCall } from "./kernel-api";
 import { hasScope, SCOPES } from "./principal";
 import { toJsonSchema, type Catalog, type PromptMessage, type ResourceContents, type ResourceDefinition } from "./registry";
 
+/**
+ * Whether a `tools/call` may send something before its result: progress (the client sent a
+ * `progressToken`), log messages, requests to the client (confirmation, asks), or a stream
+ * released for polling. Such calls are answered over SSE on the 2025 lane; every other call gets
+ * one JSON body (streamable-http §"Sending Messages to the Server" allows either).
+ */
+export function sendsBeforeResult(catalog: Catalog, params: { name?: unknown; _meta?: unknown } | undefined): boolean {
+	const meta = params?._meta as { progressToken?: unknown } | undefined;
+	if (meta?.progressToken !== undefined) return true;
+	const tool = catalog.tools.callable(String(params?.name ?? ""));
+	return tool !== undefined && Boolean(tool.logs || tool.asks || tool.confirm || tool.releasesStream);
+}
+
 /** A tools/list entry (spec 2025-11-25 §tools "Tool"). */
 export interface ToolEntry {
 	name: string;

@@ -13,7 +13,18 @@ export type SessionRequest =
 	| { op: "sse-open"; sessionId: string; endpoint: string; traceId: string }
 	| { op: "sse-post"; sessionId: string; messages: RpcMessage[]; traceId: string };
 
+/**
+ * A session's answer. Streams (SSE) cross the RPC boundary as a `Response`; every other answer as
+ * plain data, which costs the hop a fraction of a streamed body (docs/performance.md).
+ */
+export type SessionAnswer = Response | { status: number; headers: Record<string, string>; body: string | null };
+
+/** The HTTP response for a session's answer. */
+export function answerResponse(a: SessionAnswer): Response {
+	return a instanceof Response ? a : new Response(a.body, { status: a.status, headers: a.headers });
+}
+
 /** SessionObject's RPC methods. */
 export interface SessionApi {
-	handle(principal: VerifiedPrincipal, request: SessionRequest): Promise<Response>;
+	handle(principal: VerifiedPrincipal, request: SessionRequest): Promise<SessionAnswer>;
 }

@@ -14,9 +14,9 @@ import { decodeJson, errorBody, isRequest, NOT_JSON, parseBody, parseDecoded, to
 import type { Lane } from "../shared/kernel-api";
 import { log } from "../shared/log";
 import { catalogFor } from "../shared/packs";
-import { toolInputSchema } from "../shared/publish";
+import { sendsBeforeResult, toolInputSchema } from "../shared/publish";
 import { hasScope, type VerifiedPrincipal } from "../shared/principal";
-import type { SessionRequest } from "../shared/session-api";
+import { answerResponse, type SessionRequest } from "../shared/session-api";
 import { principalFrom } from "./auth";
 import { resolveConfig } from "./config";
 import { TenantDirectory } from "./directory";
@@ -35,8 +35,9 @@ const rpcError = (status: number, code: number, message: string, extra: Record<s
 /** Protocol revisions the SDK server negotiates; a header naming any other is refused. */
 const STREAMABLE_VERSIONS = new Set(SUPPORTED_PROTOCOL_VERSIONS);
 
-function sessionStub(env: Env, sessionId: string) {
-	return env.SESSIONS.get(env.SESSIONS.idFromName(sessionId));
+/** Hands one parsed exchange to the session's object and turns its answer into the response. */
+async function toSession(env: Env, sessionId: string, principal: VerifiedPrincipal, req: SessionRequest): Promise<Response> {
+	return answerResponse(await env.SESSIONS.get(env.SESSIONS.idFromName(sessionId)).handle(principal, req));
 }
 
 /** Returns 403 + step-up challenge (audited as denied) when a tools/call needs a scope the token lacks. */
@@ -80,22 +81,10 @@ function invalidToolCall(messages: RpcMessage[]): Response | null {
 	return null;
 }
 
-/**
- * Whether a POST is answered over SSE: when one of its tool calls may send something before its
- * result — progress (the client sent a `progressToken`), log messages, elicitation or sampling
- * requests (confirmation, asks), or a stream released for polling. Every other POST gets one JSON
- * body (streamable-http §"Sending Messages to the Server": either is allowed), which spares the
- * session the stream and the event-log rows that make a stream resumable.
- */
+/** A POST is answered over SSE when one of its tool calls may send something before its result. */
 function needsStream(env: Env, messages: RpcMessage[]): boolean {
-	const tools = catalogFor(env).tools;
-	return messages.some((m) => {
-		if (!isRequest(m) || m.method !== "tools/call") return false;
-		const meta = m.params?._meta as { progressToken?: unknown } | undefined;
-		if (meta?.progressToken !== undefined) return true;
-		const tool = tools.callable(String(m.params?.name ?? ""));
-		return tool !== undefined && Boolean(tool.logs || tool.asks || tool.confirm || tool.releasesStream);
-	});
+	const catalog = catalogFor(env);
+	return messages.some((m) => isRequest(m) && m.method === "tools/call" && sendsBeforeResult(catalog, m.params));
 }
 
 /** Adds the principal and the JSON-RPC method (and tool) to the request's log line. */
@@ -181,7 +170,7 @@ export async function handleMcp(request: Request, env: Env, ctx: ApiContext, tra
 		if (challenge) return challenge;
 		const sse = needsStream(env, messages);
 		const req: SessionRequest = { op: "post", sessionId, messages, batch, sse, traceId };
-		return sessionStub(env, sessionId).handle(principal, req);
+		return toSession(env, sessionId, principal, req);
 	}
 
 	if (request.method === "GET" || request.method === "DELETE") {
@@ -194,7 +183,7 @@ export async function handleMcp(request: Request, env: Env, ctx: ApiContext, tra
 			request.method === "GET"
 				? { op: "get", sessionId: sessionHeader, lastEventId: request.headers.get("Last-Event-ID"), traceId }
 				: { op: "delete", sessionId: sessionHeader, traceId };
-		return sessionStub(env, sessionHeader).handle(principal, req);
+		return toSession(env, sessionHeader, principal, req);
 	}
 	return rpcError(405, RpcCode.ConnectionClosed, "Method Not Allowed", { Allow: "GET, POST, DELETE" });
 }
@@ -232,7 +221,7 @@ export async function handleSse(request: Request, env: Env, ctx: ApiContext, tra
 		}
 		const sessionId = await mintSessionId(secret, principal);
 		const endpoint = `/sse/message?sessionId=${sessionId}`;
-		return sessionStub(env, sessionId).handle(principal, { op: "sse-open", sessionId, endpoint, traceId });
+		return toSession(env, sessionId, principal, { op: "sse-open", sessionId, endpoint, traceId });
 	}
 	if (url.pathname === "/sse/message" && request.method === "POST") {
 		const sessionId = url.searchParams.get("sessionId");
@@ -247,7 +236,7 @@ export async function handleSse(request: Request, env: Env, ctx: ApiContext, tra
 		annotateRequest(request, principal, "sse", "2024-11-05", parsed.messages);
 		const challenge = await scopeChallenge(env, parsed.messages, principal, ctx, traceId, "sse");
 		if (challenge) return challenge;
-		return sessionStub(env, sessionId!).handle(principal, { op: "sse-post", sessionId: sessionId!, messages: parsed.messages, traceId });
+		return toSession(env, sessionId!, principal, { op: "sse-post", sessionId: sessionId!, messages: parsed.messages, traceId });
 	}
 	if (url.pathname === "/sse" || url.pathname === "/sse/message") {
 		return rpcError(405, RpcCode.ConnectionClosed, "Method Not Allowed", { Allow: url.pathname === "/sse" ? "GET" : "POST" });

@@ -36,6 +36,7 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/cfworker";
 import { toJsonRpcError, type Failure, type Result } from "../../shared/errors";
+import type { RpcRequest, RpcResponse } from "../../shared/jsonrpc";
 import type { Lane, RequestRecord, ToolCall, ToolOutcome } from "../../shared/kernel-api";
 import { log } from "../../shared/log";
 import { hasScope, type VerifiedPrincipal } from "../../shared/principal";
@@ -89,6 +90,38 @@ const ASK_TIMEOUT_MS = 600_000;
 /** Most rounds of asks one call may take (each round may depend on the previous answers). */
 const MAX_ASK_ROUNDS = 8;
 
+/** What a kernel call needs from the host. */
+export type KernelHost = Pick<LaneHost, "lane" | "protocolVersion" | "callTool" | "traceId" | "sessionId">;
+type KernelCall = Omit<ToolCall, "lane" | "protocolVersion" | "traceId" | "sessionId">;
+
+/** Forwards a call to the kernel; platform failures become a generic -32603. */
+async function runInKernel(host: KernelHost, principal: VerifiedPrincipal, call: KernelCall): Promise<Result<ToolOutcome, Failure>> {
+	try {
+		return await host.callTool(principal, { ...call, lane: host.lane, protocolVersion: host.protocolVersion(), traceId: host.traceId(), sessionId: host.sessionId });
+	} catch (e) {
+		// A platform failure (overloaded object, reset). Generic on the wire; the kind goes to logs.
+		log("error", "tool.rpc_failed", { trace: host.traceId(), tool: call.name.slice(0, 64), retryable: (e as { retryable?: boolean }).retryable === true });
+		throw new McpError(ErrorCode.InternalError, "Internal error");
+	}
+}
+
+/**
+ * Answers a `tools/call` that sends nothing before its result (`sendsBeforeResult` is false)
+ * without the SDK server: the same kernel call, result and errors as the `CallToolRequestSchema`
+ * handler below, minus the SDK's dispatch, which is most of a session's own cost per call.
+ */
+export async function answerPlainToolCall(host: KernelHost, principal: VerifiedPrincipal, request: RpcRequest): Promise<RpcResponse> {
+	const params = request.params ?? {};
+	try {
+		const outcome = await runInKernel(host, principal, { name: String(params.name), arguments: (params.arguments ?? {}) as Record<string, unknown> });
+		if (!outcome.ok) return { jsonrpc: "2.0", id: request.id, error: toJsonRpcError(outcome.error) };
+		return { jsonrpc: "2.0", id: request.id, result: outcome.value.result as unknown as Record<string, unknown> };
+	} catch (e) {
+		const error = e instanceof McpError ? { code: e.code, message: "Internal error" } : { code: ErrorCode.InternalError, message: "Internal error" };
+		return { jsonrpc: "2.0", id: request.id, error };
+	}
+}
+
 /**
  * Builds the SDK server for one session.
  *
@@ -141,16 +174,7 @@ export function createLegacyServer(host: LaneHost): Server {
 			durationMs: Date.now() - started,
 		});
 
-	/** Forwards a call to the kernel; platform failures become a generic -32603. */
-	const run = async (principal: VerifiedPrincipal, call: Omit<ToolCall, "lane" | "protocolVersion" | "traceId" | "sessionId">) => {
-		try {
-			return await host.callTool(principal, { ...call, lane: host.lane, protocolVersion: host.protocolVersion(), traceId: host.traceId(), sessionId: host.sessionId });
-		} catch (e) {
-			// A platform failure (overloaded object, reset). Generic on the wire; the kind goes to logs.
-			log("error", "tool.rpc_failed", { trace: host.traceId(), tool: call.name.slice(0, 64), retryable: (e as { retryable?: boolean }).retryable === true });
-			throw new McpError(ErrorCode.InternalError, "Internal error");
-		}
-	};
+	const run = (principal: VerifiedPrincipal, call: KernelCall) => runInKernel(host, principal, call);
 
 	/**
 	 * Puts a call's asks to the client on the request's stream, round by round (a later ask may

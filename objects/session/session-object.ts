@@ -15,17 +15,19 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { DurableObject } from "cloudflare:workers";
 import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import { LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS, type MessageExtraInfo } from "@modelcontextprotocol/sdk/types.js";
-import { errorBody, type RpcMessage } from "../../shared/jsonrpc";
+import { InitializeRequestSchema, LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS, type MessageExtraInfo } from "@modelcontextprotocol/sdk/types.js";
+import { errorBody, isRequest, type RpcMessage } from "../../shared/jsonrpc";
 import { RpcCode } from "../../shared/errors";
 import { log } from "../../shared/log";
 import { catalogFor } from "../../shared/packs";
+import type { Lane, RequestRecord } from "../../shared/kernel-api";
+import { sendsBeforeResult, serverCapabilities } from "../../shared/publish";
 import { assertPrincipal, brandPrincipal, type VerifiedPrincipal } from "../../shared/principal";
-import type { SessionApi, SessionRequest } from "../../shared/session-api";
+import type { SessionAnswer, SessionApi, SessionRequest } from "../../shared/session-api";
 import type { Env } from "../../worker/env";
 import { migrate } from "../migrations";
 import { parseEventId, EventLog } from "./event-log";
-import { createLegacyServer } from "./mcp-server";
+import { answerPlainToolCall, createLegacyServer, INSTRUCTIONS, SERVER_INFO, type KernelHost } from "./mcp-server";
 import { SESSION_MIGRATIONS } from "./schema";
 import { SessionTransport } from "./transport";
 
@@ -68,13 +70,15 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 	}
 
 	/** Handles one parsed HTTP exchange for `principal`. */
-	async handle(principalIn: VerifiedPrincipal, req: SessionRequest): Promise<Response> {
+	async handle(principalIn: VerifiedPrincipal, req: SessionRequest): Promise<SessionAnswer> {
 		// Each request's trace id follows its own async work (the SDK runs handlers later, from the
 		// transport), so concurrent requests of one session never swap trace ids in logs and audit.
-		return traces.run(req.traceId, () => this.#handle(principalIn, req));
+		const res = await traces.run(req.traceId, () => this.#handle(principalIn, req));
+		if (!(res instanceof Response) || res.headers.get("Content-Type") === "text/event-stream") return res;
+		return { status: res.status, headers: Object.fromEntries(res.headers), body: res.body === null ? null : await res.text() };
 	}
 
-	async #handle(principalIn: VerifiedPrincipal, req: SessionRequest): Promise<Response> {
+	async #handle(principalIn: VerifiedPrincipal, req: SessionRequest): Promise<SessionAnswer> {
 		let principal: VerifiedPrincipal;
 		try {
 			principal = assertPrincipal(principalIn);
@@ -88,14 +92,18 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 
 		if (creates) {
 			if (this.#meta) return rpcError(400, RpcCode.InvalidRequest, "Invalid Request: Server already initialized");
-			// The live-session cap is counted in the tenant, where it is consistent per user.
-			const cap = await this.#tenant(principal).openSession(principal, req.sessionId);
+			const init = req.op === "post" ? (req.messages.find((m) => "method" in m && m.method === "initialize") ?? null) : null;
+			const protocolVersion = req.op === "sse-open" ? "2024-11-05" : negotiated(init);
+			// The live-session cap is counted in the tenant, where it is consistent per user; the
+			// opening initialize is audited there too, in the same transaction (one kernel request).
+			const record = init ? requestRecord("initialize", "streamable-http", protocolVersion, req.traceId, req.sessionId) : undefined;
+			const cap = await this.#tenant(principal).openSession(principal, req.sessionId, record);
 			if (!cap.ok) {
 				const retry = String(cap.error.retryAfterSeconds);
 				log("warn", "session.cap_reached", { trace: req.traceId, tenant: principal.tenantId, user: principal.userId });
 				return rpcError(429, RpcCode.ConnectionClosed, "Too many open sessions; close one or retry later", { "Retry-After": retry });
 			}
-			this.#create(principal, req);
+			this.#create(principal, req, protocolVersion, init);
 		}
 		const meta = this.#meta;
 		// Unknown session, or someone else's: the same 404 (no oracle for valid ids).
@@ -121,12 +129,10 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 			}
 			case "post": {
 				if (meta.kind !== "streamable") return rpcError(404, RpcCode.SessionNotFound, "Session not found");
-				const init = req.messages.find((m) => "method" in m && m.method === "initialize");
-				if (init) {
-					this.#saveInit(meta, init);
-					await this.#audit(principal, "initialize", req.traceId, req.sessionId);
-				}
+				const direct = await this.#answerDirectly(meta, principal, req, headers);
+				if (direct) return direct;
 				// A new session's own initialize is delivered normally; replay is for later requests.
+				const init = req.messages.some((m) => "method" in m && m.method === "initialize");
 				const transport = init ? this.#ensureTransport(req.sessionId) : await this.#ready(req.sessionId, extra);
 				// Priming events and stream release need a client that resumes (2025-11-25+).
 				const resumable = meta.protocolVersion >= "2025-11-25";
@@ -161,7 +167,35 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 		return this.ctx.storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_migrations'").toArray().length > 0;
 	}
 
-	#create(principal: VerifiedPrincipal, req: SessionRequest): void {
+	/**
+	 * The requests a session answers without its SDK server, which is then built only when a request
+	 * needs it (by the same `initialize` replay that follows an eviction):
+	 * - the opening `initialize` (validated by the SDK's own schema; its result is what the SDK's
+	 *   server would answer: negotiated version, the catalog's capabilities, server info);
+	 * - `notifications/initialized` while no server exists (the replay delivers it to the server);
+	 * - a lone `tools/call` that sends nothing before its result (`answerPlainToolCall`).
+	 * Anything else returns null and goes through the SDK server.
+	 */
+	async #answerDirectly(meta: SessionMeta, principal: VerifiedPrincipal, req: Extract<SessionRequest, { op: "post" }>, headers: Record<string, string>): Promise<SessionAnswer | null> {
+		if (req.batch || req.sse) return null;
+		if (req.messages.every((m) => !("id" in m) && "method" in m && m.method === "notifications/initialized")) {
+			return this.#transport ? null : { status: 202, headers, body: null };
+		}
+		const only = req.messages.length === 1 ? req.messages[0] : undefined;
+		if (!only || !isRequest(only) || !meta.init) return null;
+		const json = (body: unknown): SessionAnswer => ({ status: 200, headers: { "Content-Type": "application/json", ...headers }, body: JSON.stringify(body) });
+		const catalog = catalogFor(this.env);
+		if (only.method === "initialize" && !this.#transport && InitializeRequestSchema.safeParse(only).success) {
+			const result = { protocolVersion: meta.protocolVersion, capabilities: serverCapabilities(catalog, "legacy"), serverInfo: SERVER_INFO, instructions: INSTRUCTIONS };
+			return json({ jsonrpc: "2.0", id: only.id, result });
+		}
+		if (only.method === "tools/call" && !sendsBeforeResult(catalog, only.params)) {
+			return json(await answerPlainToolCall(this.#kernelHost(meta, req.sessionId), principal, only));
+		}
+		return null;
+	}
+
+	#create(principal: VerifiedPrincipal, req: SessionRequest, protocolVersion: string, init: RpcMessage | null): void {
 		migrate(this.ctx.storage, SESSION_MIGRATIONS);
 		const now = Date.now();
 		this.#meta = {
@@ -170,8 +204,8 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 			userId: principal.userId,
 			clientId: principal.clientId,
 			kind: req.op === "sse-open" ? "sse" : "streamable",
-			protocolVersion: req.op === "sse-open" ? "2024-11-05" : LATEST_PROTOCOL_VERSION,
-			init: null,
+			protocolVersion,
+			init,
 			createdAt: now,
 			lastSeen: now,
 		};
@@ -181,9 +215,7 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 	}
 
 	#saveInit(meta: SessionMeta, init: RpcMessage): void {
-		const requested = (init as { params?: { protocolVersion?: unknown } }).params?.protocolVersion;
-		// Lifecycle §"Version Negotiation": echo a supported version, else offer our latest.
-		meta.protocolVersion = typeof requested === "string" && SUPPORTED_PROTOCOL_VERSIONS.includes(requested) ? requested : LATEST_PROTOCOL_VERSION;
+		meta.protocolVersion = negotiated(init);
 		meta.init = init;
 		this.#persist();
 	}
@@ -203,19 +235,26 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 		if (this.#transport) return this.#transport;
 		const transport = new SessionTransport(new EventLog(this.ctx.storage.sql), sessionId);
 		const server = createLegacyServer({
-			lane: this.#meta?.kind === "sse" ? "sse" : "streamable-http",
+			...this.#kernelHost(this.#meta, sessionId),
 			catalog: catalogFor(this.env),
-			sessionId,
-			protocolVersion: () => this.#meta?.protocolVersion ?? LATEST_PROTOCOL_VERSION,
-			traceId: () => traces.getStore() ?? this.#trace,
 			principalOf: (extra) => assertPrincipal(extra.authInfo?.extra?.principal),
-			callTool: (principal, call) => this.#tenant(principal).callTool(principal, call),
 			record: (principal, r) => this.#tenant(principal).record(principal, r),
 		});
 		void server.connect(transport);
 		this.#server = server;
 		this.#transport = transport;
 		return transport;
+	}
+
+	/** How this session's requests reach the kernel. */
+	#kernelHost(meta: SessionMeta | null, sessionId: string): KernelHost {
+		return {
+			lane: meta?.kind === "sse" ? "sse" : "streamable-http",
+			sessionId,
+			protocolVersion: () => this.#meta?.protocolVersion ?? LATEST_PROTOCOL_VERSION,
+			traceId: () => traces.getStore() ?? this.#trace,
+			callTool: (principal, call) => this.#tenant(principal).callTool(principal, call),
+		};
 	}
 
 	/** The transport, with the session's `initialize` replayed into a fresh server after eviction. */
@@ -241,16 +280,7 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 
 	async #audit(principal: VerifiedPrincipal, method: string, traceId: string, sessionId: string): Promise<void> {
 		const meta = this.#meta;
-		await this.#tenant(principal).record(principal, {
-			method,
-			lane: meta?.kind === "sse" ? "sse" : "streamable-http",
-			protocolVersion: meta?.protocolVersion ?? LATEST_PROTOCOL_VERSION,
-			traceId,
-			sessionId,
-			decision: "allowed",
-			outcome: "ok",
-			durationMs: 0,
-		});
+		await this.#tenant(principal).record(principal, requestRecord(method, meta?.kind === "sse" ? "sse" : "streamable-http", meta?.protocolVersion ?? LATEST_PROTOCOL_VERSION, traceId, sessionId));
 	}
 
 	async #destroy(sessionId: string | null): Promise<void> {
@@ -268,6 +298,17 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 		await this.ctx.storage.deleteAlarm();
 		await this.ctx.storage.deleteAll();
 	}
+}
+
+/** Lifecycle §"Version Negotiation": echo a supported version, else offer our latest. */
+function negotiated(init: RpcMessage | null): string {
+	const requested = (init as { params?: { protocolVersion?: unknown } } | null)?.params?.protocolVersion;
+	return typeof requested === "string" && SUPPORTED_PROTOCOL_VERSIONS.includes(requested) ? requested : LATEST_PROTOCOL_VERSION;
+}
+
+/** The audit record of a session-level request that was allowed. */
+function requestRecord(method: string, lane: Lane, protocolVersion: string, traceId: string, sessionId: string): RequestRecord {
+	return { method, lane, protocolVersion, traceId, sessionId, decision: "allowed", outcome: "ok", durationMs: 0 };
 }
 
 function ttlMs(env: Env): number {

@@ -156,14 +156,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 	async record(principalIn: VerifiedPrincipal, r: RequestRecord): Promise<void> {
 		const principal = this.#mine(checked(principalIn));
 		if (!principal) return;
-		this.#write({
-			...this.#row(principal, { lane: r.lane, protocolVersion: r.protocolVersion, traceId: r.traceId, sessionId: r.sessionId }, Date.now()),
-			method: r.method,
-			tool: r.tool ?? null,
-			decision: r.decision,
-			outcome: r.outcome,
-			durationMs: r.durationMs,
-		});
+		this.#write(this.#requestRow(principal, r));
 		this.#ensureAlarm();
 	}
 
@@ -180,12 +173,17 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 	}
 
 	/** Registers a new MCP session of `principal`, unless the user is at the live-session cap. */
-	async openSession(principalIn: VerifiedPrincipal, sessionId: string): Promise<Result<true, { reason: "session_cap"; retryAfterSeconds: number }>> {
+	async openSession(principalIn: VerifiedPrincipal, sessionId: string, record?: RequestRecord): Promise<Result<true, { reason: "session_cap"; retryAfterSeconds: number }>> {
 		const principal = this.#mine(checked(principalIn));
 		if (!principal) return err({ reason: "session_cap", retryAfterSeconds: 60 });
 		// A suspended tenant or a revoked key opens no session, whatever KV still says.
 		if (credentialRefusal(this.ctx.storage.sql, principal, Date.now())) return err({ reason: "session_cap", retryAfterSeconds: 60 });
-		const r = this.ctx.storage.transactionSync(() => openSession(this.ctx.storage.sql, this.#limits, principal.userId, sessionId, Date.now()));
+		const r = this.ctx.storage.transactionSync(() => {
+			const opened = openSession(this.ctx.storage.sql, this.#limits, principal.userId, sessionId, Date.now());
+			if (opened.ok && record) this.#audit.append(this.#requestRow(principal, record));
+			return opened;
+		});
+		if (record) this.#ensureAlarm();
 		return r.ok ? ok(true) : err({ reason: "session_cap", retryAfterSeconds: r.retryAfterSeconds });
 	}
 
@@ -313,6 +311,17 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 			outcome: "",
 			durationMs: 0,
 			trace: c.traceId,
+		};
+	}
+
+	#requestRow(p: VerifiedPrincipal, r: RequestRecord): AuditInput {
+		return {
+			...this.#row(p, { lane: r.lane, protocolVersion: r.protocolVersion, traceId: r.traceId, sessionId: r.sessionId }, Date.now()),
+			method: r.method,
+			tool: r.tool ?? null,
+			decision: r.decision,
+			outcome: r.outcome,
+			durationMs: r.durationMs,
 		};
 	}
 

@@ -12,6 +12,7 @@ import { TenantObject } from "../../objects/tenant/tenant-object";
 import { AuditStore } from "../../shared/audit/store";
 import type { ToolCall, ToolOutcome } from "../../shared/kernel-api";
 import { brandPrincipal } from "../../shared/principal";
+import { answerResponse } from "../../shared/session-api";
 import { rawPost, rawSession, signedIn, testEnv } from "./helpers";
 
 const tenantStub = (id: string) => testEnv.TENANTS.get(testEnv.TENANTS.idFromName(id));
@@ -183,7 +184,7 @@ describe("version skew across RPC (§7 row 56)", () => {
 		const { account, tokens } = await signedIn();
 		const sid = await rawSession(tokens.access_token);
 		const p = { tenantId: account.tenantId, userId: account.userId, clientId: tokens.clientId, scopes: ["mcp:read", "mcp:write"], roles: [] } as never;
-		const res = await sessionStub(sid).handle(p, { op: "post", sessionId: sid, messages: [{ jsonrpc: "2.0", id: 5, method: "tools/list" }], batch: false, sse: false, traceId: "t", priority: "high", newer: { x: 1 } } as never);
+		const res = answerResponse(await sessionStub(sid).handle(p, { op: "post", sessionId: sid, messages: [{ jsonrpc: "2.0", id: 5, method: "tools/list" }], batch: false, sse: false, traceId: "t", priority: "high", newer: { x: 1 } } as never));
 		expect(res.status).toBe(200);
 		expect(((await res.json()) as { result: { tools: unknown[] } }).result.tools.length).toBeGreaterThan(0);
 	});

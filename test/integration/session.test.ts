@@ -4,7 +4,10 @@
  */
 import { abortAllDurableObjects, evictDurableObject, listDurableObjectIds, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
+import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
+import { createLegacyServer } from "../../objects/session/mcp-server";
 import { SessionObject } from "../../objects/session/session-object";
+import { catalogFor } from "../../shared/packs";
 import { sseMessages } from "../support/sse";
 import { connectMcp, INIT, rawPost, rawSession, selfFetch, signedIn, testEnv, ORIGIN } from "./helpers";
 
@@ -242,6 +245,49 @@ describe("eviction and resumption", () => {
 		const streamed = await rawPost(tokens.access_token, call(6, "read_graph", {}, STREAMED), headers);
 		expect(streamed.headers.get("Content-Type")).toBe("text/event-stream");
 		expect((await sseMessages(streamed)).at(-1)!.data.id).toBe(6);
+	});
+
+	it("the session's own initialize answer is the SDK server's answer, for every supported version", async () => {
+		const { tokens } = await signedIn();
+		for (const protocolVersion of ["2025-11-25", "2025-06-18", "2025-03-26", "1999-01-01"]) {
+			const init = { ...INIT, params: { ...INIT.params, protocolVersion } };
+			const direct = (await (await rawPost(tokens.access_token, init)).json()) as { result: unknown };
+			// The SDK server the session builds when a request needs it, fed the same initialize.
+			const server = createLegacyServer({
+				lane: "streamable-http",
+				catalog: catalogFor(testEnv),
+				sessionId: "s",
+				protocolVersion: () => protocolVersion,
+				traceId: () => "t",
+				principalOf: () => {
+					throw new Error("unused");
+				},
+				callTool: () => Promise.reject(new Error("unused")),
+				record: () => Promise.resolve(),
+			});
+			const [client, end] = InMemoryTransport.createLinkedPair();
+			await server.connect(end);
+			const answered = new Promise<{ result: unknown }>((resolve) => (client.onmessage = (m) => resolve(m as { result: unknown })));
+			await client.start();
+			await client.send(init as never);
+			expect(direct.result).toEqual((await answered).result);
+			expect((direct.result as { protocolVersion: string }).protocolVersion).toBe(protocolVersion === "1999-01-01" ? "2025-11-25" : protocolVersion);
+			await server.close();
+		}
+	});
+
+	it("a plain tool call's direct answer is the SDK server's answer (result, tool error, unknown tool)", async () => {
+		const { tokens } = await signedIn();
+		const id = await rawSession(tokens.access_token);
+		const headers = { "Mcp-Session-Id": id, "MCP-Protocol-Version": "2025-03-26" };
+		const calls = [call(1, "read_graph", {}), call(2, "create_entities", { entities: "nope" }), call(3, "no_such_tool", {})];
+		for (const c of calls) {
+			const direct = (await (await rawPost(tokens.access_token, c, headers)).json()) as { result?: unknown; error?: { code: number; message: string } };
+			const [viaSdk] = (await (await rawPost(tokens.access_token, [c], headers)).json()) as { result?: unknown; error?: { code: number; message: string } }[];
+			expect(direct.result, c.params.name).toEqual(viaSdk!.result);
+			expect(direct.error?.code).toBe(viaSdk!.error?.code);
+			if (direct.error) expect(viaSdk!.error!.message).toContain(direct.error.message);
+		}
 	});
 
 	it("a GET stream opens with text/event-stream", async () => {
