@@ -31,7 +31,7 @@ import { fixtureToken, smcpToken } from "./lib/oauth.mjs";
 import { cpuMs, machine, processTree, systemBusyMs } from "./lib/proc.mjs";
 import { chartSvg, costMarkdown, replaceBlock, resultsMarkdown, SERVERS } from "./lib/report.mjs";
 import { buildAll, ROOT, startRuntime, startWranglerDev } from "./lib/servers.mjs";
-import { BENCH_LIMITS, DEV, SPECS } from "./lib/specs.mjs";
+import { BENCH_LIMITS, DEV, NO_AUDIT, SPECS } from "./lib/specs.mjs";
 import { median, summarize } from "./lib/stats.mjs";
 
 const { values: flags } = parseArgs({
@@ -67,6 +67,7 @@ const WORKLOADS = {
 		static: { tool: "add", args: () => ({ a: rnd(1000), b: rnd(1000) }), tenant: "default" },
 		agent: { tool: "add", args: () => ({ a: rnd(1000), b: rnd(1000) }), tenant: "default" },
 		smcp: { tool: "read_graph", args: () => ({}), tenant: "empty" },
+		smcpna: { tool: "read_graph", args: () => ({}), tenant: "empty" },
 	},
 	read: { smcp: { tool: "search_nodes", args: () => ({ query: `topic-${pad(rnd(1000), 4)}` }), tenant: "graph" } },
 	write: {
@@ -91,6 +92,8 @@ function runtimeCells() {
 	// At 8 sessions, also the static answers without OAuth ("open"): what the OAuth layer costs.
 	for (const c of P.concurrencies) cells.push({ group: `trivial-mcp-c${c}`, lane: "mcp", workload: "trivial", kind: "steady", c, servers: c === 8 ? ["open", ...all] : all });
 	cells.push({ group: "setup-mcp-c8", lane: "mcp", workload: "trivial", kind: "setup", c: 8, servers: all });
+	// The same SMCP with and without the audit row of allowed calls, back to back.
+	cells.push({ group: "audit-mcp-c8", lane: "mcp", workload: "trivial", kind: "steady", c: 8, servers: ["smcp", "smcpna"] });
 	cells.push({ group: "trivial-sse-c8", lane: "sse", workload: "trivial", kind: "steady", c: 8, servers: ["agent", "smcp"] });
 	for (const c of P.concurrencies) cells.push({ group: `trivial-modern-c${c}`, lane: "modern", workload: "trivial", kind: "steady", c, servers: ["smcp"] });
 	cells.push({ group: "read-mcp-c8", lane: "mcp", workload: "read", kind: "steady", c: 8, servers: ["smcp"] });
@@ -267,13 +270,14 @@ async function main() {
 
 	say("bundling the three Workers with wrangler (deploy --dry-run)");
 	const builds = await buildAll(SPECS);
+	builds[NO_AUDIT.key] = builds.smcp;
 
 	// Runtime direct.
 	/** @type {Record<string, RunningServer & { mf: import("miniflare").Miniflare }>} */
 	const rt = {};
 	const stateRoot = mkdtempSync(join(STATE_ROOT, "smcp-bench-"));
 	tempDirs.push(stateRoot);
-	for (const spec of SPECS) {
+	for (const spec of [...SPECS, NO_AUDIT]) {
 		const stateDir = join(stateRoot, spec.key);
 		mkdirSync(stateDir);
 		const s = await startRuntime(spec, /** @type {{ dir: string, script: string }} */ (builds[spec.key]), { stateDir });
@@ -285,6 +289,7 @@ async function main() {
 	const targets = { ...rt, open: { .../** @type {RunningServer} */ (rt.static), key: "open", path: "/noauth/mcp" } };
 	/** @type {Record<string, Record<string, string>>} */
 	const tokens = await fixtureAndDevTokens(rt);
+	tokens[NO_AUDIT.key] = { empty: await smcpToken(/** @type {RunningServer} */ (rt[NO_AUDIT.key]).origin, DEV.email, DEV.password) };
 	const { token: graphToken, seed } = await seedGraph(/** @type {any} */ (rt.smcp));
 	/** @type {Record<string, string>} */ (tokens.smcp).graph = graphToken;
 	for (const [key, s] of Object.entries(rt)) idleRss[key] = s.probe.rss();

@@ -33,3 +33,15 @@ export const SPECS = [
 		vars: (origin) => ({ SMCP_PUBLIC_ORIGIN: origin, SMCP_SECRET: SECRET, SMCP_DEV_EMAIL: DEV.email, SMCP_DEV_PASSWORD: DEV.password, ...BENCH_LIMITS }),
 	},
 ];
+
+/**
+ * SMCP once more, the same bundle, with `SMCP_BENCH_NO_AUDIT=true`: allowed tool calls write no
+ * audit row. Runtime direct only, next to SMCP in one cell: what the audit row costs.
+ * @type {import("./servers.mjs").ServerSpec}
+ */
+export const NO_AUDIT = {
+	key: "smcpna",
+	config: "wrangler.jsonc",
+	ratelimit: 1_000_000,
+	vars: (origin) => ({ SMCP_PUBLIC_ORIGIN: origin, SMCP_SECRET: SECRET, SMCP_DEV_EMAIL: DEV.email, SMCP_DEV_PASSWORD: DEV.password, ...BENCH_LIMITS, SMCP_BENCH_NO_AUDIT: "true" }),
+};

@@ -36,8 +36,16 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 	readonly #audit: AuditStore;
 	#alarmSet = false;
 
+	/**
+	 * `SMCP_BENCH_NO_AUDIT=true`: allowed tool calls write no audit row. For `npm run bench` only,
+	 * which measures what the row costs; refusals and every other event are still audited.
+	 */
+	readonly #benchNoAudit: boolean;
+
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
+		this.#benchNoAudit = env.SMCP_BENCH_NO_AUDIT === "true";
+		if (this.#benchNoAudit) log("warn", "kernel.audit_off", { reason: "SMCP_BENCH_NO_AUDIT=true: allowed tool calls are not audited (benchmark only)" });
 		this.#limits = resolveLimits(env);
 		this.#audit = new AuditStore(ctx.storage.sql);
 		// Rules of Durable Objects: schema changes run once, before any request is delivered.
@@ -120,7 +128,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 						args,
 					);
 					const content = toolContent(tool, output);
-					this.#audit.append({ ...row, decision: "allowed", outcome: "ok", durationMs: Date.now() - started });
+					if (!this.#benchNoAudit) this.#audit.append({ ...row, decision: "allowed", outcome: "ok", durationMs: Date.now() - started });
 					return { result: { content, structuredContent: output as Record<string, unknown> }, progress, ...(logs.length ? { logs } : {}) };
 				});
 			} catch (e) {

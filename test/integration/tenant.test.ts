@@ -8,6 +8,7 @@ import { migrate } from "../../objects/migrations";
 import type { TenantObject } from "../../objects/tenant/tenant-object";
 import { TENANT_MIGRATIONS } from "../../objects/tenant/schema";
 import type { ToolOutcome } from "../../shared/kernel-api";
+import { MemoryStore } from "../../shared/packs/memory/store";
 import { brandPrincipal } from "../../shared/principal";
 import { connectMcp, connectSse, INIT, rawPost, signedIn, testEnv } from "./helpers";
 
@@ -161,6 +162,31 @@ describe("schema migrations", () => {
 			expect(migrate(state.storage, v2)).toEqual([next]);
 			expect(migrate(state.storage, v2)).toEqual([]);
 			expect(() => migrate(state.storage, TENANT_MIGRATIONS)).toThrow(/older version was deployed/);
+		});
+	});
+});
+
+describe("search index upkeep", () => {
+	it("a bulk import compacts the search index into one segment, and search answers the same before and after", async () => {
+		const stub = testEnv.TENANTS.get(testEnv.TENANTS.idFromName(`t_${crypto.randomUUID().replaceAll("-", "")}`));
+		await runInDurableObject(stub, (_o: TenantObject, state) => {
+			const sql = state.storage.sql;
+			// The per-storage change count relies on the handle being one object per storage.
+			expect(state.storage.sql).toBe(sql);
+			const store = new MemoryStore(sql);
+			const segments = () => Number(sql.exec("SELECT COUNT(DISTINCT segid) AS n FROM mem_search_idx").one().n);
+			// 500 entities with 2 observations: 1,500 search rows per batch, each batch its own transaction.
+			const batch = (b: number) => Array.from({ length: 500 }, (_, i) => ({ name: `e-${b}-${i}`, entityType: "bulk", observations: [`note topic-${String(i % 100).padStart(3, "0")}`, `item ${b * 500 + i}`] }));
+			for (let b = 0; b < 3; b++) state.storage.transactionSync(() => store.createEntities(batch(b)));
+			expect(segments()).toBeGreaterThan(1);
+			const names = (q: string) => store.searchNodes(q).entities.map((e) => e.name).sort();
+			const before = names("topic-007");
+			expect(before).toHaveLength(15);
+			// The fourth batch passes 5,000 changed rows: the write compacts the index.
+			state.storage.transactionSync(() => store.createEntities(batch(3)));
+			expect(segments()).toBe(1);
+			expect(names("topic-007")).toEqual([...before, "e-3-107", "e-3-207", "e-3-307", "e-3-407", "e-3-7"].sort());
+			expect(names("item 1999")).toEqual(["e-3-499"]);
 		});
 	});
 });
