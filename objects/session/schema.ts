@@ -1,6 +1,8 @@
 /**
  * @module objects/session/schema
  * SessionObject's schema migrations, in order. Never edit an entry that has shipped.
+ * Run when a session first needs its event log. `meta` is no longer written: the session's state
+ * lives in the object's key-value store (`ctx.storage.kv`).
  */
 import type { Migration } from "../migrations";
 

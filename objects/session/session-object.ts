@@ -10,7 +10,9 @@
  * request is handled, so the session continues (security-tests §7.49).
  *
  * Nothing is written for an id that was never initialised: storage is created only when a session
- * is (the schema too), so a forged or stale id leaves no object behind.
+ * is, so a forged or stale id leaves no object behind. The session's state is one value in the
+ * object's key-value store; the SQL schema (the event log) is created only when a request first
+ * needs the SDK server and its streams, so a session of plain tool calls never creates it.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { DurableObject } from "cloudflare:workers";
@@ -47,6 +49,8 @@ interface SessionMeta {
 	lastSeen: number;
 }
 
+/** The key of the session's state in the object's key-value store. */
+const META_KEY = "session";
 const DEFAULT_TTL_SECONDS = 86_400;
 /** lastSeen is written at most this often, to keep idle-touch writes cheap. */
 const TOUCH_EVERY_MS = 60_000;
@@ -61,12 +65,7 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
-		ctx.blockConcurrencyWhile(async () => {
-			if (!this.#hasSchema()) return;
-			migrate(ctx.storage, SESSION_MIGRATIONS);
-			const row = ctx.storage.sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = 'session'").toArray()[0];
-			this.#meta = row ? (JSON.parse(row.v) as SessionMeta) : null;
-		});
+		this.#meta = ctx.storage.kv.get<SessionMeta>(META_KEY) ?? null;
 	}
 
 	/** Handles one parsed HTTP exchange for `principal`. */
@@ -163,10 +162,6 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 		else await this.ctx.storage.setAlarm(meta.lastSeen + ttl);
 	}
 
-	#hasSchema(): boolean {
-		return this.ctx.storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_migrations'").toArray().length > 0;
-	}
-
 	/**
 	 * The requests a session answers without its SDK server, which is then built only when a request
 	 * needs it (by the same `initialize` replay that follows an eviction):
@@ -196,7 +191,6 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 	}
 
 	#create(principal: VerifiedPrincipal, req: SessionRequest, protocolVersion: string, init: RpcMessage | null): void {
-		migrate(this.ctx.storage, SESSION_MIGRATIONS);
 		const now = Date.now();
 		this.#meta = {
 			sessionId: req.sessionId,
@@ -228,11 +222,13 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 	}
 
 	#persist(): void {
-		this.ctx.storage.sql.exec("INSERT OR REPLACE INTO meta (k, v) VALUES ('session', ?)", JSON.stringify(this.#meta));
+		this.ctx.storage.kv.put(META_KEY, this.#meta);
 	}
 
 	#ensureTransport(sessionId: string): SessionTransport {
 		if (this.#transport) return this.#transport;
+		// The event log's tables, on the first request that needs streams (see the module note).
+		migrate(this.ctx.storage, SESSION_MIGRATIONS);
 		const transport = new SessionTransport(new EventLog(this.ctx.storage.sql), sessionId);
 		const server = createLegacyServer({
 			...this.#kernelHost(this.#meta, sessionId),
