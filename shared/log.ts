@@ -7,6 +7,24 @@
 /** Severity of a log line. */
 export type Level = "debug" | "info" | "warn" | "error";
 
+const RANK: Record<Level, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+/** Lines below this level are dropped before anything is built (per isolate). */
+let threshold = RANK.info;
+
+/**
+ * Sets the level from `SMCP_LOG_LEVEL` (`debug`, `info` — the default —, `warn`, `error`). Called
+ * by every entry point (the Worker's fetch, each Durable Object's constructor); unknown values
+ * mean `info`.
+ */
+export function configureLog(env: { SMCP_LOG_LEVEL?: string }): void {
+	threshold = RANK[env.SMCP_LOG_LEVEL as Level] ?? RANK.info;
+}
+
+/** Whether a line of `level` would be written. */
+export function logEnabled(level: Level): boolean {
+	return RANK[level] >= threshold;
+}
+
 /** Field names that must never be logged; a defensive net under the rule above. */
 const FORBIDDEN = /token|secret|password|cookie|authorization|code_verifier|^code$|^state$|arguments/i;
 /** Verdicts per field name: log lines use a small fixed set of names, so test each once. */
@@ -29,6 +47,7 @@ const forbidden = (k: string) => {
  * ```
  */
 export function log(level: Level, event: string, fields: Record<string, unknown> = {}): void {
+	if (RANK[level] < threshold) return;
 	const line: Record<string, unknown> = { ts: new Date().toISOString(), level, event };
 	for (const k in fields) line[k] = forbidden(k) ? "[redacted]" : fields[k];
 	const text = JSON.stringify(line);

@@ -27,6 +27,8 @@ export interface Env extends LimitsEnv {
 	SMCP_MAX_BODY_BYTES?: string;
 	/** Idle session lifetime in seconds (default 86400). */
 	SMCP_SESSION_TTL_SECONDS?: string;
+	/** Log level: debug, info (default), warn, error. */
+	SMCP_LOG_LEVEL?: string;
 	/** "true" drops the audit row of allowed tool calls: for `npm run bench` only, never in production. */
 	SMCP_BENCH_NO_AUDIT?: string;
 	/** How long a verified bearer token is remembered per isolate (default 10, 0 = off, max 60). */

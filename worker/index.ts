@@ -6,7 +6,7 @@
  * Non-API routes (the consent screen, health) are the provider's default handler.
  */
 import { OAuthProvider } from "@cloudflare/workers-oauth-provider";
-import { log } from "../shared/log";
+import { configureLog, log, logEnabled } from "../shared/log";
 import { SCOPES } from "../shared/principal";
 import { handleAuthorize } from "./authorize";
 import { resolveConfig, type Config } from "./config";
@@ -157,6 +157,7 @@ async function preAuthAllowed(request: Request, env: Env): Promise<boolean> {
 
 export default {
 	async fetch(request: Request, env: Env, ctx: VerifiedCtx): Promise<Response> {
+		configureLog(env);
 		const started = Date.now();
 		const trace = crypto.randomUUID();
 		const url = new URL(request.url);
@@ -180,13 +181,13 @@ export default {
 			log("error", "http.crash", { trace, error: e instanceof Error ? `${e.name}: ${e.message}` : "unknown" });
 			response = new Response(JSON.stringify({ error: "server_error" }), { status: 500, headers: { "Content-Type": "application/json" } });
 		}
-		log(response.status >= 500 ? "error" : "info", "http.request", {
-			...info,
-			http_method: request.method,
-			path: url.pathname.slice(0, 64),
-			status: response.status,
-			ms: Date.now() - started,
-		});
+		// Successful MCP traffic is a debug line: the audit trail has every call, and at the default
+		// level steady traffic writes nothing (docs/operations.md §Logs). Everything else is info.
+		const mcp = url.pathname === "/mcp" || url.pathname === "/sse" || url.pathname === "/sse/message";
+		const level = response.status >= 500 ? "error" : mcp && response.status < 400 ? "debug" : "info";
+		if (logEnabled(level)) {
+			log(level, "http.request", { ...info, http_method: request.method, path: url.pathname.slice(0, 64), status: response.status, ms: Date.now() - started });
+		}
 		return response;
 	},
 };

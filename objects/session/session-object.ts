@@ -20,7 +20,7 @@ import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { InitializeRequestSchema, LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS, type MessageExtraInfo } from "@modelcontextprotocol/sdk/types.js";
 import { errorBody, isRequest, type RpcMessage } from "../../shared/jsonrpc";
 import { RpcCode } from "../../shared/errors";
-import { log } from "../../shared/log";
+import { configureLog, log } from "../../shared/log";
 import { catalogFor } from "../../shared/packs";
 import type { Lane, RequestRecord } from "../../shared/kernel-api";
 import { sendsBeforeResult, serverCapabilities } from "../../shared/publish";
@@ -65,6 +65,7 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
+		configureLog(env);
 		this.#meta = ctx.storage.kv.get<SessionMeta>(META_KEY) ?? null;
 	}
 

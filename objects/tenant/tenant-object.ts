@@ -17,7 +17,7 @@ import type { ChainVerdict } from "../../shared/audit/chain.mjs";
 import { AccessDenied, err, ok, ToolError, type Failure, type Result } from "../../shared/errors";
 import { HandleStore } from "../../shared/handles";
 import type { ApiKeyInfo, AuthEvent, AuthSubject, LogReport, ProgressReport, RequestRecord, TenantKernel, ToolCall, ToolOutcome } from "../../shared/kernel-api";
-import { log } from "../../shared/log";
+import { configureLog, log, logEnabled } from "../../shared/log";
 import { catalogFor } from "../../shared/packs";
 import { assertPrincipal, brandPrincipal, hasScope, type VerifiedPrincipal } from "../../shared/principal";
 import { toolContent, type ToolDefinition } from "../../shared/registry";
@@ -44,6 +44,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
+		configureLog(env);
 		this.#benchNoAudit = env.SMCP_BENCH_NO_AUDIT === "true";
 		if (this.#benchNoAudit) log("warn", "kernel.audit_off", { reason: "SMCP_BENCH_NO_AUDIT=true: allowed tool calls are not audited (benchmark only)" });
 		this.#limits = resolveLimits(env);
@@ -146,7 +147,8 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 			}
 		}
 		this.#ensureAlarm();
-		log(decision === "allowed" ? "info" : "warn", "tool.call", {
+		// An allowed call is in the audit trail already: a debug line. Refusals and errors: warn.
+		if (logEnabled(decision === "allowed" ? "debug" : "warn")) log(decision === "allowed" ? "debug" : "warn", "tool.call", {
 			trace: call.traceId,
 			tenant: principal.tenantId,
 			user: principal.userId,

@@ -16,8 +16,11 @@ const DEV = { email: "dev@smcp.local", password: "smcp-dev-password" };
 const persistDir = mkdtempSync(join(tmpdir(), "smcp-e2e-"));
 let dev: DevServer;
 
+/** Debug level: every request and tool call writes a line, so the no-secrets check sees the most. */
+const VARS = { SMCP_LOG_LEVEL: "debug" };
+
 beforeAll(async () => {
-	dev = await startWrangler({ persistDir });
+	dev = await startWrangler({ persistDir, vars: VARS });
 });
 afterAll(async () => {
 	await dev?.stop();
@@ -76,7 +79,7 @@ describe("a real MCP client against wrangler dev", () => {
 		const { stdout } = await child;
 		expect(stdout).toMatch(/t_[0-9a-f]{32}/);
 
-		dev = await startWrangler({ persistDir, port: dev.port });
+		dev = await startWrangler({ persistDir, port: dev.port, vars: VARS });
 		const a = (await connectWithOAuth("mcp", dev.origin, DEV, auth)).client; // tokens from before the restart
 		const g = (await a.callTool({ name: "read_graph", arguments: {} })).structuredContent as Graph;
 		expect(g.entities.map((e) => e.name)).toEqual(["Lovelace"]);
