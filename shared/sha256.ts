@@ -15,50 +15,72 @@ const K = new Uint32Array([
 	0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 ]);
 
-const rotr = (x: number, n: number) => (x >>> n) | (x << (32 - n));
+const encoder = new TextEncoder();
+/** Message schedule, reused: the hash is synchronous and single-threaded per isolate. */
+const W = new Uint32Array(64);
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 
-/** SHA-256 of a UTF-8 string, as 64 lower-case hex characters. */
+/**
+ * SHA-256 of a UTF-8 string, as 64 lower-case hex characters. Written for the audit row's hash on
+ * every tool call: one allocation for the padded message, locals for the state, no DataView.
+ */
 export function sha256Hex(text: string): string {
-	const msg = new TextEncoder().encode(text);
-	const bitLen = msg.length * 8;
-	const padded = new Uint8Array(((msg.length + 9 + 63) >> 6) << 6);
-	padded.set(msg);
-	padded[msg.length] = 0x80;
-	const view = new DataView(padded.buffer);
-	view.setUint32(padded.length - 8, Math.floor(bitLen / 0x100000000));
-	view.setUint32(padded.length - 4, bitLen >>> 0);
-	const h = new Uint32Array([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]);
-	const w = new Uint32Array(64);
-	for (let off = 0; off < padded.length; off += 64) {
-		for (let i = 0; i < 16; i++) w[i] = view.getUint32(off + i * 4);
-		for (let i = 16; i < 64; i++) {
-			const s0 = rotr(w[i - 15]!, 7) ^ rotr(w[i - 15]!, 18) ^ (w[i - 15]! >>> 3);
-			const s1 = rotr(w[i - 2]!, 17) ^ rotr(w[i - 2]!, 19) ^ (w[i - 2]! >>> 10);
-			w[i] = (w[i - 16]! + s0 + w[i - 7]! + s1) >>> 0;
+	// UTF-8 is at most 3 bytes per UTF-16 code unit; encode straight into the padded buffer.
+	const room = ((text.length * 3 + 9 + 63) >> 6) << 6;
+	const buf = new Uint8Array(room);
+	const len = encoder.encodeInto(text, buf).written;
+	const blocks = (len + 9 + 63) >> 6;
+	const end = blocks << 6;
+	buf[len] = 0x80;
+	const bits = len * 8;
+	buf[end - 8] = 0;
+	buf[end - 7] = 0;
+	buf[end - 6] = 0;
+	buf[end - 5] = Math.floor(bits / 0x100000000) & 0xff;
+	buf[end - 4] = (bits >>> 24) & 0xff;
+	buf[end - 3] = (bits >>> 16) & 0xff;
+	buf[end - 2] = (bits >>> 8) & 0xff;
+	buf[end - 1] = bits & 0xff;
+	let h0 = 0x6a09e667, h1 = 0xbb67ae85, h2 = 0x3c6ef372, h3 = 0xa54ff53a, h4 = 0x510e527f, h5 = 0x9b05688c, h6 = 0x1f83d9ab, h7 = 0x5be0cd19;
+	for (let off = 0; off < end; off += 64) {
+		for (let i = 0; i < 16; i++) {
+			const j = off + i * 4;
+			W[i] = (buf[j]! << 24) | (buf[j + 1]! << 16) | (buf[j + 2]! << 8) | buf[j + 3]!;
 		}
-		let [a, b, c, d, e, f, g, hh] = [h[0]!, h[1]!, h[2]!, h[3]!, h[4]!, h[5]!, h[6]!, h[7]!];
+		for (let i = 16; i < 64; i++) {
+			const x = W[i - 15]!;
+			const y = W[i - 2]!;
+			const s0 = ((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3);
+			const s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10);
+			W[i] = (W[i - 16]! + s0 + W[i - 7]! + s1) | 0;
+		}
+		let a = h0, b = h1, c = h2, d = h3, e = h4, f = h5, g = h6, h = h7;
 		for (let i = 0; i < 64; i++) {
-			const t1 = (hh + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + K[i]! + w[i]!) >>> 0;
-			const t2 = ((rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c))) >>> 0;
-			hh = g;
+			const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
+			const t1 = (h + S1 + ((e & f) ^ (~e & g)) + K[i]! + W[i]!) | 0;
+			const S0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
+			const t2 = (S0 + ((a & b) ^ (a & c) ^ (b & c))) | 0;
+			h = g;
 			g = f;
 			f = e;
-			e = (d + t1) >>> 0;
+			e = (d + t1) | 0;
 			d = c;
 			c = b;
 			b = a;
-			a = (t1 + t2) >>> 0;
+			a = (t1 + t2) | 0;
 		}
-		h[0] = (h[0]! + a) >>> 0;
-		h[1] = (h[1]! + b) >>> 0;
-		h[2] = (h[2]! + c) >>> 0;
-		h[3] = (h[3]! + d) >>> 0;
-		h[4] = (h[4]! + e) >>> 0;
-		h[5] = (h[5]! + f) >>> 0;
-		h[6] = (h[6]! + g) >>> 0;
-		h[7] = (h[7]! + hh) >>> 0;
+		h0 = (h0 + a) | 0;
+		h1 = (h1 + b) | 0;
+		h2 = (h2 + c) | 0;
+		h3 = (h3 + d) | 0;
+		h4 = (h4 + e) | 0;
+		h5 = (h5 + f) | 0;
+		h6 = (h6 + g) | 0;
+		h7 = (h7 + h) | 0;
 	}
-	return [...h].map((x) => x.toString(16).padStart(8, "0")).join("");
+	let out = "";
+	for (const v of [h0, h1, h2, h3, h4, h5, h6, h7]) out += HEX[(v >>> 24) & 0xff]! + HEX[(v >>> 16) & 0xff]! + HEX[(v >>> 8) & 0xff]! + HEX[v & 0xff]!;
+	return out;
 }
 
 /** Canonical JSON (keys sorted at every level); one implementation, shared with the operator CLI. */

@@ -2,6 +2,7 @@
 export declare const GENESIS: string;
 export declare const HASHED_FIELDS: readonly string[];
 export declare function canonicalJson(value: unknown): string;
+export declare function canonicalRow(row: Record<string, unknown>): string;
 export declare function rowHash(sha256Hex: (text: string) => string, prevHash: string, row: Record<string, unknown>): string;
 export type ChainVerdict = { ok: true; checked: number } | { ok: false; checked: number; seq: number; reason: "prev_mismatch" | "hash_mismatch" | "seq_gap" };
 export declare function verifyChain(
