@@ -51,12 +51,17 @@ export function setSuspendedFlag(sql: SqlStorage, suspended: boolean): void {
 	sql.exec("INSERT OR REPLACE INTO tenant_state (k, v) VALUES ('suspended', ?)", suspended ? "1" : "0");
 }
 
+/** Whether the tenant is suspended (its own flag, written by {@link setSuspendedFlag}). */
+export function readSuspended(sql: SqlStorage): boolean {
+	return sql.exec<{ v: string }>("SELECT v FROM tenant_state WHERE k = 'suspended'").toArray()[0]?.v === "1";
+}
+
 /**
  * Why a call must be refused before it runs: a suspended tenant, or an API key (client id
  * `key_<id>`) that is revoked, expired or unknown here. Records the key's last use otherwise.
+ * `suspended` may come from the caller's copy of the flag (the kernel keeps one in memory).
  */
-export function credentialRefusal(sql: SqlStorage, p: VerifiedPrincipal, now: number): { reason: string; message: string } | null {
-	const suspended = sql.exec<{ v: string }>("SELECT v FROM tenant_state WHERE k = 'suspended'").toArray()[0]?.v === "1";
+export function credentialRefusal(sql: SqlStorage, p: VerifiedPrincipal, now: number, suspended = readSuspended(sql)): { reason: string; message: string } | null {
 	if (suspended) return { reason: "tenant_suspended", message: "This workspace is suspended. Contact the operator of this SMCP server." };
 	if (!p.clientId.startsWith("key_")) return null;
 	const keyId = p.clientId.slice(4);

@@ -51,16 +51,19 @@ CREATE INDEX live_sessions_user ON live_sessions (user_id, created_at);
 
 /** Checks and takes from the tenant bucket and the caller's class bucket together. */
 export function takeCallBudget(sql: SqlStorage, limits: Limits, p: VerifiedPrincipal, rateClass: "read" | "write", now: number): { allowed: boolean; retryAfterSeconds: number } {
-	const keys = ["tenant", `${rateClass}|${p.userId}|${p.clientId}`];
+	const keys = ["tenant", `${rateClass}|${p.userId}|${p.clientId}`] as const;
 	const policies = [limits.tenant, limits[rateClass]];
-	const states = keys.map(
-		(k) => sql.exec<{ tokens: number; updated_at: number }>("SELECT tokens, updated_at FROM buckets WHERE key = ?", k).toArray()[0],
-	);
+	// One statement reads both buckets and one writes both (the kernel runs this on every call).
+	const stored = new Map<string, BucketState>();
+	for (const r of sql.exec<{ key: string; tokens: number; updated_at: number }>("SELECT key, tokens, updated_at FROM buckets WHERE key IN (?, ?)", ...keys)) {
+		stored.set(r.key, { tokens: r.tokens, updatedAt: r.updated_at });
+	}
 	const r = takeAll(
-		keys.map((_, i) => ({ policy: policies[i]!, state: states[i] ? ({ tokens: states[i]!.tokens, updatedAt: states[i]!.updated_at } as BucketState) : null })),
+		keys.map((k, i) => ({ policy: policies[i]!, state: stored.get(k) ?? null })),
 		now,
 	);
-	r.next.forEach((s, i) => sql.exec("INSERT OR REPLACE INTO buckets (key, tokens, updated_at) VALUES (?, ?, ?)", keys[i]!, s.tokens, s.updatedAt));
+	const [a, b] = r.next;
+	sql.exec("INSERT OR REPLACE INTO buckets (key, tokens, updated_at) VALUES (?, ?, ?), (?, ?, ?)", keys[0], a!.tokens, a!.updatedAt, keys[1], b!.tokens, b!.updatedAt);
 	return { allowed: r.allowed, retryAfterSeconds: r.retryAfterSeconds };
 }
 

@@ -24,7 +24,7 @@ import { toolContent, type ToolDefinition } from "../../shared/registry";
 import type { Env } from "../../worker/env";
 import { migrate } from "../migrations";
 import { closeSession, openSession, resolveLimits, takeCallBudget, type Limits } from "./limits";
-import { credentialRefusal, insertKey, listKeys, markRevoked, setSuspendedFlag } from "./keys";
+import { credentialRefusal, insertKey, listKeys, markRevoked, readSuspended, setSuspendedFlag } from "./keys";
 import { TENANT_MIGRATIONS } from "./schema";
 
 /** How often the retention alarm runs. */
@@ -35,6 +35,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 	readonly #limits: Limits;
 	readonly #audit: AuditStore;
 	#alarmSet = false;
+	#suspended: boolean | undefined;
 
 	/**
 	 * `SMCP_BENCH_NO_AUDIT=true`: allowed tool calls write no audit row. For `npm run bench` only,
@@ -187,7 +188,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		const principal = this.#mine(checked(principalIn));
 		if (!principal) return err({ reason: "session_cap", retryAfterSeconds: 60 });
 		// A suspended tenant or a revoked key opens no session, whatever KV still says.
-		if (credentialRefusal(this.ctx.storage.sql, principal, Date.now())) return err({ reason: "session_cap", retryAfterSeconds: 60 });
+		if (this.#credentialRefusal(principal, Date.now())) return err({ reason: "session_cap", retryAfterSeconds: 60 });
 		const r = this.ctx.storage.transactionSync(() => {
 			const opened = openSession(this.ctx.storage.sql, this.#limits, principal.userId, sessionId, Date.now());
 			if (opened.ok && record) this.#audit.append(this.#requestRow(principal, record));
@@ -247,10 +248,12 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 
 	/** Operator: suspends or reactivates the tenant. */
 	async setSuspended(actor: AuthSubject, suspended: boolean): Promise<void> {
+		this.#suspended = undefined;
 		this.ctx.storage.transactionSync(() => {
 			setSuspendedFlag(this.ctx.storage.sql, suspended);
 			this.#audit.append(this.#authRow(actor, suspended ? "admin/suspend" : "admin/reactivate", "allowed", "ok"));
 		});
+		this.#suspended = suspended;
 	}
 
 	/** Newest audit rows. */
@@ -273,7 +276,16 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 	}
 
 	#credentialRefusal(p: VerifiedPrincipal, now: number): { reason: string; message: string } | null {
-		return credentialRefusal(this.ctx.storage.sql, p, now);
+		return credentialRefusal(this.ctx.storage.sql, p, now, this.#isSuspended());
+	}
+
+	/**
+	 * The suspension flag, read once per object instance: this object is its only writer
+	 * (`setSuspended`), which updates the copy after its transaction commits.
+	 */
+	#isSuspended(): boolean {
+		this.#suspended ??= readSuspended(this.ctx.storage.sql);
+		return this.#suspended;
 	}
 
 	#authRow(actor: AuthSubject, method: string, decision: Decision, outcome: string): AuditInput {
