@@ -148,7 +148,7 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 			case "delete": {
 				await this.#audit(principal, "session/delete", req.traceId, req.sessionId);
 				await this.#destroy(req.sessionId);
-				log("info", "session.deleted", { trace: req.traceId, tenant: principal.tenantId, session: req.sessionId.slice(0, 12) });
+				log("debug", "session.deleted", { trace: req.traceId, tenant: principal.tenantId, session: req.sessionId.slice(0, 12) });
 				return new Response(null, { status: 200 });
 			}
 		}
@@ -206,7 +206,7 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 		};
 		this.#persist();
 		void this.ctx.storage.setAlarm(now + ttlMs(this.env));
-		log("info", "session.created", { trace: req.traceId, tenant: principal.tenantId, user: principal.userId, client_id: principal.clientId, kind: this.#meta.kind });
+		log("debug", "session.created", { trace: req.traceId, tenant: principal.tenantId, user: principal.userId, client_id: principal.clientId, kind: this.#meta.kind });
 	}
 
 	#saveInit(meta: SessionMeta, init: RpcMessage): void {
