@@ -25,7 +25,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { accountRecords, hashPassword } from "../scripts/create-account.mjs";
-import { sessionSetups, steadyCalls } from "./lib/load.mjs";
+import { idleSessions, sessionSetups, steadyCalls } from "./lib/load.mjs";
 import { ModernClient, SseSession, StreamableSession } from "./lib/mcp.mjs";
 import { fixtureToken, smcpToken } from "./lib/oauth.mjs";
 import { cpuMs, machine, processTree, systemBusyMs } from "./lib/proc.mjs";
@@ -41,8 +41,8 @@ const QUICK = Boolean(flags.quick);
 
 /** Run parameters. A full run stays under ~10 minutes on 2 cores. */
 const P = QUICK
-	? { rounds: 1, warmupMs: 300, durationMs: 1000, concurrencies: [1, 8, 32], entities: 2000, wranglerRounds: 1 }
-	: { rounds: 3, warmupMs: 1000, durationMs: 3000, concurrencies: [1, 8, 32], entities: 10_000, wranglerRounds: 3 };
+	? { rounds: 1, warmupMs: 300, durationMs: 1000, concurrencies: [1, 8, 32], entities: 2000, wranglerRounds: 1, idleSettleMs: 1000, idleMs: 2000 }
+	: { rounds: 3, warmupMs: 1000, durationMs: 3000, concurrencies: [1, 8, 32], entities: 10_000, wranglerRounds: 3, idleSettleMs: 3000, idleMs: 8000 };
 /** At most this long, in total, is spent waiting for other processes to leave the CPU alone. */
 const QUIET_BUDGET_MS = (QUICK ? 15 : 60) * 1000;
 /** Hard stop: a hung server must not hang the run. */
@@ -192,6 +192,37 @@ async function runCells(mode, cells, rounds, servers, tokens, results) {
 }
 
 /**
+ * Idle cost: 32 sessions per server opened and left alone, once as Streamable HTTP sessions
+ * (no stream held open) and once as 2024-11-05 sessions (each holds its SSE stream open); the
+ * server's CPU per second of silence, after a settling pause.
+ * @param {Record<string, RunningServer>} servers
+ * @param {Record<string, Record<string, string>>} tokens
+ */
+async function idleCells(servers, tokens) {
+	/** @type {Record<string, { sessions: number, cpuMsPerSecond: number, rssMiB: number }>} */
+	const out = {};
+	for (const lane of /** @type {const} */ (["mcp", "sse"])) {
+		for (const key of ["agent", "smcp"]) {
+			const server = /** @type {RunningServer} */ (servers[key]);
+			const w = /** @type {{ tool: string, args: () => Record<string, unknown>, tenant: string }} */ (WORKLOADS.trivial?.[key]);
+			const token = /** @type {string} */ (tokens[key]?.[w.tenant]);
+			await waitForQuiet();
+			const m = await idleSessions({
+				count: 32,
+				settleMs: P.idleSettleMs,
+				durationMs: P.idleMs,
+				probe: server.probe,
+				open: () => (lane === "sse" ? new SseSession(server.origin, token) : new StreamableSession(server.origin, token)),
+				call: (c) => c.call(w.tool, w.args()),
+			});
+			out[`${key}|${lane}`] = m;
+			say(`runtime idle ${lane.padEnd(4)} ${key.padEnd(6)} ${m.sessions} sessions: ${m.cpuMsPerSecond.toFixed(2)} ms CPU per second, RSS ${m.rssMiB.toFixed(0)} MiB`);
+		}
+	}
+	return out;
+}
+
+/**
  * Creates the graph tenant's account directly in SMCP's DIRECTORY_KV (as scripts/create-account.mjs
  * would), then fills its graph through MCP with `create_entities` in batches of 1,000.
  * @param {RunningServer & { mf: import("miniflare").Miniflare }} smcp
@@ -294,6 +325,7 @@ async function main() {
 	/** @type {Record<string, string>} */ (tokens.smcp).graph = graphToken;
 	for (const [key, s] of Object.entries(rt)) idleRss[key] = s.probe.rss();
 	await runCells("runtime", runtimeCells(), P.rounds, targets, tokens, results);
+	const idle = await idleCells(rt, tokens);
 	for (const [key, s] of Object.entries(rt)) {
 		const errors = /** @type {string[]} */ (s.extra?.errors ?? []);
 		if (errors.length) notes.push(`${key} logged errors during the runtime-direct run, e.g. \`${errors[0]?.slice(0, 160)}\``);
@@ -342,6 +374,7 @@ async function main() {
 		versions: versions(),
 		results,
 		idleRss,
+		idle,
 		seed,
 		notes,
 	};

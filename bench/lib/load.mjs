@@ -162,3 +162,28 @@ export async function sessionSetups(o) {
 		for (let i = 0; i < opened.length; i += 16) await Promise.all(opened.slice(i, i + 16).map((c) => c.close().catch(() => undefined)));
 	}
 }
+
+/**
+ * Idle cost: `count` sessions are opened (initialize + one call each) and then left alone; after
+ * a settling pause, the server's CPU is measured over `durationMs` with no traffic at all.
+ *
+ * @param {{ count: number, settleMs: number, durationMs: number, probe: { cpu: () => number, rss: () => number }, open: () => McpClient, call: (c: McpClient) => Promise<unknown> }} o
+ * @returns {Promise<{ sessions: number, cpuMsPerSecond: number, rssMiB: number }>}
+ */
+export async function idleSessions(o) {
+	const clients = Array.from({ length: o.count }, () => o.open());
+	try {
+		for (const c of clients) {
+			await c.initialize();
+			await o.call(c);
+		}
+		await sleep(o.settleMs);
+		const c0 = o.probe.cpu();
+		const t0 = performance.now();
+		await sleep(o.durationMs);
+		const cpu = o.probe.cpu() - c0;
+		return { sessions: o.count, cpuMsPerSecond: cpu / ((performance.now() - t0) / 1000), rssMiB: o.probe.rss() };
+	} finally {
+		await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+	}
+}

@@ -10,9 +10,10 @@ import { pairedRatio, summarize } from "./stats.mjs";
  * @typedef {import("./stats.mjs").Results} Results
  * @typedef {{
  *   date: string, quick: boolean, minutes: number,
- *   params: { rounds: number, warmupMs: number, durationMs: number, concurrencies: number[], entities: number, wranglerRounds: number },
+ *   params: { rounds: number, warmupMs: number, durationMs: number, concurrencies: number[], entities: number, wranglerRounds: number, idleSettleMs: number, idleMs: number },
  *   machine: { nproc: number, model: string, memGiB: number, kernel: string, loadavg: string },
  *   versions: Record<string, string>, results: Results, idleRss: Record<string, number>,
+ *   idle?: Record<string, { sessions: number, cpuMsPerSecond: number, rssMiB: number }>,
  *   seed: { entities: number, seconds: number } | null, notes: string[]
  * }} Run
  */
@@ -160,6 +161,26 @@ export function resultsMarkdown(run) {
 	if (Number.isFinite(sseRatio)) out.push(`On \`/sse\`, SMCP's trivial calls/s ÷ McpAgent's: ${fmtX(sseRatio)}.`, "");
 	if (run.seed) out.push(`The graph was seeded with \`create_entities\` in batches of 1,000: ${run.seed.entities.toLocaleString("en-US")} entities in ${run.seed.seconds.toFixed(1)} s.`, "");
 
+	// Idle sessions.
+	if (run.idle && Object.keys(run.idle).length) {
+		out.push("### Runtime direct: idle sessions", "");
+		const idleRow = (/** @type {string} */ key, /** @type {string} */ lane, /** @type {string} */ what) => {
+			const m = run.idle?.[`${key}|${lane}`];
+			return m ? [SERVERS[/** @type {keyof typeof SERVERS} */ (key)], what, String(m.sessions), m.cpuMsPerSecond.toFixed(2), fmtMiB(m.rssMiB)] : null;
+		};
+		const idleRows = [
+			idleRow("agent", "mcp", "Streamable HTTP, no stream open"),
+			idleRow("smcp", "mcp", "Streamable HTTP, no stream open"),
+			idleRow("agent", "sse", "2024-11-05, each holding its SSE stream"),
+			idleRow("smcp", "sse", "2024-11-05, each holding its SSE stream"),
+		].filter((r) => r !== null);
+		out.push(table(["server", "sessions held", "count", "CPU ms per second idle", "RSS MiB"], /** @type {string[][]} */ (idleRows)), "");
+		out.push(
+			`Sessions opened (initialize + one call), left alone for ${run.params.idleSettleMs / 1000} s, then the server's CPU measured over ${run.params.idleMs / 1000} s of silence (whole workerd process).`,
+			"",
+		);
+	}
+
 	// wrangler dev.
 	const wd = Object.keys(SERVERS)
 		.map((key) => [key, s("wrangler", c8, key), s("wrangler", "setup-mcp-c8", key)])
@@ -244,8 +265,9 @@ export function costMarkdown(run) {
 	// SessionObject.handle and TenantObject.callTool (2 DO requests); its 2026-07-28 lane calls
 	// only TenantObject.callTool; McpAgent's `serve()` makes three calls into the session object
 	// per POST (`__unsafe_ensureInitialized`, `getInitializeRequest`, the WebSocket `fetch`).
-	// Every server reads the bearer token from KV once; SMCP also reads the tenant's status
-	// (worker/mcp.ts `authenticated`, TenantDirectory.isActive) on every request.
+	// The ceiling and McpAgent read the bearer token from KV on every request. SMCP reads it, and
+	// the tenant's status, at most once per token (tenant) and isolate every 10 s
+	// (worker/token-cache.ts, TenantDirectory.isActive): for steady traffic, ~0 reads per call.
 	const lines = (/** @type {number} */ cpuMs, /** @type {number} */ doRequests, /** @type {number} */ kvReads) => {
 		const workers = PRICE.request + cpuMs * PRICE.cpuMs;
 		const dos = doRequests * PRICE.doRequest;
@@ -254,8 +276,8 @@ export function costMarkdown(run) {
 		const duration = doRequests * (cpuMs / 1000) * 0.125 * PRICE.gbS;
 		return { workers, dos, kv, duration, total: workers + dos + kv + duration };
 	};
-	const legacy = lines(cpu, 2, 2);
-	const modern = lines(mm?.cpuMsPerOp ?? NaN, 1, 2);
+	const legacy = lines(cpu, 2, 0);
+	const modern = lines(mm?.cpuMsPerOp ?? NaN, 1, 0);
 	const agent = lines(a?.cpuMsPerOp ?? NaN, 3, 1);
 	return [
 		`Measured CPU per trivial tool call in this run (runtime direct, 8 sessions, the whole workerd process: front Worker and Durable Objects): SMCP \`/mcp\` ${fmtCpu(cpu)} ms, SMCP 2026-07-28 ${fmtCpu(mm?.cpuMsPerOp ?? NaN)} ms, McpAgent ${fmtCpu(a?.cpuMsPerOp ?? NaN)} ms. ` +
@@ -266,8 +288,8 @@ export function costMarkdown(run) {
 		table(
 			["server", "Workers (requests + CPU)", "Durable Object requests", "DO duration (≈ CPU time × 128 MB)", "KV reads", "total, before SQLite rows written"],
 			[
-				[`SMCP \`/mcp\` (Worker → SessionObject → TenantObject; 2 KV reads)`, usd(legacy.workers), usd(legacy.dos), usd(legacy.duration), usd(legacy.kv), usd(legacy.total)],
-				[`SMCP 2026-07-28 (Worker → TenantObject; 2 KV reads)`, usd(modern.workers), usd(modern.dos), usd(modern.duration), usd(modern.kv), usd(modern.total)],
+				[`SMCP \`/mcp\` (Worker → SessionObject → TenantObject; KV reads cached per isolate: ~0 per call)`, usd(legacy.workers), usd(legacy.dos), usd(legacy.duration), usd(legacy.kv), usd(legacy.total)],
+				[`SMCP 2026-07-28 (Worker → TenantObject; ~0 KV reads per call)`, usd(modern.workers), usd(modern.dos), usd(modern.duration), usd(modern.kv), usd(modern.total)],
 				[`McpAgent (3 calls into the session object; 1 KV read)`, usd(agent.workers), usd(agent.dos), usd(agent.duration), usd(agent.kv), usd(agent.total)],
 			],
 		),

@@ -124,6 +124,12 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 					this.#saveInit(meta, init);
 					await this.#audit(principal, "initialize", req.traceId, req.sessionId);
 				}
+				// A lone plain tool call skips the SDK server here too; its answer goes on the stream.
+				const only = req.messages.length === 1 ? req.messages[0] : undefined;
+				if (!init && meta.init && only && isRequest(only) && only.method === "tools/call" && !sendsBeforeResult(catalogFor(this.env), only.params)) {
+					void answerPlainToolCall(this.#kernelHost(meta, req.sessionId), principal, only).then((answer) => transport.sendLegacy(answer));
+					return new Response("Accepted", { status: 202 });
+				}
 				transport.postLegacy(req.messages, extra);
 				return new Response("Accepted", { status: 202 });
 			}

@@ -200,6 +200,11 @@ export class SessionTransport implements Transport {
 		return this.#legacySse?.open ?? false;
 	}
 
+	/** 2024-11-05: one message made without the SDK server (a plain call's answer), on the stream. */
+	sendLegacy(message: RpcMessage): void {
+		this.#legacySse?.write(legacyFrame(JSON.stringify(message)));
+	}
+
 	/** 2024-11-05: a POSTed message; the answer travels on the SSE stream. */
 	postLegacy(messages: RpcMessage[], extra: MessageExtraInfo): void {
 		const channel: Channel = { stream: "sse", pending: new Set() };

@@ -55,6 +55,31 @@ describe("HTTP+SSE (2024-11-05)", () => {
 		await s.close();
 	});
 
+	it("a plain tool call's answer (made without the SDK server) equals the SDK server's answer, each once on the stream", async () => {
+		const { tokens } = await signedIn();
+		const s = await openSse(tokens.access_token);
+		await post(tokens.access_token, s.endpoint, { jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2024-11-05", capabilities: {}, clientInfo: { name: "raw", version: "1" } } });
+		await s.until(1);
+		await post(tokens.access_token, s.endpoint, { jsonrpc: "2.0", method: "notifications/initialized" });
+		const calls: [string, Record<string, unknown>][] = [
+			["read_graph", {}],
+			["create_entities", { entities: "nope" }],
+			["no_such_tool", {}],
+		];
+		let id = 10;
+		for (const [name, args] of calls) {
+			// Plain: answered directly. With a progress token: through the SDK server.
+			expect((await post(tokens.access_token, s.endpoint, { jsonrpc: "2.0", id: ++id, method: "tools/call", params: { name, arguments: args } })).status).toBe(202);
+			const direct = (await s.until(id)).filter((m) => m.id === id);
+			expect((await post(tokens.access_token, s.endpoint, { jsonrpc: "2.0", id: ++id, method: "tools/call", params: { name, arguments: args, _meta: { progressToken: 1 } } })).status).toBe(202);
+			const viaSdk = (await s.until(id)).filter((m) => m.id === id);
+			expect(direct).toHaveLength(1);
+			expect(direct[0]!.result, name).toEqual(viaSdk[0]!.result);
+			expect((direct[0]!.error as { code?: number } | undefined)?.code).toBe((viaSdk[0]!.error as { code?: number } | undefined)?.code);
+		}
+		await s.close();
+	});
+
 	it("another principal posting to my message endpoint gets 404 (session hijacking)", async () => {
 		const a = await signedIn();
 		const b = await signedIn();
