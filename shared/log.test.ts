@@ -39,8 +39,10 @@ describe("structured log", () => {
 		log("info", "session.created", {});
 		log("error", "http.crash", {});
 		expect(lines.map((l) => JSON.parse(l).event)).toEqual(["tool.call", "http.crash"]);
-		configureLog({ SMCP_LOG_LEVEL: "loud" });
-		expect(logEnabled("info")).toBe(true);
-		expect(logEnabled("debug")).toBe(false);
+		for (const nonsense of ["loud", "toString", "__proto__", "constructor"]) {
+			configureLog({ SMCP_LOG_LEVEL: nonsense });
+			expect(logEnabled("info"), nonsense).toBe(true);
+			expect(logEnabled("debug"), nonsense).toBe(false);
+		}
 	});
 });

@@ -17,7 +17,8 @@ let threshold = RANK.info;
  * mean `info`.
  */
 export function configureLog(env: { SMCP_LOG_LEVEL?: string }): void {
-	threshold = RANK[env.SMCP_LOG_LEVEL as Level] ?? RANK.info;
+	const wanted = env.SMCP_LOG_LEVEL ?? "";
+	threshold = Object.hasOwn(RANK, wanted) ? RANK[wanted as Level] : RANK.info;
 }
 
 /** Whether a line of `level` would be written. */

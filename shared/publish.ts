@@ -15,6 +15,12 @@ import { toJsonSchema, type Catalog, type PromptMessage, type ResourceContents, 
  * `progressToken`), log messages, requests to the client (confirmation, asks), or a stream
  * released for polling. Such calls are answered over SSE on the 2025 lane; every other call gets
  * one JSON body (streamable-http §"Sending Messages to the Server" allows either).
+ *
+ * @example
+ * ```ts
+ * sendsBeforeResult(catalog, { name: "read_graph" }); // false: one JSON body
+ * sendsBeforeResult(catalog, { name: "read_graph", _meta: { progressToken: 1 } }); // true: SSE
+ * ```
  */
 export function sendsBeforeResult(catalog: Catalog, params: { name?: unknown; _meta?: unknown } | undefined): boolean {
 	const meta = params?._meta as { progressToken?: unknown } | undefined;

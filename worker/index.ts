@@ -21,7 +21,7 @@ import { handleMcp, handleSse } from "./mcp";
 import { handleOidcCallback } from "./oidc";
 import { begin, traceOf, type RequestInfo } from "./request-info";
 import { guardTokenRequest } from "./token-guard";
-import { bearerOf, cacheKey, forgetAll, lookup, remember, ttlMs, type VerifiedAuth } from "./token-cache";
+import { bearerOf, cacheKey, forgetAll, generation, lookup, remember, ttlMs, type VerifiedAuth } from "./token-cache";
 
 export { SessionObject } from "../objects/session/session-object";
 export { TenantObject } from "../objects/tenant/tenant-object";
@@ -50,11 +50,14 @@ function remembering(handle: typeof handleMcp) {
 		fetch: async (request: Request, env: Env, ctx: VerifiedCtx) => {
 			const ttl = ttlMs(env);
 			const token = bearerOf(request);
-			if (ttl > 0 && token && ctx.auth) remember(await cacheKey(new URL(request.url).origin, token), { props: ctx.props, auth: ctx.auth }, ttl);
+			const since = verifiedAt.get(request);
+			if (ttl > 0 && token && ctx.auth && since !== undefined) remember(await cacheKey(new URL(request.url).origin, token), { props: ctx.props, auth: ctx.auth }, ttl, since);
 			return exposeMcpHeaders(request, await handle(request, env, ctx, traceOf(request)));
 		},
 	};
 }
+/** The cache generation each request saw before the provider verified its token. */
+const verifiedAt = new WeakMap<Request, number>();
 const mcpApi = remembering(handleMcp);
 const sseApi = remembering(handleSse);
 
@@ -172,10 +175,17 @@ export default {
 				response = new Response(JSON.stringify({ error: "rate_limited" }), { status: 429, headers: { "Content-Type": "application/json", "Retry-After": "60" } });
 			} else {
 				info = begin(guarded.request, trace);
-				const forward = () => oauthProvider(config).fetch(guarded.request, env, ctx);
-				const cached = await fromTokenCache(guarded.request, env, ctx, url);
-				response = cached ?? (url.pathname === "/token" ? await guardTokenRequest(guarded.request, env, forward) : await forward());
-				if (changesAuthorization(request, url.pathname)) forgetAll();
+				const forward = () => {
+					verifiedAt.set(guarded.request, generation());
+					return oauthProvider(config).fetch(guarded.request, env, ctx);
+				};
+				try {
+					const cached = await fromTokenCache(guarded.request, env, ctx, url);
+					response = cached ?? (url.pathname === "/token" ? await guardTokenRequest(guarded.request, env, forward) : await forward());
+				} finally {
+					// Also when the handler failed half-way: a revocation may already have happened.
+					if (changesAuthorization(request, url.pathname)) forgetAll();
+				}
 			}
 		} catch (e) {
 			log("error", "http.crash", { trace, error: e instanceof Error ? `${e.name}: ${e.message}` : "unknown" });

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { cacheKey, forgetAll, lookup, remember, size, ttlMs } from "./token-cache";
+import { cacheKey, forgetAll, generation, lookup, remember, size, snapshot, ttlMs } from "./token-cache";
 
 const verified = (expiresAt?: number) => ({
 	props: { tenantId: "t_1", userId: "u_1" },
@@ -11,7 +11,7 @@ afterEach(() => forgetAll());
 describe("token validation cache", () => {
 	it("a remembered token is found until the TTL passes, then forgotten", async () => {
 		const key = await cacheKey("https://mcp.example", "u:g:secret");
-		remember(key, verified(), 10_000, 1_000);
+		remember(key, verified(), 10_000, generation(), 1_000);
 		expect(lookup(key, "u:g:secret", 10_999)?.props).toEqual({ tenantId: "t_1", userId: "u_1" });
 		expect(lookup(key, "u:g:secret", 11_000)).toBeNull();
 		expect(size()).toBe(0);
@@ -20,11 +20,11 @@ describe("token validation cache", () => {
 	it("an expired token is not served from the cache even inside the TTL (entry bounded by the token's expiry)", async () => {
 		const key = await cacheKey("https://mcp.example", "u:g:secret");
 		const now = 1_700_000_000_000;
-		remember(key, verified(now / 1000 + 3), 10_000, now);
+		remember(key, verified(now / 1000 + 3), 10_000, generation(), now);
 		expect(lookup(key, "u:g:secret", now + 2_999)).not.toBeNull();
 		expect(lookup(key, "u:g:secret", now + 3_000)).toBeNull();
 		// Already expired when remembered: not kept at all.
-		remember(key, verified(now / 1000 - 1), 10_000, now);
+		remember(key, verified(now / 1000 - 1), 10_000, generation(), now);
 		expect(lookup(key, "u:g:secret", now)).toBeNull();
 	});
 
@@ -32,7 +32,7 @@ describe("token validation cache", () => {
 		const a = await cacheKey("https://mcp.example", "u:g:secret");
 		const b = await cacheKey("https://other.example", "u:g:secret");
 		expect(a).not.toBe(b);
-		remember(a, verified(), 10_000, 0);
+		remember(a, verified(), 10_000, generation(), 0);
 		expect(lookup(b, "u:g:secret", 1)).toBeNull();
 	});
 
@@ -40,13 +40,34 @@ describe("token validation cache", () => {
 		const key = await cacheKey("https://mcp.example", "u:g:secret");
 		expect(key).toMatch(/^[0-9a-f]{64}$/);
 		expect(key).not.toContain("secret");
-		remember(key, verified(), 10_000, 0);
+		remember(key, verified(), 10_000, generation(), 0);
+		expect(snapshot()).toContain("t_1");
+		expect(snapshot()).not.toContain("u:g:secret");
 		expect(lookup(key, "u:g:secret", 1)?.auth.token).toBe("u:g:secret");
+	});
+
+	it("a request verified before a revocation cannot put its token back after the flush (race)", async () => {
+		const key = await cacheKey("https://mcp.example", "u:g:secret");
+		const before = generation();
+		forgetAll(); // the revocation, handled while the request was in the provider
+		remember(key, verified(), 10_000, before, 0);
+		expect(lookup(key, "u:g:secret", 1)).toBeNull();
+		remember(key, verified(), 10_000, generation(), 0);
+		expect(lookup(key, "u:g:secret", 1)).not.toBeNull();
+	});
+
+	it("a cached entry cannot be altered by the request that reads it", async () => {
+		const key = await cacheKey("https://mcp.example", "u:g:secret");
+		remember(key, verified(), 10_000, generation(), 0);
+		const hit = lookup(key, "u:g:secret", 1)!;
+		expect(() => ((hit.props as { tenantId: string }).tenantId = "t_other")).toThrow();
+		expect(() => hit.auth.scope.push("mcp:admin")).toThrow();
+		expect((lookup(key, "u:g:secret", 2)!.props as { tenantId: string }).tenantId).toBe("t_1");
 	});
 
 	it("a revocation in this isolate empties the cache at once", async () => {
 		const key = await cacheKey("https://mcp.example", "u:g:secret");
-		remember(key, verified(), 10_000, 0);
+		remember(key, verified(), 10_000, generation(), 0);
 		forgetAll();
 		expect(lookup(key, "u:g:secret", 1)).toBeNull();
 	});
@@ -56,12 +77,12 @@ describe("token validation cache", () => {
 		expect(ttlMs({ SMCP_TOKEN_CACHE_SECONDS: "0" })).toBe(0);
 		expect(ttlMs({ SMCP_TOKEN_CACHE_SECONDS: "3600" })).toBe(60_000);
 		expect(ttlMs({ SMCP_TOKEN_CACHE_SECONDS: "abc" })).toBe(0);
-		remember("k", verified(), 0, 0);
+		remember("k", verified(), 0, generation(), 0);
 		expect(size()).toBe(0);
 	});
 
 	it("memory stays bounded: the oldest entries are dropped first", () => {
-		for (let i = 0; i < 5_001; i++) remember(`k${i}`, verified(), 10_000, 0);
+		for (let i = 0; i < 5_001; i++) remember(`k${i}`, verified(), 10_000, generation(), 0);
 		expect(size()).toBe(5_000);
 		expect(lookup("k0", "t", 1)).toBeNull();
 		expect(lookup("k5000", "t", 1)).not.toBeNull();

@@ -8,7 +8,8 @@
  * - An entry lives at most {@link ttlMs} (`SMCP_TOKEN_CACHE_SECONDS`, default 10 s, 0 turns the
  *   cache off) and never past the token's own expiry.
  * - A revocation, suspension or token-endpoint exchange handled by this isolate empties the cache
- *   at once; one handled by another isolate reaches this one within the TTL.
+ *   at once (also when the handler then fails), and a request verified before the flush cannot
+ *   put its token back; one handled by another isolate reaches this one within the TTL.
  * - Entries are keyed by SHA-256 of the origin and the token: the raw token is not kept, and a
  *   token verified for one origin is not reused for another.
  * - Only requests without an `Origin` header take the cached path; browser requests go through the
@@ -36,6 +37,16 @@ const MAX_SECONDS = 60;
 const MAX_ENTRIES = 5000;
 
 const entries = new Map<string, Entry>();
+/**
+ * Bumped by every flush. A request verified by the provider before a revocation may finish after
+ * it; it remembers its token only if no flush happened since it started ({@link generation}).
+ */
+let flushes = 0;
+
+/** The current flush generation: read it before verifying a token, pass it to {@link remember}. */
+export function generation(): number {
+	return flushes;
+}
 
 /** The cache lifetime from `SMCP_TOKEN_CACHE_SECONDS` (0 disables; capped at 60 s). */
 export function ttlMs(env: Pick<Env, "SMCP_TOKEN_CACHE_SECONDS">): number {
@@ -69,9 +80,12 @@ export function lookup(key: string, token: string, now = Date.now()): VerifiedAu
 	return { props: e.props, auth: { ...e.auth, token } };
 }
 
-/** Remembers what the provider verified for `key`, for at most `ttl` ms and never past expiry. */
-export function remember(key: string, verified: VerifiedAuth, ttl: number, now = Date.now()): void {
-	if (ttl <= 0) return;
+/**
+ * Remembers what the provider verified for `key`, for at most `ttl` ms and never past expiry;
+ * nothing when the cache was flushed since `since` (the generation read before verification).
+ */
+export function remember(key: string, verified: VerifiedAuth, ttl: number, since: number, now = Date.now()): void {
+	if (ttl <= 0 || since !== flushes) return;
 	const expiresAt = typeof verified.auth.expiresAt === "number" ? verified.auth.expiresAt * 1000 : Number.POSITIVE_INFINITY;
 	const until = Math.min(now + ttl, expiresAt);
 	if (until <= now) return;
@@ -80,15 +94,30 @@ export function remember(key: string, verified: VerifiedAuth, ttl: number, now =
 		if (oldest !== undefined) entries.delete(oldest);
 	}
 	const { token: _kept, ...auth } = verified.auth;
-	entries.set(key, { props: verified.props, auth, until });
+	// Shared by every request that hits the entry: frozen, so no handler can alter another's view.
+	entries.set(key, Object.freeze({ props: deepFreeze(verified.props), auth: deepFreeze(auth), until }));
 }
 
 /** Forgets every entry: called when this isolate changes authorization state. */
 export function forgetAll(): void {
+	flushes++;
 	entries.clear();
 }
 
 /** How many entries are held (tests and diagnostics). */
 export function size(): number {
 	return entries.size;
+}
+
+/** Everything held, as JSON text (tests: nothing in it may be a token). */
+export function snapshot(): string {
+	return JSON.stringify([...entries]);
+}
+
+function deepFreeze<T>(value: T): T {
+	if (value && typeof value === "object" && !Object.isFrozen(value)) {
+		Object.freeze(value);
+		for (const v of Object.values(value)) deepFreeze(v);
+	}
+	return value;
 }

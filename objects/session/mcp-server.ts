@@ -108,17 +108,34 @@ async function runInKernel(host: KernelHost, principal: VerifiedPrincipal, call:
 /**
  * Answers a `tools/call` that sends nothing before its result (`sendsBeforeResult` is false)
  * without the SDK server: the same kernel call, result and errors as the `CallToolRequestSchema`
- * handler below, minus the SDK's dispatch, which is most of a session's own cost per call.
+ * handler below, minus the SDK's dispatch, which is most of a session's own cost per call. The
+ * front Worker has already checked `name` and `arguments` (-32602 otherwise); the SDK's schema
+ * check of the rest of the params (e.g. a Tasks `task` field, an extension SMCP does not
+ * declare) is skipped, and the result is the kernel's, which the SDK would pass through.
+ *
+ * @example
+ * ```ts
+ * const answer = await answerPlainToolCall(host, principal, { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "read_graph" } });
+ * ```
  */
 export async function answerPlainToolCall(host: KernelHost, principal: VerifiedPrincipal, request: RpcRequest): Promise<RpcResponse> {
 	const params = request.params ?? {};
+	// The SDK server answers a thrown McpError with its message, which carries the code as a
+	// prefix ("MCP error -32602: …"); the same text here, so both paths answer alike.
+	const error = (code: number, message: string): RpcResponse => {
+		const e = new McpError(code, message);
+		return { jsonrpc: "2.0", id: request.id, error: { code: e.code, message: e.message } };
+	};
 	try {
 		const outcome = await runInKernel(host, principal, { name: String(params.name), arguments: (params.arguments ?? {}) as Record<string, unknown> });
-		if (!outcome.ok) return { jsonrpc: "2.0", id: request.id, error: toJsonRpcError(outcome.error) };
+		if (!outcome.ok) {
+			const wire = toJsonRpcError(outcome.error);
+			return error(wire.code, wire.message);
+		}
 		return { jsonrpc: "2.0", id: request.id, result: outcome.value.result as unknown as Record<string, unknown> };
-	} catch (e) {
-		const error = e instanceof McpError ? { code: e.code, message: "Internal error" } : { code: ErrorCode.InternalError, message: "Internal error" };
-		return { jsonrpc: "2.0", id: request.id, error };
+	} catch {
+		// runInKernel has logged the platform failure; generic text on the wire.
+		return error(ErrorCode.InternalError, "Internal error");
 	}
 }
 

@@ -12,7 +12,12 @@
  * Nothing is written for an id that was never initialised: storage is created only when a session
  * is, so a forged or stale id leaves no object behind. The session's state is one value in the
  * object's key-value store; the SQL schema (the event log) is created only when a request first
- * needs the SDK server and its streams, so a session of plain tool calls never creates it.
+ * needs the SDK server and its streams, so a session of plain tool calls never creates it. That
+ * migration runs outside `blockConcurrencyWhile` (style rule 10 asks for the constructor): it is
+ * synchronous, so no other request can interleave with it, and it runs before the first use.
+ *
+ * A little over the ~300-line guide: the request dispatch, the direct answers and the lifecycle
+ * (create, replay, expire, destroy) of one object belong together.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { DurableObject } from "cloudflare:workers";
@@ -66,7 +71,7 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
 		configureLog(env);
-		this.#meta = ctx.storage.kv.get<SessionMeta>(META_KEY) ?? null;
+		this.#meta = ctx.storage.kv.get<SessionMeta>(META_KEY) ?? legacyMeta(ctx.storage);
 	}
 
 	/** Handles one parsed HTTP exchange for `principal`. */
@@ -301,6 +306,21 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 		await this.ctx.storage.deleteAlarm();
 		await this.ctx.storage.deleteAll();
 	}
+}
+
+/**
+ * A session stored by an earlier build kept its state in the SQL `meta` table: moved to the
+ * key-value store on first load, so an upgrade ends no session and its expiry alarm still finds
+ * it. One `sqlite_master` lookup for an object without state (a new session's first request).
+ */
+function legacyMeta(storage: DurableObjectStorage): SessionMeta | null {
+	if (storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").toArray().length === 0) return null;
+	const row = storage.sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = 'session'").toArray()[0];
+	if (!row) return null;
+	const meta = JSON.parse(row.v) as SessionMeta;
+	storage.kv.put(META_KEY, meta);
+	storage.sql.exec("DELETE FROM meta WHERE k = 'session'");
+	return meta;
 }
 
 /** Lifecycle §"Version Negotiation": echo a supported version, else offer our latest. */

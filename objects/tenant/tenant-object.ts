@@ -5,7 +5,8 @@
  *   authorise (scope) → rate-limit (token buckets) → validate (zod) → run the handler against the
  *   tenant's SQLite storage → append the audit row.
  * The handler's state change and its audit row are written in one synchronous transaction: no
- * change without its row, no `allowed` row for a change that did not happen. A handler that throws
+ * change without its row (the one exception is a local benchmark's switch, `#benchNoAudit`), no
+ * `allowed` row for a change that did not happen. A handler that throws
  * rolls back, and an `error` row is written instead.
  *
  * Longer than the ~300-line guide because it is the kernel's whole RPC surface in one place (style
@@ -21,6 +22,7 @@ import { configureLog, log, logEnabled } from "../../shared/log";
 import { catalogFor } from "../../shared/packs";
 import { assertPrincipal, brandPrincipal, hasScope, type VerifiedPrincipal } from "../../shared/principal";
 import { toolContent, type ToolDefinition } from "../../shared/registry";
+import { isLoopbackHost } from "../../worker/config";
 import type { Env } from "../../worker/env";
 import { migrate } from "../migrations";
 import { closeSession, openSession, resolveLimits, takeCallBudget, type Limits } from "./limits";
@@ -38,16 +40,19 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 	#suspended: boolean | undefined;
 
 	/**
-	 * `SMCP_BENCH_NO_AUDIT=true`: allowed tool calls write no audit row. For `npm run bench` only,
-	 * which measures what the row costs; refusals and every other event are still audited.
+	 * `SMCP_BENCH_NO_AUDIT=true` on a loopback deployment (`SMCP_PUBLIC_ORIGIN` on 127.0.0.1 or
+	 * localhost, as `npm run bench` runs it): allowed tool calls write no audit row, so the bench can
+	 * measure what the row costs. The only exception to "no change without its row" (module note);
+	 * refusals and every other event are still audited, and on any other origin it is ignored.
 	 */
 	readonly #benchNoAudit: boolean;
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
 		configureLog(env);
-		this.#benchNoAudit = env.SMCP_BENCH_NO_AUDIT === "true";
+		this.#benchNoAudit = env.SMCP_BENCH_NO_AUDIT === "true" && onLoopback(env.SMCP_PUBLIC_ORIGIN);
 		if (this.#benchNoAudit) log("warn", "kernel.audit_off", { reason: "SMCP_BENCH_NO_AUDIT=true: allowed tool calls are not audited (benchmark only)" });
+		else if (env.SMCP_BENCH_NO_AUDIT === "true") log("error", "kernel.audit_switch_ignored", { reason: "SMCP_BENCH_NO_AUDIT is honoured only on a loopback origin" });
 		this.#limits = resolveLimits(env);
 		this.#audit = new AuditStore(ctx.storage.sql);
 		// Rules of Durable Objects: schema changes run once, before any request is delivered.
@@ -355,6 +360,15 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		if (this.#alarmSet) return;
 		this.#alarmSet = true;
 		void this.ctx.storage.getAlarm().then((at) => (at === null ? this.ctx.storage.setAlarm(Date.now() + PRUNE_EVERY_MS) : undefined));
+	}
+}
+
+/** Whether the deployment's origin is a loopback one (a local benchmark, never a deployment). */
+function onLoopback(origin: string | undefined): boolean {
+	try {
+		return isLoopbackHost(new URL(origin ?? "").hostname);
+	} catch {
+		return false;
 	}
 }
 

@@ -12,7 +12,7 @@
 import { getOAuthApi, type OAuthProviderOptions } from "@cloudflare/workers-oauth-provider";
 import { runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { TenantObject } from "../../objects/tenant/tenant-object";
+import { TenantObject as TenantObjectClass, type TenantObject } from "../../objects/tenant/tenant-object";
 import { forgetAll, size as tokenCacheSize } from "../../worker/token-cache";
 import { approveInBrowser, CookieJar, formValue, pkce, refresh, registerClient } from "../support/oauth-flow";
 import { createAccount, INIT, ORIGIN, rawPost, rawSession, selfFetch, signedIn, testEnv } from "./helpers";
@@ -81,7 +81,8 @@ describe("tokens at the resource server (§3 rows 17–20)", () => {
 			await testEnv.OAUTH_KV.put(k.name, JSON.stringify({ ...record, expiresAt: Math.floor(Date.now() / 1000) - 5 }));
 		}
 		// The record changed behind this isolate's back, as if in another isolate: the token cache
-		// would honour it within its bound (token-cache.test.ts); here it is emptied at once.
+		// would honour it within its bound; here it is emptied at once. That a cached entry never
+		// outlives the token's own expiry is token-cache.test.ts "an expired token is not served …".
 		forgetAll();
 		const res = await callOn(tokens.access_token, sessionId);
 		expect(res.status).toBe(401);
@@ -160,6 +161,49 @@ describe("tokens at the resource server (§3 rows 17–20)", () => {
 		expect(await status(callOn(tokens.access_token, sessionId))).toBe(401);
 		expect(await status(rawPost(tokens.access_token, INIT))).toBe(401);
 		expect((await refresh(selfFetch, ORIGIN, tokens.clientId, tokens.refresh_token!)).status).toBe(400);
+	});
+
+	it("a grant revocation whose audit write fails still takes effect at once: the cached token is refused next", async () => {
+		const { account, tokens } = await signedIn();
+		const sessionId = await rawSession(tokens.access_token);
+		expect(await status(callOn(tokens.access_token, sessionId))).toBe(200);
+		vi.spyOn(TenantObjectClass.prototype, "recordAuthEvent").mockImplementation(() => {
+			throw new Error("tenant unavailable");
+		});
+		const revoked = await selfFetch(`${ORIGIN}/admin/users/${account.userId}/grants/${parts(tokens.access_token).grantId}`, {
+			method: "DELETE",
+			headers: { Authorization: `Bearer ${testEnv.SMCP_ADMIN_TOKEN}` },
+		});
+		// The audit write is best effort; the revocation stands and the cache is flushed either way.
+		expect(revoked.status).toBeLessThan(500);
+		vi.restoreAllMocks();
+		expect(await status(callOn(tokens.access_token, sessionId))).toBe(401);
+	});
+
+	it("a browser request (with Origin) never takes the token cache: the provider checks it and adds its CORS headers", async () => {
+		const { tokens } = await signedIn();
+		const sessionId = await rawSession(tokens.access_token);
+		expect(await status(callOn(tokens.access_token, sessionId))).toBe(200);
+		expect(tokenCacheSize()).toBeGreaterThan(0);
+		const res = await rawPost(tokens.access_token, { jsonrpc: "2.0", id: 3, method: "tools/list" }, { "Mcp-Session-Id": sessionId, "MCP-Protocol-Version": "2025-11-25", Origin: ORIGIN });
+		expect(res.status).toBe(200);
+		// The provider's CORS layer exposes WWW-Authenticate; the cached path would not have run it.
+		expect(res.headers.get("Access-Control-Expose-Headers") ?? "").toContain("WWW-Authenticate");
+		await res.body?.cancel();
+	});
+
+	it("a token cached for this origin is not accepted for another host", async () => {
+		const { tokens } = await signedIn();
+		const sessionId = await rawSession(tokens.access_token);
+		expect(await status(callOn(tokens.access_token, sessionId))).toBe(200);
+		const other = await selfFetch("http://evil.example/mcp", {
+			method: "POST",
+			headers: { Authorization: `Bearer ${tokens.access_token}`, "Content-Type": "application/json", Accept: "application/json, text/event-stream", "Mcp-Session-Id": sessionId, "MCP-Protocol-Version": "2025-11-25" },
+			body: JSON.stringify({ jsonrpc: "2.0", id: 4, method: "tools/call", params: { name: "read_graph", arguments: {} } }),
+		});
+		expect(other.status).toBeGreaterThanOrEqual(400);
+		expect(other.status).toBeLessThan(500);
+		await other.body?.cancel();
 	});
 
 	it("revoking only the access token (RFC 7009) → that token is 401 on the live session; the refresh token still works", async () => {

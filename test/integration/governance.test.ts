@@ -4,7 +4,7 @@
  */
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { TenantObject } from "../../objects/tenant/tenant-object";
+import { TenantObject as TenantObjectClass, type TenantObject } from "../../objects/tenant/tenant-object";
 import type { ToolOutcome } from "../../shared/kernel-api";
 import { brandPrincipal } from "../../shared/principal";
 import { ToolError } from "../../shared/errors";
@@ -283,5 +283,22 @@ describe("explicit handles (audit_log cursor)", () => {
 		const r = await page(t.stub, principal(t.id), { limit: 2, cursor });
 		vi.useRealTimers();
 		expect(r.result.isError).toBe(true);
+	});
+});
+
+describe("the benchmark's audit switch", () => {
+	it("SMCP_BENCH_NO_AUDIT on a public origin is ignored: allowed calls are still audited (no silent audit-off in production)", async () => {
+		const id = tid();
+		const count = await runInDurableObject(tenantStub(id), async (_o: TenantObject, state) => {
+			const rows = () => Number(state.storage.sql.exec("SELECT COUNT(*) AS n FROM audit").one().n);
+			const kernel = (origin: string) => new TenantObjectClass(state, { ...testEnv, SMCP_BENCH_NO_AUDIT: "true", SMCP_PUBLIC_ORIGIN: origin });
+			const before = rows();
+			await kernel("https://mcp.example.com").callTool(principal(id), call("read_graph", {}));
+			const deployed = rows() - before;
+			// The same switch on a loopback origin (how `npm run bench` runs): the allowed call writes no row.
+			await kernel("http://127.0.0.1:8787").callTool(principal(id), call("read_graph", {}));
+			return { deployed, bench: rows() - before - deployed };
+		});
+		expect(count).toEqual({ deployed: 1, bench: 0 });
 	});
 });

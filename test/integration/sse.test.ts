@@ -75,7 +75,7 @@ describe("HTTP+SSE (2024-11-05)", () => {
 			const viaSdk = (await s.until(id)).filter((m) => m.id === id);
 			expect(direct).toHaveLength(1);
 			expect(direct[0]!.result, name).toEqual(viaSdk[0]!.result);
-			expect((direct[0]!.error as { code?: number } | undefined)?.code).toBe((viaSdk[0]!.error as { code?: number } | undefined)?.code);
+			expect(direct[0]!.error).toEqual(viaSdk[0]!.error);
 		}
 		await s.close();
 	});

@@ -73,8 +73,9 @@ const indexChanges = new WeakMap<SqlStorage, number>();
  * FTS5 keeps every write transaction's rows in a new segment and merges them only gradually, and
  * a trigram phrase query reads each segment's doclists: after a bulk import of 10,000 entities in
  * batches, `search_nodes` took ~3.5× as long as on a compacted index (measured, docs/performance.md).
- * So the write that brings the count past this many rows also compacts the index ('optimize'),
- * in that write's transaction: ~25 ms for 30,000 rows here, once per this many changed rows.
+ * So the write that brings the count past this many rows — and past an eighth of the index —
+ * also compacts the index ('optimize') in that write's transaction: ~25 ms for 30,000 rows here.
+ * (A rolled-back write may reset the count without compacting: the next compaction comes later.)
  */
 const COMPACT_AFTER_ROWS = 5000;
 
@@ -247,7 +248,12 @@ export class MemoryStore {
 
 	/** Compacts the search index once enough rows changed (see {@link COMPACT_AFTER_ROWS}). */
 	#compactIfDue(): void {
-		if ((indexChanges.get(this.#sql) ?? 0) < COMPACT_AFTER_ROWS) return;
+		const changed = indexChanges.get(this.#sql) ?? 0;
+		if (changed < COMPACT_AFTER_ROWS) return;
+		// 'optimize' rewrites the whole index: only once the changes are an eighth of it, so a large
+		// graph pays at most ~8 rewritten rows per changed row, however large it grows.
+		const rows = this.#sql.exec<{ n: number }>("SELECT (SELECT COUNT(*) FROM mem_entities) + (SELECT COUNT(*) FROM mem_observations) AS n").one().n;
+		if (changed * 8 < rows) return;
 		this.#sql.exec("INSERT INTO mem_search (mem_search) VALUES ('optimize')");
 		indexChanges.set(this.#sql, 0);
 	}
