@@ -15,6 +15,9 @@
  * `--rounds` windows, for quick before/after comparisons of one change. `--against REF` adds the
  * same Worker built from a git ref (a temporary worktree) and alternates rounds between the two,
  * printing the per-round ratios: on a shared machine, only interleaved pairs compare fairly.
+ * `--seed N` first fills the development tenant with N entities (batches of 1,000, as the bench's
+ * graph) and then measures `search_nodes` (each query matching 10 entities) instead of the
+ * trivial tool.
  *
  * A diagnostic for whoever optimises the hot path; not part of `npm run bench`.
  */
@@ -30,7 +33,7 @@ import { buildAll, freePort, ROOT, startRuntime } from "./lib/servers.mjs";
 import { DEV, SPECS } from "./lib/specs.mjs";
 
 const { values: o } = parseArgs({
-	options: { lane: { type: "string", default: "mcp" }, seconds: { type: "string", default: "6" }, concurrency: { type: "string", default: "8" }, top: { type: "string", default: "30" }, "no-profile": { type: "boolean" }, rounds: { type: "string", default: "3" }, against: { type: "string" } },
+	options: { lane: { type: "string", default: "mcp" }, seconds: { type: "string", default: "6" }, concurrency: { type: "string", default: "8" }, top: { type: "string", default: "30" }, "no-profile": { type: "boolean" }, rounds: { type: "string", default: "3" }, against: { type: "string" }, seed: { type: "string", default: "0" } },
 });
 const lane = String(o.lane);
 if (!["mcp", "modern", "sse", "setup"].includes(lane)) throw new Error("--lane must be mcp, modern, sse or setup");
@@ -165,7 +168,8 @@ async function measureOnly(/** @type {import("./lib/servers.mjs").ServerSpec} */
 			const server = await startRuntime(v.spec, v.build, {});
 			servers.push(server);
 			const token = await smcpToken(server.origin, DEV.email, DEV.password);
-			Object.assign(v, { load: { concurrency: Number(o.concurrency), warmupMs: 1000, durationMs: seconds * 1000, probe: server.probe, open: opener(server.origin, token), call: trivial } });
+			if (SEED > 0) await seed(server.origin, token);
+			Object.assign(v, { load: { concurrency: Number(o.concurrency), warmupMs: 1000, durationMs: seconds * 1000, probe: server.probe, open: opener(server.origin, token), call: SEED > 0 ? search : trivial } });
 		}
 		/** @type {Record<string, number[]>} */
 		const cpu = {};
@@ -194,6 +198,25 @@ async function measureOnly(/** @type {import("./lib/servers.mjs").ServerSpec} */
 const opener = (/** @type {string} */ origin, /** @type {string} */ token) => () =>
 	lane === "sse" ? new SseSession(origin, token) : lane === "modern" ? new ModernClient(origin, token) : new StreamableSession(origin, token);
 const trivial = (/** @type {import("./lib/mcp.mjs").McpClient} */ c) => c.call("read_graph", {});
+const SEED = Number(o.seed);
+const search = (/** @type {import("./lib/mcp.mjs").McpClient} */ c) => c.call("search_nodes", { query: `topic-${String(Math.floor(Math.random() * 1000)).padStart(4, "0")}` });
+
+/** Fills the token's tenant with SEED entities, as bench/run.mjs seeds its graph. */
+async function seed(/** @type {string} */ origin, /** @type {string} */ token) {
+	const t0 = Date.now();
+	const session = new StreamableSession(origin, token);
+	await session.initialize();
+	for (let i = 0; i < SEED; i += 1000) {
+		const entities = Array.from({ length: Math.min(1000, SEED - i) }, (_, j) => {
+			const n = i + j;
+			return { name: `entity-${String(n).padStart(5, "0")}`, entityType: "bench", observations: [`note about topic-${String(n % 1000).padStart(4, "0")}`, `seeded by the SMCP benchmark, item ${n}`] };
+		});
+		const r = await session.call("create_entities", { entities });
+		if (!r.ok) throw new Error(`seeding failed at ${i}: ${r.error}`);
+	}
+	await session.close();
+	console.error(`seeded ${SEED} entities in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+}
 
 async function main() {
 	const spec = /** @type {import("./lib/servers.mjs").ServerSpec} */ (SPECS.find((s) => s.key === "smcp"));
@@ -216,7 +239,8 @@ async function main() {
 				return { id, s };
 			}),
 		);
-		const load = { concurrency: Number(o.concurrency), warmupMs: 1500, durationMs: seconds * 1000, probe: server.probe, open: opener(server.origin, token), call: trivial };
+		if (SEED > 0) await seed(server.origin, token);
+		const load = { concurrency: Number(o.concurrency), warmupMs: 1500, durationMs: seconds * 1000, probe: server.probe, open: opener(server.origin, token), call: SEED > 0 ? search : trivial };
 		// Warm up unprofiled, then profile a steady window.
 		await (lane === "setup" ? sessionSetups : steadyCalls)({ ...load, durationMs: 1500 });
 		for (const { s } of sessions) await s.send("Profiler.start");

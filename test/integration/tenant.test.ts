@@ -190,3 +190,27 @@ describe("search index upkeep", () => {
 		});
 	});
 });
+
+describe("search_nodes semantics", () => {
+	it("finds exactly the entities whose name, type or an observation contains the text (case-insensitive), with quotes, emoji and near misses", async () => {
+		const stub = testEnv.TENANTS.get(testEnv.TENANTS.idFromName(`t_${crypto.randomUUID().replaceAll("-", "")}`));
+		await runInDurableObject(stub, (_o: TenantObject, state) => {
+			const store = new MemoryStore(state.storage.sql);
+			state.storage.transactionSync(() =>
+				store.createEntities([
+					{ name: "A", entityType: "t", observations: ["topic-0123 here"] },
+					// Every covering trigram of "topic-0123", but not the text itself.
+					{ name: "B", entityType: "t", observations: ["top ic- 012 123"] },
+					{ name: "C", entityType: "TOPIC-0123", observations: [] },
+					{ name: 'say "hi" OR NOT', entityType: "q", observations: [] },
+					{ name: "globe", entityType: "e", observations: ["🌍 earth"] },
+				]),
+			);
+			const names = (q: string) => store.searchNodes(q).entities.map((e) => e.name).sort();
+			expect(names("topic-0123")).toEqual(["A", "C"]);
+			expect(names('"hi" OR')).toEqual(['say "hi" OR NOT']);
+			expect(names("🌍 e")).toEqual(["globe"]);
+			expect(names("ic- 012")).toEqual(["B"]);
+		});
+	});
+});

@@ -65,6 +65,25 @@ function chunks<T>(items: readonly T[]): T[][] {
 const marks = (n: number) => new Array(n).fill("?").join(",");
 
 /**
+ * The FTS5 query for a substring search: the needle's non-overlapping trigrams (and its last
+ * one), all required. Every row containing the needle contains them, so the rows found are a
+ * superset of the phrase query's, and `searchNodes` keeps only real substring matches. It reads
+ * fewer doclists than the phrase of every overlapping trigram and needs no position checks:
+ * 2.5× faster on a 10,000-entity graph (docs/performance.md).
+ *
+ * @example
+ * ```ts
+ * coveringTrigrams([..."topic-0123"]); // '"top" AND "ic-" AND "012" AND "123"'
+ * ```
+ */
+export function coveringTrigrams(chars: readonly string[]): string {
+	const grams = new Set<string>();
+	for (let i = 0; i + 3 <= chars.length; i += 3) grams.add(chars.slice(i, i + 3).join(""));
+	if (chars.length % 3) grams.add(chars.slice(-3).join(""));
+	return [...grams].map((g) => `"${g.replaceAll('"', '""')}"`).join(" AND ");
+}
+
+/**
  * Search rows written or deleted since the index was last compacted, per tenant storage (in
  * memory: after an eviction the count starts again, which only delays a compaction).
  */
@@ -193,9 +212,9 @@ export class MemoryStore {
 	searchNodes(query: string): Graph {
 		const needle = query.toLowerCase();
 		let candidateIds: number[];
-		if ([...query].length >= 3) {
-			const phrase = `"${query.replaceAll('"', '""')}"`;
-			const rows = this.#sql.exec<{ rowid: number }>("SELECT rowid FROM mem_search WHERE mem_search MATCH ?", phrase).toArray().map((r) => r.rowid);
+		const chars = [...query];
+		if (chars.length >= 3) {
+			const rows = this.#sql.exec<{ rowid: number }>("SELECT rowid FROM mem_search WHERE mem_search MATCH ?", coveringTrigrams(chars)).toArray().map((r) => r.rowid);
 			const entityIds = new Set(rows.filter((r) => r < 0).map((r) => -r));
 			for (const group of chunks(rows.filter((r) => r > 0))) {
 				for (const o of this.#sql.exec<{ entity_id: number }>(`SELECT DISTINCT entity_id FROM mem_observations WHERE id IN (${marks(group.length)})`, ...group)) entityIds.add(o.entity_id);
