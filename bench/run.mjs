@@ -25,7 +25,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { accountRecords, hashPassword } from "../scripts/create-account.mjs";
-import { idleSessions, sessionSetups, steadyCalls } from "./lib/load.mjs";
+import { idleSessions, interleavedSteadyCalls, sessionSetups, steadyCalls } from "./lib/load.mjs";
 import { ModernClient, SseSession, StreamableSession } from "./lib/mcp.mjs";
 import { fixtureToken, smcpToken } from "./lib/oauth.mjs";
 import { cpuMs, machine, processTree, systemBusyMs } from "./lib/proc.mjs";
@@ -41,8 +41,8 @@ const QUICK = Boolean(flags.quick);
 
 /** Run parameters. A full run stays under ~10 minutes on 2 cores. */
 const P = QUICK
-	? { rounds: 1, warmupMs: 300, durationMs: 1000, concurrencies: [1, 8, 32], entities: 2000, wranglerRounds: 1, idleSettleMs: 1000, idleMs: 2000 }
-	: { rounds: 3, warmupMs: 1000, durationMs: 3000, concurrencies: [1, 8, 32], entities: 10_000, wranglerRounds: 3, idleSettleMs: 3000, idleMs: 8000 };
+	? { rounds: 1, warmupMs: 300, durationMs: 1000, slices: 2, leadInMs: 100, concurrencies: [1, 8, 32], entities: 2000, wranglerRounds: 1, idleSettleMs: 1000, idleMs: 2000 }
+	: { rounds: 3, warmupMs: 1000, durationMs: 3000, slices: 6, leadInMs: 100, concurrencies: [1, 8, 32], entities: 10_000, wranglerRounds: 3, idleSettleMs: 3000, idleMs: 8000 };
 /** At most this long, in total, is spent waiting for other processes to leave the CPU alone. */
 const QUIET_BUDGET_MS = (QUICK ? 15 : 60) * 1000;
 /** Hard stop: a hung server must not hang the run. */
@@ -158,7 +158,10 @@ async function waitForQuiet() {
 }
 
 /**
- * Runs every cell `rounds` times; the server order inside a group rotates each round.
+ * Runs every cell `rounds` times; the server order inside a group rotates each round. The steady
+ * cells of a group with several servers run interleaved: the servers alternate in slices of
+ * `durationMs / slices` (after one warm-up each), so that drift in the machine's speed falls on
+ * every server of a ratio alike. Setup cells run back to back.
  * @param {"runtime" | "wrangler"} mode
  * @param {Cell[]} cells
  * @param {number} rounds
@@ -169,23 +172,40 @@ async function waitForQuiet() {
 async function runCells(mode, cells, rounds, servers, tokens, results) {
 	for (let r = 0; r < rounds; r++) {
 		for (const cell of cells) {
-			const order = cell.servers.map((_, i) => /** @type {string} */ (cell.servers[(i + r) % cell.servers.length]));
-			for (const key of order) {
+			const order = cell.servers.map((_, i) => /** @type {string} */ (cell.servers[(i + r) % cell.servers.length])).filter((key) => WORKLOADS[cell.workload]?.[key]);
+			const targets = order.map((key) => {
 				const server = /** @type {RunningServer} */ (servers[key]);
-				const w = WORKLOADS[cell.workload]?.[key];
-				if (!w) continue;
+				const w = /** @type {{ tool: string, args: () => Record<string, unknown>, tenant: string }} */ (WORKLOADS[cell.workload]?.[key]);
 				const token = tokens[key]?.[w.tenant];
 				if (!token) throw new Error(`no token for ${key}/${w.tenant}`);
 				const open = () =>
 					cell.lane === "sse" ? new SseSession(server.origin, token) : cell.lane === "modern" ? new ModernClient(server.origin, token) : new StreamableSession(server.origin, token, server.path);
 				const call = (/** @type {import("./lib/mcp.mjs").McpClient} */ c) => c.call(w.tool, w.args());
-				await waitForQuiet();
-				const o = { concurrency: cell.c, warmupMs: P.warmupMs, durationMs: P.durationMs, probe: server.probe, open, call };
-				const m = cell.kind === "setup" ? await sessionSetups(o) : await steadyCalls(o);
+				return { key, probe: server.probe, open, call };
+			});
+			const report = (/** @type {string} */ key, /** @type {import("./lib/load.mjs").Measurement} */ m) => {
 				(results[`${mode}|${cell.group}|${key}`] ??= []).push(m);
 				say(
 					`${mode} round ${r + 1}/${rounds} ${cell.group.padEnd(18)} ${key.padEnd(6)} ${m.rate.toFixed(0).padStart(5)} ${cell.kind === "setup" ? "setups" : "calls"}/s  p50 ${m.p50.toFixed(1)}  p99 ${m.p99.toFixed(1)} ms  cpu ${m.cpuMsPerOp.toFixed(2)} ms/op  server ${(m.cpuUtil * 100).toFixed(0)}% client ${(m.clientCpuUtil * 100).toFixed(0)}%${m.errors ? `  errors ${m.errors} (${m.firstError})` : ""}`,
 				);
+			};
+			await waitForQuiet();
+			if (cell.kind === "steady" && targets.length > 1) {
+				const ms = await interleavedSteadyCalls({
+					concurrency: cell.c,
+					warmupMs: P.warmupMs,
+					slices: P.slices,
+					sliceMs: P.durationMs / P.slices,
+					leadInMs: P.leadInMs,
+					targets,
+				});
+				targets.forEach((t, i) => report(t.key, /** @type {import("./lib/load.mjs").Measurement} */ (ms[i])));
+				continue;
+			}
+			for (const t of targets) {
+				if (t !== targets[0]) await waitForQuiet();
+				const o = { concurrency: cell.c, warmupMs: P.warmupMs, durationMs: P.durationMs, ...t };
+				report(t.key, cell.kind === "setup" ? await sessionSetups(o) : await steadyCalls(o));
 			}
 		}
 	}

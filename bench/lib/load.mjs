@@ -5,6 +5,7 @@
  * calls that *completed* inside the window, their latencies, errors, and the server's CPU time
  * (process CPU delta over exactly that window). Sessions are created before the warm-up (steady
  * runs) or are the thing being measured (setup runs); either way they are closed after the window.
+ * Servers compared with each other run in alternating slices (`interleavedSteadyCalls`).
  */
 import { performance } from "node:perf_hooks";
 import { systemBusyMs } from "./proc.mjs";
@@ -40,16 +41,19 @@ export function percentile(sorted, p) {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
+ * One measured window, before it is summarised: what `measure` needs to merge several windows.
+ * @typedef {{
+ *   ops: number, seconds: number, latencies: number[], errors: number, firstError?: string,
+ *   cpu: number, clientCpu: number, system: number, rssPeakMiB: number
+ * }} Window
+ */
+
+/**
  * Runs `op` in `concurrency` loops; measures the window [warmupMs, warmupMs + durationMs).
  * @param {{ concurrency: number, warmupMs: number, durationMs: number, probe: Probe, op: (worker: number) => Promise<CallOutcome> }} o
- * @returns {Promise<Measurement>}
+ * @returns {Promise<Window>}
  */
 async function closedLoop(o) {
-	/** @type {number[]} */
-	const latencies = [];
-	let errors = 0;
-	/** @type {string | undefined} */
-	let firstError;
 	/** @typedef {{ t: number, cpu: number, client: NodeJS.CpuUsage, system: number }} Mark */
 	/** @type {Mark | undefined} */
 	let begin;
@@ -85,37 +89,59 @@ async function closedLoop(o) {
 	clearTimeout(t1);
 	clearTimeout(t2);
 	if (!begin || !end) throw new Error("measurement window did not run; the load loop finished early");
-	const rssPeakMiB = stopRss ? stopRss() : Number.NaN;
-	let ops = 0;
+	/** @type {Window} */
+	const w = {
+		ops: 0,
+		seconds: (end.t - begin.t) / 1000,
+		latencies: [],
+		errors: 0,
+		cpu: end.cpu - begin.cpu,
+		clientCpu: (end.client.user - begin.client.user + end.client.system - begin.client.system) / 1000,
+		system: end.system - begin.system,
+		rssPeakMiB: stopRss ? stopRss() : Number.NaN,
+	};
 	for (const s of samples) {
 		if (s.done < begin.t || s.done > end.t) continue;
 		if (s.ok) {
-			ops++;
-			latencies.push(s.ms);
+			w.ops++;
+			w.latencies.push(s.ms);
 		} else {
-			errors++;
-			firstError ??= s.error;
+			w.errors++;
+			w.firstError ??= s.error;
 		}
 	}
-	const seconds = (end.t - begin.t) / 1000;
-	const sorted = Float64Array.from(latencies).sort();
-	const cpu = end.cpu - begin.cpu;
-	const clientCpu = (end.client.user - begin.client.user + end.client.system - begin.client.system) / 1000;
+	return w;
+}
+
+/**
+ * One measurement from one or more windows of the same server: counts, times and CPU summed,
+ * latencies pooled before the percentiles are taken.
+ * @param {Window[]} windows
+ * @returns {Measurement}
+ */
+export function measure(windows) {
+	const sum = (/** @type {(w: Window) => number} */ f) => windows.reduce((a, w) => a + f(w), 0);
+	const ops = sum((w) => w.ops);
+	const ms = sum((w) => w.seconds) * 1000;
+	const cpu = sum((w) => w.cpu);
+	const clientCpu = sum((w) => w.clientCpu);
+	const sorted = Float64Array.from(windows.flatMap((w) => w.latencies)).sort();
+	const firstError = windows.find((w) => w.firstError)?.firstError;
 	return {
 		ops,
-		seconds,
-		rate: ops / seconds,
-		errors,
+		seconds: ms / 1000,
+		rate: ops / (ms / 1000),
+		errors: sum((w) => w.errors),
 		...(firstError ? { firstError } : {}),
 		p50: percentile(sorted, 50),
 		p90: percentile(sorted, 90),
 		p99: percentile(sorted, 99),
 		cpuMsPerOp: ops > 0 ? cpu / ops : Number.NaN,
-		cpuUtil: cpu / (seconds * 1000),
-		rssPeakMiB,
-		clientCpuUtil: clientCpu / (seconds * 1000),
+		cpuUtil: cpu / ms,
+		rssPeakMiB: Math.max(...windows.map((w) => w.rssPeakMiB)),
+		clientCpuUtil: clientCpu / ms,
 		// Everything else the machine ran meanwhile (other processes): a contamination gauge.
-		otherCpuUtil: Math.max(0, end.system - begin.system - cpu - clientCpu) / (seconds * 1000),
+		otherCpuUtil: Math.max(0, sum((w) => w.system) - cpu - clientCpu) / ms,
 	};
 }
 
@@ -130,10 +156,46 @@ export async function steadyCalls(o) {
 	const clients = Array.from({ length: o.concurrency }, () => o.open());
 	try {
 		await Promise.all(clients.map((c) => c.initialize()));
-		return await closedLoop({ ...o, op: (w) => o.call(/** @type {McpClient} */ (clients[w])) });
+		return measure([await closedLoop({ ...o, op: (w) => o.call(/** @type {McpClient} */ (clients[w])) })]);
 	} finally {
 		await o.afterWindow?.();
 		await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+	}
+}
+
+/**
+ * Steady tool calls on several servers, measured in alternating slices rather than one window
+ * each: on a shared machine the CPU's speed drifts over seconds, and two servers measured one
+ * after the other see different machines. Every server's sessions are opened and warmed up
+ * first (`warmupMs` each); then `slices` rounds, in each of which every server in turn (the
+ * order rotating slice by slice) runs alone for `leadInMs` unmeasured and `sliceMs` measured.
+ * A server's measurement pools its slices.
+ *
+ * @param {{ concurrency: number, warmupMs: number, slices: number, sliceMs: number, leadInMs: number,
+ *   targets: { probe: Probe, open: () => McpClient, call: (c: McpClient) => Promise<CallOutcome> }[]}} o
+ * @returns {Promise<Measurement[]>}
+ */
+export async function interleavedSteadyCalls(o) {
+	const clients = o.targets.map((t) => Array.from({ length: o.concurrency }, () => t.open()));
+	try {
+		await Promise.all(clients.flat().map((c) => c.initialize()));
+		const loop = (/** @type {number} */ i, /** @type {number} */ warmupMs, /** @type {number} */ durationMs) => {
+			const t = /** @type {(typeof o.targets)[number]} */ (o.targets[i]);
+			const mine = /** @type {McpClient[]} */ (clients[i]);
+			return closedLoop({ concurrency: o.concurrency, warmupMs, durationMs, probe: t.probe, op: (w) => t.call(/** @type {McpClient} */ (mine[w])) });
+		};
+		for (let i = 0; i < o.targets.length; i++) await loop(i, 0, o.warmupMs);
+		/** @type {Window[][]} */
+		const windows = o.targets.map(() => []);
+		for (let s = 0; s < o.slices; s++) {
+			for (let j = 0; j < o.targets.length; j++) {
+				const i = (j + s) % o.targets.length;
+				windows[i]?.push(await loop(i, o.leadInMs, o.sliceMs));
+			}
+		}
+		return windows.map((w) => measure(w));
+	} finally {
+		await Promise.all(clients.flat().map((c) => c.close().catch(() => undefined)));
 	}
 }
 
@@ -148,7 +210,7 @@ export async function sessionSetups(o) {
 	/** @type {McpClient[]} */
 	const opened = [];
 	try {
-		return await closedLoop({
+		const w = await closedLoop({
 			...o,
 			op: async () => {
 				const c = o.open();
@@ -157,6 +219,7 @@ export async function sessionSetups(o) {
 				return o.call(c);
 			},
 		});
+		return measure([w]);
 	} finally {
 		await o.afterWindow?.();
 		for (let i = 0; i < opened.length; i += 16) await Promise.all(opened.slice(i, i + 16).map((c) => c.close().catch(() => undefined)));

@@ -10,7 +10,7 @@ import { pairedRatio, summarize } from "./stats.mjs";
  * @typedef {import("./stats.mjs").Results} Results
  * @typedef {{
  *   date: string, quick: boolean, minutes: number,
- *   params: { rounds: number, warmupMs: number, durationMs: number, concurrencies: number[], entities: number, wranglerRounds: number, idleSettleMs: number, idleMs: number },
+ *   params: { rounds: number, warmupMs: number, durationMs: number, slices: number, leadInMs: number, concurrencies: number[], entities: number, wranglerRounds: number, idleSettleMs: number, idleMs: number },
  *   machine: { nproc: number, model: string, memGiB: number, kernel: string, loadavg: string },
  *   versions: Record<string, string>, results: Results, idleRss: Record<string, number>,
  *   idle?: Record<string, { sessions: number, cpuMsPerSecond: number, rssMiB: number }>,
@@ -54,7 +54,7 @@ export function resultsMarkdown(run) {
 	const p = run.params;
 
 	out.push(
-		`Run of ${run.date}${run.quick ? " (**--quick smoke run**: short windows, one round; not for quoting)" : ""}: ${p.rounds} interleaved round(s) of ${p.durationMs / 1000} s measured after ${p.warmupMs / 1000} s warm-up per cell, medians across rounds; ratios are medians of per-round ratios. Whole run: ${run.minutes.toFixed(1)} min.`,
+		`Run of ${run.date}${run.quick ? " (**--quick smoke run**: short windows, one round; not for quoting)" : ""}: ${p.rounds} round(s); per cell ${p.warmupMs / 1000} s warm-up, then ${p.durationMs / 1000} s measured (the servers of a steady cell alternating in ${p.slices} slices each); medians across rounds; ratios are medians of per-round ratios. Whole run: ${run.minutes.toFixed(1)} min.`,
 		"",
 		`Machine: ${run.machine.nproc} cores (\`nproc\`), ${run.machine.model}, ${run.machine.memGiB} GiB RAM, Linux ${run.machine.kernel}; load average at start ${run.machine.loadavg}. ` +
 			`Versions: ${Object.entries(run.versions)
