@@ -24,17 +24,33 @@ export function assertLoopback(url) {
 }
 
 /**
- * One request; resolves with the whole body.
+ * One request; resolves with the whole body. A keep-alive connection the server closed while it
+ * sat idle in the pool fails on reuse with ECONNRESET before the server read the request (the
+ * race Node's documentation describes for `request.reusedSocket`): that request is sent once
+ * more, on a new connection.
  * @param {URL} url
  * @param {{ method?: string, headers?: Record<string, string>, body?: string, timeoutMs?: number }} [opts]
  * @returns {Promise<HttpResponse>}
  */
 export function request(url, opts = {}) {
 	assertLoopback(url);
+	return send(url, opts, pool).catch((/** @type {NodeJS.ErrnoException & { reusedSocket?: boolean }} */ e) => {
+		if (e.code === "ECONNRESET" && e.reusedSocket) return send(url, opts, false);
+		throw e;
+	});
+}
+
+/**
+ * @param {URL} url
+ * @param {{ method?: string, headers?: Record<string, string>, body?: string, timeoutMs?: number }} opts
+ * @param {http.Agent | false} agent
+ * @returns {Promise<HttpResponse>}
+ */
+function send(url, opts, agent) {
 	const headers = { ...opts.headers };
 	if (opts.body !== undefined) headers["Content-Length"] = String(Buffer.byteLength(opts.body));
 	return new Promise((resolve, reject) => {
-		const req = http.request({ hostname: url.hostname, port: url.port, path: url.pathname + url.search, method: opts.method ?? "GET", headers, agent: pool }, (res) => {
+		const req = http.request({ hostname: url.hostname, port: url.port, path: url.pathname + url.search, method: opts.method ?? "GET", headers, agent }, (res) => {
 			/** @type {Buffer[]} */
 			const chunks = [];
 			res.on("data", (c) => chunks.push(c));
@@ -42,7 +58,7 @@ export function request(url, opts = {}) {
 			res.on("error", reject);
 		});
 		req.setTimeout(opts.timeoutMs ?? 30_000, () => req.destroy(new Error(`timeout after ${opts.timeoutMs ?? 30_000} ms: ${opts.method ?? "GET"} ${url.pathname}`)));
-		req.on("error", reject);
+		req.on("error", (e) => reject(Object.assign(e, { reusedSocket: req.reusedSocket })));
 		req.end(opts.body);
 	});
 }
