@@ -26,7 +26,9 @@ export type Failure =
 	| { reason: "invalid_arguments"; tool: string; issues: string[] }
 	| { reason: "insufficient_scope"; tool: string; needed: string }
 	| { reason: "tool_failed"; tool: string; message: string }
-	| { reason: "internal"; where: string; detail: string };
+	| { reason: "internal"; where: string; detail: string }
+	/** A call for a registered session the kernel does not know (or no longer): the Worker asks the SessionObject. */
+	| { reason: "unknown_session" };
 
 /** Result type used across Durable Object RPC: Workers RPC drops custom error fields. */
 export type Result<T, E = Failure> = { ok: true; value: T } | { ok: false; error: E };
@@ -65,6 +67,8 @@ export function toJsonRpcError(f: Failure): { code: number; message: string } {
 			return { code: RpcCode.InternalError, message: "Tool failed" };
 		case "internal":
 			return { code: RpcCode.InternalError, message: "Internal error" };
+		case "unknown_session":
+			return { code: RpcCode.SessionNotFound, message: "Session not found" };
 		default: {
 			const never: never = f;
 			return never;

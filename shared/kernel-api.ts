@@ -20,6 +20,12 @@ export interface ToolCall {
 	protocolVersion: string;
 	traceId: string;
 	sessionId?: string;
+	/**
+	 * Sent by the front Worker for a session the kernel registered (objects/tenant/sessions.ts):
+	 * the kernel checks that `sessionId` is a live session of the caller (else `unknown_session`,
+	 * and nothing runs) and audits the revision the session negotiated instead of `protocolVersion`.
+	 */
+	registered?: true;
 	/** The MCP method to audit, when the call serves another request (e.g. `resources/read`). */
 	method?: string;
 	/**
@@ -69,6 +75,27 @@ export interface RequestRecord {
 	tool?: string;
 }
 
+/** What `openSession` registers of a Streamable HTTP session. */
+export interface SessionRegistration {
+	protocolVersion: string;
+	/** The session's `initialize` request as JSON text (at most {@link MAX_REGISTERED_INIT} characters). */
+	init: string;
+	/** Whether a SessionObject holds the session from the start. */
+	hasObject: boolean;
+}
+
+/** A registered session as the kernel returns it. */
+export interface RegisteredSession {
+	protocolVersion: string;
+	init: string;
+	createdAt: number;
+	lastSeen: number;
+	hasObject: boolean;
+}
+
+/** Longest stored `initialize` the registry takes; a larger one keeps its session in the SessionObject alone. */
+export const MAX_REGISTERED_INIT = 65_536;
+
 /** An authorization-server event of one of the tenant's users. */
 export interface AuthEvent {
 	/** `auth/consent`, `auth/sign_in`, `auth/token`, `auth/refresh`, `auth/revoke`. */
@@ -103,9 +130,19 @@ export interface TenantKernel {
 	callTool(principal: VerifiedPrincipal, call: ToolCall): Promise<Result<ToolOutcome, Failure>>;
 	record(principal: VerifiedPrincipal, request: RequestRecord): Promise<void>;
 	recordAuthEvent(subject: AuthSubject, event: AuthEvent): Promise<void>;
-	/** Registers a session; `record` (the opening request's audit row) is written in the same transaction when the session opens. */
-	openSession(principal: VerifiedPrincipal, sessionId: string, record?: RequestRecord): Promise<Result<true, { reason: "session_cap"; retryAfterSeconds: number }>>;
-	closeSession(principal: VerifiedPrincipal, sessionId: string): Promise<void>;
+	/**
+	 * Counts a new session against the caller's cap; `record` (the opening request's audit row) is
+	 * written in the same transaction when the session opens, and `register` enters a Streamable
+	 * HTTP session in the tenant's session registry.
+	 */
+	openSession(principal: VerifiedPrincipal, sessionId: string, record?: RequestRecord, register?: SessionRegistration): Promise<Result<true, { reason: "session_cap"; retryAfterSeconds: number }>>;
+	/**
+	 * A live registered session of the caller, or null (unknown, stale or someone else's): `touch`
+	 * keeps it alive, `adopt` records that a SessionObject now holds it, `peek` only reads.
+	 */
+	sessionState(principal: VerifiedPrincipal, sessionId: string, use: "touch" | "adopt" | "peek"): Promise<RegisteredSession | null>;
+	/** Ends a session (cap slot and registry row); `record` is audited when the session was registered and live. */
+	closeSession(principal: VerifiedPrincipal, sessionId: string, record?: RequestRecord): Promise<{ found: boolean; hasObject: boolean }>;
 	/** Operator export: rows after `afterSeq`, oldest first, plus the anchor. */
 	exportAudit(afterSeq: number, limit: number): Promise<{ anchor: { seq: number; hash: string } | null; rows: AuditRow[] }>;
 	verifyAudit(): Promise<ChainVerdict>;

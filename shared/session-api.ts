@@ -9,7 +9,8 @@ import type { VerifiedPrincipal } from "./principal";
 export type SessionRequest =
 	| { op: "post"; sessionId: string; messages: RpcMessage[]; batch: boolean; sse: boolean; traceId: string }
 	| { op: "get"; sessionId: string; lastEventId: string | null; traceId: string }
-	| { op: "delete"; sessionId: string; traceId: string }
+	/** `ended`: the kernel has already ended (and audited) this registered session. */
+	| { op: "delete"; sessionId: string; traceId: string; ended?: boolean }
 	| { op: "sse-open"; sessionId: string; endpoint: string; traceId: string }
 	| { op: "sse-post"; sessionId: string; messages: RpcMessage[]; traceId: string };
 

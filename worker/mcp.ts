@@ -11,7 +11,7 @@ import { SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/sdk/types.js"
 import { isLegacyRequest } from "@modelcontextprotocol/server";
 import { RpcCode } from "../shared/errors";
 import { decodeJson, errorBody, isRequest, NOT_JSON, parseBody, parseDecoded, tooDeep, type RpcMessage } from "../shared/jsonrpc";
-import type { Lane } from "../shared/kernel-api";
+import type { Lane, RequestRecord } from "../shared/kernel-api";
 import { log } from "../shared/log";
 import { catalogFor } from "../shared/packs";
 import { sendsBeforeResult, toolInputSchema } from "../shared/publish";
@@ -24,6 +24,7 @@ import type { Env } from "./env";
 import { paramHeaderMismatch } from "./mcp-param-headers";
 import { modernHandler } from "./modern";
 import { annotate } from "./request-info";
+import { answerInTenant } from "./session-direct";
 import { mintSessionId, verifySessionId } from "./session-id";
 
 type ApiContext = ExecutionContext & { props?: unknown; auth?: OAuthResourceAuth };
@@ -169,6 +170,10 @@ export async function handleMcp(request: Request, env: Env, ctx: ApiContext, tra
 		const challenge = await scopeChallenge(env, messages, principal, ctx, traceId, "streamable-http");
 		if (challenge) return challenge;
 		const sse = needsStream(env, messages);
+		// One hop when the session's own state is not needed (worker/session-direct.ts).
+		const only = !batch && !sse && messages.length === 1 ? messages[0] : undefined;
+		const direct = only ? await answerInTenant(env, principal, sessionId, only, traceId) : null;
+		if (direct) return direct;
 		const req: SessionRequest = { op: "post", sessionId, messages, batch, sse, traceId };
 		return toSession(env, sessionId, principal, req);
 	}
@@ -179,11 +184,14 @@ export async function handleMcp(request: Request, env: Env, ctx: ApiContext, tra
 		}
 		if (!sessionHeader) return rpcError(400, RpcCode.ConnectionClosed, "Bad Request: Mcp-Session-Id header is required");
 		if (!(await verifySessionId(secret, principal, sessionHeader))) return rpcError(404, RpcCode.SessionNotFound, "Session not found");
-		const req: SessionRequest =
-			request.method === "GET"
-				? { op: "get", sessionId: sessionHeader, lastEventId: request.headers.get("Last-Event-ID"), traceId }
-				: { op: "delete", sessionId: sessionHeader, traceId };
-		return toSession(env, sessionHeader, principal, req);
+		if (request.method === "GET") {
+			return toSession(env, sessionHeader, principal, { op: "get", sessionId: sessionHeader, lastEventId: request.headers.get("Last-Event-ID"), traceId });
+		}
+		// The tenant ends (and audits) a session it registered; its object, if one holds it, is cleared.
+		const record: RequestRecord = { method: "session/delete", lane: "streamable-http", protocolVersion: "-", traceId, sessionId: sessionHeader, decision: "allowed", outcome: "ok", durationMs: 0 };
+		const ended = await env.TENANTS.get(env.TENANTS.idFromName(principal.tenantId)).closeSession(principal, sessionHeader, record);
+		if (ended.found && !ended.hasObject) return new Response(null, { status: 200 });
+		return toSession(env, sessionHeader, principal, { op: "delete", sessionId: sessionHeader, traceId, ended: ended.found });
 	}
 	return rpcError(405, RpcCode.ConnectionClosed, "Method Not Allowed", { Allow: "GET, POST, DELETE" });
 }

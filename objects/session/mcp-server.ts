@@ -22,11 +22,13 @@ import {
 	ListPromptsRequestSchema,
 	ListResourcesRequestSchema,
 	ListResourceTemplatesRequestSchema,
+	LATEST_PROTOCOL_VERSION,
 	ListToolsRequestSchema,
 	McpError,
 	ReadResourceRequestSchema,
 	SetLevelRequestSchema,
 	SubscribeRequestSchema,
+	SUPPORTED_PROTOCOL_VERSIONS,
 	UnsubscribeRequestSchema,
 	type CallToolResult,
 	type CreateMessageRequestParamsBase,
@@ -36,7 +38,7 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/cfworker";
 import { toJsonRpcError, type Failure, type Result } from "../../shared/errors";
-import type { RpcRequest, RpcResponse } from "../../shared/jsonrpc";
+import type { RpcMessage, RpcRequest, RpcResponse } from "../../shared/jsonrpc";
 import type { Lane, RequestRecord, ToolCall, ToolOutcome } from "../../shared/kernel-api";
 import { log } from "../../shared/log";
 import { hasScope, type VerifiedPrincipal } from "../../shared/principal";
@@ -64,6 +66,22 @@ export const INSTRUCTIONS =
 	"SMCP keeps a knowledge graph of entities, relations and observations for your workspace. " +
 	"Search or open nodes before creating new ones; data persists across sessions and clients. " +
 	"audit_log shows what every client did in this workspace.";
+
+/** Lifecycle §"Version Negotiation": echo a supported version, else offer our latest. */
+export function negotiatedVersion(init: RpcMessage | null): string {
+	const requested = (init as { params?: { protocolVersion?: unknown } } | null)?.params?.protocolVersion;
+	return typeof requested === "string" && SUPPORTED_PROTOCOL_VERSIONS.includes(requested) ? requested : LATEST_PROTOCOL_VERSION;
+}
+
+/**
+ * The answer to a valid opening `initialize`: what the SDK server built by
+ * {@link createLegacyServer} answers (negotiated version, the catalog's capabilities, server
+ * info, instructions), for the paths that open a session without building it.
+ */
+export function initializeResponse(catalog: Catalog, init: RpcRequest): RpcResponse {
+	const result = { protocolVersion: negotiatedVersion(init), capabilities: serverCapabilities(catalog, "legacy"), serverInfo: SERVER_INFO, instructions: INSTRUCTIONS };
+	return { jsonrpc: "2.0", id: init.id, result };
+}
 
 /** What the adapter needs from its host: the caller of each request, the catalog and the kernel. */
 export interface LaneHost {

@@ -1,9 +1,16 @@
 /**
  * @module objects/session/session-object
- * SessionObject: one per 2025-era MCP session (or 2024-11-05 SSE connection). It holds the
- * protocol state of the session (stored `initialize`, negotiated version, streams, event log) and
- * is bound at creation to the principal (tenant, user, client). A request from any other principal
- * gets 404, exactly like an unknown session (MCP security best practices §"Session Hijacking").
+ * SessionObject: one per 2025-era MCP session that needs protocol state (or 2024-11-05 SSE
+ * connection). It holds that state (stored `initialize`, negotiated version, streams, event log)
+ * and is bound at creation to the principal (tenant, user, client). A request from any other
+ * principal gets 404, exactly like an unknown session (MCP security best practices §"Session
+ * Hijacking").
+ *
+ * A Streamable HTTP session is opened by the front Worker in the tenant's session registry
+ * (objects/tenant/sessions.ts) and its plain requests go there in one hop; this object is created
+ * by the first request that needs the SDK server or a stream, and adopts the session from the
+ * registry then (same principal check, same 404). A session opened here (a batch `initialize`,
+ * SSE) is registered as held by an object from the start.
  *
  * Eviction: the SDK server lives in memory only. When a request arrives at a fresh instance of an
  * existing session, the stored `initialize` request is replayed into a new server before the
@@ -22,19 +29,19 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { DurableObject } from "cloudflare:workers";
 import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import { InitializeRequestSchema, LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS, type MessageExtraInfo } from "@modelcontextprotocol/sdk/types.js";
+import { InitializeRequestSchema, LATEST_PROTOCOL_VERSION, type MessageExtraInfo } from "@modelcontextprotocol/sdk/types.js";
 import { errorBody, isRequest, type RpcMessage } from "../../shared/jsonrpc";
 import { RpcCode } from "../../shared/errors";
 import { configureLog, log } from "../../shared/log";
 import { catalogFor } from "../../shared/packs";
-import type { Lane, RequestRecord } from "../../shared/kernel-api";
-import { sendsBeforeResult, serverCapabilities } from "../../shared/publish";
+import { MAX_REGISTERED_INIT, type Lane, type RegisteredSession, type RequestRecord } from "../../shared/kernel-api";
+import { sendsBeforeResult } from "../../shared/publish";
 import { assertPrincipal, brandPrincipal, type VerifiedPrincipal } from "../../shared/principal";
 import type { SessionAnswer, SessionApi, SessionRequest } from "../../shared/session-api";
 import type { Env } from "../../worker/env";
 import { migrate } from "../migrations";
 import { parseEventId, EventLog } from "./event-log";
-import { answerPlainToolCall, createLegacyServer, INSTRUCTIONS, SERVER_INFO, type KernelHost } from "./mcp-server";
+import { answerPlainToolCall, createLegacyServer, initializeResponse, negotiatedVersion, type KernelHost } from "./mcp-server";
 import { SESSION_MIGRATIONS } from "./schema";
 import { SessionTransport } from "./transport";
 
@@ -98,17 +105,27 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 		if (creates) {
 			if (this.#meta) return rpcError(400, RpcCode.InvalidRequest, "Invalid Request: Server already initialized");
 			const init = req.op === "post" ? (req.messages.find((m) => "method" in m && m.method === "initialize") ?? null) : null;
-			const protocolVersion = req.op === "sse-open" ? "2024-11-05" : negotiated(init);
+			const protocolVersion = req.op === "sse-open" ? "2024-11-05" : negotiatedVersion(init);
 			// The live-session cap is counted in the tenant, where it is consistent per user; the
-			// opening initialize is audited there too, in the same transaction (one kernel request).
+			// opening initialize is audited there too, in the same transaction (one kernel request),
+			// and a Streamable HTTP session is registered so its plain calls can go there directly.
 			const record = init ? requestRecord("initialize", "streamable-http", protocolVersion, req.traceId, req.sessionId) : undefined;
-			const cap = await this.#tenant(principal).openSession(principal, req.sessionId, record);
+			const initText = init ? JSON.stringify(init) : "";
+			const register = init && initText.length <= MAX_REGISTERED_INIT ? { protocolVersion, init: initText, hasObject: true } : undefined;
+			const cap = await this.#tenant(principal).openSession(principal, req.sessionId, record, register);
 			if (!cap.ok) {
 				const retry = String(cap.error.retryAfterSeconds);
 				log("warn", "session.cap_reached", { trace: req.traceId, tenant: principal.tenantId, user: principal.userId });
 				return rpcError(429, RpcCode.ConnectionClosed, "Too many open sessions; close one or retry later", { "Retry-After": retry });
 			}
 			this.#create(principal, req, protocolVersion, init);
+		} else if (!this.#meta && req.op === "delete" && req.ended) {
+			// The kernel ended a session it had registered as held here; nothing of it remains here.
+			await this.#destroy(null);
+			return new Response(null, { status: 200 });
+		} else if (!this.#meta && (req.op === "post" || req.op === "get")) {
+			const registered = await this.#tenant(principal).sessionState(principal, req.sessionId, "adopt");
+			if (registered) this.#adopt(principal, req.sessionId, registered);
 		}
 		const meta = this.#meta;
 		// Unknown session, or someone else's: the same 404 (no oracle for valid ids).
@@ -157,7 +174,7 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 				return transport.openGet(resume, headers);
 			}
 			case "delete": {
-				await this.#audit(principal, "session/delete", req.traceId, req.sessionId);
+				if (!req.ended) await this.#audit(principal, "session/delete", req.traceId, req.sessionId);
 				await this.#destroy(req.sessionId);
 				log("debug", "session.deleted", { trace: req.traceId, tenant: principal.tenantId, session: req.sessionId.slice(0, 12) });
 				return new Response(null, { status: 200 });
@@ -170,8 +187,14 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 		const meta = this.#meta;
 		if (!meta) return;
 		const ttl = ttlMs(this.env);
-		if (Date.now() - meta.lastSeen >= ttl) await this.#destroy(null);
-		else await this.ctx.storage.setAlarm(meta.lastSeen + ttl);
+		let lastSeen = meta.lastSeen;
+		if (Date.now() - lastSeen >= ttl && meta.kind === "streamable") {
+			// Plain requests of the session go to the tenant's registry and do not touch this object.
+			const registered = await this.#tenant(ownerOf(meta)).sessionState(ownerOf(meta), meta.sessionId, "peek");
+			lastSeen = Math.max(lastSeen, registered?.lastSeen ?? 0);
+		}
+		if (Date.now() - lastSeen >= ttl) await this.#destroy(null);
+		else await this.ctx.storage.setAlarm(lastSeen + ttl);
 	}
 
 	/**
@@ -193,8 +216,7 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 		const json = (body: unknown): SessionAnswer => ({ status: 200, headers: { "Content-Type": "application/json", ...headers }, body: JSON.stringify(body) });
 		const catalog = catalogFor(this.env);
 		if (only.method === "initialize" && !this.#transport && InitializeRequestSchema.safeParse(only).success) {
-			const result = { protocolVersion: meta.protocolVersion, capabilities: serverCapabilities(catalog, "legacy"), serverInfo: SERVER_INFO, instructions: INSTRUCTIONS };
-			return json({ jsonrpc: "2.0", id: only.id, result });
+			return json(initializeResponse(catalog, only));
 		}
 		if (only.method === "tools/call" && !sendsBeforeResult(catalog, only.params)) {
 			return json(await answerPlainToolCall(this.#kernelHost(meta, req.sessionId), principal, only));
@@ -220,8 +242,26 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 		log("debug", "session.created", { trace: req.traceId, tenant: principal.tenantId, user: principal.userId, client_id: principal.clientId, kind: this.#meta.kind });
 	}
 
+	/** Takes over a session the front Worker opened in the tenant's registry. */
+	#adopt(principal: VerifiedPrincipal, sessionId: string, registered: RegisteredSession): void {
+		const now = Date.now();
+		this.#meta = {
+			sessionId,
+			tenantId: principal.tenantId,
+			userId: principal.userId,
+			clientId: principal.clientId,
+			kind: "streamable",
+			protocolVersion: registered.protocolVersion,
+			init: JSON.parse(registered.init) as RpcMessage,
+			createdAt: registered.createdAt,
+			lastSeen: now,
+		};
+		this.#persist();
+		void this.ctx.storage.setAlarm(now + ttlMs(this.env));
+	}
+
 	#saveInit(meta: SessionMeta, init: RpcMessage): void {
-		meta.protocolVersion = negotiated(init);
+		meta.protocolVersion = negotiatedVersion(init);
 		meta.init = init;
 		this.#persist();
 	}
@@ -294,10 +334,7 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 	async #destroy(sessionId: string | null): Promise<void> {
 		const meta = this.#meta;
 		const id = sessionId ?? meta?.sessionId ?? null;
-		if (meta && id) {
-			const owner = brandPrincipal({ tenantId: meta.tenantId, userId: meta.userId, clientId: meta.clientId, scopes: [] });
-			await this.#tenant(owner).closeSession(owner, id);
-		}
+		if (meta && id) await this.#tenant(ownerOf(meta)).closeSession(ownerOf(meta), id);
 		await this.#transport?.close();
 		await this.#server?.close();
 		this.#transport = null;
@@ -323,10 +360,9 @@ function legacyMeta(storage: DurableObjectStorage): SessionMeta | null {
 	return meta;
 }
 
-/** Lifecycle §"Version Negotiation": echo a supported version, else offer our latest. */
-function negotiated(init: RpcMessage | null): string {
-	const requested = (init as { params?: { protocolVersion?: unknown } } | null)?.params?.protocolVersion;
-	return typeof requested === "string" && SUPPORTED_PROTOCOL_VERSIONS.includes(requested) ? requested : LATEST_PROTOCOL_VERSION;
+/** The principal a stored session belongs to (for the kernel calls the session makes on its own). */
+function ownerOf(meta: SessionMeta): VerifiedPrincipal {
+	return brandPrincipal({ tenantId: meta.tenantId, userId: meta.userId, clientId: meta.clientId, scopes: [] });
 }
 
 /** The audit record of a session-level request that was allowed. */

@@ -7,6 +7,7 @@ import { HANDLES_SCHEMA_V1 } from "../../shared/handles";
 import { MEMORY_SCHEMA_V1, MEMORY_SEARCH_V2 } from "../../shared/packs/memory/store";
 import type { Migration } from "../migrations";
 import { CONFIRMATIONS_SCHEMA_V1, KEYS_SCHEMA_V1, LIMITS_SCHEMA_V1 } from "./limits";
+import { SESSIONS_SCHEMA_V1 } from "./sessions";
 
 export const TENANT_MIGRATIONS: readonly Migration[] = [
 	{ id: 1, name: "memory graph", sql: MEMORY_SCHEMA_V1 },
@@ -16,4 +17,5 @@ export const TENANT_MIGRATIONS: readonly Migration[] = [
 	{ id: 5, name: "explicit handles", sql: HANDLES_SCHEMA_V1 },
 	{ id: 6, name: "api keys and tenant state", sql: KEYS_SCHEMA_V1 },
 	{ id: 7, name: "memory search: one index row per observation", sql: MEMORY_SEARCH_V2 },
+	{ id: 8, name: "session registry", sql: SESSIONS_SCHEMA_V1 },
 ];

@@ -17,7 +17,7 @@ import { AuditStore, digest, type AuditInput, type AuditRow, type Decision } fro
 import type { ChainVerdict } from "../../shared/audit/chain.mjs";
 import { AccessDenied, err, ok, ToolError, type Failure, type Result } from "../../shared/errors";
 import { HandleStore } from "../../shared/handles";
-import type { ApiKeyInfo, AuthEvent, AuthSubject, LogReport, ProgressReport, RequestRecord, TenantKernel, ToolCall, ToolOutcome } from "../../shared/kernel-api";
+import type { ApiKeyInfo, AuthEvent, AuthSubject, LogReport, ProgressReport, RegisteredSession, RequestRecord, SessionRegistration, TenantKernel, ToolCall, ToolOutcome } from "../../shared/kernel-api";
 import { configureLog, log, logEnabled } from "../../shared/log";
 import { catalogFor } from "../../shared/packs";
 import { assertPrincipal, brandPrincipal, hasScope, type VerifiedPrincipal } from "../../shared/principal";
@@ -28,6 +28,7 @@ import { migrate } from "../migrations";
 import { closeSession, openSession, resolveLimits, takeCallBudget, type Limits } from "./limits";
 import { credentialRefusal, insertKey, listKeys, markRevoked, readSuspended, setSuspendedFlag } from "./keys";
 import { TENANT_MIGRATIONS } from "./schema";
+import { endSession, findSession, pruneSessions, registerSession } from "./sessions";
 
 /** How often the retention alarm runs. */
 const PRUNE_EVERY_MS = 6 * 3600_000;
@@ -66,6 +67,12 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		const principal = this.#mine(checked(principalIn));
 		if (!principal) return err({ reason: "internal", where: "kernel", detail: "invalid principal" });
 		const started = Date.now();
+		if (call.registered) {
+			// Straight from the front Worker: only for a live session of this caller (sessions.ts).
+			const session = call.sessionId ? findSession(this.ctx.storage.sql, principal, call.sessionId, this.#limits.sessionTtlMs, started, "touch") : null;
+			if (!session) return err({ reason: "unknown_session" });
+			call = { ...call, protocolVersion: session.protocolVersion };
+		}
 		const base = this.#row(principal, call, started);
 		// Only the packs this deployment enables (SMCP_CONFORMANCE …): others are unknown here too.
 		const tool = catalogFor(this.env).kernelTool(call.name, call.method);
@@ -189,13 +196,18 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 	}
 
 	/** Registers a new MCP session of `principal`, unless the user is at the live-session cap. */
-	async openSession(principalIn: VerifiedPrincipal, sessionId: string, record?: RequestRecord): Promise<Result<true, { reason: "session_cap"; retryAfterSeconds: number }>> {
+	async openSession(principalIn: VerifiedPrincipal, sessionId: string, record?: RequestRecord, register?: SessionRegistration): Promise<Result<true, { reason: "session_cap"; retryAfterSeconds: number }>> {
 		const principal = this.#mine(checked(principalIn));
 		if (!principal) return err({ reason: "session_cap", retryAfterSeconds: 60 });
 		// A suspended tenant or a revoked key opens no session, whatever KV still says.
 		if (this.#credentialRefusal(principal, Date.now())) return err({ reason: "session_cap", retryAfterSeconds: 60 });
 		const r = this.ctx.storage.transactionSync(() => {
-			const opened = openSession(this.ctx.storage.sql, this.#limits, principal.userId, sessionId, Date.now());
+			const now = Date.now();
+			const opened = openSession(this.ctx.storage.sql, this.#limits, principal.userId, sessionId, now);
+			if (opened.ok && register) {
+				pruneSessions(this.ctx.storage.sql, this.#limits.sessionTtlMs, now);
+				registerSession(this.ctx.storage.sql, principal, sessionId, register, now);
+			}
 			if (opened.ok && record) this.#audit.append(this.#requestRow(principal, record));
 			return opened;
 		});
@@ -203,9 +215,26 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		return r.ok ? ok(true) : err({ reason: "session_cap", retryAfterSeconds: r.retryAfterSeconds });
 	}
 
-	/** Forgets a live MCP session. */
-	async closeSession(principalIn: VerifiedPrincipal, sessionId: string): Promise<void> {
-		if (checked(principalIn)) closeSession(this.ctx.storage.sql, sessionId);
+	/** A live registered session of the caller, or null (see {@link TenantKernel.sessionState}). */
+	async sessionState(principalIn: VerifiedPrincipal, sessionId: string, use: "touch" | "adopt" | "peek"): Promise<RegisteredSession | null> {
+		const principal = this.#mine(checked(principalIn));
+		if (!principal) return null;
+		return findSession(this.ctx.storage.sql, principal, sessionId, this.#limits.sessionTtlMs, Date.now(), use);
+	}
+
+	/** Ends an MCP session: its cap slot and its registry row; audits `record` for a registered, live one. */
+	async closeSession(principalIn: VerifiedPrincipal, sessionId: string, record?: RequestRecord): Promise<{ found: boolean; hasObject: boolean }> {
+		const principal = this.#mine(checked(principalIn));
+		if (!principal) return { found: false, hasObject: false };
+		const ended = this.ctx.storage.transactionSync(() => {
+			const session = endSession(this.ctx.storage.sql, principal, sessionId, this.#limits.sessionTtlMs, Date.now());
+			// The cap slot only with the session itself: someone else's id frees nothing.
+			if (session || !record) closeSession(this.ctx.storage.sql, sessionId);
+			if (session && record) this.#audit.append(this.#requestRow(principal, { ...record, protocolVersion: session.protocolVersion }));
+			return { found: session !== null, hasObject: session?.hasObject ?? false };
+		});
+		if (ended.found && record) this.#ensureAlarm();
+		return ended;
 	}
 
 	/** Operator export, oldest first. */
@@ -222,6 +251,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 	override async alarm(): Promise<void> {
 		const pruned = this.ctx.storage.transactionSync(() => {
 			new HandleStore(this.ctx.storage.sql).prune();
+			pruneSessions(this.ctx.storage.sql, this.#limits.sessionTtlMs, Date.now());
 			return this.#audit.prune(Date.now() - this.#limits.retentionMs);
 		});
 		if (pruned > 0) log("info", "audit.pruned", { rows: pruned });

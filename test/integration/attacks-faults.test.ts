@@ -13,7 +13,7 @@ import { AuditStore } from "../../shared/audit/store";
 import type { ToolCall, ToolOutcome } from "../../shared/kernel-api";
 import { brandPrincipal } from "../../shared/principal";
 import { answerResponse } from "../../shared/session-api";
-import { rawPost, rawSession, signedIn, testEnv } from "./helpers";
+import { ageRegisteredSession, objectSession, rawPost, rawSession, signedIn, testEnv } from "./helpers";
 
 const tenantStub = (id: string) => testEnv.TENANTS.get(testEnv.TENANTS.idFromName(id));
 const sessionStub = (id: string) => testEnv.SESSIONS.get(testEnv.SESSIONS.idFromName(id));
@@ -119,7 +119,8 @@ describe("alarms that throw (§7 row 52)", () => {
 
 	it("the session expiry alarm throws half-way → the session is intact; the retry expires it once, and the live-session slot is freed once", async () => {
 		const { account, tokens } = await signedIn();
-		const id = await rawSession(tokens.access_token);
+		const id = await objectSession(tokens.access_token);
+		await ageRegisteredSession(account.tenantId, id);
 		await runInDurableObject(sessionStub(id), (_o: SessionObject, state) => {
 			const meta = state.storage.kv.get<Record<string, unknown>>("session");
 			state.storage.kv.put("session", { ...meta, lastSeen: 0 });

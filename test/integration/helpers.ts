@@ -3,7 +3,7 @@
  * Integration-test plumbing inside workerd: accounts, tokens through the real OAuth flow over
  * `SELF.fetch`, and real MCP SDK clients whose HTTP goes to the Worker under test.
  */
-import { env, SELF } from "cloudflare:test";
+import { env, runInDurableObject, SELF } from "cloudflare:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
@@ -89,4 +89,24 @@ export async function rawSession(token: string): Promise<string> {
 	const id = res.headers.get("Mcp-Session-Id");
 	if (!id) throw new Error("no session id");
 	return id;
+}
+
+/**
+ * Opens a raw session and makes its SessionObject hold it: a session of plain calls lives in the
+ * tenant's registry alone, and `tools/list` is the first request that needs the object.
+ */
+export async function objectSession(token: string): Promise<string> {
+	const id = await rawSession(token);
+	const res = await rawPost(token, { jsonrpc: "2.0", id: 2, method: "tools/list" }, { "Mcp-Session-Id": id, "MCP-Protocol-Version": "2025-11-25" });
+	if (res.status !== 200) throw new Error(`tools/list: ${res.status} ${await res.text()}`);
+	await res.text();
+	return id;
+}
+
+/** Ages a session in the tenant's registry as if it had been idle since the epoch. */
+export function ageRegisteredSession(tenantId: string, sessionId: string): Promise<number> {
+	return runInDurableObject(testEnv.TENANTS.get(testEnv.TENANTS.idFromName(tenantId)), (_o, s) => {
+		s.storage.sql.exec("UPDATE sessions SET last_seen = 0 WHERE session_id = ?", sessionId);
+		return Number(s.storage.sql.exec("SELECT COUNT(*) AS n FROM sessions WHERE session_id = ? AND last_seen = 0", sessionId).one().n);
+	});
 }

@@ -11,7 +11,8 @@ import { SESSION_MIGRATIONS } from "../../objects/session/schema";
 import { SessionObject } from "../../objects/session/session-object";
 import { catalogFor } from "../../shared/packs";
 import { sseMessages } from "../support/sse";
-import { connectMcp, INIT, rawPost, rawSession, selfFetch, signedIn, testEnv, ORIGIN } from "./helpers";
+import { TenantObject } from "../../objects/tenant/tenant-object";
+import { ageRegisteredSession, connectMcp, INIT, objectSession, rawPost, rawSession, selfFetch, signedIn, testEnv, ORIGIN } from "./helpers";
 
 const json = { "Content-Type": "application/json" };
 const sessionStub = (id: string) => testEnv.SESSIONS.get(testEnv.SESSIONS.idFromName(id));
@@ -115,8 +116,10 @@ describe("session lifecycle", () => {
 	});
 
 	it("session TTL expiry by alarm → 404 afterwards, and a second alarm run is harmless", async () => {
-		const { tokens } = await signedIn();
-		const id = await rawSession(tokens.access_token);
+		const { account, tokens } = await signedIn();
+		const id = await objectSession(tokens.access_token);
+		// Idle on both paths: plain calls would have kept the registry's row fresh.
+		expect(await ageRegisteredSession(account.tenantId, id)).toBe(1);
 		await runInDurableObject(sessionStub(id), (_o, state) => {
 			const meta = state.storage.kv.get<Record<string, unknown>>("session");
 			state.storage.kv.put("session", { ...meta, lastSeen: 0 });
@@ -129,8 +132,10 @@ describe("session lifecycle", () => {
 	});
 
 	it("a session stored by the earlier build (state in the SQL meta table) carries on after the upgrade", async () => {
-		const { tokens } = await signedIn();
-		const id = await rawSession(tokens.access_token);
+		const { account, tokens } = await signedIn();
+		const id = await objectSession(tokens.access_token);
+		// The earlier build had no session registry in the tenant, only the object's state.
+		await runInDurableObject(testEnv.TENANTS.get(testEnv.TENANTS.idFromName(account.tenantId)), (_o: TenantObject, s) => s.storage.sql.exec("DELETE FROM sessions"));
 		// Rewrite the stored session the way the earlier build kept it.
 		await runInDurableObject(sessionStub(id), (_o, state) => {
 			const meta = state.storage.kv.get("session");
@@ -151,7 +156,7 @@ describe("session lifecycle", () => {
 
 	it("an alarm on a live session only reschedules it", async () => {
 		const { tokens } = await signedIn();
-		const id = await rawSession(tokens.access_token);
+		const id = await objectSession(tokens.access_token);
 		await runDurableObjectAlarm(sessionStub(id));
 		const after = await rawPost(tokens.access_token, { jsonrpc: "2.0", id: 2, method: "tools/list" }, { "Mcp-Session-Id": id });
 		expect(after.status).toBe(200);
@@ -318,6 +323,131 @@ describe("eviction and resumption", () => {
 		expect(res.status).toBe(200);
 		expect(res.headers.get("Content-Type")).toBe("text/event-stream");
 		await res.body!.cancel();
+	});
+});
+
+describe("one hop: sessions in the tenant's registry", () => {
+	const tenantOf = (tenantId: string) => testEnv.TENANTS.get(testEnv.TENANTS.idFromName(tenantId));
+	const auditRows = (tenantId: string, session: string) =>
+		runInDurableObject(tenantOf(tenantId), (_o: TenantObject, s) =>
+			s.storage.sql.exec<{ method: string; protocol: string; decision: string }>("SELECT method, protocol, decision FROM audit WHERE session = ? ORDER BY seq", session.slice(0, 12)).toArray(),
+		);
+	const headersFor = (id: string, version = "2025-11-25") => ({ "Mcp-Session-Id": id, "MCP-Protocol-Version": version });
+
+	it("a session of plain requests (initialize, initialized, tool calls) never creates its SessionObject, and its trail records the negotiated revision", async () => {
+		const { account, tokens } = await signedIn();
+		const before = (await listDurableObjectIds(testEnv.SESSIONS)).length;
+		const reached = vi.spyOn(SessionObject.prototype, "handle");
+		try {
+			const init = await rawPost(tokens.access_token, { ...INIT, params: { ...INIT.params, protocolVersion: "2025-06-18" } });
+			expect(((await init.json()) as { result: { protocolVersion: string } }).result.protocolVersion).toBe("2025-06-18");
+			const id = init.headers.get("Mcp-Session-Id")!;
+			const note = await rawPost(tokens.access_token, { jsonrpc: "2.0", method: "notifications/initialized" }, headersFor(id, "2025-06-18"));
+			expect(note.status).toBe(202);
+			const created = await rawPost(tokens.access_token, call(2, "create_entities", { entities: [{ name: "Vega", entityType: "star", observations: [] }] }), headersFor(id, "2025-06-18"));
+			expect(created.headers.get("Mcp-Session-Id")).toBe(id);
+			expect(((await created.json()) as { result: { isError?: boolean } }).result.isError).toBeUndefined();
+			const read = (await (await rawPost(tokens.access_token, call(3, "read_graph", {}), headersFor(id, "2025-06-18"))).json()) as { result: { structuredContent: { entities: { name: string }[] } } };
+			expect(read.result.structuredContent.entities.map((e) => e.name)).toEqual(["Vega"]);
+			expect(reached).not.toHaveBeenCalled();
+			expect(await auditRows(account.tenantId, id)).toEqual([
+				{ method: "initialize", protocol: "2025-06-18", decision: "allowed" },
+				{ method: "tools/call", protocol: "2025-06-18", decision: "allowed" },
+				{ method: "tools/call", protocol: "2025-06-18", decision: "allowed" },
+			]);
+		} finally {
+			reached.mockRestore();
+		}
+		expect((await listDurableObjectIds(testEnv.SESSIONS)).length).toBe(before);
+	});
+
+	it("the first request that needs the SDK server creates the object, which adopts the session; plain calls and DELETE still work, audited once", async () => {
+		const { account, tokens } = await signedIn();
+		const id = await rawSession(tokens.access_token);
+		const list = await rawPost(tokens.access_token, { jsonrpc: "2.0", id: 2, method: "tools/list" }, headersFor(id));
+		expect(((await list.json()) as { result: { tools: unknown[] } }).result.tools.length).toBe(10);
+		const adopted = await runInDurableObject(sessionStub(id), (_o, s) => s.storage.kv.get<{ protocolVersion: string; init: unknown }>("session"));
+		expect(adopted?.protocolVersion).toBe("2025-11-25");
+		expect(adopted?.init).toEqual(INIT);
+		const plain = await rawPost(tokens.access_token, call(3, "read_graph", {}), headersFor(id));
+		expect(plain.status).toBe(200);
+		const del = await selfFetch(`${ORIGIN}/mcp`, { method: "DELETE", headers: { Authorization: `Bearer ${tokens.access_token}`, ...headersFor(id) } });
+		expect(del.status).toBe(200);
+		expect(await runInDurableObject(sessionStub(id), (_o, s) => s.storage.kv.get("session"))).toBeUndefined();
+		for (const body of [call(4, "read_graph", {}), { jsonrpc: "2.0", id: 5, method: "tools/list" }]) {
+			expect((await rawPost(tokens.access_token, body, headersFor(id))).status).toBe(404);
+		}
+		const methods = (await auditRows(account.tenantId, id)).map((r) => r.method);
+		expect(methods.filter((m) => m === "session/delete")).toHaveLength(1);
+		const live = await runInDurableObject(tenantOf(account.tenantId), (_o: TenantObject, s) => Number(s.storage.sql.exec("SELECT COUNT(*) AS n FROM live_sessions").one().n));
+		expect(live).toBe(0);
+	});
+
+	it("an idle registered session expires: 404 on the one-hop path and through the object, and DELETE of it is a 404", async () => {
+		const { account, tokens } = await signedIn();
+		const id = await rawSession(tokens.access_token);
+		expect(await ageRegisteredSession(account.tenantId, id)).toBe(1);
+		expect((await rawPost(tokens.access_token, call(2, "read_graph", {}), headersFor(id))).status).toBe(404);
+		expect((await rawPost(tokens.access_token, { jsonrpc: "2.0", method: "notifications/initialized" }, headersFor(id))).status).toBe(404);
+		expect((await rawPost(tokens.access_token, { jsonrpc: "2.0", id: 3, method: "tools/list" }, headersFor(id))).status).toBe(404);
+		const del = await selfFetch(`${ORIGIN}/mcp`, { method: "DELETE", headers: { Authorization: `Bearer ${tokens.access_token}`, ...headersFor(id) } });
+		expect(del.status).toBe(404);
+	});
+
+	it("an object's expiry alarm keeps a session whose plain calls went straight to the tenant", async () => {
+		const { tokens } = await signedIn();
+		const id = await objectSession(tokens.access_token);
+		// The object last saw the session long ago; the registry saw it just now.
+		await runInDurableObject(sessionStub(id), (_o, state) => {
+			const meta = state.storage.kv.get<Record<string, unknown>>("session");
+			state.storage.kv.put("session", { ...meta, lastSeen: 0 });
+		});
+		await evictDurableObject(sessionStub(id));
+		expect(await runDurableObjectAlarm(sessionStub(id))).toBe(true);
+		expect(await runInDurableObject(sessionStub(id), (_o, s) => s.storage.kv.get("session"))).toBeDefined();
+		expect((await rawPost(tokens.access_token, { jsonrpc: "2.0", id: 3, method: "tools/list" }, headersFor(id))).status).toBe(200);
+	});
+
+	it("session hijacking past the MAC on the one-hop path: the kernel refuses another principal's registered session id and frees nothing", async () => {
+		const { account, tokens } = await signedIn();
+		const id = await rawSession(tokens.access_token);
+		const kernel = tenantOf(account.tenantId);
+		// Same tenant, another user or another client: what a forged handoff past the MAC would carry.
+		for (const other of [{ userId: "someone-else", clientId: tokens.clientId }, { userId: account.userId, clientId: "other-client" }]) {
+			const p = { tenantId: account.tenantId, ...other, scopes: ["mcp:read", "mcp:write"] } as never;
+			const r = await kernel.callTool(p, { name: "read_graph", arguments: {}, lane: "streamable-http", protocolVersion: "2025-11-25", traceId: "t", sessionId: id, registered: true });
+			expect(r).toEqual({ ok: false, error: { reason: "unknown_session" } });
+			expect(await kernel.sessionState(p, id, "adopt")).toBeNull();
+			expect(await kernel.closeSession(p, id, { method: "session/delete", lane: "streamable-http", protocolVersion: "-", traceId: "t", sessionId: id, decision: "allowed", outcome: "ok", durationMs: 0 })).toEqual({ found: false, hasObject: false });
+		}
+		// The owner's session is untouched: still live, still in its cap slot, never held by an object.
+		const ok = await rawPost(tokens.access_token, call(2, "read_graph", {}), headersFor(id));
+		expect(ok.status).toBe(200);
+		const state = await runInDurableObject(kernel, (_o: TenantObject, s) => ({
+			live: Number(s.storage.sql.exec("SELECT COUNT(*) AS n FROM live_sessions").one().n),
+			hasObject: Number(s.storage.sql.exec("SELECT has_object FROM sessions WHERE session_id = ?", id).one().has_object),
+		}));
+		expect(state).toEqual({ live: 1, hasObject: 0 });
+	});
+
+	it("an initialize too large for the registry keeps its session in its object alone: initialized and plain calls are answered there", async () => {
+		const { tokens } = await signedIn();
+		const capabilities = { experimental: { pad: { text: "x".repeat(70_000) } } };
+		const init = await rawPost(tokens.access_token, { ...INIT, params: { ...INIT.params, protocolVersion: "2025-03-26", capabilities } });
+		expect(init.status).toBe(200);
+		const id = init.headers.get("Mcp-Session-Id")!;
+		await init.text();
+		const reached = vi.spyOn(SessionObject.prototype, "handle");
+		try {
+			const headers = { "Mcp-Session-Id": id };
+			expect((await rawPost(tokens.access_token, { jsonrpc: "2.0", method: "notifications/initialized" }, headers)).status).toBe(202);
+			expect(reached).toHaveBeenCalledTimes(1);
+			const plain = await rawPost(tokens.access_token, call(2, "read_graph", {}), headers);
+			expect(((await plain.json()) as { result: { isError?: boolean } }).result.isError).toBeUndefined();
+			expect(reached).toHaveBeenCalledTimes(2);
+		} finally {
+			reached.mockRestore();
+		}
 	});
 });
 
