@@ -261,9 +261,9 @@ export function costMarkdown(run) {
 	const cpu = m?.cpuMsPerOp ?? NaN;
 	const PRICE = { request: 0.3, cpuMs: 0.02, doRequest: 0.15, kvRead: 0.5, rowWritten: 1.0, gbS: 12.5 };
 	const usd = (/** @type {number} */ x) => (Number.isFinite(x) ? `$${x.toFixed(2)}` : "–");
-	// Per million calls, counted from the code: SMCP's legacy lane is the front Worker (1 request),
-	// SessionObject.handle and TenantObject.callTool (2 DO requests); its 2026-07-28 lane calls
-	// only TenantObject.callTool; McpAgent's `serve()` makes three calls into the session object
+	// Per million calls, counted from the code: a plain tool call of SMCP's Streamable HTTP lane is
+	// the front Worker (1 request) and TenantObject.callTool (1 DO request: worker/session-direct.ts),
+	// and so is its 2026-07-28 lane; McpAgent's `serve()` makes three calls into the session object
 	// per POST (`__unsafe_ensureInitialized`, `getInitializeRequest`, the WebSocket `fetch`).
 	// The ceiling and McpAgent read the bearer token from KV on every request. SMCP reads it, and
 	// the tenant's status, at most once per token (tenant) and isolate every 10 s
@@ -276,7 +276,7 @@ export function costMarkdown(run) {
 		const duration = doRequests * (cpuMs / 1000) * 0.125 * PRICE.gbS;
 		return { workers, dos, kv, duration, total: workers + dos + kv + duration };
 	};
-	const legacy = lines(cpu, 2, 0);
+	const legacy = lines(cpu, 1, 0);
 	const modern = lines(mm?.cpuMsPerOp ?? NaN, 1, 0);
 	const agent = lines(a?.cpuMsPerOp ?? NaN, 3, 1);
 	return [
@@ -288,7 +288,7 @@ export function costMarkdown(run) {
 		table(
 			["server", "Workers (requests + CPU)", "Durable Object requests", "DO duration (≈ CPU time × 128 MB)", "KV reads", "total, before SQLite rows written"],
 			[
-				[`SMCP \`/mcp\` (Worker → SessionObject → TenantObject; KV reads cached per isolate: ~0 per call)`, usd(legacy.workers), usd(legacy.dos), usd(legacy.duration), usd(legacy.kv), usd(legacy.total)],
+				[`SMCP \`/mcp\` (Worker → TenantObject for a plain call; KV reads cached per isolate: ~0 per call)`, usd(legacy.workers), usd(legacy.dos), usd(legacy.duration), usd(legacy.kv), usd(legacy.total)],
 				[`SMCP 2026-07-28 (Worker → TenantObject; ~0 KV reads per call)`, usd(modern.workers), usd(modern.dos), usd(modern.duration), usd(modern.kv), usd(modern.total)],
 				[`McpAgent (3 calls into the session object; 1 KV read)`, usd(agent.workers), usd(agent.dos), usd(agent.duration), usd(agent.kv), usd(agent.total)],
 			],

@@ -49,21 +49,32 @@ CREATE TABLE live_sessions (session_id TEXT PRIMARY KEY, user_id TEXT NOT NULL, 
 CREATE INDEX live_sessions_user ON live_sessions (user_id, created_at);
 `;
 
-/** Checks and takes from the tenant bucket and the caller's class bucket together. */
-export function takeCallBudget(sql: SqlStorage, limits: Limits, p: VerifiedPrincipal, rateClass: "read" | "write", now: number): { allowed: boolean; retryAfterSeconds: number } {
+/** Most buckets kept in memory per kernel instance; past that the copy starts afresh. */
+const MAX_CACHED_BUCKETS = 4096;
+
+/**
+ * Checks and takes from the tenant bucket and the caller's class bucket together. `cache` is the
+ * kernel's in-memory copy of the buckets it has read or written (it is their only writer, so the
+ * copy is exact; the kernel clears it when a transaction fails): a call reads SQLite only for a
+ * bucket it has not seen, and writes both buckets in one statement every time.
+ */
+export function takeCallBudget(sql: SqlStorage, limits: Limits, p: VerifiedPrincipal, rateClass: "read" | "write", now: number, cache: Map<string, BucketState>): { allowed: boolean; retryAfterSeconds: number } {
 	const keys = ["tenant", `${rateClass}|${p.userId}|${p.clientId}`] as const;
 	const policies = [limits.tenant, limits[rateClass]];
-	// One statement reads both buckets and one writes both (the kernel runs this on every call).
-	const stored = new Map<string, BucketState>();
-	for (const r of sql.exec<{ key: string; tokens: number; updated_at: number }>("SELECT key, tokens, updated_at FROM buckets WHERE key IN (?, ?)", ...keys)) {
-		stored.set(r.key, { tokens: r.tokens, updatedAt: r.updated_at });
+	if (!cache.has(keys[0]) || !cache.has(keys[1])) {
+		if (cache.size >= MAX_CACHED_BUCKETS) cache.clear();
+		for (const r of sql.exec<{ key: string; tokens: number; updated_at: number }>("SELECT key, tokens, updated_at FROM buckets WHERE key IN (?, ?)", ...keys)) {
+			cache.set(r.key, { tokens: r.tokens, updatedAt: r.updated_at });
+		}
 	}
 	const r = takeAll(
-		keys.map((k, i) => ({ policy: policies[i]!, state: stored.get(k) ?? null })),
+		keys.map((k, i) => ({ policy: policies[i]!, state: cache.get(k) ?? null })),
 		now,
 	);
 	const [a, b] = r.next;
 	sql.exec("INSERT OR REPLACE INTO buckets (key, tokens, updated_at) VALUES (?, ?, ?), (?, ?, ?)", keys[0], a!.tokens, a!.updatedAt, keys[1], b!.tokens, b!.updatedAt);
+	cache.set(keys[0], a!);
+	cache.set(keys[1], b!);
 	return { allowed: r.allowed, retryAfterSeconds: r.retryAfterSeconds };
 }
 

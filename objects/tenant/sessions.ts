@@ -28,51 +28,89 @@ CREATE INDEX live_sessions_created ON live_sessions (created_at);
 export const TOUCH_EVERY_MS = 60_000;
 
 type Row = { protocol_version: string; init: string; created_at: number; last_seen: number; has_object: number; user_id: string; client_id: string };
+type Known = { userId: string; clientId: string; protocolVersion: string; createdAt: number; lastSeen: number; hasObject: boolean };
 
-/** Registers a session opened by `p` (inside the caller's transaction, after the cap check). */
-export function registerSession(sql: SqlStorage, p: VerifiedPrincipal, sessionId: string, s: SessionRegistration, now: number): void {
-	sql.exec(
-		"INSERT OR REPLACE INTO sessions (session_id, user_id, client_id, protocol_version, init, created_at, last_seen, has_object) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-		sessionId,
-		p.userId,
-		p.clientId,
-		s.protocolVersion,
-		s.init,
-		now,
-		now,
-		s.hasObject ? 1 : 0,
-	);
-}
+/** Most sessions kept in memory per kernel instance; past that the copy starts afresh. */
+const MAX_KNOWN = 4096;
 
 /**
- * The live session `sessionId` of `p`, or null: unknown, stale, or someone else's (the same null,
- * so a caller cannot tell them apart). `touch` refreshes `last_seen` when it is a minute old;
- * `adopt` also records that a SessionObject now holds the session.
+ * The registry over the kernel's SQLite storage. The TenantObject is the table's only writer, so
+ * an in-memory copy of the rows it has read or written stays exact and spares a tool call the
+ * lookup; `forget()` drops it after a transaction that failed (its writes were rolled back).
  */
-export function findSession(sql: SqlStorage, p: VerifiedPrincipal, sessionId: string, ttlMs: number, now: number, use: "touch" | "adopt" | "peek"): RegisteredSession | null {
-	const row = sql.exec<Row>("SELECT protocol_version, init, created_at, last_seen, has_object, user_id, client_id FROM sessions WHERE session_id = ?", sessionId).toArray()[0];
-	if (!row || row.user_id !== p.userId || row.client_id !== p.clientId || now - row.last_seen >= ttlMs) return null;
-	let lastSeen = row.last_seen;
-	let hasObject = row.has_object === 1;
-	if (use === "adopt" && !hasObject) {
-		hasObject = true;
-		lastSeen = now;
-		sql.exec("UPDATE sessions SET has_object = 1, last_seen = ? WHERE session_id = ?", now, sessionId);
-	} else if (use !== "peek" && now - lastSeen >= TOUCH_EVERY_MS) {
-		lastSeen = now;
-		sql.exec("UPDATE sessions SET last_seen = ? WHERE session_id = ?", now, sessionId);
+export class SessionRegistry {
+	readonly #sql: SqlStorage;
+	readonly #ttlMs: number;
+	readonly #known = new Map<string, Known>();
+
+	constructor(sql: SqlStorage, ttlMs: number) {
+		this.#sql = sql;
+		this.#ttlMs = ttlMs;
 	}
-	return { protocolVersion: row.protocol_version, init: row.init, createdAt: row.created_at, lastSeen, hasObject };
-}
 
-/** Ends a session of `p`: the registered session it was (live), or null. */
-export function endSession(sql: SqlStorage, p: VerifiedPrincipal, sessionId: string, ttlMs: number, now: number): RegisteredSession | null {
-	const found = findSession(sql, p, sessionId, ttlMs, now, "peek");
-	sql.exec("DELETE FROM sessions WHERE session_id = ? AND user_id = ? AND client_id = ?", sessionId, p.userId, p.clientId);
-	return found;
-}
+	/** Registers a session opened by `p` (inside the caller's transaction, after the cap check). */
+	register(p: VerifiedPrincipal, sessionId: string, s: SessionRegistration, now: number): void {
+		this.#sql.exec(
+			"INSERT OR REPLACE INTO sessions (session_id, user_id, client_id, protocol_version, init, created_at, last_seen, has_object) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+			sessionId,
+			p.userId,
+			p.clientId,
+			s.protocolVersion,
+			s.init,
+			now,
+			now,
+			s.hasObject ? 1 : 0,
+		);
+		this.#remember(sessionId, { userId: p.userId, clientId: p.clientId, protocolVersion: s.protocolVersion, createdAt: now, lastSeen: now, hasObject: s.hasObject });
+	}
 
-/** Drops stale rows (indexed: costs a lookup when there are none). */
-export function pruneSessions(sql: SqlStorage, ttlMs: number, now: number): void {
-	sql.exec("DELETE FROM sessions WHERE last_seen <= ?", now - ttlMs);
+	/**
+	 * The live session `sessionId` of `p`, or null: unknown, stale, or someone else's (the same
+	 * null, so a caller cannot tell them apart). `touch` refreshes `last_seen` when it is a minute
+	 * old; `adopt` also records that a SessionObject now holds the session; `peek` only reads.
+	 */
+	find(p: VerifiedPrincipal, sessionId: string, now: number, use: "touch" | "adopt" | "peek"): RegisteredSession | null {
+		let known = use === "adopt" ? undefined : this.#known.get(sessionId);
+		let init: string | undefined;
+		if (!known) {
+			const row = this.#sql.exec<Row>("SELECT protocol_version, init, created_at, last_seen, has_object, user_id, client_id FROM sessions WHERE session_id = ?", sessionId).toArray()[0];
+			if (!row) return null;
+			known = { userId: row.user_id, clientId: row.client_id, protocolVersion: row.protocol_version, createdAt: row.created_at, lastSeen: row.last_seen, hasObject: row.has_object === 1 };
+			init = row.init;
+			this.#remember(sessionId, known);
+		}
+		if (known.userId !== p.userId || known.clientId !== p.clientId || now - known.lastSeen >= this.#ttlMs) return null;
+		if (use === "adopt" && !known.hasObject) {
+			this.#sql.exec("UPDATE sessions SET has_object = 1, last_seen = ? WHERE session_id = ?", now, sessionId);
+			known.hasObject = true;
+			known.lastSeen = now;
+		} else if (use !== "peek" && now - known.lastSeen >= TOUCH_EVERY_MS) {
+			this.#sql.exec("UPDATE sessions SET last_seen = ? WHERE session_id = ?", now, sessionId);
+			known.lastSeen = now;
+		}
+		return { protocolVersion: known.protocolVersion, init: init ?? "", createdAt: known.createdAt, lastSeen: known.lastSeen, hasObject: known.hasObject };
+	}
+
+	/** Ends a session of `p`: the registered session it was (live), or null. */
+	end(p: VerifiedPrincipal, sessionId: string, now: number): RegisteredSession | null {
+		const found = this.find(p, sessionId, now, "peek");
+		this.#sql.exec("DELETE FROM sessions WHERE session_id = ? AND user_id = ? AND client_id = ?", sessionId, p.userId, p.clientId);
+		if (found) this.#known.delete(sessionId);
+		return found;
+	}
+
+	/** Drops stale rows (indexed: costs a lookup when there are none); stale copies are refused anyway. */
+	prune(now: number): void {
+		this.#sql.exec("DELETE FROM sessions WHERE last_seen <= ?", now - this.#ttlMs);
+	}
+
+	/** Drops the in-memory copy (after a failed transaction, or a change made behind the registry's back). */
+	forget(): void {
+		this.#known.clear();
+	}
+
+	#remember(sessionId: string, known: Known): void {
+		if (this.#known.size >= MAX_KNOWN) this.#known.clear();
+		this.#known.set(sessionId, known);
+	}
 }

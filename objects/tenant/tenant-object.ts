@@ -28,7 +28,8 @@ import { migrate } from "../migrations";
 import { closeSession, openSession, resolveLimits, takeCallBudget, type Limits } from "./limits";
 import { credentialRefusal, insertKey, listKeys, markRevoked, readSuspended, setSuspendedFlag } from "./keys";
 import { TENANT_MIGRATIONS } from "./schema";
-import { endSession, findSession, pruneSessions, registerSession } from "./sessions";
+import { SessionRegistry } from "./sessions";
+import type { BucketState } from "../../shared/rate-limit";
 
 /** How often the retention alarm runs. */
 const PRUNE_EVERY_MS = 6 * 3600_000;
@@ -37,6 +38,9 @@ const PRUNE_EVERY_MS = 6 * 3600_000;
 export class TenantObject extends DurableObject<Env> implements TenantKernel {
 	readonly #limits: Limits;
 	readonly #audit: AuditStore;
+	readonly #sessions: SessionRegistry;
+	/** The rate-limit buckets as last written (objects/tenant/limits.ts `takeCallBudget`). */
+	readonly #buckets = new Map<string, BucketState>();
 	#alarmSet = false;
 	#suspended: boolean | undefined;
 
@@ -56,6 +60,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		else if (env.SMCP_BENCH_NO_AUDIT === "true") log("error", "kernel.audit_switch_ignored", { reason: "SMCP_BENCH_NO_AUDIT is honoured only on a loopback origin" });
 		this.#limits = resolveLimits(env);
 		this.#audit = new AuditStore(ctx.storage.sql);
+		this.#sessions = new SessionRegistry(ctx.storage.sql, this.#limits.sessionTtlMs);
 		// Rules of Durable Objects: schema changes run once, before any request is delivered.
 		ctx.blockConcurrencyWhile(async () => {
 			migrate(ctx.storage, TENANT_MIGRATIONS);
@@ -69,7 +74,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		const started = Date.now();
 		if (call.registered) {
 			// Straight from the front Worker: only for a live session of this caller (sessions.ts).
-			const session = call.sessionId ? findSession(this.ctx.storage.sql, principal, call.sessionId, this.#limits.sessionTtlMs, started, "touch") : null;
+			const session = call.sessionId ? this.#sessions.find(principal, call.sessionId, started, "touch") : null;
 			if (!session) return err({ reason: "unknown_session" });
 			call = { ...call, protocolVersion: session.protocolVersion };
 		}
@@ -92,7 +97,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		const progress: ProgressReport[] = [];
 		const logs: LogReport[] = [];
 		let args: Record<string, unknown> = {};
-		this.ctx.storage.transactionSync(() => {
+		this.#atomically(() => {
 			const refusal = this.#credentialRefusal(principal, started);
 			if (refusal) {
 				decision = "denied";
@@ -100,7 +105,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 				this.#audit.append({ ...row, decision, outcome: refusal.reason, durationMs: Date.now() - started });
 				return;
 			}
-			const budget = takeCallBudget(this.ctx.storage.sql, this.#limits, principal, tool.rateClass, started);
+			const budget = takeCallBudget(this.ctx.storage.sql, this.#limits, principal, tool.rateClass, started, this.#buckets);
 			if (!budget.allowed) {
 				decision = "rate_limited";
 				outcome = rateLimited(budget.retryAfterSeconds);
@@ -201,12 +206,12 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		if (!principal) return err({ reason: "session_cap", retryAfterSeconds: 60 });
 		// A suspended tenant or a revoked key opens no session, whatever KV still says.
 		if (this.#credentialRefusal(principal, Date.now())) return err({ reason: "session_cap", retryAfterSeconds: 60 });
-		const r = this.ctx.storage.transactionSync(() => {
+		const r = this.#atomically(() => {
 			const now = Date.now();
 			const opened = openSession(this.ctx.storage.sql, this.#limits, principal.userId, sessionId, now);
 			if (opened.ok && register) {
-				pruneSessions(this.ctx.storage.sql, this.#limits.sessionTtlMs, now);
-				registerSession(this.ctx.storage.sql, principal, sessionId, register, now);
+				this.#sessions.prune(now);
+				this.#sessions.register(principal, sessionId, register, now);
 			}
 			if (opened.ok && record) this.#audit.append(this.#requestRow(principal, record));
 			return opened;
@@ -219,7 +224,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 	async sessionState(principalIn: VerifiedPrincipal, sessionId: string, use: "touch" | "adopt" | "peek"): Promise<RegisteredSession | null> {
 		const principal = this.#mine(checked(principalIn));
 		if (!principal) return null;
-		return findSession(this.ctx.storage.sql, principal, sessionId, this.#limits.sessionTtlMs, Date.now(), use);
+		return this.#sessions.find(principal, sessionId, Date.now(), use);
 	}
 
 	/** Ends an MCP session: its cap slot and its registry row; audits `record` for a registered, live one. */
@@ -227,7 +232,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		const principal = this.#mine(checked(principalIn));
 		if (!principal) return { found: false, hasObject: false };
 		const ended = this.ctx.storage.transactionSync(() => {
-			const session = endSession(this.ctx.storage.sql, principal, sessionId, this.#limits.sessionTtlMs, Date.now());
+			const session = this.#sessions.end(principal, sessionId, Date.now());
 			// The cap slot only with the session itself: someone else's id frees nothing.
 			if (session || !record) closeSession(this.ctx.storage.sql, sessionId);
 			if (session && record) this.#audit.append(this.#requestRow(principal, { ...record, protocolVersion: session.protocolVersion }));
@@ -251,7 +256,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 	override async alarm(): Promise<void> {
 		const pruned = this.ctx.storage.transactionSync(() => {
 			new HandleStore(this.ctx.storage.sql).prune();
-			pruneSessions(this.ctx.storage.sql, this.#limits.sessionTtlMs, Date.now());
+			this.#sessions.prune(Date.now());
 			return this.#audit.prune(Date.now() - this.#limits.retentionMs);
 		});
 		if (pruned > 0) log("info", "audit.pruned", { rows: pruned });
@@ -380,6 +385,17 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 			outcome: r.outcome,
 			durationMs: r.durationMs,
 		};
+	}
+
+	/** A transaction whose failure also drops the in-memory copies (buckets, sessions) its writes updated. */
+	#atomically<T>(fn: () => T): T {
+		try {
+			return this.ctx.storage.transactionSync(fn);
+		} catch (e) {
+			this.#buckets.clear();
+			this.#sessions.forget();
+			throw e;
+		}
 	}
 
 	#write(input: AuditInput): void {

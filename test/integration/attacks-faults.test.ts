@@ -11,6 +11,7 @@ import { SessionObject } from "../../objects/session/session-object";
 import { TenantObject } from "../../objects/tenant/tenant-object";
 import { AuditStore } from "../../shared/audit/store";
 import type { ToolCall, ToolOutcome } from "../../shared/kernel-api";
+import { catalogFor } from "../../shared/packs";
 import { brandPrincipal } from "../../shared/principal";
 import { answerResponse } from "../../shared/session-api";
 import { ageRegisteredSession, objectSession, rawPost, rawSession, signedIn, testEnv } from "./helpers";
@@ -147,6 +148,55 @@ describe("alarms that throw (§7 row 52)", () => {
 		expect(attempts).toBe(2);
 		const after = await rawPost(tokens.access_token, { jsonrpc: "2.0", id: 2, method: "tools/list" }, { "Mcp-Session-Id": id });
 		expect(after.status).toBe(404);
+	});
+});
+
+describe("a kernel transaction that fails half-way (§7 row 57)", () => {
+	const record = { method: "initialize", lane: "streamable-http" as const, protocolVersion: "2025-11-25", traceId: "t", sessionId: "s", decision: "allowed" as const, outcome: "ok", durationMs: 0 };
+	const register = { protocolVersion: "2025-11-25", init: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize" }), hasObject: false };
+
+	it("opening a session fails after it was registered → no trace of it: not live, no cap slot, its id unknown to a tool call", async () => {
+		const t = freshTenant();
+		const p = principal(t.id);
+		const append = AuditStore.prototype.append;
+		vi.spyOn(AuditStore.prototype, "append").mockImplementationOnce(() => {
+			throw new Error("disk I/O error");
+		});
+		// Called on the instance (not over RPC), so the failure is the test's to catch.
+		const failed = await runInDurableObject(t.stub, (o: TenantObject) => o.openSession(p, "sid-failed", record, register).then(() => "opened", (e: Error) => e.message));
+		expect(failed).toBe("disk I/O error");
+		vi.spyOn(AuditStore.prototype, "append").mockImplementation(append);
+		expect(await t.stub.sessionState(p, "sid-failed", "touch")).toBeNull();
+		expect(await t.stub.callTool(p, { ...call("read_graph", {}), sessionId: "sid-failed", registered: true })).toEqual({ ok: false, error: { reason: "unknown_session" } });
+		const stored = await runInDurableObject(t.stub, (_o: TenantObject, s) => ({
+			sessions: Number(s.storage.sql.exec("SELECT COUNT(*) AS n FROM sessions").one().n),
+			slots: Number(s.storage.sql.exec("SELECT COUNT(*) AS n FROM live_sessions").one().n),
+		}));
+		expect(stored).toEqual({ sessions: 0, slots: 0 });
+		// The next session opens normally.
+		expect(await t.stub.openSession(p, "sid-ok", record, register)).toEqual({ ok: true, value: true });
+		expect(await t.stub.sessionState(p, "sid-ok", "peek")).not.toBeNull();
+	});
+
+	it("a call's checks fail after the rate-limit take → the take is rolled back in storage and in the kernel's copy", async () => {
+		const t = freshTenant();
+		const p = principal(t.id);
+		// A frozen clock: no refill between the calls, so every take is exactly one token.
+		vi.spyOn(Date, "now").mockReturnValue(Date.now());
+		value(await t.stub.callTool(p, call("read_graph", {})));
+		const bucket = () =>
+			runInDurableObject(t.stub, (_o: TenantObject, s) => s.storage.sql.exec<{ tokens: number }>("SELECT tokens FROM buckets WHERE key LIKE 'read|%'").one().tokens);
+		const before = await bucket();
+		const tool = catalogFor(testEnv).kernelTool("read_graph", undefined)!;
+		vi.spyOn(tool.input, "safeParse").mockImplementationOnce(() => {
+			throw new Error("validator crashed");
+		});
+		const failed = await runInDurableObject(t.stub, (o: TenantObject) => o.callTool(p, call("read_graph", {})).then(() => "ran", (e: Error) => e.message));
+		expect(failed).toBe("validator crashed");
+		expect(await bucket()).toBe(before);
+		// The copy was dropped with the rollback: the next take starts from storage, not from the lost take.
+		value(await t.stub.callTool(p, call("read_graph", {})));
+		expect(await bucket()).toBe(before - 1);
 	});
 });
 

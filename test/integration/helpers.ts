@@ -3,7 +3,7 @@
  * Integration-test plumbing inside workerd: accounts, tokens through the real OAuth flow over
  * `SELF.fetch`, and real MCP SDK clients whose HTTP goes to the Worker under test.
  */
-import { env, runInDurableObject, SELF } from "cloudflare:test";
+import { env, evictDurableObject, runInDurableObject, SELF } from "cloudflare:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
@@ -103,10 +103,16 @@ export async function objectSession(token: string): Promise<string> {
 	return id;
 }
 
-/** Ages a session in the tenant's registry as if it had been idle since the epoch. */
-export function ageRegisteredSession(tenantId: string, sessionId: string): Promise<number> {
-	return runInDurableObject(testEnv.TENANTS.get(testEnv.TENANTS.idFromName(tenantId)), (_o, s) => {
+/**
+ * Ages a session in the tenant's registry as if it had been idle since the epoch. The kernel keeps
+ * a copy of the rows it wrote, so it is restarted to read the edited row.
+ */
+export async function ageRegisteredSession(tenantId: string, sessionId: string): Promise<number> {
+	const kernel = testEnv.TENANTS.get(testEnv.TENANTS.idFromName(tenantId));
+	const aged = await runInDurableObject(kernel, (_o, s) => {
 		s.storage.sql.exec("UPDATE sessions SET last_seen = 0 WHERE session_id = ?", sessionId);
 		return Number(s.storage.sql.exec("SELECT COUNT(*) AS n FROM sessions WHERE session_id = ? AND last_seen = 0", sessionId).one().n);
 	});
+	await evictDurableObject(kernel);
+	return aged;
 }

@@ -136,6 +136,7 @@ describe("session lifecycle", () => {
 		const id = await objectSession(tokens.access_token);
 		// The earlier build had no session registry in the tenant, only the object's state.
 		await runInDurableObject(testEnv.TENANTS.get(testEnv.TENANTS.idFromName(account.tenantId)), (_o: TenantObject, s) => s.storage.sql.exec("DELETE FROM sessions"));
+		await evictDurableObject(testEnv.TENANTS.get(testEnv.TENANTS.idFromName(account.tenantId)));
 		// Rewrite the stored session the way the earlier build kept it.
 		await runInDurableObject(sessionStub(id), (_o, state) => {
 			const meta = state.storage.kv.get("session");
