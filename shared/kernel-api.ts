@@ -78,7 +78,7 @@ export interface RequestRecord {
 /** What `openSession` registers of a Streamable HTTP session. */
 export interface SessionRegistration {
 	protocolVersion: string;
-	/** The session's `initialize` request as JSON text (at most {@link MAX_REGISTERED_INIT} characters). */
+	/** The session's `initialize` request as JSON text (at most {@link MAX_REGISTERED_INIT} UTF-16 characters). */
 	init: string;
 	/** Whether a SessionObject holds the session from the start. */
 	hasObject: boolean;
@@ -87,13 +87,14 @@ export interface SessionRegistration {
 /** A registered session as the kernel returns it. */
 export interface RegisteredSession {
 	protocolVersion: string;
-	init: string;
+	/** The stored `initialize` request (JSON text): only for `adopt`, the one use that needs it. */
+	init?: string;
 	createdAt: number;
 	lastSeen: number;
 	hasObject: boolean;
 }
 
-/** Longest stored `initialize` the registry takes; a larger one keeps its session in the SessionObject alone. */
+/** Longest stored `initialize` (JSON text, UTF-16 characters) the registry takes; a larger one keeps its session in the SessionObject alone. */
 export const MAX_REGISTERED_INIT = 65_536;
 
 /** An authorization-server event of one of the tenant's users. */

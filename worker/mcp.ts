@@ -190,8 +190,9 @@ export async function handleMcp(request: Request, env: Env, ctx: ApiContext, tra
 		// The tenant ends (and audits) a session it registered; its object, if one holds it, is cleared.
 		const record: RequestRecord = { method: "session/delete", lane: "streamable-http", protocolVersion: "-", traceId, sessionId: sessionHeader, decision: "allowed", outcome: "ok", durationMs: 0 };
 		const ended = await env.TENANTS.get(env.TENANTS.idFromName(principal.tenantId)).closeSession(principal, sessionHeader, record);
-		if (ended.found && !ended.hasObject) return new Response(null, { status: 200 });
-		return toSession(env, sessionHeader, principal, { op: "delete", sessionId: sessionHeader, traceId, ended: ended.found });
+		// `?.`: a kernel still on the build before the registry answers nothing here (gradual rollout).
+		if (ended?.found === true && !ended.hasObject) return new Response(null, { status: 200 });
+		return toSession(env, sessionHeader, principal, { op: "delete", sessionId: sessionHeader, traceId, ended: ended?.found === true });
 	}
 	return rpcError(405, RpcCode.ConnectionClosed, "Method Not Allowed", { Allow: "GET, POST, DELETE" });
 }

@@ -38,7 +38,14 @@ const allowed = (method: string, protocolVersion: string, traceId: string, sessi
 
 /**
  * Answers one lone message of a session in the tenant, or returns null: the SessionObject's to
- * answer. `opening` is set for an `initialize` (its `sessionId` freshly minted).
+ * answer. For an `initialize`, `sessionId` is the one just minted. The caller has checked that a
+ * `tools/call` sends nothing before its result (`sendsBeforeResult`), and the scope.
+ *
+ * @example
+ * ```ts
+ * const direct = await answerInTenant(env, principal, sessionId, message, traceId);
+ * if (direct) return direct; // else: the SessionObject answers
+ * ```
  */
 export async function answerInTenant(env: Env, principal: VerifiedPrincipal, sessionId: string, message: RpcMessage, traceId: string): Promise<Response | null> {
 	const tenant = env.TENANTS.get(env.TENANTS.idFromName(principal.tenantId));

@@ -74,6 +74,8 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 	#transport: SessionTransport | null = null;
 	#rehydrating: Promise<void> | null = null;
 	#trace = "";
+	/** How many times this instance ended its session: an adoption in flight across an end is void. */
+	#ended = 0;
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
@@ -124,8 +126,10 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 			await this.#destroy(null);
 			return new Response(null, { status: 200 });
 		} else if (!this.#meta && (req.op === "post" || req.op === "get")) {
+			const ended = this.#ended;
 			const registered = await this.#tenant(principal).sessionState(principal, req.sessionId, "adopt");
-			if (registered) this.#adopt(principal, req.sessionId, registered);
+			// A DELETE that ended the session while the kernel answered wins: nothing is adopted.
+			if (registered?.init && !this.#meta && this.#ended === ended) this.#adopt(principal, req.sessionId, registered.init, registered);
 		}
 		const meta = this.#meta;
 		// Unknown session, or someone else's: the same 404 (no oracle for valid ids).
@@ -243,7 +247,7 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 	}
 
 	/** Takes over a session the front Worker opened in the tenant's registry. */
-	#adopt(principal: VerifiedPrincipal, sessionId: string, registered: RegisteredSession): void {
+	#adopt(principal: VerifiedPrincipal, sessionId: string, init: string, registered: RegisteredSession): void {
 		const now = Date.now();
 		this.#meta = {
 			sessionId,
@@ -252,7 +256,7 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 			clientId: principal.clientId,
 			kind: "streamable",
 			protocolVersion: registered.protocolVersion,
-			init: JSON.parse(registered.init) as RpcMessage,
+			init: JSON.parse(init) as RpcMessage,
 			createdAt: registered.createdAt,
 			lastSeen: now,
 		};
@@ -268,7 +272,7 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 
 	#touch(meta: SessionMeta): void {
 		const now = Date.now();
-		if (now - meta.lastSeen < TOUCH_EVERY_MS) return;
+		if (now - meta.lastSeen < Math.min(TOUCH_EVERY_MS, ttlMs(this.env) / 2)) return;
 		meta.lastSeen = now;
 		this.#persist();
 	}
@@ -332,6 +336,7 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 	}
 
 	async #destroy(sessionId: string | null): Promise<void> {
+		this.#ended++;
 		const meta = this.#meta;
 		const id = sessionId ?? meta?.sessionId ?? null;
 		if (meta && id) await this.#tenant(ownerOf(meta)).closeSession(ownerOf(meta), id);

@@ -112,7 +112,7 @@ export function openSession(sql: SqlStorage, limits: Limits, userId: string, ses
 	return { ok: true };
 }
 
-/** Forgets a live session (DELETE or idle expiry). */
-export function closeSession(sql: SqlStorage, sessionId: string): void {
-	sql.exec("DELETE FROM live_sessions WHERE session_id = ?", sessionId);
+/** Forgets a live session of `userId` (DELETE or idle expiry); another user's id frees nothing. */
+export function closeSession(sql: SqlStorage, userId: string, sessionId: string): void {
+	sql.exec("DELETE FROM live_sessions WHERE session_id = ? AND user_id = ?", sessionId, userId);
 }

@@ -9,7 +9,11 @@
  * SessionObject is created by the first request that needs it and adopts the session from here.
  *
  * Liveness has one rule everywhere: a row is live while `now - last_seen < ttl`; a stale row is
- * treated as absent and pruned. `last_seen` is written at most once a minute per session.
+ * treated as absent and pruned. A request refreshes `last_seen` when it is a minute old (half the
+ * TTL when that is shorter); adoption by a SessionObject writes it too.
+ *
+ * The TenantObject is this table's only writer (tool handlers never touch it), which is what lets
+ * {@link SessionRegistry} keep an exact copy in memory.
  */
 import type { RegisteredSession, SessionRegistration } from "../../shared/kernel-api";
 import type { VerifiedPrincipal } from "../../shared/principal";
@@ -34,7 +38,14 @@ type Known = { userId: string; clientId: string; protocolVersion: string; create
 const MAX_KNOWN = 4096;
 
 /**
- * The registry over the kernel's SQLite storage. The TenantObject is the table's only writer, so
+ * The registry over the kernel's SQLite storage.
+ *
+ * @example
+ * ```ts
+ * const sessions = new SessionRegistry(ctx.storage.sql, ttlMs);
+ * const live = sessions.find(principal, sessionId, Date.now(), "touch"); // null: unknown, stale or not theirs
+ * ```
+ * The TenantObject is the table's only writer, so
  * an in-memory copy of the rows it has read or written stays exact and spares a tool call the
  * lookup; `forget()` drops it after a transaction that failed (its writes were rolled back).
  */
@@ -51,7 +62,7 @@ export class SessionRegistry {
 	/** Registers a session opened by `p` (inside the caller's transaction, after the cap check). */
 	register(p: VerifiedPrincipal, sessionId: string, s: SessionRegistration, now: number): void {
 		this.#sql.exec(
-			"INSERT OR REPLACE INTO sessions (session_id, user_id, client_id, protocol_version, init, created_at, last_seen, has_object) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+			"INSERT INTO sessions (session_id, user_id, client_id, protocol_version, init, created_at, last_seen, has_object) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
 			sessionId,
 			p.userId,
 			p.clientId,
@@ -84,11 +95,11 @@ export class SessionRegistry {
 			this.#sql.exec("UPDATE sessions SET has_object = 1, last_seen = ? WHERE session_id = ?", now, sessionId);
 			known.hasObject = true;
 			known.lastSeen = now;
-		} else if (use !== "peek" && now - known.lastSeen >= TOUCH_EVERY_MS) {
+		} else if (use !== "peek" && now - known.lastSeen >= Math.min(TOUCH_EVERY_MS, this.#ttlMs / 2)) {
 			this.#sql.exec("UPDATE sessions SET last_seen = ? WHERE session_id = ?", now, sessionId);
 			known.lastSeen = now;
 		}
-		return { protocolVersion: known.protocolVersion, init: init ?? "", createdAt: known.createdAt, lastSeen: known.lastSeen, hasObject: known.hasObject };
+		return { protocolVersion: known.protocolVersion, ...(use === "adopt" && init !== undefined ? { init } : {}), createdAt: known.createdAt, lastSeen: known.lastSeen, hasObject: known.hasObject };
 	}
 
 	/** Ends a session of `p`: the registered session it was (live), or null. */
@@ -97,6 +108,12 @@ export class SessionRegistry {
 		this.#sql.exec("DELETE FROM sessions WHERE session_id = ? AND user_id = ? AND client_id = ?", sessionId, p.userId, p.clientId);
 		if (found) this.#known.delete(sessionId);
 		return found;
+	}
+
+	/** Whether a row (live or stale) holds `sessionId` for a principal other than `p`. */
+	heldByOther(p: VerifiedPrincipal, sessionId: string): boolean {
+		const row = this.#sql.exec<{ user_id: string; client_id: string }>("SELECT user_id, client_id FROM sessions WHERE session_id = ?", sessionId).toArray()[0];
+		return row !== undefined && (row.user_id !== p.userId || row.client_id !== p.clientId);
 	}
 
 	/** Drops stale rows (indexed: costs a lookup when there are none); stale copies are refused anyway. */

@@ -231,10 +231,13 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 	async closeSession(principalIn: VerifiedPrincipal, sessionId: string, record?: RequestRecord): Promise<{ found: boolean; hasObject: boolean }> {
 		const principal = this.#mine(checked(principalIn));
 		if (!principal) return { found: false, hasObject: false };
-		const ended = this.ctx.storage.transactionSync(() => {
+		const ended = this.#atomically(() => {
+			// A registered session of someone else (another client of the same user included) frees nothing.
+			const foreign = !record && this.#sessions.heldByOther(principal, sessionId);
 			const session = this.#sessions.end(principal, sessionId, Date.now());
-			// The cap slot only with the session itself: someone else's id frees nothing.
-			if (session || !record) closeSession(this.ctx.storage.sql, sessionId);
+			// The cap slot is the user's own. A DELETE (with `record`) frees it only with the session; a
+			// SessionObject ending the session it held (no `record`) also when the registry never had it.
+			if (session || (!record && !foreign)) closeSession(this.ctx.storage.sql, principal.userId, sessionId);
 			if (session && record) this.#audit.append(this.#requestRow(principal, { ...record, protocolVersion: session.protocolVersion }));
 			return { found: session !== null, hasObject: session?.hasObject ?? false };
 		});

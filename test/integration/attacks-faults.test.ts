@@ -151,7 +151,7 @@ describe("alarms that throw (§7 row 52)", () => {
 	});
 });
 
-describe("a kernel transaction that fails half-way (§7 row 57)", () => {
+describe("a kernel transaction that fails half-way (§7 row 51)", () => {
 	const record = { method: "initialize", lane: "streamable-http" as const, protocolVersion: "2025-11-25", traceId: "t", sessionId: "s", decision: "allowed" as const, outcome: "ok", durationMs: 0 };
 	const register = { protocolVersion: "2025-11-25", init: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize" }), hasObject: false };
 

@@ -395,7 +395,7 @@ describe("one hop: sessions in the tenant's registry", () => {
 		expect(del.status).toBe(404);
 	});
 
-	it("an object's expiry alarm keeps a session whose plain calls went straight to the tenant", async () => {
+	it("an object's expiry alarm keeps a session the registry saw more recently (plain calls do not pass through the object)", async () => {
 		const { tokens } = await signedIn();
 		const id = await objectSession(tokens.access_token);
 		// The object last saw the session long ago; the registry saw it just now.
@@ -409,6 +409,48 @@ describe("one hop: sessions in the tenant's registry", () => {
 		expect((await rawPost(tokens.access_token, { jsonrpc: "2.0", id: 3, method: "tools/list" }, headersFor(id))).status).toBe(200);
 	});
 
+	it("a registry-only session lives while plain calls touch it and expires a TTL after the last one, without a restart of the kernel", async () => {
+		const { account, tokens } = await signedIn();
+		const id = await rawSession(tokens.access_token);
+		const kernel = tenantOf(account.tenantId);
+		// Straight to the kernel, as the front Worker sends a plain call (the access token would expire with the clock).
+		const p = { tenantId: account.tenantId, userId: account.userId, clientId: tokens.clientId, scopes: ["mcp:read"] } as never;
+		const plain = () => kernel.callTool(p, { name: "read_graph", arguments: {}, lane: "streamable-http", protocolVersion: "-", traceId: "t", sessionId: id, registered: true });
+		const ttlMs = 86_400_000; // SMCP_SESSION_TTL_SECONDS default
+		const start = Date.now();
+		const clock = vi.spyOn(Date, "now");
+		try {
+			clock.mockReturnValue(start + ttlMs * 0.8);
+			expect((await plain()).ok).toBe(true);
+			// 1.6 TTLs after opening, 0.8 after the last call: still live.
+			clock.mockReturnValue(start + ttlMs * 1.6);
+			expect((await plain()).ok).toBe(true);
+			clock.mockReturnValue(start + ttlMs * 2.7);
+			expect(await plain()).toEqual({ ok: false, error: { reason: "unknown_session" } });
+		} finally {
+			clock.mockRestore();
+		}
+	});
+
+	it("DELETE of a registry-only session: 200, one session/delete row, its cap slot freed, and no SessionObject created", async () => {
+		const { account, tokens } = await signedIn();
+		const id = await rawSession(tokens.access_token);
+		const before = (await listDurableObjectIds(testEnv.SESSIONS)).length;
+		const reached = vi.spyOn(SessionObject.prototype, "handle");
+		try {
+			const del = await selfFetch(`${ORIGIN}/mcp`, { method: "DELETE", headers: { Authorization: `Bearer ${tokens.access_token}`, ...headersFor(id) } });
+			expect(del.status).toBe(200);
+			expect(reached).not.toHaveBeenCalled();
+		} finally {
+			reached.mockRestore();
+		}
+		expect((await listDurableObjectIds(testEnv.SESSIONS)).length).toBe(before);
+		expect((await auditRows(account.tenantId, id)).filter((r) => r.method === "session/delete")).toHaveLength(1);
+		const slots = await runInDurableObject(tenantOf(account.tenantId), (_o: TenantObject, s) => Number(s.storage.sql.exec("SELECT COUNT(*) AS n FROM live_sessions").one().n));
+		expect(slots).toBe(0);
+		expect((await rawPost(tokens.access_token, call(2, "read_graph", {}), headersFor(id))).status).toBe(404);
+	});
+
 	it("session hijacking past the MAC on the one-hop path: the kernel refuses another principal's registered session id and frees nothing", async () => {
 		const { account, tokens } = await signedIn();
 		const id = await rawSession(tokens.access_token);
@@ -420,6 +462,8 @@ describe("one hop: sessions in the tenant's registry", () => {
 			expect(r).toEqual({ ok: false, error: { reason: "unknown_session" } });
 			expect(await kernel.sessionState(p, id, "adopt")).toBeNull();
 			expect(await kernel.closeSession(p, id, { method: "session/delete", lane: "streamable-http", protocolVersion: "-", traceId: "t", sessionId: id, decision: "allowed", outcome: "ok", durationMs: 0 })).toEqual({ found: false, hasObject: false });
+			// Without a record (how a SessionObject ends its own session): still someone else's slot.
+			expect(await kernel.closeSession(p, id)).toEqual({ found: false, hasObject: false });
 		}
 		// The owner's session is untouched: still live, still in its cap slot, never held by an object.
 		const ok = await rawPost(tokens.access_token, call(2, "read_graph", {}), headersFor(id));
