@@ -451,6 +451,38 @@ describe("one hop: sessions in the tenant's registry", () => {
 		expect((await rawPost(tokens.access_token, call(2, "read_graph", {}), headersFor(id))).status).toBe(404);
 	});
 
+	it("a DELETE that lands while the object is adopting the session wins: nothing is adopted, later requests 404", async () => {
+		const { tokens } = await signedIn();
+		const id = await rawSession(tokens.access_token);
+		const state = TenantObject.prototype.sessionState;
+		let release = () => {};
+		const held = new Promise<void>((resolve) => (release = resolve));
+		let adopting = () => {};
+		const adoptStarted = new Promise<void>((resolve) => (adopting = resolve));
+		// The kernel records the adoption, then its answer is held back until the DELETE is through.
+		vi.spyOn(TenantObject.prototype, "sessionState").mockImplementation(async function (this: TenantObject, ...args) {
+			const r = await state.apply(this, args);
+			if (args[2] === "adopt") {
+				adopting();
+				await held;
+			}
+			return r;
+		});
+		try {
+			const list = rawPost(tokens.access_token, { jsonrpc: "2.0", id: 2, method: "tools/list" }, headersFor(id));
+			await adoptStarted;
+			const del = await selfFetch(`${ORIGIN}/mcp`, { method: "DELETE", headers: { Authorization: `Bearer ${tokens.access_token}`, ...headersFor(id) } });
+			expect(del.status).toBe(200);
+			release();
+			expect((await list).status).toBe(404);
+		} finally {
+			release();
+			vi.restoreAllMocks();
+		}
+		expect(await runInDurableObject(sessionStub(id), (_o, s) => s.storage.kv.get("session"))).toBeUndefined();
+		expect((await rawPost(tokens.access_token, { jsonrpc: "2.0", id: 3, method: "tools/list" }, headersFor(id))).status).toBe(404);
+	});
+
 	it("session hijacking past the MAC on the one-hop path: the kernel refuses another principal's registered session id and frees nothing", async () => {
 		const { account, tokens } = await signedIn();
 		const id = await rawSession(tokens.access_token);
