@@ -65,7 +65,8 @@ export async function answerInTenant(env: Env, principal: VerifiedPrincipal, ses
 		return answer(sessionId, initializeResponse(catalogFor(env), message));
 	}
 	if (!isRequest(message) && message.method === "notifications/initialized") {
-		const live = await tenant.sessionState(principal, sessionId, "touch");
+		// A kernel still on the build before the registry has no `sessionState`: the object answers.
+		const live = await tenant.sessionState(principal, sessionId, "touch").catch(() => null);
 		// A session held by its object may have built its SDK server already: deliver it there.
 		return live && !live.hasObject ? new Response(null, { status: 202, headers: { "Mcp-Session-Id": sessionId } }) : null;
 	}

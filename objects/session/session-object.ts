@@ -127,7 +127,8 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 			return new Response(null, { status: 200 });
 		} else if (!this.#meta && (req.op === "post" || req.op === "get")) {
 			const ended = this.#ended;
-			const registered = await this.#tenant(principal).sessionState(principal, req.sessionId, "adopt");
+			// A kernel still on the build before the registry has no `sessionState`: nothing to adopt (404).
+			const registered = await this.#tenant(principal).sessionState(principal, req.sessionId, "adopt").catch(() => null);
 			// A DELETE that ended the session while the kernel answered wins: nothing is adopted.
 			if (registered?.init && !this.#meta && this.#ended === ended) this.#adopt(principal, req.sessionId, registered.init, registered);
 		}
@@ -194,7 +195,7 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 		let lastSeen = meta.lastSeen;
 		if (Date.now() - lastSeen >= ttl && meta.kind === "streamable") {
 			// Plain requests of the session go to the tenant's registry and do not touch this object.
-			const registered = await this.#tenant(ownerOf(meta)).sessionState(ownerOf(meta), meta.sessionId, "peek");
+			const registered = await this.#tenant(ownerOf(meta)).sessionState(ownerOf(meta), meta.sessionId, "peek").catch(() => null);
 			lastSeen = Math.max(lastSeen, registered?.lastSeen ?? 0);
 		}
 		if (Date.now() - lastSeen >= ttl) await this.#destroy(null);
@@ -275,6 +276,8 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 		if (now - meta.lastSeen < Math.min(TOUCH_EVERY_MS, ttlMs(this.env) / 2)) return;
 		meta.lastSeen = now;
 		this.#persist();
+		// The registry's row too, so the session's plain calls keep their one hop (best effort).
+		if (meta.kind === "streamable") void this.#tenant(ownerOf(meta)).sessionState(ownerOf(meta), meta.sessionId, "touch").catch(() => null);
 	}
 
 	#persist(): void {

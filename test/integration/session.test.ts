@@ -483,6 +483,36 @@ describe("one hop: sessions in the tenant's registry", () => {
 		expect((await rawPost(tokens.access_token, { jsonrpc: "2.0", id: 3, method: "tools/list" }, headersFor(id))).status).toBe(404);
 	});
 
+	it("a session its object holds keeps its registry row fresh, so its plain calls keep their one hop", async () => {
+		const { account, tokens } = await signedIn();
+		const id = await objectSession(tokens.access_token);
+		const kernel = tenantOf(account.tenantId);
+		const lastSeen = () => runInDurableObject(kernel, (_o: TenantObject, s) => Number(s.storage.sql.exec("SELECT last_seen FROM sessions WHERE session_id = ?", id).one().last_seen));
+		const old = Date.now() - 120_000;
+		await runInDurableObject(kernel, (_o: TenantObject, s) => s.storage.sql.exec("UPDATE sessions SET last_seen = ? WHERE session_id = ?", old, id));
+		await evictDurableObject(kernel);
+		await runInDurableObject(sessionStub(id), (_o, state) => {
+			const meta = state.storage.kv.get<Record<string, unknown>>("session");
+			state.storage.kv.put("session", { ...meta, lastSeen: old });
+		});
+		await evictDurableObject(sessionStub(id));
+		expect((await rawPost(tokens.access_token, { jsonrpc: "2.0", id: 3, method: "tools/list" }, headersFor(id))).status).toBe(200);
+		await vi.waitFor(async () => expect(await lastSeen()).toBeGreaterThan(old), { timeout: 2000 });
+	});
+
+	it("a kernel that does not know sessionState yet (gradual rollout): initialized is a 404, not a 500", async () => {
+		const { tokens } = await signedIn();
+		const id = await rawSession(tokens.access_token);
+		vi.spyOn(TenantObject.prototype, "sessionState").mockRejectedValue(new TypeError("The RPC receiver does not implement the method \"sessionState\"."));
+		try {
+			const note = await rawPost(tokens.access_token, { jsonrpc: "2.0", method: "notifications/initialized" }, headersFor(id));
+			expect(note.status).toBe(404);
+			expect(((await note.json()) as { error: { message: string } }).error.message).toBe("Session not found");
+		} finally {
+			vi.restoreAllMocks();
+		}
+	});
+
 	it("session hijacking past the MAC on the one-hop path: the kernel refuses another principal's registered session id and frees nothing", async () => {
 		const { account, tokens } = await signedIn();
 		const id = await rawSession(tokens.access_token);
