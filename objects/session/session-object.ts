@@ -9,8 +9,10 @@
  * A Streamable HTTP session is opened by the front Worker in the tenant's session registry
  * (objects/tenant/sessions.ts) and its plain requests go there in one hop; this object is created
  * by the first request that needs the SDK server or a stream, and adopts the session from the
- * registry then (same principal check, same 404). A session opened here (a batch `initialize`,
- * SSE) is registered as held by an object from the start.
+ * registry then (same principal check, same 404). A Streamable HTTP session opened here (its
+ * `initialize` failed the SDK's schema, so the Worker left it to the SDK server) is registered as
+ * held by an object from the start; one whose `initialize` is too large, and every 2024-11-05
+ * SSE session, lives here alone.
  *
  * Eviction: the SDK server lives in memory only. When a request arrives at a fresh instance of an
  * existing session, the stored `initialize` request is replayed into a new server before the
@@ -130,7 +132,7 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 			// A kernel still on the build before the registry has no `sessionState`: nothing to adopt (404).
 			const registered = await this.#tenant(principal).sessionState(principal, req.sessionId, "adopt").catch(() => null);
 			// A DELETE that ended the session while the kernel answered wins: nothing is adopted.
-			if (registered?.init && !this.#meta && this.#ended === ended) this.#adopt(principal, req.sessionId, registered.init, registered);
+			if (registered?.init !== undefined && !this.#meta && this.#ended === ended) this.#adopt(principal, req.sessionId, { ...registered, init: registered.init });
 		}
 		const meta = this.#meta;
 		// Unknown session, or someone else's: the same 404 (no oracle for valid ids).
@@ -248,7 +250,7 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 	}
 
 	/** Takes over a session the front Worker opened in the tenant's registry. */
-	#adopt(principal: VerifiedPrincipal, sessionId: string, init: string, registered: RegisteredSession): void {
+	#adopt(principal: VerifiedPrincipal, sessionId: string, registered: RegisteredSession & { init: string }): void {
 		const now = Date.now();
 		this.#meta = {
 			sessionId,
@@ -257,7 +259,7 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 			clientId: principal.clientId,
 			kind: "streamable",
 			protocolVersion: registered.protocolVersion,
-			init: JSON.parse(init) as RpcMessage,
+			init: JSON.parse(registered.init) as RpcMessage,
 			createdAt: registered.createdAt,
 			lastSeen: now,
 		};

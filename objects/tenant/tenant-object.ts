@@ -209,10 +209,8 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		const r = this.#atomically(() => {
 			const now = Date.now();
 			const opened = openSession(this.ctx.storage.sql, this.#limits, principal.userId, sessionId, now);
-			if (opened.ok && register) {
-				this.#sessions.prune(now);
-				this.#sessions.register(principal, sessionId, register, now);
-			}
+			// Stale registry rows are refused on sight and pruned by the retention alarm.
+			if (opened.ok && register) this.#sessions.register(principal, sessionId, register, now);
 			if (opened.ok && record) this.#audit.append(this.#requestRow(principal, record));
 			return opened;
 		});

@@ -5,6 +5,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { TenantObject } from "../../objects/tenant/tenant-object";
+import { API_KEY_PATTERN } from "../../worker/api-keys";
 import { connectMcp, INIT, ORIGIN, rawPost, selfFetch, signedIn, testEnv } from "./helpers";
 
 const ADMIN = "test-admin-token-0123456789abcdef0123456789";
@@ -62,7 +63,9 @@ describe("API keys", () => {
 	it("the key is stored only as a hash (no KV value or tenant table contains it)", async () => {
 		const { account } = await signedIn();
 		const { key } = await newKey(account.tenantId, account.userId, ["mcp:read"]);
-		const secretPart = key.split("_")[2]!;
+		// The 43-character secret (it may itself contain "_", so not a split on "_").
+		const secretPart = API_KEY_PATTERN.exec(key)![2]!;
+		expect(secretPart).toHaveLength(43);
 		for (const ns of [testEnv.DIRECTORY_KV, testEnv.OAUTH_KV]) {
 			const listed = await ns.list();
 			for (const k of listed.keys) {

@@ -384,13 +384,18 @@ describe("one hop: sessions in the tenant's registry", () => {
 		expect(live).toBe(0);
 	});
 
-	it("an idle registered session expires: 404 on the one-hop path and through the object, and DELETE of it is a 404", async () => {
+	it("an idle registered session expires: 404 on the one-hop path and through the object, DELETE of it is a 404, and the retention alarm prunes its row", async () => {
 		const { account, tokens } = await signedIn();
 		const id = await rawSession(tokens.access_token);
 		expect(await ageRegisteredSession(account.tenantId, id)).toBe(1);
+		const rows = () => runInDurableObject(tenantOf(account.tenantId), (_o: TenantObject, s) => Number(s.storage.sql.exec("SELECT COUNT(*) AS n FROM sessions WHERE session_id = ?", id).one().n));
 		expect((await rawPost(tokens.access_token, call(2, "read_graph", {}), headersFor(id))).status).toBe(404);
 		expect((await rawPost(tokens.access_token, { jsonrpc: "2.0", method: "notifications/initialized" }, headersFor(id))).status).toBe(404);
 		expect((await rawPost(tokens.access_token, { jsonrpc: "2.0", id: 3, method: "tools/list" }, headersFor(id))).status).toBe(404);
+		// Refused on sight, kept until the retention alarm prunes it.
+		expect(await rows()).toBe(1);
+		expect(await runDurableObjectAlarm(tenantOf(account.tenantId))).toBe(true);
+		expect(await rows()).toBe(0);
 		const del = await selfFetch(`${ORIGIN}/mcp`, { method: "DELETE", headers: { Authorization: `Bearer ${tokens.access_token}`, ...headersFor(id) } });
 		expect(del.status).toBe(404);
 	});
