@@ -33,7 +33,16 @@ import { buildAll, freePort, ROOT, startRuntime } from "./lib/servers.mjs";
 import { DEV, SPECS } from "./lib/specs.mjs";
 
 const { values: o } = parseArgs({
-	options: { lane: { type: "string", default: "mcp" }, seconds: { type: "string", default: "6" }, concurrency: { type: "string", default: "8" }, top: { type: "string", default: "30" }, "no-profile": { type: "boolean" }, rounds: { type: "string", default: "3" }, against: { type: "string" }, seed: { type: "string", default: "0" } },
+	options: {
+		lane: { type: "string", default: "mcp" },
+		seconds: { type: "string", default: "6" },
+		concurrency: { type: "string", default: "8" },
+		top: { type: "string", default: "30" },
+		"no-profile": { type: "boolean" },
+		rounds: { type: "string", default: "3" },
+		against: { type: "string" },
+		seed: { type: "string", default: "0" },
+	},
 });
 const lane = String(o.lane);
 if (!["mcp", "modern", "sse", "setup"].includes(lane)) throw new Error("--lane must be mcp, modern, sse or setup");
@@ -151,7 +160,10 @@ const topOf = (m, calls, n, busy) =>
 		.join("\n");
 
 /** `--no-profile`: rounds of the lane's load with no inspector; medians of calls/s and CPU per call. */
-async function measureOnly(/** @type {import("./lib/servers.mjs").ServerSpec} */ spec, /** @type {{ dir: string, script: string }} */ build) {
+async function measureOnly(
+	/** @type {import("./lib/servers.mjs").ServerSpec} */ spec,
+	/** @type {{ dir: string, script: string }} */ build,
+) {
 	/** @type {{ name: string, spec: import("./lib/servers.mjs").ServerSpec, build: { dir: string, script: string } }[]} */
 	const variants = [{ name: "working tree", spec, build }];
 	let worktree = "";
@@ -160,7 +172,11 @@ async function measureOnly(/** @type {import("./lib/servers.mjs").ServerSpec} */
 		execFileSync("git", ["worktree", "add", "--detach", worktree, String(o.against)], { cwd: ROOT, stdio: "ignore" });
 		symlinkSync(join(ROOT, "node_modules"), join(worktree, "node_modules"));
 		const base = { ...spec, key: "smcp-against", config: relative(ROOT, join(worktree, "wrangler.jsonc")) };
-		variants.push({ name: String(o.against), spec: base, build: /** @type {{ dir: string, script: string }} */ ((await buildAll([base]))["smcp-against"]) });
+		variants.push({
+			name: String(o.against),
+			spec: base,
+			build: /** @type {{ dir: string, script: string }} */ ((await buildAll([base]))["smcp-against"]),
+		});
 	}
 	const servers = [];
 	try {
@@ -169,7 +185,16 @@ async function measureOnly(/** @type {import("./lib/servers.mjs").ServerSpec} */
 			servers.push(server);
 			const token = await smcpToken(server.origin, DEV.email, DEV.password);
 			if (SEED > 0) await seed(server.origin, token);
-			Object.assign(v, { load: { concurrency: Number(o.concurrency), warmupMs: 1000, durationMs: seconds * 1000, probe: server.probe, open: opener(server.origin, token), call: SEED > 0 ? search : trivial } });
+			Object.assign(v, {
+				load: {
+					concurrency: Number(o.concurrency),
+					warmupMs: 1000,
+					durationMs: seconds * 1000,
+					probe: server.probe,
+					open: opener(server.origin, token),
+					call: SEED > 0 ? search : trivial,
+				},
+			});
 		}
 		/** @type {Record<string, number[]>} */
 		const cpu = {};
@@ -182,13 +207,22 @@ async function measureOnly(/** @type {import("./lib/servers.mjs").ServerSpec} */
 				const m = await (lane === "setup" ? sessionSetups : steadyCalls)(/** @type {any} */ (v).load);
 				(cpu[v.name] ??= []).push(m.cpuMsPerOp);
 				round[v.name] = m.cpuMsPerOp;
-				console.error(`round ${i + 1} ${v.name}: ${m.rate.toFixed(0)}/s, ${m.cpuMsPerOp.toFixed(2)} ms CPU, p50 ${m.p50.toFixed(1)} p99 ${m.p99.toFixed(1)} ms`);
+				console.error(
+					`round ${i + 1} ${v.name}: ${m.rate.toFixed(0)}/s, ${m.cpuMsPerOp.toFixed(2)} ms CPU, p50 ${m.p50.toFixed(1)} p99 ${m.p99.toFixed(1)} ms`,
+				);
 			}
-			if (variants.length === 2) ratios.push(/** @type {number} */ (round["working tree"]) / /** @type {number} */ (round[String(o.against)]));
+			if (variants.length === 2)
+				ratios.push(/** @type {number} */ (round["working tree"]) / /** @type {number} */ (round[String(o.against)]));
 		}
 		const mid = (/** @type {number[]} */ a) => [...a].sort((x, y) => x - y)[a.length >> 1] ?? 0;
-		for (const v of variants) console.log(`SMCP (${v.name}), lane ${lane}, ${o.concurrency} sessions: median ${mid(cpu[v.name] ?? []).toFixed(2)} ms CPU per ${lane === "setup" ? "setup" : "call"}`);
-		if (ratios.length) console.log(`CPU per op, working tree ÷ ${o.against}: median ${mid(ratios).toFixed(3)} (rounds: ${ratios.map((r) => r.toFixed(2)).join(" ")})`);
+		for (const v of variants)
+			console.log(
+				`SMCP (${v.name}), lane ${lane}, ${o.concurrency} sessions: median ${mid(cpu[v.name] ?? []).toFixed(2)} ms CPU per ${lane === "setup" ? "setup" : "call"}`,
+			);
+		if (ratios.length)
+			console.log(
+				`CPU per op, working tree ÷ ${o.against}: median ${mid(ratios).toFixed(3)} (rounds: ${ratios.map((r) => r.toFixed(2)).join(" ")})`,
+			);
 	} finally {
 		for (const s of servers) await s.stop();
 		if (worktree) execFileSync("git", ["worktree", "remove", "--force", worktree], { cwd: ROOT, stdio: "ignore" });
@@ -196,10 +230,15 @@ async function measureOnly(/** @type {import("./lib/servers.mjs").ServerSpec} */
 }
 
 const opener = (/** @type {string} */ origin, /** @type {string} */ token) => () =>
-	lane === "sse" ? new SseSession(origin, token) : lane === "modern" ? new ModernClient(origin, token) : new StreamableSession(origin, token);
+	lane === "sse"
+		? new SseSession(origin, token)
+		: lane === "modern"
+			? new ModernClient(origin, token)
+			: new StreamableSession(origin, token);
 const trivial = (/** @type {import("./lib/mcp.mjs").McpClient} */ c) => c.call("read_graph", {});
 const SEED = Number(o.seed);
-const search = (/** @type {import("./lib/mcp.mjs").McpClient} */ c) => c.call("search_nodes", { query: `topic-${String(Math.floor(Math.random() * 1000)).padStart(4, "0")}` });
+const search = (/** @type {import("./lib/mcp.mjs").McpClient} */ c) =>
+	c.call("search_nodes", { query: `topic-${String(Math.floor(Math.random() * 1000)).padStart(4, "0")}` });
 
 /** Fills the token's tenant with SEED entities, as bench/run.mjs seeds its graph. */
 async function seed(/** @type {string} */ origin, /** @type {string} */ token) {
@@ -209,7 +248,11 @@ async function seed(/** @type {string} */ origin, /** @type {string} */ token) {
 	for (let i = 0; i < SEED; i += 1000) {
 		const entities = Array.from({ length: Math.min(1000, SEED - i) }, (_, j) => {
 			const n = i + j;
-			return { name: `entity-${String(n).padStart(5, "0")}`, entityType: "bench", observations: [`note about topic-${String(n % 1000).padStart(4, "0")}`, `seeded by the SMCP benchmark, item ${n}`] };
+			return {
+				name: `entity-${String(n).padStart(5, "0")}`,
+				entityType: "bench",
+				observations: [`note about topic-${String(n % 1000).padStart(4, "0")}`, `seeded by the SMCP benchmark, item ${n}`],
+			};
 		});
 		const r = await session.call("create_entities", { entities });
 		if (!r.ok) throw new Error(`seeding failed at ${i}: ${r.error}`);
@@ -227,7 +270,9 @@ async function main() {
 	const server = await startRuntime(spec, build, { inspectorPort });
 	try {
 		const token = await smcpToken(server.origin, DEV.email, DEV.password);
-		const targets = /** @type {{ id: string, webSocketDebuggerUrl: string }[]} */ (await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json());
+		const targets = /** @type {{ id: string, webSocketDebuggerUrl: string }[]} */ (
+			await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json()
+		);
 		const want = ["core:user:smcp", "kv:ns"];
 		const sessions = await Promise.all(
 			want.map(async (id) => {
@@ -240,7 +285,14 @@ async function main() {
 			}),
 		);
 		if (SEED > 0) await seed(server.origin, token);
-		const load = { concurrency: Number(o.concurrency), warmupMs: 1500, durationMs: seconds * 1000, probe: server.probe, open: opener(server.origin, token), call: SEED > 0 ? search : trivial };
+		const load = {
+			concurrency: Number(o.concurrency),
+			warmupMs: 1500,
+			durationMs: seconds * 1000,
+			probe: server.probe,
+			open: opener(server.origin, token),
+			call: SEED > 0 ? search : trivial,
+		};
 		// Warm up unprofiled, then profile a steady window.
 		await (lane === "setup" ? sessionSetups : steadyCalls)({ ...load, durationMs: 1500 });
 		for (const { s } of sessions) await s.send("Profiler.start");
@@ -248,7 +300,9 @@ async function main() {
 		let profiles = [];
 		// Stop before the sessions are closed: DELETE is not part of a call or a setup.
 		const afterWindow = async () => {
-			profiles = await Promise.all(sessions.map(async ({ id, s }) => ({ id, profile: /** @type {{ profile: Profile }} */ (await s.send("Profiler.stop")).profile })));
+			profiles = await Promise.all(
+				sessions.map(async ({ id, s }) => ({ id, profile: /** @type {{ profile: Profile }} */ (await s.send("Profiler.stop")).profile })),
+			);
 		};
 		const m = await (lane === "setup" ? sessionSetups : steadyCalls)({ ...load, warmupMs: 0, afterWindow });
 		for (const { s } of sessions) s.close();
@@ -256,8 +310,11 @@ async function main() {
 		const calls = m.ops;
 		const toModule = moduleMap(readFileSync(build.script, "utf8"));
 		const bundleName = build.script.split("/").pop() ?? "";
-		const where = (/** @type {ProfileNode} */ n) => (n.callFrame.url.endsWith(bundleName) ? toModule(n.callFrame.lineNumber) : n.callFrame.url || "(native)");
-		console.log(`SMCP, lane ${lane}, ${load.concurrency} sessions, ${seconds} s: ${m.rate.toFixed(0)} ${lane === "setup" ? "setups" : "calls"}/s, p50 ${m.p50.toFixed(1)} ms, p99 ${m.p99.toFixed(1)} ms`);
+		const where = (/** @type {ProfileNode} */ n) =>
+			n.callFrame.url.endsWith(bundleName) ? toModule(n.callFrame.lineNumber) : n.callFrame.url || "(native)";
+		console.log(
+			`SMCP, lane ${lane}, ${load.concurrency} sessions, ${seconds} s: ${m.rate.toFixed(0)} ${lane === "setup" ? "setups" : "calls"}/s, p50 ${m.p50.toFixed(1)} ms, p99 ${m.p99.toFixed(1)} ms`,
+		);
 		console.log(`workerd process CPU: ${m.cpuMsPerOp.toFixed(2)} ms per ${lane === "setup" ? "setup" : "call"} (${calls} in the window)`);
 		console.log(
 			"Sampled times are inflated by the profiler (an attached inspector also makes console.log format every line) and a",

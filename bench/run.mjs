@@ -35,14 +35,41 @@ import { BENCH_LIMITS, DEV, NO_AUDIT, SPECS } from "./lib/specs.mjs";
 import { median, summarize } from "./lib/stats.mjs";
 
 const { values: flags } = parseArgs({
-	options: { quick: { type: "boolean" }, "no-wrangler": { type: "boolean" }, "no-write": { type: "boolean" }, "from-results": { type: "boolean" } },
+	options: {
+		quick: { type: "boolean" },
+		"no-wrangler": { type: "boolean" },
+		"no-write": { type: "boolean" },
+		"from-results": { type: "boolean" },
+	},
 });
 const QUICK = Boolean(flags.quick);
 
 /** Run parameters. A full run stays under ~10 minutes on 2 cores. */
 const P = QUICK
-	? { rounds: 1, warmupMs: 300, durationMs: 1000, slices: 2, leadInMs: 100, concurrencies: [1, 8, 32], entities: 2000, wranglerRounds: 1, idleSettleMs: 1000, idleMs: 2000 }
-	: { rounds: 3, warmupMs: 1000, durationMs: 3000, slices: 6, leadInMs: 100, concurrencies: [1, 8, 32], entities: 10_000, wranglerRounds: 3, idleSettleMs: 3000, idleMs: 8000 };
+	? {
+			rounds: 1,
+			warmupMs: 300,
+			durationMs: 1000,
+			slices: 2,
+			leadInMs: 100,
+			concurrencies: [1, 8, 32],
+			entities: 2000,
+			wranglerRounds: 1,
+			idleSettleMs: 1000,
+			idleMs: 2000,
+		}
+	: {
+			rounds: 3,
+			warmupMs: 1000,
+			durationMs: 3000,
+			slices: 6,
+			leadInMs: 100,
+			concurrencies: [1, 8, 32],
+			entities: 10_000,
+			wranglerRounds: 3,
+			idleSettleMs: 3000,
+			idleMs: 8000,
+		};
 /** At most this long, in total, is spent waiting for other processes to leave the CPU alone. */
 const QUIET_BUDGET_MS = (QUICK ? 15 : 60) * 1000;
 /** Hard stop: a hung server must not hang the run. */
@@ -73,7 +100,9 @@ const WORKLOADS = {
 	write: {
 		smcp: {
 			tool: "add_observations",
-			args: () => ({ observations: [{ entityName: `entity-${pad(rnd(P.entities), 5)}`, contents: [`bench observation ${++written} ${Date.now()}`] }] }),
+			args: () => ({
+				observations: [{ entityName: `entity-${pad(rnd(P.entities), 5)}`, contents: [`bench observation ${++written} ${Date.now()}`] }],
+			}),
 			tenant: "graph",
 		},
 	},
@@ -90,13 +119,30 @@ function runtimeCells() {
 	const cells = [];
 	const all = ["static", "agent", "smcp"];
 	// At 8 sessions, also the static answers without OAuth ("open"): what the OAuth layer costs.
-	for (const c of P.concurrencies) cells.push({ group: `trivial-mcp-c${c}`, lane: "mcp", workload: "trivial", kind: "steady", c, servers: c === 8 ? ["open", ...all] : all });
+	for (const c of P.concurrencies)
+		cells.push({
+			group: `trivial-mcp-c${c}`,
+			lane: "mcp",
+			workload: "trivial",
+			kind: "steady",
+			c,
+			servers: c === 8 ? ["open", ...all] : all,
+		});
 	cells.push({ group: "setup-mcp-c8", lane: "mcp", workload: "trivial", kind: "setup", c: 8, servers: all });
 	// The same SMCP with and without the audit row of allowed calls, interleaved. The effect sought
 	// (a few per cent) is smaller than the machine's drift: three times the slices of other cells.
-	cells.push({ group: "audit-mcp-c8", lane: "mcp", workload: "trivial", kind: "steady", c: 8, servers: ["smcp", "smcpna"], slicesTimes: 3 });
+	cells.push({
+		group: "audit-mcp-c8",
+		lane: "mcp",
+		workload: "trivial",
+		kind: "steady",
+		c: 8,
+		servers: ["smcp", "smcpna"],
+		slicesTimes: 3,
+	});
 	cells.push({ group: "trivial-sse-c8", lane: "sse", workload: "trivial", kind: "steady", c: 8, servers: ["agent", "smcp"] });
-	for (const c of P.concurrencies) cells.push({ group: `trivial-modern-c${c}`, lane: "modern", workload: "trivial", kind: "steady", c, servers: ["smcp"] });
+	for (const c of P.concurrencies)
+		cells.push({ group: `trivial-modern-c${c}`, lane: "modern", workload: "trivial", kind: "steady", c, servers: ["smcp"] });
 	cells.push({ group: "read-mcp-c8", lane: "mcp", workload: "read", kind: "steady", c: 8, servers: ["smcp"] });
 	cells.push({ group: "write-mcp-c8", lane: "mcp", workload: "write", kind: "steady", c: 8, servers: ["smcp"] });
 	return cells;
@@ -173,14 +219,20 @@ async function waitForQuiet() {
 async function runCells(mode, cells, rounds, servers, tokens, results) {
 	for (let r = 0; r < rounds; r++) {
 		for (const cell of cells) {
-			const order = cell.servers.map((_, i) => /** @type {string} */ (cell.servers[(i + r) % cell.servers.length])).filter((key) => WORKLOADS[cell.workload]?.[key]);
+			const order = cell.servers
+				.map((_, i) => /** @type {string} */ (cell.servers[(i + r) % cell.servers.length]))
+				.filter((key) => WORKLOADS[cell.workload]?.[key]);
 			const targets = order.map((key) => {
 				const server = /** @type {RunningServer} */ (servers[key]);
 				const w = /** @type {{ tool: string, args: () => Record<string, unknown>, tenant: string }} */ (WORKLOADS[cell.workload]?.[key]);
 				const token = tokens[key]?.[w.tenant];
 				if (!token) throw new Error(`no token for ${key}/${w.tenant}`);
 				const open = () =>
-					cell.lane === "sse" ? new SseSession(server.origin, token) : cell.lane === "modern" ? new ModernClient(server.origin, token) : new StreamableSession(server.origin, token, server.path);
+					cell.lane === "sse"
+						? new SseSession(server.origin, token)
+						: cell.lane === "modern"
+							? new ModernClient(server.origin, token)
+							: new StreamableSession(server.origin, token, server.path);
 				const call = (/** @type {import("./lib/mcp.mjs").McpClient} */ c) => c.call(w.tool, w.args());
 				return { key, probe: server.probe, open, call };
 			});
@@ -200,7 +252,7 @@ async function runCells(mode, cells, rounds, servers, tokens, results) {
 					leadInMs: P.leadInMs,
 					targets,
 				});
-				targets.forEach((t, i) => report(t.key, /** @type {import("./lib/load.mjs").Measurement} */ (ms[i])));
+				for (const [i, t] of targets.entries()) report(t.key, /** @type {import("./lib/load.mjs").Measurement} */ (ms[i]));
 				continue;
 			}
 			for (const t of targets) {
@@ -237,7 +289,9 @@ async function idleCells(servers, tokens) {
 				call: (c) => c.call(w.tool, w.args()),
 			});
 			out[`${key}|${lane}`] = m;
-			say(`runtime idle ${lane.padEnd(4)} ${key.padEnd(6)} ${m.sessions} sessions: ${m.cpuMsPerSecond.toFixed(2)} ms CPU per second, RSS ${m.rssMiB.toFixed(0)} MiB`);
+			say(
+				`runtime idle ${lane.padEnd(4)} ${key.padEnd(6)} ${m.sessions} sessions: ${m.cpuMsPerSecond.toFixed(2)} ms CPU per second, RSS ${m.rssMiB.toFixed(0)} MiB`,
+			);
 		}
 	}
 	return out;
@@ -261,7 +315,11 @@ async function seedGraph(smcp) {
 	for (let i = 0; i < P.entities; i += 1000) {
 		const entities = Array.from({ length: Math.min(1000, P.entities - i) }, (_, j) => {
 			const n = i + j;
-			return { name: `entity-${pad(n, 5)}`, entityType: "bench", observations: [`note about topic-${pad(n % 1000, 4)}`, `seeded by the SMCP benchmark, item ${n}`] };
+			return {
+				name: `entity-${pad(n, 5)}`,
+				entityType: "bench",
+				observations: [`note about topic-${pad(n % 1000, 4)}`, `seeded by the SMCP benchmark, item ${n}`],
+			};
 		});
 		const r = await session.call("create_entities", { entities });
 		if (!r.ok) throw new Error(`seeding failed at ${i}: ${r.error}`);
@@ -293,7 +351,10 @@ function versions() {
 	let commit = "?";
 	try {
 		commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim();
-		const dirty = execFileSync("git", ["status", "--porcelain", "--", "worker", "objects", "shared"], { cwd: ROOT, encoding: "utf8" }).trim();
+		const dirty = execFileSync("git", ["status", "--porcelain", "--", "worker", "objects", "shared"], {
+			cwd: ROOT,
+			encoding: "utf8",
+		}).trim();
 		if (dirty) commit += " + uncommitted changes";
 	} catch {
 		/* not a git checkout */
@@ -377,14 +438,24 @@ async function main() {
 	const background = Object.values(results).map((rs) => summarize(rs)?.otherCpuUtil ?? 0);
 	for (const [id, rounds] of Object.entries(results)) {
 		const sum = summarize(rounds);
-		if (sum && sum.errors > 0) notes.push(`${id.replaceAll("|", " ")}: ${sum.errors} failed calls (first: \`${sum.firstError}\`); failed calls are excluded from calls/s and latency`);
+		if (sum && sum.errors > 0)
+			notes.push(
+				`${id.replaceAll("|", " ")}: ${sum.errors} failed calls (first: \`${sum.firstError}\`); failed calls are excluded from calls/s and latency`,
+			);
 		if (sum && sum.otherCpuUtil > 0.25) busy.push(sum.otherCpuUtil);
-		if (sum && sum.clientCpuUtil > 0.85) notes.push(`${id.replaceAll("|", " ")}: the load generator used ${(sum.clientCpuUtil * 100).toFixed(0)}% of a core; this cell may be client-bound`);
+		if (sum && sum.clientCpuUtil > 0.85)
+			notes.push(
+				`${id.replaceAll("|", " ")}: the load generator used ${(sum.clientCpuUtil * 100).toFixed(0)}% of a core; this cell may be client-bound`,
+			);
 	}
 	notes.push(
 		`Other processes on the machine (this host is shared) used a median of ${(median(background) * 100).toFixed(0)}% of a core during the measured windows (max ${(Math.max(0, ...background) * 100).toFixed(0)}%)${busy.length ? `; ${busy.length} cell(s) above 25%, so absolute figures are depressed there — ratios within a round are less affected` : ""}. Before each cell the run waited for them to drop below half a core: ${(quietWaitedMs / 1000).toFixed(0)} s waited in all (budget ${QUIET_BUDGET_MS / 1000} s).`,
 	);
-	notes.push(`SMCP ran with raised limits for the benchmark: ${Object.entries(BENCH_LIMITS).map(([k, v]) => `${k}=${v}`).join(", ")}; the rate-limit check and the audit row still run on every call.`);
+	notes.push(
+		`SMCP ran with raised limits for the benchmark: ${Object.entries(BENCH_LIMITS)
+			.map(([k, v]) => `${k}=${v}`)
+			.join(", ")}; the rate-limit check and the audit row still run on every call.`,
+	);
 
 	const run = {
 		date: new Date().toISOString().slice(0, 16).replace("T", " ") + " UTC",
@@ -419,7 +490,9 @@ function publish(run) {
 		say("wrote docs/performance.md and docs/performance.svg");
 	} else {
 		writeFileSync(join(ROOT, "bench/.build/performance.svg"), chartSvg(run));
-		say(`${run.quick ? "quick run" : "--no-write"}: docs left alone; chart in bench/.build/performance.svg, raw results in bench/.build/${run.quick ? "results-quick" : "results"}.json`);
+		say(
+			`${run.quick ? "quick run" : "--no-write"}: docs left alone; chart in bench/.build/performance.svg, raw results in bench/.build/${run.quick ? "results-quick" : "results"}.json`,
+		);
 	}
 }
 

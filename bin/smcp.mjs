@@ -31,15 +31,28 @@ function fail(message, code = 2) {
 }
 
 const OPTIONS = {
-	url: { type: "string" }, tenant: { type: "string" }, user: { type: "string" }, name: { type: "string" }, owner: { type: "string" },
-	role: { type: "string" }, email: { type: "string" }, scopes: { type: "string" }, days: { type: "string" }, key: { type: "string" },
-	grant: { type: "string" }, out: { type: "string" }, file: { type: "string" }, "password-stdin": { type: "boolean" },
+	url: { type: "string" },
+	tenant: { type: "string" },
+	user: { type: "string" },
+	name: { type: "string" },
+	owner: { type: "string" },
+	role: { type: "string" },
+	email: { type: "string" },
+	scopes: { type: "string" },
+	days: { type: "string" },
+	key: { type: "string" },
+	grant: { type: "string" },
+	out: { type: "string" },
+	file: { type: "string" },
+	"password-stdin": { type: "boolean" },
 };
 
 async function readStdin() {
 	const chunks = [];
 	for await (const c of process.stdin) chunks.push(c);
-	return Buffer.concat(chunks).toString("utf8").replace(/\r?\n$/, "");
+	return Buffer.concat(chunks)
+		.toString("utf8")
+		.replace(/\r?\n$/, "");
 }
 
 /** Calls the admin API; exits with an actionable message on failure. */
@@ -52,12 +65,17 @@ async function api(base, method, path, body) {
 	}
 	let res;
 	try {
-		res = await fetch(`${base}/admin${path}`, { method, headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" }, ...(body ? { body: JSON.stringify(body) } : {}) });
+		res = await fetch(`${base}/admin${path}`, {
+			method,
+			headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+			...(body ? { body: JSON.stringify(body) } : {}),
+		});
 	} catch (e) {
 		fail(`cannot reach ${base} (${e instanceof Error ? e.message : e}); is the server running, and is --url right?`);
 	}
 	if (res.status === 401) fail("the admin API refused the token: check SMCP_ADMIN_TOKEN against the deployment's secret");
-	if (res.status === 404 && path === "/tenants") fail(`no admin API at ${base}: set the SMCP_ADMIN_TOKEN secret on the deployment (wrangler secret put SMCP_ADMIN_TOKEN)`);
+	if (res.status === 404 && path === "/tenants")
+		fail(`no admin API at ${base}: set the SMCP_ADMIN_TOKEN secret on the deployment (wrangler secret put SMCP_ADMIN_TOKEN)`);
 	const text = await res.text();
 	if (!res.ok) {
 		let why = text;
@@ -75,7 +93,10 @@ async function exportTrail(base, tenant) {
 	const lines = [];
 	let after = 0;
 	for (let page = 0; ; page++) {
-		const [anchor, ...rows] = (await api(base, "GET", `/tenants/${tenant}/audit?after=${after}&limit=1000`)).trim().split("\n").filter(Boolean);
+		const [anchor, ...rows] = (await api(base, "GET", `/tenants/${tenant}/audit?after=${after}&limit=1000`))
+			.trim()
+			.split("\n")
+			.filter(Boolean);
 		if (page === 0) lines.push(anchor);
 		lines.push(...rows);
 		if (rows.length < 1000) return lines;
@@ -127,7 +148,12 @@ async function main() {
 			return print(await api(base, "GET", `/tenants/${args.tenant}/keys`));
 		case "keys create": {
 			need(args, "tenant", "user", "name");
-			const r = await api(base, "POST", `/tenants/${args.tenant}/keys`, { userId: args.user, name: args.name, scopes: (args.scopes ?? "mcp:read").split(","), days: Number(args.days ?? 90) });
+			const r = await api(base, "POST", `/tenants/${args.tenant}/keys`, {
+				userId: args.user,
+				name: args.name,
+				scopes: (args.scopes ?? "mcp:read").split(","),
+				days: Number(args.days ?? 90),
+			});
 			process.stderr.write("smcp: the key is shown once; store it now.\n");
 			return print(r);
 		}
@@ -148,13 +174,19 @@ async function main() {
 			return process.stderr.write(`smcp: wrote the trail to ${args.out}\n`);
 		}
 		case "audit verify": {
-			const lines = args.file ? readFileSync(args.file, "utf8").trim().split("\n").filter(Boolean) : (tenantCmd(args.tenant), await exportTrail(base, args.tenant));
+			const lines = args.file
+				? readFileSync(args.file, "utf8").trim().split("\n").filter(Boolean)
+				: (tenantCmd(args.tenant), await exportTrail(base, args.tenant));
 			const [first, ...rest] = lines;
 			const sha = (t) => createHash("sha256").update(t, "utf8").digest("hex");
-			const verdict = verifyChain(sha, first ? JSON.parse(first).anchor ?? null : null, rest.map((l) => JSON.parse(l)));
+			const verdict = verifyChain(
+				sha,
+				first ? (JSON.parse(first).anchor ?? null) : null,
+				rest.map((l) => JSON.parse(l)),
+			);
 			if (verdict.ok) return print(`ok: ${verdict.checked} rows, hash chain intact`);
 			print(`BROKEN at seq ${verdict.seq}: ${verdict.reason} (${verdict.checked} rows verified before it)`);
-			process.exit(1);
+			return process.exit(1);
 		}
 		default:
 			if (group === "doctor") {

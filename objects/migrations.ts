@@ -36,8 +36,15 @@ export function migrate(storage: DurableObjectStorage, migrations: readonly Migr
 		if (m.id !== i + 1) throw new TypeError(`Migration "${m.name}" has id ${m.id}; expected ${i + 1} (ids are 1, 2, 3, … with no gaps)`);
 	});
 	const sql = storage.sql;
-	sql.exec("CREATE TABLE IF NOT EXISTS _migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at INTEGER NOT NULL)");
-	const applied = new Map(sql.exec<{ id: number; checksum: string }>("SELECT id, checksum FROM _migrations").toArray().map((r) => [r.id, r.checksum]));
+	sql.exec(
+		"CREATE TABLE IF NOT EXISTS _migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at INTEGER NOT NULL)",
+	);
+	const applied = new Map(
+		sql
+			.exec<{ id: number; checksum: string }>("SELECT id, checksum FROM _migrations")
+			.toArray()
+			.map((r) => [r.id, r.checksum]),
+	);
 	const ran: number[] = [];
 	for (const m of migrations) {
 		const sum = checksum(m.sql);
@@ -59,7 +66,9 @@ export function migrate(storage: DurableObjectStorage, migrations: readonly Migr
 	}
 	const newest = Math.max(0, ...applied.keys());
 	if (newest > migrations.length) {
-		throw new Error(`Storage is at schema ${newest} but this code knows only ${migrations.length} migrations: an older version was deployed over a newer one.`);
+		throw new Error(
+			`Storage is at schema ${newest} but this code knows only ${migrations.length} migrations: an older version was deployed over a newer one.`,
+		);
 	}
 	return ran;
 }

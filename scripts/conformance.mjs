@@ -5,7 +5,7 @@
  * pinned in package.json) against SMCP on loopback, as CI runs it.
  *
  * 1. `wrangler dev` on a free loopback port with `SMCP_CONFORMANCE=true` (the fixture pack,
- *    `shared/packs/conformance`) and fresh persisted state (test/e2e/wrangler.ts).
+ *    `shared/catalog/packs/conformance`) and fresh persisted state (test/e2e/wrangler.ts).
  * 2. A token through the real OAuth flow: registration, PKCE, sign-in and consent on SMCP's own
  *    page with the development account of `.dev.vars`, code exchange (test/support/oauth-flow.ts).
  * 3. A loopback proxy that adds the bearer and maps its Host/Origin to SMCP's
@@ -76,7 +76,10 @@ function devAccount() {
 	const read = (k) => process.env[k] ?? [...vars.matchAll(/^\s*([A-Z_]+)\s*=\s*"?([^"\n]*)"?\s*$/gm)].find((m) => m[1] === k)?.[2];
 	const email = read("SMCP_DEV_EMAIL");
 	const password = read("SMCP_DEV_PASSWORD");
-	if (!email || !password) throw new Error("no development account: set SMCP_DEV_EMAIL and SMCP_DEV_PASSWORD in .dev.vars (npm run conformance creates it from .dev.vars.example)");
+	if (!email || !password)
+		throw new Error(
+			"no development account: set SMCP_DEV_EMAIL and SMCP_DEV_PASSWORD in .dev.vars (npm run conformance creates it from .dev.vars.example)",
+		);
 	return { email, password };
 }
 
@@ -124,19 +127,24 @@ function printScenarios(results, expected) {
 		console.log(`  ${mark} ${r.scenario}: ${r.passed} passed, ${r.failed} failed${r.warnings ? `, ${r.warnings} warnings` : ""}`);
 		// A baselined scenario's checks are in results.json; the others are worth reading here.
 		if (expected.has(r.scenario)) continue;
-		for (const c of r.checks.filter((c) => c.status === "FAILURE" || c.status === "WARNING")) console.log(`      ${c.status} ${c.id}: ${c.errorMessage ?? c.description ?? ""}`.slice(0, 300));
+		for (const c of r.checks.filter((c) => c.status === "FAILURE" || c.status === "WARNING"))
+			console.log(`      ${c.status} ${c.id}: ${c.errorMessage ?? c.description ?? ""}`.slice(0, 300));
 	}
 }
 
 async function main() {
 	const [major, minor] = process.versions.node.split(".").map(Number);
-	if (major < 22 || (major === 22 && minor < 18)) throw new Error(`Node ${process.versions.node}: needs ≥ 22.18 (run it as npm run conformance)`);
+	if (major < 22 || (major === 22 && minor < 18))
+		throw new Error(`Node ${process.versions.node}: needs ≥ 22.18 (run it as npm run conformance)`);
 	rmSync(OUT, { recursive: true, force: true });
 	mkdirSync(OUT, { recursive: true });
 	const version = suiteVersion();
 	say(`suite @modelcontextprotocol/conformance ${version}`);
 	const missing = REVISIONS.filter((r) => !hasRequirements(r));
-	if (missing.length) throw new Error(`the pinned suite (${version}) has no requirement set for ${missing.join(", ")}: pin a suite that has (npx conformance list --requirements <revision>)`);
+	if (missing.length)
+		throw new Error(
+			`the pinned suite (${version}) has no requirement set for ${missing.join(", ")}: pin a suite that has (npx conformance list --requirements <revision>)`,
+		);
 
 	const { startWrangler, freePort } = await import("../test/e2e/wrangler.ts");
 	const oauth = await import("../test/support/oauth-flow.ts");
@@ -156,8 +164,18 @@ async function main() {
 			say(`${revision}: running the scenarios the revision requires (--requirements ${revision}) against ${proxy.origin}/mcp …`);
 			runs.push(await runServerSuite(revision, `${proxy.origin}/mcp`));
 		}
-		say(`authorization: running the authorization-server scenarios against ${dev.origin} (client registered through /register, consent played headlessly) …`);
-		auth = await runAuthorizationSuite({ suite: SUITE, origin: dev.origin, person, outDir: join(OUT, "authorization"), timeoutMs: AUTH_TIMEOUT_MS, port: await freePort(), oauth });
+		say(
+			`authorization: running the authorization-server scenarios against ${dev.origin} (client registered through /register, consent played headlessly) …`,
+		);
+		auth = await runAuthorizationSuite({
+			suite: SUITE,
+			origin: dev.origin,
+			person,
+			outDir: join(OUT, "authorization"),
+			timeoutMs: AUTH_TIMEOUT_MS,
+			port: await freePort(),
+			oauth,
+		});
 		writeFileSync(join(OUT, "authorization.log"), auth.output);
 	} finally {
 		await proxy?.close();
@@ -179,7 +197,9 @@ async function main() {
 		failed ||= problems.length > 0;
 		summary.runs.push({ revision: run.revision, ...t, exitCode: run.exitCode, scenarios: run.results });
 		printScenarios(run.results, expected);
-		say(`${run.revision}: ${t.scenarios} scenarios${t.expectedFailed ? `; ${t.expectedFailed} failed checks in baselined scenarios (expected-failures.yml)` : ""}${problems.length ? ` — ${problems.join("; ")}` : ""}`);
+		say(
+			`${run.revision}: ${t.scenarios} scenarios${t.expectedFailed ? `; ${t.expectedFailed} failed checks in baselined scenarios (expected-failures.yml)` : ""}${problems.length ? ` — ${problems.join("; ")}` : ""}`,
+		);
 		console.log(`Total (${run.revision}): ${t.passed} passed, ${t.failed} failed, ${t.warnings} warnings`);
 	}
 
@@ -197,11 +217,15 @@ async function main() {
 	}
 	failed ||= authProblems.length > 0;
 	summary.authorization = { ...a, consent: auth?.consent, exitCode: auth?.exitCode, scenarios: auth?.results ?? [] };
-	say(`authorization: ${a.scenarios} scenarios; consent: ${auth?.consent ?? "-"}${authProblems.length ? ` — ${authProblems.join("; ")}` : ""}`);
+	say(
+		`authorization: ${a.scenarios} scenarios; consent: ${auth?.consent ?? "-"}${authProblems.length ? ` — ${authProblems.join("; ")}` : ""}`,
+	);
 	console.log(`Total (authorization): ${a.passed} passed, ${a.failed} failed, ${a.warnings} warnings`);
 
 	writeFileSync(join(OUT, "results.json"), `${JSON.stringify(summary, null, 2)}\n`);
-	say(`per-check results in ${join("test-results", "conformance", "results.json")}; ${failed ? "FAILED" : "passed"} in ${Math.round((Date.now() - started) / 1000)} s`);
+	say(
+		`per-check results in ${join("test-results", "conformance", "results.json")}; ${failed ? "FAILED" : "passed"} in ${Math.round((Date.now() - started) / 1000)} s`,
+	);
 	return failed ? 1 : 0;
 }
 

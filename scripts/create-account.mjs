@@ -11,25 +11,26 @@
  * `wrangler dev`'s local storage, `--remote` to the deployed namespace. Prints the new user and
  * tenant IDs, never the password or its hash.
  *
- * This file can't import `worker/accounts.ts` (plain Node runs no TypeScript), so it repeats
+ * This file can't import `worker/identity/accounts.ts` (plain Node runs no TypeScript), so it repeats
  * exactly two small pieces of it: the password hash format and the KV record layout. Keep them in
- * step with `hashPassword()` and `accountRecords()` there; `worker/accounts.test.ts` checks that a
+ * step with `hashPassword()` and `accountRecords()` there; `worker/identity/accounts.test.ts` checks that a
  * hash made here verifies with `verifyPasswordHash()` and that the records match.
  *
  * Node modules are imported inside the CLI functions, not at the top, so the pure exports can be
  * imported by a test in any runtime.
  */
 
-/** Same as `worker/accounts.ts`: workerd's WebCrypto accepts at most 100 000 PBKDF2 iterations. */
+/** Same as `worker/identity/accounts.ts`: workerd's WebCrypto accepts at most 100 000 PBKDF2 iterations. */
 export const PBKDF2_ITERATIONS = 100_000;
-/** Same as `MIN_PASSWORD_LENGTH` in `worker/accounts.ts`. */
+/** Same as `MIN_PASSWORD_LENGTH` in `worker/identity/accounts.ts`. */
 export const MIN_PASSWORD_LENGTH = 10;
 
-const USAGE = "Usage: node scripts/create-account.mjs --email ADDRESS [--password-stdin] [--local [--persist-to DIR]|--remote] [--env NAME]";
+const USAGE =
+	"Usage: node scripts/create-account.mjs --email ADDRESS [--password-stdin] [--local [--persist-to DIR]|--remote] [--env NAME]";
 
 /**
  * `pbkdf2-sha256$<iterations>$<salt b64url>$<hash b64url>`: PBKDF2-HMAC-SHA256, 16-byte random
- * salt, 32-byte output. Mirrors `hashPassword()` in `worker/accounts.ts`.
+ * salt, 32-byte output. Mirrors `hashPassword()` in `worker/identity/accounts.ts`.
  *
  * @param {string} password
  * @returns {Promise<string>}
@@ -37,13 +38,17 @@ const USAGE = "Usage: node scripts/create-account.mjs --email ADDRESS [--passwor
 export async function hashPassword(password) {
 	const salt = globalThis.crypto.getRandomValues(new Uint8Array(16));
 	const key = await globalThis.crypto.subtle.importKey("raw", new TextEncoder().encode(password), "PBKDF2", false, ["deriveBits"]);
-	const bits = await globalThis.crypto.subtle.deriveBits({ name: "PBKDF2", hash: "SHA-256", salt, iterations: PBKDF2_ITERATIONS }, key, 256);
+	const bits = await globalThis.crypto.subtle.deriveBits(
+		{ name: "PBKDF2", hash: "SHA-256", salt, iterations: PBKDF2_ITERATIONS },
+		key,
+		256,
+	);
 	return `pbkdf2-sha256$${PBKDF2_ITERATIONS}$${base64url(salt)}$${base64url(new Uint8Array(bits))}`;
 }
 
 /**
  * The two KV records for an account, user record first. Mirrors `accountRecords()` in
- * `worker/accounts.ts`.
+ * `worker/identity/accounts.ts`.
  *
  * @param {{ userId: string, email: string, tenantId: string, tenants: string[], createdAt: number }} account
  * @param {string} passwordHash
@@ -57,7 +62,7 @@ export function accountRecords(account, passwordHash) {
 }
 
 /**
- * Trimmed, lower-cased email, or `null`. Mirrors `normalizeEmail()` in `worker/accounts.ts`.
+ * Trimmed, lower-cased email, or `null`. Mirrors `normalizeEmail()` in `worker/identity/accounts.ts`.
  *
  * @param {string} email
  * @returns {string | null}
@@ -69,7 +74,7 @@ export function normalizeEmail(email) {
 	return e;
 }
 
-/** `prefix` + 32 random hex characters, like `newId()` in `worker/accounts.ts`. */
+/** `prefix` + 32 random hex characters, like `newId()` in `worker/identity/accounts.ts`. */
 function newId(/** @type {string} */ prefix) {
 	const bytes = globalThis.crypto.getRandomValues(new Uint8Array(16));
 	return prefix + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
@@ -137,7 +142,11 @@ async function main(/** @type {string[]} */ argv) {
 	const account = { userId: newId("u_"), email, tenantId, tenants: [tenantId], createdAt: Date.now() };
 	const records = accountRecords(account, await hashPassword(password));
 	// Values go through files, not argv: the hash would otherwise be visible in the process list.
-	const [{ mkdtemp, writeFile, rm }, { tmpdir }, { join }] = await Promise.all([import("node:fs/promises"), import("node:os"), import("node:path")]);
+	const [{ mkdtemp, writeFile, rm }, { tmpdir }, { join }] = await Promise.all([
+		import("node:fs/promises"),
+		import("node:os"),
+		import("node:path"),
+	]);
 	const dir = await mkdtemp(join(tmpdir(), "smcp-account-"));
 	try {
 		for (const [i, { key, value }] of records.entries()) {
@@ -148,7 +157,9 @@ async function main(/** @type {string[]} */ argv) {
 	} finally {
 		await rm(dir, { recursive: true, force: true });
 	}
-	console.log(`Created ${where === "--remote" ? "remote" : "local"} account for ${email}\n  userId:   ${account.userId}\n  tenantId: ${account.tenantId}`);
+	console.log(
+		`Created ${where === "--remote" ? "remote" : "local"} account for ${email}\n  userId:   ${account.userId}\n  tenantId: ${account.tenantId}`,
+	);
 	if (where === "--local") console.log("(local storage for `wrangler dev`; pass --remote for the deployed namespace)");
 }
 
@@ -181,7 +192,10 @@ async function wrangler(args, opts) {
 		child.on("error", reject);
 		child.on("close", (code) => {
 			if (code === 0) resolve(out);
-			else fail(`\`wrangler ${args.slice(0, 3).join(" ")}\` failed (exit ${code}); see its output above. For --remote, run \`npx wrangler login\` first.`);
+			else
+				fail(
+					`\`wrangler ${args.slice(0, 3).join(" ")}\` failed (exit ${code}); see its output above. For --remote, run \`npx wrangler login\` first.`,
+				);
 		});
 	});
 }
@@ -222,8 +236,8 @@ function promptHidden(/** @type {string} */ question) {
 		};
 		const onData = (/** @type {string} */ chunk) => {
 			for (const ch of chunk) {
-				if (ch === "\r" || ch === "\n" || ch === "\u0004") return finish(), resolve(value);
-				if (ch === "\u0003") return finish(), fail("Cancelled; nothing was written.");
+				if (ch === "\r" || ch === "\n" || ch === "\u0004") return (finish(), resolve(value));
+				if (ch === "\u0003") return (finish(), fail("Cancelled; nothing was written."));
 				if (ch === "\u007f" || ch === "\b") value = Array.from(value).slice(0, -1).join("");
 				else value += ch;
 			}

@@ -32,25 +32,32 @@ export function auditVerdict(stdout, status) {
 	} catch {
 		return { exit: 1, lines: [`npm audit: FAILED — npm exited ${status} without a JSON report (see its output above).`] };
 	}
-	if (!report || typeof report !== "object") return { exit: 1, lines: [`npm audit: FAILED — unexpected report: ${String(stdout).slice(0, 200)}`] };
+	if (!report || typeof report !== "object")
+		return { exit: 1, lines: [`npm audit: FAILED — unexpected report: ${String(stdout).slice(0, 200)}`] };
 	const endpointDown =
 		!report.metadata &&
-		((typeof report.statusCode === "number" && report.statusCode >= 400) || UNREACHABLE.has(report.code) || /audit endpoint/i.test(String(report.message ?? "")));
+		((typeof report.statusCode === "number" && report.statusCode >= 400) ||
+			UNREACHABLE.has(report.code) ||
+			/audit endpoint/i.test(String(report.message ?? "")));
 	if (endpointDown) {
 		const why = typeof report.statusCode === "number" ? `HTTP ${report.statusCode}` : String(report.code ?? "error");
 		return {
 			exit: 0,
-			lines: [`npm audit: could not run — the registry's audit endpoint is unavailable (${why}: ${String(report.message ?? "").slice(0, 200)}). Production dependencies were NOT audited in this run.`],
+			lines: [
+				`npm audit: could not run — the registry's audit endpoint is unavailable (${why}: ${String(report.message ?? "").slice(0, 200)}). Production dependencies were NOT audited in this run.`,
+			],
 		};
 	}
 	const counts = report.metadata?.vulnerabilities;
-	if (!counts) return { exit: 1, lines: [`npm audit: FAILED — unexpected report (npm exit ${status}): ${JSON.stringify(report).slice(0, 300)}`] };
+	if (!counts)
+		return { exit: 1, lines: [`npm audit: FAILED — unexpected report (npm exit ${status}): ${JSON.stringify(report).slice(0, 300)}`] };
 	const serious = (counts.high ?? 0) + (counts.critical ?? 0);
 	const summary = ["critical", "high", "moderate", "low", "info"].map((k) => `${counts[k] ?? 0} ${k}`).join(", ");
 	if (serious === 0) return { exit: 0, lines: [`npm audit: no high or critical finding in production dependencies (${summary}).`] };
 	const lines = [`npm audit: FAILED — ${serious} high or critical finding(s) in production dependencies (${summary}):`];
 	for (const [name, v] of Object.entries(report.vulnerabilities ?? {})) {
-		if (v.severity === "high" || v.severity === "critical") lines.push(`  ${v.severity} ${name} ${v.range ?? ""} ${v.fixAvailable ? "(fix available: npm audit fix)" : "(no fix yet)"}`);
+		if (v.severity === "high" || v.severity === "critical")
+			lines.push(`  ${v.severity} ${name} ${v.range ?? ""} ${v.fixAvailable ? "(fix available: npm audit fix)" : "(no fix yet)"}`);
 	}
 	return { exit: 1, lines };
 }

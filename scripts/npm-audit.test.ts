@@ -2,7 +2,11 @@ import { describe, expect, it } from "vitest";
 import { auditVerdict } from "./npm-audit.mjs";
 
 const report = (vulnerabilities: Record<string, number>, details: Record<string, unknown> = {}) =>
-	JSON.stringify({ auditReportVersion: 2, vulnerabilities: details, metadata: { vulnerabilities: { info: 0, low: 0, moderate: 0, high: 0, critical: 0, total: 0, ...vulnerabilities } } });
+	JSON.stringify({
+		auditReportVersion: 2,
+		vulnerabilities: details,
+		metadata: { vulnerabilities: { info: 0, low: 0, moderate: 0, high: 0, critical: 0, total: 0, ...vulnerabilities } },
+	});
 
 describe("auditVerdict (CI npm audit step)", () => {
 	it("passes a clean report and says so", () => {
@@ -19,7 +23,11 @@ describe("auditVerdict (CI npm audit step)", () => {
 	});
 
 	it("passes, saying the audit did not run, when the audit endpoint answers 405 (read-only mirror)", () => {
-		const body = JSON.stringify({ message: "405 Method Not Allowed - POST https://registry.example/-/npm/v1/security/advisories/bulk", statusCode: 405, body: "" });
+		const body = JSON.stringify({
+			message: "405 Method Not Allowed - POST https://registry.example/-/npm/v1/security/advisories/bulk",
+			statusCode: 405,
+			body: "",
+		});
 		const v = auditVerdict(body, 1);
 		expect(v.exit).toBe(0);
 		expect(v.lines[0]).toMatch(/could not run .*HTTP 405.*NOT audited/);

@@ -8,7 +8,8 @@ afterEach(() => {
 
 function capture(): string[] {
 	const lines: string[] = [];
-	for (const level of ["log", "warn", "error"] as const) vi.spyOn(console, level).mockImplementation((line: unknown) => void lines.push(String(line)));
+	for (const level of ["log", "warn", "error"] as const)
+		vi.spyOn(console, level).mockImplementation((line: unknown) => void lines.push(String(line)));
 	return lines;
 }
 
@@ -24,7 +25,13 @@ describe("structured log", () => {
 		const lines = capture();
 		log("warn", "x", { access_token: "abc", password: "pw", arguments: { q: 1 }, code: "c", tenant: "t" });
 		const line = JSON.parse(lines[0]!);
-		expect(line).toMatchObject({ access_token: "[redacted]", password: "[redacted]", arguments: "[redacted]", code: "[redacted]", tenant: "t" });
+		expect(line).toMatchObject({
+			access_token: "[redacted]",
+			password: "[redacted]",
+			arguments: "[redacted]",
+			code: "[redacted]",
+			tenant: "t",
+		});
 	});
 
 	it("SMCP_LOG_LEVEL: the default info drops debug lines; debug keeps them; warn drops info; nonsense means info", () => {

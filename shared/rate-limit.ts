@@ -46,7 +46,10 @@ export function take(policy: BucketPolicy, state: BucketState | null, now: numbe
 }
 
 /** Checks several buckets together: a request consumes from all of them or from none. */
-export function takeAll(items: { policy: BucketPolicy; state: BucketState | null }[], now: number): { allowed: boolean; next: BucketState[]; retryAfterSeconds: number } {
+export function takeAll(
+	items: { policy: BucketPolicy; state: BucketState | null }[],
+	now: number,
+): { allowed: boolean; next: BucketState[]; retryAfterSeconds: number } {
 	const takes = items.map((i) => take(i.policy, i.state, now));
 	const allowed = takes.every((t) => t.allowed);
 	if (allowed) return { allowed, next: takes.map((t) => t.next), retryAfterSeconds: 0 };

@@ -7,25 +7,24 @@
  */
 import { OAuthProvider } from "@cloudflare/workers-oauth-provider";
 import { configureLog, log, logEnabled } from "../shared/log";
-import { SCOPES } from "../shared/principal";
-import { handleAuthorize } from "./authorize";
-import { resolveConfig, type Config } from "./config";
-import type { Env } from "./env";
-import { guard } from "./guard";
-import { handleAccount } from "./account";
-import { handleAdmin } from "./admin";
-import { ApiKeyStore } from "./api-keys";
-import type { ApiKeyProps } from "./auth";
-import { auditAuthEvent } from "./auth-events";
-import { handleMcp, handleSse } from "./mcp";
-import { handleOidcCallback } from "./oidc";
-import { begin, traceOf, type RequestInfo } from "./request-info";
-import { guardTokenRequest } from "./token-guard";
-import { bearerOf, cacheKey, forgetAll, generation, lookup, remember, ttlMs, type VerifiedAuth } from "./token-cache";
+import { SCOPES } from "../shared/rpc/principal";
+import { handleAuthorize } from "./oauth/authorize";
+import { resolveConfig, type Config } from "../shared/config";
+import type { Env } from "../shared/env";
+import { guard } from "./edge/guard";
+import { handleAccount } from "./account/routes";
+import { handleAdmin } from "./admin/routes";
+import { ApiKeyStore } from "./identity/api-keys";
+import type { ApiKeyProps } from "./oauth/principal";
+import { auditAuthEvent } from "./oauth/auth-events";
+import { handleMcp, handleSse } from "./mcp/routes";
+import { handleOidcCallback } from "./identity/oidc/flow";
+import { begin, traceOf, type RequestInfo } from "./edge/request-log";
+import { guardTokenRequest } from "./oauth/token-guard";
+import { bearerOf, cacheKey, forgetAll, generation, lookup, remember, ttlMs, type VerifiedAuth } from "./edge/token-cache";
 
 export { SessionObject } from "../objects/session/session-object";
 export { TenantObject } from "../objects/tenant/tenant-object";
-
 
 /**
  * Browser-based clients must read the session id and protocol version (streamable-http
@@ -43,7 +42,7 @@ type VerifiedCtx = ExecutionContext & { props?: unknown; auth?: VerifiedAuth["au
 
 /**
  * The API handlers run after the provider has verified the bearer token; they remember it for
- * the next request of the same client (worker/token-cache.ts).
+ * the next request of the same client (worker/edge/token-cache.ts).
  */
 function remembering(handle: typeof handleMcp) {
 	return {
@@ -51,7 +50,8 @@ function remembering(handle: typeof handleMcp) {
 			const ttl = ttlMs(env);
 			const token = bearerOf(request);
 			const since = verifiedAt.get(request);
-			if (ttl > 0 && token && ctx.auth && since !== undefined) remember(await cacheKey(new URL(request.url).origin, token), { props: ctx.props, auth: ctx.auth }, ttl, since);
+			if (ttl > 0 && token && ctx.auth && since !== undefined)
+				remember(await cacheKey(new URL(request.url).origin, token), { props: ctx.props, auth: ctx.auth }, ttl, since);
 			return exposeMcpHeaders(request, await handle(request, env, ctx, traceOf(request)));
 		},
 	};
@@ -81,7 +81,9 @@ async function fromTokenCache(request: Request, env: Env, ctx: VerifiedCtx, url:
 
 /** Requests that may change who is authorised: the cache is emptied after them (this isolate). */
 const changesAuthorization = (request: Request, path: string) =>
-	request.method !== "GET" && request.method !== "HEAD" && (path === "/token" || path.startsWith("/admin/") || path === "/account" || path.startsWith("/account/"));
+	request.method !== "GET" &&
+	request.method !== "HEAD" &&
+	(path === "/token" || path.startsWith("/admin/") || path === "/account" || path.startsWith("/account/"));
 
 const defaultHandler = {
 	async fetch(request: Request, env: Env): Promise<Response> {
@@ -124,7 +126,13 @@ function oauthProvider(config: Config): OAuthProvider<Env> {
 		resolveExternalToken: async ({ token, env }) => {
 			const record = await new ApiKeyStore(env.DIRECTORY_KV).resolve(token);
 			if (!record) return null;
-			const props: ApiKeyProps = { kind: "api_key", tenantId: record.tenantId, userId: record.userId, keyId: record.keyId, scopes: record.scopes };
+			const props: ApiKeyProps = {
+				kind: "api_key",
+				tenantId: record.tenantId,
+				userId: record.userId,
+				keyId: record.keyId,
+				scopes: record.scopes,
+			};
 			return { props, audience: config.origin };
 		},
 		// Token issued (code exchange) or refreshed: an auth event in the grant's tenant.
@@ -172,7 +180,10 @@ export default {
 			if ("stop" in guarded) {
 				response = guarded.stop;
 			} else if (!(await preAuthAllowed(guarded.request, env))) {
-				response = new Response(JSON.stringify({ error: "rate_limited" }), { status: 429, headers: { "Content-Type": "application/json", "Retry-After": "60" } });
+				response = new Response(JSON.stringify({ error: "rate_limited" }), {
+					status: 429,
+					headers: { "Content-Type": "application/json", "Retry-After": "60" },
+				});
 			} else {
 				info = begin(guarded.request, trace);
 				const forward = () => {
@@ -196,7 +207,13 @@ export default {
 		const mcp = url.pathname === "/mcp" || url.pathname === "/sse" || url.pathname === "/sse/message";
 		const level = response.status >= 500 ? "error" : mcp && response.status < 400 ? "debug" : "info";
 		if (logEnabled(level)) {
-			log(level, "http.request", { ...info, http_method: request.method, path: url.pathname.slice(0, 64), status: response.status, ms: Date.now() - started });
+			log(level, "http.request", {
+				...info,
+				http_method: request.method,
+				path: url.pathname.slice(0, 64),
+				status: response.status,
+				ms: Date.now() - started,
+			});
 		}
 		return response;
 	},

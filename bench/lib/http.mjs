@@ -50,14 +50,19 @@ function send(url, opts, agent) {
 	const headers = { ...opts.headers };
 	if (opts.body !== undefined) headers["Content-Length"] = String(Buffer.byteLength(opts.body));
 	return new Promise((resolve, reject) => {
-		const req = http.request({ hostname: url.hostname, port: url.port, path: url.pathname + url.search, method: opts.method ?? "GET", headers, agent }, (res) => {
-			/** @type {Buffer[]} */
-			const chunks = [];
-			res.on("data", (c) => chunks.push(c));
-			res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }));
-			res.on("error", reject);
-		});
-		req.setTimeout(opts.timeoutMs ?? 30_000, () => req.destroy(new Error(`timeout after ${opts.timeoutMs ?? 30_000} ms: ${opts.method ?? "GET"} ${url.pathname}`)));
+		const req = http.request(
+			{ hostname: url.hostname, port: url.port, path: url.pathname + url.search, method: opts.method ?? "GET", headers, agent },
+			(res) => {
+				/** @type {Buffer[]} */
+				const chunks = [];
+				res.on("data", (c) => chunks.push(c));
+				res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }));
+				res.on("error", reject);
+			},
+		);
+		req.setTimeout(opts.timeoutMs ?? 30_000, () =>
+			req.destroy(new Error(`timeout after ${opts.timeoutMs ?? 30_000} ms: ${opts.method ?? "GET"} ${url.pathname}`)),
+		);
 		req.on("error", (e) => reject(Object.assign(e, { reusedSocket: req.reusedSocket })));
 		req.end(opts.body);
 	});
@@ -120,20 +125,30 @@ export function sseParser() {
 export function openSse(url, opts) {
 	assertLoopback(url);
 	return new Promise((resolve, reject) => {
-		const req = http.request({ hostname: url.hostname, port: url.port, path: url.pathname + url.search, method: "GET", headers: { Accept: "text/event-stream", ...opts.headers }, agent: false }, (res) => {
-			res.setEncoding("utf8");
-			const parser = sseParser();
-			/** @type {() => void} */
-			let done = () => {};
-			const closed = new Promise((r) => (done = () => r(undefined)));
-			res.on("data", (chunk) => {
-				for (const e of parser.push(chunk)) opts.onEvent(e);
-			});
-			res.on("end", done);
-			res.on("close", done);
-			res.on("error", done);
-			resolve({ status: res.statusCode ?? 0, close: () => req.destroy(), closed });
-		});
+		const req = http.request(
+			{
+				hostname: url.hostname,
+				port: url.port,
+				path: url.pathname + url.search,
+				method: "GET",
+				headers: { Accept: "text/event-stream", ...opts.headers },
+				agent: false,
+			},
+			(res) => {
+				res.setEncoding("utf8");
+				const parser = sseParser();
+				/** @type {() => void} */
+				let done = () => {};
+				const closed = new Promise((r) => (done = () => r(undefined)));
+				res.on("data", (chunk) => {
+					for (const e of parser.push(chunk)) opts.onEvent(e);
+				});
+				res.on("end", done);
+				res.on("close", done);
+				res.on("error", done);
+				resolve({ status: res.statusCode ?? 0, close: () => req.destroy(), closed });
+			},
+		);
 		req.on("error", reject);
 		req.end();
 	});

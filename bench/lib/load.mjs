@@ -182,7 +182,13 @@ export async function interleavedSteadyCalls(o) {
 		const loop = (/** @type {number} */ i, /** @type {number} */ warmupMs, /** @type {number} */ durationMs) => {
 			const t = /** @type {(typeof o.targets)[number]} */ (o.targets[i]);
 			const mine = /** @type {McpClient[]} */ (clients[i]);
-			return closedLoop({ concurrency: o.concurrency, warmupMs, durationMs, probe: t.probe, op: (w) => t.call(/** @type {McpClient} */ (mine[w])) });
+			return closedLoop({
+				concurrency: o.concurrency,
+				warmupMs,
+				durationMs,
+				probe: t.probe,
+				op: (w) => t.call(/** @type {McpClient} */ (mine[w])),
+			});
 		};
 		for (let i = 0; i < o.targets.length; i++) await loop(i, 0, o.warmupMs);
 		/** @type {Window[][]} */

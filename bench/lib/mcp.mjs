@@ -100,13 +100,23 @@ export class StreamableSession {
 
 	async initialize() {
 		const id = this.#nextId++;
-		const body = JSON.stringify({ jsonrpc: "2.0", id, method: "initialize", params: { protocolVersion: LEGACY_REVISION, capabilities: {}, clientInfo: CLIENT_INFO } });
+		const body = JSON.stringify({
+			jsonrpc: "2.0",
+			id,
+			method: "initialize",
+			params: { protocolVersion: LEGACY_REVISION, capabilities: {}, clientInfo: CLIENT_INFO },
+		});
 		const res = await request(this.#url, { method: "POST", headers: this.#headers(), body });
 		const sid = res.headers["mcp-session-id"];
 		const answer = outcomeOf(answerIn(res, id));
-		if (res.status !== 200 || typeof sid !== "string" || !answer.ok) throw new Error(`initialize failed: HTTP ${res.status} ${answer.error ?? ""} ${res.body.slice(0, 200)}`);
+		if (res.status !== 200 || typeof sid !== "string" || !answer.ok)
+			throw new Error(`initialize failed: HTTP ${res.status} ${answer.error ?? ""} ${res.body.slice(0, 200)}`);
 		this.sessionId = sid;
-		const note = await request(this.#url, { method: "POST", headers: this.#headers(), body: JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }) });
+		const note = await request(this.#url, {
+			method: "POST",
+			headers: this.#headers(),
+			body: JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }),
+		});
 		if (note.status !== 202 && note.status !== 200) throw new Error(`notifications/initialized: HTTP ${note.status}`);
 	}
 
@@ -183,8 +193,13 @@ export class SseSession {
 	/** @param {object} message */
 	async #post(message) {
 		if (!this.#endpoint) throw new Error("SSE session not open");
-		const res = await request(this.#endpoint, { method: "POST", headers: { ...bearer(this.#token), "Content-Type": "application/json" }, body: JSON.stringify(message) });
-		if (res.status !== 202 && res.status !== 200) throw new Error(`POST ${this.#endpoint.pathname}: HTTP ${res.status} ${res.body.slice(0, 200)}`);
+		const res = await request(this.#endpoint, {
+			method: "POST",
+			headers: { ...bearer(this.#token), "Content-Type": "application/json" },
+			body: JSON.stringify(message),
+		});
+		if (res.status !== 202 && res.status !== 200)
+			throw new Error(`POST ${this.#endpoint.pathname}: HTTP ${res.status} ${res.body.slice(0, 200)}`);
 	}
 
 	/**
@@ -279,5 +294,8 @@ export class ModernClient {
 function withTimeout(p, ms, what) {
 	/** @type {NodeJS.Timeout | undefined} */
 	let timer;
-	return Promise.race([p, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms)))]).finally(() => clearTimeout(timer));
+	return Promise.race([
+		p,
+		new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms))),
+	]).finally(() => clearTimeout(timer));
 }

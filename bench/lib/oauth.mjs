@@ -40,11 +40,19 @@ export async function fixtureToken(origin) {
 	const res = await fetch(authorize, { redirect: "manual" });
 	const location = res.headers.get("Location");
 	const code = location ? new URL(location).searchParams.get("code") : null;
-	if (res.status !== 302 || !code) throw new Error(`fixture authorize at ${origin}: HTTP ${res.status} ${(await res.text()).slice(0, 200)}`);
+	if (res.status !== 302 || !code)
+		throw new Error(`fixture authorize at ${origin}: HTTP ${res.status} ${(await res.text()).slice(0, 200)}`);
 	const token = await fetch(new URL("/token", origin), {
 		method: "POST",
 		headers: { "Content-Type": "application/x-www-form-urlencoded" },
-		body: new URLSearchParams({ grant_type: "authorization_code", code, redirect_uri: redirectUri, client_id: clientId, code_verifier: verifier, resource: origin }).toString(),
+		body: new URLSearchParams({
+			grant_type: "authorization_code",
+			code,
+			redirect_uri: redirectUri,
+			client_id: clientId,
+			code_verifier: verifier,
+			resource: origin,
+		}).toString(),
 	});
 	if (token.status !== 200) throw new Error(`fixture token exchange at ${origin}: HTTP ${token.status} ${await token.text()}`);
 	return /** @type {{ access_token: string }} */ (await token.json()).access_token;

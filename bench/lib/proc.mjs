@@ -150,5 +150,11 @@ export function machine() {
 	} catch {
 		kernel = "";
 	}
-	return { nproc, model: mhz ? `${model} (${Math.round(Number(mhz))} MHz)` : model, memGiB: Math.round((memKb / 1024 / 1024) * 10) / 10, kernel, loadavg: readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ") };
+	return {
+		nproc,
+		model: mhz ? `${model} (${Math.round(Number(mhz))} MHz)` : model,
+		memGiB: Math.round((memKb / 1024 / 1024) * 10) / 10,
+		kernel,
+		loadavg: readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" "),
+	};
 }

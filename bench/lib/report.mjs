@@ -38,7 +38,11 @@ const fmtMiB = (/** @type {number} */ x) => (!Number.isFinite(x) ? "–" : Strin
  * @param {string[][]} rows
  */
 function table(head, rows) {
-	return [`| ${head.join(" | ")} |`, `|${head.map((h) => (h === "server" || h === "workload" || h === "target" ? "---" : "---:")).join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
+	return [
+		`| ${head.join(" | ")} |`,
+		`|${head.map((h) => (h === "server" || h === "workload" || h === "target" ? "---" : "---:")).join("|")}|`,
+		...rows.map((r) => `| ${r.join(" | ")} |`),
+	].join("\n");
 }
 
 /**
@@ -68,7 +72,22 @@ export function resultsMarkdown(run) {
 	out.push("### Runtime direct (workerd through Miniflare's API), trivial tool on `/mcp`, 8 concurrent sessions", "");
 	out.push(
 		table(
-			["server", "tool", "calls/s", "p50 ms", "p90 ms", "p99 ms", "CPU ms/call", "setups/s", "setup p99 ms", "peak RSS MiB", "calls/s ÷ ceiling", "calls/s ÷ McpAgent", "setups ÷ McpAgent", "errors"],
+			[
+				"server",
+				"tool",
+				"calls/s",
+				"p50 ms",
+				"p90 ms",
+				"p99 ms",
+				"CPU ms/call",
+				"setups/s",
+				"setup p99 ms",
+				"peak RSS MiB",
+				"calls/s ÷ ceiling",
+				"calls/s ÷ McpAgent",
+				"setups ÷ McpAgent",
+				"errors",
+			],
 			Object.entries(SERVERS).map(([key, label]) => {
 				const m = s("runtime", c8, key);
 				const st = s("runtime", "setup-mcp-c8", key);
@@ -82,7 +101,13 @@ export function resultsMarkdown(run) {
 					fmtCpu(m?.cpuMsPerOp ?? NaN),
 					fmtRate(st?.rate ?? NaN),
 					fmtMs(st?.p99 ?? NaN),
-					fmtMiB(Math.max(...Object.entries(R).filter(([id]) => id.startsWith("runtime|") && id.endsWith(`|${key}`)).flatMap(([, rs]) => rs.map((r) => r.rssPeakMiB)))),
+					fmtMiB(
+						Math.max(
+							...Object.entries(R)
+								.filter(([id]) => id.startsWith("runtime|") && id.endsWith(`|${key}`))
+								.flatMap(([, rs]) => rs.map((r) => r.rssPeakMiB)),
+						),
+					),
 					fmtX(pairedRatio(k("runtime", c8, key), k("runtime", c8, "static"), "rate")),
 					fmtX(pairedRatio(k("runtime", c8, key), k("runtime", c8, "agent"), "rate")),
 					fmtX(pairedRatio(k("runtime", "setup-mcp-c8", key), k("runtime", "setup-mcp-c8", "agent"), "rate")),
@@ -91,7 +116,9 @@ export function resultsMarkdown(run) {
 			}),
 		),
 		"",
-		`A setup is \`initialize\` + \`notifications/initialized\` + the first \`tools/call\` on a new session. Peak RSS is the workerd process's resident memory sampled during the server's measured windows (idle after start: ${Object.entries(run.idleRss)
+		`A setup is \`initialize\` + \`notifications/initialized\` + the first \`tools/call\` on a new session. Peak RSS is the workerd process's resident memory sampled during the server's measured windows (idle after start: ${Object.entries(
+			run.idleRss,
+		)
 			.map(([key, v]) => `${key} ${fmtMiB(v)} MiB`)
 			.join(", ")}).`,
 		"",
@@ -127,7 +154,25 @@ export function resultsMarkdown(run) {
 			]);
 		}
 	}
-	out.push(table(["server", "sessions", "calls/s", "p50 ms", "p90 ms", "p99 ms", "CPU ms/call", "calls/s ÷ ceiling", "calls/s ÷ McpAgent", "p99 ÷ McpAgent", "errors"], sweep), "");
+	out.push(
+		table(
+			[
+				"server",
+				"sessions",
+				"calls/s",
+				"p50 ms",
+				"p90 ms",
+				"p99 ms",
+				"CPU ms/call",
+				"calls/s ÷ ceiling",
+				"calls/s ÷ McpAgent",
+				"p99 ÷ McpAgent",
+				"errors",
+			],
+			sweep,
+		),
+		"",
+	);
 
 	// SMCP workloads and transports.
 	out.push("### Runtime direct: SMCP's tools and transports, 8 concurrent sessions", "");
@@ -145,13 +190,35 @@ export function resultsMarkdown(run) {
 	];
 	out.push(
 		table(
-			["workload", "lane", "calls/s", "p50 ms", "p90 ms", "p99 ms", "CPU ms/call", "÷ trivial `/mcp` calls/s", "p50 ÷ trivial p50", "errors"],
+			[
+				"workload",
+				"lane",
+				"calls/s",
+				"p50 ms",
+				"p90 ms",
+				"p99 ms",
+				"CPU ms/call",
+				"÷ trivial `/mcp` calls/s",
+				"p50 ÷ trivial p50",
+				"errors",
+			],
 			rows
 				.map(([key, g, what, lane]) => {
 					const m = s("runtime", g, key);
 					if (!m) return null;
 					const base = k("runtime", "trivial-mcp-c8", key === "smcpna" ? "smcp" : key);
-					return [what, lane, fmtRate(m.rate), fmtMs(m.p50), fmtMs(m.p90), fmtMs(m.p99), fmtCpu(m.cpuMsPerOp), fmtX(pairedRatio(k("runtime", g, key), base, "rate")), fmtX(pairedRatio(k("runtime", g, key), base, "p50")), errs(m)];
+					return [
+						what,
+						lane,
+						fmtRate(m.rate),
+						fmtMs(m.p50),
+						fmtMs(m.p90),
+						fmtMs(m.p99),
+						fmtCpu(m.cpuMsPerOp),
+						fmtX(pairedRatio(k("runtime", g, key), base, "rate")),
+						fmtX(pairedRatio(k("runtime", g, key), base, "p50")),
+						errs(m),
+					];
 				})
 				.filter((r) => r !== null),
 		),
@@ -159,14 +226,20 @@ export function resultsMarkdown(run) {
 	);
 	const sseRatio = pairedRatio(k("runtime", "trivial-sse-c8", "smcp"), k("runtime", "trivial-sse-c8", "agent"), "rate");
 	if (Number.isFinite(sseRatio)) out.push(`On \`/sse\`, SMCP's trivial calls/s ÷ McpAgent's: ${fmtX(sseRatio)}.`, "");
-	if (run.seed) out.push(`The graph was seeded with \`create_entities\` in batches of 1,000: ${run.seed.entities.toLocaleString("en-US")} entities in ${run.seed.seconds.toFixed(1)} s.`, "");
+	if (run.seed)
+		out.push(
+			`The graph was seeded with \`create_entities\` in batches of 1,000: ${run.seed.entities.toLocaleString("en-US")} entities in ${run.seed.seconds.toFixed(1)} s.`,
+			"",
+		);
 
 	// Idle sessions.
 	if (run.idle && Object.keys(run.idle).length) {
 		out.push("### Runtime direct: idle sessions", "");
 		const idleRow = (/** @type {string} */ key, /** @type {string} */ lane, /** @type {string} */ what) => {
 			const m = run.idle?.[`${key}|${lane}`];
-			return m ? [SERVERS[/** @type {keyof typeof SERVERS} */ (key)], what, String(m.sessions), m.cpuMsPerSecond.toFixed(2), fmtMiB(m.rssMiB)] : null;
+			return m
+				? [SERVERS[/** @type {keyof typeof SERVERS} */ (key)], what, String(m.sessions), m.cpuMsPerSecond.toFixed(2), fmtMiB(m.rssMiB)]
+				: null;
 		};
 		const idleRows = [
 			idleRow("agent", "mcp", "Streamable HTTP, no stream open"),
@@ -189,7 +262,18 @@ export function resultsMarkdown(run) {
 		out.push("### Under `wrangler dev`, trivial tool on `/mcp`, 8 concurrent sessions", "");
 		out.push(
 			table(
-				["server", "calls/s", "p50 ms", "p99 ms", "CPU ms/call (process tree)", "setups/s", "calls/s ÷ ceiling", "calls/s ÷ McpAgent", "setups ÷ McpAgent", "errors"],
+				[
+					"server",
+					"calls/s",
+					"p50 ms",
+					"p99 ms",
+					"CPU ms/call (process tree)",
+					"setups/s",
+					"calls/s ÷ ceiling",
+					"calls/s ÷ McpAgent",
+					"setups ÷ McpAgent",
+					"errors",
+				],
 				wd.map(([key, m, st]) => {
 					const label = SERVERS[/** @type {keyof typeof SERVERS} */ (key)];
 					const mm = /** @type {ReturnType<typeof summarize>} */ (m);
@@ -214,7 +298,13 @@ export function resultsMarkdown(run) {
 
 	// Targets.
 	out.push("### The issue's targets in this run", "");
-	out.push(table(["target", "measured", "holds"], targets(run).map((t) => [t.name, t.value, t.holds])), "");
+	out.push(
+		table(
+			["target", "measured", "holds"],
+			targets(run).map((t) => [t.name, t.value, t.holds]),
+		),
+		"",
+	);
 	for (const n of run.notes) out.push(`- ${n}`);
 	if (run.notes.length) out.push("");
 	out.push("![calls/s and p99 latency against concurrent sessions](performance.svg)", "");
@@ -243,8 +333,16 @@ export function targets(run) {
 		{ name: "p99 ≤ 0.5× McpAgent's", value: fmtX(r3), holds: yes(r3 <= 0.5, r3) },
 		{ name: "session setups/s ≥ 5× McpAgent", value: fmtX(r4), holds: yes(r4 >= 5, r4) },
 		{ name: "under `wrangler dev`: calls/s ≥ 2× McpAgent", value: fmtX(r5), holds: yes(r5 >= 2, r5) },
-		{ name: "`search_nodes` on the 10k graph within 2× the trivial tool's latency (p50; p99 in brackets)", value: `${fmtX(r6)} (${fmtX(r6b)})`, holds: yes(r6 <= 2, r6) },
-		{ name: "the audit row costs ≤ 10% of throughput (SMCP with ÷ without the row of allowed calls, trivial tool, 8 sessions)", value: fmtPct(auditCost), holds: yes(auditCost <= 0.1, auditCost) },
+		{
+			name: "`search_nodes` on the 10k graph within 2× the trivial tool's latency (p50; p99 in brackets)",
+			value: `${fmtX(r6)} (${fmtX(r6b)})`,
+			holds: yes(r6 <= 2, r6),
+		},
+		{
+			name: "the audit row costs ≤ 10% of throughput (SMCP with ÷ without the row of allowed calls, trivial tool, 8 sessions)",
+			value: fmtPct(auditCost),
+			holds: yes(auditCost <= 0.1, auditCost),
+		},
 		{ name: "stretch: match the OAuth ceiling (≥ 1.0× static)", value: fmtX(r2), holds: yes(r2 >= 1, r2) },
 	];
 }
@@ -262,12 +360,12 @@ export function costMarkdown(run) {
 	const PRICE = { request: 0.3, cpuMs: 0.02, doRequest: 0.15, kvRead: 0.5, rowWritten: 1.0, gbS: 12.5 };
 	const usd = (/** @type {number} */ x) => (Number.isFinite(x) ? `$${x.toFixed(2)}` : "–");
 	// Per million calls, counted from the code: a plain tool call of SMCP's Streamable HTTP lane is
-	// the front Worker (1 request) and TenantObject.callTool (1 DO request: worker/session-direct.ts),
+	// the front Worker (1 request) and TenantObject.callTool (1 DO request: worker/mcp/one-hop.ts),
 	// and so is its 2026-07-28 lane; McpAgent's `serve()` makes three calls into the session object
 	// per POST (`__unsafe_ensureInitialized`, `getInitializeRequest`, the WebSocket `fetch`).
 	// The ceiling and McpAgent read the bearer token from KV on every request. SMCP reads it, and
 	// the tenant's status, at most once per token (tenant) and isolate every 10 s
-	// (worker/token-cache.ts, TenantDirectory.isActive): for steady traffic, ~0 reads per call.
+	// (worker/edge/token-cache.ts, TenantDirectory.isActive): for steady traffic, ~0 reads per call.
 	const lines = (/** @type {number} */ cpuMs, /** @type {number} */ doRequests, /** @type {number} */ kvReads) => {
 		const workers = PRICE.request + cpuMs * PRICE.cpuMs;
 		const dos = doRequests * PRICE.doRequest;
@@ -286,11 +384,39 @@ export function costMarkdown(run) {
 		`Assumed Workers Paid prices (beyond the amounts included in the $5/month plan): Workers $${PRICE.request}/million requests and $${PRICE.cpuMs}/million CPU ms; Durable Objects $${PRICE.doRequest}/million requests (an RPC call is a request) and $${PRICE.gbS}/million GB-s of duration (128 MB per active object); Workers KV $${PRICE.kvRead}/million reads; SQLite-backed Durable Object storage $${PRICE.rowWritten.toFixed(2)}/million rows written.`,
 		"",
 		table(
-			["server", "Workers (requests + CPU)", "Durable Object requests", "DO duration (≈ CPU time × 128 MB)", "KV reads", "total, before SQLite rows written"],
 			[
-				[`SMCP \`/mcp\` (Worker → TenantObject for a plain call; KV reads cached per isolate: ~0 per call)`, usd(legacy.workers), usd(legacy.dos), usd(legacy.duration), usd(legacy.kv), usd(legacy.total)],
-				[`SMCP 2026-07-28 (Worker → TenantObject; ~0 KV reads per call)`, usd(modern.workers), usd(modern.dos), usd(modern.duration), usd(modern.kv), usd(modern.total)],
-				[`McpAgent (3 calls into the session object; 1 KV read)`, usd(agent.workers), usd(agent.dos), usd(agent.duration), usd(agent.kv), usd(agent.total)],
+				"server",
+				"Workers (requests + CPU)",
+				"Durable Object requests",
+				"DO duration (≈ CPU time × 128 MB)",
+				"KV reads",
+				"total, before SQLite rows written",
+			],
+			[
+				[
+					`SMCP \`/mcp\` (Worker → TenantObject for a plain call; KV reads cached per isolate: ~0 per call)`,
+					usd(legacy.workers),
+					usd(legacy.dos),
+					usd(legacy.duration),
+					usd(legacy.kv),
+					usd(legacy.total),
+				],
+				[
+					`SMCP 2026-07-28 (Worker → TenantObject; ~0 KV reads per call)`,
+					usd(modern.workers),
+					usd(modern.dos),
+					usd(modern.duration),
+					usd(modern.kv),
+					usd(modern.total),
+				],
+				[
+					`McpAgent (3 calls into the session object; 1 KV read)`,
+					usd(agent.workers),
+					usd(agent.dos),
+					usd(agent.duration),
+					usd(agent.kv),
+					usd(agent.total),
+				],
 			],
 		),
 	].join("\n");
@@ -335,7 +461,8 @@ export function chartSvg(run) {
 	const hi = Math.pow(10, Math.ceil(Math.log10(Math.max(...p99s, 10))));
 	const x = (/** @type {number} */ left, /** @type {number} */ i) => left + 30 + (i * (panel.w - 60)) / Math.max(1, cs.length - 1);
 	const yRate = (/** @type {number} */ v) => panel.top + panel.h - (v / maxRate) * panel.h;
-	const yLat = (/** @type {number} */ v) => panel.top + panel.h - ((Math.log10(v) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * panel.h;
+	const yLat = (/** @type {number} */ v) =>
+		panel.top + panel.h - ((Math.log10(v) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * panel.h;
 	const esc = (/** @type {string} */ s) => s.replaceAll("&", "&amp;").replaceAll("<", "&lt;");
 	const parts = [
 		`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" font-family="system-ui, -apple-system, Segoe UI, sans-serif" font-size="12">`,
@@ -344,7 +471,9 @@ export function chartSvg(run) {
 	];
 	for (const [pi, left] of lefts.entries()) {
 		const isRate = pi === 0;
-		parts.push(`<text x="${left + panel.w / 2}" y="${panel.top - 14}" text-anchor="middle" font-size="13" font-weight="600">${isRate ? "Tool calls per second (higher is better)" : "p99 latency, ms, log scale (lower is better)"}</text>`);
+		parts.push(
+			`<text x="${left + panel.w / 2}" y="${panel.top - 14}" text-anchor="middle" font-size="13" font-weight="600">${isRate ? "Tool calls per second (higher is better)" : "p99 latency, ms, log scale (lower is better)"}</text>`,
+		);
 		parts.push(`<rect x="${left}" y="${panel.top}" width="${panel.w}" height="${panel.h}" fill="none" stroke="#d1d5db"/>`);
 		const ticks = isRate ? [0, 0.25, 0.5, 0.75, 1].map((f) => f * maxRate) : logTicks(lo, hi);
 		for (const t of ticks) {
@@ -352,24 +481,34 @@ export function chartSvg(run) {
 			parts.push(`<line x1="${left}" x2="${left + panel.w}" y1="${y.toFixed(1)}" y2="${y.toFixed(1)}" stroke="#f3f4f6"/>`);
 			parts.push(`<text x="${left - 6}" y="${(y + 4).toFixed(1)}" text-anchor="end" fill="#4b5563">${isRate ? Math.round(t) : t}</text>`);
 		}
-		cs.forEach((c, i) => parts.push(`<text x="${x(left, i).toFixed(1)}" y="${panel.top + panel.h + 18}" text-anchor="middle" fill="#4b5563">${c}</text>`));
-		parts.push(`<text x="${left + panel.w / 2}" y="${panel.top + panel.h + 36}" text-anchor="middle" fill="#374151">concurrent sessions</text>`);
+		cs.forEach((c, i) => {
+			parts.push(`<text x="${x(left, i).toFixed(1)}" y="${panel.top + panel.h + 18}" text-anchor="middle" fill="#4b5563">${c}</text>`);
+		});
+		parts.push(
+			`<text x="${left + panel.w / 2}" y="${panel.top + panel.h + 36}" text-anchor="middle" fill="#374151">concurrent sessions</text>`,
+		);
 		for (const s of series) {
 			const pts = s.points
 				.map((p, i) => {
 					const v = isRate ? p?.rate : p?.p99;
-					return v !== undefined && Number.isFinite(v) && (isRate || v > 0) ? /** @type {[number, number]} */ ([x(left, i), isRate ? yRate(v) : yLat(v)]) : null;
+					return v !== undefined && Number.isFinite(v) && (isRate || v > 0)
+						? /** @type {[number, number]} */ ([x(left, i), isRate ? yRate(v) : yLat(v)])
+						: null;
 				})
 				.filter((p) => p !== null);
 			if (pts.length === 0) continue;
-			parts.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2.2"${s.dash ? ` stroke-dasharray="${s.dash}"` : ""} points="${pts.map(([px, py]) => `${px.toFixed(1)},${py.toFixed(1)}`).join(" ")}"/>`);
+			parts.push(
+				`<polyline fill="none" stroke="${s.color}" stroke-width="2.2"${s.dash ? ` stroke-dasharray="${s.dash}"` : ""} points="${pts.map(([px, py]) => `${px.toFixed(1)},${py.toFixed(1)}`).join(" ")}"/>`,
+			);
 			for (const [px, py] of pts) parts.push(`<circle cx="${px.toFixed(1)}" cy="${py.toFixed(1)}" r="3.2" fill="${s.color}"/>`);
 		}
 	}
 	series.forEach((s, i) => {
 		const lx = 70 + i * 225;
 		const ly = H - 18;
-		parts.push(`<line x1="${lx}" x2="${lx + 26}" y1="${ly - 4}" y2="${ly - 4}" stroke="${s.color}" stroke-width="2.2"${s.dash ? ` stroke-dasharray="${s.dash}"` : ""}/>`);
+		parts.push(
+			`<line x1="${lx}" x2="${lx + 26}" y1="${ly - 4}" y2="${ly - 4}" stroke="${s.color}" stroke-width="2.2"${s.dash ? ` stroke-dasharray="${s.dash}"` : ""}/>`,
+		);
 		parts.push(`<text x="${lx + 32}" y="${ly}" fill="#111827">${esc(s.label)}</text>`);
 	});
 	parts.push("</svg>");

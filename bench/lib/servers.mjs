@@ -93,11 +93,18 @@ async function workerOptions(spec, build, origin, port) {
 		modulesRoot: build.dir,
 		compatibilityDate: c.compatibility_date,
 		compatibilityFlags: c.compatibility_flags,
-		durableObjects: Object.fromEntries((c.durable_objects?.bindings ?? []).map((b) => [b.name, { className: b.class_name, useSQLite: sqlite.has(b.class_name) }])),
+		durableObjects: Object.fromEntries(
+			(c.durable_objects?.bindings ?? []).map((b) => [b.name, { className: b.class_name, useSQLite: sqlite.has(b.class_name) }]),
+		),
 		kvNamespaces: (c.kv_namespaces ?? []).map((k) => k.binding),
 		// The pre-auth limit answers unauthenticated traffic only; the bench raises it so that the
 		// OAuth flows of a run are never refused.
-		ratelimits: Object.fromEntries((c.ratelimits ?? []).map((r) => [r.name, { namespace_id: r.namespace_id, simple: { limit: spec.ratelimit ?? r.simple.limit, period: r.simple.period } }])),
+		ratelimits: Object.fromEntries(
+			(c.ratelimits ?? []).map((r) => [
+				r.name,
+				{ namespace_id: r.namespace_id, simple: { limit: spec.ratelimit ?? r.simple.limit, period: r.simple.period } },
+			]),
+		),
 		bindings: { ...c.vars, ...spec.vars(origin) },
 		unsafeDirectSockets: [{ host: "127.0.0.1", port }],
 	};
@@ -182,7 +189,11 @@ export async function startWranglerDev(spec, stateDir) {
 		"--show-interactive-dev-session=false",
 		...Object.entries(spec.vars(origin)).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
 	];
-	const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" } });
+	const child = spawn(process.execPath, args, {
+		cwd: ROOT,
+		stdio: ["ignore", "pipe", "pipe"],
+		env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
+	});
 	child.stdout.pipe(log);
 	child.stderr.pipe(log);
 	const pid = /** @type {number} */ (child.pid);
@@ -190,7 +201,9 @@ export async function startWranglerDev(spec, stateDir) {
 		await waitHealthy(origin, 120_000, () => child.exitCode !== null);
 	} catch (e) {
 		child.kill("SIGKILL");
-		throw new Error(`wrangler dev for ${spec.key} did not come up (${e instanceof Error ? e.message : e}); see ${join(stateDir, "wrangler.log")}`);
+		throw new Error(
+			`wrangler dev for ${spec.key} did not come up (${e instanceof Error ? e.message : e}); see ${join(stateDir, "wrangler.log")}`,
+		);
 	}
 	const pids = () => processTree(pid);
 	return {

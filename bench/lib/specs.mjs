@@ -30,7 +30,13 @@ export const SPECS = [
 		config: "wrangler.jsonc",
 		// The pre-auth per-IP limit (Workers Rate Limiting binding) only sees the OAuth flows here.
 		ratelimit: 1_000_000,
-		vars: (origin) => ({ SMCP_PUBLIC_ORIGIN: origin, SMCP_SECRET: SECRET, SMCP_DEV_EMAIL: DEV.email, SMCP_DEV_PASSWORD: DEV.password, ...BENCH_LIMITS }),
+		vars: (origin) => ({
+			SMCP_PUBLIC_ORIGIN: origin,
+			SMCP_SECRET: SECRET,
+			SMCP_DEV_EMAIL: DEV.email,
+			SMCP_DEV_PASSWORD: DEV.password,
+			...BENCH_LIMITS,
+		}),
 	},
 ];
 
@@ -43,5 +49,12 @@ export const NO_AUDIT = {
 	key: "smcpna",
 	config: "wrangler.jsonc",
 	ratelimit: 1_000_000,
-	vars: (origin) => ({ SMCP_PUBLIC_ORIGIN: origin, SMCP_SECRET: SECRET, SMCP_DEV_EMAIL: DEV.email, SMCP_DEV_PASSWORD: DEV.password, ...BENCH_LIMITS, SMCP_BENCH_NO_AUDIT: "true" }),
+	vars: (origin) => ({
+		SMCP_PUBLIC_ORIGIN: origin,
+		SMCP_SECRET: SECRET,
+		SMCP_DEV_EMAIL: DEV.email,
+		SMCP_DEV_PASSWORD: DEV.password,
+		...BENCH_LIMITS,
+		SMCP_BENCH_NO_AUDIT: "true",
+	}),
 };

@@ -18,7 +18,7 @@ export function median(xs) {
 	const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
 	if (s.length === 0) return Number.NaN;
 	const mid = Math.floor(s.length / 2);
-	return s.length % 2 ? /** @type {number} */ (s[mid]) : (/** @type {number} */ (s[mid - 1]) + /** @type {number} */ (s[mid])) / 2;
+	return s.length % 2 ? /** @type {number} */ (s[mid]) : /** @type {number} */ (s[mid - 1] + /** @type {number} */ (s[mid])) / 2;
 }
 
 /**

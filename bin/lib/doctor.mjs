@@ -43,13 +43,17 @@ export async function doctor(base, opts = {}) {
 		const problems = [];
 		if (new URL(prm.resource).origin !== origin) problems.push(`resource ${prm.resource} is not on ${origin}`);
 		if (!(prm.authorization_servers ?? []).includes(as.issuer)) problems.push("resource metadata does not list the issuer");
-		for (const k of ["authorization_endpoint", "token_endpoint"]) if (!as[k] || new URL(as[k]).origin !== new URL(as.issuer).origin) problems.push(`${k} is missing or on another origin`);
+		for (const k of ["authorization_endpoint", "token_endpoint"])
+			if (!as[k] || new URL(as[k]).origin !== new URL(as.issuer).origin) problems.push(`${k} is missing or on another origin`);
 		if (!(as.code_challenge_methods_supported ?? []).includes("S256")) problems.push("PKCE S256 not advertised");
 		if (!origin.startsWith("https:") && !/^http:\/\/(127\.|localhost|\[::1\])/.test(origin)) problems.push("not https");
 		check("metadata consistency", problems.length === 0, problems.join("; ") || "resource, issuer and endpoints agree");
 	} else check("metadata consistency", false, "metadata missing");
 
-	for (const [path, method] of [["/mcp", "POST"], ["/sse", "GET"]]) {
+	for (const [path, method] of [
+		["/mcp", "POST"],
+		["/sse", "GET"],
+	]) {
 		try {
 			const res = await get(path, { method });
 			const challenge = res.headers.get("WWW-Authenticate") ?? "";
@@ -61,7 +65,14 @@ export async function doctor(base, opts = {}) {
 	}
 
 	try {
-		const res = await get("/mcp", { method: "OPTIONS", headers: { Origin: origin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization, content-type, mcp-session-id, mcp-protocol-version" } });
+		const res = await get("/mcp", {
+			method: "OPTIONS",
+			headers: {
+				Origin: origin,
+				"Access-Control-Request-Method": "POST",
+				"Access-Control-Request-Headers": "authorization, content-type, mcp-session-id, mcp-protocol-version",
+			},
+		});
 		const allow = res.headers.get("Access-Control-Allow-Origin");
 		const ok = res.status < 300 && allow === origin;
 		check("CORS preflight", ok, ok ? `allows ${allow}` : `HTTP ${res.status}, Access-Control-Allow-Origin ${allow}`);
@@ -79,10 +90,19 @@ export async function doctor(base, opts = {}) {
 		const res = await get("/mcp", {
 			method: "POST",
 			headers: { ...auth, "Content-Type": "application/json", Accept: "application/json, text/event-stream" },
-			body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "smcp-doctor", version: "1" } } }),
+			body: JSON.stringify({
+				jsonrpc: "2.0",
+				id: 1,
+				method: "initialize",
+				params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "smcp-doctor", version: "1" } },
+			}),
 		});
 		const body = res.ok ? await res.json() : null;
-		check("MCP session with a token", !!body?.result?.serverInfo && !!res.headers.get("Mcp-Session-Id"), body ? `server ${body.result.serverInfo.name}, revision ${body.result.protocolVersion}` : `HTTP ${res.status}`);
+		check(
+			"MCP session with a token",
+			!!body?.result?.serverInfo && !!res.headers.get("Mcp-Session-Id"),
+			body ? `server ${body.result.serverInfo.name}, revision ${body.result.protocolVersion}` : `HTTP ${res.status}`,
+		);
 	} catch (e) {
 		check("MCP session with a token", false, String(e?.message ?? e));
 	}
@@ -95,7 +115,11 @@ export async function doctor(base, opts = {}) {
 		const reader = res.body.getReader();
 		const first = await Promise.race([reader.read(), new Promise((r) => setTimeout(() => r(null), timeout))]);
 		const ok = res.ok && first && !first.done && new TextDecoder().decode(first.value).includes("event: endpoint");
-		check("SSE not buffered", !!ok, ok ? `first event after ${Date.now() - started} ms, stream still open` : `HTTP ${res.status}, no event within ${timeout} ms`);
+		check(
+			"SSE not buffered",
+			!!ok,
+			ok ? `first event after ${Date.now() - started} ms, stream still open` : `HTTP ${res.status}, no event within ${timeout} ms`,
+		);
 		controller.abort();
 	} catch (e) {
 		check("SSE not buffered", false, String(e?.message ?? e));

@@ -46,7 +46,9 @@ export class EventLog {
 
 	/** Events of `stream` after `seq`, oldest first. */
 	after(stream: string, seq: number): { seq: number; data: string }[] {
-		return this.#sql.exec<{ seq: number; data: string }>("SELECT seq, data FROM events WHERE stream = ? AND seq > ? ORDER BY seq", stream, seq).toArray();
+		return this.#sql
+			.exec<{ seq: number; data: string }>("SELECT seq, data FROM events WHERE stream = ? AND seq > ? ORDER BY seq", stream, seq)
+			.toArray();
 	}
 
 	/** Marks a stream finished (its final response was logged). */

@@ -32,18 +32,19 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { DurableObject } from "cloudflare:workers";
 import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { InitializeRequestSchema, LATEST_PROTOCOL_VERSION, type MessageExtraInfo } from "@modelcontextprotocol/sdk/types.js";
-import { errorBody, isRequest, type RpcMessage } from "../../shared/jsonrpc";
+import { errorBody, isRequest, type RpcMessage } from "../../shared/mcp/jsonrpc";
 import { RpcCode } from "../../shared/errors";
 import { configureLog, log } from "../../shared/log";
-import { catalogFor } from "../../shared/packs";
-import { MAX_REGISTERED_INIT, type Lane, type RegisteredSession, type RequestRecord } from "../../shared/kernel-api";
-import { sendsBeforeResult } from "../../shared/publish";
-import { assertPrincipal, brandPrincipal, type VerifiedPrincipal } from "../../shared/principal";
-import type { SessionAnswer, SessionApi, SessionRequest } from "../../shared/session-api";
-import type { Env } from "../../worker/env";
+import { catalogFor } from "../../shared/catalog/packs";
+import { MAX_REGISTERED_INIT, type Lane, type RegisteredSession, type RequestRecord } from "../../shared/rpc/kernel";
+import { sendsBeforeResult } from "../../shared/mcp/publish";
+import { assertPrincipal, brandPrincipal, type VerifiedPrincipal } from "../../shared/rpc/principal";
+import type { SessionAnswer, SessionApi, SessionRequest } from "../../shared/rpc/session";
+import type { Env } from "../../shared/env";
 import { migrate } from "../migrations";
 import { parseEventId, EventLog } from "./event-log";
-import { answerPlainToolCall, createLegacyServer, initializeResponse, negotiatedVersion, type KernelHost } from "./mcp-server";
+import { answerPlainToolCall, initializeResponse, negotiatedVersion, type KernelHost } from "../../shared/mcp/answers";
+import { createLegacyServer } from "./legacy-server";
 import { SESSION_MIGRATIONS } from "./schema";
 import { SessionTransport } from "./transport";
 
@@ -130,9 +131,12 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 		} else if (!this.#meta && (req.op === "post" || req.op === "get")) {
 			const ended = this.#ended;
 			// A kernel still on the build before the registry has no `sessionState`: nothing to adopt (404).
-			const registered = await this.#tenant(principal).sessionState(principal, req.sessionId, "adopt").catch(() => null);
+			const registered = await this.#tenant(principal)
+				.sessionState(principal, req.sessionId, "adopt")
+				.catch(() => null);
 			// A DELETE that ended the session while the kernel answered wins: nothing is adopted.
-			if (registered?.init !== undefined && !this.#meta && this.#ended === ended) this.#adopt(principal, req.sessionId, { ...registered, init: registered.init });
+			if (registered?.init !== undefined && !this.#meta && this.#ended === ended)
+				this.#adopt(principal, req.sessionId, { ...registered, init: registered.init });
 		}
 		const meta = this.#meta;
 		// Unknown session, or someone else's: the same 404 (no oracle for valid ids).
@@ -140,7 +144,9 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 			return rpcError(404, RpcCode.SessionNotFound, "Session not found");
 		}
 		this.#touch(meta);
-		const extra: MessageExtraInfo = { authInfo: { token: "", clientId: principal.clientId, scopes: [...principal.scopes], extra: { principal } } };
+		const extra: MessageExtraInfo = {
+			authInfo: { token: "", clientId: principal.clientId, scopes: [...principal.scopes], extra: { principal } },
+		};
 
 		switch (req.op) {
 			case "sse-open":
@@ -155,7 +161,14 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 				}
 				// A lone plain tool call skips the SDK server here too; its answer goes on the stream.
 				const only = req.messages.length === 1 ? req.messages[0] : undefined;
-				if (!init && meta.init && only && isRequest(only) && only.method === "tools/call" && !sendsBeforeResult(catalogFor(this.env), only.params)) {
+				if (
+					!init &&
+					meta.init &&
+					only &&
+					isRequest(only) &&
+					only.method === "tools/call" &&
+					!sendsBeforeResult(catalogFor(this.env), only.params)
+				) {
 					void answerPlainToolCall(this.#kernelHost(meta, req.sessionId), principal, only).then((answer) => transport.sendLegacy(answer));
 					return new Response("Accepted", { status: 202 });
 				}
@@ -197,7 +210,9 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 		let lastSeen = meta.lastSeen;
 		if (Date.now() - lastSeen >= ttl && meta.kind === "streamable") {
 			// Plain requests of the session go to the tenant's registry and do not touch this object.
-			const registered = await this.#tenant(ownerOf(meta)).sessionState(ownerOf(meta), meta.sessionId, "peek").catch(() => null);
+			const registered = await this.#tenant(ownerOf(meta))
+				.sessionState(ownerOf(meta), meta.sessionId, "peek")
+				.catch(() => null);
 			lastSeen = Math.max(lastSeen, registered?.lastSeen ?? 0);
 		}
 		if (Date.now() - lastSeen >= ttl) await this.#destroy(null);
@@ -213,14 +228,23 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 	 * - a lone `tools/call` that sends nothing before its result (`answerPlainToolCall`).
 	 * Anything else returns null and goes through the SDK server.
 	 */
-	async #answerDirectly(meta: SessionMeta, principal: VerifiedPrincipal, req: Extract<SessionRequest, { op: "post" }>, headers: Record<string, string>): Promise<SessionAnswer | null> {
+	async #answerDirectly(
+		meta: SessionMeta,
+		principal: VerifiedPrincipal,
+		req: Extract<SessionRequest, { op: "post" }>,
+		headers: Record<string, string>,
+	): Promise<SessionAnswer | null> {
 		if (req.batch || req.sse) return null;
 		if (req.messages.every((m) => !("id" in m) && "method" in m && m.method === "notifications/initialized")) {
 			return this.#transport ? null : { status: 202, headers, body: null };
 		}
 		const only = req.messages.length === 1 ? req.messages[0] : undefined;
 		if (!only || !isRequest(only) || !meta.init) return null;
-		const json = (body: unknown): SessionAnswer => ({ status: 200, headers: { "Content-Type": "application/json", ...headers }, body: JSON.stringify(body) });
+		const json = (body: unknown): SessionAnswer => ({
+			status: 200,
+			headers: { "Content-Type": "application/json", ...headers },
+			body: JSON.stringify(body),
+		});
 		const catalog = catalogFor(this.env);
 		if (only.method === "initialize" && !this.#transport && InitializeRequestSchema.safeParse(only).success) {
 			return json(initializeResponse(catalog, only));
@@ -246,7 +270,13 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 		};
 		this.#persist();
 		void this.ctx.storage.setAlarm(now + ttlMs(this.env));
-		log("debug", "session.created", { trace: req.traceId, tenant: principal.tenantId, user: principal.userId, client_id: principal.clientId, kind: this.#meta.kind });
+		log("debug", "session.created", {
+			trace: req.traceId,
+			tenant: principal.tenantId,
+			user: principal.userId,
+			client_id: principal.clientId,
+			kind: this.#meta.kind,
+		});
 	}
 
 	/** Takes over a session the front Worker opened in the tenant's registry. */
@@ -279,7 +309,10 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 		meta.lastSeen = now;
 		this.#persist();
 		// The registry's row too, so the session's plain calls keep their one hop (best effort).
-		if (meta.kind === "streamable") void this.#tenant(ownerOf(meta)).sessionState(ownerOf(meta), meta.sessionId, "touch").catch(() => null);
+		if (meta.kind === "streamable")
+			void this.#tenant(ownerOf(meta))
+				.sessionState(ownerOf(meta), meta.sessionId, "touch")
+				.catch(() => null);
 	}
 
 	#persist(): void {
@@ -337,7 +370,16 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 
 	async #audit(principal: VerifiedPrincipal, method: string, traceId: string, sessionId: string): Promise<void> {
 		const meta = this.#meta;
-		await this.#tenant(principal).record(principal, requestRecord(method, meta?.kind === "sse" ? "sse" : "streamable-http", meta?.protocolVersion ?? LATEST_PROTOCOL_VERSION, traceId, sessionId));
+		await this.#tenant(principal).record(
+			principal,
+			requestRecord(
+				method,
+				meta?.kind === "sse" ? "sse" : "streamable-http",
+				meta?.protocolVersion ?? LATEST_PROTOCOL_VERSION,
+				traceId,
+				sessionId,
+			),
+		);
 	}
 
 	async #destroy(sessionId: string | null): Promise<void> {

@@ -9,8 +9,8 @@
  */
 import type { Transport, TransportSendOptions } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { JSONRPCMessage, MessageExtraInfo } from "@modelcontextprotocol/sdk/types.js";
-import { errorBody, isRequest, isResponse, type RpcId, type RpcMessage } from "../../shared/jsonrpc";
-import { EventLog, eventId } from "./event-log";
+import { errorBody, isRequest, isResponse, type RpcId, type RpcMessage } from "../../shared/mcp/jsonrpc";
+import { type EventLog, eventId } from "./event-log";
 
 const encoder = new TextEncoder();
 const SSE_HEADERS = { "Content-Type": "text/event-stream", "Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no" };
@@ -72,7 +72,8 @@ const STANDALONE = "get";
 const legacyFrame = (data: string) => `data: ${data}\n\n`;
 
 /** A Streamable HTTP frame; an event too large to keep for replay is sent without an id. */
-const frame = (stream: string, seq: number | null, data: string) => `${seq === null ? "" : `id: ${eventId(stream, seq)}\n`}event: message\ndata: ${data}\n\n`;
+const frame = (stream: string, seq: number | null, data: string) =>
+	`${seq === null ? "" : `id: ${eventId(stream, seq)}\n`}event: message\ndata: ${data}\n\n`;
 
 /** The session's SDK transport. One per SessionObject instance. */
 export class SessionTransport implements Transport {
@@ -114,7 +115,10 @@ export class SessionTransport implements Transport {
 	 * (`extra.closeSSEStream`, SEP-1699 polling): the client then resumes with `Last-Event-ID` and
 	 * gets the rest from the event log. Older clients may choke on empty data, so they get neither.
 	 */
-	post(messages: RpcMessage[], opts: { sse: boolean; batch: boolean; resumable: boolean; headers: Record<string, string>; extra: MessageExtraInfo }): Promise<Response> | Response {
+	post(
+		messages: RpcMessage[],
+		opts: { sse: boolean; batch: boolean; resumable: boolean; headers: Record<string, string>; extra: MessageExtraInfo },
+	): Promise<Response> | Response {
 		const requests = messages.filter(isRequest);
 		if (requests.length === 0) {
 			for (const m of messages) this.#deliver(m, opts.extra);
@@ -167,7 +171,8 @@ export class SessionTransport implements Transport {
 	openGet(resume: { stream: string; seq: number } | null, headers: Record<string, string>): Response {
 		const sink = new SseSink(true);
 		if (resume) {
-			for (const e of this.#log.after(resume.stream, resume.seq)) sink.write(`id: ${eventId(resume.stream, e.seq)}\nevent: message\ndata: ${e.data}\n\n`);
+			for (const e of this.#log.after(resume.stream, resume.seq))
+				sink.write(`id: ${eventId(resume.stream, e.seq)}\nevent: message\ndata: ${e.data}\n\n`);
 			const live = [...this.#origins.values()].find((o) => o.channel.stream === resume.stream)?.channel;
 			if (live && live.sink !== undefined) {
 				// The original POST stream is gone; later events of that request go here.

@@ -4,10 +4,20 @@
  * the tenant's suspension flag. Synchronous SQL, called inside the kernel's transactions; the
  * kernel re-checks these on every tool call, so revocation and suspension take effect at once.
  */
-import type { ApiKeyInfo } from "../../shared/kernel-api";
-import type { VerifiedPrincipal } from "../../shared/principal";
+import type { ApiKeyInfo } from "../../shared/rpc/kernel";
+import type { VerifiedPrincipal } from "../../shared/rpc/principal";
 
-type KeyRow = { key_id: string; name: string; prefix: string; scopes: string; created_by: string; created_at: number; expires_at: number; last_used_at: number | null; revoked_at: number | null };
+type KeyRow = {
+	key_id: string;
+	name: string;
+	prefix: string;
+	scopes: string;
+	created_by: string;
+	created_at: number;
+	expires_at: number;
+	last_used_at: number | null;
+	revoked_at: number | null;
+};
 
 /** Stores a new key's metadata. */
 export function insertKey(sql: SqlStorage, key: Omit<ApiKeyInfo, "lastUsedAt" | "revokedAt">): void {
@@ -25,7 +35,9 @@ export function insertKey(sql: SqlStorage, key: Omit<ApiKeyInfo, "lastUsedAt" | 
 
 /** Marks a key revoked; false when unknown or already revoked. */
 export function markRevoked(sql: SqlStorage, keyId: string, now: number): boolean {
-	return sql.exec("UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL RETURNING key_id", now, keyId).toArray().length > 0;
+	return (
+		sql.exec("UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL RETURNING key_id", now, keyId).toArray().length > 0
+	);
 }
 
 /** All keys, newest first. */
@@ -61,12 +73,20 @@ export function readSuspended(sql: SqlStorage): boolean {
  * `key_<id>`) that is revoked, expired or unknown here. Records the key's last use otherwise.
  * `suspended` may come from the caller's copy of the flag (the kernel keeps one in memory).
  */
-export function credentialRefusal(sql: SqlStorage, p: VerifiedPrincipal, now: number, suspended = readSuspended(sql)): { reason: string; message: string } | null {
+export function credentialRefusal(
+	sql: SqlStorage,
+	p: VerifiedPrincipal,
+	now: number,
+	suspended = readSuspended(sql),
+): { reason: string; message: string } | null {
 	if (suspended) return { reason: "tenant_suspended", message: "This workspace is suspended. Contact the operator of this SMCP server." };
 	if (!p.clientId.startsWith("key_")) return null;
 	const keyId = p.clientId.slice(4);
-	const key = sql.exec<{ expires_at: number; revoked_at: number | null }>("SELECT expires_at, revoked_at FROM api_keys WHERE key_id = ?", keyId).toArray()[0];
-	if (!key || key.revoked_at !== null || key.expires_at <= now) return { reason: "api_key_inactive", message: "This API key is revoked or expired." };
+	const key = sql
+		.exec<{ expires_at: number; revoked_at: number | null }>("SELECT expires_at, revoked_at FROM api_keys WHERE key_id = ?", keyId)
+		.toArray()[0];
+	if (!key || key.revoked_at !== null || key.expires_at <= now)
+		return { reason: "api_key_inactive", message: "This API key is revoked or expired." };
 	sql.exec("UPDATE api_keys SET last_used_at = ? WHERE key_id = ?", now, keyId);
 	return null;
 }

@@ -5,20 +5,8 @@
  * Called inside the kernel's transaction, so check-and-take is atomic per tenant.
  */
 import { positive, takeAll, type BucketPolicy, type BucketState } from "../../shared/rate-limit";
-import type { VerifiedPrincipal } from "../../shared/principal";
-
-/** Configuration (wrangler.jsonc vars) read by the kernel; every value has a documented default. */
-export interface LimitsEnv {
-	SMCP_RL_TENANT_CAPACITY?: string;
-	SMCP_RL_TENANT_REFILL_PER_SEC?: string;
-	SMCP_RL_READ_CAPACITY?: string;
-	SMCP_RL_READ_REFILL_PER_SEC?: string;
-	SMCP_RL_WRITE_CAPACITY?: string;
-	SMCP_RL_WRITE_REFILL_PER_SEC?: string;
-	SMCP_MAX_SESSIONS_PER_USER?: string;
-	SMCP_SESSION_TTL_SECONDS?: string;
-	SMCP_AUDIT_RETENTION_DAYS?: string;
-}
+import type { LimitsEnv } from "../../shared/env";
+import type { VerifiedPrincipal } from "../../shared/rpc/principal";
 
 /** Resolved limits. */
 export interface Limits {
@@ -58,12 +46,22 @@ const MAX_CACHED_BUCKETS = 4096;
  * copy is exact; the kernel clears it when a transaction fails): a call reads SQLite only for a
  * bucket it has not seen, and writes both buckets in one statement every time.
  */
-export function takeCallBudget(sql: SqlStorage, limits: Limits, p: VerifiedPrincipal, rateClass: "read" | "write", now: number, cache: Map<string, BucketState>): { allowed: boolean; retryAfterSeconds: number } {
+export function takeCallBudget(
+	sql: SqlStorage,
+	limits: Limits,
+	p: VerifiedPrincipal,
+	rateClass: "read" | "write",
+	now: number,
+	cache: Map<string, BucketState>,
+): { allowed: boolean; retryAfterSeconds: number } {
 	const keys = ["tenant", `${rateClass}|${p.userId}|${p.clientId}`] as const;
 	const policies = [limits.tenant, limits[rateClass]];
 	if (!cache.has(keys[0]) || !cache.has(keys[1])) {
 		if (cache.size >= MAX_CACHED_BUCKETS) cache.clear();
-		for (const r of sql.exec<{ key: string; tokens: number; updated_at: number }>("SELECT key, tokens, updated_at FROM buckets WHERE key IN (?, ?)", ...keys)) {
+		for (const r of sql.exec<{ key: string; tokens: number; updated_at: number }>(
+			"SELECT key, tokens, updated_at FROM buckets WHERE key IN (?, ?)",
+			...keys,
+		)) {
 			cache.set(r.key, { tokens: r.tokens, updatedAt: r.updated_at });
 		}
 	}
@@ -72,7 +70,15 @@ export function takeCallBudget(sql: SqlStorage, limits: Limits, p: VerifiedPrinc
 		now,
 	);
 	const [a, b] = r.next;
-	sql.exec("INSERT OR REPLACE INTO buckets (key, tokens, updated_at) VALUES (?, ?, ?), (?, ?, ?)", keys[0], a!.tokens, a!.updatedAt, keys[1], b!.tokens, b!.updatedAt);
+	sql.exec(
+		"INSERT OR REPLACE INTO buckets (key, tokens, updated_at) VALUES (?, ?, ?), (?, ?, ?)",
+		keys[0],
+		a!.tokens,
+		a!.updatedAt,
+		keys[1],
+		b!.tokens,
+		b!.updatedAt,
+	);
 	cache.set(keys[0], a!);
 	cache.set(keys[1], b!);
 	return { allowed: r.allowed, retryAfterSeconds: r.retryAfterSeconds };
@@ -100,10 +106,21 @@ CREATE TABLE tenant_state (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 export const SESSION_COUNT_WINDOW_MS = 3_600_000;
 
 /** Registers a live session unless the user is at the cap; expired entries are dropped first. */
-export function openSession(sql: SqlStorage, limits: Limits, userId: string, sessionId: string, now: number): { ok: true } | { ok: false; retryAfterSeconds: number } {
+export function openSession(
+	sql: SqlStorage,
+	limits: Limits,
+	userId: string,
+	sessionId: string,
+	now: number,
+): { ok: true } | { ok: false; retryAfterSeconds: number } {
 	const windowMs = Math.min(limits.sessionTtlMs, SESSION_COUNT_WINDOW_MS);
 	sql.exec("DELETE FROM live_sessions WHERE created_at < ?", now - windowMs);
-	const live = sql.exec<{ n: number; oldest: number | null }>("SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM live_sessions WHERE user_id = ?", userId).one();
+	const live = sql
+		.exec<{ n: number; oldest: number | null }>(
+			"SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM live_sessions WHERE user_id = ?",
+			userId,
+		)
+		.one();
 	if (live.n >= limits.maxSessionsPerUser) {
 		const wait = Math.ceil(((live.oldest ?? now) + windowMs - now) / 1000);
 		return { ok: false, retryAfterSeconds: Math.max(1, wait) };

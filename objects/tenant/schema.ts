@@ -3,8 +3,8 @@
  * TenantObject's schema migrations, in order. Never edit an entry that has shipped.
  */
 import { AUDIT_SCHEMA_V1 } from "../../shared/audit/store";
-import { HANDLES_SCHEMA_V1 } from "../../shared/handles";
-import { MEMORY_SCHEMA_V1, MEMORY_SEARCH_V2 } from "../../shared/packs/memory/store";
+import { HANDLES_SCHEMA_V1 } from "../../shared/mcp/handles";
+import { MEMORY_SCHEMA_V1, MEMORY_SEARCH_V2 } from "../../shared/catalog/packs/memory/store";
 import type { Migration } from "../migrations";
 import { CONFIRMATIONS_SCHEMA_V1, KEYS_SCHEMA_V1, LIMITS_SCHEMA_V1 } from "./limits";
 import { SESSIONS_SCHEMA_V1 } from "./sessions";

@@ -15,8 +15,8 @@
  * The TenantObject is this table's only writer (tool handlers never touch it), which is what lets
  * {@link SessionRegistry} keep an exact copy in memory.
  */
-import type { RegisteredSession, SessionRegistration } from "../../shared/kernel-api";
-import type { VerifiedPrincipal } from "../../shared/principal";
+import type { RegisteredSession, SessionRegistration } from "../../shared/rpc/kernel";
+import type { VerifiedPrincipal } from "../../shared/rpc/principal";
 
 /** Schema (never edit: add a new migration). Also indexes the cap's expiry scan. */
 export const SESSIONS_SCHEMA_V1 = `
@@ -31,7 +31,15 @@ CREATE INDEX live_sessions_created ON live_sessions (created_at);
 /** `last_seen` is written at most this often (the SessionObject's own touch has the same period). */
 export const TOUCH_EVERY_MS = 60_000;
 
-type Row = { protocol_version: string; init: string; created_at: number; last_seen: number; has_object: number; user_id: string; client_id: string };
+type Row = {
+	protocol_version: string;
+	init: string;
+	created_at: number;
+	last_seen: number;
+	has_object: number;
+	user_id: string;
+	client_id: string;
+};
 type Known = { userId: string; clientId: string; protocolVersion: string; createdAt: number; lastSeen: number; hasObject: boolean };
 
 /** Most sessions kept in memory per kernel instance; past that the copy starts afresh. */
@@ -72,7 +80,14 @@ export class SessionRegistry {
 			now,
 			s.hasObject ? 1 : 0,
 		);
-		this.#remember(sessionId, { userId: p.userId, clientId: p.clientId, protocolVersion: s.protocolVersion, createdAt: now, lastSeen: now, hasObject: s.hasObject });
+		this.#remember(sessionId, {
+			userId: p.userId,
+			clientId: p.clientId,
+			protocolVersion: s.protocolVersion,
+			createdAt: now,
+			lastSeen: now,
+			hasObject: s.hasObject,
+		});
 	}
 
 	/**
@@ -84,9 +99,21 @@ export class SessionRegistry {
 		let known = use === "adopt" ? undefined : this.#known.get(sessionId);
 		let init: string | undefined;
 		if (!known) {
-			const row = this.#sql.exec<Row>("SELECT protocol_version, init, created_at, last_seen, has_object, user_id, client_id FROM sessions WHERE session_id = ?", sessionId).toArray()[0];
+			const row = this.#sql
+				.exec<Row>(
+					"SELECT protocol_version, init, created_at, last_seen, has_object, user_id, client_id FROM sessions WHERE session_id = ?",
+					sessionId,
+				)
+				.toArray()[0];
 			if (!row) return null;
-			known = { userId: row.user_id, clientId: row.client_id, protocolVersion: row.protocol_version, createdAt: row.created_at, lastSeen: row.last_seen, hasObject: row.has_object === 1 };
+			known = {
+				userId: row.user_id,
+				clientId: row.client_id,
+				protocolVersion: row.protocol_version,
+				createdAt: row.created_at,
+				lastSeen: row.last_seen,
+				hasObject: row.has_object === 1,
+			};
 			init = row.init;
 			this.#remember(sessionId, known);
 		}
@@ -99,7 +126,13 @@ export class SessionRegistry {
 			this.#sql.exec("UPDATE sessions SET last_seen = ? WHERE session_id = ?", now, sessionId);
 			known.lastSeen = now;
 		}
-		return { protocolVersion: known.protocolVersion, ...(use === "adopt" && init !== undefined ? { init } : {}), createdAt: known.createdAt, lastSeen: known.lastSeen, hasObject: known.hasObject };
+		return {
+			protocolVersion: known.protocolVersion,
+			...(use === "adopt" && init !== undefined ? { init } : {}),
+			createdAt: known.createdAt,
+			lastSeen: known.lastSeen,
+			hasObject: known.hasObject,
+		};
 	}
 
 	/** Ends a session of `p`: the registered session it was (live), or null. */
@@ -112,7 +145,9 @@ export class SessionRegistry {
 
 	/** Whether a row (live or stale) holds `sessionId` for a principal other than `p`. */
 	heldByOther(p: VerifiedPrincipal, sessionId: string): boolean {
-		const row = this.#sql.exec<{ user_id: string; client_id: string }>("SELECT user_id, client_id FROM sessions WHERE session_id = ?", sessionId).toArray()[0];
+		const row = this.#sql
+			.exec<{ user_id: string; client_id: string }>("SELECT user_id, client_id FROM sessions WHERE session_id = ?", sessionId)
+			.toArray()[0];
 		return row !== undefined && (row.user_id !== p.userId || row.client_id !== p.clientId);
 	}
 

@@ -16,14 +16,26 @@ import { DurableObject } from "cloudflare:workers";
 import { AuditStore, digest, type AuditInput, type AuditRow, type Decision } from "../../shared/audit/store";
 import type { ChainVerdict } from "../../shared/audit/chain.mjs";
 import { AccessDenied, err, ok, ToolError, type Failure, type Result } from "../../shared/errors";
-import { HandleStore } from "../../shared/handles";
-import type { ApiKeyInfo, AuthEvent, AuthSubject, LogReport, ProgressReport, RegisteredSession, RequestRecord, SessionRegistration, TenantKernel, ToolCall, ToolOutcome } from "../../shared/kernel-api";
+import { HandleStore } from "../../shared/mcp/handles";
+import type {
+	ApiKeyInfo,
+	AuthEvent,
+	AuthSubject,
+	LogReport,
+	ProgressReport,
+	RegisteredSession,
+	RequestRecord,
+	SessionRegistration,
+	TenantKernel,
+	ToolCall,
+	ToolOutcome,
+} from "../../shared/rpc/kernel";
 import { configureLog, log, logEnabled } from "../../shared/log";
-import { catalogFor } from "../../shared/packs";
-import { assertPrincipal, brandPrincipal, hasScope, type VerifiedPrincipal } from "../../shared/principal";
-import { toolContent, type ToolDefinition } from "../../shared/registry";
-import { isLoopbackHost } from "../../worker/config";
-import type { Env } from "../../worker/env";
+import { catalogFor } from "../../shared/catalog/packs";
+import { assertPrincipal, brandPrincipal, hasScope, type VerifiedPrincipal } from "../../shared/rpc/principal";
+import { toolContent, type ToolDefinition } from "../../shared/catalog/registry";
+import { isLoopbackHost } from "../../shared/config";
+import type { Env } from "../../shared/env";
 import { migrate } from "../migrations";
 import { closeSession, openSession, resolveLimits, takeCallBudget, type Limits } from "./limits";
 import { credentialRefusal, insertKey, listKeys, markRevoked, readSuspended, setSuspendedFlag } from "./keys";
@@ -56,8 +68,10 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		super(ctx, env);
 		configureLog(env);
 		this.#benchNoAudit = env.SMCP_BENCH_NO_AUDIT === "true" && onLoopback(env.SMCP_PUBLIC_ORIGIN);
-		if (this.#benchNoAudit) log("warn", "kernel.audit_off", { reason: "SMCP_BENCH_NO_AUDIT=true: allowed tool calls are not audited (benchmark only)" });
-		else if (env.SMCP_BENCH_NO_AUDIT === "true") log("error", "kernel.audit_switch_ignored", { reason: "SMCP_BENCH_NO_AUDIT is honoured only on a loopback origin" });
+		if (this.#benchNoAudit)
+			log("warn", "kernel.audit_off", { reason: "SMCP_BENCH_NO_AUDIT=true: allowed tool calls are not audited (benchmark only)" });
+		else if (env.SMCP_BENCH_NO_AUDIT === "true")
+			log("error", "kernel.audit_switch_ignored", { reason: "SMCP_BENCH_NO_AUDIT is honoured only on a loopback origin" });
 		this.#limits = resolveLimits(env);
 		this.#audit = new AuditStore(ctx.storage.sql);
 		this.#sessions = new SessionRegistry(ctx.storage.sql, this.#limits.sessionTtlMs);
@@ -85,7 +99,13 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 			this.#write({ ...base, decision: "error", outcome: "unknown_tool", tool: String(call.name).slice(0, 64) });
 			return err({ reason: "unknown_tool", tool: String(call.name).slice(0, 64) });
 		}
-		const row = { ...base, method: call.method ?? "tools/call", tool: tool.name, argsDigest: digest(call.arguments ?? {}), args: safeArgs(tool, call.arguments) };
+		const row = {
+			...base,
+			method: call.method ?? "tools/call",
+			tool: tool.name,
+			argsDigest: digest(call.arguments ?? {}),
+			args: safeArgs(tool, call.arguments),
+		};
 		if (!hasScope(principal.scopes, tool.scope)) {
 			this.#write({ ...row, decision: "denied", outcome: `insufficient_scope:${tool.scope}` });
 			return err({ reason: "insufficient_scope", tool: tool.name, needed: tool.scope });
@@ -135,12 +155,18 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 				// The state change and its audit row commit together or not at all.
 				outcome = this.ctx.storage.transactionSync(() => {
 					const nonce = call.confirmation?.nonce;
-					if (nonce) this.ctx.storage.sql.exec("INSERT INTO used_confirmations (nonce, expires_at) VALUES (?, ?)", nonce, call.confirmation?.expiresAt ?? started + 600_000);
+					if (nonce)
+						this.ctx.storage.sql.exec(
+							"INSERT INTO used_confirmations (nonce, expires_at) VALUES (?, ?)",
+							nonce,
+							call.confirmation?.expiresAt ?? started + 600_000,
+						);
 					const output = tool.handler(
 						{
 							principal,
 							sql: this.ctx.storage.sql,
-							progress: (done, total, message) => progress.push({ progress: done, ...(total === undefined ? {} : { total }), ...(message ? { message } : {}) }),
+							progress: (done, total, message) =>
+								progress.push({ progress: done, ...(total === undefined ? {} : { total }), ...(message ? { message } : {}) }),
 							log: (level, data) => logs.push({ level, data }),
 							answers: call.answers ?? {},
 						},
@@ -158,7 +184,12 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 					outcome = errorOutcome(e.message);
 					this.#write({ ...row, decision, outcome: denied ? "access_denied" : "tool_error", durationMs: Date.now() - started });
 				} else {
-					log("error", "tool.crash", { tenant: principal.tenantId, tool: tool.name, trace: call.traceId, error: e instanceof Error ? e.name : "unknown" });
+					log("error", "tool.crash", {
+						tenant: principal.tenantId,
+						tool: tool.name,
+						trace: call.traceId,
+						error: e instanceof Error ? e.name : "unknown",
+					});
 					this.#write({ ...row, decision, outcome: "internal_error", durationMs: Date.now() - started });
 					failure = { reason: "tool_failed", tool: tool.name, message: e instanceof Error ? e.message : String(e) };
 				}
@@ -166,17 +197,18 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		}
 		this.#ensureAlarm();
 		// An allowed call is in the audit trail already: a debug line. Refusals and errors: warn.
-		if (logEnabled(decision === "allowed" ? "debug" : "warn")) log(decision === "allowed" ? "debug" : "warn", "tool.call", {
-			trace: call.traceId,
-			tenant: principal.tenantId,
-			user: principal.userId,
-			client_id: principal.clientId,
-			lane: call.lane,
-			protocol: call.protocolVersion,
-			tool: tool.name,
-			decision,
-			ms: Date.now() - started,
-		});
+		if (logEnabled(decision === "allowed" ? "debug" : "warn"))
+			log(decision === "allowed" ? "debug" : "warn", "tool.call", {
+				trace: call.traceId,
+				tenant: principal.tenantId,
+				user: principal.userId,
+				client_id: principal.clientId,
+				lane: call.lane,
+				protocol: call.protocolVersion,
+				tool: tool.name,
+				decision,
+				ms: Date.now() - started,
+			});
 		return failure ? err(failure) : ok(outcome!);
 	}
 
@@ -196,12 +228,29 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		} catch {
 			return;
 		}
-		this.#write({ tenant: p.tenantId, user: p.userId, client: p.clientId, session: null, lane: "oauth", protocol: "oauth2.1", method: e.method, decision: e.decision, outcome: e.outcome, durationMs: 0, trace: e.traceId });
+		this.#write({
+			tenant: p.tenantId,
+			user: p.userId,
+			client: p.clientId,
+			session: null,
+			lane: "oauth",
+			protocol: "oauth2.1",
+			method: e.method,
+			decision: e.decision,
+			outcome: e.outcome,
+			durationMs: 0,
+			trace: e.traceId,
+		});
 		this.#ensureAlarm();
 	}
 
 	/** Registers a new MCP session of `principal`, unless the user is at the live-session cap. */
-	async openSession(principalIn: VerifiedPrincipal, sessionId: string, record?: RequestRecord, register?: SessionRegistration): Promise<Result<true, { reason: "session_cap"; retryAfterSeconds: number }>> {
+	async openSession(
+		principalIn: VerifiedPrincipal,
+		sessionId: string,
+		record?: RequestRecord,
+		register?: SessionRegistration,
+	): Promise<Result<true, { reason: "session_cap"; retryAfterSeconds: number }>> {
 		const principal = this.#mine(checked(principalIn));
 		if (!principal) return err({ reason: "session_cap", retryAfterSeconds: 60 });
 		// A suspended tenant or a revoked key opens no session, whatever KV still says.
@@ -219,14 +268,22 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 	}
 
 	/** A live registered session of the caller, or null (see {@link TenantKernel.sessionState}). */
-	async sessionState(principalIn: VerifiedPrincipal, sessionId: string, use: "touch" | "adopt" | "peek"): Promise<RegisteredSession | null> {
+	async sessionState(
+		principalIn: VerifiedPrincipal,
+		sessionId: string,
+		use: "touch" | "adopt" | "peek",
+	): Promise<RegisteredSession | null> {
 		const principal = this.#mine(checked(principalIn));
 		if (!principal) return null;
 		return this.#sessions.find(principal, sessionId, Date.now(), use);
 	}
 
 	/** Ends an MCP session: its cap slot and its registry row; audits `record` for a registered, live one. */
-	async closeSession(principalIn: VerifiedPrincipal, sessionId: string, record?: RequestRecord): Promise<{ found: boolean; hasObject: boolean }> {
+	async closeSession(
+		principalIn: VerifiedPrincipal,
+		sessionId: string,
+		record?: RequestRecord,
+	): Promise<{ found: boolean; hasObject: boolean }> {
 		const principal = this.#mine(checked(principalIn));
 		if (!principal) return { found: false, hasObject: false };
 		const ended = this.#atomically(() => {
@@ -330,7 +387,19 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 	}
 
 	#authRow(actor: AuthSubject, method: string, decision: Decision, outcome: string): AuditInput {
-		return { tenant: actor.tenantId, user: actor.userId, client: actor.clientId, session: null, lane: "admin", protocol: "-", method, decision, outcome, durationMs: 0, trace: "admin" };
+		return {
+			tenant: actor.tenantId,
+			user: actor.userId,
+			client: actor.clientId,
+			session: null,
+			lane: "admin",
+			protocol: "-",
+			method,
+			decision,
+			outcome,
+			durationMs: 0,
+			trace: "admin",
+		};
 	}
 
 	/**
@@ -338,7 +407,12 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 	 * a 2026-07-28 confirmation's nonce is spent once, with the change it confirms), or, for clients that cannot ask, an
 	 * explicit `confirm: true` the model passes after asking in the conversation.
 	 */
-	#confirmationRefusal(tool: ToolDefinition, args: Record<string, unknown>, call: ToolCall, now: number): { reason: string; message: string } | null {
+	#confirmationRefusal(
+		tool: ToolDefinition,
+		args: Record<string, unknown>,
+		call: ToolCall,
+		now: number,
+	): { reason: string; message: string } | null {
 		const question = tool.confirm?.(args as never);
 		if (!question) return null;
 		const c = call.confirmation;
@@ -355,12 +429,19 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		// Checked here, spent in the handler's own transaction (with no await in between, so no
 		// other request can interleave): a handler that fails leaves the confirmation unspent.
 		if (sql.exec("SELECT 1 FROM used_confirmations WHERE nonce = ?", c.nonce).toArray().length > 0) {
-			return { reason: "confirmation_replayed", message: "This confirmation was already used. Nothing was changed; call the tool again to be asked anew." };
+			return {
+				reason: "confirmation_replayed",
+				message: "This confirmation was already used. Nothing was changed; call the tool again to be asked anew.",
+			};
 		}
 		return null;
 	}
 
-	#row(p: VerifiedPrincipal, c: { lane: string; protocolVersion: string; traceId: string; sessionId?: string }, started: number): AuditInput & { method: string } {
+	#row(
+		p: VerifiedPrincipal,
+		c: { lane: string; protocolVersion: string; traceId: string; sessionId?: string },
+		started: number,
+	): AuditInput & { method: string } {
 		return {
 			ts: started,
 			tenant: p.tenantId,
@@ -444,7 +525,9 @@ function errorOutcome(message: string): ToolOutcome {
 function rateLimited(seconds: number): ToolOutcome {
 	return {
 		result: {
-			content: [{ type: "text", text: `Rate limit reached for this workspace or client. The call was not run; retry in ${seconds} seconds.` }],
+			content: [
+				{ type: "text", text: `Rate limit reached for this workspace or client. The call was not run; retry in ${seconds} seconds.` },
+			],
 			isError: true,
 			_meta: { "io.smcp/retryAfterSeconds": seconds },
 		},

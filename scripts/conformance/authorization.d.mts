@@ -7,5 +7,11 @@ export declare function runAuthorizationSuite(o: {
 	outDir: string;
 	timeoutMs: number;
 	port: number;
-	oauth: { registerClient: Function; consentRedirect: Function };
-}): Promise<{ exitCode: number | null; stopped?: string; consent: string; output: string; results: import("./results.mjs").ScenarioResult[] }>;
+	oauth: { registerClient: (...args: never[]) => unknown; consentRedirect: (...args: never[]) => unknown };
+}): Promise<{
+	exitCode: number | null;
+	stopped?: string;
+	consent: string;
+	output: string;
+	results: import("./results.mjs").ScenarioResult[];
+}>;

@@ -91,7 +91,20 @@ async function follow(location) {
 export async function runAuthorizationSuite(o) {
 	const callback = `http://127.0.0.1:${o.port}/callback`;
 	const clientId = await o.oauth.registerClient(fetch, o.origin, callback, "MCP conformance suite (authorization)");
-	const args = [o.suite, "authorization", "--url", o.origin, "--client-id", clientId, "--resource", o.origin, "-p", String(o.port), "-o", o.outDir];
+	const args = [
+		o.suite,
+		"authorization",
+		"--url",
+		o.origin,
+		"--client-id",
+		clientId,
+		"--resource",
+		o.origin,
+		"-p",
+		String(o.port),
+		"-o",
+		o.outDir,
+	];
 	return new Promise((resolve) => {
 		const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
 		let output = "";
@@ -111,7 +124,8 @@ export async function runAuthorizationSuite(o) {
 			if (!url.startsWith(`${o.origin}/authorize?`)) return stop(`refused to open ${url.slice(0, 80)}: not ${o.origin}/authorize`);
 			try {
 				const location = await o.oauth.consentRedirect(fetch, url, { ...o.person, origin: o.origin });
-				if (`${location.origin}${location.pathname}` !== callback) return stop(`consent redirected to ${location.origin}${location.pathname}, not the suite's callback ${callback}`);
+				if (`${location.origin}${location.pathname}` !== callback)
+					return stop(`consent redirected to ${location.origin}${location.pathname}, not the suite's callback ${callback}`);
 				const answer = await follow(location);
 				consent = `approved as ${o.person.email}; the suite's callback answered ${answer.status}`;
 			} catch (e) {
@@ -128,7 +142,13 @@ export async function runAuthorizationSuite(o) {
 		child.on("close", (code, signal) => {
 			clearTimeout(timer);
 			redactCodes(o.outDir);
-			resolve({ exitCode: signal ? null : code, ...(stopped ? { stopped } : {}), consent, output, results: readResults(o.outDir, "authorization-server") });
+			resolve({
+				exitCode: signal ? null : code,
+				...(stopped ? { stopped } : {}),
+				consent,
+				output,
+				results: readResults(o.outDir, "authorization-server"),
+			});
 		});
 	});
 }

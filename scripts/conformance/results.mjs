@@ -53,7 +53,15 @@ export function readResults(dir, kind = "server") {
  * @param {ReadonlySet<string>} expected the baseline's entries
  */
 export function totals(results, expected = new Set()) {
-	const sum = { scenarios: results.length, passed: 0, failed: 0, warnings: 0, expectedFailed: 0, unexpected: /** @type {string[]} */ ([]), stale: /** @type {string[]} */ ([]) };
+	const sum = {
+		scenarios: results.length,
+		passed: 0,
+		failed: 0,
+		warnings: 0,
+		expectedFailed: 0,
+		unexpected: /** @type {string[]} */ ([]),
+		stale: /** @type {string[]} */ ([]),
+	};
 	for (const r of results) {
 		sum.passed += r.passed;
 		sum.warnings += r.warnings;
@@ -66,7 +74,8 @@ export function totals(results, expected = new Set()) {
 		if (whole && failing.length === 0 && r.warnings === 0) sum.stale.push(r.scenario);
 		// A per-check entry is stale once that check passes (absent or skipped is tolerated).
 		const passing = new Set(r.checks.filter((c) => c.status === "SUCCESS").map((c) => c.id));
-		for (const id of passing) if (expected.has(`${r.scenario}:${id}`) && !failing.some((c) => c.id === id)) sum.stale.push(`${r.scenario}:${id}`);
+		for (const id of passing)
+			if (expected.has(`${r.scenario}:${id}`) && !failing.some((c) => c.id === id)) sum.stale.push(`${r.scenario}:${id}`);
 	}
 	return sum;
 }

@@ -4,7 +4,9 @@ export declare const HASHED_FIELDS: readonly string[];
 export declare function canonicalJson(value: unknown): string;
 export declare function canonicalRow(row: Record<string, unknown>): string;
 export declare function rowHash(sha256Hex: (text: string) => string, prevHash: string, row: Record<string, unknown>): string;
-export type ChainVerdict = { ok: true; checked: number } | { ok: false; checked: number; seq: number; reason: "prev_mismatch" | "hash_mismatch" | "seq_gap" };
+export type ChainVerdict =
+	| { ok: true; checked: number }
+	| { ok: false; checked: number; seq: number; reason: "prev_mismatch" | "hash_mismatch" | "seq_gap" };
 export declare function verifyChain(
 	sha256Hex: (text: string) => string,
 	anchor: { seq: number; hash: string } | null,

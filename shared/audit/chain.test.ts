@@ -25,7 +25,24 @@ describe("audit chain", () => {
 		const rows: (Record<string, unknown> & { seq: number; prevHash: string; hash: string })[] = [];
 		let prev = GENESIS;
 		for (let seq = 1; seq <= 5; seq++) {
-			const row = { seq, ts: 1000 + seq, tenant: "t", user: "u", client: "c", session: null, lane: "l", protocol: "p", method: "tools/call", tool: "x", argsDigest: "d", args: null, decision: "allowed", outcome: "ok", durationMs: seq, trace: "tr" };
+			const row = {
+				seq,
+				ts: 1000 + seq,
+				tenant: "t",
+				user: "u",
+				client: "c",
+				session: null,
+				lane: "l",
+				protocol: "p",
+				method: "tools/call",
+				tool: "x",
+				argsDigest: "d",
+				args: null,
+				decision: "allowed",
+				outcome: "ok",
+				durationMs: seq,
+				trace: "tr",
+			};
 			const hash = rowHash(sha256Hex, prev, row);
 			rows.push({ ...row, prevHash: prev, hash });
 			prev = hash;

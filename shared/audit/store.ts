@@ -125,7 +125,8 @@ export class AuditStore {
 	append(input: AuditInput): AuditRow {
 		// Read the head each time rather than caching it: a rolled-back transaction must not leave
 		// a cached head that no longer exists. The primary-key lookup is an index seek.
-		const last = this.#sql.exec<{ seq: number; hash: string }>("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").toArray()[0] ?? this.anchor();
+		const last =
+			this.#sql.exec<{ seq: number; hash: string }>("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").toArray()[0] ?? this.anchor();
 		const row = {
 			seq: (last?.seq ?? 0) + 1,
 			ts: input.ts ?? Date.now(),
@@ -149,8 +150,24 @@ export class AuditStore {
 		this.#sql.exec(
 			`INSERT INTO audit (seq, ts, tenant, user_id, client_id, session, lane, protocol, method, tool, args_digest, args, decision, outcome, duration_ms, trace, prev_hash, hash)
 			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			row.seq, row.ts, row.tenant, row.user, row.client, row.session, row.lane, row.protocol, row.method, row.tool,
-			row.argsDigest, row.args, row.decision, row.outcome, row.durationMs, row.trace, prevHash, hash,
+			row.seq,
+			row.ts,
+			row.tenant,
+			row.user,
+			row.client,
+			row.session,
+			row.lane,
+			row.protocol,
+			row.method,
+			row.tool,
+			row.argsDigest,
+			row.args,
+			row.decision,
+			row.outcome,
+			row.durationMs,
+			row.trace,
+			prevHash,
+			hash,
 		);
 		return { ...row, prevHash, hash };
 	}
@@ -159,15 +176,18 @@ export class AuditStore {
 	query(q: AuditQuery): { rows: AuditRow[]; next: number | null } {
 		const where: string[] = [];
 		const args: (string | number)[] = [];
-		if (q.user !== undefined) (where.push("user_id = ?"), args.push(q.user));
-		if (q.since !== undefined) (where.push("ts >= ?"), args.push(q.since));
-		if (q.until !== undefined) (where.push("ts <= ?"), args.push(q.until));
-		if (q.tool !== undefined) (where.push("tool = ?"), args.push(q.tool));
-		if (q.client !== undefined) (where.push("client_id = ?"), args.push(q.client));
-		if (q.decision !== undefined) (where.push("decision = ?"), args.push(q.decision));
-		if (q.before !== undefined) (where.push("seq < ?"), args.push(q.before));
+		if (q.user !== undefined) where.push("user_id = ?"), args.push(q.user);
+		if (q.since !== undefined) where.push("ts >= ?"), args.push(q.since);
+		if (q.until !== undefined) where.push("ts <= ?"), args.push(q.until);
+		if (q.tool !== undefined) where.push("tool = ?"), args.push(q.tool);
+		if (q.client !== undefined) where.push("client_id = ?"), args.push(q.client);
+		if (q.decision !== undefined) where.push("decision = ?"), args.push(q.decision);
+		if (q.before !== undefined) where.push("seq < ?"), args.push(q.before);
 		const sql = `SELECT * FROM audit ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY seq DESC LIMIT ?`;
-		const rows = this.#sql.exec<Row>(sql, ...args, q.limit + 1).toArray().map(fromRow);
+		const rows = this.#sql
+			.exec<Row>(sql, ...args, q.limit + 1)
+			.toArray()
+			.map(fromRow);
 		const more = rows.length > q.limit;
 		const page = rows.slice(0, q.limit);
 		return { rows: page, next: more ? page[page.length - 1]!.seq : null };
@@ -198,7 +218,9 @@ export class AuditStore {
 	 * transaction (the caller's). Running it twice deletes nothing the second time.
 	 */
 	prune(cutoff: number): number {
-		const last = this.#sql.exec<{ seq: number; hash: string }>("SELECT seq, hash FROM audit WHERE ts < ? ORDER BY seq DESC LIMIT 1", cutoff).toArray()[0];
+		const last = this.#sql
+			.exec<{ seq: number; hash: string }>("SELECT seq, hash FROM audit WHERE ts < ? ORDER BY seq DESC LIMIT 1", cutoff)
+			.toArray()[0];
 		if (!last) return 0;
 		const n = this.#sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM audit WHERE seq <= ?", last.seq).one().n;
 		this.#sql.exec("INSERT OR REPLACE INTO audit_anchor (id, seq, hash) VALUES (1, ?, ?)", last.seq, last.hash);

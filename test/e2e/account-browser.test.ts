@@ -23,7 +23,14 @@ beforeAll(async () => {
 	dev = await startWrangler({ persistDir: mkdtempSync(join(tmpdir(), "smcp-browser-")) });
 	browser = await chromium.launch({
 		executablePath: CHROMIUM,
-		args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
+		args: [
+			"--headless",
+			"--no-sandbox",
+			"--disable-gpu",
+			"--disable-background-networking",
+			"--disable-component-update",
+			"--no-first-run",
+		],
 	});
 });
 afterAll(async () => {
@@ -34,10 +41,20 @@ afterAll(async () => {
 const mcp = (token: string, body: unknown, session?: string) =>
 	fetch(`${dev.origin}/mcp`, {
 		method: "POST",
-		headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json", Accept: "application/json, text/event-stream", ...(session ? { "Mcp-Session-Id": session } : {}) },
+		headers: {
+			Authorization: `Bearer ${token}`,
+			"Content-Type": "application/json",
+			Accept: "application/json, text/event-stream",
+			...(session ? { "Mcp-Session-Id": session } : {}),
+		},
 		body: JSON.stringify(body),
 	});
-const INIT = { jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "b", version: "1" } } };
+const INIT = {
+	jsonrpc: "2.0",
+	id: 1,
+	method: "initialize",
+	params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "b", version: "1" } },
+};
 
 describe("connected-apps page in Chromium", () => {
 	it("sign in with the keyboard, revoke a connected client, create a key and use it", async () => {
@@ -75,7 +92,9 @@ describe("connected-apps page in Chromium", () => {
 		await page.screenshot({ path: "test-results/account-page-key.png", fullPage: true });
 
 		const client = new Client({ name: "headless-with-key", version: "1" });
-		await client.connect(new StreamableHTTPClientTransport(new URL(`${dev.origin}/mcp`), { requestInit: { headers: { Authorization: `Bearer ${key}` } } }));
+		await client.connect(
+			new StreamableHTTPClientTransport(new URL(`${dev.origin}/mcp`), { requestInit: { headers: { Authorization: `Bearer ${key}` } } }),
+		);
 		const names = (await client.listTools()).tools.map((t) => t.name).sort();
 		expect(names).toEqual(["audit_log", "open_nodes", "read_graph", "search_nodes"]);
 		expect((await client.callTool({ name: "read_graph", arguments: {} })).isError).toBeFalsy();
@@ -94,7 +113,16 @@ describe("connected-apps page in Chromium", () => {
 		const clientId = await registerClient(fetch, dev.origin, redirect, "Browser Consent Test");
 		const { challenge } = await pkce();
 		const url = new URL(`${dev.origin}/authorize`);
-		url.search = new URLSearchParams({ response_type: "code", client_id: clientId, redirect_uri: redirect, scope: "mcp:read mcp:write", state: "s1", code_challenge: challenge, code_challenge_method: "S256", resource: dev.origin }).toString();
+		url.search = new URLSearchParams({
+			response_type: "code",
+			client_id: clientId,
+			redirect_uri: redirect,
+			scope: "mcp:read mcp:write",
+			state: "s1",
+			code_challenge: challenge,
+			code_challenge_method: "S256",
+			resource: dev.origin,
+		}).toString();
 		const context = await browser.newContext();
 		const page = await context.newPage();
 		let landed = "";

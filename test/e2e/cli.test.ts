@@ -14,8 +14,13 @@ import { startWrangler, type DevServer } from "./wrangler";
 const ADMIN = "e2e-admin-token-0123456789abcdef0123456789abcdef";
 let dev: DevServer;
 
-async function smcp(args: string[], opts: { stdin?: string; env?: Record<string, string> } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-	const p = promisify(execFile)(process.execPath, ["bin/smcp.mjs", ...args], { env: { ...process.env, SMCP_ADMIN_TOKEN: ADMIN, SMCP_URL: dev.origin, ...opts.env } });
+async function smcp(
+	args: string[],
+	opts: { stdin?: string; env?: Record<string, string> } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+	const p = promisify(execFile)(process.execPath, ["bin/smcp.mjs", ...args], {
+		env: { ...process.env, SMCP_ADMIN_TOKEN: ADMIN, SMCP_URL: dev.origin, ...opts.env },
+	});
 	p.child.stdin!.end(opts.stdin ?? "");
 	try {
 		const r = await p;
@@ -34,7 +39,12 @@ const init = (bearer: string) =>
 	fetch(`${dev.origin}/mcp`, {
 		method: "POST",
 		headers: { Authorization: `Bearer ${bearer}`, "Content-Type": "application/json", Accept: "application/json, text/event-stream" },
-		body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "cli", version: "1" } } }),
+		body: JSON.stringify({
+			jsonrpc: "2.0",
+			id: 1,
+			method: "initialize",
+			params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "cli", version: "1" } },
+		}),
 	});
 
 beforeAll(async () => {
@@ -62,7 +72,20 @@ describe("smcp CLI", () => {
 	});
 
 	it("creates a key, which works, is listed by prefix, and stops working when revoked", async () => {
-		const r = await json(["keys", "create", "--tenant", user.tenantId, "--user", user.userId, "--name", "ci", "--scopes", "mcp:read", "--days", "7"]);
+		const r = await json([
+			"keys",
+			"create",
+			"--tenant",
+			user.tenantId,
+			"--user",
+			user.userId,
+			"--name",
+			"ci",
+			"--scopes",
+			"mcp:read",
+			"--days",
+			"7",
+		]);
 		key = r.key;
 		keyId = r.keyId;
 		expect((await init(key)).status).toBe(200);
@@ -111,7 +134,9 @@ describe("smcp CLI", () => {
 	});
 
 	it("resets a password, and refuses a password given as an argument", async () => {
-		expect((await smcp(["users", "reset-password", "--user", user.userId, "--password-stdin"], { stdin: "a brand new password" })).code).toBe(0);
+		expect(
+			(await smcp(["users", "reset-password", "--user", user.userId, "--password-stdin"], { stdin: "a brand new password" })).code,
+		).toBe(0);
 		const r = await smcp(["users", "reset-password", "--user", user.userId]);
 		expect(r.code).toBe(2);
 		expect(r.stderr).toContain("stdin");

@@ -27,14 +27,22 @@ beforeAll(async () => {
 		headers.set("Authorization", `Bearer ${tokens.access_token}`);
 		return fetch(url, { ...init, headers });
 	};
-	client = new Client({ name: "e2e-modern-fixtures", version: "1.0.0" }, { capabilities: { elicitation: { form: {} }, sampling: {} }, versionNegotiation: { mode: { pin: "2026-07-28" } } });
+	client = new Client(
+		{ name: "e2e-modern-fixtures", version: "1.0.0" },
+		{ capabilities: { elicitation: { form: {} }, sampling: {} }, versionNegotiation: { mode: { pin: "2026-07-28" } } },
+	);
 	client.setRequestHandler("elicitation/create", async (req) => {
 		asked.push(`elicitation:${req.params.message}`);
 		return { action: "accept", content: { username: "testuser", email: "test@example.com" } } as never;
 	});
 	client.setRequestHandler("sampling/createMessage", async () => {
 		asked.push("sampling");
-		return { role: "assistant", content: { type: "text", text: "This is a test response from the client" }, model: "test-model", stopReason: "endTurn" } as never;
+		return {
+			role: "assistant",
+			content: { type: "text", text: "This is a test response from the client" },
+			model: "test-model",
+			stopReason: "endTurn",
+		} as never;
 	});
 	await client.connect(new StreamableHTTPClientTransport(new URL(`${dev.origin}/mcp`), { fetch: authed }));
 });
@@ -58,10 +66,18 @@ describe("the conformance fixtures on the 2026-07-28 lane", () => {
 
 	it("content fixtures: text, image, audio, embedded resource, mixed, and a tool error", async () => {
 		expect(text(await client.callTool({ name: "test_simple_text", arguments: {} }))).toBe("This is a simple text response for testing.");
-		expect((await client.callTool({ name: "test_image_content", arguments: {} })).content).toEqual([expect.objectContaining({ type: "image", mimeType: "image/png" })]);
-		expect((await client.callTool({ name: "test_audio_content", arguments: {} })).content).toEqual([expect.objectContaining({ type: "audio", mimeType: "audio/wav" })]);
-		expect((await client.callTool({ name: "test_embedded_resource", arguments: {} })).content).toEqual([expect.objectContaining({ type: "resource" })]);
-		expect(((await client.callTool({ name: "test_multiple_content_types", arguments: {} })).content as { type: string }[]).map((b) => b.type)).toEqual(["text", "image", "resource"]);
+		expect((await client.callTool({ name: "test_image_content", arguments: {} })).content).toEqual([
+			expect.objectContaining({ type: "image", mimeType: "image/png" }),
+		]);
+		expect((await client.callTool({ name: "test_audio_content", arguments: {} })).content).toEqual([
+			expect.objectContaining({ type: "audio", mimeType: "audio/wav" }),
+		]);
+		expect((await client.callTool({ name: "test_embedded_resource", arguments: {} })).content).toEqual([
+			expect.objectContaining({ type: "resource" }),
+		]);
+		expect(
+			((await client.callTool({ name: "test_multiple_content_types", arguments: {} })).content as { type: string }[]).map((b) => b.type),
+		).toEqual(["text", "image", "resource"]);
 		const failed = await client.callTool({ name: "test_error_handling", arguments: {} });
 		expect([failed.isError, text(failed)]).toEqual([true, "This tool intentionally returns an error for testing"]);
 	});
@@ -75,20 +91,34 @@ describe("the conformance fixtures on the 2026-07-28 lane", () => {
 	});
 
 	it("resources, the template, prompts and completion", async () => {
-		expect((await client.listResources()).resources.map((r) => r.uri)).toEqual(["smcp://audit-log", "test://static-text", "test://static-binary", "test://watched-resource"]);
+		expect((await client.listResources()).resources.map((r) => r.uri)).toEqual([
+			"smcp://audit-log",
+			"test://static-text",
+			"test://static-binary",
+			"test://watched-resource",
+		]);
 		expect((await client.listResourceTemplates()).resourceTemplates.map((t) => t.uriTemplate)).toEqual(["test://template/{id}/data"]);
-		expect((await client.readResource({ uri: "test://static-text" })).contents[0]).toMatchObject({ text: "This is the content of the static text resource." });
-		expect((await client.readResource({ uri: "test://template/123/data" })).contents[0]).toMatchObject({ text: '{"id":"123","templateTest":true,"data":"Data for ID: 123"}' });
+		expect((await client.readResource({ uri: "test://static-text" })).contents[0]).toMatchObject({
+			text: "This is the content of the static text resource.",
+		});
+		expect((await client.readResource({ uri: "test://template/123/data" })).contents[0]).toMatchObject({
+			text: '{"id":"123","templateTest":true,"data":"Data for ID: 123"}',
+		});
 		expect((await client.listPrompts()).prompts.map((p) => p.name)).toContain("test_prompt_with_arguments");
 		const got = await client.getPrompt({ name: "test_prompt_with_arguments", arguments: { arg1: "hello", arg2: "world" } });
 		expect(got.messages[0]!.content).toEqual({ type: "text", text: "Prompt with arguments: arg1='hello', arg2='world'" });
 		await expect(client.getPrompt({ name: "test_prompt_with_arguments", arguments: { arg1: "only" } })).rejects.toThrow();
-		const done = await client.complete({ ref: { type: "ref/prompt", name: "test_prompt_with_arguments" }, argument: { name: "arg1", value: "par" } });
+		const done = await client.complete({
+			ref: { type: "ref/prompt", name: "test_prompt_with_arguments" },
+			argument: { name: "arg1", value: "par" },
+		});
 		expect(done.completion.values).toEqual(["paris", "park", "party"]);
 	});
 
 	it("every fixture call, read and get is in the tenant's audit trail on the modern lane", async () => {
-		const log = (await client.callTool({ name: "audit_log", arguments: { limit: 100 } })).structuredContent as { entries: { tool: string | null; method: string; lane: string }[] };
+		const log = (await client.callTool({ name: "audit_log", arguments: { limit: 100 } })).structuredContent as {
+			entries: { tool: string | null; method: string; lane: string }[];
+		};
 		const modern = log.entries.filter((e) => e.lane === "modern");
 		expect(modern.some((e) => e.tool === "test_sampling" && e.method === "tools/call")).toBe(true);
 		expect(modern.some((e) => e.tool === "conformance_read_resource" && e.method === "resources/read")).toBe(true);

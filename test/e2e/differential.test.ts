@@ -39,11 +39,52 @@ afterAll(async () => {
 
 /** The script: duplicates against stored state, dangling relations, a failing call, searches, deletes. */
 const SCRIPT: [string, Record<string, unknown>][] = [
-	["create_entities", { entities: [{ name: "Ada", entityType: "person", observations: ["wrote notes", "liked engines"] }, { name: "Analytical Engine", entityType: "machine", observations: [] }] }],
-	["create_entities", { entities: [{ name: "Ada", entityType: "robot", observations: ["other"] }, { name: "Babbage", entityType: "person", observations: ["designed engines"] }] }],
-	["create_relations", { relations: [{ from: "Ada", to: "Analytical Engine", relationType: "programmed" }, { from: "Babbage", to: "Ada", relationType: "worked with" }, { from: "Ada", to: "Ghost", relationType: "mentions" }] }],
-	["create_relations", { relations: [{ from: "Ada", to: "Analytical Engine", relationType: "programmed" }, { from: "Babbage", to: "Analytical Engine", relationType: "designed" }] }],
-	["add_observations", { observations: [{ entityName: "Ada", contents: ["liked engines", "Countess of Lovelace"] }, { entityName: "Babbage", contents: ["Difference Engine"] }] }],
+	[
+		"create_entities",
+		{
+			entities: [
+				{ name: "Ada", entityType: "person", observations: ["wrote notes", "liked engines"] },
+				{ name: "Analytical Engine", entityType: "machine", observations: [] },
+			],
+		},
+	],
+	[
+		"create_entities",
+		{
+			entities: [
+				{ name: "Ada", entityType: "robot", observations: ["other"] },
+				{ name: "Babbage", entityType: "person", observations: ["designed engines"] },
+			],
+		},
+	],
+	[
+		"create_relations",
+		{
+			relations: [
+				{ from: "Ada", to: "Analytical Engine", relationType: "programmed" },
+				{ from: "Babbage", to: "Ada", relationType: "worked with" },
+				{ from: "Ada", to: "Ghost", relationType: "mentions" },
+			],
+		},
+	],
+	[
+		"create_relations",
+		{
+			relations: [
+				{ from: "Ada", to: "Analytical Engine", relationType: "programmed" },
+				{ from: "Babbage", to: "Analytical Engine", relationType: "designed" },
+			],
+		},
+	],
+	[
+		"add_observations",
+		{
+			observations: [
+				{ entityName: "Ada", contents: ["liked engines", "Countess of Lovelace"] },
+				{ entityName: "Babbage", contents: ["Difference Engine"] },
+			],
+		},
+	],
 	["add_observations", { observations: [{ entityName: "Nobody", contents: ["x"] }] }],
 	["search_nodes", { query: "ENGINE" }],
 	["search_nodes", { query: "person" }],
@@ -51,8 +92,24 @@ const SCRIPT: [string, Record<string, unknown>][] = [
 	["search_nodes", { query: "" }],
 	["search_nodes", { query: "ab" }],
 	["open_nodes", { names: ["Ada", "Ghost", "Babbage"] }],
-	["delete_observations", { deletions: [{ entityName: "Ada", observations: ["wrote notes", "never said"] }, { entityName: "Nobody", observations: ["x"] }] }],
-	["delete_relations", { relations: [{ from: "Babbage", to: "Ada", relationType: "worked with" }, { from: "X", to: "Y", relationType: "none" }] }],
+	[
+		"delete_observations",
+		{
+			deletions: [
+				{ entityName: "Ada", observations: ["wrote notes", "never said"] },
+				{ entityName: "Nobody", observations: ["x"] },
+			],
+		},
+	],
+	[
+		"delete_relations",
+		{
+			relations: [
+				{ from: "Babbage", to: "Ada", relationType: "worked with" },
+				{ from: "X", to: "Y", relationType: "none" },
+			],
+		},
+	],
 	["delete_entities", { entityNames: ["Analytical Engine", "Not there"] }],
 	["read_graph", {}],
 	["open_nodes", { names: [] }],
@@ -61,7 +118,12 @@ const SCRIPT: [string, Record<string, unknown>][] = [
 describe("SMCP's memory pack vs @modelcontextprotocol/server-memory", () => {
 	it("publishes the same tool names and input schema shapes", async () => {
 		const shape = (tools: { name: string; inputSchema: { properties?: Record<string, unknown>; required?: string[] } }[]) =>
-			Object.fromEntries(tools.map((t) => [t.name, { properties: Object.keys(t.inputSchema.properties ?? {}).sort(), required: [...(t.inputSchema.required ?? [])].sort() }]));
+			Object.fromEntries(
+				tools.map((t) => [
+					t.name,
+					{ properties: Object.keys(t.inputSchema.properties ?? {}).sort(), required: [...(t.inputSchema.required ?? [])].sort() },
+				]),
+			);
 		const theirs = shape((await reference.listTools()).tools as never);
 		const ours = shape((await smcp.listTools()).tools as never);
 		// SMCP serves more packs (audit_log) and one documented addition: delete_entities takes an

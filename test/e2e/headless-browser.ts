@@ -17,7 +17,18 @@ import { consentRedirect, type Fetch, type Person } from "../support/oauth-flow"
 const OPENERS = ["open", "xdg-open", "gio", "x-www-browser", "sensible-browser", "www-browser"];
 
 /** Variables that make xdg-open pick a desktop environment's opener instead of `$BROWSER`. */
-const DESKTOP_VARS = ["DISPLAY", "WAYLAND_DISPLAY", "XDG_CURRENT_DESKTOP", "XDG_SESSION_DESKTOP", "DESKTOP_SESSION", "KDE_FULL_SESSION", "GNOME_DESKTOP_SESSION_ID", "MATE_DESKTOP_SESSION_ID", "DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR"];
+const DESKTOP_VARS = [
+	"DISPLAY",
+	"WAYLAND_DISPLAY",
+	"XDG_CURRENT_DESKTOP",
+	"XDG_SESSION_DESKTOP",
+	"DESKTOP_SESSION",
+	"KDE_FULL_SESSION",
+	"GNOME_DESKTOP_SESSION_ID",
+	"MATE_DESKTOP_SESSION_ID",
+	"DBUS_SESSION_BUS_ADDRESS",
+	"XDG_RUNTIME_DIR",
+];
 
 export interface Browserless {
 	/** Environment for the child: `$BROWSER` and every opener on `PATH` record their argument and exit 0. */

@@ -18,7 +18,17 @@ const require = createRequire(import.meta.url);
 /** The package's `inspector` bin, the launcher that dispatches `--cli`. */
 const INSPECTOR = join(dirname(require.resolve("@modelcontextprotocol/inspector/package.json")), "clients/launcher/build/index.js");
 const DEV = { email: "dev@smcp.local", password: "smcp-dev-password" };
-const MEMORY_TOOLS = ["add_observations", "create_entities", "create_relations", "delete_entities", "delete_observations", "delete_relations", "open_nodes", "read_graph", "search_nodes"];
+const MEMORY_TOOLS = [
+	"add_observations",
+	"create_entities",
+	"create_relations",
+	"delete_entities",
+	"delete_observations",
+	"delete_relations",
+	"open_nodes",
+	"read_graph",
+	"search_nodes",
+];
 const READ_TOOLS = ["open_nodes", "read_graph", "search_nodes"];
 
 const work = mkdtempSync(join(tmpdir(), "smcp-inspector-"));
@@ -54,15 +64,26 @@ interface Run {
 function inspect(args: string[]): Promise<Run> {
 	return new Promise((resolve, reject) => {
 		const env = browser.env({ HOME: join(work, "home"), NO_COLOR: "1" });
-		const child = execFile(process.execPath, [INSPECTOR, "--cli", ...args, "--format", "json", "--stored-auth-only"], { env, timeout: 30_000, killSignal: "SIGKILL" }, (err, stdout, stderr) => {
-			if (err && typeof err.code !== "number") return reject(new Error(`inspector --cli did not finish (${err.signal ?? err.code}); stderr: ${stderr}`));
-			const doc = (stdout.trim() || stderr.trim()).split("\n").at(-1) ?? "";
-			try {
-				resolve({ code: child.exitCode, json: JSON.parse(doc) as Run["json"], stdout, stderr });
-			} catch {
-				reject(new Error(`inspector --cli printed no JSON document (exit ${child.exitCode}); stdout: ${stdout.slice(0, 500)} stderr: ${stderr.slice(0, 500)}`));
-			}
-		});
+		const child = execFile(
+			process.execPath,
+			[INSPECTOR, "--cli", ...args, "--format", "json", "--stored-auth-only"],
+			// The generated Worker types declare its vars on ProcessEnv (nodejs_compat); this is a plain Node child.
+			{ env: env as NodeJS.ProcessEnv, timeout: 30_000, killSignal: "SIGKILL" },
+			(err, stdout, stderr) => {
+				if (err && typeof err.code !== "number")
+					return reject(new Error(`inspector --cli did not finish (${err.signal ?? err.code}); stderr: ${stderr}`));
+				const doc = (stdout.trim() || stderr.trim()).split("\n").at(-1) ?? "";
+				try {
+					resolve({ code: child.exitCode, json: JSON.parse(doc) as Run["json"], stdout, stderr });
+				} catch {
+					reject(
+						new Error(
+							`inspector --cli printed no JSON document (exit ${child.exitCode}); stdout: ${stdout.slice(0, 500)} stderr: ${stderr.slice(0, 500)}`,
+						),
+					);
+				}
+			},
+		);
 	});
 }
 
@@ -83,7 +104,16 @@ describe("MCP Inspector CLI against wrangler dev", () => {
 
 	it("tools/call writes over /mcp and the write is read back, over /mcp and over /sse", async () => {
 		const entity = { name: "Hopper", entityType: "person", observations: ["compiled the first compiler"] };
-		const created = await inspect([...mcp(), ...bearer(readWrite), "--method", "tools/call", "--tool-name", "create_entities", "--tool-args-json", JSON.stringify({ entities: [entity] })]);
+		const created = await inspect([
+			...mcp(),
+			...bearer(readWrite),
+			"--method",
+			"tools/call",
+			"--tool-name",
+			"create_entities",
+			"--tool-args-json",
+			JSON.stringify({ entities: [entity] }),
+		]);
 		expect(created.code, created.stderr).toBe(0);
 		expect(created.json.result!.isError).toBeFalsy();
 		expect(created.json.result!.structuredContent).toEqual({ entities: [entity] });
@@ -92,7 +122,16 @@ describe("MCP Inspector CLI against wrangler dev", () => {
 		expect(viaMcp.code, viaMcp.stderr).toBe(0);
 		expect(viaMcp.json.result!.structuredContent).toEqual({ entities: [entity], relations: [] });
 
-		const viaSse = await inspect([...sse(), ...bearer(readWrite), "--method", "tools/call", "--tool-name", "search_nodes", "--tool-args-json", JSON.stringify({ query: "compiler" })]);
+		const viaSse = await inspect([
+			...sse(),
+			...bearer(readWrite),
+			"--method",
+			"tools/call",
+			"--tool-name",
+			"search_nodes",
+			"--tool-args-json",
+			JSON.stringify({ query: "compiler" }),
+		]);
 		expect(viaSse.code, viaSse.stderr).toBe(0);
 		expect((viaSse.json.result!.structuredContent as Graph).entities.map((e) => e.name)).toEqual(["Hopper"]);
 	});
@@ -104,7 +143,16 @@ describe("MCP Inspector CLI against wrangler dev", () => {
 		expect(names).toEqual(expect.arrayContaining(READ_TOOLS));
 		for (const write of MEMORY_TOOLS.filter((t) => !READ_TOOLS.includes(t))) expect(names).not.toContain(write);
 
-		const write = await inspect([...mcp(), ...bearer(readOnly), "--method", "tools/call", "--tool-name", "delete_entities", "--tool-args-json", JSON.stringify({ entityNames: ["Hopper"] })]);
+		const write = await inspect([
+			...mcp(),
+			...bearer(readOnly),
+			"--method",
+			"tools/call",
+			"--tool-name",
+			"delete_entities",
+			"--tool-args-json",
+			JSON.stringify({ entityNames: ["Hopper"] }),
+		]);
 		// The CLI looks the tool up in tools/list before calling it, and SMCP does not list a write
 		// tool to a read-only token, so the refusal surfaces as the CLI's tool_not_found (exit 5).
 		// SMCP's own 403 insufficient_scope on a direct call is covered in test/integration/tenant.test.ts.

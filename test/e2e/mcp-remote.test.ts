@@ -20,7 +20,17 @@ const require = createRequire(import.meta.url);
 const MCP_REMOTE = join(dirname(require.resolve("mcp-remote/package.json")), "dist/proxy.js");
 const DEV = { email: "dev@smcp.local", password: "smcp-dev-password" };
 /** Every tool of the memory pack; SMCP may serve other packs beside it. */
-const MEMORY_TOOLS = ["add_observations", "create_entities", "create_relations", "delete_entities", "delete_observations", "delete_relations", "open_nodes", "read_graph", "search_nodes"];
+const MEMORY_TOOLS = [
+	"add_observations",
+	"create_entities",
+	"create_relations",
+	"delete_entities",
+	"delete_observations",
+	"delete_relations",
+	"open_nodes",
+	"read_graph",
+	"search_nodes",
+];
 
 const work = mkdtempSync(join(tmpdir(), "smcp-mcp-remote-"));
 /** mcp-remote's token store for this run only (`MCP_REMOTE_CONFIG_DIR`); HOME points elsewhere so a stray `~/.mcp-auth` would show. */
@@ -94,7 +104,17 @@ async function connectThroughMcpRemote(path: "/mcp" | "/sse", strategy: Strategy
 	const callbackPort = await freePort();
 	const transport = new StdioClientTransport({
 		command: process.execPath,
-		args: [MCP_REMOTE, `${dev.origin}${path}`, String(callbackPort), "--host", "127.0.0.1", "--transport", strategy, "--auth-timeout", "40"],
+		args: [
+			MCP_REMOTE,
+			`${dev.origin}${path}`,
+			String(callbackPort),
+			"--host",
+			"127.0.0.1",
+			"--transport",
+			strategy,
+			"--auth-timeout",
+			"40",
+		],
 		env: browser.env({ MCP_REMOTE_CONFIG_DIR: configDir, HOME: home }),
 		stderr: "pipe",
 	});
@@ -160,12 +180,20 @@ describe("mcp-remote (Claude Desktop's bridge) against wrangler dev", () => {
 		expect(client.getServerVersion()?.name).toBe("smcp");
 		expect((await client.listTools()).tools.map((t) => t.name)).toEqual(expect.arrayContaining(MEMORY_TOOLS));
 
-		const created = await client.callTool({ name: "create_entities", arguments: { entities: [{ name: "Turing", entityType: "person", observations: ["on computable numbers"] }] } });
+		const created = await client.callTool({
+			name: "create_entities",
+			arguments: { entities: [{ name: "Turing", entityType: "person", observations: ["on computable numbers"] }] },
+		});
 		expect(created.isError, text(created)).toBeFalsy();
-		expect(created.structuredContent).toEqual({ entities: [{ name: "Turing", entityType: "person", observations: ["on computable numbers"] }] });
+		expect(created.structuredContent).toEqual({
+			entities: [{ name: "Turing", entityType: "person", observations: ["on computable numbers"] }],
+		});
 		const graph = await client.callTool({ name: "read_graph", arguments: {} });
 		expect(graph.isError, text(graph)).toBeFalsy();
-		expect(graph.structuredContent).toEqual({ entities: [{ name: "Turing", entityType: "person", observations: ["on computable numbers"] }], relations: [] });
+		expect(graph.structuredContent).toEqual({
+			entities: [{ name: "Turing", entityType: "person", observations: ["on computable numbers"] }],
+			relations: [],
+		});
 
 		// Tokens went to this run's store, not the user's home.
 		expect(readdirSync(join(configDir, "mcp-remote-v1")).some((f) => f.endsWith("_tokens.json"))).toBe(true);
@@ -181,10 +209,15 @@ describe("mcp-remote (Claude Desktop's bridge) against wrangler dev", () => {
 		expect(log()).toContain("Proxy established successfully between local STDIO and remote SSEClientTransport");
 		expect((await client.listTools()).tools.map((t) => t.name)).toEqual(expect.arrayContaining(MEMORY_TOOLS));
 
-		const added = await client.callTool({ name: "add_observations", arguments: { observations: [{ entityName: "Turing", contents: ["via mcp-remote over sse"] }] } });
+		const added = await client.callTool({
+			name: "add_observations",
+			arguments: { observations: [{ entityName: "Turing", contents: ["via mcp-remote over sse"] }] },
+		});
 		expect(added.isError, text(added)).toBeFalsy();
 		const g = (await client.callTool({ name: "read_graph", arguments: {} })).structuredContent as Graph;
-		expect(g.entities).toEqual([{ name: "Turing", entityType: "person", observations: ["on computable numbers", "via mcp-remote over sse"] }]);
+		expect(g.entities).toEqual([
+			{ name: "Turing", entityType: "person", observations: ["on computable numbers", "via mcp-remote over sse"] },
+		]);
 		await client.close();
 	});
 

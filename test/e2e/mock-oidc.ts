@@ -105,7 +105,11 @@ export async function startMockOidc(user: MockUser): Promise<MockOidcProvider> {
 
 	async function handle(req: IncomingMessage): Promise<{ status: number; headers: Record<string, string>; body?: string }> {
 		const url = new URL(req.url ?? "/", issuer);
-		const asJson = (status: number, value: unknown) => ({ status, headers: { "Content-Type": "application/json" }, body: JSON.stringify(value) });
+		const asJson = (status: number, value: unknown) => ({
+			status,
+			headers: { "Content-Type": "application/json" },
+			body: JSON.stringify(value),
+		});
 		if (url.pathname === "/.well-known/openid-configuration") {
 			return asJson(200, {
 				issuer,
@@ -119,14 +123,25 @@ export async function startMockOidc(user: MockUser): Promise<MockOidcProvider> {
 				code_challenge_methods_supported: ["S256"],
 			});
 		}
-		if (url.pathname === "/jwks") return asJson(200, { keys: [{ kty: "RSA", n: publicJwk.n, e: publicJwk.e, kid, use: "sig", alg: "RS256" }] });
+		if (url.pathname === "/jwks")
+			return asJson(200, { keys: [{ kty: "RSA", n: publicJwk.n, e: publicJwk.e, kid, use: "sig", alg: "RS256" }] });
 		if (url.pathname === "/authorize") {
 			const q = url.searchParams;
-			if (q.get("client_id") !== mock.clientId || q.get("response_type") !== "code" || q.get("code_challenge_method") !== "S256" || !q.get("scope")?.split(" ").includes("openid")) {
+			if (
+				q.get("client_id") !== mock.clientId ||
+				q.get("response_type") !== "code" ||
+				q.get("code_challenge_method") !== "S256" ||
+				!q.get("scope")?.split(" ").includes("openid")
+			) {
 				return asJson(400, { error: "invalid_request" });
 			}
 			const code = b64url(crypto.getRandomValues(new Uint8Array(24)));
-			codes.set(code, { nonce: q.get("nonce") ?? "", challenge: q.get("code_challenge") ?? "", redirectUri: q.get("redirect_uri") ?? "", user: mock.user });
+			codes.set(code, {
+				nonce: q.get("nonce") ?? "",
+				challenge: q.get("code_challenge") ?? "",
+				redirectUri: q.get("redirect_uri") ?? "",
+				user: mock.user,
+			});
 			mock.issued.codes.push(code);
 			mock.issued.states.push(q.get("state") ?? "");
 			const back = new URL(q.get("redirect_uri") ?? "");
@@ -140,16 +155,24 @@ export async function startMockOidc(user: MockUser): Promise<MockOidcProvider> {
 			for await (const chunk of req) raw += chunk;
 			const form = new URLSearchParams(raw);
 			const basic = /^Basic (.+)$/.exec(req.headers.authorization ?? "")?.[1];
-			const [id, secret] = basic ? Buffer.from(basic, "base64").toString().split(":").map(decodeURIComponent) : [form.get("client_id"), form.get("client_secret")];
+			const [id, secret] = basic
+				? Buffer.from(basic, "base64").toString().split(":").map(decodeURIComponent)
+				: [form.get("client_id"), form.get("client_secret")];
 			if (id !== mock.clientId || secret !== mock.clientSecret) return asJson(401, { error: "invalid_client" });
 			const pending = codes.get(form.get("code") ?? "");
 			codes.delete(form.get("code") ?? "");
-			if (!pending || form.get("grant_type") !== "authorization_code" || form.get("redirect_uri") !== pending.redirectUri) return asJson(400, { error: "invalid_grant" });
+			if (!pending || form.get("grant_type") !== "authorization_code" || form.get("redirect_uri") !== pending.redirectUri)
+				return asJson(400, { error: "invalid_grant" });
 			const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(form.get("code_verifier") ?? "")));
 			if (b64url(digest) !== pending.challenge) return asJson(400, { error: "invalid_grant" });
 			const idToken = await signIdToken(pending);
 			mock.issued.idTokens.push(idToken);
-			return asJson(200, { access_token: b64url(crypto.getRandomValues(new Uint8Array(24))), token_type: "Bearer", expires_in: 300, id_token: idToken });
+			return asJson(200, {
+				access_token: b64url(crypto.getRandomValues(new Uint8Array(24))),
+				token_type: "Bearer",
+				expires_in: 300,
+				id_token: idToken,
+			});
 		}
 		return { status: 404, headers: {} };
 	}

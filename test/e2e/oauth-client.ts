@@ -55,7 +55,9 @@ export class MemoryAuthProvider implements OAuthClientProvider {
 
 type Kind = "mcp" | "sse";
 const makeTransport = (kind: Kind, origin: string, auth: MemoryAuthProvider) =>
-	kind === "mcp" ? new StreamableHTTPClientTransport(new URL(`${origin}/mcp`), { authProvider: auth }) : new SSEClientTransport(new URL(`${origin}/sse`), { authProvider: auth });
+	kind === "mcp"
+		? new StreamableHTTPClientTransport(new URL(`${origin}/mcp`), { authProvider: auth })
+		: new SSEClientTransport(new URL(`${origin}/sse`), { authProvider: auth });
 
 /**
  * Connects a real SDK client, completing sign-in and consent on the way when needed.
@@ -65,7 +67,12 @@ const makeTransport = (kind: Kind, origin: string, auth: MemoryAuthProvider) =>
  * const { client } = await connectWithOAuth("mcp", origin, { email, password });
  * ```
  */
-export async function connectWithOAuth(kind: Kind, origin: string, who: { email: string; password: string }, auth = new MemoryAuthProvider()): Promise<{ client: Client; auth: MemoryAuthProvider }> {
+export async function connectWithOAuth(
+	kind: Kind,
+	origin: string,
+	who: { email: string; password: string },
+	auth = new MemoryAuthProvider(),
+): Promise<{ client: Client; auth: MemoryAuthProvider }> {
 	const client = new Client({ name: `e2e-${kind}`, version: "1.0.0" });
 	try {
 		await client.connect(makeTransport(kind, origin, auth));

@@ -27,7 +27,15 @@ let dev: DevServer;
 beforeAll(async () => {
 	idp = await startMockOidc(SSO_USER);
 	// A local account whose email the provider will also vouch for: the second test links to it.
-	const create = run(process.execPath, ["scripts/create-account.mjs", "--email", LINKED.email, "--password-stdin", "--local", "--persist-to", persistDir]);
+	const create = run(process.execPath, [
+		"scripts/create-account.mjs",
+		"--email",
+		LINKED.email,
+		"--password-stdin",
+		"--local",
+		"--persist-to",
+		persistDir,
+	]);
 	create.child.stdin!.end(LINKED.password);
 	await create;
 	dev = await startWrangler({
@@ -61,7 +69,16 @@ async function continueWithSso(scope = "mcp:read mcp:write", grant?: string[]): 
 	const { verifier, challenge } = await pkce();
 	const state = crypto.randomUUID();
 	const authorize = new URL(`${dev.origin}/authorize`);
-	authorize.search = new URLSearchParams({ response_type: "code", client_id: clientId, redirect_uri: REDIRECT, scope, state, code_challenge: challenge, code_challenge_method: "S256", resource: dev.origin }).toString();
+	authorize.search = new URLSearchParams({
+		response_type: "code",
+		client_id: clientId,
+		redirect_uri: REDIRECT,
+		scope,
+		state,
+		code_challenge: challenge,
+		code_challenge_method: "S256",
+		resource: dev.origin,
+	}).toString();
 	const jar = new CookieJar();
 	const page = await fetch(authorize, { redirect: "manual" });
 	jar.take(page);
@@ -102,7 +119,14 @@ async function exchange(s: Started, code: string): Promise<{ access_token: strin
 	const res = await fetch(`${dev.origin}/token`, {
 		method: "POST",
 		headers: { "Content-Type": "application/x-www-form-urlencoded" },
-		body: new URLSearchParams({ grant_type: "authorization_code", code, redirect_uri: REDIRECT, client_id: s.clientId, code_verifier: s.verifier, resource: dev.origin }).toString(),
+		body: new URLSearchParams({
+			grant_type: "authorization_code",
+			code,
+			redirect_uri: REDIRECT,
+			client_id: s.clientId,
+			code_verifier: s.verifier,
+			resource: dev.origin,
+		}).toString(),
 	});
 	expect(res.status).toBe(200);
 	return (await res.json()) as { access_token: string; scope: string };
@@ -121,7 +145,12 @@ async function mcp(token: string, method: string, params: unknown = {}): Promise
 			},
 			body: JSON.stringify(body),
 		});
-	const init = await post({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "oidc-e2e", version: "1" } } });
+	const init = await post({
+		jsonrpc: "2.0",
+		id: 1,
+		method: "initialize",
+		params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "oidc-e2e", version: "1" } },
+	});
 	expect(init.status).toBe(200);
 	await init.text();
 	const session = init.headers.get("Mcp-Session-Id")!;
@@ -129,7 +158,11 @@ async function mcp(token: string, method: string, params: unknown = {}): Promise
 	const res = await post({ jsonrpc: "2.0", id: 2, method, params }, session);
 	const text = await res.text();
 	const payload = res.headers.get("Content-Type")?.includes("text/event-stream")
-		? text.split("\n").filter((l) => l.startsWith("data: ")).map((l) => JSON.parse(l.slice(6))).find((m) => m.id === 2)
+		? text
+				.split("\n")
+				.filter((l) => l.startsWith("data: "))
+				.map((l) => JSON.parse(l.slice(6)))
+				.find((m) => m.id === 2)
 		: JSON.parse(text);
 	return { status: res.status, result: payload?.result ?? {} };
 }
@@ -160,7 +193,10 @@ describe("upstream sign-in (OIDC) through wrangler dev", () => {
 
 	it("links the local account with the same verified email: both sign-ins reach the same tenant", async () => {
 		const local = await obtainTokens({ fetch, origin: dev.origin, email: LINKED.email, password: LINKED.password });
-		const wrote = await mcp(local.access_token, "tools/call", { name: "create_entities", arguments: { entities: [{ name: "LinkedProof", entityType: "t", observations: [] }] } });
+		const wrote = await mcp(local.access_token, "tools/call", {
+			name: "create_entities",
+			arguments: { entities: [{ name: "LinkedProof", entityType: "t", observations: [] }] },
+		});
 		expect(wrote.status).toBe(200);
 
 		idp.user = { sub: "mock-user-linked", email: LINKED.email, email_verified: true };
@@ -172,22 +208,25 @@ describe("upstream sign-in (OIDC) through wrangler dev", () => {
 		expect(JSON.stringify(read.result)).toContain("LinkedProof");
 	});
 
-	it.each(["wrong_nonce", "wrong_audience"] as const)("an ID token with %s → a local error page, no code for the client", async (misbehave) => {
-		idp.user = SSO_USER;
-		idp.misbehave = misbehave;
-		try {
-			const back = await throughProvider(await continueWithSso());
-			expect(back.status).toBe(400);
-			expect(back.headers.get("Location")).toBeNull();
-			expect(back.headers.get("Content-Type")).toContain("text/html");
-			const html = await back.text();
-			expect(html).toContain("SMCP could not sign you in with Mock SSO");
-			const main = /<main>[\s\S]*<\/main>/.exec(html)?.[0] ?? "";
-			expect(main).not.toMatch(/nonce|audience|aud\b|signature|token/i); // generic text: no hint for the forger
-		} finally {
-			idp.misbehave = undefined;
-		}
-	});
+	it.each(["wrong_nonce", "wrong_audience"] as const)(
+		"an ID token with %s → a local error page, no code for the client",
+		async (misbehave) => {
+			idp.user = SSO_USER;
+			idp.misbehave = misbehave;
+			try {
+				const back = await throughProvider(await continueWithSso());
+				expect(back.status).toBe(400);
+				expect(back.headers.get("Location")).toBeNull();
+				expect(back.headers.get("Content-Type")).toContain("text/html");
+				const html = await back.text();
+				expect(html).toContain("SMCP could not sign you in with Mock SSO");
+				const main = /<main>[\s\S]*<\/main>/.exec(html)?.[0] ?? "";
+				expect(main).not.toMatch(/nonce|audience|aud\b|signature|token/i); // generic text: no hint for the forger
+			} finally {
+				idp.misbehave = undefined;
+			}
+		},
+	);
 
 	it("a callback without the browser's binding cookie (forged or replayed) → local page, provider never asked", async () => {
 		idp.user = SSO_USER;

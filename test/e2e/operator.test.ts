@@ -31,7 +31,15 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
 }
 
 beforeAll(async () => {
-	const create = run(process.execPath, ["scripts/create-account.mjs", "--email", who.email, "--password-stdin", "--local", "--persist-to", persistDir]);
+	const create = run(process.execPath, [
+		"scripts/create-account.mjs",
+		"--email",
+		who.email,
+		"--password-stdin",
+		"--local",
+		"--persist-to",
+		persistDir,
+	]);
 	create.child.stdin!.end(who.password);
 	tenantId = /tenantId:\s+(t_[0-9a-f]{32})/.exec((await create).stdout)![1]!;
 	dev = await startWrangler({ persistDir, vars: { SMCP_ADMIN_TOKEN: ADMIN } });
@@ -49,7 +57,10 @@ describe("operator CLI and audit chain", () => {
 		const out = join(persistDir, "export.ndjson");
 		const exported = await cli(["audit", "export", "--tenant", tenantId, "--url", dev.origin, "--out", out]);
 		expect(exported.code).toBe(0);
-		const lines = readFileSync(out, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+		const lines = readFileSync(out, "utf8")
+			.trim()
+			.split("\n")
+			.map((l) => JSON.parse(l));
 		expect(lines[0]).toEqual({ anchor: null });
 		expect(lines.slice(1).map((r) => r.method)).toEqual(expect.arrayContaining(["auth/consent", "auth/token", "initialize", "tools/call"]));
 		const verified = await cli(["audit", "verify", "--tenant", tenantId, "--url", dev.origin]);
@@ -58,7 +69,9 @@ describe("operator CLI and audit chain", () => {
 	});
 
 	it("a wrong admin token is refused with an actionable message", async () => {
-		const r = await run(process.execPath, ["bin/smcp.mjs", "audit", "verify", "--tenant", tenantId, "--url", dev.origin], { env: { ...process.env, SMCP_ADMIN_TOKEN: "wrong".repeat(10) } }).catch((e) => e);
+		const r = await run(process.execPath, ["bin/smcp.mjs", "audit", "verify", "--tenant", tenantId, "--url", dev.origin], {
+			env: { ...process.env, SMCP_ADMIN_TOKEN: "wrong".repeat(10) },
+		}).catch((e) => e);
 		expect(r.code).toBe(2);
 		expect(r.stderr).toContain("refused the token");
 	});

@@ -42,8 +42,22 @@ describe("a real MCP client against wrangler dev", () => {
 		const { client } = await connectWithOAuth("mcp", dev.origin, DEV, auth);
 		expect(client.getServerVersion()?.name).toBe("smcp");
 		const tools = (await client.listTools()).tools.map((t) => t.name).sort();
-		expect(tools).toEqual(["add_observations", "audit_log", "create_entities", "create_relations", "delete_entities", "delete_observations", "delete_relations", "open_nodes", "read_graph", "search_nodes"]);
-		const r = await client.callTool({ name: "create_entities", arguments: { entities: [{ name: "Lovelace", entityType: "person", observations: ["first program"] }] } });
+		expect(tools).toEqual([
+			"add_observations",
+			"audit_log",
+			"create_entities",
+			"create_relations",
+			"delete_entities",
+			"delete_observations",
+			"delete_relations",
+			"open_nodes",
+			"read_graph",
+			"search_nodes",
+		]);
+		const r = await client.callTool({
+			name: "create_entities",
+			arguments: { entities: [{ name: "Lovelace", entityType: "person", observations: ["first program"] }] },
+		});
 		expect(r.isError).toBeFalsy();
 		await client.close();
 	});
@@ -74,7 +88,11 @@ describe("a real MCP client against wrangler dev", () => {
 		// The documented operator command creates a second account while the server is down.
 		const run = promisify(execFile);
 		const script = join(process.cwd(), "scripts/create-account.mjs");
-		const child = run(process.execPath, [script, "--email", "second@example.test", "--password-stdin", "--local", "--persist-to", persistDir], { cwd: process.cwd() });
+		const child = run(
+			process.execPath,
+			[script, "--email", "second@example.test", "--password-stdin", "--local", "--persist-to", persistDir],
+			{ cwd: process.cwd() },
+		);
 		child.child.stdin!.end("second tenant password");
 		const { stdout } = await child;
 		expect(stdout).toMatch(/t_[0-9a-f]{32}/);
@@ -89,7 +107,12 @@ describe("a real MCP client against wrangler dev", () => {
 		const aSession = (a as unknown as { _transport: { sessionId: string } })._transport.sessionId;
 		const hijack = await fetch(`${dev.origin}/mcp`, {
 			method: "POST",
-			headers: { Authorization: `Bearer ${b.auth.tokens()!.access_token}`, "Content-Type": "application/json", Accept: "application/json, text/event-stream", "Mcp-Session-Id": aSession },
+			headers: {
+				Authorization: `Bearer ${b.auth.tokens()!.access_token}`,
+				"Content-Type": "application/json",
+				Accept: "application/json, text/event-stream",
+				"Mcp-Session-Id": aSession,
+			},
 			body: JSON.stringify({ jsonrpc: "2.0", id: 9, method: "tools/call", params: { name: "read_graph", arguments: {} } }),
 		});
 		expect(hijack.status).toBe(404);

@@ -61,7 +61,11 @@ export async function startWrangler(opts: { persistDir: string; port?: number; v
 		"--show-interactive-dev-session=false",
 		...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
 	];
-	const child: ChildProcess = spawn(process.execPath, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" } });
+	const child: ChildProcess = spawn(process.execPath, args, {
+		cwd: root,
+		stdio: ["ignore", "pipe", "pipe"],
+		env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
+	});
 	child.stdout!.pipe(log);
 	child.stderr!.pipe(log);
 	const deadline = Date.now() + 90_000;

@@ -75,7 +75,9 @@ describe("connected-apps page", () => {
 		const grant = /name="grant" value="([^"]+)"/.exec(p.html)![1]!;
 		const res = await post(jar, "/account/grants/revoke", { csrf: p.csrf, tenant: account.tenantId, grant, user: account.userId });
 		expect(res.status).toBe(303);
-		expect((await rawPost(tokens.access_token, { jsonrpc: "2.0", id: 2, method: "tools/list" }, { "Mcp-Session-Id": session })).status).toBe(401);
+		expect(
+			(await rawPost(tokens.access_token, { jsonrpc: "2.0", id: 2, method: "tools/list" }, { "Mcp-Session-Id": session })).status,
+		).toBe(401);
 		expect((await page(jar)).html).toContain("No apps are connected");
 	});
 
@@ -96,7 +98,13 @@ describe("connected-apps page", () => {
 		const { account } = await signedIn();
 		const { jar } = await signIn(account.email, account.password);
 		const p = await page(jar);
-		const created = await post(jar, "/account/keys", { csrf: p.csrf, tenant: account.tenantId, name: "laptop", scope: "mcp:read", days: "7" });
+		const created = await post(jar, "/account/keys", {
+			csrf: p.csrf,
+			tenant: account.tenantId,
+			name: "laptop",
+			scope: "mcp:read",
+			days: "7",
+		});
 		const html = await created.text();
 		const key = /id="newkey" readonly value="([^"]+)"/.exec(html)![1]!;
 		expect(key).toMatch(/^smcp_/);

@@ -7,13 +7,13 @@
  */
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { SessionObject } from "../../objects/session/session-object";
+import type { SessionObject } from "../../objects/session/session-object";
 import { TenantObject } from "../../objects/tenant/tenant-object";
 import { AuditStore } from "../../shared/audit/store";
-import type { ToolCall, ToolOutcome } from "../../shared/kernel-api";
-import { catalogFor } from "../../shared/packs";
-import { brandPrincipal } from "../../shared/principal";
-import { answerResponse } from "../../shared/session-api";
+import type { ToolCall, ToolOutcome } from "../../shared/rpc/kernel";
+import { catalogFor } from "../../shared/catalog/packs";
+import { brandPrincipal } from "../../shared/rpc/principal";
+import { answerResponse } from "../../shared/rpc/session";
 import { ageRegisteredSession, objectSession, rawPost, rawSession, signedIn, testEnv } from "./helpers";
 
 const tenantStub = (id: string) => testEnv.TENANTS.get(testEnv.TENANTS.idFromName(id));
@@ -22,21 +22,41 @@ const freshTenant = () => {
 	const id = `t_${crypto.randomUUID().replaceAll("-", "")}`;
 	return { id, stub: tenantStub(id) };
 };
-const principal = (tenantId: string, clientId = "c1", scopes = ["mcp:read", "mcp:write"]) => brandPrincipal({ tenantId, userId: "u_1", clientId, scopes });
-const call = (name: string, args: Record<string, unknown>): ToolCall => ({ name, arguments: args, lane: "streamable-http", protocolVersion: "2025-11-25", traceId: "trace" });
+const principal = (tenantId: string, clientId = "c1", scopes = ["mcp:read", "mcp:write"]) =>
+	brandPrincipal({ tenantId, userId: "u_1", clientId, scopes });
+const call = (name: string, args: Record<string, unknown>): ToolCall => ({
+	name,
+	arguments: args,
+	lane: "streamable-http",
+	protocolVersion: "2025-11-25",
+	traceId: "trace",
+});
 const value = (r: unknown): ToolOutcome => {
 	const x = r as { ok: boolean; value: ToolOutcome; error: unknown };
 	if (!x.ok) throw new Error(JSON.stringify(x.error));
 	return x.value;
 };
 const MODERN = "2026-07-28";
-const envelope = { "io.modelcontextprotocol/protocolVersion": MODERN, "io.modelcontextprotocol/clientCapabilities": {}, "io.modelcontextprotocol/clientInfo": { name: "raw", version: "1" } };
+const envelope = {
+	"io.modelcontextprotocol/protocolVersion": MODERN,
+	"io.modelcontextprotocol/clientCapabilities": {},
+	"io.modelcontextprotocol/clientInfo": { name: "raw", version: "1" },
+};
 
 /** The last SSE `data:` message of a response (or its JSON body). */
 async function finalMessage(res: Response): Promise<any> {
 	const text = await res.text();
 	if (!res.headers.get("Content-Type")?.includes("text/event-stream")) return JSON.parse(text);
-	const blocks = text.split("\n\n").map((b) => b.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join("\n")).filter(Boolean);
+	const blocks = text
+		.split("\n\n")
+		.map((b) =>
+			b
+				.split("\n")
+				.filter((l) => l.startsWith("data: "))
+				.map((l) => l.slice(6))
+				.join("\n"),
+		)
+		.filter(Boolean);
 	return JSON.parse(blocks.at(-1)!);
 }
 
@@ -51,23 +71,46 @@ describe("a kernel that throws (§2 row 14, §6 row 47, §7 row 57)", () => {
 		let calls = 0;
 		vi.spyOn(TenantObject.prototype, "callTool").mockImplementation(function (this: TenantObject, ...args) {
 			calls++;
-			if (calls === 1) throw Object.assign(new Error("Durable Object is overloaded: internal-detail-7f3a"), { overloaded: true, retryable: false });
+			if (calls === 1)
+				throw Object.assign(new Error("Durable Object is overloaded: internal-detail-7f3a"), { overloaded: true, retryable: false });
 			return original.apply(this, args);
 		});
-		const failed = await finalMessage(await rawPost(tokens.access_token, { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "create_entities", arguments: { entities: [{ name: "E", entityType: "t", observations: [] }] } } }, headers));
+		const failed = await finalMessage(
+			await rawPost(
+				tokens.access_token,
+				{
+					jsonrpc: "2.0",
+					id: 1,
+					method: "tools/call",
+					params: { name: "create_entities", arguments: { entities: [{ name: "E", entityType: "t", observations: [] }] } },
+				},
+				headers,
+			),
+		);
 		expect(failed.error.code).toBe(-32603);
 		expect(failed.error.message).toMatch(/^(MCP error -32603: )?Internal error$/);
 		expect(JSON.stringify(failed)).not.toMatch(/internal-detail|overloaded|stack|at /);
 		// Not retried: a write that may or may not have happened is the client's to retry.
 		expect(calls).toBe(1);
 		// The session object asks for a new stub on every call, so the next call simply works.
-		const ok = await finalMessage(await rawPost(tokens.access_token, { jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "create_entities", arguments: { entities: [{ name: "E", entityType: "t", observations: [] }] } } }, headers));
+		const ok = await finalMessage(
+			await rawPost(
+				tokens.access_token,
+				{
+					jsonrpc: "2.0",
+					id: 2,
+					method: "tools/call",
+					params: { name: "create_entities", arguments: { entities: [{ name: "E", entityType: "t", observations: [] }] } },
+				},
+				headers,
+			),
+		);
 		expect(ok.result.structuredContent).toEqual({ entities: [{ name: "E", entityType: "t", observations: [] }] });
 		expect(calls).toBe(2);
 	});
 
-	// Was a bug (fixed: every handler of both lanes is registered through a generic-error wrapper): worker/modern.ts (2026-07-28 lane) awaited `tenant(p).callTool(...)` without the guard the
-	// legacy lane has (objects/session/mcp-server.ts `run`): a rejected RPC (overloaded object, reset,
+	// Was a bug (fixed: every handler of both lanes is registered through a generic-error wrapper): worker/mcp/modern/lane.ts (2026-07-28 lane) awaited `tenant(p).callTool(...)` without the guard the
+	// legacy lane has (objects/session/legacy-server.ts `run`): a rejected RPC (overloaded object, reset,
 	// serialization failure) reaches the SDK v2 server, which answers -32603 with the exception's
 	// own message. Reproduce: make TenantObject.callTool throw Error("…internal-detail-7f3a") and POST
 	// a 2026-07-28 tools/call (Mcp-Method: tools/call, Mcp-Name: read_graph, _meta envelope) →
@@ -106,14 +149,28 @@ describe("alarms that throw (§7 row 52)", () => {
 		await runInDurableObject(t.stub, (_o: TenantObject, s) => s.storage.setAlarm(Date.now()));
 		await runDurableObjectAlarm(t.stub).catch(() => undefined);
 		// The failed run changed nothing.
-		expect(await runInDurableObject(t.stub, (_o: TenantObject, s) => s.storage.sql.exec("SELECT seq FROM audit ORDER BY seq").toArray().map((r) => r.seq))).toEqual([1, 2, 3, 4, 5]);
+		expect(
+			await runInDurableObject(t.stub, (_o: TenantObject, s) =>
+				s.storage.sql
+					.exec("SELECT seq FROM audit ORDER BY seq")
+					.toArray()
+					.map((r) => r.seq),
+			),
+		).toEqual([1, 2, 3, 4, 5]);
 		// The platform retries (at least once); the second and a third (duplicate) run apply it once.
 		for (let i = 0; i < 2; i++) {
 			await runInDurableObject(t.stub, (_o: TenantObject, s) => s.storage.setAlarm(Date.now()));
 			await runDurableObjectAlarm(t.stub);
 		}
 		expect(attempts).toBe(3);
-		expect(await runInDurableObject(t.stub, (_o: TenantObject, s) => s.storage.sql.exec("SELECT seq FROM audit ORDER BY seq").toArray().map((r) => r.seq))).toEqual([3, 4, 5]);
+		expect(
+			await runInDurableObject(t.stub, (_o: TenantObject, s) =>
+				s.storage.sql
+					.exec("SELECT seq FROM audit ORDER BY seq")
+					.toArray()
+					.map((r) => r.seq),
+			),
+		).toEqual([3, 4, 5]);
 		expect((await t.stub.exportAudit(0, 10)).anchor?.seq).toBe(2);
 		expect(await t.stub.verifyAudit()).toEqual({ ok: true, checked: 3 });
 	});
@@ -126,7 +183,10 @@ describe("alarms that throw (§7 row 52)", () => {
 			const meta = state.storage.kv.get<Record<string, unknown>>("session");
 			state.storage.kv.put("session", { ...meta, lastSeen: 0 });
 		});
-		const live = () => runInDurableObject(tenantStub(account.tenantId), (_o: TenantObject, s) => Number(s.storage.sql.exec("SELECT COUNT(*) AS n FROM live_sessions").one().n));
+		const live = () =>
+			runInDurableObject(tenantStub(account.tenantId), (_o: TenantObject, s) =>
+				Number(s.storage.sql.exec("SELECT COUNT(*) AS n FROM live_sessions").one().n),
+			);
 		expect(await live()).toBe(1);
 		const close = TenantObject.prototype.closeSession;
 		let attempts = 0;
@@ -152,8 +212,21 @@ describe("alarms that throw (§7 row 52)", () => {
 });
 
 describe("a kernel transaction that fails half-way (§7 row 51)", () => {
-	const record = { method: "initialize", lane: "streamable-http" as const, protocolVersion: "2025-11-25", traceId: "t", sessionId: "s", decision: "allowed" as const, outcome: "ok", durationMs: 0 };
-	const register = { protocolVersion: "2025-11-25", init: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize" }), hasObject: false };
+	const record = {
+		method: "initialize",
+		lane: "streamable-http" as const,
+		protocolVersion: "2025-11-25",
+		traceId: "t",
+		sessionId: "s",
+		decision: "allowed" as const,
+		outcome: "ok",
+		durationMs: 0,
+	};
+	const register = {
+		protocolVersion: "2025-11-25",
+		init: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize" }),
+		hasObject: false,
+	};
 
 	it("opening a session fails after it was registered → no trace of it: not live, no cap slot, its id unknown to a tool call", async () => {
 		const t = freshTenant();
@@ -163,11 +236,19 @@ describe("a kernel transaction that fails half-way (§7 row 51)", () => {
 			throw new Error("disk I/O error");
 		});
 		// Called on the instance (not over RPC), so the failure is the test's to catch.
-		const failed = await runInDurableObject(t.stub, (o: TenantObject) => o.openSession(p, "sid-failed", record, register).then(() => "opened", (e: Error) => e.message));
+		const failed = await runInDurableObject(t.stub, (o: TenantObject) =>
+			o.openSession(p, "sid-failed", record, register).then(
+				() => "opened",
+				(e: Error) => e.message,
+			),
+		);
 		expect(failed).toBe("disk I/O error");
 		vi.spyOn(AuditStore.prototype, "append").mockImplementation(append);
 		expect(await t.stub.sessionState(p, "sid-failed", "touch")).toBeNull();
-		expect(await t.stub.callTool(p, { ...call("read_graph", {}), sessionId: "sid-failed", registered: true })).toEqual({ ok: false, error: { reason: "unknown_session" } });
+		expect(await t.stub.callTool(p, { ...call("read_graph", {}), sessionId: "sid-failed", registered: true })).toEqual({
+			ok: false,
+			error: { reason: "unknown_session" },
+		});
 		const stored = await runInDurableObject(t.stub, (_o: TenantObject, s) => ({
 			sessions: Number(s.storage.sql.exec("SELECT COUNT(*) AS n FROM sessions").one().n),
 			slots: Number(s.storage.sql.exec("SELECT COUNT(*) AS n FROM live_sessions").one().n),
@@ -185,13 +266,21 @@ describe("a kernel transaction that fails half-way (§7 row 51)", () => {
 		vi.spyOn(Date, "now").mockReturnValue(Date.now());
 		value(await t.stub.callTool(p, call("read_graph", {})));
 		const bucket = () =>
-			runInDurableObject(t.stub, (_o: TenantObject, s) => s.storage.sql.exec<{ tokens: number }>("SELECT tokens FROM buckets WHERE key LIKE 'read|%'").one().tokens);
+			runInDurableObject(
+				t.stub,
+				(_o: TenantObject, s) => s.storage.sql.exec<{ tokens: number }>("SELECT tokens FROM buckets WHERE key LIKE 'read|%'").one().tokens,
+			);
 		const before = await bucket();
 		const tool = catalogFor(testEnv).kernelTool("read_graph", undefined)!;
 		vi.spyOn(tool.input, "safeParse").mockImplementationOnce(() => {
 			throw new Error("validator crashed");
 		});
-		const failed = await runInDurableObject(t.stub, (o: TenantObject) => o.callTool(p, call("read_graph", {})).then(() => "ran", (e: Error) => e.message));
+		const failed = await runInDurableObject(t.stub, (o: TenantObject) =>
+			o.callTool(p, call("read_graph", {})).then(
+				() => "ran",
+				(e: Error) => e.message,
+			),
+		);
 		expect(failed).toBe("validator crashed");
 		expect(await bucket()).toBe(before);
 		// The copy was dropped with the rollback: the next take starts from storage, not from the lost take.
@@ -203,9 +292,16 @@ describe("a kernel transaction that fails half-way (§7 row 51)", () => {
 describe("concurrent writers (§7 row 54)", () => {
 	it("20 concurrent add_observations on one entity from 20 clients → no lost update, one audit row each, the chain verifies", async () => {
 		const t = freshTenant();
-		value(await t.stub.callTool(principal(t.id), call("create_entities", { entities: [{ name: "Hot", entityType: "t", observations: [] }] })));
+		value(
+			await t.stub.callTool(principal(t.id), call("create_entities", { entities: [{ name: "Hot", entityType: "t", observations: [] }] })),
+		);
 		const results = await Promise.all(
-			Array.from({ length: 20 }, (_, i) => t.stub.callTool(principal(t.id, `client-${i}`), call("add_observations", { observations: [{ entityName: "Hot", contents: [`from ${i}`] }] }))),
+			Array.from({ length: 20 }, (_, i) =>
+				t.stub.callTool(
+					principal(t.id, `client-${i}`),
+					call("add_observations", { observations: [{ entityName: "Hot", contents: [`from ${i}`] }] }),
+				),
+			),
 		);
 		expect(results.map(value).every((r) => !r.result.isError)).toBe(true);
 		const graph = value(await t.stub.callTool(principal(t.id), call("open_nodes", { names: ["Hot"] })));
@@ -222,19 +318,63 @@ describe("version skew across RPC (§7 row 56)", () => {
 		const t = freshTenant();
 		// A newer Worker: extra fields on the principal and on the call.
 		const newer = { ...principal(t.id), roles: ["owner"], mfa: true } as never;
-		const newerCall = { ...call("create_entities", { entities: [{ name: "Skew", entityType: "t", observations: [] }] }), idempotencyKey: "k-1", deadlineMs: 5000, futureThing: { nested: [1, 2] } } as never;
-		expect(value(await t.stub.callTool(newer, newerCall)).result.structuredContent).toEqual({ entities: [{ name: "Skew", entityType: "t", observations: [] }] });
+		const newerCall = {
+			...call("create_entities", { entities: [{ name: "Skew", entityType: "t", observations: [] }] }),
+			idempotencyKey: "k-1",
+			deadlineMs: 5000,
+			futureThing: { nested: [1, 2] },
+		} as never;
+		expect(value(await t.stub.callTool(newer, newerCall)).result.structuredContent).toEqual({
+			entities: [{ name: "Skew", entityType: "t", observations: [] }],
+		});
 		// An older Worker: only the fields the first release sent (no sessionId, method, confirmation).
-		const older = { name: "open_nodes", arguments: { names: ["Skew"] }, lane: "streamable-http", protocolVersion: "2025-03-26", traceId: "old" } as ToolCall;
-		expect((value(await t.stub.callTool(principal(t.id), older)).result.structuredContent as { entities: unknown[] }).entities).toHaveLength(1);
-		await t.stub.record({ ...principal(t.id), extra: 1 } as never, { method: "tools/list", lane: "streamable-http", protocolVersion: "2025-11-25", traceId: "t", decision: "allowed", outcome: "ok", durationMs: 0, newField: "x" } as never);
+		const older = {
+			name: "open_nodes",
+			arguments: { names: ["Skew"] },
+			lane: "streamable-http",
+			protocolVersion: "2025-03-26",
+			traceId: "old",
+		} as ToolCall;
+		expect(
+			(value(await t.stub.callTool(principal(t.id), older)).result.structuredContent as { entities: unknown[] }).entities,
+		).toHaveLength(1);
+		await t.stub.record(
+			{ ...principal(t.id), extra: 1 } as never,
+			{
+				method: "tools/list",
+				lane: "streamable-http",
+				protocolVersion: "2025-11-25",
+				traceId: "t",
+				decision: "allowed",
+				outcome: "ok",
+				durationMs: 0,
+				newField: "x",
+			} as never,
+		);
 		expect(await t.stub.verifyAudit()).toMatchObject({ ok: true });
 
 		// The session object too: a request with fields it does not know.
 		const { account, tokens } = await signedIn();
 		const sid = await rawSession(tokens.access_token);
-		const p = { tenantId: account.tenantId, userId: account.userId, clientId: tokens.clientId, scopes: ["mcp:read", "mcp:write"], roles: [] } as never;
-		const res = answerResponse(await sessionStub(sid).handle(p, { op: "post", sessionId: sid, messages: [{ jsonrpc: "2.0", id: 5, method: "tools/list" }], batch: false, sse: false, traceId: "t", priority: "high", newer: { x: 1 } } as never));
+		const p = {
+			tenantId: account.tenantId,
+			userId: account.userId,
+			clientId: tokens.clientId,
+			scopes: ["mcp:read", "mcp:write"],
+			roles: [],
+		} as never;
+		const res = answerResponse(
+			await sessionStub(sid).handle(p, {
+				op: "post",
+				sessionId: sid,
+				messages: [{ jsonrpc: "2.0", id: 5, method: "tools/list" }],
+				batch: false,
+				sse: false,
+				traceId: "t",
+				priority: "high",
+				newer: { x: 1 },
+			} as never),
+		);
 		expect(res.status).toBe(200);
 		expect(((await res.json()) as { result: { tools: unknown[] } }).result.tools.length).toBeGreaterThan(0);
 	});
@@ -244,8 +384,18 @@ describe("SQLite limits (§7 row 58)", () => {
 	it("SQLite limits: >100 bound params (open_nodes, delete_entities, relations with 1000 names) are chunked, never an error", async () => {
 		const t = freshTenant();
 		const names = Array.from({ length: 1000 }, (_, i) => `n${i}`);
-		value(await t.stub.callTool(principal(t.id), call("create_entities", { entities: names.map((name) => ({ name, entityType: "t", observations: [`obs ${name}`] })) })));
-		value(await t.stub.callTool(principal(t.id), call("create_relations", { relations: names.slice(1).map((name, i) => ({ from: names[i]!, to: name, relationType: "next" })) })));
+		value(
+			await t.stub.callTool(
+				principal(t.id),
+				call("create_entities", { entities: names.map((name) => ({ name, entityType: "t", observations: [`obs ${name}`] })) }),
+			),
+		);
+		value(
+			await t.stub.callTool(
+				principal(t.id),
+				call("create_relations", { relations: names.slice(1).map((name, i) => ({ from: names[i]!, to: name, relationType: "next" })) }),
+			),
+		);
 		const opened = value(await t.stub.callTool(principal(t.id), call("open_nodes", { names })));
 		expect(opened.result.isError).toBeUndefined();
 		const g = opened.result.structuredContent as { entities: unknown[]; relations: unknown[] };
@@ -255,20 +405,33 @@ describe("SQLite limits (§7 row 58)", () => {
 		expect((search.result.structuredContent as { entities: unknown[] }).entities).toHaveLength(1000);
 		const del = value(await t.stub.callTool(principal(t.id), call("delete_entities", { entityNames: names, confirm: true })));
 		expect(del.result.isError).toBeUndefined();
-		expect(value(await t.stub.callTool(principal(t.id), call("read_graph", {}))).result.structuredContent).toEqual({ entities: [], relations: [] });
+		expect(value(await t.stub.callTool(principal(t.id), call("read_graph", {}))).result.structuredContent).toEqual({
+			entities: [],
+			relations: [],
+		});
 	});
 
 	it("SQLite limits: audit payload caps — a 3 MB argument, a 100 KB tool name and 2 KB filters keep every audit row small", async () => {
 		const t = freshTenant();
 		const p = principal(t.id, "c".repeat(2048));
 		// 3 MB of arguments (the kernel is reachable with more than the HTTP cap allows): digest only.
-		value(await t.stub.callTool(p, call("create_entities", { entities: [{ name: "x", entityType: "t", observations: ["o".repeat(16_000)] }], pad: "p".repeat(3_000_000) })));
+		value(
+			await t.stub.callTool(
+				p,
+				call("create_entities", {
+					entities: [{ name: "x", entityType: "t", observations: ["o".repeat(16_000)] }],
+					pad: "p".repeat(3_000_000),
+				}),
+			),
+		);
 		// An unknown 100 KB tool name: refused, and audited with a truncated name.
 		const unknown = await t.stub.callTool(p, call("t".repeat(100_000), {}));
 		expect(unknown.ok).toBe(false);
 		// logSafe fields are kept, capped.
 		value(await t.stub.callTool(p, call("audit_log", { tool: "x".repeat(128), client: "y".repeat(2048), limit: 1 })));
-		const rows = await runInDurableObject(t.stub, (_o: TenantObject, s) => s.storage.sql.exec<Record<string, SqlStorageValue>>("SELECT * FROM audit ORDER BY seq").toArray());
+		const rows = await runInDurableObject(t.stub, (_o: TenantObject, s) =>
+			s.storage.sql.exec<Record<string, SqlStorageValue>>("SELECT * FROM audit ORDER BY seq").toArray(),
+		);
 		expect(rows).toHaveLength(3);
 		for (const r of rows) {
 			expect(JSON.stringify(r).length).toBeLessThan(8_000);
@@ -292,8 +455,12 @@ describe("SQLite limits (§7 row 58)", () => {
 	it("SQLite limits: no value the memory pack stores exceeds the 2 MB SQLite value limit of Durable Objects", async () => {
 		const t = freshTenant();
 		const observations = Array.from({ length: 140 }, (_, i) => `${i}-${"o".repeat(16_000)}`);
-		const r = value(await t.stub.callTool(principal(t.id), call("create_entities", { entities: [{ name: "Large", entityType: "t", observations }] })));
-		const largest = await runInDurableObject(t.stub, (_o: TenantObject, s) => Number(s.storage.sql.exec("SELECT MAX(LENGTH(CAST(body AS BLOB))) AS n FROM mem_search").one().n));
+		const r = value(
+			await t.stub.callTool(principal(t.id), call("create_entities", { entities: [{ name: "Large", entityType: "t", observations }] })),
+		);
+		const largest = await runInDurableObject(t.stub, (_o: TenantObject, s) =>
+			Number(s.storage.sql.exec("SELECT MAX(LENGTH(CAST(body AS BLOB))) AS n FROM mem_search").one().n),
+		);
 		// Either the call is refused with a tool error, or what it stored fits.
 		expect(r.result.isError).toBeUndefined();
 		expect(largest).toBeLessThanOrEqual(2_000_000);

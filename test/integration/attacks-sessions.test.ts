@@ -11,8 +11,6 @@ import type { TenantObject } from "../../objects/tenant/tenant-object";
 import { connectMcp, rawPost, rawSession, selfFetch, signedIn, testEnv, ORIGIN } from "./helpers";
 import { replies, sseMessages } from "../support/sse";
 
-
-
 /** Everything a stream delivers within `ms` (keep-alive comments ignored), then cancels it. */
 async function drainFor(res: Response, ms: number): Promise<string> {
 	const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
@@ -26,7 +24,10 @@ async function drainFor(res: Response, ms: number): Promise<string> {
 		text += next.value;
 	}
 	await reader.cancel().catch(() => {});
-	return text.split("\n\n").filter((b) => b.includes("data:")).join("\n\n");
+	return text
+		.split("\n\n")
+		.filter((b) => b.includes("data:"))
+		.join("\n\n");
 }
 
 const toolCall = (id: number | string, name: string, args: unknown, progressToken?: string | number) => ({
@@ -38,7 +39,13 @@ const toolCall = (id: number | string, name: string, args: unknown, progressToke
 
 const tenantStub = (tenantId: string) => testEnv.TENANTS.get(testEnv.TENANTS.idFromName(tenantId));
 const auditOf = (tenantId: string) =>
-	runInDurableObject(tenantStub(tenantId), (_o: TenantObject, s) => s.storage.sql.exec<{ user_id: string; tool: string | null; decision: string; outcome: string }>("SELECT user_id, tool, decision, outcome FROM audit ORDER BY seq").toArray());
+	runInDurableObject(tenantStub(tenantId), (_o: TenantObject, s) =>
+		s.storage.sql
+			.exec<{ user_id: string; tool: string | null; decision: string; outcome: string }>(
+				"SELECT user_id, tool, decision, outcome FROM audit ORDER BY seq",
+			)
+			.toArray(),
+	);
 
 /** A raw 2025-11-25 session: its id and the headers every later request needs. */
 async function session(token: string) {
@@ -68,10 +75,17 @@ describe("pathological payloads through the Worker (§2 row 13)", () => {
 		expect((await bounded(t, s.headers, "[".repeat(50_000) + "]".repeat(50_000), "50k nested arrays")).status).toBe(400);
 		expect((await bounded(t, s.headers, '{"a":'.repeat(50_000) + "1" + "}".repeat(50_000), "50k nested objects")).status).toBe(400);
 		// 10 MB string: over the 4 MiB cap, so 413 before parsing (the cap is counted as bytes arrive).
-		const huge = JSON.stringify(toolCall(1, "create_entities", { entities: [{ name: "x", entityType: "t", observations: ["y".repeat(10_000_000)] }] }));
+		const huge = JSON.stringify(
+			toolCall(1, "create_entities", { entities: [{ name: "x", entityType: "t", observations: ["y".repeat(10_000_000)] }] }),
+		);
 		expect((await bounded(t, s.headers, huge, "10 MB string")).status).toBe(413);
 		// 3 MB string: under the cap, refused by the tool's bound, naming the field and never echoing the value.
-		const big = await bounded(t, s.headers, JSON.stringify(toolCall(2, "create_entities", { entities: [{ name: "x", entityType: "t", observations: ["y".repeat(3_000_000)] }] })), "3 MB string");
+		const big = await bounded(
+			t,
+			s.headers,
+			JSON.stringify(toolCall(2, "create_entities", { entities: [{ name: "x", entityType: "t", observations: ["y".repeat(3_000_000)] }] })),
+			"3 MB string",
+		);
 		expect(big.status).toBe(200);
 		expect(big.text).toContain("entities.0.observations.0");
 		expect(big.text).not.toContain("yyyyyyyyyy");
@@ -91,10 +105,10 @@ describe("pathological payloads through the Worker (§2 row 13)", () => {
 		expect((await replies(after)).at(-1)!.data.result.structuredContent).toEqual({ entities: [], relations: [] });
 	});
 
-	// BUG: worker/mcp.ts (2025 lane) hands the parsed message to SessionObject.handle() over RPC; the
+	// BUG: worker/mcp/routes.ts (2025 lane) hands the parsed message to SessionObject.handle() over RPC; the
 	// RPC serializer throws "RangeError: Maximum call stack size exceeded" for nesting of about 3,000
 	// levels or more (a 15 KB body, far under the 4 MiB cap), worker/index.ts catches it as
-	// `http.crash` and answered 500 {"error":"server_error"} (fixed: shared/jsonrpc.ts MAX_DEPTH). Reproduce: POST /mcp with a valid token
+	// `http.crash` and answered 500 {"error":"server_error"} (fixed: shared/mcp/jsonrpc.ts MAX_DEPTH). Reproduce: POST /mcp with a valid token
 	// and session, body {"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read_graph",
 	// "arguments":{"x":{"a":{"a":…3,000 levels…}}}}} → 500. Same for `initialize` with a deeply
 	// nested `capabilities` (no session needed) and for tools/list params. Expected: 400 -32600 (or a
@@ -104,10 +118,17 @@ describe("pathological payloads through the Worker (§2 row 13)", () => {
 		const { tokens } = await signedIn();
 		const s = await session(tokens.access_token);
 		const deep = '{"a":'.repeat(3_000) + "1" + "}".repeat(3_000);
-		const call = await rawPost(tokens.access_token, `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read_graph","arguments":{"x":${deep}}}}`, s.headers);
+		const call = await rawPost(
+			tokens.access_token,
+			`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read_graph","arguments":{"x":${deep}}}}`,
+			s.headers,
+		);
 		await call.body?.cancel();
 		expect(call.status).toBeLessThan(500);
-		const init = await rawPost(tokens.access_token, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{"x":${deep}},"clientInfo":{"name":"a","version":"1"}}}`);
+		const init = await rawPost(
+			tokens.access_token,
+			`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{"x":${deep}},"clientInfo":{"name":"a","version":"1"}}}`,
+		);
 		await init.body?.cancel();
 		expect(init.status).toBeLessThan(500);
 	});
@@ -118,7 +139,7 @@ describe("bad params on the wire (§2 row 14)", () => {
 	// (a string, an array, null or a number) is answered -32603 with the SDK's raw zod issue list as
 	// the message, e.g. {"code":-32603,"message":"[\n  {\n    \"expected\": \"record\",\n    \"code\":
 	// \"invalid_type\",\n    \"path\": [\"params\",\"arguments\"] …}]"}. The SDK v1 Server validates
-	// the request with CallToolRequestSchema before objects/session/mcp-server.ts sees it, and its
+	// the request with CallToolRequestSchema before objects/session/legacy-server.ts sees it, and its
 	// ZodError becomes an internal error. Expected (security-tests §2.14, style.md "two error
 	// planes"): -32602 Invalid params with generic text. The 2026-07-28 lane answers -32602.
 	it("tools/call with non-object arguments → -32602 with generic text, not -32603 with a validator dump", async () => {
@@ -139,7 +160,15 @@ describe("cross-tenant references (§5 row 41)", () => {
 		const a = await signedIn();
 		const b = await signedIn();
 		const ca = (await connectMcp(a.tokens.access_token)).client;
-		await ca.callTool({ name: "create_entities", arguments: { entities: [{ name: "CanaryA", entityType: "secret", observations: ["launch code 0000"] }, { name: "OtherA", entityType: "x", observations: [] }] } });
+		await ca.callTool({
+			name: "create_entities",
+			arguments: {
+				entities: [
+					{ name: "CanaryA", entityType: "secret", observations: ["launch code 0000"] },
+					{ name: "OtherA", entityType: "x", observations: [] },
+				],
+			},
+		});
 		await ca.callTool({ name: "create_relations", arguments: { relations: [{ from: "CanaryA", to: "OtherA", relationType: "guards" }] } });
 		const graphA = (await ca.callTool({ name: "read_graph", arguments: {} })).structuredContent;
 
@@ -173,7 +202,9 @@ describe("cross-tenant references (§5 row 41)", () => {
 		const auditA = await auditOf(a.account.tenantId);
 		const auditB = await auditOf(b.account.tenantId);
 		expect(auditA.every((r) => r.user_id === a.account.userId)).toBe(true);
-		expect(auditB.filter((r) => r.tool === "add_observations")).toEqual([{ user_id: b.account.userId, tool: "add_observations", decision: "error", outcome: "tool_error" }]);
+		expect(auditB.filter((r) => r.tool === "add_observations")).toEqual([
+			{ user_id: b.account.userId, tool: "add_observations", decision: "error", outcome: "tool_error" },
+		]);
 		expect(auditB.filter((r) => r.tool !== null).length).toBeGreaterThanOrEqual(8);
 	});
 });
@@ -190,13 +221,24 @@ describe("two sessions interleaving (§5 row 43)", () => {
 			{ who: "B1", token: b.tokens.access_token, s: await session(b.tokens.access_token) },
 		];
 		const gets = await Promise.all(
-			sessions.map((x) => selfFetch(`${ORIGIN}/mcp`, { headers: { Authorization: `Bearer ${x.token}`, Accept: "text/event-stream", ...x.s.headers } })),
+			sessions.map((x) =>
+				selfFetch(`${ORIGIN}/mcp`, { headers: { Authorization: `Bearer ${x.token}`, Accept: "text/event-stream", ...x.s.headers } }),
+			),
 		);
 		expect(gets.map((g) => g.status)).toEqual([200, 200, 200]);
 		const counts = [250, 230, 210];
 		const posts = await Promise.all(
 			sessions.map((x, i) =>
-				rawPost(x.token, toolCall(1, "create_entities", { entities: Array.from({ length: counts[i]! }, (_, k) => ({ name: `${x.who}-${k}`, entityType: x.who, observations: [] })) }, "same-token"), x.s.headers),
+				rawPost(
+					x.token,
+					toolCall(
+						1,
+						"create_entities",
+						{ entities: Array.from({ length: counts[i]! }, (_, k) => ({ name: `${x.who}-${k}`, entityType: x.who, observations: [] })) },
+						"same-token",
+					),
+					x.s.headers,
+				),
 			),
 		);
 		const streams = await Promise.all(posts.map((p) => sseMessages(p)));
@@ -230,8 +272,20 @@ describe("two sessions interleaving (§5 row 43)", () => {
 			let buf = "";
 			while (!buf.includes("\n\n")) buf += (await reader.read()).value ?? "";
 			const endpoint = /data: (.*)/.exec(buf)![1]!;
-			const post = (m: unknown) => selfFetch(`${ORIGIN}${endpoint}`, { method: "POST", headers: { ...auth, "Content-Type": "application/json" }, body: JSON.stringify(m) }).then((r) => r.status);
-			expect(await post({ jsonrpc: "2.0", id: 0, method: "initialize", params: { protocolVersion: "2024-11-05", capabilities: {}, clientInfo: { name: "raw-sse", version: "1" } } })).toBe(202);
+			const post = (m: unknown) =>
+				selfFetch(`${ORIGIN}${endpoint}`, {
+					method: "POST",
+					headers: { ...auth, "Content-Type": "application/json" },
+					body: JSON.stringify(m),
+				}).then((r) => r.status);
+			expect(
+				await post({
+					jsonrpc: "2.0",
+					id: 0,
+					method: "initialize",
+					params: { protocolVersion: "2024-11-05", capabilities: {}, clientInfo: { name: "raw-sse", version: "1" } },
+				}),
+			).toBe(202);
 			expect(await post({ jsonrpc: "2.0", method: "notifications/initialized" })).toBe(202);
 			/** Messages until the response with `id` arrives. */
 			const until = async (id: number) => {
@@ -240,7 +294,12 @@ describe("two sessions interleaving (§5 row 43)", () => {
 				for (;;) {
 					let at: number;
 					while ((at = rest.indexOf("\n\n")) >= 0) {
-						const data = rest.slice(0, at).split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join("\n");
+						const data = rest
+							.slice(0, at)
+							.split("\n")
+							.filter((l) => l.startsWith("data: "))
+							.map((l) => l.slice(6))
+							.join("\n");
 						rest = rest.slice(at + 2);
 						if (!data) continue;
 						const m = JSON.parse(data);
@@ -258,14 +317,18 @@ describe("two sessions interleaving (§5 row 43)", () => {
 			return { post, until };
 		};
 		const [one, two] = [await open(), await open()];
-		const make = (prefix: string, n: number) => Array.from({ length: n }, (_, k) => ({ name: `${prefix}-${k}`, entityType: prefix, observations: [] }));
+		const make = (prefix: string, n: number) =>
+			Array.from({ length: n }, (_, k) => ({ name: `${prefix}-${k}`, entityType: prefix, observations: [] }));
 		const [s1, s2] = await Promise.all([
 			one.post(toolCall(1, "create_entities", { entities: make("one", 220) }, 1)),
 			two.post(toolCall(1, "create_entities", { entities: make("two", 205) }, 1)),
 		]);
 		expect([s1, s2]).toEqual([202, 202]);
 		const [m1, m2] = await Promise.all([one.until(1), two.until(1)]);
-		for (const [msgs, prefix, total] of [[m1, "one", 220], [m2, "two", 205]] as const) {
+		for (const [msgs, prefix, total] of [
+			[m1, "one", 220],
+			[m2, "two", 205],
+		] as const) {
 			// The initialize response, then exactly this call's two progress reports, then its result.
 			const progress = msgs.filter((m) => m.method === "notifications/progress").map((m) => m.params);
 			expect(progress).toEqual([
@@ -284,7 +347,9 @@ describe("restarts with a stream open (§7 row 50)", () => {
 	it("a restart while a response stream is open: the client sees the stream end; re-issuing with a new id works and does not duplicate the change", async () => {
 		const { tokens } = await signedIn();
 		const s = await session(tokens.access_token);
-		const get = await selfFetch(`${ORIGIN}/mcp`, { headers: { Authorization: `Bearer ${tokens.access_token}`, Accept: "text/event-stream", ...s.headers } });
+		const get = await selfFetch(`${ORIGIN}/mcp`, {
+			headers: { Authorization: `Bearer ${tokens.access_token}`, Accept: "text/event-stream", ...s.headers },
+		});
 		expect(get.status).toBe(200);
 		const reader = get.body!.getReader();
 		const create = toolCall(1, "create_entities", { entities: [{ name: "Once", entityType: "t", observations: ["only once"] }] });
@@ -308,6 +373,9 @@ describe("restarts with a stream open (§7 row 50)", () => {
 		const obs = { ...toolCall(3, "add_observations", { observations: [{ entityName: "Once", contents: ["only once"] }] }) };
 		await replies(await rawPost(tokens.access_token, obs, s.headers));
 		const graph = await replies(await rawPost(tokens.access_token, toolCall(4, "read_graph", {}), s.headers));
-		expect(graph.at(-1)!.data.result.structuredContent).toEqual({ entities: [{ name: "Once", entityType: "t", observations: ["only once"] }], relations: [] });
+		expect(graph.at(-1)!.data.result.structuredContent).toEqual({
+			entities: [{ name: "Once", entityType: "t", observations: ["only once"] }],
+			relations: [],
+		});
 	});
 });

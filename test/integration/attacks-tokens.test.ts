@@ -13,7 +13,7 @@ import { getOAuthApi, type OAuthProviderOptions } from "@cloudflare/workers-oaut
 import { runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { TenantObject as TenantObjectClass, type TenantObject } from "../../objects/tenant/tenant-object";
-import { forgetAll, size as tokenCacheSize } from "../../worker/token-cache";
+import { forgetAll, size as tokenCacheSize } from "../../worker/edge/token-cache";
 import { approveInBrowser, CookieJar, formValue, pkce, refresh, registerClient } from "../support/oauth-flow";
 import { createAccount, INIT, ORIGIN, rawPost, rawSession, selfFetch, signedIn, testEnv } from "./helpers";
 
@@ -30,7 +30,11 @@ const parts = (token: string) => {
 
 /** A tools/call on an open session; returns the HTTP status (the body is drained). */
 async function callOn(token: string, sessionId: string, name = "read_graph", args: Record<string, unknown> = {}): Promise<Response> {
-	return rawPost(token, { jsonrpc: "2.0", id: 9, method: "tools/call", params: { name, arguments: args } }, { "Mcp-Session-Id": sessionId, "MCP-Protocol-Version": "2025-11-25" });
+	return rawPost(
+		token,
+		{ jsonrpc: "2.0", id: 9, method: "tools/call", params: { name, arguments: args } },
+		{ "Mcp-Session-Id": sessionId, "MCP-Protocol-Version": "2025-11-25" },
+	);
 }
 
 async function status(res: Promise<Response> | Response): Promise<number> {
@@ -40,30 +44,60 @@ async function status(res: Promise<Response> | Response): Promise<number> {
 }
 
 /** An authorization code from the real consent page, for a client of our choosing. */
-async function authorize(o: { clientId: string; email: string; password: string; scope?: string; challenge?: string | null; extra?: Record<string, string>; grant?: string[] }): Promise<string> {
+async function authorize(o: {
+	clientId: string;
+	email: string;
+	password: string;
+	scope?: string;
+	challenge?: string | null;
+	extra?: Record<string, string>;
+	grant?: string[];
+}): Promise<string> {
 	const u = new URL(`${ORIGIN}/authorize`);
-	const q: Record<string, string> = { response_type: "code", client_id: o.clientId, redirect_uri: REDIRECT, scope: o.scope ?? "mcp:read mcp:write", state: "s1", resource: ORIGIN, ...o.extra };
+	const q: Record<string, string> = {
+		response_type: "code",
+		client_id: o.clientId,
+		redirect_uri: REDIRECT,
+		scope: o.scope ?? "mcp:read mcp:write",
+		state: "s1",
+		resource: ORIGIN,
+		...o.extra,
+	};
 	if (o.challenge) Object.assign(q, { code_challenge: o.challenge, code_challenge_method: "S256" });
 	u.search = new URLSearchParams(q).toString();
 	return approveInBrowser(selfFetch, u.toString(), { email: o.email, password: o.password, grant: o.grant, origin: ORIGIN });
 }
 
 const exchange = (fields: Record<string, string>) =>
-	selfFetch(`${ORIGIN}/token`, { method: "POST", headers: form, body: new URLSearchParams({ grant_type: "authorization_code", redirect_uri: REDIRECT, resource: ORIGIN, ...fields }).toString() });
+	selfFetch(`${ORIGIN}/token`, {
+		method: "POST",
+		headers: form,
+		body: new URLSearchParams({ grant_type: "authorization_code", redirect_uri: REDIRECT, resource: ORIGIN, ...fields }).toString(),
+	});
 
-const tokenPost = (fields: Record<string, string>) => selfFetch(`${ORIGIN}/token`, { method: "POST", headers: form, body: new URLSearchParams(fields).toString() });
+const tokenPost = (fields: Record<string, string>) =>
+	selfFetch(`${ORIGIN}/token`, { method: "POST", headers: form, body: new URLSearchParams(fields).toString() });
 
 /** A fresh public client and account with a code waiting to be exchanged. */
 async function pendingCode(opts: { scope?: string; grant?: string[] } = {}) {
 	const account = await createAccount();
 	const clientId = await registerClient(selfFetch, ORIGIN, REDIRECT);
 	const { verifier, challenge } = await pkce();
-	const code = await authorize({ clientId, email: account.email, password: account.password, challenge, scope: opts.scope, grant: opts.grant });
+	const code = await authorize({
+		clientId,
+		email: account.email,
+		password: account.password,
+		challenge,
+		scope: opts.scope,
+		grant: opts.grant,
+	});
 	return { account, clientId, verifier, code };
 }
 
 const auditCount = (tenantId: string, where = "1 = 1") =>
-	runInDurableObject(testEnv.TENANTS.get(testEnv.TENANTS.idFromName(tenantId)), (_o: TenantObject, s) => Number(s.storage.sql.exec(`SELECT COUNT(*) AS n FROM audit WHERE ${where}`).one().n));
+	runInDurableObject(testEnv.TENANTS.get(testEnv.TENANTS.idFromName(tenantId)), (_o: TenantObject, s) =>
+		Number(s.storage.sql.exec(`SELECT COUNT(*) AS n FROM audit WHERE ${where}`).one().n),
+	);
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -88,8 +122,21 @@ describe("tokens at the resource server (§3 rows 17–20)", () => {
 		expect(res.status).toBe(401);
 		expect(res.headers.get("WWW-Authenticate")).toContain('error="invalid_token"');
 		// A GET stream and DELETE on the same session are refused too: the session id grants nothing.
-		expect(await status(selfFetch(`${ORIGIN}/mcp`, { headers: { Authorization: `Bearer ${tokens.access_token}`, Accept: "text/event-stream", "Mcp-Session-Id": sessionId } }))).toBe(401);
-		expect(await status(selfFetch(`${ORIGIN}/mcp`, { method: "DELETE", headers: { Authorization: `Bearer ${tokens.access_token}`, "Mcp-Session-Id": sessionId } }))).toBe(401);
+		expect(
+			await status(
+				selfFetch(`${ORIGIN}/mcp`, {
+					headers: { Authorization: `Bearer ${tokens.access_token}`, Accept: "text/event-stream", "Mcp-Session-Id": sessionId },
+				}),
+			),
+		).toBe(401);
+		expect(
+			await status(
+				selfFetch(`${ORIGIN}/mcp`, {
+					method: "DELETE",
+					headers: { Authorization: `Bearer ${tokens.access_token}`, "Mcp-Session-Id": sessionId },
+				}),
+			),
+		).toBe(401);
 		// The refresh token still gets a fresh access token, which continues the same session.
 		const next = (await (await refresh(selfFetch, ORIGIN, tokens.clientId, tokens.refresh_token!)).json()) as TokenBody;
 		expect(await status(callOn(next.access_token, sessionId))).toBe(200);
@@ -108,7 +155,11 @@ describe("tokens at the resource server (§3 rows 17–20)", () => {
 		}
 		// SMCP's resource is the whole origin: /mcp-v2 is not a second resource, just no route.
 		const { tokens } = await signedIn();
-		const sibling = await selfFetch(`${ORIGIN}/mcp-v2`, { method: "POST", headers: { Authorization: `Bearer ${tokens.access_token}`, "Content-Type": "application/json" }, body: JSON.stringify(INIT) });
+		const sibling = await selfFetch(`${ORIGIN}/mcp-v2`, {
+			method: "POST",
+			headers: { Authorization: `Bearer ${tokens.access_token}`, "Content-Type": "application/json" },
+			body: JSON.stringify(INIT),
+		});
 		expect(sibling.status).toBe(404);
 		expect(sibling.headers.get("Mcp-Session-Id")).toBeNull();
 	});
@@ -118,7 +169,12 @@ describe("tokens at the resource server (§3 rows 17–20)", () => {
 		const b64 = (o: unknown) => btoa(JSON.stringify(o)).replaceAll("=", "");
 		const jwt = `${b64({ alg: "RS256", typ: "JWT" })}.${b64({ iss: "https://accounts.google.com", aud: ORIGIN, sub: "1", exp: 9_999_999_999 })}.c2ln`;
 		const account = await createAccount();
-		for (const token of [jwt, `${account.userId}:g_unknown:${"x".repeat(32)}`, "gho_16C7e42F292c6912E7710c838347Ae178B4a", `u:${crypto.randomUUID()}:s`]) {
+		for (const token of [
+			jwt,
+			`${account.userId}:g_unknown:${"x".repeat(32)}`,
+			"gho_16C7e42F292c6912E7710c838347Ae178B4a",
+			`u:${crypto.randomUUID()}:s`,
+		]) {
 			const res = await rawPost(token, INIT);
 			expect(res.status).toBe(401);
 			expect(res.headers.get("WWW-Authenticate")).toContain("resource_metadata=");
@@ -133,7 +189,9 @@ describe("tokens at the resource server (§3 rows 17–20)", () => {
 		const revoke = await tokenPost({ token: tokens.refresh_token!, token_type_hint: "refresh_token", client_id: tokens.clientId });
 		expect(revoke.status).toBe(200);
 		const before = await auditCount(account.tenantId);
-		const res = await callOn(tokens.access_token, sessionId, "create_entities", { entities: [{ name: "after-revoke", entityType: "t", observations: [] }] });
+		const res = await callOn(tokens.access_token, sessionId, "create_entities", {
+			entities: [{ name: "after-revoke", entityType: "t", observations: [] }],
+		});
 		expect(res.status).toBe(401);
 		expect(res.headers.get("WWW-Authenticate")).toContain('error="invalid_token"');
 		// The session object never saw the call: nothing was audited, nothing was written.
@@ -185,7 +243,11 @@ describe("tokens at the resource server (§3 rows 17–20)", () => {
 		const sessionId = await rawSession(tokens.access_token);
 		expect(await status(callOn(tokens.access_token, sessionId))).toBe(200);
 		expect(tokenCacheSize()).toBeGreaterThan(0);
-		const res = await rawPost(tokens.access_token, { jsonrpc: "2.0", id: 3, method: "tools/list" }, { "Mcp-Session-Id": sessionId, "MCP-Protocol-Version": "2025-11-25", Origin: ORIGIN });
+		const res = await rawPost(
+			tokens.access_token,
+			{ jsonrpc: "2.0", id: 3, method: "tools/list" },
+			{ "Mcp-Session-Id": sessionId, "MCP-Protocol-Version": "2025-11-25", Origin: ORIGIN },
+		);
 		expect(res.status).toBe(200);
 		// The provider's CORS layer exposes WWW-Authenticate; the cached path would not have run it.
 		expect(res.headers.get("Access-Control-Expose-Headers") ?? "").toContain("WWW-Authenticate");
@@ -198,7 +260,13 @@ describe("tokens at the resource server (§3 rows 17–20)", () => {
 		expect(await status(callOn(tokens.access_token, sessionId))).toBe(200);
 		const other = await selfFetch("http://evil.example/mcp", {
 			method: "POST",
-			headers: { Authorization: `Bearer ${tokens.access_token}`, "Content-Type": "application/json", Accept: "application/json, text/event-stream", "Mcp-Session-Id": sessionId, "MCP-Protocol-Version": "2025-11-25" },
+			headers: {
+				Authorization: `Bearer ${tokens.access_token}`,
+				"Content-Type": "application/json",
+				Accept: "application/json, text/event-stream",
+				"Mcp-Session-Id": sessionId,
+				"MCP-Protocol-Version": "2025-11-25",
+			},
 			body: JSON.stringify({ jsonrpc: "2.0", id: 4, method: "tools/call", params: { name: "read_graph", arguments: {} } }),
 		});
 		expect(other.status).toBeGreaterThanOrEqual(400);
@@ -220,7 +288,14 @@ describe("PKCE (§4 rows 26–27)", () => {
 	it("PKCE absent for a public client → invalid_request, sent back to the registered redirect", async () => {
 		const clientId = await registerClient(selfFetch, ORIGIN, REDIRECT);
 		const u = new URL(`${ORIGIN}/authorize`);
-		u.search = new URLSearchParams({ response_type: "code", client_id: clientId, redirect_uri: REDIRECT, scope: "mcp:read", state: "s1", resource: ORIGIN }).toString();
+		u.search = new URLSearchParams({
+			response_type: "code",
+			client_id: clientId,
+			redirect_uri: REDIRECT,
+			scope: "mcp:read",
+			state: "s1",
+			resource: ORIGIN,
+		}).toString();
 		const res = await selfFetch(u.toString(), { redirect: "manual" });
 		expect(res.status).toBe(302);
 		const loc = new URL(res.headers.get("Location")!);
@@ -234,7 +309,13 @@ describe("PKCE (§4 rows 26–27)", () => {
 		const reg = await selfFetch(`${ORIGIN}/register`, {
 			method: "POST",
 			headers: { "Content-Type": "application/json" },
-			body: JSON.stringify({ client_name: "Confidential", redirect_uris: [REDIRECT], grant_types: ["authorization_code", "refresh_token"], response_types: ["code"], token_endpoint_auth_method: "client_secret_post" }),
+			body: JSON.stringify({
+				client_name: "Confidential",
+				redirect_uris: [REDIRECT],
+				grant_types: ["authorization_code", "refresh_token"],
+				response_types: ["code"],
+				token_endpoint_auth_method: "client_secret_post",
+			}),
 		});
 		expect(reg.status).toBe(201);
 		const { client_id, client_secret } = (await reg.json()) as { client_id: string; client_secret: string };
@@ -244,21 +325,26 @@ describe("PKCE (§4 rows 26–27)", () => {
 		expect(((await res.json()) as TokenBody).error).toBe("invalid_request");
 	});
 
-	// Was a bug, fixed by worker/token-guard.ts: security-tests §4.27 asks SMCP to wrap the provider (which does not check the verifier's
+	// Was a bug, fixed by worker/oauth/token-guard.ts: security-tests §4.27 asks SMCP to wrap the provider (which does not check the verifier's
 	// syntax): RFC 7636 §4.1 requires 43–128 unreserved characters. A client that picked the 5-char
 	// verifier "short" (challenge = S256("short")) is issued tokens instead of invalid_grant.
 	it("hardening: a verifier outside 43–128 unreserved characters → invalid_grant", async () => {
 		const account = await createAccount();
 		const clientId = await registerClient(selfFetch, ORIGIN, REDIRECT);
 		const verifier = "short";
-		const challenge = btoa(String.fromCharCode(...new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))))).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+		const challenge = btoa(
+			String.fromCharCode(...new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier)))),
+		)
+			.replaceAll("+", "-")
+			.replaceAll("/", "_")
+			.replace(/=+$/, "");
 		const code = await authorize({ clientId, email: account.email, password: account.password, challenge });
 		const res = await exchange({ code, client_id: clientId, code_verifier: verifier });
 		expect(res.status).toBe(400);
 		expect(((await res.json()) as TokenBody).error).toBe("invalid_grant");
 	});
 
-	// Was a bug, fixed by worker/token-guard.ts: security-tests §4.27: N failed verifier attempts should burn the code. The provider keeps
+	// Was a bug, fixed by worker/oauth/token-guard.ts: security-tests §4.27: N failed verifier attempts should burn the code. The provider keeps
 	// the code valid after any number of wrong verifiers and SMCP does not wrap /token, so the right
 	// verifier still succeeds after 5 wrong ones (online guessing against a stolen code is unbounded
 	// apart from the per-IP pre-auth limit).
@@ -280,7 +366,14 @@ describe("token-guard bypass (§4 row 27)", () => {
 			selfFetch(`${ORIGIN}/token`, {
 				method: "POST",
 				headers: { "Content-Type": "Application/X-WWW-Form-Urlencoded" },
-				body: new URLSearchParams({ grant_type: "authorization_code", redirect_uri: REDIRECT, resource: ORIGIN, code, client_id: clientId, code_verifier: v }).toString(),
+				body: new URLSearchParams({
+					grant_type: "authorization_code",
+					redirect_uri: REDIRECT,
+					resource: ORIGIN,
+					code,
+					client_id: clientId,
+					code_verifier: v,
+				}).toString(),
 			});
 		for (let i = 0; i < 5; i++) expect((await post(`${"w".repeat(42)}${i}`)).status).toBe(400);
 		expect((await post(verifier)).status).toBe(400);
@@ -383,7 +476,10 @@ describe("codes and refresh tokens (§4 rows 28–32)", () => {
 	it("another client revoking my token gets 200 but the token still works", async () => {
 		const { tokens } = await signedIn();
 		const other = await registerClient(selfFetch, ORIGIN, REDIRECT, "Other client");
-		for (const [token, hint] of [[tokens.access_token, "access_token"], [tokens.refresh_token!, "refresh_token"]] as const) {
+		for (const [token, hint] of [
+			[tokens.access_token, "access_token"],
+			[tokens.refresh_token!, "refresh_token"],
+		] as const) {
 			const res = await tokenPost({ token, token_type_hint: hint, client_id: other });
 			// RFC 7009 §2.2: 200 whatever happened, so the endpoint is no token-validity oracle.
 			expect(res.status).toBe(200);
@@ -397,10 +493,20 @@ describe("codes and refresh tokens (§4 rows 28–32)", () => {
 		// to what was granted (the provider filters rather than failing the whole request; RFC 6749
 		// §6 forbids granting more, which never happens).
 		const ro = await signedIn({ scope: ["mcp:read"] });
-		const onlyWrite = await tokenPost({ grant_type: "refresh_token", refresh_token: ro.tokens.refresh_token!, client_id: ro.tokens.clientId, scope: "mcp:write" });
+		const onlyWrite = await tokenPost({
+			grant_type: "refresh_token",
+			refresh_token: ro.tokens.refresh_token!,
+			client_id: ro.tokens.clientId,
+			scope: "mcp:write",
+		});
 		expect(onlyWrite.status).toBe(400);
 		expect(((await onlyWrite.json()) as TokenBody).error).toBe("invalid_scope");
-		const both = await tokenPost({ grant_type: "refresh_token", refresh_token: ro.tokens.refresh_token!, client_id: ro.tokens.clientId, scope: "mcp:read mcp:write" });
+		const both = await tokenPost({
+			grant_type: "refresh_token",
+			refresh_token: ro.tokens.refresh_token!,
+			client_id: ro.tokens.clientId,
+			scope: "mcp:read mcp:write",
+		});
 		expect(both.status).toBe(200);
 		const narrowed = (await both.json()) as TokenBody;
 		expect(narrowed.scope).toBe("mcp:read");
@@ -409,7 +515,12 @@ describe("codes and refresh tokens (§4 rows 28–32)", () => {
 
 		// Full grant: downscoping to read works and the token really is read-only…
 		const rw = await signedIn();
-		const down = await tokenPost({ grant_type: "refresh_token", refresh_token: rw.tokens.refresh_token!, client_id: rw.tokens.clientId, scope: "mcp:read" });
+		const down = await tokenPost({
+			grant_type: "refresh_token",
+			refresh_token: rw.tokens.refresh_token!,
+			client_id: rw.tokens.clientId,
+			scope: "mcp:read",
+		});
 		expect(down.status).toBe(200);
 		const downBody = (await down.json()) as TokenBody;
 		expect(downBody.scope).toBe("mcp:read");
@@ -430,14 +541,30 @@ describe("codes and refresh tokens (§4 rows 28–32)", () => {
 });
 
 describe("resource indicators (§4 row 33)", () => {
-	const bad = [`${ORIGIN}#frag`, `${ORIGIN}/#x`, "urn:smcp:mcp", "ftp://127.0.0.1:8787", "https://other.example", `${ORIGIN.replace("http:", "https:")}`];
+	const bad = [
+		`${ORIGIN}#frag`,
+		`${ORIGIN}/#x`,
+		"urn:smcp:mcp",
+		"ftp://127.0.0.1:8787",
+		"https://other.example",
+		`${ORIGIN.replace("http:", "https:")}`,
+	];
 
 	it("resource with a fragment / non-http scheme / not the canonical resource → invalid_target at /authorize", async () => {
 		const clientId = await registerClient(selfFetch, ORIGIN, REDIRECT);
 		const { challenge } = await pkce();
 		for (const resource of bad) {
 			const u = new URL(`${ORIGIN}/authorize`);
-			u.search = new URLSearchParams({ response_type: "code", client_id: clientId, redirect_uri: REDIRECT, scope: "mcp:read", state: "s", code_challenge: challenge, code_challenge_method: "S256", resource }).toString();
+			u.search = new URLSearchParams({
+				response_type: "code",
+				client_id: clientId,
+				redirect_uri: REDIRECT,
+				scope: "mcp:read",
+				state: "s",
+				code_challenge: challenge,
+				code_challenge_method: "S256",
+				resource,
+			}).toString();
 			const res = await selfFetch(u.toString(), { redirect: "manual" });
 			expect(res.status, resource).toBe(302);
 			expect(new URL(res.headers.get("Location")!).searchParams.get("error"), resource).toBe("invalid_target");
@@ -447,7 +574,12 @@ describe("resource indicators (§4 row 33)", () => {
 	it("resource with a fragment / non-http scheme / not the canonical resource → invalid_target at the code exchange and at refresh", async () => {
 		const { tokens } = await signedIn();
 		for (const resource of bad) {
-			const res = await tokenPost({ grant_type: "refresh_token", refresh_token: tokens.refresh_token!, client_id: tokens.clientId, resource });
+			const res = await tokenPost({
+				grant_type: "refresh_token",
+				refresh_token: tokens.refresh_token!,
+				client_id: tokens.clientId,
+				resource,
+			});
 			expect(res.status, resource).toBe(400);
 			expect(((await res.json()) as TokenBody).error, resource).toBe("invalid_target");
 		}
@@ -489,15 +621,33 @@ describe("metadata (§4 row 37)", () => {
 
 describe("registration, consent binding and client ids (§4 rows 24, 34, 36, 38)", () => {
 	it("redirect URIs with whitespace or control characters are refused at registration, and unregistered ones at /authorize with no Location", async () => {
-		for (const uri of ["java\tscript:alert(1)", "javascript\u0000:alert(1)", `${REDIRECT}\r\nLocation: https://evil.example`, "http://127.0.0.1:9/cb\u0007", " javascript:alert(1)"]) {
-			const res = await selfFetch(`${ORIGIN}/register`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ redirect_uris: [uri], token_endpoint_auth_method: "none" }) });
+		for (const uri of [
+			"java\tscript:alert(1)",
+			"javascript\u0000:alert(1)",
+			`${REDIRECT}\r\nLocation: https://evil.example`,
+			"http://127.0.0.1:9/cb\u0007",
+			" javascript:alert(1)",
+		]) {
+			const res = await selfFetch(`${ORIGIN}/register`, {
+				method: "POST",
+				headers: { "Content-Type": "application/json" },
+				body: JSON.stringify({ redirect_uris: [uri], token_endpoint_auth_method: "none" }),
+			});
 			expect(res.status, JSON.stringify(uri)).toBe(400);
 		}
 		const clientId = await registerClient(selfFetch, ORIGIN, REDIRECT);
 		const { challenge } = await pkce();
 		for (const uri of ["JaVaScRiPt:alert(1)", "data:text/html,x", `${REDIRECT}\u0000`, `${REDIRECT}#frag`]) {
 			const u = new URL(`${ORIGIN}/authorize`);
-			u.search = new URLSearchParams({ response_type: "code", client_id: clientId, redirect_uri: uri, scope: "mcp:read", state: "s", code_challenge: challenge, code_challenge_method: "S256" }).toString();
+			u.search = new URLSearchParams({
+				response_type: "code",
+				client_id: clientId,
+				redirect_uri: uri,
+				scope: "mcp:read",
+				state: "s",
+				code_challenge: challenge,
+				code_challenge_method: "S256",
+			}).toString();
 			const res = await selfFetch(u.toString(), { redirect: "manual" });
 			expect(res.status, JSON.stringify(uri)).toBe(400);
 			expect(res.headers.get("Location")).toBeNull();
@@ -520,7 +670,15 @@ describe("registration, consent binding and client ids (§4 rows 24, 34, 36, 38)
 		const open = async () => {
 			const { challenge } = await pkce();
 			const u = new URL(`${ORIGIN}/authorize`);
-			u.search = new URLSearchParams({ response_type: "code", client_id: clientId, redirect_uri: REDIRECT, scope: "mcp:read", state: "s", code_challenge: challenge, code_challenge_method: "S256" }).toString();
+			u.search = new URLSearchParams({
+				response_type: "code",
+				client_id: clientId,
+				redirect_uri: REDIRECT,
+				scope: "mcp:read",
+				state: "s",
+				code_challenge: challenge,
+				code_challenge_method: "S256",
+			}).toString();
 			const page = await selfFetch(u.toString(), { redirect: "manual" });
 			const jar = new CookieJar();
 			jar.take(page);
@@ -544,7 +702,14 @@ describe("registration, consent binding and client ids (§4 rows 24, 34, 36, 38)
 			method: "POST",
 			redirect: "manual",
 			headers: { ...form, Cookie: b.jar.header(), Origin: ORIGIN },
-			body: new URLSearchParams({ handle: formValue(a.html, "handle"), q: formValue(a.html, "q"), email: account.email, password: account.password, scope: "mcp:read", action: "approve" }).toString(),
+			body: new URLSearchParams({
+				handle: formValue(a.html, "handle"),
+				q: formValue(a.html, "q"),
+				email: account.email,
+				password: account.password,
+				scope: "mcp:read",
+				action: "approve",
+			}).toString(),
 		});
 		expect(res.status).toBe(400);
 		expect(res.headers.get("Location")).toBeNull();
@@ -561,10 +726,23 @@ describe("registration, consent binding and client ids (§4 rows 24, 34, 36, 38)
 			throw new TypeError("Network connection lost.");
 		});
 		const { challenge } = await pkce();
-		const ids = ["https://127.0.0.1:1/client.json", "https://169.254.169.254/latest/meta-data/client.json", "https://10.0.0.1/client.json", "https://localhost/client.json"];
+		const ids = [
+			"https://127.0.0.1:1/client.json",
+			"https://169.254.169.254/latest/meta-data/client.json",
+			"https://10.0.0.1/client.json",
+			"https://localhost/client.json",
+		];
 		for (const clientId of ids) {
 			const u = new URL(`${ORIGIN}/authorize`);
-			u.search = new URLSearchParams({ response_type: "code", client_id: clientId, redirect_uri: REDIRECT, scope: "mcp:read", state: "s", code_challenge: challenge, code_challenge_method: "S256" }).toString();
+			u.search = new URLSearchParams({
+				response_type: "code",
+				client_id: clientId,
+				redirect_uri: REDIRECT,
+				scope: "mcp:read",
+				state: "s",
+				code_challenge: challenge,
+				code_challenge_method: "S256",
+			}).toString();
 			const res = await selfFetch(u.toString(), { redirect: "manual" });
 			expect(res.status, clientId).toBe(400);
 			expect(res.headers.get("Location")).toBeNull();
@@ -576,15 +754,22 @@ describe("registration, consent binding and client ids (§4 rows 24, 34, 36, 38)
 });
 
 const sha256Hex = async (s: string) =>
-	[...new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(s)))].map((b) => b.toString(16).padStart(2, "0")).join("");
+	[...new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(s)))]
+		.map((b) => b.toString(16).padStart(2, "0"))
+		.join("");
 
 /** `n` concurrent refreshes with one RT; the 200 bodies (with the SHA-256 the provider stores) and the grant afterwards. */
 async function raceRefresh(clientId: string, rt: string, n: number) {
 	const responses = await Promise.all(Array.from({ length: n }, () => refresh(selfFetch, ORIGIN, clientId, rt)));
 	expect(responses.every((r) => r.status < 500)).toBe(true);
 	const bodies = await Promise.all(responses.map(async (r) => ({ status: r.status, body: (await r.json()) as TokenBody })));
-	const issued = await Promise.all(bodies.filter((b) => b.status === 200).map(async (b) => ({ ...b.body, hash: await sha256Hex(b.body.refresh_token) })));
-	const grant = (await testEnv.OAUTH_KV.get(parts(rt).grantKey, "json")) as { refreshTokenId: string; previousRefreshTokenId?: string } | null;
+	const issued = await Promise.all(
+		bodies.filter((b) => b.status === 200).map(async (b) => ({ ...b.body, hash: await sha256Hex(b.body.refresh_token) })),
+	);
+	const grant = (await testEnv.OAUTH_KV.get(parts(rt).grantKey, "json")) as {
+		refreshTokenId: string;
+		previousRefreshTokenId?: string;
+	} | null;
 	return { issued, grant };
 }
 

@@ -45,10 +45,16 @@ function clientFetch(token: string, revision?: string) {
 function v1(revision: string, transport: "mcp" | "sse"): Revision["connect"] {
 	return async (token, answer) => {
 		const elicitation = revision >= "2025-06-18";
-		const client = new ClientV1({ name: `matrix-${revision}`, version: "1" }, { capabilities: elicitation ? { elicitation: {} } : {}, jsonSchemaValidator: new CfWorkerJsonSchemaValidator() });
+		const client = new ClientV1(
+			{ name: `matrix-${revision}`, version: "1" },
+			{ capabilities: elicitation ? { elicitation: {} } : {}, jsonSchemaValidator: new CfWorkerJsonSchemaValidator() },
+		);
 		if (elicitation) client.setRequestHandler(ElicitRequestSchema, async () => answer() as never);
 		const f = clientFetch(token, revision);
-		const t = transport === "mcp" ? new StreamableHTTPClientTransport(new URL(`${ORIGIN}/mcp`), { fetch: f }) : new SSEClientTransport(new URL(`${ORIGIN}/sse`), { fetch: f, eventSourceInit: { fetch: f } });
+		const t =
+			transport === "mcp"
+				? new StreamableHTTPClientTransport(new URL(`${ORIGIN}/mcp`), { fetch: f })
+				: new SSEClientTransport(new URL(`${ORIGIN}/sse`), { fetch: f, eventSourceInit: { fetch: f } });
 		await client.connect(t);
 		return client;
 	};
@@ -56,14 +62,17 @@ function v1(revision: string, transport: "mcp" | "sse"): Revision["connect"] {
 
 function v2(mode: "auto" | { pin: string }): Revision["connect"] {
 	return async (token, answer) => {
-		const client = new ClientV2({ name: "matrix-v2", version: "1" }, { capabilities: { elicitation: { form: {} } }, versionNegotiation: { mode } });
+		const client = new ClientV2(
+			{ name: "matrix-v2", version: "1" },
+			{ capabilities: { elicitation: { form: {} } }, versionNegotiation: { mode } },
+		);
 		client.setRequestHandler("elicitation/create", async () => answer() as never);
 		await client.connect(new TransportV2(new URL(`${ORIGIN}/mcp`), { fetch: clientFetch(token) }));
 		return client;
 	};
 }
 
-export const MATRIX: Revision[] = [
+const MATRIX: Revision[] = [
 	{ name: "2024-11-05 (HTTP+SSE)", expected: "2024-11-05", elicitation: false, connect: v1("2024-11-05", "sse") },
 	{ name: "2025-03-26", expected: "2025-03-26", elicitation: false, connect: v1("2025-03-26", "mcp") },
 	{ name: "2025-06-18", expected: "2025-06-18", elicitation: true, connect: v1("2025-06-18", "mcp") },
@@ -72,10 +81,14 @@ export const MATRIX: Revision[] = [
 	{ name: "2026-07-28 (auto-negotiated)", expected: "2026-07-28", elicitation: true, connect: v2("auto") },
 ];
 
-const entities = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => ({ name: `${prefix}${i}`, entityType: "t", observations: [] }));
+const entities = (prefix: string, n: number) =>
+	Array.from({ length: n }, (_, i) => ({ name: `${prefix}${i}`, entityType: "t", observations: [] }));
 /** What the matrix needs from either SDK's client. */
 type AnyClient = {
-	callTool(params: { name: string; arguments: Record<string, unknown> }, ...rest: unknown[]): Promise<{ structuredContent?: unknown; isError?: boolean; content: unknown }>;
+	callTool(
+		params: { name: string; arguments: Record<string, unknown> },
+		...rest: unknown[]
+	): Promise<{ structuredContent?: unknown; isError?: boolean; content: unknown }>;
 	listTools(): Promise<{ tools: { name: string; inputSchema: { type: string }; outputSchema?: { type: string } }[] }>;
 };
 
@@ -106,7 +119,10 @@ describe.each(MATRIX)("revision $name", (rev) => {
 
 	it("tools/call returns structured output", async () => {
 		const { client } = await session();
-		const r = await client.callTool({ name: "create_entities", arguments: { entities: [{ name: "X", entityType: "t", observations: ["o"] }] } });
+		const r = await client.callTool({
+			name: "create_entities",
+			arguments: { entities: [{ name: "X", entityType: "t", observations: ["o"] }] },
+		});
 		expect(r.structuredContent).toEqual({ entities: [{ name: "X", entityType: "t", observations: ["o"] }] });
 	});
 
@@ -133,7 +149,8 @@ describe.each(MATRIX)("revision $name", (rev) => {
 		await client.callTool({ name: "create_entities", arguments: { entities: entities("D", 5) } });
 		const names = entities("D", 5).map((e) => e.name);
 		const r = await client.callTool({ name: "delete_entities", arguments: { entityNames: names } });
-		const left = ((await client.callTool({ name: "read_graph", arguments: {} })).structuredContent as { entities: unknown[] }).entities.length;
+		const left = ((await client.callTool({ name: "read_graph", arguments: {} })).structuredContent as { entities: unknown[] }).entities
+			.length;
 		if (rev.elicitation) {
 			expect(asked).toBe(1);
 			expect(Boolean(r.isError)).toBe(kind !== "accept");
@@ -145,7 +162,9 @@ describe.each(MATRIX)("revision $name", (rev) => {
 			expect(left).toBe(5);
 			if (kind === "accept") {
 				await client.callTool({ name: "delete_entities", arguments: { entityNames: names, confirm: true } });
-				expect(((await client.callTool({ name: "read_graph", arguments: {} })).structuredContent as { entities: unknown[] }).entities).toHaveLength(0);
+				expect(
+					((await client.callTool({ name: "read_graph", arguments: {} })).structuredContent as { entities: unknown[] }).entities,
+				).toHaveLength(0);
 			}
 		}
 	});
@@ -174,7 +193,10 @@ describe("one tenant state across revisions", () => {
 	it("data written by a 2025-11-25 client is read by a 2026-07-28 client and the SSE client", async () => {
 		const { tokens } = await signedIn();
 		const old = (await v1("2025-11-25", "mcp")(tokens.access_token, () => ({ action: "cancel" }))) as unknown as AnyClient;
-		await old.callTool({ name: "create_entities", arguments: { entities: [{ name: "Bridge", entityType: "t", observations: ["written in 2025"] }] } });
+		await old.callTool({
+			name: "create_entities",
+			arguments: { entities: [{ name: "Bridge", entityType: "t", observations: ["written in 2025"] }] },
+		});
 		for (const connect of [v2({ pin: "2026-07-28" }), v1("2024-11-05", "sse")]) {
 			const c = (await connect(tokens.access_token, () => ({ action: "cancel" }))) as unknown as AnyClient;
 			const r = await c.callTool({ name: "search_nodes", arguments: { query: "written in 2025" } });

@@ -1,5 +1,5 @@
 /**
- * The conformance fixture pack (`shared/packs/conformance`) is enabled only by configuration:
+ * The conformance fixture pack (`shared/catalog/packs/conformance`) is enabled only by configuration:
  * with the default configuration (`SMCP_CONFORMANCE` "false" in wrangler.jsonc) no lane lists
  * its tools, resources or prompts, none is callable, and the kernel refuses its tools and
  * internal readers even when asked directly. `npm run conformance` runs the official suite with
@@ -9,8 +9,8 @@ import { Client as ClientV2, StreamableHTTPClientTransport as TransportV2 } from
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { TenantObject } from "../../objects/tenant/tenant-object";
-import { brandPrincipal } from "../../shared/principal";
-import { conformanceTools } from "../../shared/packs/conformance/tools";
+import { brandPrincipal } from "../../shared/rpc/principal";
+import { conformanceTools } from "../../shared/catalog/packs/conformance/tools";
 import { connectMcp, ORIGIN, selfFetch, signedIn, testEnv } from "./helpers";
 
 const FIXTURE_TOOLS = conformanceTools.map((t) => t.name);
@@ -40,9 +40,9 @@ describe("the conformance fixture pack is off by default", () => {
 		expect((await client.listResources()).resources.map((r) => r.uri)).toEqual(["smcp://audit-log"]);
 		expect((await client.listResourceTemplates()).resourceTemplates).toEqual([]);
 		// No prompts capability: the method is not served at all.
-		await expect(client.request({ method: "prompts/list", params: {} }, (await import("@modelcontextprotocol/sdk/types.js")).ListPromptsResultSchema)).rejects.toSatisfy(
-			(e) => rpcCode(e) === -32601,
-		);
+		await expect(
+			client.request({ method: "prompts/list", params: {} }, (await import("@modelcontextprotocol/sdk/types.js")).ListPromptsResultSchema),
+		).rejects.toSatisfy((e) => rpcCode(e) === -32601);
 	});
 
 	it("2025-11-25 lane: calling any fixture tool is an unknown tool (-32602)", async () => {
@@ -50,7 +50,9 @@ describe("the conformance fixture pack is off by default", () => {
 		const { client } = await connectMcp(tokens.access_token);
 		for (const name of FIXTURE_TOOLS) {
 			const args = name === "test_sampling" ? { prompt: "p" } : name === "test_elicitation" ? { message: "m" } : {};
-			await expect(client.callTool({ name, arguments: args }), name).rejects.toSatisfy((e) => rpcCode(e) === -32602 && /Unknown tool/.test(String((e as Error).message)));
+			await expect(client.callTool({ name, arguments: args }), name).rejects.toSatisfy(
+				(e) => rpcCode(e) === -32602 && /Unknown tool/.test(String((e as Error).message)),
+			);
 		}
 	});
 
@@ -61,13 +63,18 @@ describe("the conformance fixture pack is off by default", () => {
 			await expect(client.readResource({ uri })).rejects.toSatisfy((e) => rpcCode(e) === -32002);
 		}
 		for (const name of ["conformance_read_resource", "conformance_get_prompt"]) {
-			await expect(client.callTool({ name, arguments: { uri: "test://static-text", name: "test_simple_prompt" } })).rejects.toSatisfy((e) => rpcCode(e) === -32602);
+			await expect(client.callTool({ name, arguments: { uri: "test://static-text", name: "test_simple_prompt" } })).rejects.toSatisfy(
+				(e) => rpcCode(e) === -32602,
+			);
 		}
 	});
 
 	it("2026-07-28 lane: no fixture is listed or callable", async () => {
 		const { tokens } = await signedIn();
-		const client = new ClientV2({ name: "itest-v2", version: "1.0.0" }, { capabilities: {}, versionNegotiation: { mode: { pin: "2026-07-28" } } });
+		const client = new ClientV2(
+			{ name: "itest-v2", version: "1.0.0" },
+			{ capabilities: {}, versionNegotiation: { mode: { pin: "2026-07-28" } } },
+		);
 		await client.connect(new TransportV2(new URL(`${ORIGIN}/mcp`), { fetch: withAuth(tokens.access_token) }));
 		const tools = (await client.listTools()).tools.map((t) => t.name);
 		expect(tools).toContain("read_graph");
@@ -82,12 +89,26 @@ describe("the conformance fixture pack is off by default", () => {
 		const stub = testEnv.TENANTS.get(testEnv.TENANTS.idFromName(tenantId));
 		const p = brandPrincipal({ tenantId, userId: "u_1", clientId: "c1", scopes: ["mcp:read", "mcp:write"] });
 		const base = { lane: "streamable-http" as const, protocolVersion: "2025-11-25", traceId: "trace-conformance-off" };
-		expect(await stub.callTool(p, { ...base, name: "test_simple_text", arguments: {} })).toEqual({ ok: false, error: { reason: "unknown_tool", tool: "test_simple_text" } });
-		expect(await stub.callTool(p, { ...base, name: "conformance_read_resource", arguments: { uri: "test://static-text" }, method: "resources/read" })).toEqual({
+		expect(await stub.callTool(p, { ...base, name: "test_simple_text", arguments: {} })).toEqual({
+			ok: false,
+			error: { reason: "unknown_tool", tool: "test_simple_text" },
+		});
+		expect(
+			await stub.callTool(p, {
+				...base,
+				name: "conformance_read_resource",
+				arguments: { uri: "test://static-text" },
+				method: "resources/read",
+			}),
+		).toEqual({
 			ok: false,
 			error: { reason: "unknown_tool", tool: "conformance_read_resource" },
 		});
-		const rows = await runInDurableObject(stub, (_o: TenantObject, s) => s.storage.sql.exec<{ tool: string; decision: string; outcome: string }>("SELECT tool, decision, outcome FROM audit ORDER BY seq").toArray());
+		const rows = await runInDurableObject(stub, (_o: TenantObject, s) =>
+			s.storage.sql
+				.exec<{ tool: string; decision: string; outcome: string }>("SELECT tool, decision, outcome FROM audit ORDER BY seq")
+				.toArray(),
+		);
 		expect(rows).toEqual([
 			{ tool: "test_simple_text", decision: "error", outcome: "unknown_tool" },
 			{ tool: "conformance_read_resource", decision: "error", outcome: "unknown_tool" },

@@ -19,9 +19,9 @@ import fc from "fast-check";
 import { listDurableObjectIds, runInDurableObject } from "cloudflare:test";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { TenantObject } from "../../objects/tenant/tenant-object";
-import { registry } from "../../shared/packs";
-import { MemoryStore } from "../../shared/packs/memory/store";
-import { toJsonSchema } from "../../shared/registry";
+import { registry } from "../../shared/catalog/packs";
+import { MemoryStore } from "../../shared/catalog/packs/memory/store";
+import { toJsonSchema } from "../../shared/catalog/registry";
 import { obtainTokens } from "../support/oauth-flow";
 import { connectMcp, INIT, ORIGIN, rawSession, selfFetch, signedIn, testEnv } from "./helpers";
 
@@ -57,7 +57,15 @@ beforeAll(async () => {
 	}
 	const withSessions = await Promise.all(clients.map(async (c) => ({ ...c, sessionId: await rawSession(c.token) })));
 	const ca = (await connectMcp(a.tokens.access_token)).client;
-	await ca.callTool({ name: "create_entities", arguments: { entities: [{ name: "FuzzAlpha", entityType: "seed", observations: ["alpha"] }, { name: "FuzzBeta", entityType: "seed", observations: [] }] } });
+	await ca.callTool({
+		name: "create_entities",
+		arguments: {
+			entities: [
+				{ name: "FuzzAlpha", entityType: "seed", observations: ["alpha"] },
+				{ name: "FuzzBeta", entityType: "seed", observations: [] },
+			],
+		},
+	});
 	await ca.callTool({ name: "create_relations", arguments: { relations: [{ from: "FuzzAlpha", to: "FuzzBeta", relationType: "knows" }] } });
 	await ca.close();
 
@@ -66,11 +74,24 @@ beforeAll(async () => {
 	const secret = `canary-secret-${crypto.randomUUID()}`;
 	const cb = (await connectMcp(b.tokens.access_token)).client;
 	// Named like A's seeds too, so a cross-tenant leak of a shared name would show B's observation.
-	await cb.callTool({ name: "create_entities", arguments: { entities: [{ name: canary, entityType: "secret", observations: [secret] }, { name: "FuzzAlpha", entityType: "b-only", observations: [secret] }] } });
+	await cb.callTool({
+		name: "create_entities",
+		arguments: {
+			entities: [
+				{ name: canary, entityType: "secret", observations: [secret] },
+				{ name: "FuzzAlpha", entityType: "b-only", observations: [secret] },
+			],
+		},
+	});
 	await cb.close();
 	world = {
 		a: { tenantId: a.account.tenantId, userId: a.account.userId, clients: withSessions },
-		b: { tenantId: b.account.tenantId, userId: b.account.userId, sessionId: await rawSession(b.tokens.access_token), secrets: [canary, secret, b.account.tenantId, b.account.userId, b.tokens.access_token] },
+		b: {
+			tenantId: b.account.tenantId,
+			userId: b.account.userId,
+			sessionId: await rawSession(b.tokens.access_token),
+			secrets: [canary, secret, b.account.tenantId, b.account.userId, b.tokens.access_token],
+		},
 	};
 
 	for (const level of ["log", "info", "warn", "error", "debug"] as const) {
@@ -91,7 +112,9 @@ afterAll(() => {
 
 /** Tenant A's graph, read in storage (no audit row, no rate budget). */
 function graphOfA(): Promise<string> {
-	return runInDurableObject(testEnv.TENANTS.get(testEnv.TENANTS.idFromName(world.a.tenantId)), (_o: TenantObject, s) => JSON.stringify(new MemoryStore(s.storage.sql).readGraph()));
+	return runInDurableObject(testEnv.TENANTS.get(testEnv.TENANTS.idFromName(world.a.tenantId)), (_o: TenantObject, s) =>
+		JSON.stringify(new MemoryStore(s.storage.sql).readGraph()),
+	);
 }
 
 /** Reads a response within the budget; an open GET event stream is read briefly, then cut. */
@@ -119,7 +142,13 @@ function messagesIn(text: string, contentType: string): unknown[] {
 		if (contentType.includes("text/event-stream")) {
 			return text
 				.split("\n\n")
-				.map((b) => b.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join("\n"))
+				.map((b) =>
+					b
+						.split("\n")
+						.filter((l) => l.startsWith("data: "))
+						.map((l) => l.slice(6))
+						.join("\n"),
+				)
 				.filter((d) => d.startsWith("{") || d.startsWith("["))
 				.map((d) => JSON.parse(d));
 		}
@@ -150,7 +179,13 @@ function knownLeak(req: Sent): boolean {
 	try {
 		const body = JSON.parse(req.body ?? "");
 		const list = Array.isArray(body) ? body : [body];
-		return list.some((m) => m?.method === "tools/call" && m.params && "arguments" in m.params && (typeof m.params.arguments !== "object" || m.params.arguments === null || Array.isArray(m.params.arguments)));
+		return list.some(
+			(m) =>
+				m?.method === "tools/call" &&
+				m.params &&
+				"arguments" in m.params &&
+				(typeof m.params.arguments !== "object" || m.params.arguments === null || Array.isArray(m.params.arguments)),
+		);
 	} catch {
 		return false;
 	}
@@ -165,7 +200,8 @@ interface Sent {
 	unauthenticated?: boolean;
 }
 
-const objectCount = async () => (await listDurableObjectIds(testEnv.SESSIONS)).length + (await listDurableObjectIds(testEnv.TENANTS)).length;
+const objectCount = async () =>
+	(await listDurableObjectIds(testEnv.SESSIONS)).length + (await listDurableObjectIds(testEnv.TENANTS)).length;
 
 /** Sends one request and checks every invariant. */
 async function sendAndCheck(req: Sent): Promise<void> {
@@ -181,11 +217,15 @@ async function sendAndCheck(req: Sent): Promise<void> {
 	expect(res.status, label).toBeLessThan(500);
 	expect(complete, `unbounded: ${label}`).toBe(true);
 	expect(elapsed, label).toBeLessThan(REQUEST_BUDGET_MS + 500);
-	for (const secret of world.b.secrets) expect(text.includes(secret) || JSON.stringify([...res.headers]).includes(secret), `another tenant's data leaked: ${label}`).toBe(false);
+	for (const secret of world.b.secrets)
+		expect(text.includes(secret) || JSON.stringify([...res.headers]).includes(secret), `another tenant's data leaked: ${label}`).toBe(
+			false,
+		);
 	const messages = messagesIn(text, res.headers.get("Content-Type") ?? "");
 	// Two error planes: an internal error carries generic text only (no stack, no validator dump).
 	for (const m of messages as Record<string, any>[]) {
-		if (m?.error?.code === -32603 && !knownLeak(req)) expect(String(m.error.message), `internal text on the wire: ${label}`).toMatch(GENERIC_INTERNAL);
+		if (m?.error?.code === -32603 && !knownLeak(req))
+			expect(String(m.error.message), `internal text on the wire: ${label}`).toMatch(GENERIC_INTERNAL);
 	}
 	const after = await graphOfA();
 	if (rejected(res.status, messages)) expect(after, `a rejected request changed the graph: ${label}`).toBe(before);
@@ -209,7 +249,20 @@ async function sendAndCheck(req: Sent): Promise<void> {
 // Generators
 // ---------------------------------------------------------------------------------------------
 
-const NAMES = ["FuzzAlpha", "FuzzBeta", "FuzzGamma", "", " ", "x", "ünï©ødé", "a\u0000b", "'; DROP TABLE mem_entities; --", '"quoted"', "%s%n", "\u202Eevil"];
+const NAMES = [
+	"FuzzAlpha",
+	"FuzzBeta",
+	"FuzzGamma",
+	"",
+	" ",
+	"x",
+	"ünï©ødé",
+	"a\u0000b",
+	"'; DROP TABLE mem_entities; --",
+	'"quoted"',
+	"%s%n",
+	"\u202Eevil",
+];
 const nameLike = fc.oneof(
 	{ weight: 5, arbitrary: fc.constantFrom(...NAMES) },
 	{ weight: 3, arbitrary: fc.string({ maxLength: 16 }) },
@@ -217,7 +270,20 @@ const nameLike = fc.oneof(
 	{ weight: 1, arbitrary: fc.constantFrom("n".repeat(513), "q".repeat(1025)) },
 );
 
-type Schema = { type?: string; properties?: Record<string, Schema>; required?: string[]; items?: Schema; maxItems?: number; maxLength?: number; format?: string; pattern?: string; enum?: unknown[]; anyOf?: Schema[]; minimum?: number; maximum?: number };
+type Schema = {
+	type?: string;
+	properties?: Record<string, Schema>;
+	required?: string[];
+	items?: Schema;
+	maxItems?: number;
+	maxLength?: number;
+	format?: string;
+	pattern?: string;
+	enum?: unknown[];
+	anyOf?: Schema[];
+	minimum?: number;
+	maximum?: number;
+};
 
 /** A fast-check arbitrary for (mostly) valid values of a tool's published JSON Schema. */
 function fromSchema(s: Schema): fc.Arbitrary<unknown> {
@@ -231,14 +297,18 @@ function fromSchema(s: Schema): fc.Arbitrary<unknown> {
 		case "array":
 			return fc.array(fromSchema(s.items ?? {}), { maxLength: Math.min(s.maxItems ?? 4, 6) });
 		case "string":
-			if (s.format === "date-time") return fc.date({ min: new Date(0), max: new Date(4e12), noInvalidDate: true }).map((d) => d.toISOString());
+			if (s.format === "date-time")
+				return fc.date({ min: new Date(0), max: new Date(4e12), noInvalidDate: true }).map((d) => d.toISOString());
 			if (s.pattern) return fc.oneof(fc.integer({ min: 0, max: 10_000 }).map(String), fc.string({ maxLength: 6 }));
 			return (s.maxLength ?? 0) >= 1024 ? fc.oneof(nameLike, fc.string({ maxLength: 40 })) : nameLike;
 		case "boolean":
 			return fc.boolean();
 		case "integer":
 		case "number":
-			return fc.oneof(fc.integer({ min: (s.minimum ?? -3) - 2, max: (s.maximum ?? 200) + 2 }), fc.constantFrom(0, -1, 1e308, Number.MAX_SAFE_INTEGER + 2, 0.5));
+			return fc.oneof(
+				fc.integer({ min: (s.minimum ?? -3) - 2, max: (s.maximum ?? 200) + 2 }),
+				fc.constantFrom(0, -1, 1e308, Number.MAX_SAFE_INTEGER + 2, 0.5),
+			);
 		default:
 			return fc.jsonValue({ maxDepth: 2 });
 	}
@@ -250,7 +320,12 @@ const mutate = (valid: fc.Arbitrary<unknown>) =>
 		{ weight: 6, arbitrary: valid },
 		{ weight: 2, arbitrary: fc.tuple(valid, fc.nat(), fc.jsonValue({ maxDepth: 3 })).map(([v, i, junk]) => replaceAt(v, i, junk)) },
 		{ weight: 1, arbitrary: fc.tuple(valid, fc.nat()).map(([v, i]) => dropAt(v, i)) },
-		{ weight: 1, arbitrary: fc.tuple(valid, fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 2 })).map(([v, k, junk]) => (isObj(v) ? { ...v, [k]: junk } : v)) },
+		{
+			weight: 1,
+			arbitrary: fc
+				.tuple(valid, fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 2 }))
+				.map(([v, k, junk]) => (isObj(v) ? { ...v, [k]: junk } : v)),
+		},
 		{ weight: 1, arbitrary: fc.jsonValue({ maxDepth: 3 }) },
 	);
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -271,7 +346,10 @@ const dropAt = (v: unknown, i: number) => {
 const TOOLS = registry.list();
 const toolCallArb = fc.oneof(
 	...TOOLS.map((t) => fc.record({ name: fc.constant(t.name), arguments: mutate(fromSchema(toJsonSchema(t.input, "input") as Schema)) })),
-	fc.record({ name: fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom("", "read_graph ", "READ_GRAPH", "__proto__", "constructor")), arguments: fc.jsonValue({ maxDepth: 2 }) }),
+	fc.record({
+		name: fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom("", "read_graph ", "READ_GRAPH", "__proto__", "constructor")),
+		arguments: fc.jsonValue({ maxDepth: 2 }),
+	}),
 );
 
 const envelope = (caps: Record<string, unknown> = {}) => ({
@@ -285,7 +363,24 @@ const idArb = fc.oneof(
 	{ weight: 2, arbitrary: fc.string({ maxLength: 12 }) },
 	{ weight: 1, arbitrary: fc.constantFrom<unknown>(null, {}, [], 1.5, -0, 1e308, "i".repeat(300), true) },
 );
-const METHODS = ["initialize", "ping", "tools/list", "tools/call", "resources/list", "resources/read", "resources/templates/list", "prompts/list", "logging/setLevel", "completion/complete", "server/discover", "notifications/initialized", "notifications/cancelled", "notifications/progress", "elicitation/create", "sampling/createMessage"];
+const METHODS = [
+	"initialize",
+	"ping",
+	"tools/list",
+	"tools/call",
+	"resources/list",
+	"resources/read",
+	"resources/templates/list",
+	"prompts/list",
+	"logging/setLevel",
+	"completion/complete",
+	"server/discover",
+	"notifications/initialized",
+	"notifications/cancelled",
+	"notifications/progress",
+	"elicitation/create",
+	"sampling/createMessage",
+];
 
 /** A JSON-RPC-ish message: valid shapes with malformed parts. */
 const messageArb = fc.oneof(
@@ -299,7 +394,15 @@ const messageArb = fc.oneof(
 				method: fc.oneof({ weight: 5, arbitrary: fc.constantFrom(...METHODS) }, { weight: 1, arbitrary: fc.string({ maxLength: 140 }) }),
 				params: fc.oneof(
 					fc.constant({ protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "f", version: "1" } }),
-					fc.record({ uri: fc.constantFrom("smcp://audit-log", "smcp://audit-log?limit=2", "smcp://audit-log?limit=abc&decision=nope", "file:///etc/passwd", "smcp://other") }),
+					fc.record({
+						uri: fc.constantFrom(
+							"smcp://audit-log",
+							"smcp://audit-log?limit=2",
+							"smcp://audit-log?limit=abc&decision=nope",
+							"file:///etc/passwd",
+							"smcp://other",
+						),
+					}),
 					fc.record({ requestId: idArb, reason: fc.string({ maxLength: 8 }) }),
 					fc.jsonValue({ maxDepth: 3 }),
 				),
@@ -307,7 +410,10 @@ const messageArb = fc.oneof(
 			{ requiredKeys: [] },
 		),
 	},
-	{ weight: 1, arbitrary: fc.record({ jsonrpc: fc.constant("2.0"), id: idArb, result: fc.jsonValue({ maxDepth: 2 }) }, { requiredKeys: ["jsonrpc"] }) },
+	{
+		weight: 1,
+		arbitrary: fc.record({ jsonrpc: fc.constant("2.0"), id: idArb, result: fc.jsonValue({ maxDepth: 2 }) }, { requiredKeys: ["jsonrpc"] }),
+	},
 );
 
 /** A body: one message, a batch, any JSON, or broken text. */
@@ -316,21 +422,56 @@ const bodyArb = fc.oneof(
 	{ weight: 1, arbitrary: fc.array(messageArb, { maxLength: 4 }).map((b) => JSON.stringify(b)) },
 	{ weight: 1, arbitrary: fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v)) },
 	{ weight: 1, arbitrary: fc.string({ maxLength: 200 }) },
-	{ weight: 1, arbitrary: fc.tuple(messageArb, fc.nat()).map(([m, n]) => { const s = JSON.stringify(m); return s.slice(0, n % Math.max(1, s.length)); }) },
-	{ weight: 1, arbitrary: fc.constantFrom("", "null", "[]", "[[]]", "{}", '{"__proto__":{"polluted":1},"jsonrpc":"2.0","id":1,"method":"ping"}', "\uFEFF{}", '{"jsonrpc":"2.0","id":1,"method":"ping"}{"x":1}') },
+	{
+		weight: 1,
+		arbitrary: fc.tuple(messageArb, fc.nat()).map(([m, n]) => {
+			const s = JSON.stringify(m);
+			return s.slice(0, n % Math.max(1, s.length));
+		}),
+	},
+	{
+		weight: 1,
+		arbitrary: fc.constantFrom(
+			"",
+			"null",
+			"[]",
+			"[[]]",
+			"{}",
+			'{"__proto__":{"polluted":1},"jsonrpc":"2.0","id":1,"method":"ping"}',
+			"\uFEFF{}",
+			'{"jsonrpc":"2.0","id":1,"method":"ping"}{"x":1}',
+		),
+	},
 );
 
 /** Picks among fixed options or a generated string. */
 const headerArb = (options: (string | undefined)[], weightRandom = 1) =>
-	fc.oneof({ weight: 8, arbitrary: fc.constantFrom(...options) }, { weight: weightRandom, arbitrary: fc.string({ maxLength: 40 }).map((s) => s.replace(/[\r\n\0]/g, "")) });
+	fc.oneof(
+		{ weight: 8, arbitrary: fc.constantFrom(...options) },
+		{ weight: weightRandom, arbitrary: fc.string({ maxLength: 40 }).map((s) => s.replace(/[\r\n\0]/g, "")) },
+	);
 
 /** The header set of one request, built from world A's credentials and session ids. */
 const headersArb = fc.record({
 	client: fc.nat(),
 	auth: fc.constantFrom("valid", "valid", "valid", "valid", "lower", "none", "empty", "basic", "double", "tampered", "list"),
 	session: fc.constantFrom("own", "own", "own", "none", "b", "random", "forged", "long", "nonascii"),
-	accept: headerArb(["application/json, text/event-stream", "application/json, text/event-stream", "text/event-stream", "application/json", "*/*", undefined]),
-	contentType: headerArb(["application/json", "application/json", "application/json; charset=utf-8", "text/plain", "application/x-www-form-urlencoded", undefined]),
+	accept: headerArb([
+		"application/json, text/event-stream",
+		"application/json, text/event-stream",
+		"text/event-stream",
+		"application/json",
+		"*/*",
+		undefined,
+	]),
+	contentType: headerArb([
+		"application/json",
+		"application/json",
+		"application/json; charset=utf-8",
+		"text/plain",
+		"application/x-www-form-urlencoded",
+		undefined,
+	]),
 	version: headerArb([undefined, undefined, ...LEGACY_VERSIONS, MODERN, "2024-11-05", "2099-01-01", ""]),
 	origin: fc.constantFrom(undefined, undefined, undefined, ORIGIN, "https://evil.example", "null", "http://127.0.0.1:8787.evil.example"),
 	mcpMethod: fc.constantFrom(undefined, undefined, "tools/call", "tools/list", "initialize", "x"),
@@ -355,7 +496,9 @@ function buildHeaders(h: HeaderChoice): Record<string, string> {
 		own: client.sessionId,
 		none: undefined,
 		b: world.b.sessionId,
-		random: btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(33)))).replaceAll("+", "-").replaceAll("/", "_"),
+		random: btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(33))))
+			.replaceAll("+", "-")
+			.replaceAll("/", "_"),
 		forged: `${client.sessionId.slice(0, 22)}${"A".repeat(22)}`,
 		long: "s".repeat(4096),
 		nonascii: encodeURIComponent("é".repeat(44)),
@@ -391,14 +534,26 @@ describe("fuzzing the Worker with a valid token", () => {
 				// DELETE with our own session would end it for the later runs; keep it on other ids.
 				if (r.method === "DELETE" && r.headers.session === "own") delete headers["Mcp-Session-Id"];
 				const unauthenticated = ["none", "empty", "basic", "tampered", "list"].includes(r.headers.auth) && r.method !== "OPTIONS";
-				await sendAndCheck({ path: r.path, method: r.method, headers, body: r.method === "POST" || r.method === "PUT" ? r.body : undefined, unauthenticated });
+				await sendAndCheck({
+					path: r.path,
+					method: r.method,
+					headers,
+					body: r.method === "POST" || r.method === "PUT" ? r.body : undefined,
+					unauthenticated,
+				});
 			}),
 			{ numRuns: 120, seed: SEED, endOnFailure: true },
 		);
 	}, 60_000);
 
 	it("every registry tool with generated and mutated arguments, on an open 2025 session → never 5xx, tool errors leave no change, nothing from another tenant", async () => {
-		const arb = fc.record({ client: fc.nat(), call: toolCallArb, id: idArb, progress: fc.option(fc.oneof(fc.integer(), fc.string({ maxLength: 6 }))), version: fc.constantFrom(...LEGACY_VERSIONS) });
+		const arb = fc.record({
+			client: fc.nat(),
+			call: toolCallArb,
+			id: idArb,
+			progress: fc.option(fc.oneof(fc.integer(), fc.string({ maxLength: 6 }))),
+			version: fc.constantFrom(...LEGACY_VERSIONS),
+		});
 		await fc.assert(
 			fc.asyncProperty(arb, async ({ client: i, call, id, progress, version }) => {
 				const client = world.a.clients[i % world.a.clients.length]!;
@@ -406,7 +561,13 @@ describe("fuzzing the Worker with a valid token", () => {
 				await sendAndCheck({
 					path: "/mcp",
 					method: "POST",
-					headers: { Authorization: `Bearer ${client.token}`, "Content-Type": "application/json", Accept: "application/json, text/event-stream", "Mcp-Session-Id": client.sessionId, "MCP-Protocol-Version": version },
+					headers: {
+						Authorization: `Bearer ${client.token}`,
+						"Content-Type": "application/json",
+						Accept: "application/json, text/event-stream",
+						"Mcp-Session-Id": client.sessionId,
+						"MCP-Protocol-Version": version,
+					},
 					body: JSON.stringify({ jsonrpc: "2.0", id, method: "tools/call", params }),
 				});
 			}),
@@ -419,13 +580,24 @@ describe("fuzzing the Worker with a valid token", () => {
 		await fc.assert(
 			fc.asyncProperty(arb, async ({ client: i, call, id, elicitation, nameHeader }) => {
 				const client = world.a.clients[i % world.a.clients.length]!;
-				const headers: Record<string, string> = { Authorization: `Bearer ${client.token}`, "Content-Type": "application/json", Accept: "application/json, text/event-stream", "MCP-Protocol-Version": MODERN, "Mcp-Method": "tools/call" };
+				const headers: Record<string, string> = {
+					Authorization: `Bearer ${client.token}`,
+					"Content-Type": "application/json",
+					Accept: "application/json, text/event-stream",
+					"MCP-Protocol-Version": MODERN,
+					"Mcp-Method": "tools/call",
+				};
 				if (nameHeader && typeof call.name === "string" && /^[\x21-\x7e]*$/.test(call.name)) headers["Mcp-Name"] = call.name;
 				await sendAndCheck({
 					path: "/mcp",
 					method: "POST",
 					headers,
-					body: JSON.stringify({ jsonrpc: "2.0", id, method: "tools/call", params: { ...call, _meta: envelope(elicitation ? { elicitation: { form: {} } } : {}) } }),
+					body: JSON.stringify({
+						jsonrpc: "2.0",
+						id,
+						method: "tools/call",
+						params: { ...call, _meta: envelope(elicitation ? { elicitation: { form: {} } } : {}) },
+					}),
 				});
 			}),
 			{ numRuns: 50, seed: SEED + 2, endOnFailure: true },
@@ -433,11 +605,17 @@ describe("fuzzing the Worker with a valid token", () => {
 	}, 60_000);
 
 	it("after the fuzzing, tenant B is intact and A's sessions still answer", async () => {
-		const graphB = await runInDurableObject(testEnv.TENANTS.get(testEnv.TENANTS.idFromName(world.b.tenantId)), (_o: TenantObject, s) => new MemoryStore(s.storage.sql).readGraph());
+		const graphB = await runInDurableObject(testEnv.TENANTS.get(testEnv.TENANTS.idFromName(world.b.tenantId)), (_o: TenantObject, s) =>
+			new MemoryStore(s.storage.sql).readGraph(),
+		);
 		expect(graphB.entities.map((e) => e.name).sort()).toEqual([world.b.secrets[0]!, "FuzzAlpha"].sort());
 		const res = await selfFetch(`${ORIGIN}/mcp`, {
 			method: "POST",
-			headers: { Authorization: `Bearer ${world.a.clients[1]!.token}`, "Content-Type": "application/json", Accept: "application/json, text/event-stream" },
+			headers: {
+				Authorization: `Bearer ${world.a.clients[1]!.token}`,
+				"Content-Type": "application/json",
+				Accept: "application/json, text/event-stream",
+			},
 			body: JSON.stringify(INIT),
 		});
 		await res.body?.cancel();

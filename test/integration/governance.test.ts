@@ -5,17 +5,24 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { TenantObject as TenantObjectClass, type TenantObject } from "../../objects/tenant/tenant-object";
-import type { ToolOutcome } from "../../shared/kernel-api";
-import { brandPrincipal } from "../../shared/principal";
+import type { ToolOutcome } from "../../shared/rpc/kernel";
+import { brandPrincipal } from "../../shared/rpc/principal";
 import { ToolError } from "../../shared/errors";
-import { registry } from "../../shared/packs";
+import { registry } from "../../shared/catalog/packs";
 import { connectMcp, INIT, ORIGIN, rawPost, selfFetch, signedIn, testEnv } from "./helpers";
 
 const ADMIN = "test-admin-token-0123456789abcdef0123456789";
 const tenantStub = (id: string) => testEnv.TENANTS.get(testEnv.TENANTS.idFromName(id));
 const tid = () => `t_${crypto.randomUUID().replaceAll("-", "")}`;
-const principal = (tenantId: string, clientId = "c1", scopes = ["mcp:read", "mcp:write"]) => brandPrincipal({ tenantId, userId: "u_1", clientId, scopes });
-const call = (name: string, args: Record<string, unknown>) => ({ name, arguments: args, lane: "streamable-http" as const, protocolVersion: "2025-11-25", traceId: "trace-1" });
+const principal = (tenantId: string, clientId = "c1", scopes = ["mcp:read", "mcp:write"]) =>
+	brandPrincipal({ tenantId, userId: "u_1", clientId, scopes });
+const call = (name: string, args: Record<string, unknown>) => ({
+	name,
+	arguments: args,
+	lane: "streamable-http" as const,
+	protocolVersion: "2025-11-25",
+	traceId: "trace-1",
+});
 const value = (r: unknown) => {
 	const x = r as { ok: boolean; value: ToolOutcome; error: unknown };
 	if (!x.ok) throw new Error(JSON.stringify(x.error));
@@ -23,7 +30,9 @@ const value = (r: unknown) => {
 };
 const entity = (name: string) => ({ entities: [{ name, entityType: "t", observations: [] }] });
 const auditRows = (stub: DurableObjectStub<TenantObject>) =>
-	runInDurableObject(stub, (_o: TenantObject, s) => s.storage.sql.exec<Record<string, SqlStorageValue>>("SELECT * FROM audit ORDER BY seq").toArray());
+	runInDurableObject(stub, (_o: TenantObject, s) =>
+		s.storage.sql.exec<Record<string, SqlStorageValue>>("SELECT * FROM audit ORDER BY seq").toArray(),
+	);
 
 describe("rate limits", () => {
 	it("a burst past the write budget gets a tool error with retry-after, is audited, and succeeds after the refill", async () => {
@@ -69,7 +78,10 @@ describe("rate limits", () => {
 		const over = await rawPost(tokens.access_token, INIT);
 		expect(over.status).toBe(429);
 		expect(Number(over.headers.get("Retry-After"))).toBeGreaterThan(0);
-		await selfFetch(`${ORIGIN}/mcp`, { method: "DELETE", headers: { Authorization: `Bearer ${tokens.access_token}`, "Mcp-Session-Id": ids[0]! } });
+		await selfFetch(`${ORIGIN}/mcp`, {
+			method: "DELETE",
+			headers: { Authorization: `Bearer ${tokens.access_token}`, "Mcp-Session-Id": ids[0]! },
+		});
 		expect((await rawPost(tokens.access_token, INIT)).status).toBe(200);
 	});
 });
@@ -79,14 +91,25 @@ describe("audit trail", () => {
 		const { account, tokens } = await signedIn();
 		const { client } = await connectMcp(tokens.access_token);
 		await client.listTools();
-		await client.callTool({ name: "create_entities", arguments: { entities: [{ name: "Private name", entityType: "secret", observations: ["do not log me"] }] } });
+		await client.callTool({
+			name: "create_entities",
+			arguments: { entities: [{ name: "Private name", entityType: "secret", observations: ["do not log me"] }] },
+		});
 		await client.readResource({ uri: "smcp://audit-log?limit=5" });
 		await client.close();
 		const rows = await auditRows(tenantStub(account.tenantId));
 		const methods = rows.map((r) => r.method);
-		expect(methods).toEqual(expect.arrayContaining(["auth/consent", "auth/token", "initialize", "tools/list", "tools/call", "resources/read"]));
+		expect(methods).toEqual(
+			expect.arrayContaining(["auth/consent", "auth/token", "initialize", "tools/list", "tools/call", "resources/read"]),
+		);
 		const toolRow = rows.find((r) => r.tool === "create_entities")!;
-		expect(toolRow).toMatchObject({ lane: "streamable-http", protocol: "2025-11-25", decision: "allowed", client_id: tokens.clientId, user_id: account.userId });
+		expect(toolRow).toMatchObject({
+			lane: "streamable-http",
+			protocol: "2025-11-25",
+			decision: "allowed",
+			client_id: tokens.clientId,
+			user_id: account.userId,
+		});
 		expect(toolRow.args_digest).toMatch(/^[0-9a-f]{64}$/);
 		expect(JSON.stringify(rows)).not.toContain("do not log me");
 		expect(JSON.stringify(rows)).not.toContain("Private name");
@@ -97,22 +120,32 @@ describe("audit trail", () => {
 		const b = await signedIn();
 		const ca = (await connectMcp(a.tokens.access_token)).client;
 		for (let i = 0; i < 3; i++) await ca.callTool({ name: "create_entities", arguments: entity(`N${i}`) });
-		const page1 = (await ca.callTool({ name: "audit_log", arguments: { tool: "create_entities", limit: 2 } })).structuredContent as { entries: { seq: number; tool: string; user: string }[]; nextCursor: string };
+		const page1 = (await ca.callTool({ name: "audit_log", arguments: { tool: "create_entities", limit: 2 } })).structuredContent as {
+			entries: { seq: number; tool: string; user: string }[];
+			nextCursor: string;
+		};
 		expect(page1.entries).toHaveLength(2);
 		expect(page1.entries[0]!.seq).toBeGreaterThan(page1.entries[1]!.seq);
 		expect(page1.entries.every((e) => e.tool === "create_entities" && e.user === a.account.userId)).toBe(true);
-		const page2 = (await ca.callTool({ name: "audit_log", arguments: { tool: "create_entities", limit: 2, cursor: page1.nextCursor } })).structuredContent as { entries: unknown[]; nextCursor: string | null };
+		const page2 = (await ca.callTool({ name: "audit_log", arguments: { tool: "create_entities", limit: 2, cursor: page1.nextCursor } }))
+			.structuredContent as { entries: unknown[]; nextCursor: string | null };
 		expect(page2.entries).toHaveLength(1);
 		expect(page2.nextCursor).toBeNull();
 		const cb = (await connectMcp(b.tokens.access_token)).client;
-		const seenByB = (await cb.callTool({ name: "audit_log", arguments: { limit: 100 } })).structuredContent as { entries: { user: string }[] };
+		const seenByB = (await cb.callTool({ name: "audit_log", arguments: { limit: 100 } })).structuredContent as {
+			entries: { user: string }[];
+		};
 		expect(seenByB.entries.every((e) => e.user === b.account.userId)).toBe(true);
 	});
 
 	it("a write denied for scope is audited as denied", async () => {
 		const { account, tokens } = await signedIn({ scope: ["mcp:read"] });
 		const init = await rawPost(tokens.access_token, INIT);
-		const res = await rawPost(tokens.access_token, { jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "create_entities", arguments: entity("x") } }, { "Mcp-Session-Id": init.headers.get("Mcp-Session-Id")! });
+		const res = await rawPost(
+			tokens.access_token,
+			{ jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "create_entities", arguments: entity("x") } },
+			{ "Mcp-Session-Id": init.headers.get("Mcp-Session-Id")! },
+		);
 		expect(res.status).toBe(403);
 		const rows = await auditRows(tenantStub(account.tenantId));
 		expect(rows.find((r) => r.tool === "create_entities")).toMatchObject({ decision: "denied", outcome: "insufficient_scope:mcp:write" });
@@ -206,7 +239,10 @@ describe("operator admin API", () => {
 		expect((await selfFetch(`${ORIGIN}/admin/tenants/${account.tenantId}/audit`)).status).toBe(401);
 		const res = await admin(`/admin/tenants/${account.tenantId}/audit?limit=1000`);
 		expect(res.headers.get("Content-Type")).toBe("application/x-ndjson");
-		const lines = (await res.text()).trim().split("\n").map((l) => JSON.parse(l));
+		const lines = (await res.text())
+			.trim()
+			.split("\n")
+			.map((l) => JSON.parse(l));
 		expect(lines[0]).toEqual({ anchor: null });
 		expect(lines.slice(1).map((r) => r.method)).toContain("tools/call");
 		expect(await (await admin(`/admin/tenants/${account.tenantId}/audit/verify`)).json()).toMatchObject({ ok: true });
@@ -219,18 +255,31 @@ describe("logs", () => {
 
 	it("log lines are JSON and never contain the bearer token, refresh token, password or code", async () => {
 		const lines: string[] = [];
-		for (const level of ["log", "warn", "error", "info"] as const) vi.spyOn(console, level).mockImplementation((...a: unknown[]) => void lines.push(a.map(String).join(" ")));
+		for (const level of ["log", "warn", "error", "info"] as const)
+			vi.spyOn(console, level).mockImplementation((...a: unknown[]) => void lines.push(a.map(String).join(" ")));
 		const { account, tokens } = await signedIn();
 		const { client } = await connectMcp(tokens.access_token);
-		await client.callTool({ name: "create_entities", arguments: { entities: [{ name: "LogSecretEntity", entityType: "x", observations: ["argument value"] }] } });
+		await client.callTool({
+			name: "create_entities",
+			arguments: { entities: [{ name: "LogSecretEntity", entityType: "x", observations: ["argument value"] }] },
+		});
 		await client.close();
 		vi.restoreAllMocks();
 		const text = lines.join("\n");
 		expect(lines.length).toBeGreaterThan(5);
-		for (const secret of [tokens.access_token, tokens.refresh_token!, account.password, "argument value", "LogSecretEntity"]) expect(text).not.toContain(secret);
+		for (const secret of [tokens.access_token, tokens.refresh_token!, account.password, "argument value", "LogSecretEntity"])
+			expect(text).not.toContain(secret);
 		const json = lines.filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
-		expect(json.some((l) => l.event === "tool.call" && l.tool === "create_entities" && l.decision === "allowed" && l.tenant === account.tenantId)).toBe(true);
-		expect(json.some((l) => l.event === "http.request" && l.method === "tools/call" && l.tenant === account.tenantId && typeof l.ms === "number")).toBe(true);
+		expect(
+			json.some(
+				(l) => l.event === "tool.call" && l.tool === "create_entities" && l.decision === "allowed" && l.tenant === account.tenantId,
+			),
+		).toBe(true);
+		expect(
+			json.some(
+				(l) => l.event === "http.request" && l.method === "tools/call" && l.tenant === account.tenantId && typeof l.ms === "number",
+			),
+		).toBe(true);
 	});
 });
 
@@ -291,7 +340,8 @@ describe("the benchmark's audit switch", () => {
 		const id = tid();
 		const count = await runInDurableObject(tenantStub(id), async (_o: TenantObject, state) => {
 			const rows = () => Number(state.storage.sql.exec("SELECT COUNT(*) AS n FROM audit").one().n);
-			const kernel = (origin: string) => new TenantObjectClass(state, { ...testEnv, SMCP_BENCH_NO_AUDIT: "true", SMCP_PUBLIC_ORIGIN: origin });
+			const kernel = (origin: string) =>
+				new TenantObjectClass(state, { ...testEnv, SMCP_BENCH_NO_AUDIT: "true", SMCP_PUBLIC_ORIGIN: origin });
 			const before = rows();
 			await kernel("https://mcp.example.com").callTool(principal(id), call("read_graph", {}));
 			const deployed = rows() - before;

@@ -34,9 +34,19 @@ describe("Origin and Host", () => {
 		expect(res.status).toBe(200);
 		expect(res.headers.get("Access-Control-Allow-Origin")).toBe(ORIGIN);
 		expect((res.headers.get("Access-Control-Expose-Headers") ?? "").toLowerCase()).toContain("mcp-session-id");
-		const pre = await selfFetch(`${ORIGIN}/mcp`, { method: "OPTIONS", headers: { Origin: ORIGIN, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization, mcp-session-id" } });
+		const pre = await selfFetch(`${ORIGIN}/mcp`, {
+			method: "OPTIONS",
+			headers: {
+				Origin: ORIGIN,
+				"Access-Control-Request-Method": "POST",
+				"Access-Control-Request-Headers": "authorization, mcp-session-id",
+			},
+		});
 		expect(pre.headers.get("Access-Control-Allow-Origin")).not.toBe("*");
-		const evil = await selfFetch(`${ORIGIN}/mcp`, { method: "OPTIONS", headers: { Origin: "https://evil.example", "Access-Control-Request-Method": "POST" } });
+		const evil = await selfFetch(`${ORIGIN}/mcp`, {
+			method: "OPTIONS",
+			headers: { Origin: "https://evil.example", "Access-Control-Request-Method": "POST" },
+		});
 		expect(evil.status).toBe(403);
 		expect(evil.headers.get("Access-Control-Allow-Origin")).toBeNull();
 	});
@@ -64,7 +74,11 @@ describe("body cap", () => {
 		});
 		const res = await selfFetch(`${ORIGIN}/mcp`, {
 			method: "POST",
-			headers: { "Content-Type": "application/json", Accept: "application/json, text/event-stream", Authorization: `Bearer ${tokens.access_token}` },
+			headers: {
+				"Content-Type": "application/json",
+				Accept: "application/json, text/event-stream",
+				Authorization: `Bearer ${tokens.access_token}`,
+			},
 			body,
 			// @ts-expect-error workerd accepts duplex for streamed request bodies
 			duplex: "half",

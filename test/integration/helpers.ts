@@ -8,13 +8,14 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/cfworker";
-import { AccountDirectory, type Account } from "../../worker/accounts";
-import type { Env } from "../../worker/env";
+import { AccountDirectory, type Account } from "../../worker/identity/accounts";
+import type { Env } from "../../shared/env";
 import { obtainTokens, type Tokens } from "../support/oauth-flow";
 
 export const ORIGIN = "http://127.0.0.1:8787";
 export const testEnv = env as unknown as Env;
-export const selfFetch = (input: string | Request | URL, init?: RequestInit) => SELF.fetch(input instanceof URL ? input.toString() : input, init);
+export const selfFetch = (input: string | Request | URL, init?: RequestInit) =>
+	SELF.fetch(input instanceof URL ? input.toString() : input, init);
 
 let counter = 0;
 /** Creates a fresh local account (its own tenant). */
@@ -27,7 +28,9 @@ export async function createAccount(): Promise<Account & { password: string }> {
 }
 
 /** An account plus tokens from the full OAuth flow. */
-export async function signedIn(opts: { scope?: string[]; grant?: string[] } = {}): Promise<{ account: Account & { password: string }; tokens: Tokens & { clientId: string } }> {
+export async function signedIn(
+	opts: { scope?: string[]; grant?: string[] } = {},
+): Promise<{ account: Account & { password: string }; tokens: Tokens & { clientId: string } }> {
 	const account = await createAccount();
 	const tokens = await obtainTokens({ fetch: selfFetch, origin: ORIGIN, email: account.email, password: account.password, ...opts });
 	return { account, tokens };
@@ -40,9 +43,15 @@ const withAuth = (token: string) => (url: string | URL, init?: RequestInit) => {
 };
 
 /** A connected SDK v1 client over Streamable HTTP. */
-export async function connectMcp(token: string, opts: { protocolVersion?: string } = {}): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
+export async function connectMcp(
+	token: string,
+	opts: { protocolVersion?: string } = {},
+): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
 	const transport = new StreamableHTTPClientTransport(new URL(`${ORIGIN}/mcp`), { fetch: withAuth(token) });
-	const client = new Client({ name: "itest", version: "1.0.0" }, { capabilities: { elicitation: {} }, jsonSchemaValidator: new CfWorkerJsonSchemaValidator() });
+	const client = new Client(
+		{ name: "itest", version: "1.0.0" },
+		{ capabilities: { elicitation: {} }, jsonSchemaValidator: new CfWorkerJsonSchemaValidator() },
+	);
 	if (opts.protocolVersion) (client as unknown as { _protocolVersion?: string })._protocolVersion = opts.protocolVersion;
 	await client.connect(transport);
 	return { client, transport };
@@ -97,7 +106,11 @@ export async function rawSession(token: string): Promise<string> {
  */
 export async function objectSession(token: string): Promise<string> {
 	const id = await rawSession(token);
-	const res = await rawPost(token, { jsonrpc: "2.0", id: 2, method: "tools/list" }, { "Mcp-Session-Id": id, "MCP-Protocol-Version": "2025-11-25" });
+	const res = await rawPost(
+		token,
+		{ jsonrpc: "2.0", id: 2, method: "tools/list" },
+		{ "Mcp-Session-Id": id, "MCP-Protocol-Version": "2025-11-25" },
+	);
 	if (res.status !== 200) throw new Error(`tools/list: ${res.status} ${await res.text()}`);
 	await res.text();
 	return id;

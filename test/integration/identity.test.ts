@@ -5,7 +5,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { TenantObject } from "../../objects/tenant/tenant-object";
-import { API_KEY_PATTERN } from "../../worker/api-keys";
+import { API_KEY_PATTERN } from "../../worker/identity/api-keys";
 import { connectMcp, INIT, ORIGIN, rawPost, selfFetch, signedIn, testEnv } from "./helpers";
 
 const ADMIN = "test-admin-token-0123456789abcdef0123456789";
@@ -27,7 +27,11 @@ const listTools = async (bearer: string) => {
 	if (init.status !== 200) return { status: init.status, names: [] as string[] };
 	const id = init.headers.get("Mcp-Session-Id")!;
 	const res = await rawPost(bearer, { jsonrpc: "2.0", id: 2, method: "tools/list" }, { "Mcp-Session-Id": id });
-	return { status: res.status, names: ((await res.json()) as { result: { tools: { name: string }[] } }).result.tools.map((t) => t.name), id };
+	return {
+		status: res.status,
+		names: ((await res.json()) as { result: { tools: { name: string }[] } }).result.tools.map((t) => t.name),
+		id,
+	};
 };
 
 describe("API keys", () => {
@@ -39,10 +43,18 @@ describe("API keys", () => {
 		expect(key).toMatch(/^smcp_[0-9a-f]{8}_[A-Za-z0-9_-]{43}$/);
 		const { names, id } = await listTools(key);
 		expect(names.sort()).toEqual(["audit_log", "open_nodes", "read_graph", "search_nodes"]);
-		const write = await rawPost(key, { jsonrpc: "2.0", id: 3, method: "tools/call", params: { name: "create_entities", arguments: { entities: [] } } }, { "Mcp-Session-Id": id! });
+		const write = await rawPost(
+			key,
+			{ jsonrpc: "2.0", id: 3, method: "tools/call", params: { name: "create_entities", arguments: { entities: [] } } },
+			{ "Mcp-Session-Id": id! },
+		);
 		expect(write.status).toBe(403);
 		expect(write.headers.get("WWW-Authenticate")).toContain('scope="mcp:read mcp:write"');
-		const keys = ((await (await admin("GET", `/tenants/${account.tenantId}/keys`)).json()) as { keys: { keyId: string; prefix: string; lastUsedAt: number | null }[] }).keys;
+		const keys = (
+			(await (await admin("GET", `/tenants/${account.tenantId}/keys`)).json()) as {
+				keys: { keyId: string; prefix: string; lastUsedAt: number | null }[];
+			}
+		).keys;
 		expect(keys[0]).toMatchObject({ keyId, prefix: `smcp_${keyId}_…` });
 	});
 
@@ -56,7 +68,8 @@ describe("API keys", () => {
 		);
 		expect(rows.map((r) => r.method)).toContain("auth/api_key_created");
 		expect(rows.find((r) => r.method === "tools/call")!.client_id).toBe(`key_${keyId}`);
-		const keys = ((await (await admin("GET", `/tenants/${account.tenantId}/keys`)).json()) as { keys: { lastUsedAt: number | null }[] }).keys;
+		const keys = ((await (await admin("GET", `/tenants/${account.tenantId}/keys`)).json()) as { keys: { lastUsedAt: number | null }[] })
+			.keys;
 		expect(keys[0]!.lastUsedAt).toBeGreaterThan(0);
 	});
 
@@ -73,8 +86,11 @@ describe("API keys", () => {
 				expect((await ns.get(k.name)) ?? "").not.toContain(secretPart);
 			}
 		}
-		const dump = await runInDurableObject(testEnv.TENANTS.get(testEnv.TENANTS.idFromName(account.tenantId)), (_o: TenantObject, s) =>
-			JSON.stringify(s.storage.sql.exec("SELECT * FROM api_keys").toArray()) + JSON.stringify(s.storage.sql.exec("SELECT * FROM audit").toArray()),
+		const dump = await runInDurableObject(
+			testEnv.TENANTS.get(testEnv.TENANTS.idFromName(account.tenantId)),
+			(_o: TenantObject, s) =>
+				JSON.stringify(s.storage.sql.exec("SELECT * FROM api_keys").toArray()) +
+				JSON.stringify(s.storage.sql.exec("SELECT * FROM audit").toArray()),
 		);
 		expect(dump).not.toContain(secretPart);
 	});
@@ -107,17 +123,29 @@ describe("API keys", () => {
 	it("another tenant's key never sees this tenant's data", async () => {
 		const a = await signedIn();
 		const b = await signedIn();
-		await (await connectMcp(a.tokens.access_token)).client.callTool({ name: "create_entities", arguments: { entities: [{ name: "OnlyA", entityType: "t", observations: [] }] } });
+		await (await connectMcp(a.tokens.access_token)).client.callTool({
+			name: "create_entities",
+			arguments: { entities: [{ name: "OnlyA", entityType: "t", observations: [] }] },
+		});
 		const { key } = await newKey(b.account.tenantId, b.account.userId, ["mcp:read"]);
 		const { client } = await connectMcp(key);
-		expect((await client.callTool({ name: "search_nodes", arguments: { query: "OnlyA" } })).structuredContent).toEqual({ entities: [], relations: [] });
+		expect((await client.callTool({ name: "search_nodes", arguments: { query: "OnlyA" } })).structuredContent).toEqual({
+			entities: [],
+			relations: [],
+		});
 	});
 
 	it("a key cannot be created for someone who is not a member, or with unknown scopes", async () => {
 		const a = await signedIn();
 		const b = await signedIn();
-		expect((await admin("POST", `/tenants/${a.account.tenantId}/keys`, { userId: b.account.userId, name: "x", scopes: ["mcp:read"], days: 1 })).status).toBe(400);
-		expect((await admin("POST", `/tenants/${a.account.tenantId}/keys`, { userId: a.account.userId, name: "x", scopes: ["admin:all"], days: 1 })).status).toBe(400);
+		expect(
+			(await admin("POST", `/tenants/${a.account.tenantId}/keys`, { userId: b.account.userId, name: "x", scopes: ["mcp:read"], days: 1 }))
+				.status,
+		).toBe(400);
+		expect(
+			(await admin("POST", `/tenants/${a.account.tenantId}/keys`, { userId: a.account.userId, name: "x", scopes: ["admin:all"], days: 1 }))
+				.status,
+		).toBe(400);
 	});
 });
 
@@ -153,7 +181,10 @@ describe("suspension, grants and memberships", () => {
 
 	it("the operator creates a user, adds them to a team tenant, resets their password", async () => {
 		const owner = await signedIn();
-		const created = await admin("POST", "/users", { email: `member-${crypto.randomUUID().slice(0, 6)}@example.test`, password: "first password 1" });
+		const created = await admin("POST", "/users", {
+			email: `member-${crypto.randomUUID().slice(0, 6)}@example.test`,
+			password: "first password 1",
+		});
 		expect(created.status).toBe(201);
 		const user = (await created.json()) as { userId: string; email: string };
 		const team = (await (await admin("POST", "/tenants", { name: "Team", ownerUserId: owner.account.userId })).json()) as { id: string };

@@ -53,7 +53,13 @@ const envelope = (caps: Record<string, unknown> = {}) => ({
 	"io.modelcontextprotocol/clientInfo": { name: "raw", version: "1" },
 });
 
-const toolCall = (id: number, name: string, args: Record<string, unknown>, caps: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) => ({
+const toolCall = (
+	id: number,
+	name: string,
+	args: Record<string, unknown>,
+	caps: Record<string, unknown> = {},
+	extra: Record<string, unknown> = {},
+) => ({
 	jsonrpc: "2.0",
 	id,
 	method: "tools/call",
@@ -68,7 +74,10 @@ describe("era routing on one URL", () => {
 		const modern = await connectV2(tokens.access_token);
 		const tools = await modern.listTools();
 		expect(tools.tools.map((t) => t.name)).toContain("create_entities");
-		const r = await modern.callTool({ name: "create_entities", arguments: { entities: [{ name: "FromModern", entityType: "t", observations: ["2026"] }] } });
+		const r = await modern.callTool({
+			name: "create_entities",
+			arguments: { entities: [{ name: "FromModern", entityType: "t", observations: ["2026"] }] },
+		});
 		expect(r.structuredContent).toEqual({ entities: [{ name: "FromModern", entityType: "t", observations: ["2026"] }] });
 		// A 2025-11-25 client of the same tenant, at the same time, sees it, and vice versa.
 		const legacy = (await connectMcp(tokens.access_token)).client;
@@ -84,7 +93,9 @@ describe("era routing on one URL", () => {
 		const legacy = await connectV2(tokens.access_token, { mode: "legacy" });
 		await legacy.callTool({ name: "read_graph", arguments: {} });
 		const lanes = await runInDurableObject(testEnv.TENANTS.get(testEnv.TENANTS.idFromName(account.tenantId)), (_o: TenantObject, s) =>
-			s.storage.sql.exec<{ lane: string; protocol: string }>("SELECT lane, protocol FROM audit WHERE tool = 'read_graph' ORDER BY seq").toArray(),
+			s.storage.sql
+				.exec<{ lane: string; protocol: string }>("SELECT lane, protocol FROM audit WHERE tool = 'read_graph' ORDER BY seq")
+				.toArray(),
 		);
 		expect(lanes).toEqual([
 			{ lane: "modern", protocol: MODERN },
@@ -94,7 +105,11 @@ describe("era routing on one URL", () => {
 
 	it("server/discover answers with the supported versions and capabilities", async () => {
 		const { tokens } = await signedIn();
-		const res = await modernPost(tokens.access_token, { jsonrpc: "2.0", id: 1, method: "server/discover", params: { _meta: envelope() } }, { "Mcp-Method": "server/discover" });
+		const res = await modernPost(
+			tokens.access_token,
+			{ jsonrpc: "2.0", id: 1, method: "server/discover", params: { _meta: envelope() } },
+			{ "Mcp-Method": "server/discover" },
+		);
 		expect(res.status).toBe(200);
 		const body = (await res.json()) as { result: { supportedVersions: string[]; capabilities: { tools?: unknown } } };
 		expect(body.result.supportedVersions).toContain(MODERN);
@@ -103,7 +118,11 @@ describe("era routing on one URL", () => {
 
 	it("tools/list carries ttlMs and cacheScope, in a deterministic order", async () => {
 		const { tokens } = await signedIn();
-		const res = await modernPost(tokens.access_token, { jsonrpc: "2.0", id: 1, method: "tools/list", params: { _meta: envelope() } }, { "Mcp-Method": "tools/list" });
+		const res = await modernPost(
+			tokens.access_token,
+			{ jsonrpc: "2.0", id: 1, method: "tools/list", params: { _meta: envelope() } },
+			{ "Mcp-Method": "tools/list" },
+		);
 		const body = (await res.json()) as { result: { tools: { name: string }[]; ttlMs: number; cacheScope: string } };
 		expect(body.result.ttlMs).toBe(60_000);
 		expect(body.result.cacheScope).toBe("private");
@@ -114,7 +133,11 @@ describe("era routing on one URL", () => {
 	it("resources/read of an unknown URI → -32602 with the URI in data (SEP-2164), never empty contents", async () => {
 		const { tokens } = await signedIn();
 		const uri = "smcp://no-such-resource";
-		const res = await modernPost(tokens.access_token, { jsonrpc: "2.0", id: 5, method: "resources/read", params: { uri, _meta: envelope() } }, { "Mcp-Method": "resources/read", "Mcp-Name": uri });
+		const res = await modernPost(
+			tokens.access_token,
+			{ jsonrpc: "2.0", id: 5, method: "resources/read", params: { uri, _meta: envelope() } },
+			{ "Mcp-Method": "resources/read", "Mcp-Name": uri },
+		);
 		const body = (await res.json()) as { error: { code: number; message: string; data: { uri: string } } };
 		expect(body.error).toEqual({ code: -32602, message: "Resource not found", data: { uri } });
 	});
@@ -123,21 +146,32 @@ describe("era routing on one URL", () => {
 describe("2026-07-28 header and version rules", () => {
 	it("Mcp-Method that does not match the body → 400 with -32020", async () => {
 		const { tokens } = await signedIn();
-		const res = await modernPost(tokens.access_token, toolCall(1, "read_graph", {}), { "Mcp-Method": "tools/list", "Mcp-Name": "read_graph" });
+		const res = await modernPost(tokens.access_token, toolCall(1, "read_graph", {}), {
+			"Mcp-Method": "tools/list",
+			"Mcp-Name": "read_graph",
+		});
 		expect(res.status).toBe(400);
 		expect(((await res.json()) as { error: { code: number } }).error.code).toBe(-32020);
 	});
 
 	it("Mcp-Name that does not match the tool → 400 with -32020", async () => {
 		const { tokens } = await signedIn();
-		const res = await modernPost(tokens.access_token, toolCall(1, "read_graph", {}), { "Mcp-Method": "tools/call", "Mcp-Name": "delete_entities" });
+		const res = await modernPost(tokens.access_token, toolCall(1, "read_graph", {}), {
+			"Mcp-Method": "tools/call",
+			"Mcp-Name": "delete_entities",
+		});
 		expect(res.status).toBe(400);
 		expect(((await res.json()) as { error: { code: number } }).error.code).toBe(-32020);
 	});
 
 	it("an unsupported revision → 400 with -32022 naming the supported versions", async () => {
 		const { tokens } = await signedIn();
-		const body = { jsonrpc: "2.0", id: 1, method: "tools/list", params: { _meta: { ...envelope(), "io.modelcontextprotocol/protocolVersion": "2099-01-01" } } };
+		const body = {
+			jsonrpc: "2.0",
+			id: 1,
+			method: "tools/list",
+			params: { _meta: { ...envelope(), "io.modelcontextprotocol/protocolVersion": "2099-01-01" } },
+		};
 		const res = await modernPost(tokens.access_token, body, { "Mcp-Method": "tools/list", "MCP-Protocol-Version": "2099-01-01" });
 		expect(res.status).toBe(400);
 		const err = ((await res.json()) as { error: { code: number; data: { supported: string[] } } }).error;
@@ -148,14 +182,20 @@ describe("2026-07-28 header and version rules", () => {
 	it("GET and DELETE without a session → 405", async () => {
 		const { tokens } = await signedIn();
 		for (const method of ["GET", "DELETE"]) {
-			const res = await selfFetch(`${ORIGIN}/mcp`, { method, headers: { Authorization: `Bearer ${tokens.access_token}`, Accept: "text/event-stream" } });
+			const res = await selfFetch(`${ORIGIN}/mcp`, {
+				method,
+				headers: { Authorization: `Bearer ${tokens.access_token}`, Accept: "text/event-stream" },
+			});
 			expect(res.status).toBe(405);
 		}
 	});
 
 	it("a read-only token calling a write tool on the modern lane → 403 insufficient_scope", async () => {
 		const { tokens } = await signedIn({ scope: ["mcp:read"] });
-		const res = await modernPost(tokens.access_token, toolCall(1, "create_entities", { entities: [] }), { "Mcp-Method": "tools/call", "Mcp-Name": "create_entities" });
+		const res = await modernPost(tokens.access_token, toolCall(1, "create_entities", { entities: [] }), {
+			"Mcp-Method": "tools/call",
+			"Mcp-Name": "create_entities",
+		});
 		expect(res.status).toBe(403);
 		expect(res.headers.get("WWW-Authenticate")).toContain("insufficient_scope");
 	});
@@ -170,7 +210,8 @@ describe("confirmation of destructive calls", () => {
 		await client.callTool({ name: "create_entities", arguments: { entities: many(prefix) } });
 		return { ...s, client };
 	}
-	const count = async (client: ClientV2) => ((await client.callTool({ name: "read_graph", arguments: {} })).structuredContent as { entities: unknown[] }).entities.length;
+	const count = async (client: ClientV2) =>
+		((await client.callTool({ name: "read_graph", arguments: {} })).structuredContent as { entities: unknown[] }).entities.length;
 
 	it.each([
 		["accept", { action: "accept", content: { confirm: true } } as Answer, 0],
@@ -269,7 +310,9 @@ describe("confirmation of destructive calls", () => {
 			const first = (await (await retry(tokens.access_token, state, 2)).json()) as { result: { isError?: boolean } };
 			expect(first.result.isError).toBeFalsy();
 			await client.callTool({ name: "create_entities", arguments: { entities: many("R") } });
-			const again = (await (await retry(tokens.access_token, state, 3)).json()) as { result: { isError?: boolean; content: { text: string }[] } };
+			const again = (await (await retry(tokens.access_token, state, 3)).json()) as {
+				result: { isError?: boolean; content: { text: string }[] };
+			};
 			expect(again.result.isError).toBe(true);
 			expect(again.result.content[0]!.text).toMatch(/already used/);
 			expect(await count(client)).toBe(5);
@@ -277,7 +320,11 @@ describe("confirmation of destructive calls", () => {
 
 		it("a confirmation answered without requestState is asked again, never run (the nonce travels only in the state)", async () => {
 			const { tokens, client } = await seeded("R");
-			const res = await modernPost(tokens.access_token, toolCall(1, "delete_entities", { entityNames: names }, caps, { inputResponses: accepted }), headers);
+			const res = await modernPost(
+				tokens.access_token,
+				toolCall(1, "delete_entities", { entityNames: names }, caps, { inputResponses: accepted }),
+				headers,
+			);
 			const body = (await res.json()) as { result: { resultType: string; inputRequests: Record<string, unknown> } };
 			expect(body.result.resultType).toBe("input_required");
 			expect(Object.keys(body.result.inputRequests)).toEqual(["confirm"]);

@@ -60,7 +60,11 @@ describe("metadata and challenges", () => {
 	});
 
 	it("/mcp and /sse without a token → 401 with WWW-Authenticate: Bearer resource_metadata=…", async () => {
-		for (const [path, method] of [["/mcp", "POST"], ["/sse", "GET"], ["/sse/message", "POST"]] as const) {
+		for (const [path, method] of [
+			["/mcp", "POST"],
+			["/sse", "GET"],
+			["/sse/message", "POST"],
+		] as const) {
 			const res = await selfFetch(`${ORIGIN}${path}`, { method });
 			expect(res.status).toBe(401);
 			const challenge = res.headers.get("WWW-Authenticate")!;
@@ -80,7 +84,9 @@ describe("metadata and challenges", () => {
 	it("metadata ignores a spoofed Host: a foreign Host is refused before the provider answers", async () => {
 		const res = await selfFetch(`${ORIGIN}/.well-known/oauth-authorization-server`, { headers: { Host: "evil.example" } });
 		expect(res.status).toBe(403);
-		const fwd = (await (await selfFetch(`${ORIGIN}/.well-known/oauth-authorization-server`, { headers: { "X-Forwarded-Host": "evil.example" } })).json()) as { issuer: string };
+		const fwd = (await (
+			await selfFetch(`${ORIGIN}/.well-known/oauth-authorization-server`, { headers: { "X-Forwarded-Host": "evil.example" } })
+		).json()) as { issuer: string };
 		expect(fwd.issuer).toBe(ORIGIN);
 	});
 });
@@ -88,7 +94,11 @@ describe("metadata and challenges", () => {
 describe("registration and authorize request validation", () => {
 	it("rejects javascript:, data:, vbscript: and file: redirect URIs at registration", async () => {
 		for (const uri of ["javascript:alert(1)", "JaVaScRiPt:alert(1)", " data:text/html,x", "vbscript:x", "file:///etc/passwd"]) {
-			const res = await selfFetch(`${ORIGIN}/register`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ redirect_uris: [uri], token_endpoint_auth_method: "none" }) });
+			const res = await selfFetch(`${ORIGIN}/register`, {
+				method: "POST",
+				headers: { "Content-Type": "application/json" },
+				body: JSON.stringify({ redirect_uris: [uri], token_endpoint_auth_method: "none" }),
+			});
 			expect(res.status).toBe(400);
 		}
 	});
@@ -130,7 +140,14 @@ describe("consent screen", () => {
 		const texts: string[] = [];
 		for (const email of [account.email, "nobody@example.test"]) {
 			const { html, jar } = await openConsent(clientId);
-			const res = await postConsent(jar, { handle: formValue(html, "handle"), q: formValue(html, "q"), email, password: "wrong password!", scope: ["mcp:read"], action: "approve" });
+			const res = await postConsent(jar, {
+				handle: formValue(html, "handle"),
+				q: formValue(html, "q"),
+				email,
+				password: "wrong password!",
+				scope: ["mcp:read"],
+				action: "approve",
+			});
 			expect(res.headers.get("Location")).toBeNull();
 			const body = await res.text();
 			expect(body).toContain("Email or password is incorrect.");
@@ -143,7 +160,14 @@ describe("consent screen", () => {
 		const account = await createAccount();
 		const clientId = await registerClient(selfFetch, ORIGIN, REDIRECT);
 		const { html, jar } = await openConsent(clientId);
-		const fields = { handle: formValue(html, "handle"), q: formValue(html, "q"), email: account.email, password: account.password, scope: ["mcp:read"], action: "approve" };
+		const fields = {
+			handle: formValue(html, "handle"),
+			q: formValue(html, "q"),
+			email: account.email,
+			password: account.password,
+			scope: ["mcp:read"],
+			action: "approve",
+		};
 		expect((await postConsent(jar, fields)).status).toBe(302);
 		const replay = await postConsent(jar, fields);
 		expect(replay.status).toBe(400);
@@ -154,7 +178,14 @@ describe("consent screen", () => {
 		const account = await createAccount();
 		const clientId = await registerClient(selfFetch, ORIGIN, REDIRECT);
 		const { html } = await openConsent(clientId);
-		const res = await postConsent(null, { handle: formValue(html, "handle"), q: formValue(html, "q"), email: account.email, password: account.password, scope: ["mcp:read"], action: "approve" });
+		const res = await postConsent(null, {
+			handle: formValue(html, "handle"),
+			q: formValue(html, "q"),
+			email: account.email,
+			password: account.password,
+			scope: ["mcp:read"],
+			action: "approve",
+		});
 		expect(res.status).toBe(400);
 		expect(res.headers.get("Location")).toBeNull();
 	});
@@ -163,11 +194,20 @@ describe("consent screen", () => {
 		const account = await createAccount();
 		const clientId = await registerClient(selfFetch, ORIGIN, REDIRECT);
 		const { html } = await openConsent(clientId);
-		const res = await postConsent(null, { handle: formValue(html, "handle"), q: formValue(html, "q"), email: account.email, password: "a wrong guess!!", scope: ["mcp:read"], action: "approve" });
+		const res = await postConsent(null, {
+			handle: formValue(html, "handle"),
+			q: formValue(html, "q"),
+			email: account.email,
+			password: "a wrong guess!!",
+			scope: ["mcp:read"],
+			action: "approve",
+		});
 		expect(res.status).toBe(400);
 		expect(await res.text()).not.toContain("Email or password is incorrect.");
 		const rows = await runInDurableObject(testEnv.TENANTS.get(testEnv.TENANTS.idFromName(account.tenantId)), (_o, st) =>
-			st.storage.sql.exec("SELECT name FROM sqlite_master WHERE name = 'audit'").toArray().length ? st.storage.sql.exec("SELECT method FROM audit").toArray() : [],
+			st.storage.sql.exec("SELECT name FROM sqlite_master WHERE name = 'audit'").toArray().length
+				? st.storage.sql.exec("SELECT method FROM audit").toArray()
+				: [],
 		);
 		expect(rows).toEqual([]);
 	});
@@ -178,7 +218,14 @@ describe("consent screen", () => {
 		const { html, jar } = await openConsent(clientId);
 		const q = new URLSearchParams(formValue(html, "q"));
 		q.set("redirect_uri", "https://evil.example/cb");
-		const res = await postConsent(jar, { handle: formValue(html, "handle"), q: q.toString(), email: account.email, password: account.password, scope: ["mcp:read"], action: "approve" });
+		const res = await postConsent(jar, {
+			handle: formValue(html, "handle"),
+			q: q.toString(),
+			email: account.email,
+			password: account.password,
+			scope: ["mcp:read"],
+			action: "approve",
+		});
 		const location = res.headers.get("Location");
 		if (location) expect(location.startsWith(REDIRECT)).toBe(true);
 		else expect(res.status).toBeGreaterThanOrEqual(400);
@@ -201,7 +248,14 @@ describe("tokens", () => {
 		const account = await createAccount();
 		const clientId = await registerClient(selfFetch, ORIGIN, REDIRECT);
 		const { html, jar, verifier } = await openConsent(clientId, { resource: ORIGIN });
-		const res = await postConsent(jar, { handle: formValue(html, "handle"), q: formValue(html, "q"), email: account.email, password: account.password, scope: ["mcp:read", "mcp:write"], action: "approve" });
+		const res = await postConsent(jar, {
+			handle: formValue(html, "handle"),
+			q: formValue(html, "q"),
+			email: account.email,
+			password: account.password,
+			scope: ["mcp:read", "mcp:write"],
+			action: "approve",
+		});
 		const code = new URL(res.headers.get("Location")!).searchParams.get("code")!;
 		return { clientId, code, verifier };
 	}
@@ -209,7 +263,14 @@ describe("tokens", () => {
 		selfFetch(`${ORIGIN}/token`, {
 			method: "POST",
 			headers: { "Content-Type": "application/x-www-form-urlencoded" },
-			body: new URLSearchParams({ grant_type: "authorization_code", code, redirect_uri: REDIRECT, client_id: clientId, code_verifier: verifier, resource: ORIGIN }).toString(),
+			body: new URLSearchParams({
+				grant_type: "authorization_code",
+				code,
+				redirect_uri: REDIRECT,
+				client_id: clientId,
+				code_verifier: verifier,
+				resource: ORIGIN,
+			}).toString(),
 		});
 
 	it("a wrong PKCE verifier → invalid_grant", async () => {

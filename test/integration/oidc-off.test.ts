@@ -13,7 +13,15 @@ async function openConsent() {
 	const clientId = await registerClient(selfFetch, ORIGIN, REDIRECT);
 	const { challenge } = await pkce();
 	const url = new URL(`${ORIGIN}/authorize`);
-	url.search = new URLSearchParams({ response_type: "code", client_id: clientId, redirect_uri: REDIRECT, scope: "mcp:read", state: "s", code_challenge: challenge, code_challenge_method: "S256" }).toString();
+	url.search = new URLSearchParams({
+		response_type: "code",
+		client_id: clientId,
+		redirect_uri: REDIRECT,
+		scope: "mcp:read",
+		state: "s",
+		code_challenge: challenge,
+		code_challenge_method: "S256",
+	}).toString();
 	const jar = new CookieJar();
 	const page = await selfFetch(url.toString(), { redirect: "manual" });
 	jar.take(page);

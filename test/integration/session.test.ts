@@ -2,21 +2,37 @@
  * SessionObject and the Streamable HTTP lane: session binding, lifecycle, resumption, eviction.
  * Scenarios trace to ../shared/security-tests.md §1, §2, §5 and §7.
  */
-import { abortAllDurableObjects, evictDurableObject, listDurableObjectIds, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import {
+	abortAllDurableObjects,
+	evictDurableObject,
+	listDurableObjectIds,
+	runDurableObjectAlarm,
+	runInDurableObject,
+} from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
-import { createLegacyServer } from "../../objects/session/mcp-server";
+import { createLegacyServer } from "../../objects/session/legacy-server";
 import { migrate } from "../../objects/migrations";
 import { SESSION_MIGRATIONS } from "../../objects/session/schema";
 import { SessionObject } from "../../objects/session/session-object";
-import { catalogFor } from "../../shared/packs";
+import { catalogFor } from "../../shared/catalog/packs";
 import { sseMessages } from "../support/sse";
 import { TenantObject } from "../../objects/tenant/tenant-object";
-import { ageRegisteredSession, connectMcp, INIT, objectSession, rawPost, rawSession, selfFetch, signedIn, testEnv, ORIGIN } from "./helpers";
+import {
+	ageRegisteredSession,
+	connectMcp,
+	INIT,
+	objectSession,
+	rawPost,
+	rawSession,
+	selfFetch,
+	signedIn,
+	testEnv,
+	ORIGIN,
+} from "./helpers";
 
 const json = { "Content-Type": "application/json" };
 const sessionStub = (id: string) => testEnv.SESSIONS.get(testEnv.SESSIONS.idFromName(id));
-
 
 /** A progress token asks for the answer over SSE: the stream tests need one. */
 const STREAMED = { progressToken: "p1" };
@@ -62,7 +78,11 @@ describe("session lifecycle", () => {
 		const reached = vi.spyOn(SessionObject.prototype, "handle");
 		try {
 			for (const id of ["x".repeat(44), "A".repeat(22) + "B".repeat(22), "a".repeat(5000), "é".repeat(44)]) {
-				const res = await rawPost(tokens.access_token, { jsonrpc: "2.0", id: 2, method: "tools/list" }, { "Mcp-Session-Id": encodeURIComponent(id) });
+				const res = await rawPost(
+					tokens.access_token,
+					{ jsonrpc: "2.0", id: 2, method: "tools/list" },
+					{ "Mcp-Session-Id": encodeURIComponent(id) },
+				);
 				expect(res.status).toBe(404);
 			}
 			expect(reached).not.toHaveBeenCalled();
@@ -78,7 +98,10 @@ describe("session lifecycle", () => {
 		const sessionA = await rawSession(a.tokens.access_token);
 		const res = await rawPost(b.tokens.access_token, { jsonrpc: "2.0", id: 2, method: "tools/list" }, { "Mcp-Session-Id": sessionA });
 		expect(res.status).toBe(404);
-		const del = await selfFetch(`${ORIGIN}/mcp`, { method: "DELETE", headers: { Authorization: `Bearer ${b.tokens.access_token}`, "Mcp-Session-Id": sessionA } });
+		const del = await selfFetch(`${ORIGIN}/mcp`, {
+			method: "DELETE",
+			headers: { Authorization: `Bearer ${b.tokens.access_token}`, "Mcp-Session-Id": sessionA },
+		});
 		expect(del.status).toBe(404);
 		// A's session still works.
 		const ok = await rawPost(a.tokens.access_token, { jsonrpc: "2.0", id: 3, method: "tools/list" }, { "Mcp-Session-Id": sessionA });
@@ -91,7 +114,14 @@ describe("session lifecycle", () => {
 		const sessionA = await rawSession(a.tokens.access_token);
 		const res = await sessionStub(sessionA).handle(
 			{ tenantId: b.account.tenantId, userId: b.account.userId, clientId: b.tokens.clientId, scopes: ["mcp:read"] } as never,
-			{ op: "post", sessionId: sessionA, messages: [{ jsonrpc: "2.0", id: 1, method: "tools/list" }], batch: false, sse: false, traceId: "t" },
+			{
+				op: "post",
+				sessionId: sessionA,
+				messages: [{ jsonrpc: "2.0", id: 1, method: "tools/list" }],
+				batch: false,
+				sse: false,
+				traceId: "t",
+			},
 		);
 		expect(res.status).toBe(404);
 	});
@@ -107,11 +137,18 @@ describe("session lifecycle", () => {
 	it("DELETE by the owner ends the session: later requests 404 and its storage is gone", async () => {
 		const { tokens } = await signedIn();
 		const id = await rawSession(tokens.access_token);
-		const del = await selfFetch(`${ORIGIN}/mcp`, { method: "DELETE", headers: { Authorization: `Bearer ${tokens.access_token}`, "Mcp-Session-Id": id } });
+		const del = await selfFetch(`${ORIGIN}/mcp`, {
+			method: "DELETE",
+			headers: { Authorization: `Bearer ${tokens.access_token}`, "Mcp-Session-Id": id },
+		});
 		expect(del.status).toBe(200);
 		const after = await rawPost(tokens.access_token, { jsonrpc: "2.0", id: 2, method: "tools/list" }, { "Mcp-Session-Id": id });
 		expect(after.status).toBe(404);
-		const tables = await runInDurableObject(sessionStub(id), (_o, state) => state.storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf%' ESCAPE '\\' AND name NOT LIKE 'sqlite%'").toArray());
+		const tables = await runInDurableObject(sessionStub(id), (_o, state) =>
+			state.storage.sql
+				.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf%' ESCAPE '\\' AND name NOT LIKE 'sqlite%'")
+				.toArray(),
+		);
 		expect(tables).toEqual([]);
 	});
 
@@ -135,7 +172,9 @@ describe("session lifecycle", () => {
 		const { account, tokens } = await signedIn();
 		const id = await objectSession(tokens.access_token);
 		// The earlier build had no session registry in the tenant, only the object's state.
-		await runInDurableObject(testEnv.TENANTS.get(testEnv.TENANTS.idFromName(account.tenantId)), (_o: TenantObject, s) => s.storage.sql.exec("DELETE FROM sessions"));
+		await runInDurableObject(testEnv.TENANTS.get(testEnv.TENANTS.idFromName(account.tenantId)), (_o: TenantObject, s) =>
+			s.storage.sql.exec("DELETE FROM sessions"),
+		);
 		await evictDurableObject(testEnv.TENANTS.get(testEnv.TENANTS.idFromName(account.tenantId)));
 		// Rewrite the stored session the way the earlier build kept it.
 		await runInDurableObject(sessionStub(id), (_o, state) => {
@@ -145,7 +184,10 @@ describe("session lifecycle", () => {
 			state.storage.sql.exec("INSERT INTO meta (k, v) VALUES ('session', ?)", JSON.stringify(meta));
 		});
 		await evictDurableObject(sessionStub(id));
-		const res = await rawPost(tokens.access_token, call(2, "read_graph", {}), { "Mcp-Session-Id": id, "MCP-Protocol-Version": "2025-11-25" });
+		const res = await rawPost(tokens.access_token, call(2, "read_graph", {}), {
+			"Mcp-Session-Id": id,
+			"MCP-Protocol-Version": "2025-11-25",
+		});
 		expect(res.status).toBe(200);
 		expect(((await res.json()) as { result: { isError?: boolean } }).result.isError).toBeUndefined();
 		const moved = await runInDurableObject(sessionStub(id), (_o, state) => ({
@@ -167,8 +209,11 @@ describe("session lifecycle", () => {
 describe("eviction and resumption", () => {
 	it("evicting the session object between two tool calls: the second call succeeds", async () => {
 		const { tokens } = await signedIn();
-		const { client, transport } = await connectMcp(tokens.access_token);
-		await client.callTool({ name: "create_entities", arguments: { entities: [{ name: "Kepler", entityType: "probe", observations: [] }] } });
+		const { client } = await connectMcp(tokens.access_token);
+		await client.callTool({
+			name: "create_entities",
+			arguments: { entities: [{ name: "Kepler", entityType: "probe", observations: [] }] },
+		});
 		// A restart, as on a deploy: every object is reset, open streams included.
 		await abortAllDurableObjects();
 		const graph = await client.callTool({ name: "read_graph", arguments: {} });
@@ -182,7 +227,11 @@ describe("eviction and resumption", () => {
 		const { tokens } = await signedIn();
 		const id = await rawSession(tokens.access_token);
 		const headers = { "Mcp-Session-Id": id, "MCP-Protocol-Version": "2025-11-25" };
-		const res = await rawPost(tokens.access_token, call(7, "create_entities", { entities: [{ name: "E1", entityType: "t", observations: [] }] }, STREAMED), headers);
+		const res = await rawPost(
+			tokens.access_token,
+			call(7, "create_entities", { entities: [{ name: "E1", entityType: "t", observations: [] }] }, STREAMED),
+			headers,
+		);
 		expect(res.headers.get("Content-Type")).toBe("text/event-stream");
 		const events = await sseMessages(res);
 		const final = events.at(-1)!;
@@ -210,7 +259,12 @@ describe("eviction and resumption", () => {
 		expect(priming).toMatch(/^id: [A-Za-z0-9]+_0\nretry: \d+\ndata: $/);
 		expect(rest.at(-1)).toContain('"id":3');
 		const replay = await selfFetch(`${ORIGIN}/mcp`, {
-			headers: { Authorization: `Bearer ${tokens.access_token}`, Accept: "text/event-stream", "Last-Event-ID": priming!.slice(4, priming!.indexOf("\n")), ...headers },
+			headers: {
+				Authorization: `Bearer ${tokens.access_token}`,
+				Accept: "text/event-stream",
+				"Last-Event-ID": priming!.slice(4, priming!.indexOf("\n")),
+				...headers,
+			},
 		});
 		expect((await sseMessages(replay, 1))[0]!.data.id).toBe(3);
 	});
@@ -222,14 +276,24 @@ describe("eviction and resumption", () => {
 		const headers = { "Mcp-Session-Id": init.headers.get("Mcp-Session-Id")!, "MCP-Protocol-Version": "2025-06-18" };
 		const text = await (await rawPost(tokens.access_token, call(4, "read_graph", {}, STREAMED), headers)).text();
 		expect(text).not.toContain("retry:");
-		expect(text.split("\n\n").filter(Boolean).every((block) => /\ndata: \{/.test(block))).toBe(true);
+		expect(
+			text
+				.split("\n\n")
+				.filter(Boolean)
+				.every((block) => /\ndata: \{/.test(block)),
+		).toBe(true);
 	});
 
 	it("a malformed Last-Event-ID is a 400, not a crash", async () => {
 		const { tokens } = await signedIn();
 		const id = await rawSession(tokens.access_token);
 		const res = await selfFetch(`${ORIGIN}/mcp`, {
-			headers: { Authorization: `Bearer ${tokens.access_token}`, Accept: "text/event-stream", "Last-Event-ID": "not an event id!", "Mcp-Session-Id": id },
+			headers: {
+				Authorization: `Bearer ${tokens.access_token}`,
+				Accept: "text/event-stream",
+				"Last-Event-ID": "not an event id!",
+				"Mcp-Session-Id": id,
+			},
 		});
 		expect(res.status).toBe(400);
 	});
@@ -239,7 +303,9 @@ describe("eviction and resumption", () => {
 		const { client } = await connectMcp(tokens.access_token);
 		const seen: number[] = [];
 		const entities = Array.from({ length: 250 }, (_, i) => ({ name: `P${i}`, entityType: "bulk", observations: [] }));
-		const r = await client.callTool({ name: "create_entities", arguments: { entities } }, undefined, { onprogress: (p) => seen.push(p.progress) });
+		const r = await client.callTool({ name: "create_entities", arguments: { entities } }, undefined, {
+			onprogress: (p) => seen.push(p.progress),
+		});
 		expect((r.structuredContent as { entities: unknown[] }).entities).toHaveLength(250);
 		expect(seen).toEqual([100, 200]);
 	});
@@ -249,7 +315,11 @@ describe("eviction and resumption", () => {
 		const id = await rawSession(tokens.access_token);
 		const headers = { "Mcp-Session-Id": id, "MCP-Protocol-Version": "2025-11-25" };
 		const [a, b] = await Promise.all([
-			rawPost(tokens.access_token, call(1, "create_entities", { entities: [{ name: "A", entityType: "a", observations: [] }] }, STREAMED), headers),
+			rawPost(
+				tokens.access_token,
+				call(1, "create_entities", { entities: [{ name: "A", entityType: "a", observations: [] }] }, STREAMED),
+				headers,
+			),
 			rawPost(tokens.access_token, call(1, "search_nodes", { query: "zzz-nothing" }, STREAMED), headers),
 		]);
 		const [ea, eb] = await Promise.all([sseMessages(a), sseMessages(b)]);
@@ -267,7 +337,9 @@ describe("eviction and resumption", () => {
 		expect(plain.headers.get("Content-Type")).toBe("application/json");
 		expect(((await plain.json()) as { id: number; result: { isError?: boolean } }).id).toBe(5);
 		// No event log was even created: the session never needed its SDK server or a stream.
-		const tables = await runInDurableObject(sessionStub(id), (_o, state) => state.storage.sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE name = 'events'").toArray());
+		const tables = await runInDurableObject(sessionStub(id), (_o, state) =>
+			state.storage.sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE name = 'events'").toArray(),
+		);
 		expect(tables).toEqual([]);
 		// With a progress token the same call streams, so progress can travel before the result.
 		const streamed = await rawPost(tokens.access_token, call(6, "read_graph", {}, STREAMED), headers);
@@ -299,7 +371,9 @@ describe("eviction and resumption", () => {
 			await client.start();
 			await client.send(init as never);
 			expect(direct.result).toEqual((await answered).result);
-			expect((direct.result as { protocolVersion: string }).protocolVersion).toBe(protocolVersion === "1999-01-01" ? "2025-11-25" : protocolVersion);
+			expect((direct.result as { protocolVersion: string }).protocolVersion).toBe(
+				protocolVersion === "1999-01-01" ? "2025-11-25" : protocolVersion,
+			);
 			await server.close();
 		}
 	});
@@ -310,8 +384,14 @@ describe("eviction and resumption", () => {
 		const headers = { "Mcp-Session-Id": id, "MCP-Protocol-Version": "2025-03-26" };
 		const calls = [call(1, "read_graph", {}), call(2, "create_entities", { entities: "nope" }), call(3, "no_such_tool", {})];
 		for (const c of calls) {
-			const direct = (await (await rawPost(tokens.access_token, c, headers)).json()) as { result?: unknown; error?: { code: number; message: string } };
-			const [viaSdk] = (await (await rawPost(tokens.access_token, [c], headers)).json()) as { result?: unknown; error?: { code: number; message: string } }[];
+			const direct = (await (await rawPost(tokens.access_token, c, headers)).json()) as {
+				result?: unknown;
+				error?: { code: number; message: string };
+			};
+			const [viaSdk] = (await (await rawPost(tokens.access_token, [c], headers)).json()) as {
+				result?: unknown;
+				error?: { code: number; message: string };
+			}[];
 			expect(direct.result, c.params.name).toEqual(viaSdk!.result);
 			expect(direct.error).toEqual(viaSdk!.error);
 		}
@@ -320,7 +400,9 @@ describe("eviction and resumption", () => {
 	it("a GET stream opens with text/event-stream", async () => {
 		const { tokens } = await signedIn();
 		const id = await rawSession(tokens.access_token);
-		const res = await selfFetch(`${ORIGIN}/mcp`, { headers: { Authorization: `Bearer ${tokens.access_token}`, Accept: "text/event-stream", "Mcp-Session-Id": id } });
+		const res = await selfFetch(`${ORIGIN}/mcp`, {
+			headers: { Authorization: `Bearer ${tokens.access_token}`, Accept: "text/event-stream", "Mcp-Session-Id": id },
+		});
 		expect(res.status).toBe(200);
 		expect(res.headers.get("Content-Type")).toBe("text/event-stream");
 		await res.body!.cancel();
@@ -331,7 +413,12 @@ describe("one hop: sessions in the tenant's registry", () => {
 	const tenantOf = (tenantId: string) => testEnv.TENANTS.get(testEnv.TENANTS.idFromName(tenantId));
 	const auditRows = (tenantId: string, session: string) =>
 		runInDurableObject(tenantOf(tenantId), (_o: TenantObject, s) =>
-			s.storage.sql.exec<{ method: string; protocol: string; decision: string }>("SELECT method, protocol, decision FROM audit WHERE session = ? ORDER BY seq", session.slice(0, 12)).toArray(),
+			s.storage.sql
+				.exec<{ method: string; protocol: string; decision: string }>(
+					"SELECT method, protocol, decision FROM audit WHERE session = ? ORDER BY seq",
+					session.slice(0, 12),
+				)
+				.toArray(),
 		);
 	const headersFor = (id: string, version = "2025-11-25") => ({ "Mcp-Session-Id": id, "MCP-Protocol-Version": version });
 
@@ -343,12 +430,22 @@ describe("one hop: sessions in the tenant's registry", () => {
 			const init = await rawPost(tokens.access_token, { ...INIT, params: { ...INIT.params, protocolVersion: "2025-06-18" } });
 			expect(((await init.json()) as { result: { protocolVersion: string } }).result.protocolVersion).toBe("2025-06-18");
 			const id = init.headers.get("Mcp-Session-Id")!;
-			const note = await rawPost(tokens.access_token, { jsonrpc: "2.0", method: "notifications/initialized" }, headersFor(id, "2025-06-18"));
+			const note = await rawPost(
+				tokens.access_token,
+				{ jsonrpc: "2.0", method: "notifications/initialized" },
+				headersFor(id, "2025-06-18"),
+			);
 			expect(note.status).toBe(202);
-			const created = await rawPost(tokens.access_token, call(2, "create_entities", { entities: [{ name: "Vega", entityType: "star", observations: [] }] }), headersFor(id, "2025-06-18"));
+			const created = await rawPost(
+				tokens.access_token,
+				call(2, "create_entities", { entities: [{ name: "Vega", entityType: "star", observations: [] }] }),
+				headersFor(id, "2025-06-18"),
+			);
 			expect(created.headers.get("Mcp-Session-Id")).toBe(id);
 			expect(((await created.json()) as { result: { isError?: boolean } }).result.isError).toBeUndefined();
-			const read = (await (await rawPost(tokens.access_token, call(3, "read_graph", {}), headersFor(id, "2025-06-18"))).json()) as { result: { structuredContent: { entities: { name: string }[] } } };
+			const read = (await (await rawPost(tokens.access_token, call(3, "read_graph", {}), headersFor(id, "2025-06-18"))).json()) as {
+				result: { structuredContent: { entities: { name: string }[] } };
+			};
 			expect(read.result.structuredContent.entities.map((e) => e.name)).toEqual(["Vega"]);
 			expect(reached).not.toHaveBeenCalled();
 			expect(await auditRows(account.tenantId, id)).toEqual([
@@ -367,12 +464,17 @@ describe("one hop: sessions in the tenant's registry", () => {
 		const id = await rawSession(tokens.access_token);
 		const list = await rawPost(tokens.access_token, { jsonrpc: "2.0", id: 2, method: "tools/list" }, headersFor(id));
 		expect(((await list.json()) as { result: { tools: unknown[] } }).result.tools.length).toBe(10);
-		const adopted = await runInDurableObject(sessionStub(id), (_o, s) => s.storage.kv.get<{ protocolVersion: string; init: unknown }>("session"));
+		const adopted = await runInDurableObject(sessionStub(id), (_o, s) =>
+			s.storage.kv.get<{ protocolVersion: string; init: unknown }>("session"),
+		);
 		expect(adopted?.protocolVersion).toBe("2025-11-25");
 		expect(adopted?.init).toEqual(INIT);
 		const plain = await rawPost(tokens.access_token, call(3, "read_graph", {}), headersFor(id));
 		expect(plain.status).toBe(200);
-		const del = await selfFetch(`${ORIGIN}/mcp`, { method: "DELETE", headers: { Authorization: `Bearer ${tokens.access_token}`, ...headersFor(id) } });
+		const del = await selfFetch(`${ORIGIN}/mcp`, {
+			method: "DELETE",
+			headers: { Authorization: `Bearer ${tokens.access_token}`, ...headersFor(id) },
+		});
 		expect(del.status).toBe(200);
 		expect(await runInDurableObject(sessionStub(id), (_o, s) => s.storage.kv.get("session"))).toBeUndefined();
 		for (const body of [call(4, "read_graph", {}), { jsonrpc: "2.0", id: 5, method: "tools/list" }]) {
@@ -380,7 +482,9 @@ describe("one hop: sessions in the tenant's registry", () => {
 		}
 		const methods = (await auditRows(account.tenantId, id)).map((r) => r.method);
 		expect(methods.filter((m) => m === "session/delete")).toHaveLength(1);
-		const live = await runInDurableObject(tenantOf(account.tenantId), (_o: TenantObject, s) => Number(s.storage.sql.exec("SELECT COUNT(*) AS n FROM live_sessions").one().n));
+		const live = await runInDurableObject(tenantOf(account.tenantId), (_o: TenantObject, s) =>
+			Number(s.storage.sql.exec("SELECT COUNT(*) AS n FROM live_sessions").one().n),
+		);
 		expect(live).toBe(0);
 	});
 
@@ -388,7 +492,10 @@ describe("one hop: sessions in the tenant's registry", () => {
 		const { account, tokens } = await signedIn();
 		const id = await rawSession(tokens.access_token);
 		expect(await ageRegisteredSession(account.tenantId, id)).toBe(1);
-		const rows = () => runInDurableObject(tenantOf(account.tenantId), (_o: TenantObject, s) => Number(s.storage.sql.exec("SELECT COUNT(*) AS n FROM sessions WHERE session_id = ?", id).one().n));
+		const rows = () =>
+			runInDurableObject(tenantOf(account.tenantId), (_o: TenantObject, s) =>
+				Number(s.storage.sql.exec("SELECT COUNT(*) AS n FROM sessions WHERE session_id = ?", id).one().n),
+			);
 		expect((await rawPost(tokens.access_token, call(2, "read_graph", {}), headersFor(id))).status).toBe(404);
 		expect((await rawPost(tokens.access_token, { jsonrpc: "2.0", method: "notifications/initialized" }, headersFor(id))).status).toBe(404);
 		expect((await rawPost(tokens.access_token, { jsonrpc: "2.0", id: 3, method: "tools/list" }, headersFor(id))).status).toBe(404);
@@ -396,7 +503,10 @@ describe("one hop: sessions in the tenant's registry", () => {
 		expect(await rows()).toBe(1);
 		expect(await runDurableObjectAlarm(tenantOf(account.tenantId))).toBe(true);
 		expect(await rows()).toBe(0);
-		const del = await selfFetch(`${ORIGIN}/mcp`, { method: "DELETE", headers: { Authorization: `Bearer ${tokens.access_token}`, ...headersFor(id) } });
+		const del = await selfFetch(`${ORIGIN}/mcp`, {
+			method: "DELETE",
+			headers: { Authorization: `Bearer ${tokens.access_token}`, ...headersFor(id) },
+		});
 		expect(del.status).toBe(404);
 	});
 
@@ -420,7 +530,16 @@ describe("one hop: sessions in the tenant's registry", () => {
 		const kernel = tenantOf(account.tenantId);
 		// Straight to the kernel, as the front Worker sends a plain call (the access token would expire with the clock).
 		const p = { tenantId: account.tenantId, userId: account.userId, clientId: tokens.clientId, scopes: ["mcp:read"] } as never;
-		const plain = () => kernel.callTool(p, { name: "read_graph", arguments: {}, lane: "streamable-http", protocolVersion: "-", traceId: "t", sessionId: id, registered: true });
+		const plain = () =>
+			kernel.callTool(p, {
+				name: "read_graph",
+				arguments: {},
+				lane: "streamable-http",
+				protocolVersion: "-",
+				traceId: "t",
+				sessionId: id,
+				registered: true,
+			});
 		const ttlMs = 86_400_000; // SMCP_SESSION_TTL_SECONDS default
 		const start = Date.now();
 		const clock = vi.spyOn(Date, "now");
@@ -443,7 +562,10 @@ describe("one hop: sessions in the tenant's registry", () => {
 		const before = (await listDurableObjectIds(testEnv.SESSIONS)).length;
 		const reached = vi.spyOn(SessionObject.prototype, "handle");
 		try {
-			const del = await selfFetch(`${ORIGIN}/mcp`, { method: "DELETE", headers: { Authorization: `Bearer ${tokens.access_token}`, ...headersFor(id) } });
+			const del = await selfFetch(`${ORIGIN}/mcp`, {
+				method: "DELETE",
+				headers: { Authorization: `Bearer ${tokens.access_token}`, ...headersFor(id) },
+			});
 			expect(del.status).toBe(200);
 			expect(reached).not.toHaveBeenCalled();
 		} finally {
@@ -451,7 +573,9 @@ describe("one hop: sessions in the tenant's registry", () => {
 		}
 		expect((await listDurableObjectIds(testEnv.SESSIONS)).length).toBe(before);
 		expect((await auditRows(account.tenantId, id)).filter((r) => r.method === "session/delete")).toHaveLength(1);
-		const slots = await runInDurableObject(tenantOf(account.tenantId), (_o: TenantObject, s) => Number(s.storage.sql.exec("SELECT COUNT(*) AS n FROM live_sessions").one().n));
+		const slots = await runInDurableObject(tenantOf(account.tenantId), (_o: TenantObject, s) =>
+			Number(s.storage.sql.exec("SELECT COUNT(*) AS n FROM live_sessions").one().n),
+		);
 		expect(slots).toBe(0);
 		expect((await rawPost(tokens.access_token, call(2, "read_graph", {}), headersFor(id))).status).toBe(404);
 	});
@@ -476,7 +600,10 @@ describe("one hop: sessions in the tenant's registry", () => {
 		try {
 			const list = rawPost(tokens.access_token, { jsonrpc: "2.0", id: 2, method: "tools/list" }, headersFor(id));
 			await adoptStarted;
-			const del = await selfFetch(`${ORIGIN}/mcp`, { method: "DELETE", headers: { Authorization: `Bearer ${tokens.access_token}`, ...headersFor(id) } });
+			const del = await selfFetch(`${ORIGIN}/mcp`, {
+				method: "DELETE",
+				headers: { Authorization: `Bearer ${tokens.access_token}`, ...headersFor(id) },
+			});
 			expect(del.status).toBe(200);
 			release();
 			expect((await list).status).toBe(404);
@@ -492,9 +619,14 @@ describe("one hop: sessions in the tenant's registry", () => {
 		const { account, tokens } = await signedIn();
 		const id = await objectSession(tokens.access_token);
 		const kernel = tenantOf(account.tenantId);
-		const lastSeen = () => runInDurableObject(kernel, (_o: TenantObject, s) => Number(s.storage.sql.exec("SELECT last_seen FROM sessions WHERE session_id = ?", id).one().last_seen));
+		const lastSeen = () =>
+			runInDurableObject(kernel, (_o: TenantObject, s) =>
+				Number(s.storage.sql.exec("SELECT last_seen FROM sessions WHERE session_id = ?", id).one().last_seen),
+			);
 		const old = Date.now() - 120_000;
-		await runInDurableObject(kernel, (_o: TenantObject, s) => s.storage.sql.exec("UPDATE sessions SET last_seen = ? WHERE session_id = ?", old, id));
+		await runInDurableObject(kernel, (_o: TenantObject, s) =>
+			s.storage.sql.exec("UPDATE sessions SET last_seen = ? WHERE session_id = ?", old, id),
+		);
 		await evictDurableObject(kernel);
 		await runInDurableObject(sessionStub(id), (_o, state) => {
 			const meta = state.storage.kv.get<Record<string, unknown>>("session");
@@ -508,7 +640,9 @@ describe("one hop: sessions in the tenant's registry", () => {
 	it("a kernel that does not know sessionState yet (gradual rollout): initialized is a 404, not a 500", async () => {
 		const { tokens } = await signedIn();
 		const id = await rawSession(tokens.access_token);
-		vi.spyOn(TenantObject.prototype, "sessionState").mockRejectedValue(new TypeError("The RPC receiver does not implement the method \"sessionState\"."));
+		vi.spyOn(TenantObject.prototype, "sessionState").mockRejectedValue(
+			new TypeError('The RPC receiver does not implement the method "sessionState".'),
+		);
 		try {
 			const note = await rawPost(tokens.access_token, { jsonrpc: "2.0", method: "notifications/initialized" }, headersFor(id));
 			expect(note.status).toBe(404);
@@ -523,12 +657,34 @@ describe("one hop: sessions in the tenant's registry", () => {
 		const id = await rawSession(tokens.access_token);
 		const kernel = tenantOf(account.tenantId);
 		// Same tenant, another user or another client: what a forged handoff past the MAC would carry.
-		for (const other of [{ userId: "someone-else", clientId: tokens.clientId }, { userId: account.userId, clientId: "other-client" }]) {
+		for (const other of [
+			{ userId: "someone-else", clientId: tokens.clientId },
+			{ userId: account.userId, clientId: "other-client" },
+		]) {
 			const p = { tenantId: account.tenantId, ...other, scopes: ["mcp:read", "mcp:write"] } as never;
-			const r = await kernel.callTool(p, { name: "read_graph", arguments: {}, lane: "streamable-http", protocolVersion: "2025-11-25", traceId: "t", sessionId: id, registered: true });
+			const r = await kernel.callTool(p, {
+				name: "read_graph",
+				arguments: {},
+				lane: "streamable-http",
+				protocolVersion: "2025-11-25",
+				traceId: "t",
+				sessionId: id,
+				registered: true,
+			});
 			expect(r).toEqual({ ok: false, error: { reason: "unknown_session" } });
 			expect(await kernel.sessionState(p, id, "adopt")).toBeNull();
-			expect(await kernel.closeSession(p, id, { method: "session/delete", lane: "streamable-http", protocolVersion: "-", traceId: "t", sessionId: id, decision: "allowed", outcome: "ok", durationMs: 0 })).toEqual({ found: false, hasObject: false });
+			expect(
+				await kernel.closeSession(p, id, {
+					method: "session/delete",
+					lane: "streamable-http",
+					protocolVersion: "-",
+					traceId: "t",
+					sessionId: id,
+					decision: "allowed",
+					outcome: "ok",
+					durationMs: 0,
+				}),
+			).toEqual({ found: false, hasObject: false });
 			// Without a record (how a SessionObject ends its own session): still someone else's slot.
 			expect(await kernel.closeSession(p, id)).toEqual({ found: false, hasObject: false });
 		}
@@ -576,7 +732,11 @@ describe("HTTP and JSON-RPC boundary on /mcp", () => {
 	it("an unsupported MCP-Protocol-Version header → 400", async () => {
 		const { tokens } = await signedIn();
 		const id = await rawSession(tokens.access_token);
-		const res = await rawPost(tokens.access_token, { jsonrpc: "2.0", id: 2, method: "tools/list" }, { "Mcp-Session-Id": id, "MCP-Protocol-Version": "2099-01-01" });
+		const res = await rawPost(
+			tokens.access_token,
+			{ jsonrpc: "2.0", id: 2, method: "tools/list" },
+			{ "Mcp-Session-Id": id, "MCP-Protocol-Version": "2099-01-01" },
+		);
 		expect(res.status).toBe(400);
 	});
 
@@ -594,7 +754,10 @@ describe("HTTP and JSON-RPC boundary on /mcp", () => {
 		const { tokens } = await signedIn();
 		const id = await rawSession(tokens.access_token);
 		const list = { jsonrpc: "2.0", id: 2, method: "tools/list" };
-		expect((await rawPost(tokens.access_token, [list, { ...list, id: 3 }], { "Mcp-Session-Id": id, "MCP-Protocol-Version": "2025-06-18" })).status).toBe(400);
+		expect(
+			(await rawPost(tokens.access_token, [list, { ...list, id: 3 }], { "Mcp-Session-Id": id, "MCP-Protocol-Version": "2025-06-18" }))
+				.status,
+		).toBe(400);
 		expect((await rawPost(tokens.access_token, [], { "Mcp-Session-Id": id })).status).toBe(400);
 		expect((await rawPost(tokens.access_token, [INIT])).status).toBe(400);
 	});
@@ -604,7 +767,10 @@ describe("HTTP and JSON-RPC boundary on /mcp", () => {
 		const init = await rawPost(tokens.access_token, { ...INIT, params: { ...INIT.params, protocolVersion: "2025-03-26" } });
 		const id = init.headers.get("Mcp-Session-Id")!;
 		const list = { jsonrpc: "2.0", id: 2, method: "tools/list" };
-		const res = await rawPost(tokens.access_token, [list, { ...list, id: 3 }], { "Mcp-Session-Id": id, "MCP-Protocol-Version": "2025-03-26" });
+		const res = await rawPost(tokens.access_token, [list, { ...list, id: 3 }], {
+			"Mcp-Session-Id": id,
+			"MCP-Protocol-Version": "2025-03-26",
+		});
 		expect(res.status).toBe(200);
 		const body = (await res.json()) as { id: number }[];
 		expect(body.map((r) => r.id).sort()).toEqual([2, 3]);
@@ -614,11 +780,15 @@ describe("HTTP and JSON-RPC boundary on /mcp", () => {
 		const { tokens } = await signedIn();
 		const id = await rawSession(tokens.access_token);
 		const h = { "Mcp-Session-Id": id };
-		const unknown = (await (await rawPost(tokens.access_token, { jsonrpc: "2.0", id: 2, method: "no/such" }, h)).json()) as { error: { code: number } };
+		const unknown = (await (await rawPost(tokens.access_token, { jsonrpc: "2.0", id: 2, method: "no/such" }, h)).json()) as {
+			error: { code: number };
+		};
 		expect(unknown.error.code).toBe(-32601);
 		const tool = (await (await rawPost(tokens.access_token, call(3, "no_such_tool", {}), h)).json()) as { error: { code: number } };
 		expect(tool.error.code).toBe(-32602);
-		const bad = (await (await rawPost(tokens.access_token, call(4, "create_entities", { entities: "nope" }), h)).json()) as { result: { isError: boolean; content: { text: string }[] } };
+		const bad = (await (await rawPost(tokens.access_token, call(4, "create_entities", { entities: "nope" }), h)).json()) as {
+			result: { isError: boolean; content: { text: string }[] };
+		};
 		expect(bad.result.isError).toBe(true);
 		expect(bad.result.content[0]!.text).toContain("entities");
 		expect(bad.result.content[0]!.text).not.toContain("nope"); // raw argument values never echoed

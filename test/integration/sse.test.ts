@@ -35,19 +35,37 @@ async function openSse(token: string) {
 }
 
 const post = (token: string, endpoint: string, msg: unknown) =>
-	selfFetch(`${ORIGIN}${endpoint}`, { method: "POST", headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" }, body: JSON.stringify(msg) });
+	selfFetch(`${ORIGIN}${endpoint}`, {
+		method: "POST",
+		headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+		body: JSON.stringify(msg),
+	});
 
 describe("HTTP+SSE (2024-11-05)", () => {
 	it("announces the message endpoint, answers on the stream, and sends each message exactly once", async () => {
 		const { tokens } = await signedIn();
 		const s = await openSse(tokens.access_token);
 		expect(s.endpoint).toMatch(/^\/sse\/message\?sessionId=[A-Za-z0-9_-]{44}$/);
-		expect((await post(tokens.access_token, s.endpoint, { jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2024-11-05", capabilities: {}, clientInfo: { name: "raw", version: "1" } } })).status).toBe(202);
+		expect(
+			(
+				await post(tokens.access_token, s.endpoint, {
+					jsonrpc: "2.0",
+					id: 1,
+					method: "initialize",
+					params: { protocolVersion: "2024-11-05", capabilities: {}, clientInfo: { name: "raw", version: "1" } },
+				})
+			).status,
+		).toBe(202);
 		const init = await s.until(1);
 		expect((init.at(-1)!.result as { protocolVersion: string }).protocolVersion).toBe("2024-11-05");
 		await post(tokens.access_token, s.endpoint, { jsonrpc: "2.0", method: "notifications/initialized" });
 		const ents = Array.from({ length: 200 }, (_, i) => ({ name: `S${i}`, entityType: "t", observations: [] }));
-		await post(tokens.access_token, s.endpoint, { jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "create_entities", arguments: { entities: ents }, _meta: { progressToken: 7 } } });
+		await post(tokens.access_token, s.endpoint, {
+			jsonrpc: "2.0",
+			id: 2,
+			method: "tools/call",
+			params: { name: "create_entities", arguments: { entities: ents }, _meta: { progressToken: 7 } },
+		});
 		const msgs = await s.until(2);
 		const progress = msgs.filter((m) => m.method === "notifications/progress").map((m) => (m.params as { progress: number }).progress);
 		expect(progress).toEqual([100, 200]);
@@ -58,7 +76,12 @@ describe("HTTP+SSE (2024-11-05)", () => {
 	it("a plain tool call's answer (made without the SDK server) equals the SDK server's answer, each once on the stream", async () => {
 		const { tokens } = await signedIn();
 		const s = await openSse(tokens.access_token);
-		await post(tokens.access_token, s.endpoint, { jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2024-11-05", capabilities: {}, clientInfo: { name: "raw", version: "1" } } });
+		await post(tokens.access_token, s.endpoint, {
+			jsonrpc: "2.0",
+			id: 1,
+			method: "initialize",
+			params: { protocolVersion: "2024-11-05", capabilities: {}, clientInfo: { name: "raw", version: "1" } },
+		});
 		await s.until(1);
 		await post(tokens.access_token, s.endpoint, { jsonrpc: "2.0", method: "notifications/initialized" });
 		const calls: [string, Record<string, unknown>][] = [
@@ -69,9 +92,21 @@ describe("HTTP+SSE (2024-11-05)", () => {
 		let id = 10;
 		for (const [name, args] of calls) {
 			// Plain: answered directly. With a progress token: through the SDK server.
-			expect((await post(tokens.access_token, s.endpoint, { jsonrpc: "2.0", id: ++id, method: "tools/call", params: { name, arguments: args } })).status).toBe(202);
+			expect(
+				(await post(tokens.access_token, s.endpoint, { jsonrpc: "2.0", id: ++id, method: "tools/call", params: { name, arguments: args } }))
+					.status,
+			).toBe(202);
 			const direct = (await s.until(id)).filter((m) => m.id === id);
-			expect((await post(tokens.access_token, s.endpoint, { jsonrpc: "2.0", id: ++id, method: "tools/call", params: { name, arguments: args, _meta: { progressToken: 1 } } })).status).toBe(202);
+			expect(
+				(
+					await post(tokens.access_token, s.endpoint, {
+						jsonrpc: "2.0",
+						id: ++id,
+						method: "tools/call",
+						params: { name, arguments: args, _meta: { progressToken: 1 } },
+					})
+				).status,
+			).toBe(202);
 			const viaSdk = (await s.until(id)).filter((m) => m.id === id);
 			expect(direct).toHaveLength(1);
 			expect(direct[0]!.result, name).toEqual(viaSdk[0]!.result);
@@ -93,6 +128,8 @@ describe("HTTP+SSE (2024-11-05)", () => {
 		const { tokens } = await signedIn();
 		const res = await selfFetch(`${ORIGIN}/sse`, { method: "POST", headers: { Authorization: `Bearer ${tokens.access_token}` } });
 		expect(res.status).toBe(405);
-		expect((await post(tokens.access_token, "/sse/message?sessionId=forged", { jsonrpc: "2.0", id: 1, method: "tools/list" })).status).toBe(404);
+		expect((await post(tokens.access_token, "/sse/message?sessionId=forged", { jsonrpc: "2.0", id: 1, method: "tools/list" })).status).toBe(
+			404,
+		);
 	});
 });

@@ -37,7 +37,16 @@ async function fullFlow(): Promise<Secrets> {
 	const clientId = await registerClient(selfFetch, ORIGIN, REDIRECT, "Storage scan client");
 	const { verifier, challenge } = await pkce();
 	const authorize = new URL(`${ORIGIN}/authorize`);
-	authorize.search = new URLSearchParams({ response_type: "code", client_id: clientId, redirect_uri: REDIRECT, scope: "mcp:read mcp:write", state: "client-state-1", code_challenge: challenge, code_challenge_method: "S256", resource: ORIGIN }).toString();
+	authorize.search = new URLSearchParams({
+		response_type: "code",
+		client_id: clientId,
+		redirect_uri: REDIRECT,
+		scope: "mcp:read mcp:write",
+		state: "client-state-1",
+		code_challenge: challenge,
+		code_challenge_method: "S256",
+		resource: ORIGIN,
+	}).toString();
 	const jar = new CookieJar();
 	const page = await selfFetch(authorize.toString(), { redirect: "manual" });
 	jar.take(page);
@@ -49,7 +58,12 @@ async function fullFlow(): Promise<Secrets> {
 		const form = new URLSearchParams({ handle, q: formValue(html, "q"), email: account.email, password, action: "approve" });
 		form.append("scope", "mcp:read");
 		form.append("scope", "mcp:write");
-		const res = await selfFetch(`${ORIGIN}/authorize`, { method: "POST", redirect: "manual", headers: { "Content-Type": "application/x-www-form-urlencoded", Cookie: jar.header(), Origin: ORIGIN }, body: form.toString() });
+		const res = await selfFetch(`${ORIGIN}/authorize`, {
+			method: "POST",
+			redirect: "manual",
+			headers: { "Content-Type": "application/x-www-form-urlencoded", Cookie: jar.header(), Origin: ORIGIN },
+			body: form.toString(),
+		});
 		jar.take(res);
 		if (password === account.password) {
 			expect(res.status).toBe(302);
@@ -59,15 +73,28 @@ async function fullFlow(): Promise<Secrets> {
 	const exchanged = await selfFetch(`${ORIGIN}/token`, {
 		method: "POST",
 		headers: { "Content-Type": "application/x-www-form-urlencoded" },
-		body: new URLSearchParams({ grant_type: "authorization_code", code, redirect_uri: REDIRECT, client_id: clientId, code_verifier: verifier, resource: ORIGIN }).toString(),
+		body: new URLSearchParams({
+			grant_type: "authorization_code",
+			code,
+			redirect_uri: REDIRECT,
+			client_id: clientId,
+			code_verifier: verifier,
+			resource: ORIGIN,
+		}).toString(),
 	});
 	expect(exchanged.status).toBe(200);
 	const first = (await exchanged.json()) as { access_token: string; refresh_token: string };
-	const refreshed = (await (await refresh(selfFetch, ORIGIN, clientId, first.refresh_token)).json()) as { access_token: string; refresh_token: string };
+	const refreshed = (await (await refresh(selfFetch, ORIGIN, clientId, first.refresh_token)).json()) as {
+		access_token: string;
+		refresh_token: string;
+	};
 
 	// MCP on the 2025 lane (SDK client), with tool calls and the audit trail read back.
 	const { client } = await connectMcp(refreshed.access_token);
-	await client.callTool({ name: "create_entities", arguments: { entities: [{ name: "Stored entity", entityType: "t", observations: ["an observation"] }] } });
+	await client.callTool({
+		name: "create_entities",
+		arguments: { entities: [{ name: "Stored entity", entityType: "t", observations: ["an observation"] }] },
+	});
 	await client.callTool({ name: "search_nodes", arguments: { query: "observation" } });
 	await client.callTool({ name: "audit_log", arguments: { limit: 50 } });
 	await client.readResource({ uri: "smcp://audit-log?limit=5" });
@@ -78,7 +105,20 @@ async function fullFlow(): Promise<Secrets> {
 	// The 2026-07-28 lane.
 	const modern = await rawPost(
 		refreshed.access_token,
-		{ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "open_nodes", arguments: { names: ["Stored entity"] }, _meta: { "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}, "io.modelcontextprotocol/clientInfo": { name: "scan", version: "1" } } } },
+		{
+			jsonrpc: "2.0",
+			id: 1,
+			method: "tools/call",
+			params: {
+				name: "open_nodes",
+				arguments: { names: ["Stored entity"] },
+				_meta: {
+					"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+					"io.modelcontextprotocol/clientCapabilities": {},
+					"io.modelcontextprotocol/clientInfo": { name: "scan", version: "1" },
+				},
+			},
+		},
 		{ "MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/call", "Mcp-Name": "open_nodes" },
 	);
 	expect(modern.status).toBe(200);
@@ -88,7 +128,10 @@ async function fullFlow(): Promise<Secrets> {
 	const doomed = init.headers.get("Mcp-Session-Id")!;
 	deletedSession = doomed;
 	await init.text();
-	await selfFetch(`${ORIGIN}/mcp`, { method: "DELETE", headers: { Authorization: `Bearer ${refreshed.access_token}`, "Mcp-Session-Id": doomed } });
+	await selfFetch(`${ORIGIN}/mcp`, {
+		method: "DELETE",
+		headers: { Authorization: `Bearer ${refreshed.access_token}`, "Mcp-Session-Id": doomed },
+	});
 	await client.close();
 
 	const secretPart = (token: string) => token.split(":")[2]!;
@@ -132,15 +175,24 @@ async function dumpObject(label: string, stub: DurableObjectStub<SessionObject> 
 	return runInDurableObject(stub as DurableObjectStub<TenantObject>, async (_o: unknown, state: DurableObjectState) => {
 		const out: Stored[] = [];
 		const tables = state.storage.sql
-			.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'")
+			.exec<{ name: string }>(
+				"SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
+			)
 			.toArray()
 			.map((r) => r.name);
 		for (const table of tables) {
 			const rows = state.storage.sql.exec(`SELECT * FROM "${table.replaceAll('"', '""')}"`).toArray();
-			const text = rows.map((r) => Object.values(r).map((v) => (v instanceof ArrayBuffer ? new TextDecoder().decode(v) : String(v))).join("\t")).join("\n");
+			const text = rows
+				.map((r) =>
+					Object.values(r)
+						.map((v) => (v instanceof ArrayBuffer ? new TextDecoder().decode(v) : String(v)))
+						.join("\t"),
+				)
+				.join("\n");
 			out.push({ where: `${label} table ${table} (${rows.length} rows)`, text });
 		}
-		for (const [key, value] of await state.storage.list()) out.push({ where: `${label} kv ${key}`, text: `${key}\n${JSON.stringify(value)}` });
+		for (const [key, value] of await state.storage.list())
+			out.push({ where: `${label} kv ${key}`, text: `${key}\n${JSON.stringify(value)}` });
 		return out;
 	});
 }
@@ -152,7 +204,9 @@ beforeAll(async () => {
 	stored = [
 		...(await dumpKv("OAUTH_KV", testEnv.OAUTH_KV)),
 		...(await dumpKv("DIRECTORY_KV", testEnv.DIRECTORY_KV)),
-		...(await Promise.all(sessionIds.map((id) => dumpObject(`SessionObject ${id.toString().slice(0, 12)}`, testEnv.SESSIONS.get(id))))).flat(),
+		...(
+			await Promise.all(sessionIds.map((id) => dumpObject(`SessionObject ${id.toString().slice(0, 12)}`, testEnv.SESSIONS.get(id))))
+		).flat(),
 		...(await Promise.all(tenantIds.map((id) => dumpObject(`TenantObject ${id.toString().slice(0, 12)}`, testEnv.TENANTS.get(id))))).flat(),
 	];
 }, 60_000);
@@ -209,7 +263,9 @@ describe("storage scan (§4 row 35)", () => {
 		await testEnv.DIRECTORY_KV.put("scan-control", JSON.stringify({ note: secrets["refreshed refresh token"] }));
 		try {
 			const again = await dumpKv("DIRECTORY_KV", testEnv.DIRECTORY_KV);
-			const hits = Object.entries(secrets).filter(([, secret]) => again.some((s) => s.text.includes(secret))).map(([what]) => what);
+			const hits = Object.entries(secrets)
+				.filter(([, secret]) => again.some((s) => s.text.includes(secret)))
+				.map(([what]) => what);
 			expect(hits).toEqual(["refreshed refresh token", "refreshed refresh token (secret part)"]);
 		} finally {
 			await testEnv.DIRECTORY_KV.delete("scan-control");

@@ -7,36 +7,51 @@ import { describe, expect, it } from "vitest";
 import { migrate } from "../../objects/migrations";
 import type { TenantObject } from "../../objects/tenant/tenant-object";
 import { TENANT_MIGRATIONS } from "../../objects/tenant/schema";
-import type { ToolOutcome } from "../../shared/kernel-api";
-import { MemoryStore } from "../../shared/packs/memory/store";
-import { brandPrincipal } from "../../shared/principal";
+import type { ToolOutcome } from "../../shared/rpc/kernel";
+import { MemoryStore } from "../../shared/catalog/packs/memory/store";
+import { brandPrincipal } from "../../shared/rpc/principal";
 import { connectMcp, connectSse, INIT, rawPost, signedIn, testEnv } from "./helpers";
 
 const tenant = (id: string) => testEnv.TENANTS.get(testEnv.TENANTS.idFromName(id));
-const principal = (tenantId: string, scopes = ["mcp:read", "mcp:write"]) => brandPrincipal({ tenantId, userId: "u_test", clientId: "c_test", scopes });
+const principal = (tenantId: string, scopes = ["mcp:read", "mcp:write"]) =>
+	brandPrincipal({ tenantId, userId: "u_test", clientId: "c_test", scopes });
 /** The successful outcome of a kernel call (fails the test otherwise). */
 function okValue(result: unknown): ToolOutcome {
 	const r = result as { ok: true; value: ToolOutcome } | { ok: false; error: unknown };
 	if (!r.ok) throw new Error(`kernel call failed: ${JSON.stringify(r.error)}`);
 	return r.value;
 }
-const kernelCall = (name: string, args: Record<string, unknown>) => ({ name, arguments: args, lane: "streamable-http" as const, protocolVersion: "2025-11-25", traceId: "t" });
+const kernelCall = (name: string, args: Record<string, unknown>) => ({
+	name,
+	arguments: args,
+	lane: "streamable-http" as const,
+	protocolVersion: "2025-11-25",
+	traceId: "t",
+});
 
 describe("tenant isolation", () => {
 	it("a second tenant sees none of the first tenant's graph, on any lane", async () => {
 		const a = await signedIn();
 		const b = await signedIn();
 		const ca = (await connectMcp(a.tokens.access_token)).client;
-		await ca.callTool({ name: "create_entities", arguments: { entities: [{ name: "SecretProject", entityType: "project", observations: ["budget 1M"] }] } });
+		await ca.callTool({
+			name: "create_entities",
+			arguments: { entities: [{ name: "SecretProject", entityType: "project", observations: ["budget 1M"] }] },
+		});
 		const cb = (await connectMcp(b.tokens.access_token)).client;
 		const graphB = await cb.callTool({ name: "read_graph", arguments: {} });
 		expect(graphB.structuredContent).toEqual({ entities: [], relations: [] });
 		const searchB = await cb.callTool({ name: "search_nodes", arguments: { query: "Secret" } });
 		expect(searchB.structuredContent).toEqual({ entities: [], relations: [] });
 		const sseB = (await connectSse(b.tokens.access_token)).client;
-		expect((await sseB.callTool({ name: "open_nodes", arguments: { names: ["SecretProject"] } })).structuredContent).toEqual({ entities: [], relations: [] });
+		expect((await sseB.callTool({ name: "open_nodes", arguments: { names: ["SecretProject"] } })).structuredContent).toEqual({
+			entities: [],
+			relations: [],
+		});
 		// A still has it.
-		expect(((await ca.callTool({ name: "read_graph", arguments: {} })).structuredContent as { entities: unknown[] }).entities).toHaveLength(1);
+		expect(((await ca.callTool({ name: "read_graph", arguments: {} })).structuredContent as { entities: unknown[] }).entities).toHaveLength(
+			1,
+		);
 	});
 
 	it("the same tenant's data is shared across sessions, clients and the SSE lane", async () => {
@@ -54,7 +69,11 @@ describe("scopes", () => {
 		const { tokens } = await signedIn({ scope: ["mcp:read"] });
 		const init = await rawPost(tokens.access_token, INIT);
 		const id = init.headers.get("Mcp-Session-Id")!;
-		const res = await rawPost(tokens.access_token, { jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "delete_entities", arguments: { entityNames: ["x"] } } }, { "Mcp-Session-Id": id });
+		const res = await rawPost(
+			tokens.access_token,
+			{ jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "delete_entities", arguments: { entityNames: ["x"] } } },
+			{ "Mcp-Session-Id": id },
+		);
 		expect(res.status).toBe(403);
 		const challenge = res.headers.get("WWW-Authenticate")!;
 		expect(challenge).toContain('error="insufficient_scope"');
@@ -75,7 +94,10 @@ describe("scopes", () => {
 	});
 
 	it("the kernel refuses a write for a principal without mcp:write even if the front door is bypassed", async () => {
-		const r = await tenant("t_scopecheck").callTool(principal("t_scopecheck", ["mcp:read"]), kernelCall("create_entities", { entities: [] }));
+		const r = await tenant("t_scopecheck").callTool(
+			principal("t_scopecheck", ["mcp:read"]),
+			kernelCall("create_entities", { entities: [] }),
+		);
 		expect(r).toEqual({ ok: false, error: { reason: "insufficient_scope", tool: "create_entities", needed: "mcp:write" } });
 	});
 
@@ -86,7 +108,10 @@ describe("scopes", () => {
 	});
 
 	it("the kernel refuses a malformed principal handed over RPC", async () => {
-		const r = await tenant("t_bad").callTool({ tenantId: "t bad", userId: "u", clientId: "c", scopes: [] } as never, kernelCall("read_graph", {}));
+		const r = await tenant("t_bad").callTool(
+			{ tenantId: "t bad", userId: "u", clientId: "c", scopes: [] } as never,
+			kernelCall("read_graph", {}),
+		);
 		expect(r).toEqual({ ok: false, error: { reason: "internal", where: "kernel", detail: "invalid principal" } });
 	});
 });
@@ -96,11 +121,22 @@ describe("atomicity and bounds", () => {
 		const t = tenant("t_atomic");
 		const p = principal("t_atomic");
 		await t.callTool(p, kernelCall("create_entities", { entities: [{ name: "A", entityType: "x", observations: [] }] }));
-		const r = await t.callTool(p, kernelCall("add_observations", { observations: [{ entityName: "A", contents: ["first"] }, { entityName: "Missing", contents: ["second"] }] }));
+		const r = await t.callTool(
+			p,
+			kernelCall("add_observations", {
+				observations: [
+					{ entityName: "A", contents: ["first"] },
+					{ entityName: "Missing", contents: ["second"] },
+				],
+			}),
+		);
 		expect(okValue(r).result.isError).toBe(true);
 		expect(okValue(r).result.content[0]!.text).toBe("Entity with name Missing not found");
 		const graph = await t.callTool(p, kernelCall("read_graph", {}));
-		expect(okValue(graph).result.structuredContent).toEqual({ entities: [{ name: "A", entityType: "x", observations: [] }], relations: [] });
+		expect(okValue(graph).result.structuredContent).toEqual({
+			entities: [{ name: "A", entityType: "x", observations: [] }],
+			relations: [],
+		});
 	});
 
 	it("inputs over the bounds are refused with a tool error that names the limit", async () => {
@@ -117,10 +153,15 @@ describe("atomicity and bounds", () => {
 	it("search_nodes uses the trigram index, and short queries still match like the reference", async () => {
 		const t = tenant("t_search");
 		const p = principal("t_search");
-		await t.callTool(p, kernelCall("create_entities", { entities: [
-			{ name: "Grace Hopper", entityType: "Person", observations: ["invented the compiler"] },
-			{ name: "COBOL", entityType: "language", observations: [] },
-		] }));
+		await t.callTool(
+			p,
+			kernelCall("create_entities", {
+				entities: [
+					{ name: "Grace Hopper", entityType: "Person", observations: ["invented the compiler"] },
+					{ name: "COBOL", entityType: "language", observations: [] },
+				],
+			}),
+		);
 		await t.callTool(p, kernelCall("create_relations", { relations: [{ from: "Grace Hopper", to: "COBOL", relationType: "designed" }] }));
 		const r = await t.callTool(p, kernelCall("search_nodes", { query: "COMPILER" }));
 		expect(okValue(r).result.structuredContent).toEqual({
@@ -130,7 +171,10 @@ describe("atomicity and bounds", () => {
 		const short = await t.callTool(p, kernelCall("search_nodes", { query: "ol" }));
 		expect((okValue(short).result.structuredContent as { entities: { name: string }[] }).entities.map((e) => e.name)).toEqual(["COBOL"]);
 		const plan = await runInDurableObject(t, (_o: TenantObject, state) =>
-			state.storage.sql.exec("EXPLAIN QUERY PLAN SELECT rowid FROM mem_search WHERE mem_search MATCH ?", '"compiler"').toArray().map((r) => String(r.detail)),
+			state.storage.sql
+				.exec("EXPLAIN QUERY PLAN SELECT rowid FROM mem_search WHERE mem_search MATCH ?", '"compiler"')
+				.toArray()
+				.map((r) => String(r.detail)),
 		);
 		expect(plan.join(" ")).toMatch(/VIRTUAL TABLE INDEX/);
 	});
@@ -138,7 +182,15 @@ describe("atomicity and bounds", () => {
 	it("a deleted entity disappears from search, and its relations go with it", async () => {
 		const t = tenant("t_delete");
 		const p = principal("t_delete");
-		await t.callTool(p, kernelCall("create_entities", { entities: [{ name: "Alpha", entityType: "x", observations: ["findable text"] }, { name: "Beta", entityType: "x", observations: [] }] }));
+		await t.callTool(
+			p,
+			kernelCall("create_entities", {
+				entities: [
+					{ name: "Alpha", entityType: "x", observations: ["findable text"] },
+					{ name: "Beta", entityType: "x", observations: [] },
+				],
+			}),
+		);
 		await t.callTool(p, kernelCall("create_relations", { relations: [{ from: "Beta", to: "Alpha", relationType: "knows" }] }));
 		await t.callTool(p, kernelCall("delete_entities", { entityNames: ["Alpha"] }));
 		const r = await t.callTool(p, kernelCall("search_nodes", { query: "findable" }));
@@ -176,10 +228,19 @@ describe("search index upkeep", () => {
 			const store = new MemoryStore(sql);
 			const segments = () => Number(sql.exec("SELECT COUNT(DISTINCT segid) AS n FROM mem_search_idx").one().n);
 			// 500 entities with 2 observations: 1,500 search rows per batch, each batch its own transaction.
-			const batch = (b: number) => Array.from({ length: 500 }, (_, i) => ({ name: `e-${b}-${i}`, entityType: "bulk", observations: [`note topic-${String(i % 100).padStart(3, "0")}`, `item ${b * 500 + i}`] }));
+			const batch = (b: number) =>
+				Array.from({ length: 500 }, (_, i) => ({
+					name: `e-${b}-${i}`,
+					entityType: "bulk",
+					observations: [`note topic-${String(i % 100).padStart(3, "0")}`, `item ${b * 500 + i}`],
+				}));
 			for (let b = 0; b < 3; b++) state.storage.transactionSync(() => store.createEntities(batch(b)));
 			expect(segments()).toBeGreaterThan(1);
-			const names = (q: string) => store.searchNodes(q).entities.map((e) => e.name).sort();
+			const names = (q: string) =>
+				store
+					.searchNodes(q)
+					.entities.map((e) => e.name)
+					.sort();
 			const before = names("topic-007");
 			expect(before).toHaveLength(15);
 			// The fourth batch passes 5,000 changed rows: the write compacts the index.
@@ -206,7 +267,11 @@ describe("search_nodes semantics", () => {
 					{ name: "globe", entityType: "e", observations: ["🌍 earth"] },
 				]),
 			);
-			const names = (q: string) => store.searchNodes(q).entities.map((e) => e.name).sort();
+			const names = (q: string) =>
+				store
+					.searchNodes(q)
+					.entities.map((e) => e.name)
+					.sort();
 			expect(names("topic-0123")).toEqual(["A", "C"]);
 			expect(names('"hi" OR')).toEqual(['say "hi" OR NOT']);
 			expect(names("🌍 e")).toEqual(["globe"]);

@@ -15,13 +15,26 @@ describe("workspace choice on the consent screen", () => {
 	it("an account in two workspaces picks one; the token is bound to it", async () => {
 		const account = await createAccount();
 		const team = (await (
-			await selfFetch(`${ORIGIN}/admin/tenants`, { method: "POST", headers: { Authorization: `Bearer ${ADMIN}`, "Content-Type": "application/json" }, body: JSON.stringify({ name: "Research team", ownerUserId: account.userId }) })
+			await selfFetch(`${ORIGIN}/admin/tenants`, {
+				method: "POST",
+				headers: { Authorization: `Bearer ${ADMIN}`, "Content-Type": "application/json" },
+				body: JSON.stringify({ name: "Research team", ownerUserId: account.userId }),
+			})
 		).json()) as { id: string };
 
 		const clientId = await registerClient(selfFetch, ORIGIN, REDIRECT);
 		const { verifier, challenge } = await pkce();
 		const url = new URL(`${ORIGIN}/authorize`);
-		url.search = new URLSearchParams({ response_type: "code", client_id: clientId, redirect_uri: REDIRECT, scope: "mcp:read mcp:write", state: "s", code_challenge: challenge, code_challenge_method: "S256", resource: ORIGIN }).toString();
+		url.search = new URLSearchParams({
+			response_type: "code",
+			client_id: clientId,
+			redirect_uri: REDIRECT,
+			scope: "mcp:read mcp:write",
+			state: "s",
+			code_challenge: challenge,
+			code_challenge_method: "S256",
+			resource: ORIGIN,
+		}).toString();
 		const jar = new CookieJar();
 		const page = await selfFetch(url.toString(), { redirect: "manual" });
 		jar.take(page);
@@ -31,7 +44,12 @@ describe("workspace choice on the consent screen", () => {
 			const form = new URLSearchParams({ ...base, ...fields });
 			form.append("scope", "mcp:read");
 			form.append("scope", "mcp:write");
-			return selfFetch(`${ORIGIN}/authorize`, { method: "POST", redirect: "manual", headers: { "Content-Type": "application/x-www-form-urlencoded", Cookie: jar.header(), Origin: ORIGIN }, body: form.toString() });
+			return selfFetch(`${ORIGIN}/authorize`, {
+				method: "POST",
+				redirect: "manual",
+				headers: { "Content-Type": "application/x-www-form-urlencoded", Cookie: jar.header(), Origin: ORIGIN },
+				body: form.toString(),
+			});
 		};
 
 		// Step 1: the password; the page comes back asking which workspace, with a session cookie.
@@ -52,7 +70,14 @@ describe("workspace choice on the consent screen", () => {
 			await selfFetch(`${ORIGIN}/token`, {
 				method: "POST",
 				headers: { "Content-Type": "application/x-www-form-urlencoded" },
-				body: new URLSearchParams({ grant_type: "authorization_code", code, redirect_uri: REDIRECT, client_id: clientId, code_verifier: verifier, resource: ORIGIN }).toString(),
+				body: new URLSearchParams({
+					grant_type: "authorization_code",
+					code,
+					redirect_uri: REDIRECT,
+					client_id: clientId,
+					code_verifier: verifier,
+					resource: ORIGIN,
+				}).toString(),
 			})
 		).json()) as { access_token: string };
 
@@ -61,29 +86,58 @@ describe("workspace choice on the consent screen", () => {
 		// The grant is bound to the team: the entity lives there, not in the personal workspace.
 		const names = (tenantId: string) =>
 			runInDurableObject(testEnv.TENANTS.get(testEnv.TENANTS.idFromName(tenantId)), (_o: TenantObject, st) =>
-				st.storage.sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'mem_entities'").toArray().length
-					? st.storage.sql.exec<{ name: string }>("SELECT name FROM mem_entities").toArray().map((r) => r.name)
+				st.storage.sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'mem_entities'").toArray()
+					.length
+					? st.storage.sql
+							.exec<{ name: string }>("SELECT name FROM mem_entities")
+							.toArray()
+							.map((r) => r.name)
 					: [],
 			);
 		expect(await names(team.id)).toEqual(["TeamNote"]);
 		expect(await names(account.tenantId)).toEqual([]);
-		const log = (await client.callTool({ name: "audit_log", arguments: { limit: 50 } })).structuredContent as { entries: { method: string }[] };
+		const log = (await client.callTool({ name: "audit_log", arguments: { limit: 50 } })).structuredContent as {
+			entries: { method: string }[];
+		};
 		expect(log.entries.some((e) => e.method === "auth/consent")).toBe(true);
 	});
 
 	it("a second step without a valid session cookie falls back to asking for the password", async () => {
 		const account = await createAccount();
-		await selfFetch(`${ORIGIN}/admin/tenants`, { method: "POST", headers: { Authorization: `Bearer ${ADMIN}`, "Content-Type": "application/json" }, body: JSON.stringify({ name: "Other", ownerUserId: account.userId }) });
+		await selfFetch(`${ORIGIN}/admin/tenants`, {
+			method: "POST",
+			headers: { Authorization: `Bearer ${ADMIN}`, "Content-Type": "application/json" },
+			body: JSON.stringify({ name: "Other", ownerUserId: account.userId }),
+		});
 		const clientId = await registerClient(selfFetch, ORIGIN, REDIRECT);
 		const { challenge } = await pkce();
 		const url = new URL(`${ORIGIN}/authorize`);
-		url.search = new URLSearchParams({ response_type: "code", client_id: clientId, redirect_uri: REDIRECT, scope: "mcp:read", state: "s", code_challenge: challenge, code_challenge_method: "S256" }).toString();
+		url.search = new URLSearchParams({
+			response_type: "code",
+			client_id: clientId,
+			redirect_uri: REDIRECT,
+			scope: "mcp:read",
+			state: "s",
+			code_challenge: challenge,
+			code_challenge_method: "S256",
+		}).toString();
 		const jar = new CookieJar();
 		const page = await selfFetch(url.toString(), { redirect: "manual" });
 		jar.take(page);
 		const html = await page.text();
-		const form = new URLSearchParams({ handle: formValue(html, "handle"), q: formValue(html, "q"), action: "approve", scope: "mcp:read", tenant: account.tenantId });
-		const res = await selfFetch(`${ORIGIN}/authorize`, { method: "POST", redirect: "manual", headers: { "Content-Type": "application/x-www-form-urlencoded", Cookie: jar.header(), Origin: ORIGIN }, body: form.toString() });
+		const form = new URLSearchParams({
+			handle: formValue(html, "handle"),
+			q: formValue(html, "q"),
+			action: "approve",
+			scope: "mcp:read",
+			tenant: account.tenantId,
+		});
+		const res = await selfFetch(`${ORIGIN}/authorize`, {
+			method: "POST",
+			redirect: "manual",
+			headers: { "Content-Type": "application/x-www-form-urlencoded", Cookie: jar.header(), Origin: ORIGIN },
+			body: form.toString(),
+		});
 		expect(res.status).toBe(200);
 		expect(await res.text()).toContain("Email or password is incorrect.");
 	});

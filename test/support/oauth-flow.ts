@@ -22,7 +22,11 @@ export class CookieJar {
 	}
 }
 
-const b64url = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+const b64url = (bytes: Uint8Array) =>
+	btoa(String.fromCharCode(...bytes))
+		.replaceAll("+", "-")
+		.replaceAll("/", "_")
+		.replace(/=+$/, "");
 
 /** A PKCE verifier and its S256 challenge (RFC 7636 §4.1–4.2). */
 export async function pkce(): Promise<{ verifier: string; challenge: string }> {
@@ -94,8 +98,15 @@ export async function consentRedirect(fetch: Fetch, authorizeUrl: string, o: Per
 	const page = await fetch(authorizeUrl, { redirect: "manual" });
 	jar.take(page);
 	const html = await page.text();
-	if (page.status !== 200) throw new Error(`authorize page answered ${page.status}, expected the consent form (200): ${html.slice(0, 200)}`);
-	const form = new URLSearchParams({ handle: formValue(html, "handle"), q: formValue(html, "q"), email: o.email, password: o.password, action: "approve" });
+	if (page.status !== 200)
+		throw new Error(`authorize page answered ${page.status}, expected the consent form (200): ${html.slice(0, 200)}`);
+	const form = new URLSearchParams({
+		handle: formValue(html, "handle"),
+		q: formValue(html, "q"),
+		email: o.email,
+		password: o.password,
+		action: "approve",
+	});
 	const offered = [...html.matchAll(/name="scope" value="([^"]*)"/g)].map((m) => m[1]!);
 	for (const s of o.grant ?? offered) form.append("scope", s);
 	const res = await fetch(`${o.origin}/authorize`, {
@@ -106,7 +117,9 @@ export async function consentRedirect(fetch: Fetch, authorizeUrl: string, o: Per
 	});
 	const location = res.headers.get("Location");
 	if (res.status !== 302 || !location) {
-		throw new Error(`consent POST answered ${res.status}, expected a 302 to the client's callback (a 200 is the form shown again: wrong email or password, or no scope checked): ${(await res.text()).slice(0, 300)}`);
+		throw new Error(
+			`consent POST answered ${res.status}, expected a 302 to the client's callback (a 200 is the form shown again: wrong email or password, or no scope checked): ${(await res.text()).slice(0, 300)}`,
+		);
 	}
 	return new URL(location);
 }
@@ -135,11 +148,23 @@ export async function obtainTokens(o: FlowOptions): Promise<Tokens & { clientId:
 		code_challenge_method: "S256",
 		resource: o.origin,
 	}).toString();
-	const code = await approveInBrowser(o.fetch, authorize.toString(), { email: o.email, password: o.password, grant: o.grant, origin: o.origin });
+	const code = await approveInBrowser(o.fetch, authorize.toString(), {
+		email: o.email,
+		password: o.password,
+		grant: o.grant,
+		origin: o.origin,
+	});
 	const res = await o.fetch(`${o.origin}/token`, {
 		method: "POST",
 		headers: { "Content-Type": "application/x-www-form-urlencoded" },
-		body: new URLSearchParams({ grant_type: "authorization_code", code, redirect_uri: redirectUri, client_id: clientId, code_verifier: verifier, resource: o.origin }).toString(),
+		body: new URLSearchParams({
+			grant_type: "authorization_code",
+			code,
+			redirect_uri: redirectUri,
+			client_id: clientId,
+			code_verifier: verifier,
+			resource: o.origin,
+		}).toString(),
 	});
 	if (res.status !== 200) throw new Error(`token exchange: ${res.status} ${await res.text()}`);
 	return { ...((await res.json()) as Tokens), clientId, redirectUri };
@@ -150,6 +175,11 @@ export async function refresh(fetch: Fetch, origin: string, clientId: string, re
 	return fetch(`${origin}/token`, {
 		method: "POST",
 		headers: { "Content-Type": "application/x-www-form-urlencoded" },
-		body: new URLSearchParams({ grant_type: "refresh_token", refresh_token: refreshToken, client_id: clientId, resource: origin }).toString(),
+		body: new URLSearchParams({
+			grant_type: "refresh_token",
+			refresh_token: refreshToken,
+			client_id: clientId,
+			resource: origin,
+		}).toString(),
 	});
 }

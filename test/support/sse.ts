@@ -19,8 +19,15 @@ export async function sseMessages(res: Response, count = Infinity): Promise<SseM
 		while ((at = buf.indexOf("\n\n")) >= 0) {
 			const block = buf.slice(0, at);
 			buf = buf.slice(at + 2);
-			const data = block.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join("\n");
-			const id = block.split("\n").find((l) => l.startsWith("id: "))?.slice(4);
+			const data = block
+				.split("\n")
+				.filter((l) => l.startsWith("data: "))
+				.map((l) => l.slice(6))
+				.join("\n");
+			const id = block
+				.split("\n")
+				.find((l) => l.startsWith("id: "))
+				?.slice(4);
 			if (data && !block.startsWith("event: endpoint")) out.push({ id, data: JSON.parse(data) });
 		}
 	}

@@ -1,0 +1,175 @@
+/**
+ * @module shared/mcp/publish
+ * How a lane publishes a catalog (`shared/catalog/registry`): the wire entries of `tools/list`,
+ * `resources/list`, `resources/templates/list` and `prompts/list` for a caller's scopes, the
+ * capabilities to declare, and the kernel call that serves a `resources/read` or `prompts/get`.
+ * Pure; both lane adapters (`objects/session/legacy-server.ts`, `worker/mcp/modern/lane.ts`) use it, so the
+ * two eras publish the same entries.
+ */
+import type { ToolCall } from "../rpc/kernel";
+import { hasScope, SCOPES } from "../rpc/principal";
+import { toJsonSchema, type Catalog, type PromptMessage, type ResourceContents, type ResourceDefinition } from "../catalog/registry";
+
+/**
+ * Whether a `tools/call` may send something before its result: progress (the client sent a
+ * `progressToken`), log messages, requests to the client (confirmation, asks), or a stream
+ * released for polling. Such calls are answered over SSE on the 2025 lane; every other call gets
+ * one JSON body (streamable-http §"Sending Messages to the Server" allows either).
+ *
+ * @example
+ * ```ts
+ * sendsBeforeResult(catalog, { name: "read_graph" }); // false: one JSON body
+ * sendsBeforeResult(catalog, { name: "read_graph", _meta: { progressToken: 1 } }); // true: SSE
+ * ```
+ */
+export function sendsBeforeResult(catalog: Catalog, params: { name?: unknown; _meta?: unknown } | undefined): boolean {
+	const meta = params?._meta as { progressToken?: unknown } | undefined;
+	if (meta?.progressToken !== undefined) return true;
+	const tool = catalog.tools.callable(String(params?.name ?? ""));
+	return tool !== undefined && Boolean(tool.logs || tool.asks || tool.confirm || tool.releasesStream);
+}
+
+/** A tools/list entry (spec 2025-11-25 §tools "Tool"). */
+export interface ToolEntry {
+	name: string;
+	title: string;
+	description: string;
+	inputSchema: Record<string, unknown>;
+	outputSchema: Record<string, unknown>;
+	annotations: Record<string, unknown>;
+}
+
+const toolEntries = new WeakMap<Catalog, { entry: ToolEntry; scope: string }[]>();
+
+/** The tools `scopes` may call, sorted by name; JSON Schemas built once per catalog. */
+export function toolList(catalog: Catalog, scopes: readonly string[]): ToolEntry[] {
+	let entries = toolEntries.get(catalog);
+	if (!entries) {
+		entries = catalog.tools.published().map((t) => ({
+			entry: {
+				name: t.name,
+				title: t.title,
+				description: t.description,
+				inputSchema: t.inputJsonSchema ? structuredClone(t.inputJsonSchema) : toJsonSchema(t.input, "input"),
+				outputSchema: toJsonSchema(t.output, "output"),
+				annotations: { title: t.title, ...t.annotations },
+			},
+			scope: t.scope,
+		}));
+		toolEntries.set(catalog, entries);
+	}
+	return entries.filter((e) => hasScope(scopes, e.scope as never)).map((e) => e.entry);
+}
+
+/** The input schema `tools/list` publishes for tool `name` (whatever the caller's scopes), or undefined. */
+export function toolInputSchema(catalog: Catalog, name: string): Record<string, unknown> | undefined {
+	return toolList(catalog, SCOPES).find((e) => e.name === name)?.inputSchema;
+}
+
+const describe = (r: ResourceDefinition) => ({
+	name: r.name,
+	...(r.title ? { title: r.title } : {}),
+	description: r.description,
+	mimeType: r.mimeType,
+});
+
+/** `resources/list`: the fixed-URI resources `scopes` may read (spec §resources "Listing Resources"). */
+export function resourceList(catalog: Catalog, scopes: readonly string[]) {
+	return catalog.resources.filter((r) => r.uri !== undefined && hasScope(scopes, r.scope)).map((r) => ({ uri: r.uri!, ...describe(r) }));
+}
+
+/** `resources/templates/list`: the templates `scopes` may read (spec §resources "Resource Templates"). */
+export function templateList(catalog: Catalog, scopes: readonly string[]) {
+	return catalog.resources
+		.filter((r) => r.uriTemplate !== undefined && hasScope(scopes, r.scope))
+		.map((r) => ({ uriTemplate: r.uriTemplate!, ...describe(r) }));
+}
+
+/** `prompts/list`: the prompts `scopes` may get (spec §prompts "Listing Prompts"). */
+export function promptList(catalog: Catalog, scopes: readonly string[]) {
+	return catalog.prompts
+		.filter((p) => hasScope(scopes, p.scope))
+		.map((p) => ({
+			name: p.name,
+			...(p.title ? { title: p.title } : {}),
+			description: p.description,
+			arguments: p.arguments.map((a) => ({ ...a })),
+		}));
+}
+
+/** The capabilities a lane declares for a catalog (tools and resources always: the audit trail is one). */
+export function serverCapabilities(catalog: Catalog, lane: "legacy" | "modern"): Record<string, object> {
+	const c = catalog.capabilities();
+	return {
+		tools: { listChanged: false },
+		// 2026-07-28 replaces resources/subscribe with subscriptions/listen, which SMCP does not serve.
+		resources: { listChanged: false, ...(c.subscribe && lane === "legacy" ? { subscribe: true } : {}) },
+		...(c.prompts ? { prompts: { listChanged: false } } : {}),
+		...(c.completions ? { completions: {} } : {}),
+		// The modern lane always logs per request when asked (LOG_LEVEL_META_KEY); the legacy lane only for tools that log.
+		...(c.logging || lane === "modern" ? { logging: {} } : {}),
+	};
+}
+
+/** The confirmation question for a call, when its tool asks one for these arguments. */
+export function confirmationQuestion(catalog: Catalog, name: string, args: Record<string, unknown>): string | undefined {
+	const tool = catalog.tools.callable(name);
+	if (!tool?.confirm) return undefined;
+	const parsed = tool.input.safeParse(args);
+	return parsed.success ? tool.confirm(parsed.data) : undefined;
+}
+
+/** A kernel call a lane completes with lane, protocol and trace. */
+export type KernelRead = Pick<ToolCall, "name" | "arguments" | "method" | "answers">;
+
+/** The kernel call that reads `uri`, or undefined when no served resource has that URI. */
+export function resourceRead(catalog: Catalog, uri: string): { def: ResourceDefinition; call: KernelRead } | undefined {
+	const def = catalog.resource(uri);
+	if (!def) return undefined;
+	return { def, call: { name: def.reader.tool, arguments: def.reader.args ? def.reader.args(uri) : { uri }, method: "resources/read" } };
+}
+
+/** The contents of a read from its reader's output. */
+export function resourceContents(def: ResourceDefinition, output: Record<string, unknown> | undefined, uri: string): ResourceContents[] {
+	if (def.reader.contents) return def.reader.contents(output ?? {}, uri);
+	return (output?.contents as ResourceContents[] | undefined) ?? [];
+}
+
+/** The kernel call that renders prompt `name`, or undefined when no served prompt has that name. */
+export function promptGet(catalog: Catalog, name: string, args: Record<string, unknown> | undefined): KernelRead | undefined {
+	const def = catalog.prompt(name);
+	if (!def) return undefined;
+	return { name: def.reader.tool, arguments: { name, arguments: args ?? {} }, method: "prompts/get" };
+}
+
+/** The `prompts/get` result from its reader's output. */
+export function promptResult(output: Record<string, unknown> | undefined): { description?: string; messages: PromptMessage[] } {
+	const description = typeof output?.description === "string" ? output.description : undefined;
+	return { ...(description ? { description } : {}), messages: (output?.messages as PromptMessage[] | undefined) ?? [] };
+}
+
+/** Most values a completion returns (spec §utilities/completion: "MUST NOT exceed 100 items"). */
+const MAX_COMPLETIONS = 100;
+
+/**
+ * `completion/complete` values for a prompt argument (resource templates complete nothing), or
+ * undefined when the reference names no served prompt or template.
+ */
+export function completionValues(
+	catalog: Catalog,
+	ref: { type: string; name?: string; uri?: string },
+	argument: { name: string; value: string },
+	scopes: readonly string[],
+) {
+	if (ref.type === "ref/prompt") {
+		const p = catalog.prompt(String(ref.name ?? ""));
+		if (!p || !hasScope(scopes, p.scope)) return undefined;
+		const all = p.complete?.[argument.name]?.(argument.value.slice(0, 1024)) ?? [];
+		return { values: all.slice(0, MAX_COMPLETIONS), total: all.length, hasMore: all.length > MAX_COMPLETIONS };
+	}
+	if (ref.type === "ref/resource") {
+		const t = catalog.resources.find((r) => r.uriTemplate !== undefined && r.uriTemplate === ref.uri);
+		return t && hasScope(scopes, t.scope) ? { values: [], total: 0, hasMore: false } : undefined;
+	}
+	return undefined;
+}

@@ -1,0 +1,31 @@
+/**
+ * @module shared/rpc/session
+ * The RPC surface of SessionObject, listed in one place (style rule 2).
+ */
+import type { RpcMessage } from "../mcp/jsonrpc";
+import type { VerifiedPrincipal } from "./principal";
+
+/** One HTTP exchange of a 2025-era or 2024-11-05 session, already parsed by the front Worker. */
+export type SessionRequest =
+	| { op: "post"; sessionId: string; messages: RpcMessage[]; batch: boolean; sse: boolean; traceId: string }
+	| { op: "get"; sessionId: string; lastEventId: string | null; traceId: string }
+	/** `ended`: the kernel has already ended (and audited) this registered session. */
+	| { op: "delete"; sessionId: string; traceId: string; ended?: boolean }
+	| { op: "sse-open"; sessionId: string; endpoint: string; traceId: string }
+	| { op: "sse-post"; sessionId: string; messages: RpcMessage[]; traceId: string };
+
+/**
+ * A session's answer. Streams (SSE) cross the RPC boundary as a `Response`; every other answer as
+ * plain data, which costs the hop a fraction of a streamed body (docs/performance.md).
+ */
+export type SessionAnswer = Response | { status: number; headers: Record<string, string>; body: string | null };
+
+/** The HTTP response for a session's answer. */
+export function answerResponse(a: SessionAnswer): Response {
+	return a instanceof Response ? a : new Response(a.body, { status: a.status, headers: a.headers });
+}
+
+/** SessionObject's RPC methods. */
+export interface SessionApi {
+	handle(principal: VerifiedPrincipal, request: SessionRequest): Promise<SessionAnswer>;
+}

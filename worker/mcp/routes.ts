@@ -1,0 +1,303 @@
+/**
+ * @module worker/mcp/routes
+ * The protected MCP endpoints, reached only with a valid bearer token:
+ * `/mcp` (Streamable HTTP, protocol revisions 2025-03-26 … 2025-11-25) and `/sse` +
+ * `/sse/message` (HTTP+SSE, 2024-11-05). Everything that can be decided without the session is
+ * decided here — method, Accept, Content-Type, protocol version header, JSON-RPC shape, session id
+ * MAC, scope — so malformed or foreign traffic never reaches a Durable Object.
+ */
+import { insufficientScope, type OAuthResourceAuth } from "@cloudflare/workers-oauth-provider";
+import { SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/sdk/types.js";
+import { isLegacyRequest } from "@modelcontextprotocol/server";
+import { RpcCode } from "../../shared/errors";
+import { decodeJson, errorBody, isRequest, NOT_JSON, parseBody, parseDecoded, tooDeep, type RpcMessage } from "../../shared/mcp/jsonrpc";
+import type { Lane, RequestRecord } from "../../shared/rpc/kernel";
+import { log } from "../../shared/log";
+import { catalogFor } from "../../shared/catalog/packs";
+import { sendsBeforeResult, toolInputSchema } from "../../shared/mcp/publish";
+import { hasScope, type VerifiedPrincipal } from "../../shared/rpc/principal";
+import { answerResponse, type SessionRequest } from "../../shared/rpc/session";
+import { principalFrom } from "../oauth/principal";
+import { resolveConfig } from "../../shared/config";
+import { TenantDirectory } from "../identity/tenants";
+import type { Env } from "../../shared/env";
+import { paramHeaderMismatch } from "./modern/param-headers";
+import { modernHandler } from "./modern/lane";
+import { annotate } from "../edge/request-log";
+import { answerInTenant } from "./one-hop";
+import { mintSessionId, verifySessionId } from "./session-id";
+
+type ApiContext = ExecutionContext & { props?: unknown; auth?: OAuthResourceAuth };
+
+const JSON_HEADERS = { "Content-Type": "application/json" };
+const rpcError = (status: number, code: number, message: string, extra: Record<string, string> = {}) =>
+	new Response(errorBody(code, message), { status, headers: { ...JSON_HEADERS, ...extra } });
+
+/** Protocol revisions the SDK server negotiates; a header naming any other is refused. */
+const STREAMABLE_VERSIONS = new Set(SUPPORTED_PROTOCOL_VERSIONS);
+
+/** Hands one parsed exchange to the session's object and turns its answer into the response. */
+async function toSession(env: Env, sessionId: string, principal: VerifiedPrincipal, req: SessionRequest): Promise<Response> {
+	return answerResponse(await env.SESSIONS.get(env.SESSIONS.idFromName(sessionId)).handle(principal, req));
+}
+
+/** Returns 403 + step-up challenge (audited as denied) when a tools/call needs a scope the token lacks. */
+async function scopeChallenge(
+	env: Env,
+	messages: RpcMessage[],
+	principal: VerifiedPrincipal,
+	ctx: ApiContext,
+	traceId: string,
+	lane: Lane,
+): Promise<Response | null> {
+	for (const m of messages) {
+		if (!isRequest(m) || m.method !== "tools/call") continue;
+		// A tool of a pack this deployment leaves off is unknown here too: no challenge names it.
+		const tool = catalogFor(env).tools.callable(String(m.params?.name ?? ""));
+		if (tool && !hasScope(principal.scopes, tool.scope) && ctx.auth) {
+			await env.TENANTS.get(env.TENANTS.idFromName(principal.tenantId)).record(principal, {
+				method: "tools/call",
+				tool: tool.name,
+				lane,
+				protocolVersion: "-",
+				traceId,
+				decision: "denied",
+				outcome: `insufficient_scope:${tool.scope}`,
+				durationMs: 0,
+			});
+			log("warn", "tool.denied", {
+				trace: traceId,
+				tenant: principal.tenantId,
+				user: principal.userId,
+				client_id: principal.clientId,
+				tool: tool.name,
+				decision: "denied",
+			});
+			// MCP 2025-11-25 authorization §"Scope Challenge Handling": 403 insufficient_scope with the scope needed.
+			return insufficientScope(ctx.auth, [...new Set([...principal.scopes, tool.scope])]);
+		}
+	}
+	return null;
+}
+
+/**
+ * A `tools/call` whose `name` is not a string or whose `arguments` is not an object: -32602 with
+ * generic text (schema §CallToolRequest), answered here so no SDK validator dump reaches the wire.
+ */
+function invalidToolCall(messages: RpcMessage[]): Response | null {
+	for (const m of messages) {
+		if (!isRequest(m) || m.method !== "tools/call") continue;
+		const p = m.params ?? {};
+		const args = p.arguments;
+		if (typeof p.name !== "string" || (args !== undefined && (args === null || typeof args !== "object" || Array.isArray(args)))) {
+			return new Response(errorBody(RpcCode.InvalidParams, "Invalid params", m.id), { status: 200, headers: JSON_HEADERS });
+		}
+	}
+	return null;
+}
+
+/** A POST is answered over SSE when one of its tool calls may send something before its result. */
+function needsStream(env: Env, messages: RpcMessage[]): boolean {
+	const catalog = catalogFor(env);
+	return messages.some((m) => isRequest(m) && m.method === "tools/call" && sendsBeforeResult(catalog, m.params));
+}
+
+/** Adds the principal and the JSON-RPC method (and tool) to the request's log line. */
+function annotateRequest(request: Request, p: VerifiedPrincipal, lane: Lane, protocol: string | null, messages: RpcMessage[]): void {
+	const first = messages.find(isRequest) ?? messages[0];
+	const method = first && "method" in first ? first.method : "response";
+	const tool = first && isRequest(first) && first.method === "tools/call" ? String(first.params?.name ?? "").slice(0, 64) : undefined;
+	annotate(request, {
+		tenant: p.tenantId,
+		user: p.userId,
+		client_id: p.clientId,
+		lane,
+		protocol: protocol ?? "2025-03-26",
+		method: method.slice(0, 64),
+		...(tool ? { tool } : {}),
+	});
+}
+
+/** The verified principal of an API request, or the 401 to send (malformed handoff, suspended tenant). */
+async function authenticated(env: Env, ctx: ApiContext, request: Request): Promise<VerifiedPrincipal | Response> {
+	const principal = principalFrom(ctx);
+	if (!principal) return rpcError(401, RpcCode.ConnectionClosed, "Unauthorized");
+	if (!(await new TenantDirectory(env.DIRECTORY_KV).isActive(principal.tenantId))) {
+		// A suspended tenant's tokens and keys are refused like invalid ones (RFC 6750 §3.1).
+		const metadata = `${new URL(request.url).origin}/.well-known/oauth-protected-resource`;
+		return new Response(errorBody(RpcCode.ConnectionClosed, "Unauthorized"), {
+			status: 401,
+			headers: { ...JSON_HEADERS, "WWW-Authenticate": `Bearer error="invalid_token", resource_metadata="${metadata}"` },
+		});
+	}
+	return principal;
+}
+
+/** `/mcp`: Streamable HTTP. */
+export async function handleMcp(request: Request, env: Env, ctx: ApiContext, traceId: string): Promise<Response> {
+	const principal = await authenticated(env, ctx, request);
+	if (principal instanceof Response) return principal;
+	const config = resolveConfig(env);
+	const secret = config.secret;
+	const sessionHeader = request.headers.get("Mcp-Session-Id");
+	const accept = request.headers.get("Accept") ?? "";
+
+	// Era routing (spec 2026-07-28 basic/versioning): a request that carries the per-request
+	// `_meta` envelope is modern and stateless; everything else (initialize, session traffic,
+	// claim-less POSTs) belongs to the sessionful 2025 lane. The SDK's own classifier decides, so
+	// this router can never disagree with the modern handler about which requests are its own.
+	// The body is read and decoded once, here; the classifier and the modern handler take the
+	// decoded value (their `parsedBody` option) instead of cloning and parsing it again.
+	const decoded = request.method === "POST" ? decodeJson(await request.text()) : NOT_JSON;
+	if (decoded !== NOT_JSON && tooDeep(decoded)) return rpcError(400, RpcCode.InvalidRequest, "Invalid Request: nesting too deep");
+	if (decoded !== NOT_JSON && !(await isLegacyRequest(request, decoded, { maxRequestBodySize: config.maxBodyBytes }))) {
+		return handleModern(request, decoded, env, ctx, principal, secret, traceId);
+	}
+	if ((request.method === "GET" || request.method === "DELETE") && !sessionHeader) {
+		// Without a session there is nothing to stream or end: the 2026-07-28 answer is 405.
+		return rpcError(405, RpcCode.ConnectionClosed, "Method Not Allowed", { Allow: "POST" });
+	}
+
+	if (request.method === "POST") {
+		// streamable-http §"Sending Messages": the client MUST accept both JSON and SSE.
+		if (!accept.includes("application/json") || !accept.includes("text/event-stream")) {
+			return rpcError(406, RpcCode.ConnectionClosed, "Not Acceptable: Client must accept both application/json and text/event-stream");
+		}
+		if (!(request.headers.get("Content-Type") ?? "").toLowerCase().startsWith("application/json")) {
+			return rpcError(415, RpcCode.ConnectionClosed, "Unsupported Media Type: Content-Type must be application/json");
+		}
+		// streamable-http §"Protocol Version Header": absent means 2025-03-26; unsupported → 400.
+		const version = request.headers.get("MCP-Protocol-Version");
+		if (version !== null && !STREAMABLE_VERSIONS.has(version)) {
+			return rpcError(
+				400,
+				RpcCode.ConnectionClosed,
+				`Bad Request: Unsupported protocol version (supported: ${[...STREAMABLE_VERSIONS].join(", ")})`,
+			);
+		}
+		if (decoded === NOT_JSON) return rpcError(400, RpcCode.ParseError, "Parse error");
+		const parsed = parseDecoded(decoded, { allowBatch: version === null || version === "2025-03-26" });
+		if (!parsed.ok) return rpcError(400, parsed.error.code, parsed.error.message);
+		const { messages, batch } = parsed;
+		const badCall = invalidToolCall(messages);
+		if (badCall) return badCall;
+		const isInit = messages.some((m) => "method" in m && m.method === "initialize");
+
+		let sessionId: string;
+		if (isInit) {
+			if (sessionHeader) return rpcError(400, RpcCode.InvalidRequest, "Invalid Request: Server already initialized");
+			sessionId = await mintSessionId(secret, principal);
+		} else {
+			if (!sessionHeader) return rpcError(400, RpcCode.ConnectionClosed, "Bad Request: Mcp-Session-Id header is required");
+			if (!(await verifySessionId(secret, principal, sessionHeader))) return rpcError(404, RpcCode.SessionNotFound, "Session not found");
+			sessionId = sessionHeader;
+		}
+		annotateRequest(request, principal, "streamable-http", version, messages);
+		const challenge = await scopeChallenge(env, messages, principal, ctx, traceId, "streamable-http");
+		if (challenge) return challenge;
+		const sse = needsStream(env, messages);
+		// One hop when the session's own state is not needed (worker/mcp/one-hop.ts).
+		const only = !batch && !sse && messages.length === 1 ? messages[0] : undefined;
+		const direct = only ? await answerInTenant(env, principal, sessionId, only, traceId) : null;
+		if (direct) return direct;
+		const req: SessionRequest = { op: "post", sessionId, messages, batch, sse, traceId };
+		return toSession(env, sessionId, principal, req);
+	}
+
+	if (request.method === "GET" || request.method === "DELETE") {
+		if (request.method === "GET" && !accept.includes("text/event-stream")) {
+			return rpcError(406, RpcCode.ConnectionClosed, "Not Acceptable: Client must accept text/event-stream");
+		}
+		if (!sessionHeader) return rpcError(400, RpcCode.ConnectionClosed, "Bad Request: Mcp-Session-Id header is required");
+		if (!(await verifySessionId(secret, principal, sessionHeader))) return rpcError(404, RpcCode.SessionNotFound, "Session not found");
+		if (request.method === "GET") {
+			return toSession(env, sessionHeader, principal, {
+				op: "get",
+				sessionId: sessionHeader,
+				lastEventId: request.headers.get("Last-Event-ID"),
+				traceId,
+			});
+		}
+		// The tenant ends (and audits) a session it registered; its object, if one holds it, is cleared.
+		const record: RequestRecord = {
+			method: "session/delete",
+			lane: "streamable-http",
+			protocolVersion: "-",
+			traceId,
+			sessionId: sessionHeader,
+			decision: "allowed",
+			outcome: "ok",
+			durationMs: 0,
+		};
+		const ended = await env.TENANTS.get(env.TENANTS.idFromName(principal.tenantId)).closeSession(principal, sessionHeader, record);
+		// `?.`: a kernel still on the build before the registry answers nothing here (gradual rollout).
+		if (ended?.found === true && !ended.hasObject) return new Response(null, { status: 200 });
+		return toSession(env, sessionHeader, principal, { op: "delete", sessionId: sessionHeader, traceId, ended: ended?.found === true });
+	}
+	return rpcError(405, RpcCode.ConnectionClosed, "Method Not Allowed", { Allow: "GET, POST, DELETE" });
+}
+
+/** A 2026-07-28 request: scope step-up here, then the stateless modern handler. */
+async function handleModern(
+	request: Request,
+	decoded: unknown,
+	env: Env,
+	ctx: ApiContext,
+	principal: VerifiedPrincipal,
+	secret: string,
+	traceId: string,
+): Promise<Response> {
+	// Anything not a single object is answered by the modern handler itself.
+	const message = decoded && typeof decoded === "object" && !Array.isArray(decoded) ? (decoded as RpcMessage) : null;
+	const version = request.headers.get("MCP-Protocol-Version");
+	if (message) {
+		annotateRequest(request, principal, "modern", version, [message]);
+		const challenge = await scopeChallenge(env, [message], principal, ctx, traceId, "modern");
+		if (challenge) return challenge;
+		// SEP-2243: parameters the tool mirrors into Mcp-Param-* headers must agree with the body.
+		if (isRequest(message) && message.method === "tools/call") {
+			const schema = toolInputSchema(catalogFor(env), String(message.params?.name ?? ""));
+			const mismatch = schema && paramHeaderMismatch(schema, message.params?.arguments, request.headers);
+			if (mismatch) return new Response(errorBody(RpcCode.HeaderMismatch, mismatch, message.id), { status: 400, headers: JSON_HEADERS });
+		}
+	}
+	const authInfo = { token: "", clientId: principal.clientId, scopes: [...principal.scopes], extra: { principal, traceId } };
+	return (await modernHandler(env, secret)).fetch(request, { authInfo, parsedBody: decoded });
+}
+
+/** `/sse` (GET: open the stream) and `/sse/message?sessionId=` (POST: send a message). */
+export async function handleSse(request: Request, env: Env, ctx: ApiContext, traceId: string): Promise<Response> {
+	const principal = await authenticated(env, ctx, request);
+	if (principal instanceof Response) return principal;
+	const secret = resolveConfig(env).secret;
+	const url = new URL(request.url);
+
+	if (url.pathname === "/sse" && request.method === "GET") {
+		if (!(request.headers.get("Accept") ?? "text/event-stream").includes("text/event-stream")) {
+			return rpcError(406, RpcCode.ConnectionClosed, "Not Acceptable: Client must accept text/event-stream");
+		}
+		const sessionId = await mintSessionId(secret, principal);
+		const endpoint = `/sse/message?sessionId=${sessionId}`;
+		return toSession(env, sessionId, principal, { op: "sse-open", sessionId, endpoint, traceId });
+	}
+	if (url.pathname === "/sse/message" && request.method === "POST") {
+		const sessionId = url.searchParams.get("sessionId");
+		if (!(await verifySessionId(secret, principal, sessionId))) return rpcError(404, RpcCode.SessionNotFound, "Session not found");
+		if (!(request.headers.get("Content-Type") ?? "").toLowerCase().startsWith("application/json")) {
+			return rpcError(415, RpcCode.ConnectionClosed, "Unsupported Media Type: Content-Type must be application/json");
+		}
+		const parsed = parseBody(await request.text(), { allowBatch: false });
+		if (!parsed.ok) return rpcError(400, parsed.error.code, parsed.error.message);
+		const badCall = invalidToolCall(parsed.messages);
+		if (badCall) return badCall;
+		annotateRequest(request, principal, "sse", "2024-11-05", parsed.messages);
+		const challenge = await scopeChallenge(env, parsed.messages, principal, ctx, traceId, "sse");
+		if (challenge) return challenge;
+		return toSession(env, sessionId!, principal, { op: "sse-post", sessionId: sessionId!, messages: parsed.messages, traceId });
+	}
+	if (url.pathname === "/sse" || url.pathname === "/sse/message") {
+		return rpcError(405, RpcCode.ConnectionClosed, "Method Not Allowed", { Allow: url.pathname === "/sse" ? "GET" : "POST" });
+	}
+	log("debug", "http.not_found", { trace: traceId, path: url.pathname.slice(0, 64) });
+	return new Response("Not Found", { status: 404 });
+}

@@ -1,0 +1,67 @@
+/**
+ * @module worker/oauth/token-guard
+ * Hardening of the token endpoint's authorization-code grant, in front of the OAuth provider
+ * (security-tests §4.27; the provider does neither):
+ *
+ * - RFC 7636 §4.1: `code_verifier` is 43–128 characters of `[A-Z] / [a-z] / [0-9] / "-" / "." /
+ *   "_" / "~"`. Anything else is `invalid_grant` without touching the code.
+ * - A code that has seen {@link MAX_VERIFIER_FAILURES} wrong verifiers is burned: every later
+ *   exchange is `invalid_grant`, so a stolen code cannot be brute-forced online. Failures are
+ *   counted in KV by the code's SHA-256 (never the code), for the code's 10-minute lifetime.
+ *
+ * KV has no compare-and-swap, so a burst of wrong verifiers sent at the same instant can each read
+ * the same count: the bound is "5 sequential failures", and concurrent guessing is further limited
+ * by the per-IP limit on /token. A verifier is 256 bits of entropy for a well-behaved client, so
+ * online guessing is not a practical attack either way; this is defence in depth.
+ */
+import type { Env } from "../../shared/env";
+
+export const MAX_VERIFIER_FAILURES = 5;
+const VERIFIER = /^[A-Za-z0-9\-._~]{43,128}$/;
+const COUNT_TTL_SECONDS = 600;
+
+const invalidGrant = () =>
+	new Response(JSON.stringify({ error: "invalid_grant", error_description: "Invalid authorization code or code verifier" }), {
+		status: 400,
+		headers: { "Content-Type": "application/json", "Cache-Control": "no-store", Pragma: "no-cache" },
+	});
+
+async function codeKey(code: string): Promise<string> {
+	const d = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(code)));
+	return `pkce-fail:${[...d].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+}
+
+/**
+ * Runs `next` (the provider) for a token request, applying the checks above to code exchanges.
+ *
+ * @example
+ * ```ts
+ * if (url.pathname === "/token") return guardTokenRequest(request, env, () => provider.fetch(request, env, ctx));
+ * ```
+ */
+export async function guardTokenRequest(request: Request, env: Env, next: () => Promise<Response>): Promise<Response> {
+	// Media types are case-insensitive (RFC 9110 §8.3.1), and the provider lowercases before parsing.
+	if (
+		request.method !== "POST" ||
+		!(request.headers.get("Content-Type") ?? "").toLowerCase().startsWith("application/x-www-form-urlencoded")
+	)
+		return next();
+	const form = new URLSearchParams(new TextDecoder().decode(await request.clone().arrayBuffer()));
+	if (form.get("grant_type") !== "authorization_code") return next();
+	const code = form.get("code");
+	const verifier = form.get("code_verifier");
+	if (verifier !== null && !VERIFIER.test(verifier)) return invalidGrant();
+	if (!code) return next();
+	const key = await codeKey(code);
+	const failures = Number((await env.OAUTH_KV.get(key)) ?? 0);
+	if (failures >= MAX_VERIFIER_FAILURES) return invalidGrant();
+	const response = await next();
+	if (response.status === 400 && verifier !== null) {
+		const body = (await response
+			.clone()
+			.json()
+			.catch(() => ({}))) as { error?: string };
+		if (body.error === "invalid_grant") await env.OAUTH_KV.put(key, String(failures + 1), { expirationTtl: COUNT_TTL_SECONDS });
+	}
+	return response;
+}
