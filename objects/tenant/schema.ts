@@ -7,6 +7,7 @@ import { HANDLES_SCHEMA_V1 } from "../../shared/mcp/handles";
 import { MEMORY_SCHEMA_V1, MEMORY_SEARCH_V2 } from "../../shared/catalog/packs/memory/store";
 import type { Migration } from "../migrations";
 import { CONFIRMATIONS_SCHEMA_V1, KEYS_SCHEMA_V1, LIMITS_SCHEMA_V1 } from "./limits";
+import { APPS_SCHEMA_V1 } from "./apps-schema";
 import { SESSIONS_SCHEMA_V1 } from "./sessions";
 
 export const TENANT_MIGRATIONS: readonly Migration[] = [
@@ -18,4 +19,5 @@ export const TENANT_MIGRATIONS: readonly Migration[] = [
 	{ id: 6, name: "api keys and tenant state", sql: KEYS_SCHEMA_V1 },
 	{ id: 7, name: "memory search: one index row per observation", sql: MEMORY_SEARCH_V2 },
 	{ id: 8, name: "session registry", sql: SESSIONS_SCHEMA_V1 },
+	{ id: 9, name: "tenant apps: versions, secrets, storage, logs", sql: APPS_SCHEMA_V1 },
 ];
