@@ -14,6 +14,7 @@ export interface SyntaxProblem {
 
 /**
  * Parses one module (`sourceType: "module"`, so strict mode, `import`/`export`, top-level await).
+ * `preserveParens` keeps parentheses as nodes, so a range covers them (the guard rewrites bodies).
  *
  * @example
  * ```ts
@@ -21,9 +22,10 @@ export interface SyntaxProblem {
  * if (!r.ok) console.error(`${r.error.line}:${r.error.column} ${r.error.message}`);
  * ```
  */
-export function parseModule(source: string): { ok: true; program: Program } | { ok: false; error: SyntaxProblem } {
+export function parseModule(source: string, options: { preserveParens?: boolean } = {}): { ok: true; program: Program } | { ok: false; error: SyntaxProblem } {
 	try {
-		return { ok: true, program: parse(source, { ecmaVersion: "latest", sourceType: "module", locations: true }) };
+		const preserveParens = options.preserveParens ?? false;
+		return { ok: true, program: parse(source, { ecmaVersion: "latest", sourceType: "module", locations: true, preserveParens }) };
 	} catch (e) {
 		const loc = (e as { loc?: { line: number; column: number } }).loc;
 		const message = e instanceof Error ? e.message.replace(/\s*\(\d+:\d+\)$/, "") : String(e);
