@@ -25,6 +25,9 @@ import { bearerOf, cacheKey, forgetAll, generation, lookup, remember, ttlMs, typ
 
 export { SessionObject } from "../objects/session/session-object";
 export { TenantObject } from "../objects/tenant/tenant-object";
+// Tenant apps: the isolate's policy gateway and its tail (worker/apps/), reached through ctx.exports.
+export { Egress } from "./apps/egress";
+export { AppTail } from "./apps/tail";
 
 /**
  * Browser-based clients must read the session id and protocol version (streamable-http

@@ -68,6 +68,8 @@ export interface LaneHost {
 	record(principal: VerifiedPrincipal, request: RequestRecord): Promise<void>;
 	traceId(): string;
 	sessionId: string;
+	/** The tenant's hosted tools as `tools/list` shows them to `principal` (run by the front Worker, listed here). */
+	hostedTools?(principal: VerifiedPrincipal): Promise<object[]>;
 }
 
 /** How long the client may take to answer a pushed request (a person may be reading a form). */
@@ -184,8 +186,9 @@ export function createLegacyServer(host: LaneHost): Server {
 	server.setRequestHandler(ListToolsRequestSchema, async (_req, extra) => {
 		const principal = host.principalOf(extra);
 		await audit(principal, "tools/list", Date.now());
-		// tools/list shows the tools this token may call.
-		return { tools: toolList(catalog, principal.scopes) as never };
+		// tools/list shows the tools this token may call: the built-in ones, then the tenant's hosted tools.
+		const hosted = (await host.hostedTools?.(principal)) ?? [];
+		return { tools: [...toolList(catalog, principal.scopes), ...hosted] as never };
 	});
 
 	server.setRequestHandler(CallToolRequestSchema, async (req, extra) => {

@@ -47,6 +47,7 @@ import { answerPlainToolCall, initializeResponse, negotiatedVersion, type Kernel
 import { createLegacyServer } from "./legacy-server";
 import { SESSION_MIGRATIONS } from "./schema";
 import { SessionTransport } from "./transport";
+import { hostedCatalog, hostedToolList } from "../../shared/apps/hosted-catalog";
 
 /** The trace id of the request whose async work is running (nodejs_compat AsyncLocalStorage). */
 const traces = new AsyncLocalStorage<string>();
@@ -149,8 +150,11 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 		};
 
 		switch (req.op) {
-			case "sse-open":
-				return this.#ensureTransport(req.sessionId).openLegacySse(req.endpoint);
+			case "sse-open": {
+				const stream = this.#ensureTransport(req.sessionId).openLegacySse(req.endpoint);
+				this.#watch(principal, req.sessionId, true);
+				return stream;
+			}
 			case "sse-post": {
 				const transport = this.#transport;
 				if (meta.kind !== "sse" || !transport?.legacySseOpen) return rpcError(404, RpcCode.SessionNotFound, "Session not found");
@@ -191,6 +195,7 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 				const resume = req.lastEventId ? parseEventId(req.lastEventId) : null;
 				if (req.lastEventId && !resume) return rpcError(400, RpcCode.InvalidRequest, "Bad Request: invalid Last-Event-ID");
 				const transport = await this.#ready(req.sessionId, extra);
+				this.#watch(principal, req.sessionId, true);
 				return transport.openGet(resume, headers);
 			}
 			case "delete": {
@@ -199,6 +204,36 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 				log("debug", "session.deleted", { trace: req.traceId, tenant: principal.tenantId, session: req.sessionId.slice(0, 12) });
 				return new Response(null, { status: 200 });
 			}
+		}
+	}
+
+	/** Whether `principal` holds this live session; sends `message` on its 2024-11-05 stream (a hosted call's answer). */
+	async deliver(principalIn: VerifiedPrincipal, sessionId: string, message: RpcMessage | null): Promise<boolean> {
+		let principal: VerifiedPrincipal;
+		try {
+			principal = assertPrincipal(principalIn);
+		} catch {
+			return false;
+		}
+		const meta = this.#meta;
+		if (!meta || meta.sessionId !== sessionId || meta.tenantId !== principal.tenantId || meta.userId !== principal.userId || meta.clientId !== principal.clientId) {
+			return false;
+		}
+		if (meta.kind === "sse" && !this.#transport?.legacySseOpen) return false;
+		this.#touch(meta);
+		if (message && meta.kind === "sse") await this.#transport?.sendLegacy(message);
+		return true;
+	}
+
+	/** Tells the client the tool list changed, on the session's open stream; false when there is none. */
+	async toolsChanged(): Promise<boolean> {
+		const server = this.#server;
+		if (!this.#meta || !server || !this.#transport) return false;
+		try {
+			await server.sendToolListChanged();
+			return true;
+		} catch {
+			return false;
 		}
 	}
 
@@ -329,6 +364,8 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 			catalog: catalogFor(this.env),
 			principalOf: (extra) => assertPrincipal(extra.authInfo?.extra?.principal),
 			record: (principal, r) => this.#tenant(principal).record(principal, r),
+			hostedTools: async (principal) =>
+				hostedToolList(await hostedCatalog(principal.tenantId, () => this.#tenant(principal).hostedTools()), principal.scopes),
 		});
 		void server.connect(transport);
 		this.#server = server;
@@ -368,6 +405,13 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 		return this.env.TENANTS.get(this.env.TENANTS.idFromName(principal.tenantId));
 	}
 
+	/** Enters (or leaves) this session in the tenant's list of sessions told of tool list changes (best effort). */
+	#watch(principal: VerifiedPrincipal, sessionId: string, on: boolean): void {
+		void this.#tenant(principal)
+			.watchTools(principal, sessionId, on)
+			.catch(() => undefined);
+	}
+
 	async #audit(principal: VerifiedPrincipal, method: string, traceId: string, sessionId: string): Promise<void> {
 		const meta = this.#meta;
 		await this.#tenant(principal).record(
@@ -386,7 +430,10 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 		this.#ended++;
 		const meta = this.#meta;
 		const id = sessionId ?? meta?.sessionId ?? null;
-		if (meta && id) await this.#tenant(ownerOf(meta)).closeSession(ownerOf(meta), id);
+		if (meta && id) {
+			await this.#tenant(ownerOf(meta)).closeSession(ownerOf(meta), id);
+			if (this.#transport) this.#watch(ownerOf(meta), id, false);
+		}
 		await this.#transport?.close();
 		await this.#server?.close();
 		this.#transport = null;

@@ -42,6 +42,10 @@ import { credentialRefusal, insertKey, listKeys, markRevoked, readSuspended, set
 import { TENANT_MIGRATIONS } from "./schema";
 import { SessionRegistry } from "./sessions";
 import type { BucketState } from "../../shared/rate-limit";
+import type { StorageAnswer, StorageOp } from "../../shared/apps/runner";
+import type { AppCallGrant, AppCallReport, AppCallTicket, AppLogLine, HostedCatalog } from "../../shared/rpc/apps";
+import { AppCalls } from "./app-calls";
+import { announceToolsChanged, pruneWatchers, watch } from "./tool-watchers";
 
 /** How often the retention alarm runs. */
 const PRUNE_EVERY_MS = 6 * 3600_000;
@@ -55,6 +59,8 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 	readonly #buckets = new Map<string, BucketState>();
 	#alarmSet = false;
 	#suspended: boolean | undefined;
+	/** Hosted tool calls: authorise, storage, audit (objects/tenant/app-calls.ts). */
+	readonly #apps: AppCalls;
 
 	/**
 	 * `SMCP_BENCH_NO_AUDIT=true` on a loopback deployment (`SMCP_PUBLIC_ORIGIN` on 127.0.0.1 or
@@ -75,6 +81,15 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		this.#limits = resolveLimits(env);
 		this.#audit = new AuditStore(ctx.storage.sql);
 		this.#sessions = new SessionRegistry(ctx.storage.sql, this.#limits.sessionTtlMs);
+		this.#apps = new AppCalls({
+			sql: ctx.storage.sql,
+			limits: this.#limits,
+			buckets: this.#buckets,
+			audit: this.#audit,
+			sessions: this.#sessions,
+			credentialRefusal: (p, now) => this.#credentialRefusal(p, now),
+			atomically: (fn) => this.#atomically(fn),
+		});
 		// Rules of Durable Objects: schema changes run once, before any request is delivered.
 		ctx.blockConcurrencyWhile(async () => {
 			migrate(ctx.storage, TENANT_MIGRATIONS);
@@ -315,6 +330,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		const pruned = this.ctx.storage.transactionSync(() => {
 			new HandleStore(this.ctx.storage.sql).prune();
 			this.#sessions.prune(Date.now());
+			pruneWatchers(this.ctx.storage.sql, Date.now() - this.#limits.sessionTtlMs);
 			return this.#audit.prune(Date.now() - this.#limits.retentionMs);
 		});
 		if (pruned > 0) log("info", "audit.pruned", { rows: pruned });
@@ -352,6 +368,66 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 			this.#audit.append(this.#authRow(actor, suspended ? "admin/suspend" : "admin/reactivate", "allowed", "ok"));
 		});
 		this.#suspended = suspended;
+	}
+
+	/** Authorises a hosted tool call (objects/tenant/app-calls.ts). */
+	async beginAppCall(principalIn: VerifiedPrincipal, call: ToolCall): Promise<Result<AppCallGrant, Failure>> {
+		const principal = this.#mine(checked(principalIn));
+		if (!principal) return err({ reason: "internal", where: "kernel", detail: "invalid principal" });
+		const r = this.#apps.begin(principal, call);
+		this.#ensureAlarm();
+		return r;
+	}
+
+	/** The modules of a live call's version, hash checked. */
+	async appCode(principalIn: VerifiedPrincipal, ticketId: string): Promise<Result<{ modules: Record<string, string> }, Failure>> {
+		const principal = this.#mine(checked(principalIn));
+		if (!principal) return err({ reason: "internal", where: "kernel", detail: "invalid principal" });
+		return this.#apps.code(principal, ticketId);
+	}
+
+	/** One storage operation of a live hosted call. */
+	async appStorage(principalIn: VerifiedPrincipal, ticketId: string, op: StorageOp): Promise<StorageAnswer> {
+		const principal = this.#mine(checked(principalIn));
+		if (!principal) return { ok: false, error: "storage is not available" };
+		return this.#apps.storage(principal, ticketId, op);
+	}
+
+	/** Audits a finished hosted call. */
+	async finishAppCall(principalIn: VerifiedPrincipal, ticket: AppCallTicket, report: AppCallReport): Promise<void> {
+		const principal = this.#mine(checked(principalIn));
+		if (!principal) return;
+		this.#apps.finish(principal, ticket, report);
+	}
+
+	/** Appends captured console lines of an app (redacted by the front Worker's tail). */
+	async appendAppLogs(app: string, lines: AppLogLine[]): Promise<void> {
+		this.#apps.appendLogs(app, lines);
+	}
+
+	/** The newest lines of an app's log. */
+	async readAppLogs(app: string, limit: number): Promise<AppLogLine[]> {
+		return this.#apps.readLogs(app, limit);
+	}
+
+	/** The tenant's hosted tools. */
+	async hostedTools(): Promise<HostedCatalog> {
+		return this.#apps.catalog();
+	}
+
+	/** Enters or leaves a session that is told when the tool list changes. */
+	async watchTools(principalIn: VerifiedPrincipal, sessionId: string, on: boolean): Promise<void> {
+		const principal = this.#mine(checked(principalIn));
+		if (!principal) return;
+		watch(this.ctx.storage.sql, principal.userId, String(sessionId).slice(0, 200), on, Date.now());
+	}
+
+	/**
+	 * The tool list changed (an app deployed, rolled back or removed): open 2025-era sessions are
+	 * told with `notifications/tools/list_changed`. Call after the change committed.
+	 */
+	#toolsChanged(): void {
+		this.ctx.waitUntil(announceToolsChanged(this.ctx.storage.sql, this.env).then(() => undefined));
 	}
 
 	/** Newest audit rows. */

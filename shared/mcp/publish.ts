@@ -101,7 +101,8 @@ export function promptList(catalog: Catalog, scopes: readonly string[]) {
 export function serverCapabilities(catalog: Catalog, lane: "legacy" | "modern"): Record<string, object> {
 	const c = catalog.capabilities();
 	return {
-		tools: { listChanged: false },
+		// Legacy sessions are told when an app's deploy, rollback or removal changes the list (SessionApi.toolsChanged).
+		tools: { listChanged: lane === "legacy" },
 		// 2026-07-28 replaces resources/subscribe with subscriptions/listen, which SMCP does not serve.
 		resources: { listChanged: false, ...(c.subscribe && lane === "legacy" ? { subscribe: true } : {}) },
 		...(c.prompts ? { prompts: { listChanged: false } } : {}),

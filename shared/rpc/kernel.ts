@@ -8,6 +8,8 @@ import type { ChainVerdict } from "../audit/chain.mjs";
 import type { Failure, Result } from "../errors";
 import type { VerifiedPrincipal } from "./principal";
 import type { ContentBlock, LogLevel } from "../catalog/registry";
+import type { StorageAnswer, StorageOp } from "../apps/runner";
+import type { AppCallGrant, AppCallReport, AppCallTicket, AppLogLine, HostedCatalog } from "./apps";
 
 /** Which protocol lane a call arrived on (recorded in logs and in the audit trail). */
 export type Lane = "streamable-http" | "sse" | "modern";
@@ -159,4 +161,22 @@ export interface TenantKernel {
 	listApiKeys(): Promise<ApiKeyInfo[]>;
 	/** Operator: suspend (true) or reactivate (false) the tenant. */
 	setSuspended(actor: AuthSubject, suspended: boolean): Promise<void>;
+
+	// Hosted tools (shared/rpc/apps.ts, objects/tenant/app-calls.ts). The front Worker runs them.
+	/** Authorises a hosted tool call (scope, suspension, key, rate limit, arguments); refusals are audited and answered as `done`. */
+	beginAppCall(principal: VerifiedPrincipal, call: ToolCall): Promise<Result<AppCallGrant, Failure>>;
+	/** The modules of a live ticket's version (for a cold isolate), after checking their content hash. */
+	appCode(principal: VerifiedPrincipal, ticketId: string): Promise<Result<{ modules: Record<string, string> }, Failure>>;
+	/** One `ctx.storage` operation of a live call, scoped to its app, within its quota. */
+	appStorage(principal: VerifiedPrincipal, ticketId: string, op: StorageOp): Promise<StorageAnswer>;
+	/** Writes a hosted call's audit row (outcome, outbound requests) and ends its ticket. */
+	finishAppCall(principal: VerifiedPrincipal, ticket: AppCallTicket, report: AppCallReport): Promise<void>;
+	/** Appends an app's captured console lines (secrets already redacted) to its bounded log. */
+	appendAppLogs(app: string, lines: AppLogLine[]): Promise<void>;
+	/** The newest lines of an app's log, oldest first. */
+	readAppLogs(app: string, limit: number): Promise<AppLogLine[]>;
+	/** The tenant's hosted tools; `epoch` changes with every deploy, rollback or removal. */
+	hostedTools(): Promise<HostedCatalog>;
+	/** A session with a stream open (on) or closed (off) that wants `notifications/tools/list_changed`. */
+	watchTools(principal: VerifiedPrincipal, sessionId: string, on: boolean): Promise<void>;
 }

@@ -28,4 +28,11 @@ export function answerResponse(a: SessionAnswer): Response {
 /** SessionObject's RPC methods. */
 export interface SessionApi {
 	handle(principal: VerifiedPrincipal, request: SessionRequest): Promise<SessionAnswer>;
+	/**
+	 * Whether `principal` holds this live session; with `message`, sends it on the session's
+	 * 2024-11-05 SSE stream (the answer to a hosted tool call the front Worker ran).
+	 */
+	deliver(principal: VerifiedPrincipal, sessionId: string, message: RpcMessage | null): Promise<boolean>;
+	/** Sends `notifications/tools/list_changed` on the session's open stream; false when it has none. */
+	toolsChanged(): Promise<boolean>;
 }

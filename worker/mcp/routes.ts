@@ -26,6 +26,7 @@ import { modernHandler } from "./modern/lane";
 import { annotate } from "../edge/request-log";
 import { answerInTenant } from "./one-hop";
 import { mintSessionId, verifySessionId } from "./session-id";
+import { hostedInSession, hostedOnSse, hostedRunner, isHostedCall, runContext } from "../apps/lanes";
 
 type ApiContext = ExecutionContext & { props?: unknown; auth?: OAuthResourceAuth };
 
@@ -195,6 +196,10 @@ export async function handleMcp(request: Request, env: Env, ctx: ApiContext, tra
 		annotateRequest(request, principal, "streamable-http", version, messages);
 		const challenge = await scopeChallenge(env, messages, principal, ctx, traceId, "streamable-http");
 		if (challenge) return challenge;
+		// A tenant's own tool runs here, from the Worker's request (worker/apps/lanes.ts).
+		if (!batch && messages.length === 1 && isHostedCall(messages[0])) {
+			return hostedInSession(runContext(env, ctx), principal, sessionId, messages[0], traceId, version);
+		}
 		const sse = needsStream(env, messages);
 		// One hop when the session's own state is not needed (worker/mcp/one-hop.ts).
 		const only = !batch && !sse && messages.length === 1 ? messages[0] : undefined;
@@ -261,7 +266,12 @@ async function handleModern(
 			if (mismatch) return new Response(errorBody(RpcCode.HeaderMismatch, mismatch, message.id), { status: 400, headers: JSON_HEADERS });
 		}
 	}
-	const authInfo = { token: "", clientId: principal.clientId, scopes: [...principal.scopes], extra: { principal, traceId } };
+	const authInfo = {
+		token: "",
+		clientId: principal.clientId,
+		scopes: [...principal.scopes],
+		extra: { principal, traceId, hosted: hostedRunner(runContext(env, ctx)) },
+	};
 	return (await modernHandler(env, secret)).fetch(request, { authInfo, parsedBody: decoded });
 }
 
@@ -293,6 +303,8 @@ export async function handleSse(request: Request, env: Env, ctx: ApiContext, tra
 		annotateRequest(request, principal, "sse", "2024-11-05", parsed.messages);
 		const challenge = await scopeChallenge(env, parsed.messages, principal, ctx, traceId, "sse");
 		if (challenge) return challenge;
+		const only = parsed.messages.length === 1 ? parsed.messages[0] : undefined;
+		if (isHostedCall(only)) return hostedOnSse(runContext(env, ctx), principal, sessionId!, only, traceId);
 		return toSession(env, sessionId!, principal, { op: "sse-post", sessionId: sessionId!, messages: parsed.messages, traceId });
 	}
 	if (url.pathname === "/sse" || url.pathname === "/sse/message") {

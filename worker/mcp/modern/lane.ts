@@ -48,11 +48,19 @@ import { logPasses, type Catalog } from "../../../shared/catalog/registry";
 import { INSTRUCTIONS, SERVER_INFO } from "../../../shared/mcp/answers";
 import type { Env } from "../../../shared/env";
 import { nextRound, ROUND_TTL_SECONDS, type Round, type RoundState } from "./mrtr";
+import { parseHostedToolName } from "../../../shared/apps/manifest";
+import { hostedCatalog, hostedToolList } from "../../../shared/apps/hosted-catalog";
+import type { HostedRunner } from "../../apps/lanes";
 
 /** The modern protocol revision this lane serves. */
 export const MODERN_REVISION = "2026-07-28";
 /** Lists vary by the caller's scopes, so only the requesting client may cache them. */
 const LIST_CACHE = { ttlMs: 60_000, cacheScope: "private" as const };
+/**
+ * The tool list also varies by tenant and changes when an app is deployed, rolled back or removed,
+ * which this stateless lane cannot announce: clients re-list within 10 seconds (`private`, per caller).
+ */
+const TOOLS_CACHE = { ttlMs: 10_000, cacheScope: "private" as const };
 
 const principalOf = (ctx: ServerContext): VerifiedPrincipal => assertPrincipal(ctx.http?.authInfo?.extra?.principal);
 
@@ -122,7 +130,7 @@ function createModernServer(tenant: TenantOf, codec: RequestStateCodec<RoundStat
 		capabilities: caps,
 		instructions: INSTRUCTIONS,
 		cacheHints: {
-			"tools/list": LIST_CACHE,
+			"tools/list": TOOLS_CACHE,
 			"resources/list": LIST_CACHE,
 			"resources/templates/list": LIST_CACHE,
 			"prompts/list": LIST_CACHE,
@@ -168,8 +176,9 @@ function createModernServer(tenant: TenantOf, codec: RequestStateCodec<RoundStat
 	server.setRequestHandler("tools/list", async (_req, ctx) => {
 		const p = principalOf(ctx);
 		await listed(p, ctx, "tools/list");
-		// Deterministic order (registry order is by name), as 2026-07-28 §tools/list recommends.
-		return { tools: toolList(catalog, p.scopes) as never };
+		// Deterministic order (registry order is by name, then hosted tools by name), as 2026-07-28 §tools/list recommends.
+		const hosted = await hostedCatalog(p.tenantId, () => tenant(p).hostedTools());
+		return { tools: [...toolList(catalog, p.scopes), ...hostedToolList(hosted, p.scopes)] as never };
 	});
 
 	/** Audits a round that ends the call without running it (declined, or state for another call). */
@@ -183,6 +192,15 @@ function createModernServer(tenant: TenantOf, codec: RequestStateCodec<RoundStat
 		const started = Date.now();
 		const name = req.params.name;
 		const args = (req.params.arguments ?? {}) as Record<string, unknown>;
+		const hosted = ctx.http?.authInfo?.extra?.hosted as HostedRunner | undefined;
+		if (hosted && parseHostedToolName(name)) {
+			// A tenant's own tool: run from this Worker request (worker/apps/run.ts), audited by the kernel.
+			const r = await hosted(p, { name, arguments: args, lane: "modern", protocolVersion: MODERN_REVISION, traceId: traceFrom(ctx) });
+			if (r.ok) return r.value.result as never;
+			if (r.error.reason === "unknown_tool") throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${r.error.tool}`);
+			if (r.error.reason === "insufficient_scope") throw new ProtocolError(ProtocolErrorCode.InvalidParams, "Insufficient scope");
+			throw new ProtocolError(ProtocolErrorCode.InternalError, "Internal error");
+		}
 		const envelope = (ctx.mcpReq.envelope ?? {}) as Record<string, unknown>;
 		const clientCaps = envelope[CLIENT_CAPABILITIES_META_KEY] as { elicitation?: unknown } | undefined;
 		// Ask the person, not the model, when the client can show a form; otherwise the kernel
