@@ -37,11 +37,16 @@ export function decideEgress(egress: readonly string[], url: string, options: Ho
 	} catch {
 		return { allow: false, reason: "not an absolute URL" };
 	}
-	if (u.username !== "" || u.password !== "") return { allow: false, reason: "credentials in the URL are refused: declare a secret and inject it with secretHeaders" };
+	if (u.username !== "" || u.password !== "")
+		return {
+			allow: false,
+			reason: "credentials in the URL are refused: declare a secret and inject it with secretHeaders",
+		};
 	const target = fromUrl(u);
 	if (!target) return { allow: false, reason: "the URL has no host" };
 	if (u.protocol === "http:") {
-		if (!(options.allowLoopback && isLoopback(target))) return { allow: false, reason: "plain http is refused: use https" };
+		if (!(options.allowLoopback && isLoopback(target)))
+			return { allow: false, reason: "plain http is refused: use https" };
 	} else if (u.protocol !== "https:") {
 		return { allow: false, reason: `the ${u.protocol} scheme is refused: use https` };
 	}

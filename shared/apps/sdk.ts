@@ -26,7 +26,10 @@
 /** A JSON value: what storage holds and what a tool may return. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
-/** The app's own key-value storage, scoped to tenant and app, written through the platform (audited, quota `limits.storageBytes`). */
+/**
+ * The app's own key-value storage, scoped to tenant and app, written through the platform
+ * (audited; quota `limits.storageBytes`).
+ */
 export interface AppStorage {
 	/** The value stored under `key`, or `undefined`. */
 	get<T extends JsonValue = JsonValue>(key: string): Promise<T | undefined>;
@@ -90,7 +93,8 @@ export function defineApp<T extends Record<string, ToolHandler>>(app: { tools: T
 		throw new TypeError("defineApp: pass { tools: { name: async (args, ctx) => result } }");
 	}
 	for (const [name, handler] of Object.entries(app.tools)) {
-		if (typeof handler !== "function") throw new TypeError(`defineApp: tools.${name} must be a function (args, ctx) => result`);
+		if (typeof handler !== "function")
+			throw new TypeError(`defineApp: tools.${name} must be a function (args, ctx) => result`);
 	}
 	return Object.freeze({ smcp: 1, tools: Object.freeze({ ...app.tools }) });
 }
