@@ -40,7 +40,7 @@ export function parseModule(
 }
 
 /** Visitor for {@link walk}: return `false` to skip the node's children. */
-export type Visitor = (node: Node, parent: Node | null, key: string | null) => void | boolean;
+export type Visitor = (node: Node, parent: Node | null, key: string | null) => undefined | boolean;
 
 /**
  * Pre-order walk over every ESTree node, with each node's parent and the parent's field holding it.

@@ -51,9 +51,7 @@ describe("checkBundleShape", () => {
 
 	it("states the size limits in bytes, per module and in total", () => {
 		const big = "x".repeat(MAX_MODULE_BYTES + 1);
-		expect(checkBundleShape({ manifest: { main: "a.js" }, modules: { "a.js": big } })[0]!.message).toContain(
-			String(MAX_MODULE_BYTES),
-		);
+		expect(checkBundleShape({ manifest: { main: "a.js" }, modules: { "a.js": big } })[0]!.message).toContain(String(MAX_MODULE_BYTES));
 		const half = "y".repeat(MAX_MODULE_BYTES);
 		const total = checkBundleShape({
 			manifest: { main: "a.js" },

@@ -62,12 +62,10 @@ export function isModulePath(path: string): boolean {
  * ```
  */
 export function checkBundleShape(bundle: unknown): BundleProblem[] {
-	if (typeof bundle !== "object" || bundle === null)
-		return [{ message: "a bundle must be an object { manifest, modules }" }];
+	if (typeof bundle !== "object" || bundle === null) return [{ message: "a bundle must be an object { manifest, modules }" }];
 	const { manifest, modules } = bundle as Partial<AppBundle>;
 	const problems: BundleProblem[] = [];
-	if (typeof manifest !== "object" || manifest === null)
-		problems.push({ message: "the bundle has no manifest object" });
+	if (typeof manifest !== "object" || manifest === null) problems.push({ message: "the bundle has no manifest object" });
 	if (typeof modules !== "object" || modules === null || Array.isArray(modules)) {
 		return [...problems, { message: '"modules" must be an object mapping file names to JS source text' }];
 	}
@@ -99,9 +97,7 @@ export function checkBundleShape(bundle: unknown): BundleProblem[] {
 	}
 	if (total > MAX_BUNDLE_BYTES)
 		problems.push({
-			message:
-				`the modules total ${total} bytes; a bundle may have at most ${MAX_BUNDLE_BYTES}: ` +
-				"minify or drop dependencies",
+			message: `the modules total ${total} bytes; a bundle may have at most ${MAX_BUNDLE_BYTES}: ` + "minify or drop dependencies",
 		});
 	const main = (manifest as { main?: unknown } | undefined)?.main;
 	if (typeof main === "string" && !(main in modules))

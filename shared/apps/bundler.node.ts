@@ -63,8 +63,7 @@ export async function bundleAppDir(
 		const text = out.outputFiles[0]?.text ?? "";
 		return { ok: true, bundle: { manifest, modules: { [main]: text } } };
 	} catch (e) {
-		const errors =
-			(e as { errors?: { text: string; location?: { file: string; line: number } | null }[] }).errors ?? [];
+		const errors = (e as { errors?: { text: string; location?: { file: string; line: number } | null }[] }).errors ?? [];
 		const lines = errors.map((x) => (x.location ? `${x.location.file}:${x.location.line}: ${x.text}` : x.text));
 		return { ok: false, message: lines.length ? lines.join("\n") : String(e) };
 	}

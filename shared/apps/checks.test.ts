@@ -15,8 +15,7 @@ const ok = {
 		"lib/x.js": "export const x = 1;",
 	},
 };
-const one = (source: string, modules: Record<string, unknown> = {}) =>
-	checkModule("index.js", source, { "index.js": source, ...modules });
+const one = (source: string, modules: Record<string, unknown> = {}) => checkModule("index.js", source, { "index.js": source, ...modules });
 
 // Fake credentials, assembled so that this file itself does not hold one.
 const fake = {
@@ -64,8 +63,7 @@ describe("checkBundle", () => {
 
 describe("secret scan", () => {
 	it.each(Object.entries(fake))("refuses a hard-coded %s, naming the line but never the value", (kind, value) => {
-		const source =
-			kind === "generic" ? `const x = 1;\nconst apiKey = "${value}";\n` : `const x = 1;\nconst v = "${value}";\n`;
+		const source = kind === "generic" ? `const x = 1;\nconst apiKey = "${value}";\n` : `const x = 1;\nconst v = "${value}";\n`;
 		const refusals = one(source).filter((r) => r.kind === "secret");
 		expect(refusals).toHaveLength(1);
 		expect(refusals[0]).toMatchObject({ file: "index.js", line: 2 });
@@ -112,8 +110,7 @@ describe("code rules", () => {
 
 	it("allows the same words where they are not code generation", () => {
 		const source =
-			"const o = { eval: 1, Function: 2 };\nconst a = o.eval + o.Function;\n" +
-			"class K { eval() { return 1; } }\nexport { a };";
+			"const o = { eval: 1, Function: 2 };\nconst a = o.eval + o.Function;\n" + "class K { eval() { return 1; } }\nexport { a };";
 		expect(one(source)).toEqual([]);
 	});
 
@@ -146,10 +143,7 @@ describe("checkHandlers (dry load)", () => {
 	it("matches handlers to declared tools both ways", () => {
 		expect(checkHandlers({ tools: { echo() {}, add() {} } }, m)).toEqual([]);
 		const r = checkHandlers({ tools: { echo() {}, extra() {} } }, m).map((x) => x.message);
-		expect(r).toEqual([
-			expect.stringMatching(/"add" is declared.*no handler/),
-			expect.stringMatching(/"extra" is not declared/),
-		]);
+		expect(r).toEqual([expect.stringMatching(/"add" is declared.*no handler/), expect.stringMatching(/"extra" is not declared/)]);
 		expect(checkHandlers(undefined, m)[0]!.message).toMatch(/defineApp/);
 	});
 });

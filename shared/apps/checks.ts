@@ -33,9 +33,7 @@ export interface Refusal {
 /** Identifiers whose use means code generation or Wasm compilation at run time. */
 const FORBIDDEN_GLOBALS: Record<string, string> = {
 	eval: "eval() compiles code at run time, which apps cannot do: parse data with JSON.parse instead",
-	Function:
-		"the Function constructor compiles code at run time, which apps cannot do " +
-		'(for a type test use typeof x === "function")',
+	Function: "the Function constructor compiles code at run time, which apps cannot do " + '(for a type test use typeof x === "function")',
 	WebAssembly: "WebAssembly compile/instantiate is not available to apps: ship JavaScript modules only",
 };
 const GLOBAL_OBJECTS = new Set(["globalThis", "self", "window", "global"]);
@@ -58,9 +56,7 @@ export function checkBundle(
 	const refusals: Refusal[] = checkBundleShape(bundle).map((p) => ({ kind: "bundle", ...p }));
 	const { manifest, modules } = (bundle ?? {}) as Partial<AppBundle>;
 	const m = validateManifest(manifest, options);
-	if (!m.ok)
-		for (const e of m.errors)
-			refusals.push({ kind: "manifest", file: "smcp.app.json", message: `${e.path}: ${e.message}` });
+	if (!m.ok) for (const e of m.errors) refusals.push({ kind: "manifest", file: "smcp.app.json", message: `${e.path}: ${e.message}` });
 	for (const f of scanSecrets(JSON.stringify(manifest ?? {}, null, 1))) {
 		refusals.push({ kind: "secret", file: "smcp.app.json", message: `hard-coded ${f.kind}: ${SECRET_FIX}` });
 	}
@@ -72,8 +68,7 @@ export function checkBundle(
 }
 
 const SECRET_FIX =
-	"remove it, store it with the platform's secrets command, " +
-	'declare its name in "secrets" and inject it with "secretHeaders"';
+	"remove it, store it with the platform's secrets command, " + 'declare its name in "secrets" and inject it with "secretHeaders"';
 
 /**
  * Checks one module: it parses as an ES module, holds no hard-coded credential, generates no code,
@@ -82,9 +77,7 @@ const SECRET_FIX =
 export function checkModule(file: string, source: string, modules: Record<string, unknown>): Refusal[] {
 	const refusals: Refusal[] = [];
 	for (const f of scanSecrets(source)) {
-		const hint = f.kind.startsWith("credential-like")
-			? ` (if it is not a secret, add a // ${ALLOW_COMMENT} comment on the line)`
-			: "";
+		const hint = f.kind.startsWith("credential-like") ? ` (if it is not a secret, add a // ${ALLOW_COMMENT} comment on the line)` : "";
 		refusals.push({ kind: "secret", file, line: f.line, message: `hard-coded ${f.kind}: ${SECRET_FIX}${hint}` });
 	}
 	const parsed = parseModule(source);
@@ -142,8 +135,7 @@ export function checkModule(file: string, source: string, modules: Record<string
 				refusals.push({
 					kind: "forbidden",
 					...at(node),
-					message:
-						'dynamic import() is not allowed: import modules statically (import … from "./x.js") so the bundle is complete',
+					message: 'dynamic import() is not allowed: import modules statically (import … from "./x.js") so the bundle is complete',
 				});
 				break;
 			case "ImportDeclaration":

@@ -45,8 +45,7 @@ export function decideEgress(egress: readonly string[], url: string, options: Ho
 	const target = fromUrl(u);
 	if (!target) return { allow: false, reason: "the URL has no host" };
 	if (u.protocol === "http:") {
-		if (!(options.allowLoopback && isLoopback(target)))
-			return { allow: false, reason: "plain http is refused: use https" };
+		if (!(options.allowLoopback && isLoopback(target))) return { allow: false, reason: "plain http is refused: use https" };
 	} else if (u.protocol !== "https:") {
 		return { allow: false, reason: `the ${u.protocol} scheme is refused: use https` };
 	}

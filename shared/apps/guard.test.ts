@@ -104,25 +104,19 @@ export function depth(n) { return n === 0 ? 0 : 1 + depth(n - 1); }
 export function sum(n) { let s = 0; for (let i = 0; i < n; i++) s += i; return s; }
 `;
 
-	it.each(["whileTrue", "forEver", "doForever", "forOf", "swallow"])(
-		"%s throws the guard error (tick budget)",
-		async (name) => {
-			const { mod, guard } = await guarded({ "index.js": spin });
-			guard.__smcp_begin(Date.now() + 10_000, 100_000);
-			expect(stopped(() => mod[name]())).toMatch(/^SMCP_DEADLINE: the tool call used up its loop and call budget/);
-		},
-	);
+	it.each(["whileTrue", "forEver", "doForever", "forOf", "swallow"])("%s throws the guard error (tick budget)", async (name) => {
+		const { mod, guard } = await guarded({ "index.js": spin });
+		guard.__smcp_begin(Date.now() + 10_000, 100_000);
+		expect(stopped(() => mod[name]())).toMatch(/^SMCP_DEADLINE: the tool call used up its loop and call budget/);
+	});
 
-	it.each(["rec", "recCatch", "arrowRec", "methodRec"])(
-		"%s throws the guard error (depth limit), with the defaults",
-		async (name) => {
-			const { mod, guard } = await guarded({ "index.js": spin });
-			guard.__smcp_begin(Date.now() + 10_000);
-			const started = Date.now();
-			expect(stopped(() => mod[name]())).toBe("SMCP_DEADLINE: the tool call recursed deeper than 1000 calls");
-			expect(Date.now() - started).toBeLessThan(1_000);
-		},
-	);
+	it.each(["rec", "recCatch", "arrowRec", "methodRec"])("%s throws the guard error (depth limit), with the defaults", async (name) => {
+		const { mod, guard } = await guarded({ "index.js": spin });
+		guard.__smcp_begin(Date.now() + 10_000);
+		const started = Date.now();
+		expect(stopped(() => mod[name]())).toBe("SMCP_DEADLINE: the tool call recursed deeper than 1000 calls");
+		expect(Date.now() - started).toBeLessThan(1_000);
+	});
 
 	it("counts depth back down: deep but finite recursion, repeated, passes", async () => {
 		const { mod, guard } = await guarded({ "index.js": spin });

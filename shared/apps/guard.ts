@@ -64,10 +64,7 @@ type Ranged = Node & {
  * //         ;import { __smcp_tick, __smcp_enter, __smcp_exit } from "./__smcp_guard.js";
  * ```
  */
-export function guardModule(
-	path: string,
-	source: string,
-): { ok: true; code: string } | { ok: false; error: SyntaxProblem } {
+export function guardModule(path: string, source: string): { ok: true; code: string } | { ok: false; error: SyntaxProblem } {
 	const parsed = parseModule(source, { preserveParens: true });
 	if (!parsed.ok) return parsed;
 	const s = new MagicString(source);
@@ -105,12 +102,7 @@ export function guardModule(
 				open(body.start, `{${ENTER}return `);
 				close(body.end, `${EXIT}}`);
 			}
-		} else if (
-			n.type === "PropertyDefinition" &&
-			n.value &&
-			!FUNCTIONS.has(n.value.type) &&
-			n.value.type !== "ClassExpression"
-		) {
+		} else if (n.type === "PropertyDefinition" && n.value && !FUNCTIONS.has(n.value.type) && n.value.type !== "ClassExpression") {
 			// A field initialiser runs on every construction; a function value ticks itself and keeps its inferred name.
 			open(n.value.start, "(__smcp_tick(), ");
 			close(n.value.end, ")");

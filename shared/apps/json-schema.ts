@@ -21,8 +21,7 @@ export const MAX_SCHEMA_DEPTH = 12;
  * ```
  */
 export function checkToolSchema(schema: unknown): { path: string; message: string }[] {
-	if (!isPlainObject(schema))
-		return [{ path: "", message: 'must be a JSON Schema object, e.g. { "type": "object", "properties": {} }' }];
+	if (!isPlainObject(schema)) return [{ path: "", message: 'must be a JSON Schema object, e.g. { "type": "object", "properties": {} }' }];
 	const errors: { path: string; message: string }[] = [];
 	if (schema.type !== "object") {
 		errors.push({
@@ -50,12 +49,7 @@ export function checkToolSchema(schema: unknown): { path: string; message: strin
 }
 
 /** Walks a schema value, recording structural problems; returns the depth reached. */
-function walk(
-	value: unknown,
-	path: string,
-	depth: number,
-	errors: { path: string; message: string }[],
-): { depth: number } {
+function walk(value: unknown, path: string, depth: number, errors: { path: string; message: string }[]): { depth: number } {
 	if (depth > MAX_SCHEMA_DEPTH) return { depth };
 	if (value === null || typeof value === "string" || typeof value === "boolean") return { depth };
 	if (typeof value === "number") {
@@ -64,7 +58,7 @@ function walk(
 	}
 	if (Array.isArray(value)) {
 		let max = depth + 1;
-		value.forEach((v, i) => (max = Math.max(max, walk(v, `${path}[${i}]`, depth + 1, errors).depth)));
+		for (const [i, v] of value.entries()) max = Math.max(max, walk(v, `${path}[${i}]`, depth + 1, errors).depth);
 		return { depth: max };
 	}
 	if (!isPlainObject(value)) {

@@ -16,9 +16,7 @@ const base = (): AppManifestInput => ({
 	],
 	egress: ["api.example-weather.test"],
 	secrets: ["WEATHER_KEY"],
-	secretHeaders: [
-		{ host: "api.example-weather.test", header: "Authorization", secret: "WEATHER_KEY", prefix: "Bearer " },
-	],
+	secretHeaders: [{ host: "api.example-weather.test", header: "Authorization", secret: "WEATHER_KEY", prefix: "Bearer " }],
 });
 
 const errorsOf = (input: unknown, options = {}) => {
@@ -103,11 +101,7 @@ describe("validateManifest", () => {
 				{ host: "api.example-weather.test", header: "Host", secret: "WEATHER_KEY" },
 			],
 		});
-		expect(errors.map((e) => e.path)).toEqual([
-			"secretHeaders[0].host",
-			"secretHeaders[1].secret",
-			"secretHeaders[2].header",
-		]);
+		expect(errors.map((e) => e.path)).toEqual(["secretHeaders[0].host", "secretHeaders[1].secret", "secretHeaders[2].header"]);
 	});
 
 	it("refuses bad secret names", () => {
@@ -148,8 +142,7 @@ describe("egress hosts in the manifest", () => {
 	});
 
 	it("accepts public names, ports and public IP literals; 443 is the default port", () => {
-		for (const h of ["api.example.com", "api.example.com:8443", "8.8.8.8", "[2606:4700::1111]"])
-			expect(parseHost(h).ok).toBe(true);
+		for (const h of ["api.example.com", "api.example.com:8443", "8.8.8.8", "[2606:4700::1111]"]) expect(parseHost(h).ok).toBe(true);
 		expect(parseHost("api.example.com:443")).toEqual({
 			ok: false,
 			message: 'is not in canonical form: write it as "api.example.com"',

@@ -42,16 +42,7 @@ const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+[0
 /** RFC 9110 token characters for header names. */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/;
 /** Headers the platform owns; injecting a secret there would break or smuggle the request. */
-const RESERVED_HEADERS = new Set([
-	"host",
-	"content-length",
-	"transfer-encoding",
-	"connection",
-	"upgrade",
-	"te",
-	"trailer",
-	"keep-alive",
-]);
+const RESERVED_HEADERS = new Set(["host", "content-length", "transfer-encoding", "connection", "upgrade", "te", "trailer", "keep-alive"]);
 
 const limit = (name: keyof typeof LIMITS) =>
 	z
@@ -155,8 +146,7 @@ export function validateManifest(
 	const errors: ManifestError[] = [];
 	const seen = new Set<string>();
 	m.tools.forEach((t, i) => {
-		if (seen.has(t.name))
-			errors.push({ path: `tools[${i}].name`, message: `"${t.name}" is declared twice: tool names must be unique` });
+		if (seen.has(t.name)) errors.push({ path: `tools[${i}].name`, message: `"${t.name}" is declared twice: tool names must be unique` });
 		seen.add(t.name);
 		const hosted = hostedToolName(m.name, t.name);
 		if (hosted.length > MAX_HOSTED_NAME) {
@@ -180,8 +170,7 @@ export function validateManifest(
 		else if (hosts.has(h.host.host)) errors.push({ path: `egress[${i}]`, message: `"${entry}" is listed twice` });
 		else hosts.add(h.host.host);
 	});
-	if (new Set(m.secrets).size !== m.secrets.length)
-		errors.push({ path: "secrets", message: "secret names must be unique" });
+	if (new Set(m.secrets).size !== m.secrets.length) errors.push({ path: "secrets", message: "secret names must be unique" });
 	const injected = new Set<string>();
 	m.secretHeaders?.forEach((s, i) => {
 		const at = `secretHeaders[${i}]`;
@@ -219,8 +208,7 @@ export const HOSTED_SEPARATOR = "__";
  * ```
  */
 export function hostedToolName(app: string, tool: string): string {
-	if (!APP_NAME.test(app) || !TOOL_NAME.test(tool))
-		throw new TypeError(`Not a valid app or tool name: "${app}", "${tool}"`);
+	if (!APP_NAME.test(app) || !TOOL_NAME.test(tool)) throw new TypeError(`Not a valid app or tool name: "${app}", "${tool}"`);
 	return `${app}${HOSTED_SEPARATOR}${tool}`;
 }
 

@@ -51,19 +51,13 @@ export function normaliseResult(
 			ok: false,
 			error: {
 				reason: "not_json",
-				message:
-					`the tool returned ${bad}: return JSON values only ` +
-					"(strings, numbers, booleans, null, arrays, plain objects)",
+				message: `the tool returned ${bad}: return JSON values only ` + "(strings, numbers, booleans, null, arrays, plain objects)",
 			},
 		};
 	let result: CallToolResult;
 	if (value === undefined) result = { content: [] };
 	else if (typeof value === "string") result = { content: [{ type: "text", text: value }] };
-	else if (
-		isPlainObject(value) &&
-		Array.isArray(value.content) &&
-		Object.keys(value).every((k) => RESULT_KEYS.has(k))
-	) {
+	else if (isPlainObject(value) && Array.isArray(value.content) && Object.keys(value).every((k) => RESULT_KEYS.has(k))) {
 		const problem = malformed(value);
 		if (problem)
 			return {
@@ -71,8 +65,7 @@ export function normaliseResult(
 				error: { reason: "malformed", message: `the tool returned a CallToolResult whose ${problem}` },
 			};
 		result = value as unknown as CallToolResult;
-	} else if (isPlainObject(value))
-		result = { content: [{ type: "text", text: JSON.stringify(value) }], structuredContent: value };
+	} else if (isPlainObject(value)) result = { content: [{ type: "text", text: JSON.stringify(value) }], structuredContent: value };
 	else result = { content: [{ type: "text", text: JSON.stringify(value) }] };
 	const bytes = new TextEncoder().encode(JSON.stringify(result)).length;
 	if (bytes > maxBytes) {
@@ -81,8 +74,7 @@ export function normaliseResult(
 			error: {
 				reason: "too_large",
 				message:
-					`the result is ${bytes} bytes; this app's limit is ${maxBytes} (limits.maxResultBytes): ` +
-					"return less, or page through it",
+					`the result is ${bytes} bytes; this app's limit is ${maxBytes} (limits.maxResultBytes): ` + "return less, or page through it",
 			},
 		};
 	}
@@ -124,16 +116,14 @@ function jsonProblem(value: unknown, path: string, depth: number, seen: Set<obje
 	const obj = value as object;
 	if (seen.has(obj)) return `a cycle at ${path}`;
 	if (!Array.isArray(obj) && !isPlainObject(obj)) {
-		const kind =
-			obj instanceof Date ? "a Date (use toISOString())" : `an instance of ${obj.constructor?.name ?? "a class"}`;
+		const kind = obj instanceof Date ? "a Date (use toISOString())" : `an instance of ${obj.constructor?.name ?? "a class"}`;
 		return `${kind} at ${path}`;
 	}
 	seen.add(obj);
 	try {
 		if (Array.isArray(obj)) {
 			for (let i = 0; i < obj.length; i++) {
-				const p =
-					obj[i] === undefined ? `undefined at ${path}[${i}]` : jsonProblem(obj[i], `${path}[${i}]`, depth + 1, seen);
+				const p = obj[i] === undefined ? `undefined at ${path}[${i}]` : jsonProblem(obj[i], `${path}[${i}]`, depth + 1, seen);
 				if (p) return p;
 			}
 			return null;
@@ -155,11 +145,9 @@ function malformed(r: Record<string, unknown>): string | null {
 	for (let i = 0; i < content.length; i++) {
 		const block = content[i];
 		if (!isPlainObject(block) || typeof block.type !== "string") return `content[${i}] has no "type"`;
-		if (block.type === "text" && typeof block.text !== "string")
-			return `content[${i}] is a text block without a string "text"`;
+		if (block.type === "text" && typeof block.text !== "string") return `content[${i}] is a text block without a string "text"`;
 	}
-	if (r.structuredContent !== undefined && !isPlainObject(r.structuredContent))
-		return "structuredContent is not an object";
+	if (r.structuredContent !== undefined && !isPlainObject(r.structuredContent)) return "structuredContent is not an object";
 	if (r.isError !== undefined && typeof r.isError !== "boolean") return "isError is not a boolean";
 	return null;
 }

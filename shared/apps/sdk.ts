@@ -73,9 +73,10 @@ export interface ToolResult {
  * What a handler may return: a string (a text result), a JSON value (an object becomes
  * `structuredContent` plus its JSON text), a full {@link ToolResult}, or nothing.
  */
-export type ToolReturn = string | JsonValue | ToolResult | undefined | void;
+export type ToolReturn = string | JsonValue | ToolResult | undefined | undefined;
 
 /** A tool handler: validated arguments in, a result out. */
+// biome-ignore lint/suspicious/noExplicitAny: a handler's arguments are typed by its author; the host validates them against the manifest's JSON Schema first.
 export type ToolHandler<A = any> = (args: A, ctx: ToolContext) => ToolReturn | Promise<ToolReturn>;
 
 /** The `main` module's default export. `smcp` marks the format version. */
@@ -93,8 +94,7 @@ export function defineApp<T extends Record<string, ToolHandler>>(app: { tools: T
 		throw new TypeError("defineApp: pass { tools: { name: async (args, ctx) => result } }");
 	}
 	for (const [name, handler] of Object.entries(app.tools)) {
-		if (typeof handler !== "function")
-			throw new TypeError(`defineApp: tools.${name} must be a function (args, ctx) => result`);
+		if (typeof handler !== "function") throw new TypeError(`defineApp: tools.${name} must be a function (args, ctx) => result`);
 	}
 	return Object.freeze({ smcp: 1, tools: Object.freeze({ ...app.tools }) });
 }

@@ -47,8 +47,7 @@ export interface SecretScope {
 }
 
 /** Why a secret could not be opened. */
-export type OpenFailure =
-	{ reason: "unknown_key"; kid: string } | { reason: "malformed" } | { reason: "decrypt_failed" };
+export type OpenFailure = { reason: "unknown_key"; kid: string } | { reason: "malformed" } | { reason: "decrypt_failed" };
 
 const enc = new TextEncoder();
 
@@ -61,9 +60,7 @@ const enc = new TextEncoder();
  * if (!keys.ok) throw new Error(keys.message); // a deployment mistake: fail loudly, once
  * ```
  */
-export async function loadSecretKeys(
-	env: SecretsKeyEnv,
-): Promise<{ ok: true; keys: SecretKeys } | { ok: false; message: string }> {
+export async function loadSecretKeys(env: SecretsKeyEnv): Promise<{ ok: true; keys: SecretKeys } | { ok: false; message: string }> {
 	const current = env.SMCP_SECRETS_KEY;
 	if (!current || current.length < MIN_SECRETS_KEY_LENGTH) {
 		return {
@@ -104,15 +101,10 @@ export async function encryptSecret(
 	scope: Omit<SecretScope, "tenantId"> = {},
 ): Promise<SealedSecret> {
 	const data = enc.encode(plaintext);
-	if (data.length > MAX_SECRET_BYTES)
-		throw new RangeError(`encryptSecret: the value is longer than ${MAX_SECRET_BYTES} bytes`);
+	if (data.length > MAX_SECRET_BYTES) throw new RangeError(`encryptSecret: the value is longer than ${MAX_SECRET_BYTES} bytes`);
 	const iv = crypto.getRandomValues(new Uint8Array(12));
 	const key = await tenantKey(keys.current.key, tenantId);
-	const ct = await crypto.subtle.encrypt(
-		{ name: "AES-GCM", iv, additionalData: aad(tenantId, scope.app ?? "*", name) },
-		key,
-		data,
-	);
+	const ct = await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: aad(tenantId, scope.app ?? "*", name) }, key, data);
 	return { kid: keys.current.kid, iv: toBase64Url(iv), ct: toBase64Url(new Uint8Array(ct)) };
 }
 
@@ -127,19 +119,14 @@ export async function decryptSecret(
 	sealed: SealedSecret,
 	scope: Omit<SecretScope, "tenantId"> = {},
 ): Promise<{ ok: true; plaintext: string; stale: boolean } | { ok: false; error: OpenFailure }> {
-	const entry =
-		sealed.kid === keys.current.kid ? keys.current : sealed.kid === keys.previous?.kid ? keys.previous : undefined;
+	const entry = sealed.kid === keys.current.kid ? keys.current : sealed.kid === keys.previous?.kid ? keys.previous : undefined;
 	if (!entry) return { ok: false, error: { reason: "unknown_key", kid: String(sealed.kid).slice(0, 8) } };
 	const iv = fromBase64Url(sealed.iv);
 	const ct = fromBase64Url(sealed.ct);
-	if (!iv || iv.length !== 12 || !ct || ct.length < 16) return { ok: false, error: { reason: "malformed" } };
+	if (iv?.length !== 12 || !ct || ct.length < 16) return { ok: false, error: { reason: "malformed" } };
 	try {
 		const key = await tenantKey(entry.key, tenantId);
-		const pt = await crypto.subtle.decrypt(
-			{ name: "AES-GCM", iv, additionalData: aad(tenantId, scope.app ?? "*", name) },
-			key,
-			ct,
-		);
+		const pt = await crypto.subtle.decrypt({ name: "AES-GCM", iv, additionalData: aad(tenantId, scope.app ?? "*", name) }, key, ct);
 		return { ok: true, plaintext: new TextDecoder().decode(pt), stale: entry !== keys.current };
 	} catch {
 		return { ok: false, error: { reason: "decrypt_failed" } };
