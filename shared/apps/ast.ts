@@ -22,10 +22,16 @@ export interface SyntaxProblem {
  * if (!r.ok) console.error(`${r.error.line}:${r.error.column} ${r.error.message}`);
  * ```
  */
-export function parseModule(source: string, options: { preserveParens?: boolean } = {}): { ok: true; program: Program } | { ok: false; error: SyntaxProblem } {
+export function parseModule(
+	source: string,
+	options: { preserveParens?: boolean } = {},
+): { ok: true; program: Program } | { ok: false; error: SyntaxProblem } {
 	try {
 		const preserveParens = options.preserveParens ?? false;
-		return { ok: true, program: parse(source, { ecmaVersion: "latest", sourceType: "module", locations: true, preserveParens }) };
+		return {
+			ok: true,
+			program: parse(source, { ecmaVersion: "latest", sourceType: "module", locations: true, preserveParens }),
+		};
 	} catch (e) {
 		const loc = (e as { loc?: { line: number; column: number } }).loc;
 		const message = e instanceof Error ? e.message.replace(/\s*\(\d+:\d+\)$/, "") : String(e);
@@ -34,7 +40,7 @@ export function parseModule(source: string, options: { preserveParens?: boolean 
 }
 
 /** Visitor for {@link walk}: return `false` to skip the node's children. */
-export type Visitor = (node: Node, parent: Node | null, key: string | null) => void | boolean;
+export type Visitor = (node: Node, parent: Node | null, key: string | null) => undefined | boolean;
 
 /**
  * Pre-order walk over every ESTree node, with each node's parent and the parent's field holding it.

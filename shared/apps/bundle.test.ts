@@ -1,12 +1,37 @@
 import { describe, expect, it } from "vitest";
-import { MAX_BUNDLE_BYTES, MAX_MODULES, MAX_MODULE_BYTES, bundleHash, canonicalJson, checkBundleShape, isModulePath, utf8Length, verifyBundleHash } from "./bundle";
+import {
+	MAX_BUNDLE_BYTES,
+	MAX_MODULES,
+	MAX_MODULE_BYTES,
+	bundleHash,
+	canonicalJson,
+	checkBundleShape,
+	isModulePath,
+	utf8Length,
+	verifyBundleHash,
+} from "./bundle";
 
-const bundle = () => ({ manifest: { name: "a", main: "index.js", version: "1.0.0" }, modules: { "index.js": "export default 1;", "lib/x.js": "export const x = 1;" } });
+const bundle = () => ({
+	manifest: { name: "a", main: "index.js", version: "1.0.0" },
+	modules: { "index.js": "export default 1;", "lib/x.js": "export const x = 1;" },
+});
 
 describe("module paths", () => {
 	it("accepts relative .js paths and refuses traversal, absolute, backslash, dotfiles and reserved names", () => {
 		for (const p of ["index.js", "lib/util.js", "a-b_c.mjs", "v1.2/x.js"]) expect(isModulePath(p)).toBe(true);
-		for (const p of ["../x.js", "/abs.js", "a/../b.js", "./x.js", "a\\b.js", ".hidden.js", "x.ts", "x.wasm", "", "a//b.js", "__smcp_guard.js"]) {
+		for (const p of [
+			"../x.js",
+			"/abs.js",
+			"a/../b.js",
+			"./x.js",
+			"a\\b.js",
+			".hidden.js",
+			"x.ts",
+			"x.wasm",
+			"",
+			"a//b.js",
+			"__smcp_guard.js",
+		]) {
 			expect(isModulePath(p), p).toBe(false);
 		}
 	});
@@ -28,7 +53,10 @@ describe("checkBundleShape", () => {
 		const big = "x".repeat(MAX_MODULE_BYTES + 1);
 		expect(checkBundleShape({ manifest: { main: "a.js" }, modules: { "a.js": big } })[0]!.message).toContain(String(MAX_MODULE_BYTES));
 		const half = "y".repeat(MAX_MODULE_BYTES);
-		const total = checkBundleShape({ manifest: { main: "a.js" }, modules: { "a.js": half, "b.js": half, "c.js": "z" } });
+		const total = checkBundleShape({
+			manifest: { main: "a.js" },
+			modules: { "a.js": half, "b.js": half, "c.js": "z" },
+		});
 		expect(total.at(-1)!.message).toContain(String(MAX_BUNDLE_BYTES));
 	});
 
@@ -40,7 +68,10 @@ describe("checkBundleShape", () => {
 describe("content hash", () => {
 	it("is stable under key order and changes with any byte", async () => {
 		const a = bundle();
-		const b = { modules: { "lib/x.js": a.modules["lib/x.js"], "index.js": a.modules["index.js"] }, manifest: { version: "1.0.0", main: "index.js", name: "a" } };
+		const b = {
+			modules: { "lib/x.js": a.modules["lib/x.js"], "index.js": a.modules["index.js"] },
+			manifest: { version: "1.0.0", main: "index.js", name: "a" },
+		};
 		const h = await bundleHash(a);
 		expect(h).toMatch(/^[0-9a-f]{64}$/);
 		expect(await bundleHash(b)).toBe(h);
@@ -52,12 +83,12 @@ describe("content hash", () => {
 
 	it("a file name cannot be moved into the content (canonical encoding is unambiguous)", async () => {
 		const one = { manifest: {}, modules: { "a.js": "x", "b.js": "y" } };
-		const two = { manifest: {}, modules: { "a.js": "x\",\"b.js\":\"y" } };
+		const two = { manifest: {}, modules: { "a.js": 'x","b.js":"y' } };
 		expect(await bundleHash(one)).not.toBe(await bundleHash(two));
 	});
 
 	it("canonical JSON refuses what JSON cannot represent", () => {
-		expect(canonicalJson({ b: [1, "x"], a: null, c: undefined })).toBe("{\"a\":null,\"b\":[1,\"x\"]}");
+		expect(canonicalJson({ b: [1, "x"], a: null, c: undefined })).toBe('{"a":null,"b":[1,"x"]}');
 		expect(() => canonicalJson({ a: Number.NaN })).toThrow(TypeError);
 		expect(() => canonicalJson({ a: 1n })).toThrow(TypeError);
 	});

@@ -67,18 +67,23 @@ export function checkBundleShape(bundle: unknown): BundleProblem[] {
 	const problems: BundleProblem[] = [];
 	if (typeof manifest !== "object" || manifest === null) problems.push({ message: "the bundle has no manifest object" });
 	if (typeof modules !== "object" || modules === null || Array.isArray(modules)) {
-		return [...problems, { message: "\"modules\" must be an object mapping file names to JS source text" }];
+		return [...problems, { message: '"modules" must be an object mapping file names to JS source text' }];
 	}
 	const names = Object.keys(modules);
 	if (names.length === 0) problems.push({ message: "the bundle has no modules" });
-	if (names.length > MAX_MODULES) problems.push({ message: `the bundle has ${names.length} modules; the limit is ${MAX_MODULES}: bundle them into fewer files` });
+	if (names.length > MAX_MODULES)
+		problems.push({
+			message: `the bundle has ${names.length} modules; the limit is ${MAX_MODULES}: bundle them into fewer files`,
+		});
 	let total = 0;
 	for (const name of names) {
 		const source = modules[name];
 		if (!isModulePath(name)) {
 			problems.push({
 				file: name,
-				message: "is not an allowed module path: use a relative path like \"index.js\" or \"lib/util.js\" (no \"..\", no leading \"/\", .js or .mjs, not __smcp*)",
+				message:
+					'is not an allowed module path: use a relative path like "index.js" or "lib/util.js" ' +
+					'(no "..", no leading "/", .js or .mjs, not __smcp*)',
 			});
 		}
 		if (typeof source !== "string") {
@@ -87,11 +92,16 @@ export function checkBundleShape(bundle: unknown): BundleProblem[] {
 		}
 		const bytes = utf8Length(source);
 		total += bytes;
-		if (bytes > MAX_MODULE_BYTES) problems.push({ file: name, message: `is ${bytes} bytes; a module may have at most ${MAX_MODULE_BYTES}` });
+		if (bytes > MAX_MODULE_BYTES)
+			problems.push({ file: name, message: `is ${bytes} bytes; a module may have at most ${MAX_MODULE_BYTES}` });
 	}
-	if (total > MAX_BUNDLE_BYTES) problems.push({ message: `the modules total ${total} bytes; a bundle may have at most ${MAX_BUNDLE_BYTES}: minify or drop dependencies` });
+	if (total > MAX_BUNDLE_BYTES)
+		problems.push({
+			message: `the modules total ${total} bytes; a bundle may have at most ${MAX_BUNDLE_BYTES}: ` + "minify or drop dependencies",
+		});
 	const main = (manifest as { main?: unknown } | undefined)?.main;
-	if (typeof main === "string" && !(main in modules)) problems.push({ file: main, message: "is the manifest's \"main\" but is not in the bundle" });
+	if (typeof main === "string" && !(main in modules))
+		problems.push({ file: main, message: 'is the manifest\'s "main" but is not in the bundle' });
 	return problems;
 }
 

@@ -8,7 +8,13 @@ const manifest = {
 	main: "index.js",
 	tools: [{ name: "echo", description: "Echo", inputSchema: { type: "object" }, scope: "mcp:read" }],
 };
-const ok = { manifest, modules: { "index.js": "import { x } from \"./lib/x.js\";\nexport default { tools: { echo: async (a) => a } };", "lib/x.js": "export const x = 1;" } };
+const ok = {
+	manifest,
+	modules: {
+		"index.js": 'import { x } from "./lib/x.js";\nexport default { tools: { echo: async (a) => a } };',
+		"lib/x.js": "export const x = 1;",
+	},
+};
 const one = (source: string, modules: Record<string, unknown> = {}) => checkModule("index.js", source, { "index.js": source, ...modules });
 
 // Fake credentials, assembled so that this file itself does not hold one.
@@ -32,7 +38,10 @@ describe("checkBundle", () => {
 	});
 
 	it("reports manifest, shape and code problems together, each located", () => {
-		const r = checkBundle({ manifest: { ...manifest, version: "x" }, modules: { "index.js": "export default {", "../x.js": "" } });
+		const r = checkBundle({
+			manifest: { ...manifest, version: "x" },
+			modules: { "index.js": "export default {", "../x.js": "" },
+		});
 		expect(r.ok).toBe(false);
 		if (r.ok) return;
 		const lines = r.refusals.map(formatRefusal);
@@ -63,12 +72,12 @@ describe("secret scan", () => {
 
 	it("leaves ordinary code alone: names of secrets, URLs, short or low-entropy literals", () => {
 		const source = [
-			"const header = \"Authorization\";",
-			"const secretName = \"WEATHER_API_KEY\";",
-			"const tokenUrl = \"https://auth.example.com/oauth2/token123456\";",
-			"const password = \"correcthorsebatterystaple\";",
+			'const header = "Authorization";',
+			'const secretName = "WEATHER_API_KEY";',
+			'const tokenUrl = "https://auth.example.com/oauth2/token123456";',
+			'const password = "correcthorsebatterystaple";',
 			"const token = `${prefix}${value}abcdef0123`;",
-			"const skip = \"sk-short\";",
+			'const skip = "sk-short";',
 		].join("\n");
 		expect(scanSecrets(source)).toEqual([]);
 	});
@@ -81,17 +90,17 @@ describe("secret scan", () => {
 
 describe("code rules", () => {
 	const forbidden = [
-		["eval", "eval(\"1\")"],
-		["indirect eval", "(0, eval)(\"1\")"],
-		["globalThis.eval", "globalThis.eval(\"1\")"],
-		["globalThis['eval']", "globalThis[\"eval\"](\"1\")"],
-		["new Function", "new Function(\"return 1\")"],
-		["Function()", "Function(\"return 1\")()"],
+		["eval", 'eval("1")'],
+		["indirect eval", '(0, eval)("1")'],
+		["globalThis.eval", 'globalThis.eval("1")'],
+		["globalThis['eval']", 'globalThis["eval"]("1")'],
+		["new Function", 'new Function("return 1")'],
+		["Function()", 'Function("return 1")()'],
 		["WebAssembly.compile", "await WebAssembly.compile(bytes)"],
 		["WebAssembly.instantiate", "await WebAssembly.instantiate(bytes)"],
-		["dynamic import", "await import(\"./index.js\")"],
+		["dynamic import", 'await import("./index.js")'],
 		["reserved name", "let __smcp_tick = () => {}"],
-		["reserved import", "import { __smcp_begin } from \"./index.js\""],
+		["reserved import", 'import { __smcp_begin } from "./index.js"'],
 	] as const;
 	it.each(forbidden)("refuses %s with its location", (_label, code) => {
 		const refusals = one(`const bytes = 0;\n${code};`);
@@ -100,25 +109,26 @@ describe("code rules", () => {
 	});
 
 	it("allows the same words where they are not code generation", () => {
-		const source = "const o = { eval: 1, Function: 2 };\nconst a = o.eval + o.Function;\nclass K { eval() { return 1; } }\nexport { a };";
+		const source =
+			"const o = { eval: 1, Function: 2 };\nconst a = o.eval + o.Function;\n" + "class K { eval() { return 1; } }\nexport { a };";
 		expect(one(source)).toEqual([]);
 	});
 
 	it("imports only modules of the bundle, by relative path", () => {
 		const cases: [string, RegExp][] = [
-			["import z from \"zod\";", /bare or absolute specifier.*esbuild/],
-			["import x from \"/abs.js\";", /bare or absolute/],
-			["import x from \"../outside.js\";", /outside the bundle/],
-			["import x from \"./missing.js\";", /not in the bundle/],
-			["import x from \"./lib/x\";", /write "\.\/lib\/x\.js"/],
-			["export * from \"node:fs\";", /bare/],
-			["import d from \"./lib/x.js\" with { type: \"json\" };", /import attributes/],
+			['import z from "zod";', /bare or absolute specifier.*esbuild/],
+			['import x from "/abs.js";', /bare or absolute/],
+			['import x from "../outside.js";', /outside the bundle/],
+			['import x from "./missing.js";', /not in the bundle/],
+			['import x from "./lib/x";', /write "\.\/lib\/x\.js"/],
+			['export * from "node:fs";', /bare/],
+			['import d from "./lib/x.js" with { type: "json" };', /import attributes/],
 		];
 		for (const [code, message] of cases) {
 			const refusals = one(code, { "lib/x.js": "" });
 			expect(refusals.map((r) => r.message).join("\n"), code).toMatch(message);
 		}
-		expect(one("import { x } from \"./lib/x.js\"; export { x };", { "lib/x.js": "" })).toEqual([]);
+		expect(one('import { x } from "./lib/x.js"; export { x };', { "lib/x.js": "" })).toEqual([]);
 	});
 
 	it("resolves relative specifiers like a module loader", () => {

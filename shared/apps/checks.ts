@@ -33,7 +33,7 @@ export interface Refusal {
 /** Identifiers whose use means code generation or Wasm compilation at run time. */
 const FORBIDDEN_GLOBALS: Record<string, string> = {
 	eval: "eval() compiles code at run time, which apps cannot do: parse data with JSON.parse instead",
-	Function: "the Function constructor compiles code at run time, which apps cannot do (for a type test use typeof x === \"function\")",
+	Function: "the Function constructor compiles code at run time, which apps cannot do " + '(for a type test use typeof x === "function")',
 	WebAssembly: "WebAssembly compile/instantiate is not available to apps: ship JavaScript modules only",
 };
 const GLOBAL_OBJECTS = new Set(["globalThis", "self", "window", "global"]);
@@ -49,7 +49,10 @@ const GLOBAL_OBJECTS = new Set(["globalThis", "self", "window", "global"]);
  * const version = await bundleHash({ manifest: r.manifest, modules: bundle.modules });
  * ```
  */
-export function checkBundle(bundle: unknown, options: ManifestOptions = {}): { ok: true; manifest: AppManifest } | { ok: false; refusals: Refusal[] } {
+export function checkBundle(
+	bundle: unknown,
+	options: ManifestOptions = {},
+): { ok: true; manifest: AppManifest } | { ok: false; refusals: Refusal[] } {
 	const refusals: Refusal[] = checkBundleShape(bundle).map((p) => ({ kind: "bundle", ...p }));
 	const { manifest, modules } = (bundle ?? {}) as Partial<AppBundle>;
 	const m = validateManifest(manifest, options);
@@ -58,12 +61,14 @@ export function checkBundle(bundle: unknown, options: ManifestOptions = {}): { o
 		refusals.push({ kind: "secret", file: "smcp.app.json", message: `hard-coded ${f.kind}: ${SECRET_FIX}` });
 	}
 	if (modules && typeof modules === "object") {
-		for (const [file, source] of Object.entries(modules)) if (typeof source === "string") refusals.push(...checkModule(file, source, modules));
+		for (const [file, source] of Object.entries(modules))
+			if (typeof source === "string") refusals.push(...checkModule(file, source, modules));
 	}
 	return refusals.length === 0 && m.ok ? { ok: true, manifest: m.manifest } : { ok: false, refusals };
 }
 
-const SECRET_FIX = "remove it, store it with the platform's secrets command, declare its name in \"secrets\" and inject it with \"secretHeaders\"";
+const SECRET_FIX =
+	"remove it, store it with the platform's secrets command, " + 'declare its name in "secrets" and inject it with "secretHeaders"';
 
 /**
  * Checks one module: it parses as an ES module, holds no hard-coded credential, generates no code,
@@ -78,7 +83,16 @@ export function checkModule(file: string, source: string, modules: Record<string
 	const parsed = parseModule(source);
 	if (!parsed.ok) {
 		const { line, column, message } = parsed.error;
-		return [...refusals, { kind: "syntax", file, line, column, message: `${message}: the file must be a JavaScript ES module (bundle TypeScript first)` }];
+		return [
+			...refusals,
+			{
+				kind: "syntax",
+				file,
+				line,
+				column,
+				message: `${message}: the file must be a JavaScript ES module (bundle TypeScript first)`,
+			},
+		];
 	}
 	const at = (node: { loc?: { start: { line: number; column: number } } | null }) => ({
 		file,
@@ -90,16 +104,29 @@ export function checkModule(file: string, source: string, modules: Record<string
 			case "Identifier": {
 				const name = (node as unknown as { name: string }).name;
 				if (name.startsWith("__smcp")) {
-					refusals.push({ kind: "forbidden", ...at(node), message: `"${name}": names starting with __smcp are reserved for the platform's loop guard; rename it` });
+					refusals.push({
+						kind: "forbidden",
+						...at(node),
+						message: `"${name}": names starting with __smcp are reserved for the platform's loop guard; rename it`,
+					});
 				} else if (name in FORBIDDEN_GLOBALS && isReference(node, parent, key)) {
 					refusals.push({ kind: "forbidden", ...at(node), message: FORBIDDEN_GLOBALS[name]! });
 				}
 				break;
 			}
 			case "MemberExpression": {
-				const me = node as unknown as { object: { type: string; name?: string }; property: { type: string; name?: string; value?: unknown }; computed: boolean };
+				const me = node as unknown as {
+					object: { type: string; name?: string };
+					property: { type: string; name?: string; value?: unknown };
+					computed: boolean;
+				};
 				const prop = me.computed ? (me.property.type === "Literal" ? me.property.value : undefined) : me.property.name;
-				if (me.object.type === "Identifier" && GLOBAL_OBJECTS.has(me.object.name!) && typeof prop === "string" && prop in FORBIDDEN_GLOBALS) {
+				if (
+					me.object.type === "Identifier" &&
+					GLOBAL_OBJECTS.has(me.object.name!) &&
+					typeof prop === "string" &&
+					prop in FORBIDDEN_GLOBALS
+				) {
 					refusals.push({ kind: "forbidden", ...at(node), message: FORBIDDEN_GLOBALS[prop]! });
 				}
 				break;
@@ -108,7 +135,7 @@ export function checkModule(file: string, source: string, modules: Record<string
 				refusals.push({
 					kind: "forbidden",
 					...at(node),
-					message: "dynamic import() is not allowed: import modules statically (import … from \"./x.js\") so the bundle is complete",
+					message: 'dynamic import() is not allowed: import modules statically (import … from "./x.js") so the bundle is complete',
 				});
 				break;
 			case "ImportDeclaration":
@@ -119,7 +146,11 @@ export function checkModule(file: string, source: string, modules: Record<string
 				const problem = importProblem(file, String(decl.source.value), modules);
 				if (problem) refusals.push({ kind: "import", ...at(node), message: problem });
 				if (decl.attributes?.length) {
-					refusals.push({ kind: "import", ...at(node), message: "import attributes (with { type: … }) are not supported: bundles hold JavaScript modules only" });
+					refusals.push({
+						kind: "import",
+						...at(node),
+						message: "import attributes (with { type: … }) are not supported: bundles hold JavaScript modules only",
+					});
 				}
 				break;
 			}
@@ -131,13 +162,18 @@ export function checkModule(file: string, source: string, modules: Record<string
 /** Why an import specifier is refused, or null when it names a module of the bundle. */
 function importProblem(from: string, specifier: string, modules: Record<string, unknown>): string | null {
 	if (!specifier.startsWith("./") && !specifier.startsWith("../")) {
-		return `"${specifier}" is a bare or absolute specifier: the bundle must be self-contained, so bundle your dependencies (e.g. with esbuild --bundle) and import only relative paths`;
+		return (
+			`"${specifier}" is a bare or absolute specifier: the bundle must be self-contained, ` +
+			"so bundle your dependencies (e.g. with esbuild --bundle) and import only relative paths"
+		);
 	}
 	const target = resolveModule(from, specifier);
 	if (target === null) return `"${specifier}" points outside the bundle`;
 	if (target in modules) return null;
 	const withJs = `${target}.js`;
-	return withJs in modules ? `"${specifier}" has no extension: write "${specifier}.js"` : `"${specifier}" is not in the bundle (resolved to "${target}")`;
+	return withJs in modules
+		? `"${specifier}" has no extension: write "${specifier}.js"`
+		: `"${specifier}" is not in the bundle (resolved to "${target}")`;
 }
 
 /**
@@ -168,17 +204,32 @@ export function resolveModule(from: string, specifier: string): string | null {
 export function checkHandlers(exported: unknown, manifest: Pick<AppManifest, "main" | "tools">): Refusal[] {
 	const tools = (exported as { tools?: unknown } | null)?.tools;
 	if (typeof tools !== "object" || tools === null) {
-		return [{ kind: "bundle", file: manifest.main, message: "the default export must be defineApp({ tools: { … } }) (an object with a \"tools\" map)" }];
+		return [
+			{
+				kind: "bundle",
+				file: manifest.main,
+				message: 'the default export must be defineApp({ tools: { … } }) (an object with a "tools" map)',
+			},
+		];
 	}
 	const refusals: Refusal[] = [];
 	const declared = new Set(manifest.tools.map((t) => t.name));
 	for (const name of declared) {
 		if (typeof (tools as Record<string, unknown>)[name] !== "function") {
-			refusals.push({ kind: "bundle", file: manifest.main, message: `tool "${name}" is declared in the manifest but has no handler in tools` });
+			refusals.push({
+				kind: "bundle",
+				file: manifest.main,
+				message: `tool "${name}" is declared in the manifest but has no handler in tools`,
+			});
 		}
 	}
 	for (const name of Object.keys(tools)) {
-		if (!declared.has(name)) refusals.push({ kind: "bundle", file: manifest.main, message: `handler "${name}" is not declared in the manifest's tools` });
+		if (!declared.has(name))
+			refusals.push({
+				kind: "bundle",
+				file: manifest.main,
+				message: `handler "${name}" is not declared in the manifest's tools`,
+			});
 	}
 	return refusals;
 }

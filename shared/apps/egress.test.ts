@@ -5,10 +5,17 @@ const list = ["api.example-weather.test", "files.example.com:8443", "8.8.8.8"];
 
 describe("decideEgress", () => {
 	it("allows https to a listed host, case-insensitively, with a trailing dot, on the right port", () => {
-		for (const url of ["https://api.example-weather.test/v1?q=x", "https://API.Example-Weather.test./v1", "https://api.example-weather.test:443/"]) {
+		for (const url of [
+			"https://api.example-weather.test/v1?q=x",
+			"https://API.Example-Weather.test./v1",
+			"https://api.example-weather.test:443/",
+		]) {
 			expect(decideEgress(list, url)).toEqual({ allow: true, host: "api.example-weather.test" });
 		}
-		expect(decideEgress(list, "https://files.example.com:8443/a")).toEqual({ allow: true, host: "files.example.com:8443" });
+		expect(decideEgress(list, "https://files.example.com:8443/a")).toEqual({
+			allow: true,
+			host: "files.example.com:8443",
+		});
 		expect(decideEgress(list, "https://8.8.8.8/dns")).toEqual({ allow: true, host: "8.8.8.8" });
 	});
 
@@ -36,7 +43,10 @@ describe("decideEgress", () => {
 
 	it("allows http to a listed loopback host only with allowLoopback", () => {
 		const dev = ["127.0.0.1:8788"];
-		expect(decideEgress(dev, "http://127.0.0.1:8788/x", { allowLoopback: true })).toEqual({ allow: true, host: "127.0.0.1:8788" });
+		expect(decideEgress(dev, "http://127.0.0.1:8788/x", { allowLoopback: true })).toEqual({
+			allow: true,
+			host: "127.0.0.1:8788",
+		});
 		expect(decideEgress(dev, "http://127.0.0.1:8788/x").allow).toBe(false);
 		expect(decideEgress(dev, "http://127.0.0.1:9999/x", { allowLoopback: true }).allow).toBe(false);
 		expect(decideEgress(["api.example.com"], "http://api.example.com/", { allowLoopback: true }).allow).toBe(false);
@@ -54,8 +64,18 @@ describe("secret headers and audit", () => {
 	});
 
 	it("keeps host, method, status and bytes only, normalised", () => {
-		expect(egressAuditRecord("api.example-weather.test", "get", 200, 512.7)).toEqual({ host: "api.example-weather.test", method: "GET", status: 200, bytes: 512 });
-		expect(egressAuditRecord("h", "BREW\r\nX: y", -1, Number.NaN)).toEqual({ host: "h", method: "OTHER", status: 0, bytes: 0 });
+		expect(egressAuditRecord("api.example-weather.test", "get", 200, 512.7)).toEqual({
+			host: "api.example-weather.test",
+			method: "GET",
+			status: 200,
+			bytes: 512,
+		});
+		expect(egressAuditRecord("h", "BREW\r\nX: y", -1, Number.NaN)).toEqual({
+			host: "h",
+			method: "OTHER",
+			status: 0,
+			bytes: 0,
+		});
 		expect(Object.keys(egressAuditRecord("h", "GET", 200, 1))).toEqual(["host", "method", "status", "bytes"]);
 	});
 });

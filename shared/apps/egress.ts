@@ -37,7 +37,11 @@ export function decideEgress(egress: readonly string[], url: string, options: Ho
 	} catch {
 		return { allow: false, reason: "not an absolute URL" };
 	}
-	if (u.username !== "" || u.password !== "") return { allow: false, reason: "credentials in the URL are refused: declare a secret and inject it with secretHeaders" };
+	if (u.username !== "" || u.password !== "")
+		return {
+			allow: false,
+			reason: "credentials in the URL are refused: declare a secret and inject it with secretHeaders",
+		};
 	const target = fromUrl(u);
 	if (!target) return { allow: false, reason: "the URL has no host" };
 	if (u.protocol === "http:") {

@@ -30,9 +30,12 @@ export class ${GUARD_ERROR_NAME} extends Error {
 	}
 }
 export function __smcp_begin(deadlineMs, maxTicks = ${DEFAULT_MAX_TICKS}, maxCallDepth = ${DEFAULT_MAX_DEPTH}) {
-	if (typeof deadlineMs !== "number" || Number.isNaN(deadlineMs)) throw new TypeError("__smcp_begin: deadlineMs must be a number (epoch ms)");
-	if (typeof maxTicks !== "number" || !(maxTicks > 0)) throw new TypeError("__smcp_begin: maxTicks must be a positive number");
-	if (typeof maxCallDepth !== "number" || !(maxCallDepth > 0)) throw new TypeError("__smcp_begin: maxCallDepth must be a positive number");
+	if (typeof deadlineMs !== "number" || Number.isNaN(deadlineMs)) {
+		throw new TypeError("__smcp_begin: deadlineMs must be a number (epoch ms)");
+	}
+	if (!(maxTicks > 0) || !(maxCallDepth > 0)) {
+		throw new TypeError("__smcp_begin: maxTicks and maxCallDepth must be positive numbers");
+	}
 	deadline = deadlineMs;
 	budget = maxTicks;
 	maxDepth = maxCallDepth;

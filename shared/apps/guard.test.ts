@@ -59,7 +59,7 @@ describe("guardModule: where ticks go", () => {
 		const E = "__smcp_enter();try{";
 		const X = "}finally{__smcp_exit();}";
 		expect(code("function f(){return 1}")).toBe(`function f(){${E}return 1${X}}`);
-		expect(code("function f(){\"use strict\"\nreturn 1}")).toBe(`function f(){"use strict";${E}\nreturn 1${X}}`);
+		expect(code('function f(){"use strict"\nreturn 1}')).toBe(`function f(){"use strict";${E}\nreturn 1${X}}`);
 		expect(code("const f = x => ({x})")).toBe(`const f = x => {${E}return ({x})${X}}`);
 		expect(code("for(;;) x => y")).toBe(`for(;;) {__smcp_tick();x => {${E}return y${X}}}`);
 		expect(code("function f(){for(;;)x}")).toBe(`function f(){${E}for(;;){__smcp_tick();x}${X}}`);
@@ -77,7 +77,13 @@ describe("guardModule: where ticks go", () => {
 	it("keeps line numbers and imports the prelude relative to the module", () => {
 		const src = "export function f() {\n\tfor (;;)\n\t\tg();\n}\n";
 		const r = guardModule("lib/deep/x.js", src);
-		expect(r.ok && r.code.split("\n").slice(0, 4).map((l) => l.includes("for") || l.includes("g()"))).toEqual([false, true, true, false]);
+		expect(
+			r.ok &&
+				r.code
+					.split("\n")
+					.slice(0, 4)
+					.map((l) => l.includes("for") || l.includes("g()")),
+		).toEqual([false, true, true, false]);
 		expect(r.ok && r.code).toContain(`from "../../${GUARD_MODULE}"`);
 		expect(guardModule("x.js", "for (")).toMatchObject({ ok: false, error: { line: 1 } });
 	});
@@ -142,7 +148,10 @@ export function sum(n) { let s = 0; for (let i = 0; i < n; i++) s += i; return s
 	});
 
 	it("is invisible to modules in sub-folders too", async () => {
-		const { mod, guard } = await guarded({ "index.js": "export { spin } from \"./lib/spin.js\";", "lib/spin.js": "export function spin() { for (;;); }" });
+		const { mod, guard } = await guarded({
+			"index.js": 'export { spin } from "./lib/spin.js";',
+			"lib/spin.js": "export function spin() { for (;;); }",
+		});
 		guard.__smcp_begin(Date.now() + 10_000, 1_000);
 		expect(stopped(() => mod.spin())).toMatch(/budget/);
 	});
@@ -152,7 +161,9 @@ describe("guarded code computes what the original computes", () => {
 	const corpus = `export function run() {
 	"use strict"
 	const out = [];
-	outer: for (let i = 0; i < 3; i++) inner: for (let j = 0; j < 3; j++) { if (j === 2) continue outer; if (i === 2) break inner; out.push(i * 10 + j); }
+	outer: for (let i = 0; i < 3; i++) inner: for (let j = 0; j < 3; j++) {
+		if (j === 2) continue outer; if (i === 2) break inner; out.push(i * 10 + j);
+	}
 	let k = 0; while (k < 5) k++; out.push(k);
 	do k--;
 	while (k > 2)
@@ -162,7 +173,10 @@ describe("guarded code computes what the original computes", () => {
 	if (k === 0) out.push("zero"); else if (k === 2) out.push("two"); else out.push("other");
 	const sq = (x) => x * x, obj = (x) => ({ x }), curried = (a) => (b) => a + b;
 	out.push(sq(4), obj(1).x, curried(1)(2));
-	class A { static count = 0; n = A.count++; m = () => this.n; #p = 5; get double() { return this.n * 2; } priv() { return this.#p; } static { A.ready = true; } }
+	class A {
+		static count = 0; n = A.count++; m = () => this.n; #p = 5;
+		get double() { return this.n * 2; } priv() { return this.#p; } static { A.ready = true; }
+	}
 	class B extends A { constructor() { super(); this.b = 1; } }
 	const a = new A(), b = new B();
 	out.push(a.n, b.n, a.m(), b.double, A.ready, b.priv(), b.m.name, b.b);

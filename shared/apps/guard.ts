@@ -29,7 +29,14 @@ import type { Node } from "acorn";
 import { parseModule, walk, type SyntaxProblem } from "./ast";
 import { GUARD_MODULE, GUARD_PRELUDE } from "./guard-prelude";
 
-export { DEFAULT_MAX_DEPTH, DEFAULT_MAX_TICKS, GUARD_ERROR_NAME, GUARD_MODULE, GUARD_PRELUDE, isGuardError } from "./guard-prelude";
+export {
+	DEFAULT_MAX_DEPTH,
+	DEFAULT_MAX_TICKS,
+	GUARD_ERROR_NAME,
+	GUARD_MODULE,
+	GUARD_PRELUDE,
+	isGuardError,
+} from "./guard-prelude";
 
 const TICK = "__smcp_tick();";
 const ENTER = "__smcp_enter();try{";
@@ -37,7 +44,13 @@ const EXIT = "}finally{__smcp_exit();}";
 const LOOPS = new Set(["ForStatement", "ForInStatement", "ForOfStatement", "WhileStatement", "DoWhileStatement"]);
 const FUNCTIONS = new Set(["FunctionDeclaration", "FunctionExpression", "ArrowFunctionExpression"]);
 
-type Ranged = Node & { body?: Ranged | Ranged[]; async?: boolean; generator?: boolean; directive?: string; value?: Ranged | null };
+type Ranged = Node & {
+	body?: Ranged | Ranged[];
+	async?: boolean;
+	generator?: boolean;
+	directive?: string;
+	value?: Ranged | null;
+};
 
 /**
  * Instruments one module. `path` is its path in the bundle (it decides the prelude's relative
@@ -110,7 +123,9 @@ export function guardModule(path: string, source: string): { ok: true; code: str
  * if (g.ok) stored.modules = g.modules;
  * ```
  */
-export function guardBundle(modules: Record<string, string>): { ok: true; modules: Record<string, string> } | { ok: false; file: string; error: SyntaxProblem } {
+export function guardBundle(
+	modules: Record<string, string>,
+): { ok: true; modules: Record<string, string> } | { ok: false; file: string; error: SyntaxProblem } {
 	const out: Record<string, string> = {};
 	for (const [path, source] of Object.entries(modules)) {
 		const r = guardModule(path, source);

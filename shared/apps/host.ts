@@ -44,9 +44,9 @@ export interface HostOptions {
  */
 export function parseHost(entry: string, options: HostOptions = {}): { ok: true; host: ParsedHost } | { ok: false; message: string } {
 	const fail = (message: string) => ({ ok: false as const, message });
-	if (entry.length === 0 || entry.length > 260) return fail("must be a host name of 1 to 260 characters, e.g. \"api.example.com\"");
-	if (entry.includes("*")) return fail("wildcards are not allowed: list each host exactly, e.g. \"api.example.com\"");
-	if (/^[a-z][a-z0-9+.-]*:\/\//i.test(entry)) return fail("write the host only, without a scheme (no \"https://\")");
+	if (entry.length === 0 || entry.length > 260) return fail('must be a host name of 1 to 260 characters, e.g. "api.example.com"');
+	if (entry.includes("*")) return fail('wildcards are not allowed: list each host exactly, e.g. "api.example.com"');
+	if (/^[a-z][a-z0-9+.-]*:\/\//i.test(entry)) return fail('write the host only, without a scheme (no "https://")');
 	if (/[\s/?#@\\]/.test(entry)) return fail("write the host only: no path, query, credentials or spaces");
 	let url: URL;
 	try {
@@ -87,13 +87,13 @@ function refuse(h: ParsedHost, options: HostOptions): string | null {
 	if (h.port === 0) return "port 0 is not a valid port (use 1 to 65535)";
 	if (isLoopback(h)) {
 		if (!options.allowLoopback) return "loopback hosts are refused (they are allowed only in local development)";
-		return h.port === undefined ? "a loopback host needs an explicit port, e.g. \"127.0.0.1:8788\"" : null;
+		return h.port === undefined ? 'a loopback host needs an explicit port, e.g. "127.0.0.1:8788"' : null;
 	}
 	if (h.kind === "ipv4") return privateV4(h.hostname) ? "private, loopback, link-local or reserved IPv4 addresses are refused" : null;
 	if (h.kind === "ipv6") return privateV6(h.hostname) ? "loopback, link-local, unique-local or reserved IPv6 addresses are refused" : null;
 	if (h.hostname.length > 253) return "host name is longer than 253 characters";
 	const labels = h.hostname.split(".");
-	if (labels.length < 2) return "a single-label name is refused: give the fully qualified name, e.g. \"api.example.com\"";
+	if (labels.length < 2) return 'a single-label name is refused: give the fully qualified name, e.g. "api.example.com"';
 	if (labels.some((l) => !LABEL.test(l))) return "is not a valid DNS name (letters, digits and hyphens per label)";
 	if (h.hostname.endsWith(".localhost")) return "*.localhost names resolve to loopback and are refused (RFC 6761)";
 	if (/^\d+$/.test(labels[labels.length - 1]!)) return "the top-level label cannot be numeric";

@@ -21,19 +21,28 @@ export const MAX_SCHEMA_DEPTH = 12;
  * ```
  */
 export function checkToolSchema(schema: unknown): { path: string; message: string }[] {
-	if (!isPlainObject(schema)) return [{ path: "", message: "must be a JSON Schema object, e.g. { \"type\": \"object\", \"properties\": {} }" }];
+	if (!isPlainObject(schema)) return [{ path: "", message: 'must be a JSON Schema object, e.g. { "type": "object", "properties": {} }' }];
 	const errors: { path: string; message: string }[] = [];
 	if (schema.type !== "object") {
-		errors.push({ path: "type", message: "must be \"object\": MCP tool schemas describe an object of named arguments or results" });
+		errors.push({
+			path: "type",
+			message: 'must be "object": MCP tool schemas describe an object of named arguments or results',
+		});
 	}
 	const shape = walk(schema, "", 0, errors);
 	if (shape.depth > MAX_SCHEMA_DEPTH) {
-		errors.push({ path: "", message: `nests ${shape.depth} levels deep; the limit is ${MAX_SCHEMA_DEPTH}: flatten the schema` });
+		errors.push({
+			path: "",
+			message: `nests ${shape.depth} levels deep; the limit is ${MAX_SCHEMA_DEPTH}: flatten the schema`,
+		});
 	}
 	if (errors.length === 0) {
 		const bytes = new TextEncoder().encode(JSON.stringify(schema)).length;
 		if (bytes > MAX_SCHEMA_BYTES) {
-			errors.push({ path: "", message: `is ${bytes} bytes; the limit is ${MAX_SCHEMA_BYTES}: shorten descriptions or split the tool` });
+			errors.push({
+				path: "",
+				message: `is ${bytes} bytes; the limit is ${MAX_SCHEMA_BYTES}: shorten descriptions or split the tool`,
+			});
 		}
 	}
 	return errors;
@@ -49,7 +58,7 @@ function walk(value: unknown, path: string, depth: number, errors: { path: strin
 	}
 	if (Array.isArray(value)) {
 		let max = depth + 1;
-		value.forEach((v, i) => (max = Math.max(max, walk(v, `${path}[${i}]`, depth + 1, errors).depth)));
+		for (const [i, v] of value.entries()) max = Math.max(max, walk(v, `${path}[${i}]`, depth + 1, errors).depth);
 		return { depth: max };
 	}
 	if (!isPlainObject(value)) {
@@ -58,7 +67,10 @@ function walk(value: unknown, path: string, depth: number, errors: { path: strin
 	}
 	const at = (key: string) => (path === "" ? key : `${path}.${key}`);
 	if ("$ref" in value && (typeof value.$ref !== "string" || !value.$ref.startsWith("#"))) {
-		errors.push({ path: at("$ref"), message: "must be a local reference (\"#/$defs/...\"): remote schemas are not fetched" });
+		errors.push({
+			path: at("$ref"),
+			message: 'must be a local reference ("#/$defs/..."): remote schemas are not fetched',
+		});
 	}
 	if ("properties" in value && !isPlainObject(value.properties)) {
 		errors.push({ path: at("properties"), message: "must be an object mapping names to schemas" });

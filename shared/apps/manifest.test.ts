@@ -29,12 +29,27 @@ describe("validateManifest", () => {
 		const r = validateManifest(base());
 		expect(r.ok).toBe(true);
 		if (!r.ok) return;
-		expect(r.manifest.limits).toEqual({ cpuMs: 50, subRequests: 10, timeoutMs: 10_000, maxResultBytes: 262_144, storageBytes: 1_048_576 });
-		expect(validateManifest({ ...base(), limits: { cpuMs: 200 } })).toMatchObject({ ok: true, manifest: { limits: { cpuMs: 200, subRequests: 10 } } });
+		expect(r.manifest.limits).toEqual({
+			cpuMs: 50,
+			subRequests: 10,
+			timeoutMs: 10_000,
+			maxResultBytes: 262_144,
+			storageBytes: 1_048_576,
+		});
+		expect(validateManifest({ ...base(), limits: { cpuMs: 200 } })).toMatchObject({
+			ok: true,
+			manifest: { limits: { cpuMs: 200, subRequests: 10 } },
+		});
 	});
 
 	it("reports every problem with its path and what to fix", () => {
-		const bad = { ...base(), name: "Weather", version: "1", tools: [{ ...base().tools[0]!, scope: "admin" }], limits: { cpuMs: 60_000 } };
+		const bad = {
+			...base(),
+			name: "Weather",
+			version: "1",
+			tools: [{ ...base().tools[0]!, scope: "admin" }],
+			limits: { cpuMs: 60_000 },
+		};
 		const errors = errorsOf(bad);
 		const paths = errors.map((e) => e.path);
 		expect(paths).toEqual(expect.arrayContaining(["name", "version", "tools[0].scope", "limits.cpuMs"]));
@@ -44,7 +59,7 @@ describe("validateManifest", () => {
 
 	it("names unknown fields (typos) instead of ignoring them", () => {
 		const errors = errorsOf({ ...base(), egres: [] });
-		expect(errors).toEqual([{ path: "(manifest)", message: expect.stringContaining("\"egres\"") }]);
+		expect(errors).toEqual([{ path: "(manifest)", message: expect.stringContaining('"egres"') }]);
 	});
 
 	it("refuses duplicate tools, too many tools and over-long hosted names", () => {
@@ -128,12 +143,18 @@ describe("egress hosts in the manifest", () => {
 
 	it("accepts public names, ports and public IP literals; 443 is the default port", () => {
 		for (const h of ["api.example.com", "api.example.com:8443", "8.8.8.8", "[2606:4700::1111]"]) expect(parseHost(h).ok).toBe(true);
-		expect(parseHost("api.example.com:443")).toEqual({ ok: false, message: "is not in canonical form: write it as \"api.example.com\"" });
+		expect(parseHost("api.example.com:443")).toEqual({
+			ok: false,
+			message: 'is not in canonical form: write it as "api.example.com"',
+		});
 		expect(parseHost("api.example.com.").ok).toBe(false);
 	});
 
 	it("suggests the canonical form of a disguised address or an upper-case name", () => {
-		expect(parseHost("API.example.com")).toEqual({ ok: false, message: "is not in canonical form: write it as \"api.example.com\"" });
+		expect(parseHost("API.example.com")).toEqual({
+			ok: false,
+			message: 'is not in canonical form: write it as "api.example.com"',
+		});
 	});
 
 	it("admits loopback with a port only when allowLoopback is set", () => {
@@ -151,7 +172,8 @@ describe("hosted tool names", () => {
 		expect(hostedToolName("unit-converter", "convert")).toBe("unit-converter__convert");
 		expect(parseHostedToolName("unit-converter__convert")).toEqual({ app: "unit-converter", tool: "convert" });
 		expect(parseHostedToolName("a__b__c")).toEqual({ app: "a", tool: "b__c" });
-		for (const builtIn of ["read_graph", "create_entities", "test_simple_text", "audit_log"]) expect(parseHostedToolName(builtIn)).toBeNull();
+		for (const builtIn of ["read_graph", "create_entities", "test_simple_text", "audit_log"])
+			expect(parseHostedToolName(builtIn)).toBeNull();
 		expect(parseHostedToolName("app.tool")).toBeNull();
 		expect(() => hostedToolName("Bad", "x")).toThrow(TypeError);
 	});

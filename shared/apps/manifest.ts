@@ -45,7 +45,12 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/;
 const RESERVED_HEADERS = new Set(["host", "content-length", "transfer-encoding", "connection", "upgrade", "te", "trailer", "keep-alive"]);
 
 const limit = (name: keyof typeof LIMITS) =>
-	z.number().int().min(1, `${name} must be at least 1`).max(LIMITS[name].max, `${name} must be at most ${LIMITS[name].max}`).default(LIMITS[name].default);
+	z
+		.number()
+		.int()
+		.min(1, `${name} must be at least 1`)
+		.max(LIMITS[name].max, `${name} must be at most ${LIMITS[name].max}`)
+		.default(LIMITS[name].default);
 
 const toolSchema = z.strictObject({
 	name: z.string().regex(TOOL_NAME, "must be lower-case snake_case: a letter, then up to 47 letters, digits or _"),
@@ -62,44 +67,43 @@ const toolSchema = z.strictObject({
 			openWorldHint: z.boolean().optional(),
 		})
 		.optional(),
-	scope: z.enum(["mcp:read", "mcp:write"], "must be \"mcp:read\" or \"mcp:write\": the OAuth scope a caller needs"),
-	task: z.enum(["forbidden", "optional", "required"], "must be \"forbidden\", \"optional\" or \"required\"").optional(),
+	scope: z.enum(["mcp:read", "mcp:write"], 'must be "mcp:read" or "mcp:write": the OAuth scope a caller needs'),
+	task: z.enum(["forbidden", "optional", "required"], 'must be "forbidden", "optional" or "required"').optional(),
 });
 
 const secretHeaderSchema = z.strictObject({
 	host: z.string(),
-	header: z.string().regex(HEADER_NAME, "must be an HTTP header name, e.g. \"Authorization\" or \"X-Api-Key\""),
-	secret: z.string().regex(SECRET_NAME, "must be a secret name listed in \"secrets\""),
+	header: z.string().regex(HEADER_NAME, 'must be an HTTP header name, e.g. "Authorization" or "X-Api-Key"'),
+	secret: z.string().regex(SECRET_NAME, 'must be a secret name listed in "secrets"'),
 	prefix: z
 		.string()
 		.max(64)
-		.regex(/^[\x20-\x7e]*$/, "must be printable ASCII (no line breaks), e.g. \"Bearer \"")
+		.regex(/^[\x20-\x7e]*$/, 'must be printable ASCII (no line breaks), e.g. "Bearer "')
 		.optional(),
 });
 
-const manifestSchema = z
-	.strictObject({
-		name: z.string().regex(APP_NAME, "must be a lower-case slug: a letter, then up to 31 letters, digits or -"),
-		version: z.string().max(64).regex(SEMVER, "must be a semantic version such as \"1.0.0\" or \"1.2.0-beta.1\""),
-		description: z.string().max(4096).optional(),
-		main: z.string().min(1, "name the bundle's entry module, e.g. \"index.js\""),
-		tools: z.array(toolSchema).min(1, "declare at least one tool").max(MAX_TOOLS, `at most ${MAX_TOOLS} tools per app`),
-		egress: z.array(z.string()).max(MAX_EGRESS_HOSTS, `at most ${MAX_EGRESS_HOSTS} hosts`).default([]),
-		secrets: z
-			.array(z.string().regex(SECRET_NAME, "must be upper-case: a letter, then up to 63 letters, digits or _"))
-			.max(MAX_SECRETS, `at most ${MAX_SECRETS} secrets per app`)
-			.default([]),
-		secretHeaders: z.array(secretHeaderSchema).max(MAX_SECRETS).optional(),
-		limits: z
-			.strictObject({
-				cpuMs: limit("cpuMs"),
-				subRequests: limit("subRequests"),
-				timeoutMs: limit("timeoutMs"),
-				maxResultBytes: limit("maxResultBytes"),
-				storageBytes: limit("storageBytes"),
-			})
-			.prefault({}),
-	});
+const manifestSchema = z.strictObject({
+	name: z.string().regex(APP_NAME, "must be a lower-case slug: a letter, then up to 31 letters, digits or -"),
+	version: z.string().max(64).regex(SEMVER, 'must be a semantic version such as "1.0.0" or "1.2.0-beta.1"'),
+	description: z.string().max(4096).optional(),
+	main: z.string().min(1, 'name the bundle\'s entry module, e.g. "index.js"'),
+	tools: z.array(toolSchema).min(1, "declare at least one tool").max(MAX_TOOLS, `at most ${MAX_TOOLS} tools per app`),
+	egress: z.array(z.string()).max(MAX_EGRESS_HOSTS, `at most ${MAX_EGRESS_HOSTS} hosts`).default([]),
+	secrets: z
+		.array(z.string().regex(SECRET_NAME, "must be upper-case: a letter, then up to 63 letters, digits or _"))
+		.max(MAX_SECRETS, `at most ${MAX_SECRETS} secrets per app`)
+		.default([]),
+	secretHeaders: z.array(secretHeaderSchema).max(MAX_SECRETS).optional(),
+	limits: z
+		.strictObject({
+			cpuMs: limit("cpuMs"),
+			subRequests: limit("subRequests"),
+			timeoutMs: limit("timeoutMs"),
+			maxResultBytes: limit("maxResultBytes"),
+			storageBytes: limit("storageBytes"),
+		})
+		.prefault({}),
+});
 
 /** A validated manifest, limits filled in. */
 export type AppManifest = z.output<typeof manifestSchema>;
@@ -130,7 +134,10 @@ export interface ManifestOptions {
  * if (!r.ok) for (const e of r.errors) console.error(`smcp.app.json ${e.path}: ${e.message}`);
  * ```
  */
-export function validateManifest(input: unknown, options: ManifestOptions = {}): { ok: true; manifest: AppManifest } | { ok: false; errors: ManifestError[] } {
+export function validateManifest(
+	input: unknown,
+	options: ManifestOptions = {},
+): { ok: true; manifest: AppManifest } | { ok: false; errors: ManifestError[] } {
 	const parsed = manifestSchema.safeParse(input, { error: describeIssue });
 	if (!parsed.success) {
 		return { ok: false, errors: parsed.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message })) };
@@ -145,12 +152,15 @@ export function validateManifest(input: unknown, options: ManifestOptions = {}):
 		if (hosted.length > MAX_HOSTED_NAME) {
 			errors.push({
 				path: `tools[${i}].name`,
-				message: `the hosted name "${hosted}" has ${hosted.length} characters; clients accept at most ${MAX_HOSTED_NAME}: shorten the app or tool name`,
+				message:
+					`the hosted name "${hosted}" has ${hosted.length} characters; clients accept at most ` +
+					`${MAX_HOSTED_NAME}: shorten the app or tool name`,
 			});
 		}
 		for (const key of ["inputSchema", "outputSchema"] as const) {
 			if (t[key] === undefined) continue;
-			for (const e of checkToolSchema(t[key])) errors.push({ path: formatPath(["tools", i, key, ...(e.path ? [e.path] : [])]), message: e.message });
+			for (const e of checkToolSchema(t[key]))
+				errors.push({ path: formatPath(["tools", i, key, ...(e.path ? [e.path] : [])]), message: e.message });
 		}
 	});
 	const hosts = new Set<string>();
@@ -164,9 +174,15 @@ export function validateManifest(input: unknown, options: ManifestOptions = {}):
 	const injected = new Set<string>();
 	m.secretHeaders?.forEach((s, i) => {
 		const at = `secretHeaders[${i}]`;
-		if (!hosts.has(s.host)) errors.push({ path: `${at}.host`, message: `"${s.host}" is not in "egress": list the host there first, in the same form` });
-		if (!m.secrets.includes(s.secret)) errors.push({ path: `${at}.secret`, message: `"${s.secret}" is not in "secrets": declare it there first` });
-		if (RESERVED_HEADERS.has(s.header.toLowerCase())) errors.push({ path: `${at}.header`, message: `"${s.header}" is set by the platform and cannot carry a secret` });
+		if (!hosts.has(s.host))
+			errors.push({
+				path: `${at}.host`,
+				message: `"${s.host}" is not in "egress": list the host there first, in the same form`,
+			});
+		if (!m.secrets.includes(s.secret))
+			errors.push({ path: `${at}.secret`, message: `"${s.secret}" is not in "secrets": declare it there first` });
+		if (RESERVED_HEADERS.has(s.header.toLowerCase()))
+			errors.push({ path: `${at}.header`, message: `"${s.header}" is set by the platform and cannot carry a secret` });
 		const key = `${s.host} ${s.header.toLowerCase()}`;
 		if (injected.has(key)) errors.push({ path: at, message: `header "${s.header}" is injected twice for "${s.host}"` });
 		injected.add(key);
@@ -220,11 +236,17 @@ function formatPath(path: readonly PropertyKey[]): string {
 /** Replaces zod's generic messages with ones that say what to write. */
 function describeIssue(issue: z.core.$ZodRawIssue): string | undefined {
 	switch (issue.code) {
-		case "invalid_type":
-			if (issue.input === undefined) return `is required (${String(issue.expected)})`;
-			return `must be ${issue.expected === "record" ? "an object" : `a${/^[aeiou]/.test(String(issue.expected)) ? "n" : ""} ${String(issue.expected)}`}`;
-		case "unrecognized_keys":
-			return `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}: remove ${issue.keys.length > 1 ? "them" : "it"} or check the spelling`;
+		case "invalid_type": {
+			const expected = String(issue.expected);
+			if (issue.input === undefined) return `is required (${expected})`;
+			if (expected === "record") return "must be an object";
+			return `must be ${/^[aeiou]/.test(expected) ? "an" : "a"} ${expected}`;
+		}
+		case "unrecognized_keys": {
+			const many = issue.keys.length > 1;
+			const names = issue.keys.map((k) => `"${k}"`).join(", ");
+			return `unknown field${many ? "s" : ""} ${names}: remove ${many ? "them" : "it"} or check the spelling`;
+		}
 		default:
 			return undefined;
 	}

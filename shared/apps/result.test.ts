@@ -12,7 +12,10 @@ describe("normaliseResult", () => {
 
 	it("turns an object into structuredContent plus its JSON text, other JSON into text", () => {
 		const r = normaliseResult({ celsius: 21.5, skip: undefined }, MAX);
-		expect(r).toMatchObject({ ok: true, result: { structuredContent: { celsius: 21.5 }, content: [{ type: "text", text: "{\"celsius\":21.5}" }] } });
+		expect(r).toMatchObject({
+			ok: true,
+			result: { structuredContent: { celsius: 21.5 }, content: [{ type: "text", text: '{"celsius":21.5}' }] },
+		});
 		expect(normaliseResult([1, 2], MAX)).toMatchObject({ ok: true, result: { content: [{ text: "[1,2]" }] } });
 		expect(normaliseResult(null, MAX)).toMatchObject({ ok: true, result: { content: [{ text: "null" }] } });
 	});
@@ -20,9 +23,15 @@ describe("normaliseResult", () => {
 	it("passes a full CallToolResult through, and checks it", () => {
 		const full = { content: [{ type: "text", text: "x" }], structuredContent: { a: 1 }, isError: false };
 		expect(normaliseResult(full, MAX)).toEqual({ ok: true, result: full, bytes: expect.any(Number) });
-		expect(normaliseResult({ content: [{ type: "text" }] }, MAX)).toMatchObject({ ok: false, error: { reason: "malformed" } });
+		expect(normaliseResult({ content: [{ type: "text" }] }, MAX)).toMatchObject({
+			ok: false,
+			error: { reason: "malformed" },
+		});
 		// Not a CallToolResult (an extra key): data that happens to have a "content" field.
-		expect(normaliseResult({ content: [], title: "t" }, MAX)).toMatchObject({ ok: true, result: { structuredContent: { content: [], title: "t" } } });
+		expect(normaliseResult({ content: [], title: "t" }, MAX)).toMatchObject({
+			ok: true,
+			result: { structuredContent: { content: [], title: "t" } },
+		});
 	});
 
 	it.each([
@@ -41,7 +50,10 @@ describe("normaliseResult", () => {
 	it("refuses cycles but not shared references", () => {
 		const cyclic: Record<string, unknown> = {};
 		cyclic.self = cyclic;
-		expect(normaliseResult(cyclic, MAX)).toMatchObject({ ok: false, error: { message: expect.stringMatching(/cycle at \$\.self/) } });
+		expect(normaliseResult(cyclic, MAX)).toMatchObject({
+			ok: false,
+			error: { message: expect.stringMatching(/cycle at \$\.self/) },
+		});
 		const shared = { a: 1 };
 		expect(normaliseResult({ x: shared, y: shared }, MAX).ok).toBe(true);
 	});

@@ -41,21 +41,42 @@ const RESULT_KEYS = new Set(["content", "structuredContent", "isError", "_meta"]
  * if (!r.ok) return toolFailure(r.error.message);
  * ```
  */
-export function normaliseResult(value: unknown, maxBytes: number): { ok: true; result: CallToolResult; bytes: number } | { ok: false; error: ResultProblem } {
+export function normaliseResult(
+	value: unknown,
+	maxBytes: number,
+): { ok: true; result: CallToolResult; bytes: number } | { ok: false; error: ResultProblem } {
 	const bad = jsonProblem(value, "$", 0, new Set());
-	if (bad) return { ok: false, error: { reason: "not_json", message: `the tool returned ${bad}: return JSON values only (strings, numbers, booleans, null, arrays, plain objects)` } };
+	if (bad)
+		return {
+			ok: false,
+			error: {
+				reason: "not_json",
+				message: `the tool returned ${bad}: return JSON values only ` + "(strings, numbers, booleans, null, arrays, plain objects)",
+			},
+		};
 	let result: CallToolResult;
 	if (value === undefined) result = { content: [] };
 	else if (typeof value === "string") result = { content: [{ type: "text", text: value }] };
 	else if (isPlainObject(value) && Array.isArray(value.content) && Object.keys(value).every((k) => RESULT_KEYS.has(k))) {
 		const problem = malformed(value);
-		if (problem) return { ok: false, error: { reason: "malformed", message: `the tool returned a CallToolResult whose ${problem}` } };
+		if (problem)
+			return {
+				ok: false,
+				error: { reason: "malformed", message: `the tool returned a CallToolResult whose ${problem}` },
+			};
 		result = value as unknown as CallToolResult;
 	} else if (isPlainObject(value)) result = { content: [{ type: "text", text: JSON.stringify(value) }], structuredContent: value };
 	else result = { content: [{ type: "text", text: JSON.stringify(value) }] };
 	const bytes = new TextEncoder().encode(JSON.stringify(result)).length;
 	if (bytes > maxBytes) {
-		return { ok: false, error: { reason: "too_large", message: `the result is ${bytes} bytes; this app's limit is ${maxBytes} (limits.maxResultBytes): return less, or page through it` } };
+		return {
+			ok: false,
+			error: {
+				reason: "too_large",
+				message:
+					`the result is ${bytes} bytes; this app's limit is ${maxBytes} (limits.maxResultBytes): ` + "return less, or page through it",
+			},
+		};
 	}
 	return { ok: true, result, bytes };
 }

@@ -26,7 +26,10 @@
 /** A JSON value: what storage holds and what a tool may return. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
-/** The app's own key-value storage, scoped to tenant and app, written through the platform (audited, quota `limits.storageBytes`). */
+/**
+ * The app's own key-value storage, scoped to tenant and app, written through the platform
+ * (audited; quota `limits.storageBytes`).
+ */
 export interface AppStorage {
 	/** The value stored under `key`, or `undefined`. */
 	get<T extends JsonValue = JsonValue>(key: string): Promise<T | undefined>;
@@ -70,9 +73,10 @@ export interface ToolResult {
  * What a handler may return: a string (a text result), a JSON value (an object becomes
  * `structuredContent` plus its JSON text), a full {@link ToolResult}, or nothing.
  */
-export type ToolReturn = string | JsonValue | ToolResult | undefined | void;
+export type ToolReturn = string | JsonValue | ToolResult | undefined | undefined;
 
 /** A tool handler: validated arguments in, a result out. */
+// biome-ignore lint/suspicious/noExplicitAny: a handler's arguments are typed by its author; the host validates them against the manifest's JSON Schema first.
 export type ToolHandler<A = any> = (args: A, ctx: ToolContext) => ToolReturn | Promise<ToolReturn>;
 
 /** The `main` module's default export. `smcp` marks the format version. */

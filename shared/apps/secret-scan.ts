@@ -31,8 +31,8 @@ const PATTERNS: { kind: string; re: RegExp }[] = [
 ];
 
 /** `password = "…"`, `apiKey: '…'`, `GITHUB_TOKEN = \`…\``: a credential-like name given a literal. */
-const ASSIGNMENT =
-	/[A-Za-z0-9_$]*(?:password|passwd|secret|token|api[_-]?key|access[_-]?key|auth[_-]?key|private[_-]?key|credential)[A-Za-z0-9_$]*["']?\s*[:=]\s*(["'`])([^"'`\s]{16,})\1/gi;
+const SECRET_WORDS = "password|passwd|secret|token|api[_-]?key|access[_-]?key|auth[_-]?key|private[_-]?key|credential";
+const ASSIGNMENT = new RegExp(`[A-Za-z0-9_$]*(?:${SECRET_WORDS})[A-Za-z0-9_$]*["']?\\s*[:=]\\s*(["'\`])([^"'\`\\s]{16,})\\1`, "gi");
 
 /**
  * Scans one source text. Returns at most one finding per line (the most specific kind).

@@ -18,14 +18,26 @@ describe("tenant secret encryption", () => {
 		expect(a.kid).toMatch(/^[0-9a-f]{8}$/);
 		expect(a.iv).not.toBe(b.iv);
 		expect(a.ct).not.toContain("s3cr3t");
-		expect(await decryptSecret(k, "t1", "WEATHER_KEY", a, { app: "weather" })).toEqual({ ok: true, plaintext: "s3cr3t-value", stale: false });
+		expect(await decryptSecret(k, "t1", "WEATHER_KEY", a, { app: "weather" })).toEqual({
+			ok: true,
+			plaintext: "s3cr3t-value",
+			stale: false,
+		});
 	});
 
 	it("a ciphertext moved to another tenant, app or name does not open", async () => {
 		const k = await keys(OLD);
 		const sealed = await encryptSecret(k, "t1", "A_KEY", "v", { app: "x" });
-		for (const [tenant, name, app] of [["t2", "A_KEY", "x"], ["t1", "B_KEY", "x"], ["t1", "A_KEY", "y"], ["t1", "A_KEY", "*"]] as const) {
-			expect(await decryptSecret(k, tenant, name, sealed, { app })).toEqual({ ok: false, error: { reason: "decrypt_failed" } });
+		for (const [tenant, name, app] of [
+			["t2", "A_KEY", "x"],
+			["t1", "B_KEY", "x"],
+			["t1", "A_KEY", "y"],
+			["t1", "A_KEY", "*"],
+		] as const) {
+			expect(await decryptSecret(k, tenant, name, sealed, { app })).toEqual({
+				ok: false,
+				error: { reason: "decrypt_failed" },
+			});
 		}
 	});
 
@@ -33,9 +45,18 @@ describe("tenant secret encryption", () => {
 		const k = await keys(OLD);
 		const sealed = await encryptSecret(k, "t1", "A_KEY", "value");
 		const flip = (s: string) => (s[0] === "A" ? "B" : "A") + s.slice(1);
-		expect(await decryptSecret(k, "t1", "A_KEY", { ...sealed, ct: flip(sealed.ct) })).toMatchObject({ ok: false, error: { reason: "decrypt_failed" } });
-		expect(await decryptSecret(k, "t1", "A_KEY", { ...sealed, iv: flip(sealed.iv) })).toMatchObject({ ok: false, error: { reason: "decrypt_failed" } });
-		expect(await decryptSecret(k, "t1", "A_KEY", { ...sealed, ct: "!!" })).toEqual({ ok: false, error: { reason: "malformed" } });
+		expect(await decryptSecret(k, "t1", "A_KEY", { ...sealed, ct: flip(sealed.ct) })).toMatchObject({
+			ok: false,
+			error: { reason: "decrypt_failed" },
+		});
+		expect(await decryptSecret(k, "t1", "A_KEY", { ...sealed, iv: flip(sealed.iv) })).toMatchObject({
+			ok: false,
+			error: { reason: "decrypt_failed" },
+		});
+		expect(await decryptSecret(k, "t1", "A_KEY", { ...sealed, ct: "!!" })).toEqual({
+			ok: false,
+			error: { reason: "malformed" },
+		});
 	});
 
 	it("rotation: the previous key still opens (flagged stale), re-encryption moves to the new kid", async () => {
@@ -49,7 +70,10 @@ describe("tenant secret encryption", () => {
 		expect(resealed.kid).not.toBe(sealed.kid);
 		// After the previous key is dropped, only re-sealed values open.
 		const after = await keys(NEW);
-		expect(await decryptSecret(after, "t1", "A_KEY", sealed)).toEqual({ ok: false, error: { reason: "unknown_key", kid: sealed.kid } });
+		expect(await decryptSecret(after, "t1", "A_KEY", sealed)).toEqual({
+			ok: false,
+			error: { reason: "unknown_key", kid: sealed.kid },
+		});
 		expect(await decryptSecret(after, "t1", "A_KEY", resealed)).toMatchObject({ ok: true, stale: false });
 	});
 
@@ -58,6 +82,8 @@ describe("tenant secret encryption", () => {
 		const short = await loadSecretKeys({ SMCP_SECRETS_KEY: "short-secret" });
 		expect(short).toMatchObject({ ok: false, message: expect.stringMatching(/too short/) });
 		expect(JSON.stringify(short)).not.toContain("short-secret");
-		expect(await loadSecretKeys({ SMCP_SECRETS_KEY: NEW, SMCP_SECRETS_KEY_PREVIOUS: "x" })).toMatchObject({ ok: false });
+		expect(await loadSecretKeys({ SMCP_SECRETS_KEY: NEW, SMCP_SECRETS_KEY_PREVIOUS: "x" })).toMatchObject({
+			ok: false,
+		});
 	});
 });

@@ -65,12 +65,20 @@ export async function loadSecretKeys(env: SecretsKeyEnv): Promise<{ ok: true; ke
 	if (!current || current.length < MIN_SECRETS_KEY_LENGTH) {
 		return {
 			ok: false,
-			message: `SMCP_SECRETS_KEY is ${current ? "too short" : "not set"}: set it to at least ${MIN_SECRETS_KEY_LENGTH} random characters (e.g. \`openssl rand -base64 48 | wrangler secret put SMCP_SECRETS_KEY\`)`,
+			message:
+				`SMCP_SECRETS_KEY is ${current ? "too short" : "not set"}: set it to at least ` +
+				`${MIN_SECRETS_KEY_LENGTH} random characters ` +
+				"(e.g. `openssl rand -base64 48 | wrangler secret put SMCP_SECRETS_KEY`)",
 		};
 	}
 	const previous = env.SMCP_SECRETS_KEY_PREVIOUS;
 	if (previous !== undefined && previous !== "" && previous.length < MIN_SECRETS_KEY_LENGTH) {
-		return { ok: false, message: `SMCP_SECRETS_KEY_PREVIOUS is shorter than ${MIN_SECRETS_KEY_LENGTH} characters: it must be the former SMCP_SECRETS_KEY, unchanged` };
+		return {
+			ok: false,
+			message:
+				`SMCP_SECRETS_KEY_PREVIOUS is shorter than ${MIN_SECRETS_KEY_LENGTH} characters: ` +
+				"it must be the former SMCP_SECRETS_KEY, unchanged",
+		};
 	}
 	const keys: SecretKeys = { current: await importKey(current) };
 	if (previous && previous !== current) keys.previous = await importKey(previous);
@@ -85,7 +93,13 @@ export async function loadSecretKeys(env: SecretsKeyEnv): Promise<{ ok: true; ke
  * const sealed = await encryptSecret(keys, "t_123", "WEATHER_KEY", value, { app: "weather" });
  * ```
  */
-export async function encryptSecret(keys: SecretKeys, tenantId: string, name: string, plaintext: string, scope: Omit<SecretScope, "tenantId"> = {}): Promise<SealedSecret> {
+export async function encryptSecret(
+	keys: SecretKeys,
+	tenantId: string,
+	name: string,
+	plaintext: string,
+	scope: Omit<SecretScope, "tenantId"> = {},
+): Promise<SealedSecret> {
 	const data = enc.encode(plaintext);
 	if (data.length > MAX_SECRET_BYTES) throw new RangeError(`encryptSecret: the value is longer than ${MAX_SECRET_BYTES} bytes`);
 	const iv = crypto.getRandomValues(new Uint8Array(12));
@@ -109,7 +123,7 @@ export async function decryptSecret(
 	if (!entry) return { ok: false, error: { reason: "unknown_key", kid: String(sealed.kid).slice(0, 8) } };
 	const iv = fromBase64Url(sealed.iv);
 	const ct = fromBase64Url(sealed.ct);
-	if (!iv || iv.length !== 12 || !ct || ct.length < 16) return { ok: false, error: { reason: "malformed" } };
+	if (iv?.length !== 12 || !ct || ct.length < 16) return { ok: false, error: { reason: "malformed" } };
 	try {
 		const key = await tenantKey(entry.key, tenantId);
 		const pt = await crypto.subtle.decrypt({ name: "AES-GCM", iv, additionalData: aad(tenantId, scope.app ?? "*", name) }, key, ct);
