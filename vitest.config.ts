@@ -5,6 +5,17 @@
  */
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { bundleAppDir } from "./shared/apps/bundler.node";
+
+/** The example apps, bundled as `smcp apps deploy` bundles them, for the hosted-app integration tests (workerd has no esbuild). */
+async function exampleBundles(): Promise<string> {
+	const out: Record<string, unknown> = {};
+	for (const app of ["unit-converter", "weather-proxy"]) {
+		const r = await bundleAppDir(`examples/${app}`);
+		if (r.ok) out[app] = r.bundle;
+	}
+	return JSON.stringify(out);
+}
 
 /** Secrets for the test runtime only (never a deployment's). */
 const TEST_BINDINGS = {
@@ -41,7 +52,7 @@ export default defineConfig({
 					cloudflareTest({
 						wrangler: { configPath: "./wrangler.jsonc" },
 						miniflare: {
-							bindings: TEST_BINDINGS,
+							bindings: { ...TEST_BINDINGS, TEST_APP_BUNDLES: await exampleBundles() },
 							// The pre-auth limit is exercised end to end; here every test shares one "IP".
 							ratelimits: { PREAUTH_LIMITER: { namespace_id: "1001", simple: { limit: 100_000, period: 60 } } },
 						},

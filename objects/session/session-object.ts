@@ -47,7 +47,7 @@ import { answerPlainToolCall, initializeResponse, negotiatedVersion, type Kernel
 import { createLegacyServer } from "./legacy-server";
 import { SESSION_MIGRATIONS } from "./schema";
 import { SessionTransport } from "./transport";
-import { hostedCatalog, hostedToolList } from "../../shared/apps/hosted-catalog";
+import { hostedCatalog, hostedToolList } from "../../shared/mcp/hosted-catalog";
 
 /** The trace id of the request whose async work is running (nodejs_compat AsyncLocalStorage). */
 const traces = new AsyncLocalStorage<string>();

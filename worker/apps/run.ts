@@ -16,8 +16,8 @@
  * serves all of a tenant's calls.
  */
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
-import { GUARD_ERROR_NAME, GUARD_MODULE, GUARD_PRELUDE } from "../../shared/apps/guard-prelude";
-import { guardModule } from "../../shared/apps/guard";
+import { GUARD_ERROR_NAME, GUARD_MODULE } from "../../shared/apps/guard-prelude";
+import { guardBundle } from "../../shared/apps/guard";
 import type { AppManifest } from "../../shared/apps/manifest";
 import { normaliseResult, toolErrorResult, type CallToolResult } from "../../shared/apps/result";
 import {
@@ -207,16 +207,12 @@ function platformLimits(manifest: AppManifest): { cpuMs: number; subRequests: nu
 	return { cpuMs: manifest.limits.cpuMs, subRequests: manifest.limits.subRequests * 2 + 100 };
 }
 
-/** The bundle's modules with the loop guard, unless the deploy already inserted it. */
+/** The bundle's modules with the loop guard, unless the deploy already inserted it (on a cold isolate only). */
 function guarded(modules: Record<string, string>): Record<string, string> {
 	if (GUARD_MODULE in modules) return modules;
-	const out: Record<string, string> = { [GUARD_MODULE]: GUARD_PRELUDE };
-	for (const [path, source] of Object.entries(modules)) {
-		const g = guardModule(path, source);
-		if (!g.ok) throw new Error(`module ${path} does not parse`);
-		out[path] = g.code;
-	}
-	return out;
+	const g = guardBundle(modules);
+	if (!g.ok) throw new Error(`module ${g.file} does not parse`);
+	return g.modules;
 }
 
 /** Opens the sealed secrets a call needs. */

@@ -49,7 +49,7 @@ import { INSTRUCTIONS, SERVER_INFO } from "../../../shared/mcp/answers";
 import type { Env } from "../../../shared/env";
 import { nextRound, ROUND_TTL_SECONDS, type Round, type RoundState } from "./mrtr";
 import { parseHostedToolName } from "../../../shared/apps/manifest";
-import { hostedCatalog, hostedToolList } from "../../../shared/apps/hosted-catalog";
+import { hostedCatalog, hostedToolList } from "../../../shared/mcp/hosted-catalog";
 import type { HostedRunner } from "../../apps/lanes";
 
 /** The modern protocol revision this lane serves. */
@@ -176,9 +176,10 @@ function createModernServer(tenant: TenantOf, codec: RequestStateCodec<RoundStat
 	server.setRequestHandler("tools/list", async (_req, ctx) => {
 		const p = principalOf(ctx);
 		await listed(p, ctx, "tools/list");
-		// Deterministic order (registry order is by name, then hosted tools by name), as 2026-07-28 §tools/list recommends.
+		// Deterministic order (by name, hosted tools among the built-in ones), as 2026-07-28 §tools/list recommends.
 		const hosted = await hostedCatalog(p.tenantId, () => tenant(p).hostedTools());
-		return { tools: [...toolList(catalog, p.scopes), ...hostedToolList(hosted, p.scopes)] as never };
+		const tools = [...toolList(catalog, p.scopes), ...hostedToolList(hosted, p.scopes)].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+		return { tools: tools as never };
 	});
 
 	/** Audits a round that ends the call without running it (declined, or state for another call). */

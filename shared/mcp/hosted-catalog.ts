@@ -1,5 +1,5 @@
 /**
- * @module shared/apps/hosted-catalog
+ * @module shared/mcp/hosted-catalog
  * The tenant's hosted tools as each lane lists them: fetched from the kernel (`hostedTools()`,
  * whose `epoch` changes with every deploy, rollback or removal) and kept per isolate for a few
  * seconds, so a burst of `tools/list` costs one kernel request. Listing filters by the caller's
