@@ -23,8 +23,8 @@ import type { SealedSecret } from "../../shared/apps/secrets-crypto";
 import type { StorageAnswer, StorageOp } from "../../shared/apps/runner";
 import { digest, type AuditInput, type AuditStore } from "../../shared/audit/store";
 import { err, ok, type Failure, type Result } from "../../shared/errors";
-import type { AppCallGrant, AppCallReport, AppCallTicket, AppLogLine, HostedCatalog, HostedToolEntry } from "../../shared/rpc/apps";
-import type { ToolCall, ToolOutcome } from "../../shared/rpc/kernel";
+import type { AppCallGrant, AppCallReport, AppCallTicket, AppLogLine, HostedCatalog, HostedToolEntry, RefusalOutcome } from "../../shared/rpc/apps";
+import type { ToolCall } from "../../shared/rpc/kernel";
 import { hasScope, type VerifiedPrincipal } from "../../shared/rpc/principal";
 import { sha256Hex } from "../../shared/sha256";
 import type { BucketState } from "../../shared/rate-limit";
@@ -114,7 +114,7 @@ export class AppCalls {
 			return err({ reason: "insufficient_scope", tool: name, needed: tool.scope });
 		}
 		const manifest = active.version.manifest;
-		const refusal = k.atomically((): ToolOutcome | null => {
+		const refusal = k.atomically((): RefusalOutcome | null => {
 			const credential = k.credentialRefusal(principal, started);
 			if (credential) {
 				k.audit.append({ ...row, decision: "denied", outcome: credential.reason, durationMs: Date.now() - started });
@@ -123,7 +123,12 @@ export class AppCalls {
 			const rateClass = tool.scope === "mcp:write" ? "write" : "read";
 			const budget = takeCallBudget(k.sql, k.limits, principal, rateClass, started, k.buckets);
 			if (!budget.allowed) {
-				k.audit.append({ ...row, decision: "rate_limited", outcome: `retry_after:${budget.retryAfterSeconds}s`, durationMs: Date.now() - started });
+				k.audit.append({
+					...row,
+					decision: "rate_limited",
+					outcome: `retry_after:${budget.retryAfterSeconds}s`,
+					durationMs: Date.now() - started,
+				});
 				return rateLimited(budget.retryAfterSeconds);
 			}
 			const problem = this.#validate(active.version, tool.name, tool.inputSchema, call.arguments ?? {});
@@ -189,7 +194,10 @@ export class AppCalls {
 						.exec<{ n: number }>("SELECT COALESCE(SUM(bytes), 0) AS n FROM app_kv WHERE app = ? AND key <> ?", t.app, op.key)
 						.one().n;
 					if (used + bytes > t.storageBytes) {
-						return { ok: false, error: `storage quota exceeded: ${used + bytes} of ${t.storageBytes} bytes (limits.storageBytes); delete keys first` };
+						return {
+							ok: false,
+							error: `storage quota exceeded: ${used + bytes} of ${t.storageBytes} bytes (limits.storageBytes); delete keys first`,
+						};
 					}
 					sql.exec("INSERT OR REPLACE INTO app_kv (app, key, value, bytes) VALUES (?, ?, ?, ?)", t.app, op.key, op.value, bytes);
 					return { ok: true, value: true };
@@ -203,7 +211,12 @@ export class AppCalls {
 			case "list": {
 				const prefix = String(op.prefix ?? "").slice(0, MAX_STORAGE_KEY);
 				const keys = sql
-					.exec<{ key: string }>("SELECT key FROM app_kv WHERE app = ? AND substr(key, 1, ?) = ? ORDER BY key LIMIT 1000", t.app, prefix.length, prefix)
+					.exec<{ key: string }>(
+						"SELECT key FROM app_kv WHERE app = ? AND substr(key, 1, ?) = ? ORDER BY key LIMIT 1000",
+						t.app,
+						prefix.length,
+						prefix,
+					)
 					.toArray()
 					.map((r) => r.key);
 				return { ok: true, value: keys };
@@ -217,25 +230,31 @@ export class AppCalls {
 	finish(principal: VerifiedPrincipal, ticket: AppCallTicket, report: AppCallReport): void {
 		const live = this.#tickets.get(ticket.id);
 		this.#tickets.delete(ticket.id);
-		const row: AuditInput = live && live.user === principal.userId && live.client === principal.clientId
-			? live.row
-			: {
-					ts: ticket.started,
-					tenant: principal.tenantId,
-					user: principal.userId,
-					client: principal.clientId,
-					lane: "-",
-					protocol: "-",
-					method: "tools/call",
-					tool: String(ticket.name).slice(0, 64),
-					decision: "allowed",
-					outcome: "",
-					durationMs: 0,
-					trace: "-",
-				};
+		const row: AuditInput =
+			live && live.user === principal.userId && live.client === principal.clientId
+				? live.row
+				: {
+						ts: ticket.started,
+						tenant: principal.tenantId,
+						user: principal.userId,
+						client: principal.clientId,
+						lane: "-",
+						protocol: "-",
+						method: "tools/call",
+						tool: String(ticket.name).slice(0, 64),
+						decision: "allowed",
+						outcome: "",
+						durationMs: 0,
+						trace: "-",
+					};
 		const egress = (report.egress ?? []).slice(0, 50).map((e) => `${e.method} ${e.host} ${e.status} ${e.bytes}B`);
 		const outcome = `${String(report.outcome).slice(0, 32)}${egress.length ? `; egress: ${egress.join(", ")}` : ""}`;
-		this.#write({ ...row, decision: report.decision === "allowed" ? "allowed" : "error", outcome, durationMs: Date.now() - ticket.started });
+		this.#write({
+			...row,
+			decision: report.decision === "allowed" ? "allowed" : "error",
+			outcome,
+			durationMs: Date.now() - ticket.started,
+		});
 	}
 
 	/** Appends captured console lines of an app to its bounded log. */
@@ -245,7 +264,13 @@ export class AppCalls {
 		this.#k.atomically(() => {
 			for (const l of lines.slice(0, 200)) {
 				const level = ["debug", "info", "warn", "error"].includes(l.level) ? l.level : "info";
-				sql.exec("INSERT INTO app_logs (app, ts, level, message) VALUES (?, ?, ?, ?)", app, Number(l.ts) || Date.now(), level, String(l.message).slice(0, MAX_APP_LOG_MESSAGE));
+				sql.exec(
+					"INSERT INTO app_logs (app, ts, level, message) VALUES (?, ?, ?, ?)",
+					app,
+					Number(l.ts) || Date.now(),
+					level,
+					String(l.message).slice(0, MAX_APP_LOG_MESSAGE),
+				);
 			}
 			const last = sql.exec<{ id: number }>("SELECT MAX(id) AS id FROM app_logs WHERE app = ?", app).one().id;
 			sql.exec("DELETE FROM app_logs WHERE app = ? AND id <= ?", app, last - MAX_APP_LOG_LINES);
@@ -255,7 +280,11 @@ export class AppCalls {
 	/** The newest lines of an app's log, oldest first. */
 	readLogs(app: string, limit: number): AppLogLine[] {
 		return this.#k.sql
-			.exec<{ ts: number; level: AppLogLine["level"]; message: string }>("SELECT ts, level, message FROM app_logs WHERE app = ? ORDER BY id DESC LIMIT ?", app, Math.min(Math.max(1, limit), MAX_APP_LOG_LINES))
+			.exec<{ ts: number; level: AppLogLine["level"]; message: string }>(
+				"SELECT ts, level, message FROM app_logs WHERE app = ? ORDER BY id DESC LIMIT ?",
+				app,
+				Math.min(Math.max(1, limit), MAX_APP_LOG_LINES),
+			)
 			.toArray()
 			.reverse();
 	}
@@ -294,7 +323,9 @@ export class AppCalls {
 		const key = `${app}@${hash}`;
 		let v = this.#versions.get(key);
 		if (!v) {
-			const row = this.#k.sql.exec<{ manifest: string }>("SELECT manifest FROM app_versions WHERE app = ? AND hash = ?", app, hash).toArray()[0];
+			const row = this.#k.sql
+				.exec<{ manifest: string }>("SELECT manifest FROM app_versions WHERE app = ? AND hash = ?", app, hash)
+				.toArray()[0];
 			if (!row) return null;
 			v = { manifest: JSON.parse(row.manifest) as AppManifest, validators: new Map() };
 			this.#versions.set(key, v);
@@ -338,14 +369,16 @@ const utf8 = (s: string) => new TextEncoder().encode(s).length;
 const validKey = (key: unknown): key is string => typeof key === "string" && key.length > 0 && key.length <= MAX_STORAGE_KEY;
 const badKey = (): StorageAnswer => ({ ok: false, error: `storage keys are strings of 1 to ${MAX_STORAGE_KEY} characters` });
 
-function errorOutcome(message: string): ToolOutcome {
+function errorOutcome(message: string): RefusalOutcome {
 	return { result: { content: [{ type: "text", text: message }], isError: true }, progress: [] };
 }
 
-function rateLimited(seconds: number): ToolOutcome {
+function rateLimited(seconds: number): RefusalOutcome {
 	return {
 		result: {
-			content: [{ type: "text", text: `Rate limit reached for this workspace or client. The call was not run; retry in ${seconds} seconds.` }],
+			content: [
+				{ type: "text", text: `Rate limit reached for this workspace or client. The call was not run; retry in ${seconds} seconds.` },
+			],
 			isError: true,
 			_meta: { "io.smcp/retryAfterSeconds": seconds },
 		},

@@ -426,6 +426,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 	 * The tool list changed (an app deployed, rolled back or removed): open 2025-era sessions are
 	 * told with `notifications/tools/list_changed`. Call after the change committed.
 	 */
+	// biome-ignore lint/correctness/noUnusedPrivateClassMembers: the deploy, rollback and removal methods call it
 	#toolsChanged(): void {
 		this.ctx.waitUntil(announceToolsChanged(this.ctx.storage.sql, this.env).then(() => undefined));
 	}

@@ -8,7 +8,7 @@
 import type { EgressAuditRecord } from "../apps/egress";
 import type { AppManifest } from "../apps/manifest";
 import type { SealedSecret } from "../apps/secrets-crypto";
-import type { ToolOutcome } from "./kernel";
+import type { CallToolResult } from "../apps/result";
 
 /** A ticket for one authorised hosted call; storage operations need a live one. */
 export interface AppCallTicket {
@@ -28,7 +28,13 @@ export interface AppCallTicket {
  */
 export type AppCallGrant =
 	| { kind: "run"; ticket: AppCallTicket; manifest: AppManifest; secrets: Record<string, SealedSecret> }
-	| { kind: "done"; outcome: ToolOutcome };
+	| { kind: "done"; outcome: RefusalOutcome };
+
+/** A refusal as the tool's result (the shape of `ToolOutcome` in kernel.ts, which imports this module). */
+export interface RefusalOutcome {
+	result: CallToolResult & { _meta?: Record<string, unknown> };
+	progress: [];
+}
 
 /** How a hosted call ended, for its audit row. */
 export interface AppCallReport {

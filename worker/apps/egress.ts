@@ -28,7 +28,18 @@ import type { Env } from "../../shared/env";
 /** Most redirects one `fetch` follows (each hop counts as a subrequest). */
 export const MAX_REDIRECTS = 5;
 /** Headers the code may not set: the platform's, hop-by-hop ones, and Cloudflare's. */
-const DROPPED = new Set(["host", "content-length", "transfer-encoding", "connection", "upgrade", "te", "trailer", "keep-alive", "proxy-authorization", "cookie"]);
+const DROPPED = new Set([
+	"host",
+	"content-length",
+	"transfer-encoding",
+	"connection",
+	"upgrade",
+	"te",
+	"trailer",
+	"keep-alive",
+	"proxy-authorization",
+	"cookie",
+]);
 
 /** Whether this deployment may let apps reach loopback hosts (it runs on loopback itself). */
 export function loopbackAllowed(env: Pick<Env, "SMCP_PUBLIC_ORIGIN">): boolean {
@@ -141,7 +152,11 @@ export class Egress extends WorkerEntrypoint<Env, EgressProps> {
 		const { tenant, app, egress, allowLoopback } = this.ctx.props;
 		const decision = decideEgress(egress, request.url, { allowLoopback });
 		const record = (status: number) =>
-			log("info", "app.egress_direct", { tenant, app, ...egressAuditRecord(decision.allow ? decision.host : hostOf(request.url), request.method, status, 0) });
+			log("info", "app.egress_direct", {
+				tenant,
+				app,
+				...egressAuditRecord(decision.allow ? decision.host : hostOf(request.url), request.method, status, 0),
+			});
 		if (!decision.allow) {
 			record(0);
 			return new Response(`egress refused: ${decision.reason}`, { status: 403 });

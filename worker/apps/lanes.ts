@@ -19,7 +19,12 @@ import { answerHostedCall, runHostedCall, type AppRunContext } from "./run";
 
 /** True for a `tools/call` request naming a hosted tool. */
 export function isHostedCall(message: RpcMessage | undefined): message is RpcRequest {
-	return message !== undefined && isRequest(message) && message.method === "tools/call" && parseHostedToolName(String(message.params?.name ?? "")) !== null;
+	return (
+		message !== undefined &&
+		isRequest(message) &&
+		message.method === "tools/call" &&
+		parseHostedToolName(String(message.params?.name ?? "")) !== null
+	);
 }
 
 /** The run context of a request: its bindings and the main module's exports (`ctx.exports`). */
@@ -44,7 +49,11 @@ export async function hostedInSession(
 		const live = await run.env.SESSIONS.get(run.env.SESSIONS.idFromName(sessionId))
 			.deliver(principal, sessionId, null)
 			.catch(() => false);
-		if (!live) return new Response(JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32001, message: "Session not found" } }), { status: 404, headers });
+		if (!live)
+			return new Response(JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32001, message: "Session not found" } }), {
+				status: 404,
+				headers,
+			});
 		answer = await answerHostedCall(run, principal, message, base);
 	}
 	const { unknownSession: _u, ...body } = answer;
@@ -52,7 +61,13 @@ export async function hostedInSession(
 }
 
 /** A lone hosted call on a 2024-11-05 SSE session: run here, answered on the session's stream. */
-export async function hostedOnSse(run: AppRunContext, principal: VerifiedPrincipal, sessionId: string, message: RpcRequest, traceId: string): Promise<Response> {
+export async function hostedOnSse(
+	run: AppRunContext,
+	principal: VerifiedPrincipal,
+	sessionId: string,
+	message: RpcRequest,
+	traceId: string,
+): Promise<Response> {
 	const session = run.env.SESSIONS.get(run.env.SESSIONS.idFromName(sessionId));
 	if (!(await session.deliver(principal, sessionId, null).catch(() => false))) {
 		return new Response(JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32001, message: "Session not found" } }), {

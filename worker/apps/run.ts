@@ -65,12 +65,16 @@ function secretKeys(env: Env): Promise<Awaited<ReturnType<typeof loadSecretKeys>
  * const r = await runHostedCall({ env, exports: ctx.exports }, principal, { name: "echo__say", arguments: {}, lane: "modern", … });
  * ```
  */
-export async function runHostedCall(run: AppRunContext, principal: VerifiedPrincipal, call: ToolCall): Promise<Result<ToolOutcome, Failure>> {
+export async function runHostedCall(
+	run: AppRunContext,
+	principal: VerifiedPrincipal,
+	call: ToolCall,
+): Promise<Result<ToolOutcome, Failure>> {
 	const { env, exports } = run;
 	const tenant = env.TENANTS.get(env.TENANTS.idFromName(principal.tenantId));
 	const begun = (await tenant.beginAppCall(principal, call)) as Result<AppCallGrant, Failure>;
 	if (!begun.ok) return begun;
-	if (begun.value.kind === "done") return ok(begun.value.outcome);
+	if (begun.value.kind === "done") return ok(begun.value.outcome as unknown as ToolOutcome);
 	const { ticket, manifest, secrets: sealed } = begun.value;
 	const started = Date.now();
 	const finish = async (report: Omit<AppCallReport, "egress">, result: CallToolResult, egress: EgressBudget | null) => {
@@ -89,7 +93,11 @@ export async function runHostedCall(run: AppRunContext, principal: VerifiedPrinc
 	const opened = await openSecrets(env, principal.tenantId, sealed);
 	if (!opened.ok) {
 		log("error", "app.secrets_unavailable", { tenant: principal.tenantId, app: ticket.app, reason: opened.reason });
-		return finish({ decision: "error", outcome: "secrets_unavailable" }, textError("The app's secrets cannot be opened on this deployment. Ask the operator to check SMCP_SECRETS_KEY."), null);
+		return finish(
+			{ decision: "error", outcome: "secrets_unavailable" },
+			textError("The app's secrets cannot be opened on this deployment. Ask the operator to check SMCP_SECRETS_KEY."),
+			null,
+		);
 	}
 	const injected = new Set((manifest.secretHeaders ?? []).map((s) => s.secret));
 	const plain: Record<string, string> = {};
@@ -130,7 +138,12 @@ export async function runHostedCall(run: AppRunContext, principal: VerifiedPrinc
 	});
 	const host = new CallHost(budget, (op) => tenant.appStorage(principal, ticket.id, op));
 	const runner = worker.getEntrypoint() as unknown as RunnerApi;
-	const info = { deadline: started + manifest.limits.timeoutMs, maxResultBytes: manifest.limits.maxResultBytes, secrets: plain, present: Object.keys(opened.values) };
+	const info = {
+		deadline: started + manifest.limits.timeoutMs,
+		maxResultBytes: manifest.limits.maxResultBytes,
+		secrets: plain,
+		present: Object.keys(opened.values),
+	};
 
 	let timer: ReturnType<typeof setTimeout> | undefined;
 	const timeout = new Promise<"timeout">((resolve) => {
@@ -173,7 +186,12 @@ export async function runHostedCall(run: AppRunContext, principal: VerifiedPrinc
 		return finish({ decision: "error", outcome: "not_json" }, textError("The tool's result was refused: it is not JSON."), budget);
 	}
 	const normal = normaliseResult(value, manifest.limits.maxResultBytes);
-	if (!normal.ok) return finish({ decision: "error", outcome: normal.error.reason }, textError(`The tool's result was refused: ${normal.error.message}`), budget);
+	if (!normal.ok)
+		return finish(
+			{ decision: "error", outcome: normal.error.reason },
+			textError(`The tool's result was refused: ${normal.error.message}`),
+			budget,
+		);
 	const result = redactJson(normal.result, values);
 	return finish({ decision: "allowed", outcome: result.isError ? "tool_error" : "ok" }, result, budget);
 }
@@ -182,14 +200,23 @@ export async function runHostedCall(run: AppRunContext, principal: VerifiedPrinc
  * A hosted `tools/call` as a JSON-RPC response: the same text as the SDK server and the one-hop
  * path give (`answerPlainToolCall`), so a client cannot tell hosted from built-in by the errors.
  */
-export async function answerHostedCall(run: AppRunContext, principal: VerifiedPrincipal, request: RpcRequest, call: Omit<ToolCall, "name" | "arguments">): Promise<RpcResponse & { unknownSession?: true }> {
+export async function answerHostedCall(
+	run: AppRunContext,
+	principal: VerifiedPrincipal,
+	request: RpcRequest,
+	call: Omit<ToolCall, "name" | "arguments">,
+): Promise<RpcResponse & { unknownSession?: true }> {
 	const params = request.params ?? {};
 	const error = (code: number, message: string) => {
 		const e = new McpError(code, message);
 		return { jsonrpc: "2.0" as const, id: request.id, error: { code: e.code, message: e.message } };
 	};
 	try {
-		const r = await runHostedCall(run, principal, { ...call, name: String(params.name), arguments: (params.arguments ?? {}) as Record<string, unknown> });
+		const r = await runHostedCall(run, principal, {
+			...call,
+			name: String(params.name),
+			arguments: (params.arguments ?? {}) as Record<string, unknown>,
+		});
 		if (!r.ok) {
 			if (r.error.reason === "unknown_session") return { ...error(-32001, "Session not found"), unknownSession: true };
 			const wire = toJsonRpcError(r.error);

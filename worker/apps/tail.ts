@@ -32,7 +32,11 @@ export function logLines(events: readonly TraceItem[], secrets: readonly string[
 			lines.push({ ts: l.timestamp || Date.now(), level: LEVELS[l.level] ?? "info", message: redact(text.slice(0, 4000), secrets) });
 		}
 		for (const x of e.exceptions ?? []) {
-			lines.push({ ts: x.timestamp || Date.now(), level: "error", message: redact(`uncaught ${x.name}: ${x.message}`.slice(0, 4000), secrets) });
+			lines.push({
+				ts: x.timestamp || Date.now(),
+				level: "error",
+				message: redact(`uncaught ${x.name}: ${x.message}`.slice(0, 4000), secrets),
+			});
 		}
 	}
 	return lines;
