@@ -216,7 +216,13 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 			return false;
 		}
 		const meta = this.#meta;
-		if (!meta || meta.sessionId !== sessionId || meta.tenantId !== principal.tenantId || meta.userId !== principal.userId || meta.clientId !== principal.clientId) {
+		if (
+			!meta ||
+			meta.sessionId !== sessionId ||
+			meta.tenantId !== principal.tenantId ||
+			meta.userId !== principal.userId ||
+			meta.clientId !== principal.clientId
+		) {
 			return false;
 		}
 		if (meta.kind === "sse" && !this.#transport?.legacySseOpen) return false;

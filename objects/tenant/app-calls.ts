@@ -23,7 +23,15 @@ import type { SealedSecret } from "../../shared/apps/secrets-crypto";
 import type { StorageAnswer, StorageOp } from "../../shared/apps/runner";
 import { digest, type AuditInput, type AuditStore } from "../../shared/audit/store";
 import { err, ok, type Failure, type Result } from "../../shared/errors";
-import type { AppCallGrant, AppCallReport, AppCallTicket, AppLogLine, HostedCatalog, HostedToolEntry, RefusalOutcome } from "../../shared/rpc/apps";
+import type {
+	AppCallGrant,
+	AppCallReport,
+	AppCallTicket,
+	AppLogLine,
+	HostedCatalog,
+	HostedToolEntry,
+	RefusalOutcome,
+} from "../../shared/rpc/apps";
 import type { ToolCall } from "../../shared/rpc/kernel";
 import { hasScope, type VerifiedPrincipal } from "../../shared/rpc/principal";
 import { sha256Hex } from "../../shared/sha256";

@@ -48,7 +48,11 @@ export type WireResponse =
 	| { ok: false; error: string };
 
 /** Storage operations of `ctx.storage`. */
-export type StorageOp = { op: "get"; key: string } | { op: "put"; key: string; value: string } | { op: "delete"; key: string } | { op: "list"; prefix: string };
+export type StorageOp =
+	| { op: "get"; key: string }
+	| { op: "put"; key: string; value: string }
+	| { op: "delete"; key: string }
+	| { op: "list"; prefix: string };
 
 /** A storage answer: the value (JSON text, or null), a boolean, keys, or a refusal with its message. */
 export type StorageAnswer = { ok: true; value: string | null | boolean | string[] } | { ok: false; error: string };

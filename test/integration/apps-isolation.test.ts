@@ -113,7 +113,8 @@ beforeEach(() => {
 		"https://api.example.com/ok": () => new Response("hello from the api"),
 		"https://api.example.com/off-list": () => new Response(null, { status: 302, headers: { Location: "https://evil.example.net/steal" } }),
 		"https://api.example.com/on-list": () => new Response(null, { status: 302, headers: { Location: "https://api.example.com/ok" } }),
-		"https://api.example.com/to-ip": () => new Response(null, { status: 301, headers: { Location: "http://169.254.169.254/latest/meta-data" } }),
+		"https://api.example.com/to-ip": () =>
+			new Response(null, { status: 301, headers: { Location: "http://169.254.169.254/latest/meta-data" } }),
 		"http://127.0.0.1:9999/mock": () => new Response("loopback mock"),
 	});
 });
@@ -189,9 +190,9 @@ describe("tenant apps: attacks from inside an app", () => {
 		const on = await t.call("fetch_url", { url: "https://api.example.com/on-list" });
 		expect(on.structuredContent).toEqual({ status: 200, body: "hello from the api" });
 		// The global fetch goes the same way.
-		expect(((await t.call("global_fetch", { url: "https://evil.example.net/" })).structuredContent as { refused?: string }).refused).toMatch(
-			/egress refused/,
-		);
+		expect(
+			((await t.call("global_fetch", { url: "https://evil.example.net/" })).structuredContent as { refused?: string }).refused,
+		).toMatch(/egress refused/);
 		// Nothing but listed hosts ever reached the network.
 		expect(net.sent.map((s) => new URL(s.url).host).filter((h) => h !== "api.example.com")).toEqual([]);
 	});
@@ -209,7 +210,10 @@ describe("tenant apps: attacks from inside an app", () => {
 		expect(r.isError).toBe(true);
 		expect(r.content[0]!.text).toMatch(/stopped/);
 		expect((await t.call("echo", { n: 1 })).structuredContent).toEqual({ echoed: { n: 1 } });
-		expect((await auditRows(t.tenantId)).find((x) => x.tool === "probe__spin")).toMatchObject({ decision: "error", outcome: "guard_stopped" });
+		expect((await auditRows(t.tenantId)).find((x) => x.tool === "probe__spin")).toMatchObject({
+			decision: "error",
+			outcome: "guard_stopped",
+		});
 	});
 
 	it("a memory bomb, a huge result, a throw and a non-JSON result each give a clean tool error", async () => {
@@ -250,7 +254,9 @@ describe("tenant apps: attacks from inside an app", () => {
 		expect(String(out[4])).toMatch(/made its 3 requests/);
 		expect(net.sent.length).toBe(3);
 		// The next call has its own budget; the audit row lists each request without its path.
-		expect(((await t.call("fetch_many", { url: "https://api.example.com/ok", n: 1 })).structuredContent as { out: unknown[] }).out).toEqual([200]);
+		expect(((await t.call("fetch_many", { url: "https://api.example.com/ok", n: 1 })).structuredContent as { out: unknown[] }).out).toEqual(
+			[200],
+		);
 		const row = (await auditRows(t.tenantId)).find((x) => x.tool === "probe__fetch_many");
 		expect(row?.outcome).toBe("ok; egress: GET api.example.com 200 18B");
 	});
@@ -262,7 +268,10 @@ describe("tenant apps: attacks from inside an app", () => {
 		await t.call("fetch_url", { url: "https://api.example.com/ok" });
 		expect(net.sent.at(-1)?.headers.authorization).toBe(`Bearer ${HEADER}`);
 		// Loopback reaches the mock only because this deployment runs on loopback.
-		expect((await t.call("fetch_url", { url: "http://127.0.0.1:9999/mock" })).structuredContent).toEqual({ status: 200, body: "loopback mock" });
+		expect((await t.call("fetch_url", { url: "http://127.0.0.1:9999/mock" })).structuredContent).toEqual({
+			status: 200,
+			body: "loopback mock",
+		});
 		expect(net.sent.at(-1)?.headers.authorization).toBeUndefined();
 	});
 
@@ -274,7 +283,13 @@ describe("tenant apps: attacks from inside an app", () => {
 		expect(thrown.content[0]!.text).toBe("failed with [redacted]");
 		const lines = await appLogs(t.tenantId, "probe", 2);
 		expect(lines.map((l) => l.message)).toContain("the token is [redacted]");
-		const everything = JSON.stringify([returned, thrown, lines, await auditRows(t.tenantId), await kernel(t.tenantId).exportAudit(0, 1000)]);
+		const everything = JSON.stringify([
+			returned,
+			thrown,
+			lines,
+			await auditRows(t.tenantId),
+			await kernel(t.tenantId).exportAudit(0, 1000),
+		]);
 		expect(everything).not.toContain(PLAIN);
 		expect(everything).not.toContain(HEADER);
 	});

@@ -16,7 +16,10 @@ import type { TenantObject } from "../../objects/tenant/tenant-object";
 import { auditRows, installApp, kernel, mockNetwork, setSecret } from "./apps-helpers";
 import { connectMcp, connectSse, ORIGIN, selfFetch, signedIn, testEnv } from "./helpers";
 
-const bundles = JSON.parse((env as unknown as { TEST_APP_BUNDLES: string }).TEST_APP_BUNDLES) as Record<string, AppBundle<AppManifestInput>>;
+const bundles = JSON.parse((env as unknown as { TEST_APP_BUNDLES: string }).TEST_APP_BUNDLES) as Record<
+	string,
+	AppBundle<AppManifestInput>
+>;
 const KEY = "weather-key-abcdef123456";
 const FORECAST = { daily: [{ date: "2026-01-01", min_c: 1, max_c: 7, summary: "rain" }] };
 
@@ -50,13 +53,17 @@ describe("one catalog per tenant", () => {
 		const names = (await client.listTools()).tools.map((t) => t.name);
 		expect(names).toContain("weather-proxy__forecast");
 		expect(names).toContain("read_graph");
-		const r = (await client.callTool({ name: "weather-proxy__forecast", arguments: { city: "Oslo", days: 1 } })) as { structuredContent?: unknown };
+		const r = (await client.callTool({ name: "weather-proxy__forecast", arguments: { city: "Oslo", days: 1 } })) as {
+			structuredContent?: unknown;
+		};
 		expect(r.structuredContent).toEqual(expected);
 		expect(net.sent).toHaveLength(1);
 		expect(new URL(net.sent[0]!.url).host).toBe("api.example-weather.test");
 		expect(net.sent[0]!.headers.authorization).toBe(`Bearer ${KEY}`);
 		// Cached in the app's own storage: the second call does not go out.
-		const again = (await client.callTool({ name: "weather-proxy__forecast", arguments: { city: "Oslo", days: 1 } })) as { structuredContent?: { cached: boolean } };
+		const again = (await client.callTool({ name: "weather-proxy__forecast", arguments: { city: "Oslo", days: 1 } })) as {
+			structuredContent?: { cached: boolean };
+		};
 		expect(again.structuredContent?.cached).toBe(true);
 		expect(net.sent).toHaveLength(1);
 		const row = (await auditRows(s.account.tenantId)).find((x) => x.tool === "weather-proxy__forecast" && x.outcome.includes("egress"));
@@ -71,7 +78,9 @@ describe("one catalog per tenant", () => {
 		const names = (await client.listTools()).tools.map((t) => t.name);
 		expect(names).toContain("weather-proxy__forecast");
 		expect(names).toEqual([...names].sort());
-		const r = (await client.callTool({ name: "weather-proxy__forecast", arguments: { city: "Oslo", days: 1 } })) as { structuredContent?: unknown };
+		const r = (await client.callTool({ name: "weather-proxy__forecast", arguments: { city: "Oslo", days: 1 } })) as {
+			structuredContent?: unknown;
+		};
 		expect(r.structuredContent).toEqual(expected);
 		await client.close();
 	});
@@ -80,7 +89,9 @@ describe("one catalog per tenant", () => {
 		const s = await weatherTenant();
 		const { client } = await connectSse(s.tokens.access_token);
 		expect((await client.listTools()).tools.map((t) => t.name)).toContain("weather-proxy__forecast");
-		const r = (await client.callTool({ name: "weather-proxy__forecast", arguments: { city: "Oslo", days: 1 } })) as { structuredContent?: unknown };
+		const r = (await client.callTool({ name: "weather-proxy__forecast", arguments: { city: "Oslo", days: 1 } })) as {
+			structuredContent?: unknown;
+		};
 		expect(r.structuredContent).toEqual(expected);
 		await client.close();
 	});
@@ -111,7 +122,12 @@ describe("one catalog per tenant", () => {
 				"Mcp-Session-Id": sessionId,
 				"MCP-Protocol-Version": "2025-11-25",
 			},
-			body: JSON.stringify({ jsonrpc: "2.0", id: 9, method: "tools/call", params: { name: "weather-proxy__forecast", arguments: { city: "Oslo" } } }),
+			body: JSON.stringify({
+				jsonrpc: "2.0",
+				id: 9,
+				method: "tools/call",
+				params: { name: "weather-proxy__forecast", arguments: { city: "Oslo" } },
+			}),
 		});
 		expect(res.status).toBe(404);
 		expect(net.sent).toHaveLength(0);
@@ -133,7 +149,9 @@ describe("tools/list_changed", () => {
 		await new Promise((r) => setTimeout(r, 100));
 		const b = bundles["unit-converter"]!;
 		await installApp(s.account.tenantId, b.manifest, b.modules);
-		const count = await runInDurableObject(kernel(s.account.tenantId), (_o: TenantObject, state) => announceToolsChanged(state.storage.sql, testEnv));
+		const count = await runInDurableObject(kernel(s.account.tenantId), (_o: TenantObject, state) =>
+			announceToolsChanged(state.storage.sql, testEnv),
+		);
 		expect(count).toBe(2);
 		await both;
 		await new Promise((r) => setTimeout(r, 2100)); // the per-isolate catalog copy (2 s)

@@ -13,7 +13,10 @@ import type { AppManifestInput } from "../../shared/apps/manifest";
 import { installApp } from "./apps-helpers";
 import { connectMcp, signedIn } from "./helpers";
 
-const bundles = JSON.parse((env as unknown as { TEST_APP_BUNDLES: string }).TEST_APP_BUNDLES) as Record<string, AppBundle<AppManifestInput>>;
+const bundles = JSON.parse((env as unknown as { TEST_APP_BUNDLES: string }).TEST_APP_BUNDLES) as Record<
+	string,
+	AppBundle<AppManifestInput>
+>;
 const ROUNDS = 5;
 const CALLS = 40;
 

@@ -178,7 +178,9 @@ function createModernServer(tenant: TenantOf, codec: RequestStateCodec<RoundStat
 		await listed(p, ctx, "tools/list");
 		// Deterministic order (by name, hosted tools among the built-in ones), as 2026-07-28 §tools/list recommends.
 		const hosted = await hostedCatalog(p.tenantId, () => tenant(p).hostedTools());
-		const tools = [...toolList(catalog, p.scopes), ...hostedToolList(hosted, p.scopes)].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+		const tools = [...toolList(catalog, p.scopes), ...hostedToolList(hosted, p.scopes)].sort((a, b) =>
+			a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+		);
 		return { tools: tools as never };
 	});
 
