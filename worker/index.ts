@@ -14,6 +14,7 @@ import type { Env } from "../shared/env";
 import { guard } from "./edge/guard";
 import { handleAccount } from "./account/routes";
 import { handleAdmin } from "./admin/routes";
+import { handleTenantApi } from "./apps/routes";
 import { ApiKeyStore } from "./identity/api-keys";
 import type { ApiKeyProps } from "./oauth/principal";
 import { auditAuthEvent } from "./oauth/auth-events";
@@ -89,11 +90,11 @@ const changesAuthorization = (request: Request, path: string) =>
 	(path === "/token" || path.startsWith("/admin/") || path === "/account" || path.startsWith("/account/"));
 
 const defaultHandler = {
-	async fetch(request: Request, env: Env): Promise<Response> {
+	async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
 		const url = new URL(request.url);
 		if (url.pathname === "/authorize") return handleAuthorize(request, env);
 		if (url.pathname === "/oidc/callback") return handleOidcCallback(request, env);
-		if (url.pathname.startsWith("/admin/")) return handleAdmin(request, env, traceOf(request));
+		if (url.pathname.startsWith("/admin/")) return handleAdmin(request, env, traceOf(request), ctx);
 		if (url.pathname === "/account" || url.pathname.startsWith("/account/")) return handleAccount(request, env);
 		if (url.pathname === "/healthz") return Response.json({ ok: true });
 		if (url.pathname === "/" && request.method === "GET") {
@@ -111,7 +112,8 @@ let provider: { origin: string; instance: OAuthProvider<Env> } | undefined;
 function oauthProvider(config: Config): OAuthProvider<Env> {
 	if (provider?.origin === config.origin) return provider.instance;
 	const instance = new OAuthProvider<Env>({
-		apiHandlers: { "/mcp": mcpApi, "/sse": sseApi },
+		// `/api`: the tenant's own app-management API for CI (an owner's API key with apps:deploy).
+		apiHandlers: { "/mcp": mcpApi, "/sse": sseApi, "/api": { fetch: handleTenantApi } },
 		defaultHandler,
 		authorizeEndpoint: "/authorize",
 		tokenEndpoint: "/token",

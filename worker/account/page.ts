@@ -7,7 +7,7 @@
  */
 import type { ApiKeyInfo } from "../../shared/rpc/kernel";
 import type { AuditRow } from "../../shared/audit/store";
-import { SCOPES } from "../../shared/rpc/principal";
+import { KEY_SCOPES } from "../../shared/rpc/principal";
 import { describeScope, escapeHtml as e } from "../oauth/consent-page";
 
 /** A connected app as the page shows it. */
@@ -29,6 +29,8 @@ export interface AccountView {
 	apps: AppRow[];
 	keys: ApiKeyInfo[] | null;
 	activity: AuditRow[];
+	/** Owners: the hosted apps and secrets sections, already rendered (apps-section.ts). */
+	appsSection?: string;
 	/** A key just created: shown once, never again. */
 	newKey?: { key: string; name: string };
 	notice?: string;
@@ -100,7 +102,7 @@ export function renderAccount(v: AccountView): Response {
 <form method="post" action="/account/keys"><fieldset><legend>Create an API key</legend>
 ${hidden("csrf", v.csrf)}${hidden("tenant", t.id)}
 <p><label for="key-name">Name</label><br><input id="key-name" name="name" required maxlength="100"></p>
-${SCOPES.map((s) => `<p><input type="checkbox" id="key-${s}" name="scope" value="${s}"${s === "mcp:read" ? " checked" : ""}> <label for="key-${s}">${e(describeScope(s) ?? s)} (<code>${s}</code>)</label></p>`).join("")}
+${KEY_SCOPES.map((s) => `<p><input type="checkbox" id="key-${s}" name="scope" value="${s}"${s === "mcp:read" ? " checked" : ""}> <label for="key-${s}">${e(describeScope(s) ?? "Deploy apps and set secrets from CI")} (<code>${s}</code>)</label></p>`).join("")}
 <p><label for="key-days">Expires after (days)</label><br><input id="key-days" name="days" type="number" min="1" max="365" value="30" required></p>
 <p><button type="submit">Create key</button></p></fieldset></form>`;
 	const activity = v.activity.length
@@ -118,6 +120,7 @@ ${v.notice ? `<p class="notice" role="status">${e(v.notice)}</p>` : ""}${v.error
 ${switcher}
 <section aria-labelledby="apps"><h2 id="apps">Connected apps</h2>${apps}</section>
 <section aria-labelledby="keys"><h2 id="keys">API keys</h2>${keys}</section>
+${v.appsSection ?? ""}
 <section aria-labelledby="activity"><h2 id="activity">Recent activity</h2>${activity}</section>
 </main>`;
 	return page(200, `${t.name} — SMCP`, body);

@@ -9,6 +9,7 @@
  *   POST /account/grants/revoke    csrf, tenant, grant, user   (yourself; owners: any member)
  *   POST /account/keys             csrf, tenant, name, scope…, days   (owners)
  *   POST /account/keys/revoke      csrf, tenant, key           (owners)
+ *   POST /account/apps/…, /account/secrets…                    (owners: apps-section.ts)
  *
  * Every POST needs the session cookie and its CSRF token, and a same-origin `Origin` when the
  * browser sends one. Revoking a grant deletes its tokens, so live MCP sessions get 401 on their
@@ -22,10 +23,12 @@ import { resolveConfig } from "../../shared/config";
 import { TenantDirectory } from "../identity/tenants";
 import type { Env } from "../../shared/env";
 import { createApiKey, revokeApiKey } from "./key-service";
+import { APPS_FORM_PATHS, handleAppsForm, loadAppsView, renderAppsSection } from "./apps-section";
 import { renderErrorPage } from "../oauth/consent-page";
 import { checkCsrf, clearSession, csrfToken, issueSession, readSession, type WebSession } from "../identity/web-session";
 
-const MAX_FORM_BYTES = 8 * 1024;
+/** Room for a secret of 4 KiB, percent-encoded, on the secrets form. */
+const MAX_FORM_BYTES = 16 * 1024;
 const see = (location: string, cookie?: string) =>
 	new Response(null, {
 		status: 303,
@@ -101,7 +104,11 @@ export async function handleAccount(request: Request, env: Env): Promise<Respons
 		await auditAuthEvent(env, actor, "auth/revoke", "allowed", `grant of client ${grant.clientId.slice(0, 64)}`);
 		return see(back);
 	}
-	if (role !== "owner") return renderErrorPage(403, "Not allowed", "Only owners of this workspace manage API keys.");
+	if (role !== "owner") return renderErrorPage(403, "Not allowed", "Only owners of this workspace manage API keys, apps and secrets.");
+	if (APPS_FORM_PATHS.has(url.pathname)) {
+		const r = await handleAppsForm(url.pathname, form, env, actor, back);
+		return r instanceof Response ? r : show(env, secret, session, tenantId, r);
+	}
 	if (url.pathname === "/account/keys") {
 		const r = await createApiKey(env, actor, {
 			tenantId,
@@ -157,14 +164,16 @@ async function show(
 		}
 	}
 	const activity = (await kernel.recentAudit(20)).filter((r) => tenant.role === "owner" || r.user === me.userId);
+	const csrf = await csrfToken(secret, session);
 	return renderAccount({
 		email: me.email,
-		csrf: await csrfToken(secret, session),
+		csrf,
 		tenants,
 		tenant,
 		apps,
 		keys: tenant.role === "owner" ? await kernel.listApiKeys() : null,
 		activity,
+		appsSection: tenant.role === "owner" ? renderAppsSection(await loadAppsView(env, tenant.id), csrf, tenant.id) : undefined,
 		...extra,
 	});
 }
