@@ -9,6 +9,7 @@ import type { Migration } from "../migrations";
 import { CONFIRMATIONS_SCHEMA_V1, KEYS_SCHEMA_V1, LIMITS_SCHEMA_V1 } from "./limits";
 import { APPS_SCHEMA_V1 } from "./apps-schema";
 import { SESSIONS_SCHEMA_V1 } from "./sessions";
+import { TASKS_SCHEMA_V1 } from "./tasks";
 
 export const TENANT_MIGRATIONS: readonly Migration[] = [
 	{ id: 1, name: "memory graph", sql: MEMORY_SCHEMA_V1 },
@@ -20,4 +21,5 @@ export const TENANT_MIGRATIONS: readonly Migration[] = [
 	{ id: 7, name: "memory search: one index row per observation", sql: MEMORY_SEARCH_V2 },
 	{ id: 8, name: "session registry", sql: SESSIONS_SCHEMA_V1 },
 	{ id: 9, name: "tenant apps: versions, secrets, storage, logs", sql: APPS_SCHEMA_V1 },
+	{ id: 10, name: "durable tasks", sql: TASKS_SCHEMA_V1 },
 ];
