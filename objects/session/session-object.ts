@@ -329,6 +329,7 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 			catalog: catalogFor(this.env),
 			principalOf: (extra) => assertPrincipal(extra.authInfo?.extra?.principal),
 			record: (principal, r) => this.#tenant(principal).record(principal, r),
+			tasks: (principal) => this.#tenant(principal),
 		});
 		void server.connect(transport);
 		this.#server = server;
