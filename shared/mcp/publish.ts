@@ -29,6 +29,15 @@ export function sendsBeforeResult(catalog: Catalog, params: { name?: unknown; _m
 	return tool !== undefined && Boolean(tool.logs || tool.asks || tool.confirm || tool.releasesStream);
 }
 
+/**
+ * Whether a 2025-era `tools/call` needs the session's SDK server for tasks (2025-11-25
+ * experimental tasks): it asks for a task (`params.task`), or names a tool that runs only as one.
+ * Such a call never takes the one-hop path that answers a plain call in the kernel.
+ */
+export function involvesTask(catalog: Catalog, params: { name?: unknown; task?: unknown } | undefined): boolean {
+	return params?.task !== undefined || catalog.tools.callable(String(params?.name ?? ""))?.task?.support === "required";
+}
+
 /** A tools/list entry (spec 2025-11-25 §tools "Tool"). */
 export interface ToolEntry {
 	name: string;
