@@ -159,7 +159,14 @@ export class TaskStore {
 	 * Stores a new `working` task for a validated call and its audit row (run inside the call's
 	 * transaction: the task exists exactly when its row does). The alarm picks it up at once.
 	 */
-	create(p: VerifiedPrincipal, tool: ToolDefinition, args: Record<string, unknown>, call: ToolCall, row: AuditInput, now: number): TaskView {
+	create(
+		p: VerifiedPrincipal,
+		tool: ToolDefinition,
+		args: Record<string, unknown>,
+		call: ToolCall,
+		row: AuditInput,
+		now: number,
+	): TaskView {
 		const id = newTaskId();
 		const wanted = call.task?.ttlMs;
 		const ttl =
@@ -302,7 +309,9 @@ export class TaskStore {
 			this.#host.transactionSync(() => {
 				const r = this.#row(id);
 				if (r && LIVE.includes(r.status))
-					this.#transition(r, "failed", Date.now(), { error: { code: -32603, message: "Internal error: the tool failed. Nothing it did was kept." } });
+					this.#transition(r, "failed", Date.now(), {
+						error: { code: -32603, message: "Internal error: the tool failed. Nothing it did was kept." },
+					});
 			});
 		}
 	}
@@ -310,7 +319,7 @@ export class TaskStore {
 	#runStep(id: string, now: number): void {
 		const r = this.#row(id);
 		// Cancelled, answered by another path, or pruned in between: nothing to do (at-least-once alarms).
-		if (!r || r.status !== "working" || r.run_at === null) return;
+		if (r?.status !== "working" || r.run_at === null) return;
 		const tool = this.#host.catalog().tools.get(r.tool);
 		if (!tool?.task) {
 			this.#transition(r, "failed", now, { error: { code: -32603, message: `Tool ${r.tool} is no longer served here.` } });
@@ -356,7 +365,12 @@ export class TaskStore {
 			const result = { content: toolContent(tool, step.done), structuredContent: step.done as Record<string, unknown> };
 			this.#transition(r, "completed", now, { result, ...(message ? { statusMessage: message } : {}) });
 		} else if ("ask" in step) {
-			this.#host.sql.exec("UPDATE tasks SET state = ?, pending = ?, steps = steps + 1 WHERE task_id = ?", JSON.stringify(step.next ?? null), JSON.stringify(step.ask), id);
+			this.#host.sql.exec(
+				"UPDATE tasks SET state = ?, pending = ?, steps = steps + 1 WHERE task_id = ?",
+				JSON.stringify(step.next ?? null),
+				JSON.stringify(step.ask),
+				id,
+			);
 			this.#transition(this.#row(id)!, "input_required", now, message ? { statusMessage: message } : {});
 		} else {
 			const delay = Math.max(0, Math.floor(step.delayMs ?? 0));
@@ -453,7 +467,13 @@ export class TaskStore {
 	#putBlob(id: string, kind: string, text: string): void {
 		this.#host.sql.exec("DELETE FROM task_blobs WHERE task_id = ? AND kind = ?", id, kind);
 		for (let i = 0, part = 0; i < text.length || part === 0; i += PART_CHARS, part++)
-			this.#host.sql.exec("INSERT INTO task_blobs (task_id, kind, part, body) VALUES (?, ?, ?, ?)", id, kind, part, text.slice(i, i + PART_CHARS));
+			this.#host.sql.exec(
+				"INSERT INTO task_blobs (task_id, kind, part, body) VALUES (?, ?, ?, ?)",
+				id,
+				kind,
+				part,
+				text.slice(i, i + PART_CHARS),
+			);
 	}
 
 	#getBlob(id: string, kind: string): string | undefined {

@@ -38,12 +38,14 @@ const value = (r: unknown): ToolOutcome => {
 /** A memory.jsonl of `n` entities, each related to the next. */
 const memoryFile = (n: number) =>
 	[
-		...Array.from({ length: n }, (_, i) => JSON.stringify({ type: "entity", name: `e${i}`, entityType: "thing", observations: [`obs ${i}`] })),
+		...Array.from({ length: n }, (_, i) =>
+			JSON.stringify({ type: "entity", name: `e${i}`, entityType: "thing", observations: [`obs ${i}`] }),
+		),
 		...Array.from({ length: n - 1 }, (_, i) => JSON.stringify({ type: "relation", from: `e${i}`, to: `e${i + 1}`, relationType: "next" })),
 	].join("\n");
 
 /** Transition rows of the audit trail, oldest first. */
-const transitions = (o: TenantObject, s: DurableObjectState) =>
+const transitions = (_o: TenantObject, s: DurableObjectState) =>
 	s.storage.sql
 		.exec<{ outcome: string }>("SELECT outcome FROM audit WHERE method = 'tasks/transition' ORDER BY seq")
 		.toArray()
@@ -152,7 +154,9 @@ describe("durable tasks in the kernel", () => {
 			for (let i = 0; i < 10; i++) expect(value(await o.callTool(p, asTask("export_graph", {}))).task).toBeDefined();
 			const eleventh = value(await o.callTool(p, asTask("export_graph", {})));
 			const other = value(await o.callTool(principal(t.id, "u_2"), asTask("export_graph", {})));
-			const row = s.storage.sql.exec<{ decision: string; outcome: string }>("SELECT decision, outcome FROM audit ORDER BY seq DESC LIMIT 2").toArray();
+			const row = s.storage.sql
+				.exec<{ decision: string; outcome: string }>("SELECT decision, outcome FROM audit ORDER BY seq DESC LIMIT 2")
+				.toArray();
 			return { eleventh, other, row };
 		});
 		expect(refused.eleventh.task).toBeUndefined();
@@ -209,7 +213,13 @@ const modern = async (token: string, id: number, method: string, params: Record<
 describe("tasks on the wire", () => {
 	it("a client that disconnects and comes back on the other era: an import started on 2026-07-28 is read back as a task on 2025-11-25, and one started on 2025-11-25 on 2026-07-28", async () => {
 		const { account, tokens } = await signedIn();
-		const created = await modern(tokens.access_token, 1, "tools/call", { name: "import_graph", arguments: { jsonl: memoryFile(600) } }, "import_graph");
+		const created = await modern(
+			tokens.access_token,
+			1,
+			"tools/call",
+			{ name: "import_graph", arguments: { jsonl: memoryFile(600) } },
+			"import_graph",
+		);
 		expect(created.result).toMatchObject({ resultType: "task", status: "working", ttlMs: 3_600_000 });
 		const taskId = created.result!.taskId as string;
 		// The client goes away; the tenant's alarm does the work.
@@ -223,7 +233,9 @@ describe("tasks on the wire", () => {
 		expect(got).toMatchObject({ taskId, status: "completed", ttl: 3_600_000 });
 		const result = (await client.request(
 			{ method: "tasks/result", params: { taskId } },
-			(await import("@modelcontextprotocol/sdk/types.js")).CallToolResultSchema,
+			(
+				await import("@modelcontextprotocol/sdk/types.js")
+			).CallToolResultSchema,
 		)) as CallToolResult;
 		expect(result.structuredContent).toMatchObject({ entitiesCreated: 600, relationsCreated: 599 });
 		expect(result._meta?.["io.modelcontextprotocol/related-task"]).toEqual({ taskId });
