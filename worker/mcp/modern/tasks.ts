@@ -87,10 +87,7 @@ export class TaskServer extends Server {
 		return { content: [] };
 	}
 
-	protected override _wrapHandler(
-		method: string,
-		handler: Parameters<Server["_wrapHandler"]>[1],
-	): ReturnType<Server["_wrapHandler"]> {
+	protected override _wrapHandler(method: string, handler: Parameters<Server["_wrapHandler"]>[1]): ReturnType<Server["_wrapHandler"]> {
 		const inner = super._wrapHandler(method, handler);
 		if (method !== "tools/call") return inner;
 		return async (request, ctx) => {

@@ -19,7 +19,8 @@ function content(answer: unknown): Record<string, unknown> {
 	return parsed.success && parsed.data.action === "accept" ? (parsed.data.content ?? {}) : {};
 }
 
-const askConfirm = (filename: string): ClientAsk => elicit(`Delete ${filename.slice(0, 256)}?`, { confirm: { type: "boolean" } }, ["confirm"]);
+const askConfirm = (filename: string): ClientAsk =>
+	elicit(`Delete ${filename.slice(0, 256)}?`, { confirm: { type: "boolean" } }, ["confirm"]);
 
 /** The Tasks-extension fixtures. */
 export const taskTools: readonly ToolDefinition[] = [
@@ -127,7 +128,8 @@ export const taskTools: readonly ToolDefinition[] = [
 		...fixture,
 		name: "test_tool_with_task",
 		title: "Conformance: input first, then a task",
-		description: "Conformance fixture (tasks-mrtr-composition): asks the user's name (input_required), then runs as a task that greets them.",
+		description:
+			"Conformance fixture (tasks-mrtr-composition): asks the user's name (input_required), then runs as a task that greets them.",
 		input: z.object({}),
 		output: Text,
 		asks: () => ({ user_name: elicit("What is your name?", { name: { type: "string" } }, ["name"]) }),
