@@ -37,7 +37,7 @@ import { RpcCode } from "../../shared/errors";
 import { configureLog, log } from "../../shared/log";
 import { catalogFor } from "../../shared/catalog/packs";
 import { MAX_REGISTERED_INIT, type Lane, type RegisteredSession, type RequestRecord } from "../../shared/rpc/kernel";
-import { sendsBeforeResult } from "../../shared/mcp/publish";
+import { involvesTask, sendsBeforeResult } from "../../shared/mcp/publish";
 import { assertPrincipal, brandPrincipal, type VerifiedPrincipal } from "../../shared/rpc/principal";
 import type { SessionAnswer, SessionApi, SessionRequest } from "../../shared/rpc/session";
 import type { Env } from "../../shared/env";
@@ -171,7 +171,8 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 					only &&
 					isRequest(only) &&
 					only.method === "tools/call" &&
-					!sendsBeforeResult(catalogFor(this.env), only.params)
+					!sendsBeforeResult(catalogFor(this.env), only.params) &&
+					!involvesTask(catalogFor(this.env), only.params)
 				) {
 					void answerPlainToolCall(this.#kernelHost(meta, req.sessionId), principal, only).then((answer) => transport.sendLegacy(answer));
 					return new Response("Accepted", { status: 202 });
@@ -290,7 +291,7 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 		if (only.method === "initialize" && !this.#transport && InitializeRequestSchema.safeParse(only).success) {
 			return json(initializeResponse(catalog, only));
 		}
-		if (only.method === "tools/call" && !sendsBeforeResult(catalog, only.params)) {
+		if (only.method === "tools/call" && !sendsBeforeResult(catalog, only.params) && !involvesTask(catalog, only.params)) {
 			return json(await answerPlainToolCall(this.#kernelHost(meta, req.sessionId), principal, only));
 		}
 		return null;
@@ -372,6 +373,7 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 			record: (principal, r) => this.#tenant(principal).record(principal, r),
 			hostedTools: async (principal) =>
 				hostedToolList(await hostedCatalog(principal.tenantId, () => this.#tenant(principal).hostedTools()), principal.scopes),
+			tasks: (principal) => this.#tenant(principal),
 		});
 		void server.connect(transport);
 		this.#server = server;

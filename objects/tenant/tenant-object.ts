@@ -26,6 +26,8 @@ import type {
 	RegisteredSession,
 	RequestRecord,
 	SessionRegistration,
+	TaskPage,
+	TaskView,
 	TenantKernel,
 	ToolCall,
 	ToolOutcome,
@@ -41,6 +43,7 @@ import { closeSession, openSession, resolveLimits, takeCallBudget, type Limits }
 import { credentialRefusal, insertKey, listKeys, markRevoked, readSuspended, setSuspendedFlag } from "./keys";
 import { TENANT_MIGRATIONS } from "./schema";
 import { SessionRegistry } from "./sessions";
+import { resolveTaskLimits, TaskStore } from "./tasks";
 import type { BucketState } from "../../shared/rate-limit";
 import type { StorageAnswer, StorageOp } from "../../shared/apps/runner";
 import type { AppCallGrant, AppCallReport, AppCallTicket, AppLogLine, HostedCatalog } from "../../shared/rpc/apps";
@@ -55,6 +58,10 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 	readonly #limits: Limits;
 	readonly #audit: AuditStore;
 	readonly #sessions: SessionRegistry;
+	/** Durable tasks (objects/tenant/tasks.ts): stored with their audit rows, run by the alarm. */
+	readonly #tasks: TaskStore;
+	/** When the retention part of the alarm last ran (in memory: after eviction it runs once more). */
+	#prunedAt = 0;
 	/** The rate-limit buckets as last written (objects/tenant/limits.ts `takeCallBudget`). */
 	readonly #buckets = new Map<string, BucketState>();
 	#alarmSet = false;
@@ -90,6 +97,16 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 			credentialRefusal: (p, now) => this.#credentialRefusal(p, now),
 			atomically: (fn) => this.#atomically(fn),
 		});
+		this.#tasks = new TaskStore(
+			{
+				sql: ctx.storage.sql,
+				transactionSync: (fn) => ctx.storage.transactionSync(fn),
+				catalog: () => catalogFor(env),
+				append: (row) => this.#audit.append(row),
+				refusal: (p, now) => this.#credentialRefusal(p, now),
+			},
+			resolveTaskLimits(env),
+		);
 		// Rules of Durable Objects: schema changes run once, before any request is delivered.
 		ctx.blockConcurrencyWhile(async () => {
 			migrate(ctx.storage, TENANT_MIGRATIONS);
@@ -176,6 +193,21 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 							nonce,
 							call.confirmation?.expiresAt ?? started + 600_000,
 						);
+					if (!call.task && tool.task?.support === "required") {
+						decision = "denied";
+						this.#audit.append({ ...row, decision, outcome: "task_required", durationMs: Date.now() - started });
+						return errorOutcome(`Tool ${tool.name} runs only as a task; call it from a client that supports MCP tasks.`);
+					}
+					// A task-capable call from a client that declared tasks: stored, not run (objects/tenant/tasks.ts).
+					if (call.task && tool.task) {
+						const full = this.#tasks.ceiling(principal);
+						if (full) {
+							decision = "rate_limited";
+							this.#audit.append({ ...row, decision, outcome: "task_ceiling", durationMs: Date.now() - started });
+							return errorOutcome(full);
+						}
+						return { result: { content: [] }, progress: [], task: this.#tasks.create(principal, tool, args, call, row, started) };
+					}
 					const output = tool.handler(
 						{
 							principal,
@@ -210,6 +242,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 				}
 			}
 		}
+		if (outcome?.task) await this.#armTasks();
 		this.#ensureAlarm();
 		// An allowed call is in the audit trail already: a debug line. Refusals and errors: warn.
 		if (logEnabled(decision === "allowed" ? "debug" : "warn"))
@@ -325,16 +358,54 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		return this.#audit.verify();
 	}
 
-	/** Retention: prunes audit rows older than the configured days. Safe to run twice. */
+	/**
+	 * The one alarm: runs the task steps that are due (objects/tenant/tasks.ts), and retention —
+	 * prunes audit rows older than the configured days, expired handles, sessions and tasks — when
+	 * no step was due or {@link PRUNE_EVERY_MS} has passed. Safe to run twice.
+	 */
 	override async alarm(): Promise<void> {
-		const pruned = this.ctx.storage.transactionSync(() => {
-			new HandleStore(this.ctx.storage.sql).prune();
-			this.#sessions.prune(Date.now());
-			pruneWatchers(this.ctx.storage.sql, Date.now() - this.#limits.sessionTtlMs);
-			return this.#audit.prune(Date.now() - this.#limits.retentionMs);
-		});
-		if (pruned > 0) log("info", "audit.pruned", { rows: pruned });
-		await this.ctx.storage.setAlarm(Date.now() + PRUNE_EVERY_MS);
+		const stepped = this.#tasks.runDue(Date.now());
+		if (stepped === 0 || Date.now() - this.#prunedAt >= PRUNE_EVERY_MS) {
+			const pruned = this.ctx.storage.transactionSync(() => {
+				new HandleStore(this.ctx.storage.sql).prune();
+				this.#sessions.prune(Date.now());
+				this.#tasks.prune(Date.now());
+				pruneWatchers(this.ctx.storage.sql, Date.now() - this.#limits.sessionTtlMs);
+				return this.#audit.prune(Date.now() - this.#limits.retentionMs);
+			});
+			this.#prunedAt = Date.now();
+			if (pruned > 0) log("info", "audit.pruned", { rows: pruned });
+		}
+		const next = this.#tasks.nextRunAt();
+		await this.ctx.storage.setAlarm(Math.min(this.#prunedAt + PRUNE_EVERY_MS, next ?? Number.POSITIVE_INFINITY));
+	}
+
+	/** A task of the caller, or null (unknown, expired, another principal's). */
+	async getTask(principalIn: VerifiedPrincipal, taskId: string): Promise<TaskView | null> {
+		const principal = this.#mine(checked(principalIn));
+		return principal ? this.#tasks.get(principal, String(taskId), Date.now()) : null;
+	}
+
+	/** Answers a task's pending input requests; it resumes when none is left. */
+	async updateTask(principalIn: VerifiedPrincipal, taskId: string, responses: Record<string, unknown>): Promise<TaskView | null> {
+		const principal = this.#mine(checked(principalIn));
+		if (!principal) return null;
+		const given = responses !== null && typeof responses === "object" && !Array.isArray(responses) ? responses : {};
+		const view = this.#tasks.update(principal, String(taskId), given, Date.now());
+		if (view?.status === "working") await this.#armTasks();
+		return view;
+	}
+
+	/** Cancels a task of the caller unless it has finished. */
+	async cancelTask(principalIn: VerifiedPrincipal, taskId: string): Promise<TaskView | null> {
+		const principal = this.#mine(checked(principalIn));
+		return principal ? this.#tasks.cancel(principal, String(taskId), Date.now()) : null;
+	}
+
+	/** The caller's tasks, newest first. */
+	async listTasks(principalIn: VerifiedPrincipal, cursor?: string): Promise<TaskPage> {
+		const principal = this.#mine(checked(principalIn));
+		return principal ? this.#tasks.list(principal, typeof cursor === "string" ? cursor : undefined, Date.now()) : { tasks: [] };
 	}
 
 	/** Registers a new API key's metadata (the key itself is never sent here). */
@@ -559,6 +630,15 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 
 	#write(input: AuditInput): void {
 		this.ctx.storage.transactionSync(() => this.#audit.append(input));
+	}
+
+	/** Brings the alarm forward to the next due task step (never pushes it back). */
+	async #armTasks(): Promise<void> {
+		const next = this.#tasks.nextRunAt();
+		if (next === null) return;
+		const at = await this.ctx.storage.getAlarm();
+		if (at === null || at > next) await this.ctx.storage.setAlarm(next);
+		this.#alarmSet = true;
 	}
 
 	#ensureAlarm(): void {

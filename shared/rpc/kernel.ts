@@ -7,9 +7,9 @@ import type { AuditRow, Decision } from "../audit/store";
 import type { ChainVerdict } from "../audit/chain.mjs";
 import type { Failure, Result } from "../errors";
 import type { VerifiedPrincipal } from "./principal";
-import type { ContentBlock, LogLevel } from "../catalog/registry";
 import type { StorageAnswer, StorageOp } from "../apps/runner";
 import type { AppCallGrant, AppCallReport, AppCallTicket, AppLogLine, HostedCatalog } from "./apps";
+import type { ClientAsk, ContentBlock, LogLevel } from "../catalog/registry";
 
 /** Which protocol lane a call arrived on (recorded in logs and in the audit trail). */
 export type Lane = "streamable-http" | "sse" | "modern";
@@ -37,6 +37,42 @@ export interface ToolCall {
 	confirmation?: { via: "elicitation"; nonce?: string; expiresAt?: number };
 	/** The client's answers to the tool's asks (elicitation, sampling), gathered by the lane. Untrusted. */
 	answers?: Record<string, unknown>;
+	/**
+	 * Run the call as a durable task (the client declared tasks and the tool supports them): the
+	 * kernel makes every check of an inline call, then stores the task in the same transaction as
+	 * its audit row and answers with {@link ToolOutcome.task} instead of running the tool. `ttlMs`
+	 * is the client's wish (2025-11-25 `task.ttl`), clamped by the kernel.
+	 */
+	task?: { ttlMs?: number };
+}
+
+/** Task states (2026-07-28 Tasks extension, 2025-11-25 experimental tasks). */
+export type TaskStatus = "working" | "input_required" | "completed" | "failed" | "cancelled";
+
+/** A task as the kernel returns it; the lanes shape it for their revision. */
+export interface TaskView {
+	taskId: string;
+	status: TaskStatus;
+	statusMessage?: string;
+	/** Epoch milliseconds. */
+	createdAt: number;
+	lastUpdatedAt: number;
+	ttlMs: number;
+	pollIntervalMs: number;
+	/** The tool the task runs. */
+	tool: string;
+	/** While `input_required`: the requests still to answer, by key. */
+	inputRequests?: Record<string, ClientAsk>;
+	/** When `completed`: the tool's result (a tool error has `isError: true`). */
+	result?: ToolOutcome["result"];
+	/** When `failed`: a JSON-RPC error (generic text; detail is in the log). */
+	error?: { code: number; message: string };
+}
+
+/** One page of a caller's tasks (2025-11-25 `tasks/list`). */
+export interface TaskPage {
+	tasks: TaskView[];
+	nextCursor?: string;
 }
 
 /** A progress report emitted by a tool while it ran. */
@@ -62,6 +98,8 @@ export interface ToolOutcome {
 	};
 	progress: ProgressReport[];
 	logs?: LogReport[];
+	/** Set when the call was started as a task ({@link ToolCall.task}): `result` is then empty. */
+	task?: TaskView;
 }
 
 /** A non-tool MCP request that reached the tenant (initialize, lists, reads, session delete). */
@@ -179,4 +217,16 @@ export interface TenantKernel {
 	hostedTools(): Promise<HostedCatalog>;
 	/** A session with a stream open (on) or closed (off) that wants `notifications/tools/list_changed`. */
 	watchTools(principal: VerifiedPrincipal, sessionId: string, on: boolean): Promise<void>;
+	/** A task of the caller, or null: unknown, expired, or another principal's (never "forbidden"). */
+	getTask(principal: VerifiedPrincipal, taskId: string): Promise<TaskView | null>;
+	/**
+	 * Answers a task's input requests (2026-07-28 `tasks/update`): answers are kept only under
+	 * pending keys and only when shaped like the request's result; the task resumes once none is
+	 * pending. Null when the task is not the caller's (or unknown).
+	 */
+	updateTask(principal: VerifiedPrincipal, taskId: string, responses: Record<string, unknown>): Promise<TaskView | null>;
+	/** Cancels a task of the caller that is not finished yet (a finished one stays as it is); null when unknown. */
+	cancelTask(principal: VerifiedPrincipal, taskId: string): Promise<TaskView | null>;
+	/** The caller's live and retained tasks, newest first (2025-11-25 `tasks/list`). */
+	listTasks(principal: VerifiedPrincipal, cursor?: string): Promise<TaskPage>;
 }

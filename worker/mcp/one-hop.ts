@@ -19,6 +19,7 @@ import { errorBody, isRequest, type RpcMessage } from "../../shared/mcp/jsonrpc"
 import { MAX_REGISTERED_INIT, type RequestRecord } from "../../shared/rpc/kernel";
 import { log } from "../../shared/log";
 import { catalogFor } from "../../shared/catalog/packs";
+import { involvesTask } from "../../shared/mcp/publish";
 import type { VerifiedPrincipal } from "../../shared/rpc/principal";
 import type { Env } from "../../shared/env";
 
@@ -80,7 +81,7 @@ export async function answerInTenant(
 		// A session held by its object may have built its SDK server already: deliver it there.
 		return live && !live.hasObject ? new Response(null, { status: 202, headers: { "Mcp-Session-Id": sessionId } }) : null;
 	}
-	if (isRequest(message) && message.method === "tools/call") {
+	if (isRequest(message) && message.method === "tools/call" && !involvesTask(catalogFor(env), message.params)) {
 		let unknown = false;
 		const response = await answerPlainToolCall(
 			{
