@@ -21,6 +21,7 @@ import { handleMcp, handleSse } from "./mcp/routes";
 import { handleOidcCallback } from "./identity/oidc/flow";
 import { begin, traceOf, type RequestInfo } from "./edge/request-log";
 import { guardTokenRequest } from "./oauth/token-guard";
+import { refuseRevokedRefresh } from "./oauth/grant-revocation";
 import { bearerOf, cacheKey, forgetAll, generation, lookup, remember, ttlMs, type VerifiedAuth } from "./edge/token-cache";
 
 export { SessionObject } from "../objects/session/session-object";
@@ -136,9 +137,12 @@ function oauthProvider(config: Config): OAuthProvider<Env> {
 			return { props, audience: config.origin };
 		},
 		// Token issued (code exchange) or refreshed: an auth event in the grant's tenant.
-		tokenExchangeCallback: async ({ grantType, clientId, userId, props, env }) => {
+		// A refresh of a grant the tenant's kernel has as revoked fails and writes nothing back,
+		// however stale this location's KV is (worker/oauth/grant-revocation.ts).
+		tokenExchangeCallback: async ({ grantType, clientId, userId, grantId, props, env }) => {
 			const tenantId = (props as { tenantId?: unknown } | undefined)?.tenantId;
 			if (typeof tenantId !== "string") return;
+			if (grantType === "refresh_token") await refuseRevokedRefresh(env, tenantId, grantId);
 			const method = grantType === "refresh_token" ? "auth/refresh" : "auth/token";
 			await auditAuthEvent(env, { tenantId, userId, clientId }, method, "allowed", grantType);
 		},

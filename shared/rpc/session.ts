@@ -28,4 +28,10 @@ export function answerResponse(a: SessionAnswer): Response {
 /** SessionObject's RPC methods. */
 export interface SessionApi {
 	handle(principal: VerifiedPrincipal, request: SessionRequest): Promise<SessionAnswer>;
+	/**
+	 * Called by the tenant kernel when the credential that opened this session is revoked: if the
+	 * session belongs to `owner` (tenant, user, client), its open streams end and its state is
+	 * deleted. False when the object holds no such session.
+	 */
+	end(owner: VerifiedPrincipal, sessionId: string): Promise<boolean>;
 }

@@ -22,6 +22,7 @@ import { resolveConfig } from "../../shared/config";
 import { TenantDirectory } from "../identity/tenants";
 import type { Env } from "../../shared/env";
 import { createApiKey, revokeApiKey } from "./key-service";
+import { revokeGrantEverywhere } from "../oauth/grant-revocation";
 import { renderErrorPage } from "../oauth/consent-page";
 import { checkCsrf, clearSession, csrfToken, issueSession, readSession, type WebSession } from "../identity/web-session";
 
@@ -97,8 +98,8 @@ export async function handleAccount(request: Request, env: Env): Promise<Respons
 		const grants = await env.OAUTH_PROVIDER.listUserGrants(userId);
 		const grant = grants.items.find((g) => g.id === grantId && (g.metadata as { tenantId?: string } | null)?.tenantId === tenantId);
 		if (!grant) return see(back);
-		await env.OAUTH_PROVIDER.revokeGrant(grantId, userId);
-		await auditAuthEvent(env, actor, "auth/revoke", "allowed", `grant of client ${grant.clientId.slice(0, 64)}`);
+		// The kernel first (it audits and closes the grant's streams), then KV.
+		await revokeGrantEverywhere(env, actor, { tenantId, userId, grantId, clientId: grant.clientId });
 		return see(back);
 	}
 	if (role !== "owner") return renderErrorPage(403, "Not allowed", "Only owners of this workspace manage API keys.");

@@ -20,6 +20,7 @@ import { auditAuthEvent } from "../oauth/auth-events";
 import { TenantDirectory } from "../identity/tenants";
 import type { Env } from "../../shared/env";
 import { createApiKey, revokeApiKey } from "../account/key-service";
+import { revokeGrantEverywhere } from "../oauth/grant-revocation";
 
 const T = "(t_[0-9a-f]{32})";
 const U = "(u_[0-9a-f]{32})";
@@ -145,16 +146,11 @@ export async function handleAdmin(request: Request, env: Env, traceId: string): 
 	if ((m = route("GET", `/users/${U}/grants`))) return json(200, await env.OAUTH_PROVIDER.listUserGrants(m[1]!));
 	if ((m = route("DELETE", `/users/${U}/grants/([A-Za-z0-9_-]{1,128})`))) {
 		const grant = (await env.OAUTH_PROVIDER.listUserGrants(m[1]!)).items.find((g) => g.id === m![2]);
-		await env.OAUTH_PROVIDER.revokeGrant(m[2]!, m[1]!);
 		const tenantId = (grant?.metadata as { tenantId?: string } | null)?.tenantId;
-		if (tenantId)
-			await auditAuthEvent(
-				env,
-				OPERATOR(tenantId),
-				"auth/revoke",
-				"allowed",
-				`grant of client ${grant!.clientId.slice(0, 64)} by the operator`,
-			);
+		// The kernel first (it audits), then KV: worker/oauth/grant-revocation.ts.
+		if (grant && tenantId)
+			await revokeGrantEverywhere(env, OPERATOR(tenantId), { tenantId, userId: m[1]!, grantId: m[2]!, clientId: grant.clientId });
+		else await env.OAUTH_PROVIDER.revokeGrant(m[2]!, m[1]!);
 		return json(200, { revoked: m[2] });
 	}
 	return notFound();
