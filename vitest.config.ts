@@ -15,7 +15,7 @@ const TEST_BINDINGS = {
 	SMCP_RL_WRITE_CAPACITY: "8",
 	SMCP_RL_WRITE_REFILL_PER_SEC: "4",
 	SMCP_MAX_SESSIONS_PER_USER: "6",
-	SMCP_MAX_SESSIONS_PER_CLIENT: "4",
+	SMCP_MAX_SESSIONS_PER_CLIENT: "5",
 	// Every line is written (the log tests check what they contain); the default is "info".
 	SMCP_LOG_LEVEL: "debug",
 	SMCP_DEV_EMAIL: "dev@smcp.local",

@@ -49,10 +49,9 @@ export function refusalRowDue(sql: SqlStorage, who: { userId: string; clientId: 
 	return row?.suppressed ?? 0;
 }
 
-/** The outcome text of an aggregated refusal row. */
+/** The outcome text of an aggregated refusal row: the refusal's own, plus what the last window counted. */
 export function aggregatedOutcome(outcome: string, suppressedBefore: number): string {
-	const note = `; later refusals within ${REFUSAL_WINDOW_MS / 1000}s are counted, not written`;
-	return suppressedBefore > 0 ? `${outcome}${note}; ${suppressedBefore} counted in the previous window` : `${outcome}${note}`;
+	return suppressedBefore > 0 ? `${outcome}; +${suppressedBefore} more in the previous window` : outcome;
 }
 
 /** Drops windows long past (retention alarm). */

@@ -49,7 +49,8 @@ describe("rate limits", () => {
 		const graph = value(await t.stub.callTool(p, call("open_nodes", { names: ["E8", "E9"] })));
 		expect(graph.result.structuredContent).toEqual({ entities: [], relations: [] });
 		const rows = await auditRows(t.stub);
-		expect(rows.filter((r) => r.decision === "rate_limited")).toHaveLength(2);
+		// Two refusals, one aggregated row: refusals write at most one row per window (objects/tenant/budget.ts).
+		expect(rows.filter((r) => r.decision === "rate_limited")).toHaveLength(1);
 		await new Promise((r) => setTimeout(r, retry * 1000));
 		expect(value(await t.stub.callTool(p, call("create_entities", entity("after-refill")))).result.isError).toBeUndefined();
 	});

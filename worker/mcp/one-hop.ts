@@ -14,8 +14,7 @@
  */
 import { InitializeRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { answerPlainToolCall, initializeResponse, negotiatedVersion } from "../../shared/mcp/answers";
-import { RpcCode } from "../../shared/errors";
-import { errorBody, isRequest, type RpcMessage } from "../../shared/mcp/jsonrpc";
+import { isRequest, type RpcMessage } from "../../shared/mcp/jsonrpc";
 import { MAX_REGISTERED_INIT, type RequestRecord } from "../../shared/rpc/kernel";
 import { log } from "../../shared/log";
 import { catalogFor } from "../../shared/catalog/packs";
