@@ -284,7 +284,8 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 			if (succeeded) return clearSignIn(this.ctx.storage.sql, key);
 			const due = failureRowDue(this.ctx.storage.sql, key, Date.now());
 			if (!due || !audit) return;
-			const row = this.#authRow(audit, "auth/sign_in", "denied", `wrong_password; ${due.attempts} attempt(s) counted`);
+			const outcome = due.attempts > 1 ? `wrong_password; ${due.attempts} attempts counted` : "wrong_password";
+			const row = this.#authRow(audit, "auth/sign_in", "denied", outcome);
 			this.#audit.append({ ...row, lane: "oauth", protocol: "oauth2.1", trace: "auth" });
 		});
 		if (audit) this.#ensureAlarm();
