@@ -20,10 +20,10 @@ import { auditAuthEvent } from "./oauth/auth-events";
 import { handleMcp, handleSse } from "./mcp/routes";
 import { handleOidcCallback } from "./identity/oidc/flow";
 import { begin, traceOf, type RequestInfo } from "./edge/request-log";
-import { guardTokenRequest } from "./oauth/token-guard";
+import { grantNamedByTokenRequest, guardTokenRequest } from "./oauth/token-guard";
 import { preAuthLimiter } from "./edge/preauth";
 import { refuseRevokedRefresh } from "./oauth/grant-revocation";
-import { bearerOf, cacheKey, forgetAll, generation, lookup, remember, ttlMs, type VerifiedAuth } from "./edge/token-cache";
+import { bearerOf, cacheKey, forgetAll, forgetGrant, generation, lookup, remember, ttlMs, type VerifiedAuth } from "./edge/token-cache";
 
 export { SessionObject } from "../objects/session/session-object";
 export { TenantObject } from "../objects/tenant/tenant-object";
@@ -84,11 +84,20 @@ function fromTokenCache(request: Request, env: Env, ctx: VerifiedCtx, url: URL, 
 	return handle(request, env, ctx, traceOf(request));
 }
 
-/** Requests that may change who is authorised: the cache is emptied after them (this isolate). */
-const changesAuthorization = (request: Request, path: string) =>
-	request.method !== "GET" &&
-	request.method !== "HEAD" &&
-	(path === "/token" || path.startsWith("/admin/") || path === "/account" || path.startsWith("/account/"));
+/**
+ * Whether a request revoked something this isolate's token cache may hold, so the whole cache is
+ * emptied after it: an admin-API change the admin token authorised, or a revoke on the
+ * connected-apps page that went through (its 303). A `POST /token` forgets only the grant it
+ * names (a revocation, or a code exchange that may be a replay: the provider then revokes the
+ * grant), and a malformed or unauthenticated one, a sign-in form or a stale CSRF token flushes
+ * nothing. A handler that failed half-way (`status` undefined) on one of these paths flushes.
+ */
+function revokedSomething(request: Request, path: string, status: number | undefined): boolean {
+	if (request.method === "GET" || request.method === "HEAD") return false;
+	if (path.startsWith("/admin/")) return status === undefined || status < 400;
+	if (path === "/account/grants/revoke" || path === "/account/keys/revoke") return status === undefined || status === 303;
+	return false;
+}
 
 const defaultHandler = {
 	async fetch(request: Request, env: Env): Promise<Response> {
@@ -182,16 +191,20 @@ export default {
 					verifiedAt.set(guarded.request, generation());
 					return oauthProvider(config).fetch(guarded.request, env, ctx);
 				};
+				const named = url.pathname === "/token" ? await grantNamedByTokenRequest(guarded.request) : null;
+				let status: number | undefined;
 				try {
 					response = hit
 						? await fromTokenCache(guarded.request, env, ctx, url, hit)
 						: url.pathname === "/token"
 							? await guardTokenRequest(guarded.request, env, forward)
 							: await forward();
+					status = response.status;
 					await limiter.settle(guarded.request, hit !== null, response.status);
 				} finally {
 					// Also when the handler failed half-way: a revocation may already have happened.
-					if (changesAuthorization(request, url.pathname)) forgetAll();
+					if (revokedSomething(request, url.pathname, status)) forgetAll();
+					else if (named) forgetGrant(named);
 				}
 			}
 		} catch (e) {

@@ -241,3 +241,36 @@ describe("every audited request spends budget (row 60)", () => {
 		expect(await auditRows(t, "outcome LIKE 'api_key_inactive%'")).toHaveLength(1);
 	});
 });
+
+describe("the token cache is flushed only by a real revocation (issue 13 item 7)", () => {
+	it("a malformed, unauthenticated POST /token (or a sign-in form) leaves the isolate's token cache warm; a revocation empties it", async () => {
+		const { tokens } = await signedIn();
+		const sessionId = await rawSession(tokens.access_token);
+		expect((await call(tokens.access_token, sessionId)).status).toBe(200);
+		const warm = tokenCacheSize();
+		expect(warm).toBeGreaterThan(0);
+		for (const body of ["grant_type=nonsense", "%%%", ""]) {
+			const res = await selfFetch(`${ORIGIN}/token`, {
+				method: "POST",
+				headers: { "Content-Type": "application/x-www-form-urlencoded" },
+				body,
+			});
+			await res.body?.cancel();
+		}
+		const form = await selfFetch(`${ORIGIN}/account/sign-in`, {
+			method: "POST",
+			headers: { "Content-Type": "application/x-www-form-urlencoded" },
+			body: "email=a%40b.example&password=nope",
+		});
+		await form.body?.cancel();
+		expect(tokenCacheSize()).toBe(warm);
+		const revoked = await selfFetch(`${ORIGIN}/token`, {
+			method: "POST",
+			headers: { "Content-Type": "application/x-www-form-urlencoded" },
+			body: new URLSearchParams({ token: tokens.refresh_token!, token_type_hint: "refresh_token", client_id: tokens.clientId }).toString(),
+		});
+		expect(revoked.status).toBe(200);
+		expect(tokenCacheSize()).toBe(warm - 1);
+		expect((await call(tokens.access_token, sessionId)).status).toBe(401);
+	});
+});

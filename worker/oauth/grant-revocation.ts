@@ -14,6 +14,7 @@ import { OAuthError } from "@cloudflare/workers-oauth-provider";
 import { log } from "../../shared/log";
 import type { AuthSubject } from "../../shared/rpc/kernel";
 import type { Env } from "../../shared/env";
+import { forgetAll } from "../edge/token-cache";
 
 /** Tenant ids as SMCP mints them. */
 const TENANT = /^t_[0-9a-f]{32}$/;
@@ -71,5 +72,7 @@ export async function refuseRevokedRefresh(env: Env, tenantId: string, grantId: 
 	log("warn", "auth.refresh_refused", { tenant: tenantId, reason: standing.error.reason });
 	if (standing.error.reason === "tenant_suspended")
 		throw new OAuthError("unauthorized_client", { description: "This workspace is suspended. Contact the operator of this server." });
+	// The provider deletes the grant again on invalid_grant; this isolate forgets its tokens too.
+	forgetAll();
 	throw new OAuthError("invalid_grant", { description: "This grant was revoked. Authorize the app again." });
 }
