@@ -13,6 +13,7 @@ import { brandPrincipal } from "../../shared/rpc/principal";
 import type { RequestRecord, ToolOutcome } from "../../shared/rpc/kernel";
 import { size as tokenCacheSize } from "../../worker/edge/token-cache";
 import { refresh } from "../support/oauth-flow";
+import { TenantDirectory } from "../../worker/identity/tenants";
 import { createAccount, objectSession, ORIGIN, rawPost, rawSession, selfFetch, signedIn, testEnv } from "./helpers";
 
 const ADMIN = { Authorization: `Bearer ${testEnv.SMCP_ADMIN_TOKEN}` };
@@ -272,5 +273,49 @@ describe("the token cache is flushed only by a real revocation (issue 13 item 7)
 		expect(revoked.status).toBe(200);
 		expect(tokenCacheSize()).toBe(warm - 1);
 		expect((await call(tokens.access_token, sessionId)).status).toBe(401);
+	});
+});
+
+describe("membership has one source of truth, and removal cuts a member off (issue 13 item 7)", () => {
+	const admin = (method: string, path: string, body?: unknown) =>
+		selfFetch(`${ORIGIN}/admin${path}`, {
+			method,
+			headers: { ...ADMIN, "Content-Type": "application/json" },
+			...(body === undefined ? {} : { body: JSON.stringify(body) }),
+		});
+
+	it("an account index that lists a tenant the tenant record does not confirm grants nothing", async () => {
+		const owner = await createAccount();
+		const outsider = await createAccount();
+		const team = (await (await admin("POST", "/tenants", { name: "team", ownerUserId: owner.userId })).json()) as { id: string };
+		// The two records disagree: the outsider's account lists the team, the team does not list them.
+		const key = `account:user:${outsider.userId}`;
+		const stored = JSON.parse((await testEnv.DIRECTORY_KV.get(key))!) as { tenants: string[] };
+		await testEnv.DIRECTORY_KV.put(key, JSON.stringify({ ...stored, tenants: [...stored.tenants, team.id] }));
+		const res = await admin("POST", `/tenants/${team.id}/keys`, { userId: outsider.userId, name: "x", scopes: ["mcp:read"], days: 1 });
+		expect(res.status).toBe(400);
+		// The workspaces /authorize offers come from the same source: the team is not among them.
+		const offered = await new TenantDirectory(testEnv.DIRECTORY_KV).tenantsOf(outsider.userId);
+		expect(offered.map((t) => t.id)).not.toContain(team.id);
+	});
+
+	it("removing a member (admin API) revokes their keys in the tenant at once, and is audited", async () => {
+		const owner = await createAccount();
+		const member = await createAccount();
+		const team = (await (await admin("POST", "/tenants", { name: "team", ownerUserId: owner.userId })).json()) as { id: string };
+		expect((await admin("POST", `/tenants/${team.id}/members`, { userId: member.userId, role: "member" })).status).toBe(200);
+		const created = (await (
+			await admin("POST", `/tenants/${team.id}/keys`, { userId: member.userId, name: "m", scopes: ["mcp:read"], days: 1 })
+		).json()) as { key: string; keyId: string };
+		expect((await admin("DELETE", `/tenants/${team.id}/members/${owner.userId}`)).status).toBe(409);
+		const removed = await admin("DELETE", `/tenants/${team.id}/members/${member.userId}`);
+		expect(await removed.json()).toMatchObject({ removed: true, keys: 1 });
+		const keys = (await (await admin("GET", `/tenants/${team.id}/keys`)).json()) as { keys: { keyId: string; revokedAt: number | null }[] };
+		expect(keys.keys.find((k) => k.keyId === created.keyId)?.revokedAt).not.toBeNull();
+		expect(
+			(await admin("POST", `/tenants/${team.id}/keys`, { userId: member.userId, name: "again", scopes: ["mcp:read"], days: 1 })).status,
+		).toBe(400);
+		const methods = (await auditRows(team.id)).map((r) => r.method);
+		expect(methods).toEqual(expect.arrayContaining(["admin/member_removed", "admin/keys_listed", "auth/api_key_revoked"]));
 	});
 });
