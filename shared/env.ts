@@ -19,7 +19,10 @@ export interface LimitsEnv {
 	SMCP_RL_READ_REFILL_PER_SEC?: string;
 	SMCP_RL_WRITE_CAPACITY?: string;
 	SMCP_RL_WRITE_REFILL_PER_SEC?: string;
+	SMCP_RL_REQUEST_CAPACITY?: string;
+	SMCP_RL_REQUEST_REFILL_PER_SEC?: string;
 	SMCP_MAX_SESSIONS_PER_USER?: string;
+	SMCP_MAX_SESSIONS_PER_CLIENT?: string;
 	SMCP_SESSION_TTL_SECONDS?: string;
 	SMCP_AUDIT_RETENTION_DAYS?: string;
 	/** Most unfinished tasks per tenant (default 100). */

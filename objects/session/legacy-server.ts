@@ -36,7 +36,8 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/cfworker";
 import { toJsonRpcError, type Failure, type Result } from "../../shared/errors";
-import type { Lane, RequestRecord, ToolCall, ToolOutcome } from "../../shared/rpc/kernel";
+import type { Admission, Lane, RequestRecord, ToolCall, ToolOutcome } from "../../shared/rpc/kernel";
+import { admissionError } from "../../shared/mcp/admission";
 import { log } from "../../shared/log";
 import { hasScope, type VerifiedPrincipal } from "../../shared/rpc/principal";
 import { CONFIRM_SCHEMA, INSTRUCTIONS, runInKernel, SERVER_INFO, type KernelCall } from "../../shared/mcp/answers";
@@ -66,7 +67,7 @@ export interface LaneHost {
 	protocolVersion(): string;
 	principalOf(extra: { authInfo?: { extra?: Record<string, unknown> } }): VerifiedPrincipal;
 	callTool(principal: VerifiedPrincipal, call: ToolCall): Promise<Result<ToolOutcome, Failure>>;
-	record(principal: VerifiedPrincipal, request: RequestRecord): Promise<void>;
+	record(principal: VerifiedPrincipal, request: RequestRecord): Promise<Admission | undefined | void>;
 	traceId(): string;
 	sessionId: string;
 	/** The tenant's hosted tools as `tools/list` shows them to `principal` (run by the front Worker, listed here). */
@@ -123,17 +124,22 @@ export function createLegacyServer(host: LaneHost): Server {
 	 */
 	const subscriptions = new Set<string>();
 
-	const audit = (principal: VerifiedPrincipal, method: string, started: number, outcome = "ok") =>
-		host.record(principal, {
-			method,
-			lane: host.lane,
-			protocolVersion: host.protocolVersion(),
-			traceId: host.traceId(),
-			sessionId: host.sessionId,
-			decision: "allowed",
-			outcome,
-			durationMs: Date.now() - started,
-		});
+	/** Admits and audits a request the kernel does not run as a tool; a refusal is thrown as its JSON-RPC error. */
+	const audit = async (principal: VerifiedPrincipal, method: string, started: number, outcome = "ok") => {
+		const refused = admissionError(
+			await host.record(principal, {
+				method,
+				lane: host.lane,
+				protocolVersion: host.protocolVersion(),
+				traceId: host.traceId(),
+				sessionId: host.sessionId,
+				decision: "allowed",
+				outcome,
+				durationMs: Date.now() - started,
+			}),
+		);
+		if (refused) throw new McpError(refused.code, refused.message, refused.data);
+	};
 
 	const run = (principal: VerifiedPrincipal, call: KernelCall) => runInKernel(host, principal, call);
 

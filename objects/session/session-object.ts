@@ -45,6 +45,7 @@ import { migrate } from "../migrations";
 import { parseEventId, EventLog } from "./event-log";
 import { answerPlainToolCall, initializeResponse, negotiatedVersion, type KernelHost } from "../../shared/mcp/answers";
 import { createLegacyServer } from "./legacy-server";
+import { sessionRefusalAnswer } from "../../shared/mcp/admission";
 import { SESSION_MIGRATIONS } from "./schema";
 import { SessionTransport } from "./transport";
 import { hostedCatalog, hostedToolList } from "../../shared/mcp/hosted-catalog";
@@ -120,9 +121,12 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 			const register = init && initText.length <= MAX_REGISTERED_INIT ? { protocolVersion, init: initText, hasObject: true } : undefined;
 			const cap = await this.#tenant(principal).openSession(principal, req.sessionId, record, register);
 			if (!cap.ok) {
-				const retry = String(cap.error.retryAfterSeconds);
-				log("warn", "session.cap_reached", { trace: req.traceId, tenant: principal.tenantId, user: principal.userId });
-				return rpcError(429, RpcCode.ConnectionClosed, "Too many open sessions; close one or retry later", { "Retry-After": retry });
+				log("warn", cap.error.reason === "session_cap" ? "session.cap_reached" : "session.credential_refused", {
+					trace: req.traceId,
+					tenant: principal.tenantId,
+					user: principal.userId,
+				});
+				return sessionRefusalAnswer(cap.error, this.env.SMCP_PUBLIC_ORIGIN ?? "");
 			}
 			this.#create(principal, req, protocolVersion, init);
 		} else if (!this.#meta && req.op === "delete" && req.ended) {
@@ -242,6 +246,32 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 		} catch {
 			return false;
 		}
+	}
+
+	/**
+	 * The kernel revoked the credential that opened this session ({@link SessionApi.end}): its
+	 * streams (a `GET /mcp` stream, a 2024-11-05 `/sse` stream, open POST streams) end now, and its
+	 * state goes. The kernel has already freed the session's slot.
+	 */
+	async end(ownerIn: VerifiedPrincipal, sessionId: string): Promise<boolean> {
+		let owner: VerifiedPrincipal;
+		try {
+			owner = assertPrincipal(ownerIn);
+		} catch {
+			return false;
+		}
+		const meta = this.#meta;
+		if (
+			!meta ||
+			meta.sessionId !== sessionId ||
+			meta.tenantId !== owner.tenantId ||
+			meta.userId !== owner.userId ||
+			meta.clientId !== owner.clientId
+		)
+			return false;
+		await this.#destroy(null, false);
+		log("info", "session.revoked", { tenant: owner.tenantId, session: sessionId.slice(0, 12) });
+		return true;
 	}
 
 	/** Idle expiry. Safe to run twice: a missing or fresh session is left alone. */
@@ -434,12 +464,13 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 		);
 	}
 
-	async #destroy(sessionId: string | null): Promise<void> {
+	/** Ends the session; `tellTenant` false when the tenant itself asked (its slot is already free). */
+	async #destroy(sessionId: string | null, tellTenant = true): Promise<void> {
 		this.#ended++;
 		const meta = this.#meta;
 		const id = sessionId ?? meta?.sessionId ?? null;
 		if (meta && id) {
-			await this.#tenant(ownerOf(meta)).closeSession(ownerOf(meta), id);
+			if (tellTenant) await this.#tenant(ownerOf(meta)).closeSession(ownerOf(meta), id);
 			if (this.#transport) this.#watch(ownerOf(meta), id, false);
 		}
 		await this.#transport?.close();

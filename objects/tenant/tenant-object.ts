@@ -18,6 +18,7 @@ import type { ChainVerdict } from "../../shared/audit/chain.mjs";
 import { AccessDenied, err, ok, ToolError, type Failure, type Result } from "../../shared/errors";
 import { HandleStore } from "../../shared/mcp/handles";
 import type {
+	Admission,
 	ApiKeyInfo,
 	AuthEvent,
 	AuthSubject,
@@ -28,9 +29,12 @@ import type {
 	SessionRegistration,
 	TaskPage,
 	TaskView,
+	GrantRef,
 	TenantKernel,
 	ToolCall,
 	ToolOutcome,
+	Refusal,
+	SessionRefusal,
 } from "../../shared/rpc/kernel";
 import { configureLog, log, logEnabled } from "../../shared/log";
 import { catalogFor } from "../../shared/catalog/packs";
@@ -39,7 +43,11 @@ import { toolContent, type ToolDefinition } from "../../shared/catalog/registry"
 import { isLoopbackHost } from "../../shared/config";
 import type { Env } from "../../shared/env";
 import { migrate } from "../migrations";
-import { closeSession, openSession, resolveLimits, takeCallBudget, type Limits } from "./limits";
+import { resolveLimits, takeCallBudget, type Limits } from "./limits";
+import { closeCappedSession, openCappedSession, takeSessionsOf } from "./session-cap";
+import { RevokedGrants } from "./revocations";
+import { aggregatedOutcome, pruneRefusalWindows, refusalRowDue } from "./budget";
+import { clearSignIn, failureRowDue, gateSignIn, pruneSignIns } from "./sign-in-throttle";
 import { credentialRefusal, insertKey, listKeys, markRevoked, readSuspended, setSuspendedFlag } from "./keys";
 import { TENANT_MIGRATIONS } from "./schema";
 import { SessionRegistry } from "./sessions";
@@ -62,6 +70,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 	readonly #tasks: TaskStore;
 	/** When the retention part of the alarm last ran (in memory: after eviction it runs once more). */
 	#prunedAt = 0;
+	readonly #revoked: RevokedGrants;
 	/** The rate-limit buckets as last written (objects/tenant/limits.ts `takeCallBudget`). */
 	readonly #buckets = new Map<string, BucketState>();
 	#alarmSet = false;
@@ -107,6 +116,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 			},
 			resolveTaskLimits(env),
 		);
+		this.#revoked = new RevokedGrants(ctx.storage.sql);
 		// Rules of Durable Objects: schema changes run once, before any request is delivered.
 		ctx.blockConcurrencyWhile(async () => {
 			migrate(ctx.storage, TENANT_MIGRATIONS);
@@ -128,7 +138,9 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		// Only the packs this deployment enables (SMCP_CONFORMANCE …): others are unknown here too.
 		const tool = catalogFor(this.env).kernelTool(call.name, call.method);
 		if (!tool) {
-			this.#write({ ...base, decision: "error", outcome: "unknown_tool", tool: String(call.name).slice(0, 64) });
+			// Unknown tools pay from the request budget like any other audited request (budget.ts).
+			const refused = this.#admit(principal, { ...base, tool: String(call.name).slice(0, 64) }, "error", "unknown_tool", started);
+			if (refused) return ok(refusalOutcome(refused));
 			return err({ reason: "unknown_tool", tool: String(call.name).slice(0, 64) });
 		}
 		const row = {
@@ -139,7 +151,8 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 			args: safeArgs(tool, call.arguments),
 		};
 		if (!hasScope(principal.scopes, tool.scope)) {
-			this.#write({ ...row, decision: "denied", outcome: `insufficient_scope:${tool.scope}` });
+			const refused = this.#admit(principal, row, "denied", `insufficient_scope:${tool.scope}`, started);
+			if (refused) return ok(refusalOutcome(refused));
 			return err({ reason: "insufficient_scope", tool: tool.name, needed: tool.scope });
 		}
 
@@ -154,14 +167,19 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 			if (refusal) {
 				decision = "denied";
 				outcome = errorOutcome(refusal.message);
-				this.#audit.append({ ...row, decision, outcome: refusal.reason, durationMs: Date.now() - started });
+				this.#refusalRow(principal, { ...row, decision, outcome: refusal.reason, durationMs: Date.now() - started });
 				return;
 			}
 			const budget = takeCallBudget(this.ctx.storage.sql, this.#limits, principal, tool.rateClass, started, this.#buckets);
 			if (!budget.allowed) {
 				decision = "rate_limited";
 				outcome = rateLimited(budget.retryAfterSeconds);
-				this.#audit.append({ ...row, decision, outcome: `retry_after:${budget.retryAfterSeconds}s`, durationMs: Date.now() - started });
+				this.#refusalRow(principal, {
+					...row,
+					decision,
+					outcome: `retry_after:${budget.retryAfterSeconds}s`,
+					durationMs: Date.now() - started,
+				});
 				return;
 			}
 			const parsed = tool.input.safeParse(call.arguments ?? {});
@@ -260,12 +278,65 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		return failure ? err(failure) : ok(outcome!);
 	}
 
-	/** Audits a non-tool MCP request (initialize, lists, reads, session delete). */
-	async record(principalIn: VerifiedPrincipal, r: RequestRecord): Promise<void> {
+	/** Admits and audits a non-tool MCP request (see {@link TenantKernel.record}). */
+	async record(principalIn: VerifiedPrincipal, r: RequestRecord): Promise<Admission> {
 		const principal = this.#mine(checked(principalIn));
-		if (!principal) return;
-		this.#write(this.#requestRow(principal, r));
+		if (!principal) return err({ reason: "credential_inactive", message: "Unauthorized" });
+		const refused = this.#admit(principal, this.#requestRow(principal, r), r.decision, r.outcome, Date.now());
 		this.#ensureAlarm();
+		return refused ? err(refused) : ok(true);
+	}
+
+	/** Records a revoked grant, frees its session slots and closes its sessions (see {@link TenantKernel.revokeGrant}). */
+	async revokeGrant(actor: AuthSubject, grant: GrantRef): Promise<{ closedSessions: number }> {
+		let owner: VerifiedPrincipal;
+		try {
+			const tenantId = this.ctx.id.name ?? actor.tenantId;
+			owner = brandPrincipal({ tenantId, userId: grant.userId, clientId: grant.clientId, scopes: [], grantId: grant.grantId });
+		} catch {
+			return { closedSessions: 0 };
+		}
+		const sessions = this.#atomically(() => {
+			const now = Date.now();
+			if (this.#revoked.add(grant, now))
+				this.#audit.append(this.#authRow(actor, "auth/revoke", "allowed", `grant of client ${grant.clientId.slice(0, 64)}`));
+			return takeSessionsOf(this.ctx.storage.sql, { userId: grant.userId, clientId: grant.clientId, grantId: grant.grantId });
+		});
+		this.#ensureAlarm();
+		return { closedSessions: await this.#endSessions(owner, sessions) };
+	}
+
+	/** Whether a refresh of `grantId` may go on (see {@link TenantKernel.refreshStanding}). */
+	async refreshStanding(grantId: string): Promise<Result<true, { reason: "grant_revoked" | "tenant_suspended" }>> {
+		if (typeof grantId !== "string" || grantId.length > 200) return err({ reason: "grant_revoked" });
+		if (this.#isSuspended()) return err({ reason: "tenant_suspended" });
+		return this.#revoked.has(grantId) ? err({ reason: "grant_revoked" }) : ok(true);
+	}
+
+	/**
+	 * Counts a password attempt at `subject` (an account of this tenant, or a keyed digest of an
+	 * unknown email), or refuses it while locked (objects/tenant/sign-in-throttle.ts).
+	 */
+	async signInGate(subject: string): Promise<Result<true, { retryAfterSeconds: number }>> {
+		const gate = this.ctx.storage.transactionSync(() => gateSignIn(this.ctx.storage.sql, String(subject).slice(0, 200), Date.now()));
+		return gate.ok ? ok(true) : err({ retryAfterSeconds: gate.retryAfterSeconds });
+	}
+
+	/**
+	 * The attempt let through by {@link signInGate} ended: a success clears the count; a failure of
+	 * an account (`audit` names it) is audited once per lockout window, with the attempts counted.
+	 */
+	async signInEnded(subject: string, succeeded: boolean, audit?: AuthSubject): Promise<void> {
+		const key = String(subject).slice(0, 200);
+		this.ctx.storage.transactionSync(() => {
+			if (succeeded) return clearSignIn(this.ctx.storage.sql, key);
+			const due = failureRowDue(this.ctx.storage.sql, key, Date.now());
+			if (!due || !audit) return;
+			const outcome = due.attempts > 1 ? `wrong_password; ${due.attempts} attempts counted` : "wrong_password";
+			const row = this.#authRow(audit, "auth/sign_in", "denied", outcome);
+			this.#audit.append({ ...row, lane: "oauth", protocol: "oauth2.1", trace: "auth" });
+		});
+		if (audit) this.#ensureAlarm();
 	}
 
 	/** Audits an authorization-server event of one of this tenant's accounts. */
@@ -298,14 +369,14 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		sessionId: string,
 		record?: RequestRecord,
 		register?: SessionRegistration,
-	): Promise<Result<true, { reason: "session_cap"; retryAfterSeconds: number }>> {
+	): Promise<Result<true, SessionRefusal>> {
 		const principal = this.#mine(checked(principalIn));
 		if (!principal) return err({ reason: "session_cap", retryAfterSeconds: 60 });
 		// A suspended tenant or a revoked key opens no session, whatever KV still says.
-		if (this.#credentialRefusal(principal, Date.now())) return err({ reason: "session_cap", retryAfterSeconds: 60 });
+		if (this.#credentialRefusal(principal, Date.now())) return err({ reason: "credential_inactive" });
 		const r = this.#atomically(() => {
 			const now = Date.now();
-			const opened = openSession(this.ctx.storage.sql, this.#limits, principal.userId, sessionId, now);
+			const opened = openCappedSession(this.ctx.storage.sql, this.#limits, principal, sessionId, now);
 			// Stale registry rows are refused on sight and pruned by the retention alarm.
 			if (opened.ok && register) this.#sessions.register(principal, sessionId, register, now);
 			if (opened.ok && record) this.#audit.append(this.#requestRow(principal, record));
@@ -323,6 +394,8 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 	): Promise<RegisteredSession | null> {
 		const principal = this.#mine(checked(principalIn));
 		if (!principal) return null;
+		// A revoked grant or key, or a suspended tenant, has no live session (kernel entry check).
+		if (this.#credentialRefusal(principal, Date.now())) return null;
 		return this.#sessions.find(principal, sessionId, Date.now(), use);
 	}
 
@@ -340,7 +413,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 			const session = this.#sessions.end(principal, sessionId, Date.now());
 			// The cap slot is the user's own. A DELETE (with `record`) frees it only with the session; a
 			// SessionObject ending the session it held (no `record`) also when the registry never had it.
-			if (session || (!record && !foreign)) closeSession(this.ctx.storage.sql, principal.userId, sessionId);
+			if (session || (!record && !foreign)) closeCappedSession(this.ctx.storage.sql, principal.userId, sessionId);
 			if (session && record) this.#audit.append(this.#requestRow(principal, { ...record, protocolVersion: session.protocolVersion }));
 			return { found: session !== null, hasObject: session?.hasObject ?? false };
 		});
@@ -371,6 +444,9 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 				this.#sessions.prune(Date.now());
 				this.#tasks.prune(Date.now());
 				pruneWatchers(this.ctx.storage.sql, Date.now() - this.#limits.sessionTtlMs);
+				this.#revoked.prune(Date.now());
+				pruneRefusalWindows(this.ctx.storage.sql, Date.now());
+				pruneSignIns(this.ctx.storage.sql, Date.now());
 				return this.#audit.prune(Date.now() - this.#limits.retentionMs);
 			});
 			this.#prunedAt = Date.now();
@@ -419,11 +495,24 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 
 	/** Revokes an API key at once (the kernel refuses it from the next call on). */
 	async revokeApiKey(actor: AuthSubject, keyId: string): Promise<boolean> {
-		return this.ctx.storage.transactionSync(() => {
+		const owner = this.ctx.storage.sql
+			.exec<{ created_by: string }>("SELECT created_by FROM api_keys WHERE key_id = ?", keyId)
+			.toArray()[0]?.created_by;
+		const { done, sessions } = this.ctx.storage.transactionSync(() => {
 			const done = markRevoked(this.ctx.storage.sql, keyId, Date.now());
 			if (done) this.#audit.append(this.#authRow(actor, "auth/api_key_revoked", "allowed", `key_${keyId}`));
-			return done;
+			// The key's session slots are freed at once and its streams closed (session-cap.ts).
+			return { done, sessions: done && owner ? takeSessionsOf(this.ctx.storage.sql, { userId: owner, clientId: `key_${keyId}` }) : [] };
 		});
+		if (sessions.length && owner) {
+			const tenantId = this.ctx.id.name ?? actor.tenantId;
+			try {
+				await this.#endSessions(brandPrincipal({ tenantId, userId: owner, clientId: `key_${keyId}`, scopes: [] }), sessions);
+			} catch {
+				// An owner id that is not a principal id cannot own sessions; nothing to close.
+			}
+		}
+		return done;
 	}
 
 	/** The tenant's API keys, newest first. */
@@ -521,8 +610,53 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		return p;
 	}
 
+	/**
+	 * Why `p` may not enter the kernel: a suspended tenant, a revoked or expired key (a key in use
+	 * has its last use recorded), or a grant recorded as revoked (revocations.ts).
+	 */
 	#credentialRefusal(p: VerifiedPrincipal, now: number): { reason: string; message: string } | null {
+		if (p.grantId && this.#revoked.has(p.grantId))
+			return { reason: "grant_revoked", message: "This app's access was revoked. Connect it again to continue." };
 		return credentialRefusal(this.ctx.storage.sql, p, now, this.#isSuspended());
+	}
+
+	/**
+	 * The admission of an audited request that runs no tool: the credential must stand and the
+	 * caller's request budget pays. Allowed: `row` is written as `decision`/`outcome` and null is
+	 * returned. Refused: an aggregated refusal row (budget.ts) and the refusal.
+	 */
+	#admit(p: VerifiedPrincipal, row: AuditInput, decision: Decision, outcome: string, started: number): Refusal | null {
+		return this.#atomically(() => {
+			const refusal = this.#credentialRefusal(p, started);
+			if (refusal) {
+				this.#refusalRow(p, { ...row, decision: "denied", outcome: refusal.reason });
+				return { reason: "credential_inactive", message: refusal.message } as const;
+			}
+			const budget = takeCallBudget(this.ctx.storage.sql, this.#limits, p, "request", started, this.#buckets);
+			if (!budget.allowed) {
+				this.#refusalRow(p, { ...row, decision: "rate_limited", outcome: `retry_after:${budget.retryAfterSeconds}s` });
+				return { reason: "rate_limited", retryAfterSeconds: budget.retryAfterSeconds } as const;
+			}
+			if (decision === "allowed") this.#audit.append({ ...row, decision, outcome });
+			else this.#refusalRow(p, { ...row, decision, outcome });
+			return null;
+		});
+	}
+
+	/** Writes a refusal's audit row unless one of its kind was written this window (budget.ts). */
+	#refusalRow(p: VerifiedPrincipal, row: AuditInput): void {
+		const kind = `${row.method}|${row.decision}|${row.outcome.split(":")[0]}`;
+		const suppressed = refusalRowDue(this.ctx.storage.sql, p, kind, Date.now());
+		if (suppressed !== null) this.#audit.append({ ...row, outcome: aggregatedOutcome(row.outcome, suppressed) });
+	}
+
+	/** Closes the open streams of `owner`'s sessions (their slots are already free); how many held state. */
+	async #endSessions(owner: VerifiedPrincipal, sessionIds: string[]): Promise<number> {
+		const ended = await Promise.allSettled(sessionIds.map((id) => this.env.SESSIONS.get(this.env.SESSIONS.idFromName(id)).end(owner, id)));
+		const closed = ended.filter((r) => r.status === "fulfilled" && r.value === true).length;
+		if (sessionIds.length)
+			log("info", "kernel.sessions_ended", { tenant: owner.tenantId, user: owner.userId, sessions: sessionIds.length, closed });
+		return closed;
 	}
 
 	/**
@@ -624,6 +758,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		} catch (e) {
 			this.#buckets.clear();
 			this.#sessions.forget();
+			this.#revoked.forget();
 			throw e;
 		}
 	}
@@ -677,6 +812,11 @@ function safeArgs(tool: ToolDefinition, args: Record<string, unknown> | undefine
 
 function errorOutcome(message: string): ToolOutcome {
 	return { result: { content: [{ type: "text", text: message }], isError: true }, progress: [] };
+}
+
+/** A refused request that was answered as a tool call (unknown tool, scope): a tool error. */
+function refusalOutcome(r: Refusal): ToolOutcome {
+	return r.reason === "rate_limited" ? rateLimited(r.retryAfterSeconds) : errorOutcome(r.message);
 }
 
 function rateLimited(seconds: number): ToolOutcome {

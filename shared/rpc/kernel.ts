@@ -166,10 +166,49 @@ export interface ApiKeyInfo {
 	revokedAt: number | null;
 }
 
+/**
+ * Why the kernel refused an audited request before serving it: the credential no longer stands
+ * (revoked grant or key, suspended tenant), or the caller's request budget is spent.
+ */
+export type Refusal = { reason: "credential_inactive"; message: string } | { reason: "rate_limited"; retryAfterSeconds: number };
+
+/** The kernel's answer to {@link TenantKernel.record}: serve the request, or refuse it. */
+export type Admission = Result<true, Refusal>;
+
+/** A grant being revoked, as the front Worker names it (from the provider's grant listing). */
+export interface GrantRef {
+	grantId: string;
+	userId: string;
+	clientId: string;
+}
+
+/**
+ * Why a session was not opened: the caller is at the session cap, or its credential no longer
+ * stands (revoked grant or key, suspended tenant). A kernel from before the second kind answers
+ * only `session_cap`.
+ */
+export type SessionRefusal = { reason: "session_cap"; retryAfterSeconds: number } | { reason: "credential_inactive" };
+
 /** TenantObject's RPC methods. */
 export interface TenantKernel {
 	callTool(principal: VerifiedPrincipal, call: ToolCall): Promise<Result<ToolOutcome, Failure>>;
-	record(principal: VerifiedPrincipal, request: RequestRecord): Promise<void>;
+	/**
+	 * Admits and audits a non-tool request (list, read of the catalog, session-level request, or a
+	 * refusal decided in front): the credential must still stand and the caller's request budget
+	 * pays for it. A refused request is not served; its audit row is aggregated (one per window).
+	 * A kernel from before admissions answers `undefined`: callers treat that as admitted.
+	 */
+	record(principal: VerifiedPrincipal, request: RequestRecord): Promise<Admission>;
+	/**
+	 * Records a grant as revoked (strongly consistent, before the provider deletes it from KV),
+	 * frees its session slots and closes its sessions' open streams. Returns how many it closed.
+	 */
+	revokeGrant(actor: AuthSubject, grant: GrantRef): Promise<{ closedSessions: number }>;
+	/**
+	 * Whether a refresh of `grantId` may go on: refused for a grant recorded as revoked and for a
+	 * suspended tenant (worker/oauth/refresh-guard.ts). Reads only.
+	 */
+	refreshStanding(grantId: string): Promise<Result<true, { reason: "grant_revoked" | "tenant_suspended" }>>;
 	recordAuthEvent(subject: AuthSubject, event: AuthEvent): Promise<void>;
 	/**
 	 * Counts a new session against the caller's cap; `record` (the opening request's audit row) is
@@ -181,7 +220,7 @@ export interface TenantKernel {
 		sessionId: string,
 		record?: RequestRecord,
 		register?: SessionRegistration,
-	): Promise<Result<true, { reason: "session_cap"; retryAfterSeconds: number }>>;
+	): Promise<Result<true, SessionRefusal>>;
 	/**
 	 * A live registered session of the caller, or null (unknown, stale or someone else's): `touch`
 	 * keeps it alive, `adopt` records that a SessionObject now holds it, `peek` only reads.
@@ -229,4 +268,11 @@ export interface TenantKernel {
 	cancelTask(principal: VerifiedPrincipal, taskId: string): Promise<TaskView | null>;
 	/** The caller's live and retained tasks, newest first (2025-11-25 `tasks/list`). */
 	listTasks(principal: VerifiedPrincipal, cursor?: string): Promise<TaskPage>;
+	/**
+	 * Per-account password throttling (worker/identity/sign-in-throttle.ts): counts an attempt at
+	 * `subject`, or refuses it while the subject is locked out.
+	 */
+	signInGate(subject: string): Promise<Result<true, { retryAfterSeconds: number }>>;
+	/** Ends an attempt {@link signInGate} let through; a failure of a known account is audited (aggregated). */
+	signInEnded(subject: string, succeeded: boolean, audit?: AuthSubject): Promise<void>;
 }

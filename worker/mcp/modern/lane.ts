@@ -45,6 +45,7 @@ import {
 } from "../../../shared/mcp/publish";
 import { logPasses, type Catalog } from "../../../shared/catalog/registry";
 import { INSTRUCTIONS, SERVER_INFO } from "../../../shared/mcp/answers";
+import { admissionError } from "../../../shared/mcp/admission";
 import type { Env } from "../../../shared/env";
 import { nextRound, ROUND_TTL_SECONDS, type Round, type RoundState } from "./mrtr";
 import { parseHostedToolName } from "../../../shared/apps/manifest";
@@ -110,8 +111,11 @@ type TenantOf = (p: VerifiedPrincipal) => DurableObjectStub<TenantKernel & Rpc.D
 function createModernServer(tenant: TenantOf, codec: RequestStateCodec<RoundState>, catalog: Catalog): TaskServer {
 	const record = (p: VerifiedPrincipal, ctx: ServerContext, r: Omit<RequestRecord, "lane" | "protocolVersion" | "traceId">) =>
 		tenant(p).record(p, { ...r, lane: "modern", protocolVersion: MODERN_REVISION, traceId: traceFrom(ctx) });
-	const listed = (p: VerifiedPrincipal, ctx: ServerContext, method: string) =>
-		record(p, ctx, { method, decision: "allowed", outcome: "ok", durationMs: 0 });
+	/** Admits and audits a list; a refusal (revoked credential, spent budget) is its JSON-RPC error. */
+	const listed = async (p: VerifiedPrincipal, ctx: ServerContext, method: string) => {
+		const refused = admissionError(await record(p, ctx, { method, decision: "allowed", outcome: "ok", durationMs: 0 }));
+		if (refused) throw new ProtocolError(refused.code, refused.message, refused.data);
+	};
 	const caps = serverCapabilities(catalog, "modern");
 
 	/** Runs a resource read or prompt get in the kernel; any refusal or tool error is -32602. */
