@@ -1,6 +1,6 @@
 /**
  * Hosted versus built-in tool calls (`npm run bench` runs this after its cells; alone:
- * `node bench/apps.mjs`). Runs test/integration/apps-perf.test.ts in workerd through the Vitest
+ * `node bench/apps.mjs`). Runs bench/workerd/apps-perf.test.ts in workerd through the Vitest
  * plugin: the whole Worker path (bearer check, lane, kernel, isolate, audit row) for the example
  * converter app next to the built-in `read_graph`, interleaved rounds, plus the first call after
  * each of three deploys (a cold isolate). Prints the figures and writes bench/.build/apps.json.
@@ -18,9 +18,9 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
  * @returns {{ hostedCallsPerSec: number, builtInCallsPerSec: number, ratio: number, coldFirstCallMs: number[], rounds: number, callsPerRound: number } | null}
  */
 export function runAppsBench() {
-	const r = spawnSync("npx", ["vitest", "run", "--project", "workers", "test/integration/apps-perf.test.ts"], {
+	const r = spawnSync("npx", ["vitest", "run", "--project", "workers", "bench/workerd/apps-perf.test.ts"], {
 		cwd: ROOT,
-		env: { ...process.env, SMCP_TEST_LOGS: "1" },
+		env: { ...process.env, SMCP_TEST_LOGS: "1", SMCP_BENCH: "1" },
 		encoding: "utf8",
 		maxBuffer: 64 * 1024 * 1024,
 	});
@@ -35,7 +35,9 @@ export function runAppsBench() {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
 	const f = runAppsBench();
 	if (!f) {
-		console.error("apps bench: no figures (run `npx vitest run --project workers test/integration/apps-perf.test.ts` to see why)");
+		console.error(
+			"apps bench: no figures (run `SMCP_BENCH=1 npx vitest run --project workers bench/workerd/apps-perf.test.ts` to see why)",
+		);
 		process.exit(1);
 	}
 	console.log(

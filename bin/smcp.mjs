@@ -18,6 +18,7 @@ import { doctor } from "./lib/doctor.mjs";
 const USAGE = `Usage: smcp <command> [options]   (SMCP_URL, default http://127.0.0.1:8787, or --url)
   tenants list | create --name N --owner USER | suspend --tenant T | reactivate --tenant T
   tenants add-member --tenant T --user USER [--role owner|member]
+  tenants remove-member --tenant T --user USER   (revokes their apps and keys in T)
   users create --email E --password-stdin | reset-password --user USER --password-stdin
   keys list --tenant T | create --tenant T --user USER --name N [--scopes mcp:read,mcp:write] [--days 90] | revoke --tenant T --key ID
   grants list --user USER | revoke --user USER --grant ID
@@ -146,6 +147,9 @@ async function main() {
 		case "tenants reactivate":
 			tenantCmd(args.tenant);
 			return print(await api(base, "POST", `/tenants/${args.tenant}/${command}`));
+		case "tenants remove-member":
+			need(args, "tenant", "user");
+			return print(await api(base, "DELETE", `/tenants/${args.tenant}/members/${args.user}`));
 		case "tenants add-member":
 			need(args, "tenant", "user");
 			return print(await api(base, "POST", `/tenants/${args.tenant}/members`, { userId: args.user, role: args.role ?? "member" }));

@@ -19,9 +19,18 @@ export interface LimitsEnv {
 	SMCP_RL_READ_REFILL_PER_SEC?: string;
 	SMCP_RL_WRITE_CAPACITY?: string;
 	SMCP_RL_WRITE_REFILL_PER_SEC?: string;
+	SMCP_RL_REQUEST_CAPACITY?: string;
+	SMCP_RL_REQUEST_REFILL_PER_SEC?: string;
 	SMCP_MAX_SESSIONS_PER_USER?: string;
+	SMCP_MAX_SESSIONS_PER_CLIENT?: string;
 	SMCP_SESSION_TTL_SECONDS?: string;
 	SMCP_AUDIT_RETENTION_DAYS?: string;
+	/** Most unfinished tasks per tenant (default 100). */
+	SMCP_MAX_LIVE_TASKS?: string;
+	/** Most unfinished tasks per user (default 10). */
+	SMCP_MAX_LIVE_TASKS_PER_USER?: string;
+	/** How long a task and its result are kept, from its creation, in seconds (default 3600). */
+	SMCP_TASK_TTL_SECONDS?: string;
 }
 
 /** Rate limits, the session cap and retention come from {@link LimitsEnv} (README "Configuration"). */

@@ -37,7 +37,7 @@ import { RpcCode } from "../../shared/errors";
 import { configureLog, log } from "../../shared/log";
 import { catalogFor } from "../../shared/catalog/packs";
 import { MAX_REGISTERED_INIT, type Lane, type RegisteredSession, type RequestRecord } from "../../shared/rpc/kernel";
-import { sendsBeforeResult } from "../../shared/mcp/publish";
+import { involvesTask, sendsBeforeResult } from "../../shared/mcp/publish";
 import { assertPrincipal, brandPrincipal, type VerifiedPrincipal } from "../../shared/rpc/principal";
 import type { SessionAnswer, SessionApi, SessionRequest } from "../../shared/rpc/session";
 import type { Env } from "../../shared/env";
@@ -45,6 +45,7 @@ import { migrate } from "../migrations";
 import { parseEventId, EventLog } from "./event-log";
 import { answerPlainToolCall, initializeResponse, negotiatedVersion, type KernelHost } from "../../shared/mcp/answers";
 import { createLegacyServer } from "./legacy-server";
+import { sessionRefusalAnswer } from "../../shared/mcp/admission";
 import { SESSION_MIGRATIONS } from "./schema";
 import { SessionTransport } from "./transport";
 import { hostedCatalog, hostedToolList } from "../../shared/mcp/hosted-catalog";
@@ -120,9 +121,12 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 			const register = init && initText.length <= MAX_REGISTERED_INIT ? { protocolVersion, init: initText, hasObject: true } : undefined;
 			const cap = await this.#tenant(principal).openSession(principal, req.sessionId, record, register);
 			if (!cap.ok) {
-				const retry = String(cap.error.retryAfterSeconds);
-				log("warn", "session.cap_reached", { trace: req.traceId, tenant: principal.tenantId, user: principal.userId });
-				return rpcError(429, RpcCode.ConnectionClosed, "Too many open sessions; close one or retry later", { "Retry-After": retry });
+				log("warn", cap.error.reason === "session_cap" ? "session.cap_reached" : "session.credential_refused", {
+					trace: req.traceId,
+					tenant: principal.tenantId,
+					user: principal.userId,
+				});
+				return sessionRefusalAnswer(cap.error, this.env.SMCP_PUBLIC_ORIGIN ?? "");
 			}
 			this.#create(principal, req, protocolVersion, init);
 		} else if (!this.#meta && req.op === "delete" && req.ended) {
@@ -171,7 +175,8 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 					only &&
 					isRequest(only) &&
 					only.method === "tools/call" &&
-					!sendsBeforeResult(catalogFor(this.env), only.params)
+					!sendsBeforeResult(catalogFor(this.env), only.params) &&
+					!involvesTask(catalogFor(this.env), only.params)
 				) {
 					void answerPlainToolCall(this.#kernelHost(meta, req.sessionId), principal, only).then((answer) => transport.sendLegacy(answer));
 					return new Response("Accepted", { status: 202 });
@@ -243,6 +248,32 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 		}
 	}
 
+	/**
+	 * The kernel revoked the credential that opened this session ({@link SessionApi.end}): its
+	 * streams (a `GET /mcp` stream, a 2024-11-05 `/sse` stream, open POST streams) end now, and its
+	 * state goes. The kernel has already freed the session's slot.
+	 */
+	async end(ownerIn: VerifiedPrincipal, sessionId: string): Promise<boolean> {
+		let owner: VerifiedPrincipal;
+		try {
+			owner = assertPrincipal(ownerIn);
+		} catch {
+			return false;
+		}
+		const meta = this.#meta;
+		if (
+			!meta ||
+			meta.sessionId !== sessionId ||
+			meta.tenantId !== owner.tenantId ||
+			meta.userId !== owner.userId ||
+			meta.clientId !== owner.clientId
+		)
+			return false;
+		await this.#destroy(null, false);
+		log("info", "session.revoked", { tenant: owner.tenantId, session: sessionId.slice(0, 12) });
+		return true;
+	}
+
 	/** Idle expiry. Safe to run twice: a missing or fresh session is left alone. */
 	override async alarm(): Promise<void> {
 		const meta = this.#meta;
@@ -290,7 +321,7 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 		if (only.method === "initialize" && !this.#transport && InitializeRequestSchema.safeParse(only).success) {
 			return json(initializeResponse(catalog, only));
 		}
-		if (only.method === "tools/call" && !sendsBeforeResult(catalog, only.params)) {
+		if (only.method === "tools/call" && !sendsBeforeResult(catalog, only.params) && !involvesTask(catalog, only.params)) {
 			return json(await answerPlainToolCall(this.#kernelHost(meta, req.sessionId), principal, only));
 		}
 		return null;
@@ -372,6 +403,7 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 			record: (principal, r) => this.#tenant(principal).record(principal, r),
 			hostedTools: async (principal) =>
 				hostedToolList(await hostedCatalog(principal.tenantId, () => this.#tenant(principal).hostedTools()), principal.scopes),
+			tasks: (principal) => this.#tenant(principal),
 		});
 		void server.connect(transport);
 		this.#server = server;
@@ -432,12 +464,13 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 		);
 	}
 
-	async #destroy(sessionId: string | null): Promise<void> {
+	/** Ends the session; `tellTenant` false when the tenant itself asked (its slot is already free). */
+	async #destroy(sessionId: string | null, tellTenant = true): Promise<void> {
 		this.#ended++;
 		const meta = this.#meta;
 		const id = sessionId ?? meta?.sessionId ?? null;
 		if (meta && id) {
-			await this.#tenant(ownerOf(meta)).closeSession(ownerOf(meta), id);
+			if (tellTenant) await this.#tenant(ownerOf(meta)).closeSession(ownerOf(meta), id);
 			if (this.#transport) this.#watch(ownerOf(meta), id, false);
 		}
 		await this.#transport?.close();

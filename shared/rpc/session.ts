@@ -35,4 +35,10 @@ export interface SessionApi {
 	deliver(principal: VerifiedPrincipal, sessionId: string, message: RpcMessage | null): Promise<boolean>;
 	/** Sends `notifications/tools/list_changed` on the session's open stream; false when it has none. */
 	toolsChanged(): Promise<boolean>;
+	/**
+	 * Called by the tenant kernel when the credential that opened this session is revoked: if the
+	 * session belongs to `owner` (tenant, user, client), its open streams end and its state is
+	 * deleted. False when the object holds no such session.
+	 */
+	end(owner: VerifiedPrincipal, sessionId: string): Promise<boolean>;
 }

@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import type { AppBundle } from "../../shared/apps/bundle";
 import type { AppManifestInput } from "../../shared/apps/manifest";
 import type { TenantObject } from "../../objects/tenant/tenant-object";
+import type { HostedCatalog } from "../../shared/rpc/apps";
 import { CookieJar } from "../support/oauth-flow";
 import { auditRows, DEFINE_APP, kernel } from "./apps-helpers";
 import { createAccount, ORIGIN, selfFetch, signedIn } from "./helpers";
@@ -93,7 +94,7 @@ describe("deploy, versions, roll back, remove (admin API)", () => {
 				},
 			}),
 		]);
-		expect((await kernel(t).hostedTools()).tools.map((x) => x.name)).toEqual(["unit-converter__convert", "unit-converter__list_units"]);
+		expect(((await kernel(t).hostedTools()) as HostedCatalog).tools.map((x) => x.name)).toEqual(["unit-converter__convert", "unit-converter__list_units"]);
 
 		const versions = (await (await admin("GET", `/tenants/${t}/apps/unit-converter/versions`)).json()) as {
 			versions: { hash: string; active: boolean; deployedBy: string }[];
@@ -118,7 +119,7 @@ describe("deploy, versions, roll back, remove (admin API)", () => {
 		expect(removed.status).toBe(200);
 		expect(await removed.json()).toEqual({ app: "unit-converter", versions: 2 });
 		expect(((await (await admin("GET", `/tenants/${t}/apps`)).json()) as { apps: unknown[] }).apps).toEqual([]);
-		expect((await kernel(t).hostedTools()).tools).toEqual([]);
+		expect(((await kernel(t).hostedTools()) as HostedCatalog).tools).toEqual([]);
 		await runInDurableObject(kernel(t), (_o: TenantObject, state) => {
 			for (const table of ["app_versions", "apps", "app_kv", "app_logs"])
 				expect(state.storage.sql.exec(`SELECT COUNT(*) AS n FROM ${table}`).one().n, table).toBe(0);

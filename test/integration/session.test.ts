@@ -220,7 +220,7 @@ describe("eviction and resumption", () => {
 		expect((graph.structuredContent as { entities: { name: string }[] }).entities.map((e) => e.name)).toEqual(["Kepler"]);
 		// The rehydrated session still knows the client's negotiated revision.
 		const list = await client.listTools();
-		expect(list.tools.length).toBe(10);
+		expect(list.tools.length).toBe(12);
 	});
 
 	it("Last-Event-ID replays the events of an interrupted stream, also after eviction", async () => {
@@ -463,7 +463,7 @@ describe("one hop: sessions in the tenant's registry", () => {
 		const { account, tokens } = await signedIn();
 		const id = await rawSession(tokens.access_token);
 		const list = await rawPost(tokens.access_token, { jsonrpc: "2.0", id: 2, method: "tools/list" }, headersFor(id));
-		expect(((await list.json()) as { result: { tools: unknown[] } }).result.tools.length).toBe(10);
+		expect(((await list.json()) as { result: { tools: unknown[] } }).result.tools.length).toBe(12);
 		const adopted = await runInDurableObject(sessionStub(id), (_o, s) =>
 			s.storage.kv.get<{ protocolVersion: string; init: unknown }>("session"),
 		);

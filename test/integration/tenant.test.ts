@@ -85,7 +85,7 @@ describe("scopes", () => {
 		const { tokens } = await signedIn({ scope: ["mcp:read"] });
 		const { client } = await connectMcp(tokens.access_token);
 		const names = (await client.listTools()).tools.map((t) => t.name).sort();
-		expect(names).toEqual(["audit_log", "open_nodes", "read_graph", "search_nodes"]);
+		expect(names).toEqual(["audit_log", "export_graph", "open_nodes", "read_graph", "search_nodes"]);
 	});
 
 	it("the person can grant fewer scopes than the client asked for", async () => {

@@ -16,14 +16,15 @@
  * next request; revoking a key is refused by the kernel at once.
  */
 import { log } from "../../shared/log";
-import { AccountDirectory, ensureDevAccount } from "../identity/accounts";
+import { ensureDevAccount } from "../identity/accounts";
 import { renderAccount, renderSignIn, type AppRow } from "./page";
-import { auditAuthEvent } from "../oauth/auth-events";
 import { resolveConfig } from "../../shared/config";
 import { TenantDirectory } from "../identity/tenants";
 import type { Env } from "../../shared/env";
 import { createApiKey, revokeApiKey } from "./key-service";
 import { APPS_FORM_PATHS, handleAppsForm, loadAppsView, renderAppsSection } from "./apps-section";
+import { LOCKED_MESSAGE, signInThrottled } from "../identity/sign-in-throttle";
+import { revokeGrantEverywhere } from "../oauth/grant-revocation";
 import { renderErrorPage } from "../oauth/consent-page";
 import { checkCsrf, clearSession, csrfToken, issueSession, readSession, type WebSession } from "../identity/web-session";
 
@@ -63,15 +64,9 @@ export async function handleAccount(request: Request, env: Env): Promise<Respons
 	if (url.pathname === "/account/sign-in") {
 		// wrangler dev: the seeded development account exists from the first sign-in on either page.
 		await ensureDevAccount(env, url);
-		const { account, attempted } = await new AccountDirectory(env.DIRECTORY_KV).signIn(form.get("email") ?? "", form.get("password") ?? "");
-		if (attempted)
-			await auditAuthEvent(
-				env,
-				{ tenantId: attempted.tenantId, userId: attempted.userId, clientId: "account-page" },
-				"auth/sign_in",
-				"denied",
-				"wrong_password",
-			);
+		// Counted per account (worker/identity/sign-in-throttle.ts), which also audits failures.
+		const { account, retryAfterSeconds } = await signInThrottled(env, form.get("email") ?? "", form.get("password") ?? "", "account-page");
+		if (retryAfterSeconds) return renderSignIn(LOCKED_MESSAGE(retryAfterSeconds));
 		if (!account) return renderSignIn("Email or password is incorrect.");
 		const { cookie } = await issueSession(secret, account.userId);
 		return see("/account", cookie);
@@ -100,8 +95,8 @@ export async function handleAccount(request: Request, env: Env): Promise<Respons
 		const grants = await env.OAUTH_PROVIDER.listUserGrants(userId);
 		const grant = grants.items.find((g) => g.id === grantId && (g.metadata as { tenantId?: string } | null)?.tenantId === tenantId);
 		if (!grant) return see(back);
-		await env.OAUTH_PROVIDER.revokeGrant(grantId, userId);
-		await auditAuthEvent(env, actor, "auth/revoke", "allowed", `grant of client ${grant.clientId.slice(0, 64)}`);
+		// The kernel first (it audits and closes the grant's streams), then KV.
+		await revokeGrantEverywhere(env, actor, { tenantId, userId, grantId, clientId: grant.clientId });
 		return see(back);
 	}
 	if (role !== "owner") return renderErrorPage(403, "Not allowed", "Only owners of this workspace manage API keys, apps and secrets.");

@@ -10,6 +10,7 @@ import { insufficientScope, type OAuthResourceAuth } from "@cloudflare/workers-o
 import { SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/sdk/types.js";
 import { isLegacyRequest } from "@modelcontextprotocol/server";
 import { RpcCode } from "../../shared/errors";
+import { admissionError } from "../../shared/mcp/admission";
 import { decodeJson, errorBody, isRequest, NOT_JSON, parseBody, parseDecoded, tooDeep, type RpcMessage } from "../../shared/mcp/jsonrpc";
 import type { Lane, RequestRecord } from "../../shared/rpc/kernel";
 import { log } from "../../shared/log";
@@ -56,7 +57,7 @@ async function scopeChallenge(
 		// A tool of a pack this deployment leaves off is unknown here too: no challenge names it.
 		const tool = catalogFor(env).tools.callable(String(m.params?.name ?? ""));
 		if (tool && !hasScope(principal.scopes, tool.scope) && ctx.auth) {
-			await env.TENANTS.get(env.TENANTS.idFromName(principal.tenantId)).record(principal, {
+			const admission = await env.TENANTS.get(env.TENANTS.idFromName(principal.tenantId)).record(principal, {
 				method: "tools/call",
 				tool: tool.name,
 				lane,
@@ -66,6 +67,9 @@ async function scopeChallenge(
 				outcome: `insufficient_scope:${tool.scope}`,
 				durationMs: 0,
 			});
+			// Refusals pay from the request budget too (objects/tenant/budget.ts): past it, 429.
+			const refused = admissionError(admission);
+			if (refused?.data) return rpcError(429, refused.code, refused.message, { "Retry-After": String(refused.data.retryAfterSeconds) });
 			log("warn", "tool.denied", {
 				trace: traceId,
 				tenant: principal.tenantId,

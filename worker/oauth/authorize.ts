@@ -20,7 +20,8 @@ import {
 } from "@cloudflare/workers-oauth-provider";
 import { log } from "../../shared/log";
 import { SCOPES } from "../../shared/rpc/principal";
-import { AccountDirectory, ensureDevAccount, type Account } from "../identity/accounts";
+import { LOCKED_MESSAGE, signInThrottled } from "../identity/sign-in-throttle";
+import { ensureDevAccount, type Account } from "../identity/accounts";
 import { resolveConfig } from "../../shared/config";
 import { TenantDirectory } from "../identity/tenants";
 import { issueSession, readSession } from "../identity/web-session";
@@ -167,16 +168,10 @@ async function decide(request: Request, env: Env): Promise<Response> {
 	if (session) {
 		account = await dir.account(session.userId);
 	} else {
-		const signIn = await new AccountDirectory(env.DIRECTORY_KV).signIn(email, form.get("password") ?? "");
+		// Counted per account (worker/identity/sign-in-throttle.ts), which also audits failures.
+		const signIn = await signInThrottled(env, email, form.get("password") ?? "", "-");
+		if (signIn.retryAfterSeconds) return redraw(LOCKED_MESSAGE(signIn.retryAfterSeconds));
 		account = signIn.account;
-		if (signIn.attempted)
-			await auditAuthEvent(
-				env,
-				{ tenantId: signIn.attempted.tenantId, userId: signIn.attempted.userId, clientId: "-" },
-				"auth/sign_in",
-				"denied",
-				"wrong_password",
-			);
 	}
 	// One message for an unknown email and a wrong password (OWASP Authentication Cheat Sheet).
 	// 200, not 401: RFC 9110 §15.5.2 requires a WWW-Authenticate challenge on every 401. The

@@ -20,7 +20,6 @@ import {
 	ProtocolError,
 	ProtocolErrorCode,
 	ResourceNotFoundError,
-	Server,
 	type McpHttpHandler,
 	type RequestStateCodec,
 	type ServerContext,
@@ -46,11 +45,13 @@ import {
 } from "../../../shared/mcp/publish";
 import { logPasses, type Catalog } from "../../../shared/catalog/registry";
 import { INSTRUCTIONS, SERVER_INFO } from "../../../shared/mcp/answers";
+import { admissionError } from "../../../shared/mcp/admission";
 import type { Env } from "../../../shared/env";
 import { nextRound, ROUND_TTL_SECONDS, type Round, type RoundState } from "./mrtr";
 import { parseHostedToolName } from "../../../shared/apps/manifest";
 import { hostedCatalog, hostedToolList } from "../../../shared/mcp/hosted-catalog";
 import type { HostedRunner } from "../../apps/lanes";
+import { createTaskResult, declaresTasks, registerTaskMethods, tasksRequired, TaskServer } from "./tasks";
 
 /** The modern protocol revision this lane serves. */
 export const MODERN_REVISION = "2026-07-28";
@@ -107,11 +108,14 @@ async function build(env: Env, secret: string, catalog: Catalog): Promise<McpHtt
 type TenantOf = (p: VerifiedPrincipal) => DurableObjectStub<TenantKernel & Rpc.DurableObjectBranded>;
 
 /** One request's server: the catalog published on the SDK v2 low-level `Server`. */
-function createModernServer(tenant: TenantOf, codec: RequestStateCodec<RoundState>, catalog: Catalog): Server {
+function createModernServer(tenant: TenantOf, codec: RequestStateCodec<RoundState>, catalog: Catalog): TaskServer {
 	const record = (p: VerifiedPrincipal, ctx: ServerContext, r: Omit<RequestRecord, "lane" | "protocolVersion" | "traceId">) =>
 		tenant(p).record(p, { ...r, lane: "modern", protocolVersion: MODERN_REVISION, traceId: traceFrom(ctx) });
-	const listed = (p: VerifiedPrincipal, ctx: ServerContext, method: string) =>
-		record(p, ctx, { method, decision: "allowed", outcome: "ok", durationMs: 0 });
+	/** Admits and audits a list; a refusal (revoked credential, spent budget) is its JSON-RPC error. */
+	const listed = async (p: VerifiedPrincipal, ctx: ServerContext, method: string) => {
+		const refused = admissionError(await record(p, ctx, { method, decision: "allowed", outcome: "ok", durationMs: 0 }));
+		if (refused) throw new ProtocolError(refused.code, refused.message, refused.data);
+	};
 	const caps = serverCapabilities(catalog, "modern");
 
 	/** Runs a resource read or prompt get in the kernel; any refusal or tool error is -32602. */
@@ -126,7 +130,7 @@ function createModernServer(tenant: TenantOf, codec: RequestStateCodec<RoundStat
 		return outcome.value.result.structuredContent;
 	};
 
-	const server = new Server(SERVER_INFO, {
+	const server = new TaskServer(SERVER_INFO, {
 		capabilities: caps,
 		instructions: INSTRUCTIONS,
 		cacheHints: {
@@ -158,20 +162,23 @@ function createModernServer(tenant: TenantOf, codec: RequestStateCodec<RoundStat
 	// Two error planes (style rule 3): the SDK puts any thrown error's message on the wire. Every
 	// handler is registered through this wrapper: protocol errors pass, anything else (a Durable
 	// Object RPC failure, a bug) becomes a generic -32603 and its kind goes to the log.
-	const register = server.setRequestHandler.bind(server);
-	server.setRequestHandler = ((method: unknown, handler: (...args: unknown[]) => unknown) =>
-		register(
-			method as never,
-			(async (...args: unknown[]) => {
-				try {
-					return await handler(...args);
-				} catch (e) {
-					if (e instanceof ProtocolError) throw e;
-					log("error", "modern.handler_failed", { error: e instanceof Error ? e.name : "unknown" });
-					throw new ProtocolError(ProtocolErrorCode.InternalError, "Internal error");
-				}
-			}) as never,
-		)) as typeof server.setRequestHandler;
+	const register = server.setRequestHandler.bind(server) as (...args: unknown[]) => void;
+	const guarded =
+		(handler: (...args: unknown[]) => unknown) =>
+		async (...args: unknown[]) => {
+			try {
+				return await handler(...args);
+			} catch (e) {
+				if (e instanceof ProtocolError) throw e;
+				log("error", "modern.handler_failed", { error: e instanceof Error ? e.name : "unknown" });
+				throw new ProtocolError(ProtocolErrorCode.InternalError, "Internal error");
+			}
+		};
+	// Spec methods pass (method, handler); extension methods (tasks/*) pass (method, schemas, handler).
+	server.setRequestHandler = ((method: unknown, second: unknown, third?: unknown) =>
+		typeof second === "function"
+			? register(method, guarded(second as never))
+			: register(method, second, guarded(third as never))) as typeof server.setRequestHandler;
 
 	server.setRequestHandler("tools/list", async (_req, ctx) => {
 		const p = principalOf(ctx);
@@ -209,6 +216,11 @@ function createModernServer(tenant: TenantOf, codec: RequestStateCodec<RoundStat
 		// Ask the person, not the model, when the client can show a form; otherwise the kernel
 		// refuses the unconfirmed call and tells the model to pass confirm: true.
 		const question = clientCaps?.elicitation ? confirmationQuestion(catalog, name, args) : undefined;
+		// Tasks (SEP-2663): the server decides; a client that did not declare the extension gets the
+		// call inline, or -32021 for a tool that runs only as a task.
+		const taskSupport = catalog.tools.callable(name)?.task?.support;
+		const asTask = taskSupport !== undefined && declaresTasks(ctx);
+		if (taskSupport === "required" && !asTask) throw tasksRequired();
 		const round = await nextRound(ctx, codec, { subject: name, tool: catalog.tools.callable(name), args, question });
 		if (round.kind === "ask") return round.result as never;
 		if (round.kind !== "run") {
@@ -225,6 +237,7 @@ function createModernServer(tenant: TenantOf, codec: RequestStateCodec<RoundStat
 			traceId: traceFrom(ctx),
 			...(confirmation ? { confirmation } : {}),
 			...(Object.keys(answers).length ? { answers } : {}),
+			...(asTask ? { task: {} } : {}),
 		})) as Result<ToolOutcome, Failure>;
 		if (!outcome.ok) {
 			const e = outcome.error;
@@ -235,6 +248,7 @@ function createModernServer(tenant: TenantOf, codec: RequestStateCodec<RoundStat
 				);
 			throw new ProtocolError(ProtocolErrorCode.InternalError, "Internal error");
 		}
+		if (outcome.value.task) return server.answerWithTask(ctx, createTaskResult(outcome.value.task)) as never;
 		const token = ctx.mcpReq._meta?.progressToken ?? req.params._meta?.progressToken;
 		if (token !== undefined) {
 			for (const pr of outcome.value.progress)
@@ -293,6 +307,8 @@ function createModernServer(tenant: TenantOf, codec: RequestStateCodec<RoundStat
 			return promptResult(await read(p, ctx, { ...call, ...answers }, "Invalid prompt arguments")) as never;
 		});
 	}
+
+	if (caps.extensions) registerTaskMethods(server, (ctx) => ({ p: principalOf(ctx), kernel: tenant(principalOf(ctx)) }));
 
 	if (caps.completions) {
 		server.setRequestHandler("completion/complete", async (req, ctx) => {

@@ -10,8 +10,8 @@ import { env } from "cloudflare:test";
 import { expect, it } from "vitest";
 import type { AppBundle } from "../../shared/apps/bundle";
 import type { AppManifestInput } from "../../shared/apps/manifest";
-import { installApp } from "./apps-helpers";
-import { connectMcp, signedIn } from "./helpers";
+import { installApp } from "../../test/integration/apps-helpers";
+import { connectMcp, signedIn } from "../../test/integration/helpers";
 
 const bundles = JSON.parse((env as unknown as { TEST_APP_BUNDLES: string }).TEST_APP_BUNDLES) as Record<
 	string,
