@@ -162,8 +162,7 @@ export async function apps(command, positionals, args, base) {
 		case "versions": {
 			const { versions } = await call(target(base, args), "GET", `/apps/${needApp()}/versions`);
 			if (args.json) return print(versions);
-			for (const v of versions)
-				print(`${v.active ? "*" : " "} ${v.hash}  ${v.version}  ${when(v.deployedAt)}  ${v.deployedBy}`);
+			for (const v of versions) print(`${v.active ? "*" : " "} ${v.hash}  ${v.version}  ${when(v.deployedAt)}  ${v.deployedBy}`);
 			return;
 		}
 		case "rollback":
@@ -212,7 +211,7 @@ export async function secrets(command, positionals, args, base) {
 			const t = target(base, args);
 			if (process.stdin.isTTY) process.stderr.write(`smcp: type the value of ${n}, then Ctrl-D\n`);
 			const value = await readStdin();
-			if (!value) fail("the value is empty: pipe it on stdin, e.g. `printf %s \"$TOKEN\" | smcp secrets set NAME`");
+			if (!value) fail('the value is empty: pipe it on stdin, e.g. `printf %s "$TOKEN" | smcp secrets set NAME`');
 			const r = await call(t, "PUT", `/secrets/${n}`, { value });
 			return print(`set ${r.name} (${when(r.updatedAt)} UTC); the value is stored encrypted and never shown again`);
 		}

@@ -56,7 +56,8 @@ export function checkStoredBundle(b: unknown, options: { allowLoopback: boolean 
 		return bad(`the manifest is over ${APP_QUOTAS.manifestBytes} bytes: shorten descriptions and schemas`);
 	const names = Object.keys(modules);
 	if (names.length > MAX_MODULES + 1) return bad(`the bundle has more than ${MAX_MODULES} modules`);
-	if (modules[GUARD_MODULE] !== GUARD_PRELUDE) return bad("the bundle lacks the platform's loop guard: deploy it through SMCP's deploy API");
+	if (modules[GUARD_MODULE] !== GUARD_PRELUDE)
+		return bad("the bundle lacks the platform's loop guard: deploy it through SMCP's deploy API");
 	let total = 0;
 	for (const name of names) {
 		const source = modules[name];
@@ -242,7 +243,13 @@ export const isAppName = (app: unknown): app is string => typeof app === "string
 export const isVersionHash = (hash: unknown): hash is string => typeof hash === "string" && HASH.test(hash);
 
 /** Stores (or replaces) a sealed tenant secret. */
-export function putSecret(sql: SqlStorage, note: AuditNote, name: string, sealed: SealedValue, now: number): Result<SecretInfo, AppRefusal> {
+export function putSecret(
+	sql: SqlStorage,
+	note: AuditNote,
+	name: string,
+	sealed: SealedValue,
+	now: number,
+): Result<SecretInfo, AppRefusal> {
 	if (typeof name !== "string" || !SECRET_NAME.test(name))
 		return refuse("invalid_secret", "secret names are upper-case: a letter, then up to 63 letters, digits or _ (e.g. WEATHER_API_KEY)");
 	const fields = [sealed?.kid, sealed?.iv, sealed?.ct];

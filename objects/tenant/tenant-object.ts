@@ -650,7 +650,9 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 	/** An app's stored versions, newest first. */
 	async appVersions(app: string): Promise<Result<AppVersionInfo[], AppRefusal>> {
 		const versions = isAppName(app) ? listVersions(this.ctx.storage.sql, app) : null;
-		return versions ? ok(versions) : err({ reason: "unknown_app", message: `there is no app ${String(app).slice(0, 32)} in this workspace` });
+		return versions
+			? ok(versions)
+			: err({ reason: "unknown_app", message: `there is no app ${String(app).slice(0, 32)} in this workspace` });
 	}
 
 	/** Makes a stored version active (roll back or promote), after checking it still matches its hash. */
@@ -662,7 +664,10 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		const refused = this.#appActorRefusal(actor);
 		if (refused) return this.#appRefused(actor, "app/activate", app, refused);
 		if (!isAppName(app) || !isVersionHash(hash))
-			return this.#appRefused(actor, "app/activate", app, { reason: "unknown_version", message: "give an app name and a 64-hex version hash" });
+			return this.#appRefused(actor, "app/activate", app, {
+				reason: "unknown_version",
+				message: "give an app name and a 64-hex version hash",
+			});
 		const stored = readVersion(this.ctx.storage.sql, app, hash);
 		if (stored && !(await verifyStored(stored, hash)))
 			return this.#appRefused(actor, "app/activate", app, {

@@ -286,7 +286,11 @@ export interface TenantKernel {
 	/** An app's stored versions, newest first. */
 	appVersions(app: string): Promise<Result<AppVersionInfo[], AppRefusal>>;
 	/** Makes a stored version active (roll back or promote); refused when it no longer matches its hash. */
-	activateApp(actor: AuthSubject, app: string, hash: string): Promise<Result<{ app: string; hash: string; version: string; changed: boolean }, AppRefusal>>;
+	activateApp(
+		actor: AuthSubject,
+		app: string,
+		hash: string,
+	): Promise<Result<{ app: string; hash: string; version: string; changed: boolean }, AppRefusal>>;
 	/** Removes an app: its versions, storage and log. */
 	removeApp(actor: AuthSubject, app: string): Promise<Result<{ app: string; versions: number }, AppRefusal>>;
 	/** Stores a tenant secret sealed by the front Worker (the kernel holds ciphertext only). */

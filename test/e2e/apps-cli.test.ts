@@ -62,7 +62,9 @@ describe("smcp apps and secrets", () => {
 	let v1 = "";
 
 	it("deploys examples/unit-converter, lists it, deploys a second version, rolls back and removes it", async () => {
-		owner = JSON.parse(await ok(["users", "create", "--email", "apps-owner@example.test", "--password-stdin"], { stdin: "apps owner password" }));
+		owner = JSON.parse(
+			await ok(["users", "create", "--email", "apps-owner@example.test", "--password-stdin"], { stdin: "apps owner password" }),
+		);
 		const t = ["--tenant", owner.tenantId];
 		const first = await ok(["apps", "deploy", EXAMPLE, ...t]);
 		expect(first).toMatch(/^deployed unit-converter 1\.0\.0 [0-9a-f]{64} \(new version, now active\)/);
@@ -89,7 +91,12 @@ describe("smcp apps and secrets", () => {
 		expect(await ok(["apps", "list", ...t])).toBe("no apps deployed\n");
 
 		const audit = await ok(["audit", "export", ...t]);
-		const methods = audit.split("\n").filter(Boolean).slice(1).map((l) => JSON.parse(l).method).filter((m: string) => m.startsWith("app/"));
+		const methods = audit
+			.split("\n")
+			.filter(Boolean)
+			.slice(1)
+			.map((l) => JSON.parse(l).method)
+			.filter((m: string) => m.startsWith("app/"));
 		expect(methods).toEqual(["app/deploy", "app/deploy", "app/deploy", "app/activate", "app/activate", "app/remove"]);
 	});
 

@@ -16,7 +16,10 @@ import { auditRows, DEFINE_APP, kernel } from "./apps-helpers";
 import { createAccount, ORIGIN, selfFetch, signedIn } from "./helpers";
 
 const ADMIN = "test-admin-token-0123456789abcdef0123456789";
-const bundles = JSON.parse((env as unknown as { TEST_APP_BUNDLES: string }).TEST_APP_BUNDLES) as Record<string, AppBundle<AppManifestInput>>;
+const bundles = JSON.parse((env as unknown as { TEST_APP_BUNDLES: string }).TEST_APP_BUNDLES) as Record<
+	string,
+	AppBundle<AppManifestInput>
+>;
 const converter = bundles["unit-converter"]!;
 
 /** A call of the admin API. */
@@ -35,7 +38,10 @@ const api = (key: string, method: string, path: string, body?: unknown) =>
 	});
 
 /** A small app whose source the test controls. */
-function tinyApp(name: string, opts: { version?: string; source?: string; tools?: string[]; egress?: string[] } = {}): AppBundle<AppManifestInput> {
+function tinyApp(
+	name: string,
+	opts: { version?: string; source?: string; tools?: string[]; egress?: string[] } = {},
+): AppBundle<AppManifestInput> {
 	const tools = opts.tools ?? ["echo"];
 	return {
 		manifest: {
@@ -46,7 +52,9 @@ function tinyApp(name: string, opts: { version?: string; source?: string; tools?
 			egress: opts.egress ?? [],
 		},
 		modules: {
-			"index.js": opts.source ?? `import { defineApp } from "./sdk.js";\nexport default defineApp({ tools: { ${tools.map((t) => `${t}: (a) => a`).join(", ")} } });\n`,
+			"index.js":
+				opts.source ??
+				`import { defineApp } from "./sdk.js";\nexport default defineApp({ tools: { ${tools.map((t) => `${t}: (a) => a`).join(", ")} } });\n`,
 			"sdk.js": DEFINE_APP,
 		},
 	};
@@ -77,7 +85,9 @@ describe("deploy, versions, roll back, remove (admin API)", () => {
 		const v2 = (await (await admin("PUT", `/tenants/${t}/apps/unit-converter`, next)).json()) as { hash: string };
 		expect(v2.hash).not.toBe(v1.hash);
 
-		const list = (await (await admin("GET", `/tenants/${t}/apps`)).json()) as { apps: { app: string; activeHash: string; capabilities: unknown }[] };
+		const list = (await (await admin("GET", `/tenants/${t}/apps`)).json()) as {
+			apps: { app: string; activeHash: string; capabilities: unknown }[];
+		};
 		expect(list.apps).toEqual([
 			expect.objectContaining({
 				app: "unit-converter",
@@ -94,7 +104,10 @@ describe("deploy, versions, roll back, remove (admin API)", () => {
 				},
 			}),
 		]);
-		expect(((await kernel(t).hostedTools()) as HostedCatalog).tools.map((x) => x.name)).toEqual(["unit-converter__convert", "unit-converter__list_units"]);
+		expect(((await kernel(t).hostedTools()) as HostedCatalog).tools.map((x) => x.name)).toEqual([
+			"unit-converter__convert",
+			"unit-converter__list_units",
+		]);
 
 		const versions = (await (await admin("GET", `/tenants/${t}/apps/unit-converter/versions`)).json()) as {
 			versions: { hash: string; active: boolean; deployedBy: string }[];
@@ -127,7 +140,14 @@ describe("deploy, versions, roll back, remove (admin API)", () => {
 		expect((await admin("DELETE", `/tenants/${t}/apps/unit-converter`)).status).toBe(404);
 
 		const rows = (await auditRows(t)).filter((r) => r.method.startsWith("app/"));
-		expect(rows.map((r) => r.method).reverse()).toEqual(["app/deploy", "app/deploy", "app/deploy", "app/activate", "app/remove", "app/remove"]);
+		expect(rows.map((r) => r.method).reverse()).toEqual([
+			"app/deploy",
+			"app/deploy",
+			"app/deploy",
+			"app/activate",
+			"app/remove",
+			"app/remove",
+		]);
 		const deploy = rows.find((r) => r.method === "app/deploy" && r.outcome.includes(v1.hash))!;
 		expect(deploy).toMatchObject({ user: "operator", client: "admin-api", decision: "allowed" });
 		expect(deploy.outcome).toContain("unit-converter v1.0.0");
@@ -139,8 +159,10 @@ describe("deploy, versions, roll back, remove (admin API)", () => {
 
 	it("keeps at most 10 versions of an app: the oldest inactive ones are pruned", async () => {
 		const t = await newTenant();
-		for (let i = 0; i < 12; i++) expect((await admin("PUT", `/tenants/${t}/apps/many`, tinyApp("many", { version: `1.0.${i}` }))).status).toBe(201);
-		const versions = ((await (await admin("GET", `/tenants/${t}/apps/many/versions`)).json()) as { versions: { version: string }[] }).versions;
+		for (let i = 0; i < 12; i++)
+			expect((await admin("PUT", `/tenants/${t}/apps/many`, tinyApp("many", { version: `1.0.${i}` }))).status).toBe(201);
+		const versions = ((await (await admin("GET", `/tenants/${t}/apps/many/versions`)).json()) as { versions: { version: string }[] })
+			.versions;
 		expect(versions.map((v) => v.version)).toEqual(Array.from({ length: 10 }, (_, i) => `1.0.${11 - i}`));
 	});
 
@@ -149,7 +171,11 @@ describe("deploy, versions, roll back, remove (admin API)", () => {
 		const r = await admin("PUT", `/tenants/${t}/apps/other-name`, converter);
 		expect(r.status).toBe(400);
 		expect(await r.json()).toMatchObject({ error: "invalid_bundle", error_description: expect.stringContaining('"unit-converter"') });
-		const bad = await selfFetch(`${ORIGIN}/admin/tenants/${t}/apps/x`, { method: "PUT", headers: { Authorization: `Bearer ${ADMIN}` }, body: "{" });
+		const bad = await selfFetch(`${ORIGIN}/admin/tenants/${t}/apps/x`, {
+			method: "PUT",
+			headers: { Authorization: `Bearer ${ADMIN}` },
+			body: "{",
+		});
 		expect(bad.status).toBe(400);
 	});
 });
@@ -200,7 +226,10 @@ describe("deploy checks", () => {
 			error: "invalid_bundle",
 			refusals: [{ kind: "bundle", file: "index.js", message: 'handler "hidden" is not declared in the manifest\'s tools' }],
 		});
-		const missing = tinyApp("mismatch", { tools: ["echo", "other"], source: `import { defineApp } from "./sdk.js";\nexport default defineApp({ tools: { echo: (a) => a } });\n` });
+		const missing = tinyApp("mismatch", {
+			tools: ["echo", "other"],
+			source: `import { defineApp } from "./sdk.js";\nexport default defineApp({ tools: { echo: (a) => a } });\n`,
+		});
 		expect(await (await admin("PUT", `/tenants/${t}/apps/mismatch`, missing)).json()).toMatchObject({
 			refusals: [{ message: 'tool "other" is declared in the manifest but has no handler in tools' }],
 		});
@@ -222,7 +251,9 @@ describe("the kernel re-verifies what it stores", () => {
 	it("stored bundle tampered with (hash no longer matches): activation refused and audited", async () => {
 		const t = await newTenant();
 		const v1 = (await (await admin("PUT", `/tenants/${t}/apps/tamper`, tinyApp("tamper"))).json()) as { hash: string };
-		const v2 = (await (await admin("PUT", `/tenants/${t}/apps/tamper`, tinyApp("tamper", { version: "2.0.0" }))).json()) as { hash: string };
+		const v2 = (await (await admin("PUT", `/tenants/${t}/apps/tamper`, tinyApp("tamper", { version: "2.0.0" }))).json()) as {
+			hash: string;
+		};
 		await runInDurableObject(kernel(t), (_o: TenantObject, state) => {
 			const row = state.storage.sql.exec<{ modules: string }>("SELECT modules FROM app_versions WHERE hash = ?", v1.hash).one();
 			const modules = JSON.parse(row.modules) as Record<string, string>;
@@ -243,7 +274,12 @@ describe("the kernel re-verifies what it stores", () => {
 		const t = await newTenant();
 		const actor = { tenantId: t, userId: "operator", clientId: "admin-api" };
 		const app = tinyApp("direct");
-		const manifest = { ...app.manifest, egress: [], secrets: [], limits: { cpuMs: 50, subRequests: 10, timeoutMs: 10000, maxResultBytes: 262144, storageBytes: 1048576 } };
+		const manifest = {
+			...app.manifest,
+			egress: [],
+			secrets: [],
+			limits: { cpuMs: 50, subRequests: 10, timeoutMs: 10000, maxResultBytes: 262144, storageBytes: 1048576 },
+		};
 		const unguarded = await kernel(t).deployApp(actor, { manifest: manifest as never, modules: app.modules, hash: "0".repeat(64) });
 		expect(unguarded).toMatchObject({ ok: false, error: { reason: "invalid_bundle", message: expect.stringContaining("loop guard") } });
 		const { guardBundle } = await import("../../shared/apps/guard");
@@ -253,7 +289,10 @@ describe("the kernel re-verifies what it stores", () => {
 		expect(wrongHash).toMatchObject({ ok: false, error: { reason: "hash_mismatch" } });
 		const raw = await kernel(t).deployApp(actor, { manifest: app.manifest as never, modules: guarded.modules, hash: "0".repeat(64) });
 		expect(raw).toMatchObject({ ok: false, error: { reason: "invalid_bundle", message: expect.stringContaining("validated form") } });
-		const other = await kernel(t).deployApp({ ...actor, tenantId: await newTenant() }, { manifest: manifest as never, modules: guarded.modules, hash: "0".repeat(64) });
+		const other = await kernel(t).deployApp(
+			{ ...actor, tenantId: await newTenant() },
+			{ manifest: manifest as never, modules: guarded.modules, hash: "0".repeat(64) },
+		);
 		expect(other).toMatchObject({ ok: false, error: { reason: "not_allowed" } });
 		expect(await kernel(t).listApps()).toEqual([]);
 	});
@@ -318,7 +357,12 @@ describe("deploying from CI with an API key (apps:deploy)", () => {
 
 	it("a revoked apps:deploy key is refused by the kernel even where the front door still knows it", async () => {
 		const tm = await team();
-		const created = await admin("POST", `/tenants/${tm.tenantId}/keys`, { userId: tm.owner.userId, name: "ci", scopes: ["apps:deploy"], days: 1 });
+		const created = await admin("POST", `/tenants/${tm.tenantId}/keys`, {
+			userId: tm.owner.userId,
+			name: "ci",
+			scopes: ["apps:deploy"],
+			days: 1,
+		});
 		const { keyId } = (await created.json()) as { keyId: string };
 		await runInDurableObject(kernel(tm.tenantId), (_o: TenantObject, state) => {
 			state.storage.sql.exec("UPDATE api_keys SET revoked_at = ? WHERE key_id = ?", Date.now(), keyId);
@@ -359,7 +403,11 @@ describe("tenant secrets", () => {
 			["app/secret_set", "WEATHER_API_KEY"],
 		]);
 		const stored = await runInDurableObject(kernel(t), (_o: TenantObject, state) =>
-			state.storage.sql.exec("SELECT * FROM app_secrets").toArray().map((r) => JSON.stringify(r)).join("\n"),
+			state.storage.sql
+				.exec("SELECT * FROM app_secrets")
+				.toArray()
+				.map((r) => JSON.stringify(r))
+				.join("\n"),
 		);
 		expect(stored).toContain("WEATHER_API_KEY");
 		for (const v of [value, rotated]) {
@@ -432,12 +480,19 @@ describe("/account for owners", () => {
 		p = await page(jar, tm.tenantId);
 		expect(p.html).toContain("PAGE_KEY");
 		expect(p.html).not.toContain(value);
-		expect((await post(jar, "/account/secrets/delete", { csrf: p.csrf, tenant: tm.tenantId, name: "PAGE_KEY", confirm: "yes" })).status).toBe(303);
+		expect(
+			(await post(jar, "/account/secrets/delete", { csrf: p.csrf, tenant: tm.tenantId, name: "PAGE_KEY", confirm: "yes" })).status,
+		).toBe(303);
 
 		const memberJar = await signIn(tm.member.email, tm.member.password);
 		const mp = await page(memberJar, tm.tenantId);
 		expect(mp.html).not.toContain("Hosted apps");
-		const refused = await post(memberJar, "/account/apps/remove", { csrf: mp.csrf, tenant: tm.tenantId, app: "unit-converter", confirm: "yes" });
+		const refused = await post(memberJar, "/account/apps/remove", {
+			csrf: mp.csrf,
+			tenant: tm.tenantId,
+			app: "unit-converter",
+			confirm: "yes",
+		});
 		expect(refused.status).toBe(403);
 		expect(await kernel(tm.tenantId).listApps()).toHaveLength(1);
 

@@ -146,11 +146,19 @@ async function fullFlow(): Promise<Secrets> {
 	const deployKey = ((await keyRes.json()) as { key: string }).key;
 	const ci = { Authorization: `Bearer ${deployKey}`, "Content-Type": "application/json" };
 	const bundles = JSON.parse((testEnv as unknown as { TEST_APP_BUNDLES: string }).TEST_APP_BUNDLES) as Record<string, unknown>;
-	const deployed = await selfFetch(`${ORIGIN}/api/apps/unit-converter`, { method: "PUT", headers: ci, body: JSON.stringify(bundles["unit-converter"]) });
+	const deployed = await selfFetch(`${ORIGIN}/api/apps/unit-converter`, {
+		method: "PUT",
+		headers: ci,
+		body: JSON.stringify(bundles["unit-converter"]),
+	});
 	expect(deployed.status).toBe(201);
 	const tenantSecret = `tenant-api-secret-${crypto.randomUUID()}`;
 	const operatorSecret = `operator-secret-${crypto.randomUUID()}`;
-	const viaKey = await selfFetch(`${ORIGIN}/api/secrets/WEATHER_API_KEY`, { method: "PUT", headers: ci, body: JSON.stringify({ value: tenantSecret }) });
+	const viaKey = await selfFetch(`${ORIGIN}/api/secrets/WEATHER_API_KEY`, {
+		method: "PUT",
+		headers: ci,
+		body: JSON.stringify({ value: tenantSecret }),
+	});
 	expect(viaKey.status).toBe(200);
 	const viaAdmin = await selfFetch(`${ORIGIN}/admin/tenants/${tenantId}/secrets/OTHER_KEY`, {
 		method: "PUT",

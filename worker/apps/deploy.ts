@@ -26,7 +26,6 @@ import { APP_COMPATIBILITY_DATE, APP_COMPATIBILITY_FLAGS, RUNNER_MODULE, runnerM
 import { log } from "../../shared/log";
 import type { AppRefusal, DeployOutcome } from "../../shared/rpc/apps-deploy";
 import type { AuthSubject } from "../../shared/rpc/kernel";
-import type { Env } from "../../shared/env";
 import type { AppRunContext } from "./run";
 import { loopbackAllowed } from "./egress";
 
@@ -71,7 +70,9 @@ export async function deployBundle(
 		]);
 	const guarded = guardBundle((body as AppBundle).modules);
 	if (!guarded.ok)
-		return invalid([{ kind: "syntax", file: guarded.file, line: guarded.error.line, column: guarded.error.column, message: guarded.error.message }]);
+		return invalid([
+			{ kind: "syntax", file: guarded.file, line: guarded.error.line, column: guarded.error.column, message: guarded.error.message },
+		]);
 	const hash = await bundleHash({ manifest, modules: guarded.modules });
 
 	const dry = await dryLoad(run, actor.tenantId, hash, manifest, guarded.modules);
@@ -146,15 +147,17 @@ function invalid(refusals: Refusal[]): { ok: false; refusal: DeployRefusal } {
 
 /** Maps a kernel refusal to its HTTP form. */
 export function fromKernel(r: AppRefusal): DeployRefusal {
-	const status = ({
-		invalid_bundle: 400,
-		invalid_secret: 400,
-		hash_mismatch: 409,
-		quota: 409,
-		not_allowed: 403,
-		unknown_app: 404,
-		unknown_version: 404,
-		unknown_secret: 404,
-	} as const)[r.reason];
+	const status = (
+		{
+			invalid_bundle: 400,
+			invalid_secret: 400,
+			hash_mismatch: 409,
+			quota: 409,
+			not_allowed: 403,
+			unknown_app: 404,
+			unknown_version: 404,
+			unknown_secret: 404,
+		} as const
+	)[r.reason];
 	return { status: status ?? 500, error: r.reason, error_description: r.message };
 }

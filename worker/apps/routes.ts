@@ -140,5 +140,5 @@ export async function handleTenantApi(request: Request, env: Env, ctx: Execution
 		return fail(403, "access_denied", "only owners of the workspace deploy apps: ask an owner for a key");
 	const actor: AuthSubject = { tenantId: principal.tenantId, userId: principal.userId, clientId: principal.clientId };
 	const handled = await handleAppsApi(request, { env, exports: ctx.exports }, actor, path.slice("/api".length));
-	return handled ?? fail(404, "not_found", "no such route: see docs/apps.md \"Deploy\"");
+	return handled ?? fail(404, "not_found", 'no such route: see docs/apps.md "Deploy"');
 }
