@@ -12,6 +12,8 @@ import { handleAuthorize } from "./oauth/authorize";
 import { resolveConfig, type Config } from "../shared/config";
 import type { Env } from "../shared/env";
 import { guard } from "./edge/guard";
+import { configurePages } from "./ui/layout";
+import { renderLanding } from "./ui/landing";
 import { handleAccount } from "./account/routes";
 import { handleAdmin } from "./admin/routes";
 import { ApiKeyStore } from "./identity/api-keys";
@@ -93,11 +95,7 @@ const defaultHandler = {
 		if (url.pathname.startsWith("/admin/")) return handleAdmin(request, env, traceOf(request));
 		if (url.pathname === "/account" || url.pathname.startsWith("/account/")) return handleAccount(request, env);
 		if (url.pathname === "/healthz") return Response.json({ ok: true });
-		if (url.pathname === "/" && request.method === "GET") {
-			return new Response(`SMCP is running. Connect an MCP client to ${url.origin}/mcp (or ${url.origin}/sse).\n`, {
-				headers: { "Content-Type": "text/plain; charset=utf-8" },
-			});
-		}
+		if (url.pathname === "/" && request.method === "GET") return renderLanding(request, resolveConfig(env).origin);
 		return new Response("Not Found", { status: 404 });
 	},
 };
@@ -169,6 +167,7 @@ async function preAuthAllowed(request: Request, env: Env): Promise<boolean> {
 export default {
 	async fetch(request: Request, env: Env, ctx: VerifiedCtx): Promise<Response> {
 		configureLog(env);
+		configurePages(env, (problem) => log("error", "pages.brand_invalid", { problem }));
 		const started = Date.now();
 		const trace = crypto.randomUUID();
 		const url = new URL(request.url);

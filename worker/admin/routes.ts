@@ -20,6 +20,7 @@ import { auditAuthEvent } from "../oauth/auth-events";
 import { TenantDirectory } from "../identity/tenants";
 import type { Env } from "../../shared/env";
 import { createApiKey, revokeApiKey } from "../account/key-service";
+import { endAllSessions } from "../identity/web-session";
 
 const T = "(t_[0-9a-f]{32})";
 const U = "(u_[0-9a-f]{32})";
@@ -134,6 +135,8 @@ export async function handleAdmin(request: Request, env: Env, traceId: string): 
 	}
 	if ((m = route("POST", `/users/${U}/password`))) {
 		const r = await dir.resetPassword(m[1]!, String((await body(request)).password ?? ""));
+		// A reset ends every web session of the account (whoever knew the old password is out).
+		if (r === "ok") await endAllSessions(env.DIRECTORY_KV, m[1]!);
 		const owner = r === "ok" ? await dir.account(m[1]!) : null;
 		if (owner) await auditAuthEvent(env, { ...OPERATOR(owner.tenantId) }, "admin/password_reset", "allowed", m[1]!);
 		return r === "ok"

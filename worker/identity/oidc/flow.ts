@@ -36,6 +36,7 @@ import { OidcAccountLinks } from "./accounts";
 import { resolveOidcConfig, type OidcConfig } from "./config";
 import { discoverProvider, exchangeCode, providerKeys, type ProviderMetadata } from "./issuer";
 import { mergeHeadersInto, redirect, renderErrorPage } from "../../oauth/consent-page";
+import { finishAccountSso, isAccountSsoState } from "./account-sign-in";
 
 /** Scopes SMCP asks the provider for: just enough to identify the person (OIDC Core §5.4). */
 const UPSTREAM_SCOPE = "openid email profile";
@@ -129,6 +130,8 @@ export async function handleOidcCallback(request: Request, env: Env): Promise<Re
 	const setting = resolveOidcConfig(env);
 	if (setting.state !== "on") return renderErrorPage(404, "Single sign-on is not available", AGAIN);
 	const config = setting.config;
+	// Sign-in to the account page (no OAuth client involved) shares this registered redirect URI.
+	if (isAccountSsoState(new URL(request.url).searchParams.get("state"))) return finishAccountSso(request, env, config);
 
 	let resumed: { request: AuthRequest; data: unknown; headers: Headers };
 	try {
@@ -257,7 +260,7 @@ export async function handleOidcCallback(request: Request, env: Env): Promise<Re
 }
 
 /** The ID token's claims after every check, refetching the JWK Set once for an unknown `kid`. */
-async function verifiedClaims(config: OidcConfig, metadata: ProviderMetadata, idToken: string, nonce: string) {
+export async function verifiedClaims(config: OidcConfig, metadata: ProviderMetadata, idToken: string, nonce: string) {
 	const expect = { issuer: config.issuer, clientId: config.clientId, nonce, now: Math.floor(Date.now() / 1000) };
 	let keys = await providerKeys(metadata);
 	if (!keys.ok) {
@@ -286,11 +289,11 @@ function upstreamData(value: unknown): UpstreamData | null {
 }
 
 /** 256 random bits, base64url. */
-function randomToken(): string {
+export function randomToken(): string {
 	return toBase64url(crypto.getRandomValues(new Uint8Array(32)));
 }
 
 /** The PKCE S256 challenge (RFC 7636 §4.2). */
-async function s256(verifier: string): Promise<string> {
+export async function s256(verifier: string): Promise<string> {
 	return toBase64url(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))));
 }
