@@ -21,6 +21,7 @@ import type { ApiKeyProps } from "./oauth/principal";
 import { auditAuthEvent } from "./oauth/auth-events";
 import { handleMcp, handleSse } from "./mcp/routes";
 import { handleOidcCallback } from "./identity/oidc/flow";
+import { finishAccountSso, isAccountSsoState } from "./identity/oidc/account-sign-in";
 import { begin, traceOf, type RequestInfo } from "./edge/request-log";
 import { guardTokenRequest } from "./oauth/token-guard";
 import { bearerOf, cacheKey, forgetAll, generation, lookup, remember, ttlMs, type VerifiedAuth } from "./edge/token-cache";
@@ -91,7 +92,9 @@ const defaultHandler = {
 	async fetch(request: Request, env: Env): Promise<Response> {
 		const url = new URL(request.url);
 		if (url.pathname === "/authorize") return handleAuthorize(request, env);
-		if (url.pathname === "/oidc/callback") return handleOidcCallback(request, env);
+		if (url.pathname === "/oidc/callback")
+			// The account page's single sign-on shares the one redirect URI registered at the provider.
+			return isAccountSsoState(url.searchParams.get("state")) ? finishAccountSso(request, env) : handleOidcCallback(request, env);
 		if (url.pathname.startsWith("/admin/")) return handleAdmin(request, env, traceOf(request));
 		if (url.pathname === "/account" || url.pathname.startsWith("/account/")) return handleAccount(request, env);
 		if (url.pathname === "/healthz") return Response.json({ ok: true });

@@ -39,7 +39,7 @@ import { toJsonRpcError, type Failure, type Result } from "../../shared/errors";
 import type { Lane, RequestRecord, ToolCall, ToolOutcome } from "../../shared/rpc/kernel";
 import { log } from "../../shared/log";
 import { hasScope, type VerifiedPrincipal } from "../../shared/rpc/principal";
-import { CONFIRM_SCHEMA, INSTRUCTIONS, runInKernel, SERVER_INFO, type KernelCall } from "../../shared/mcp/answers";
+import { CONFIRM_SCHEMA, INSTRUCTIONS, runInKernel, serverInfo, type KernelCall } from "../../shared/mcp/answers";
 import {
 	completionValues,
 	confirmationQuestion,
@@ -68,6 +68,8 @@ export interface LaneHost {
 	record(principal: VerifiedPrincipal, request: RequestRecord): Promise<void>;
 	traceId(): string;
 	sessionId: string;
+	/** The deployment's origin (`SMCP_PUBLIC_ORIGIN`), for `serverInfo.websiteUrl`. */
+	origin?: string;
 }
 
 /** How long the client may take to answer a pushed request (a person may be reading a form). */
@@ -87,7 +89,7 @@ const MAX_ASK_ROUNDS = 8;
 export function createLegacyServer(host: LaneHost): Server {
 	const catalog = host.catalog;
 	const caps = serverCapabilities(catalog, "legacy");
-	const server = new Server(SERVER_INFO, {
+	const server = new Server(serverInfo(host.origin), {
 		capabilities: caps,
 		instructions: INSTRUCTIONS,
 		// workerd forbids code generation, so Ajv's compiled validators cannot run here.

@@ -28,7 +28,11 @@ describe.each(URLS)("client set-up for %s", (url) => {
 	it("Claude Code: `claude mcp add --transport http <name> <url>` (streamable HTTP)", () => {
 		const [bin, mcp, add, ...rest] = argv(snippet(url, "claude-code"));
 		expect([bin, mcp, add]).toEqual(["claude", "mcp", "add"]);
-		const { values, positionals } = parseArgs({ args: rest, options: { transport: { type: "string", short: "t" } }, allowPositionals: true });
+		const { values, positionals } = parseArgs({
+			args: rest,
+			options: { transport: { type: "string", short: "t" } },
+			allowPositionals: true,
+		});
 		expect(values.transport).toBe("http");
 		expect(positionals).toEqual([SERVER_KEY, url]);
 	});
@@ -47,7 +51,9 @@ describe.each(URLS)("client set-up for %s", (url) => {
 			.map((f) => readFileSync(join(dist, f), "utf8"))
 			.join("\n");
 		expect(source).toContain(`(url2.hostname === "localhost" || url2.hostname === "127.0.0.1") && url2.protocol === "http:"`);
-		expect(target.protocol === "https:" || (target.protocol === "http:" && ["localhost", "127.0.0.1"].includes(target.hostname))).toBe(true);
+		expect(target.protocol === "https:" || (target.protocol === "http:" && ["localhost", "127.0.0.1"].includes(target.hostname))).toBe(
+			true,
+		);
 	});
 
 	it("Cursor: mcp.json with mcpServers.<name>.url (remote server)", () => {

@@ -72,7 +72,7 @@ export async function answerInTenant(
 				headers: { "Content-Type": "application/json", "Retry-After": String(opened.error.retryAfterSeconds) },
 			});
 		}
-		return answer(sessionId, initializeResponse(catalogFor(env), message));
+		return answer(sessionId, initializeResponse(catalogFor(env), message, env.SMCP_PUBLIC_ORIGIN));
 	}
 	if (!isRequest(message) && message.method === "notifications/initialized") {
 		// A kernel still on the build before the registry has no `sessionState`: the object answers.

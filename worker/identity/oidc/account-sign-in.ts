@@ -23,7 +23,7 @@ import type { Env } from "../../../shared/env";
 import { resolveConfig } from "../../../shared/config";
 import { issueSession } from "../web-session";
 import { OidcAccountLinks } from "./accounts";
-import type { OidcConfig } from "./config";
+import { resolveOidcConfig } from "./config";
 import { prepareOidcSignIn, randomToken, s256, verifiedClaims } from "./flow";
 import { discoverProvider, exchangeCode } from "./issuer";
 
@@ -73,8 +73,11 @@ export async function startAccountSso(env: Env): Promise<Response> {
 	return redirect(target.href, headers);
 }
 
-/** Step 2: the provider's callback for the account-page flow. */
-export async function finishAccountSso(request: Request, env: Env, config: OidcConfig): Promise<Response> {
+/** Step 2: the provider's callback for the account-page flow (`/oidc/callback` with an account `state`). */
+export async function finishAccountSso(request: Request, env: Env): Promise<Response> {
+	const setting = resolveOidcConfig(env);
+	if (setting.state !== "on") return renderErrorPage(404, "Single sign-on is not available", AGAIN);
+	const config = setting.config;
 	const clear = `${COOKIE}=; Path=/; HttpOnly; Secure; SameSite=Lax; Max-Age=0`;
 	const fail = (status: number, title: string, message: string) => {
 		const res = renderErrorPage(status, title, message);

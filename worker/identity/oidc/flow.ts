@@ -36,7 +36,6 @@ import { OidcAccountLinks } from "./accounts";
 import { resolveOidcConfig, type OidcConfig } from "./config";
 import { discoverProvider, exchangeCode, providerKeys, type ProviderMetadata } from "./issuer";
 import { mergeHeadersInto, redirect, renderErrorPage } from "../../oauth/consent-page";
-import { finishAccountSso, isAccountSsoState } from "./account-sign-in";
 
 /** Scopes SMCP asks the provider for: just enough to identify the person (OIDC Core §5.4). */
 const UPSTREAM_SCOPE = "openid email profile";
@@ -130,8 +129,6 @@ export async function handleOidcCallback(request: Request, env: Env): Promise<Re
 	const setting = resolveOidcConfig(env);
 	if (setting.state !== "on") return renderErrorPage(404, "Single sign-on is not available", AGAIN);
 	const config = setting.config;
-	// Sign-in to the account page (no OAuth client involved) shares this registered redirect URI.
-	if (isAccountSsoState(new URL(request.url).searchParams.get("state"))) return finishAccountSso(request, env, config);
 
 	let resumed: { request: AuthRequest; data: unknown; headers: Headers };
 	try {

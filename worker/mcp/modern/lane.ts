@@ -45,7 +45,7 @@ import {
 	type KernelRead,
 } from "../../../shared/mcp/publish";
 import { logPasses, type Catalog } from "../../../shared/catalog/registry";
-import { INSTRUCTIONS, SERVER_INFO } from "../../../shared/mcp/answers";
+import { INSTRUCTIONS, serverInfo } from "../../../shared/mcp/answers";
 import type { Env } from "../../../shared/env";
 import { nextRound, ROUND_TTL_SECONDS, type Round, type RoundState } from "./mrtr";
 
@@ -89,7 +89,7 @@ async function build(env: Env, secret: string, catalog: Catalog): Promise<McpHtt
 		},
 	});
 	const tenant = (p: VerifiedPrincipal) => env.TENANTS.get(env.TENANTS.idFromName(p.tenantId));
-	return createMcpHandler(() => createModernServer(tenant, codec, catalog), {
+	return createMcpHandler(() => createModernServer(tenant, codec, catalog, env.SMCP_PUBLIC_ORIGIN), {
 		legacy: "reject",
 		responseMode: "auto",
 		onerror: (e) => log("warn", "modern.rejected", { error: e.name, message: e.message.slice(0, 200) }),
@@ -99,7 +99,7 @@ async function build(env: Env, secret: string, catalog: Catalog): Promise<McpHtt
 type TenantOf = (p: VerifiedPrincipal) => DurableObjectStub<TenantKernel & Rpc.DurableObjectBranded>;
 
 /** One request's server: the catalog published on the SDK v2 low-level `Server`. */
-function createModernServer(tenant: TenantOf, codec: RequestStateCodec<RoundState>, catalog: Catalog): Server {
+function createModernServer(tenant: TenantOf, codec: RequestStateCodec<RoundState>, catalog: Catalog, origin?: string): Server {
 	const record = (p: VerifiedPrincipal, ctx: ServerContext, r: Omit<RequestRecord, "lane" | "protocolVersion" | "traceId">) =>
 		tenant(p).record(p, { ...r, lane: "modern", protocolVersion: MODERN_REVISION, traceId: traceFrom(ctx) });
 	const listed = (p: VerifiedPrincipal, ctx: ServerContext, method: string) =>
@@ -118,7 +118,7 @@ function createModernServer(tenant: TenantOf, codec: RequestStateCodec<RoundStat
 		return outcome.value.result.structuredContent;
 	};
 
-	const server = new Server(SERVER_INFO, {
+	const server = new Server(serverInfo(origin), {
 		capabilities: caps,
 		instructions: INSTRUCTIONS,
 		cacheHints: {
