@@ -212,7 +212,9 @@ ${sso}
 <div class="actions"><button class="btn" type="submit">Sign in</button></div>
 </form>
 </div>`;
-	return htmlPage({ title: "Sign in", body, formActionSelf: true });
+	// With single sign-on, no `form-action 'self'`: Chrome checks form-action against the redirect
+	// that answers the POST, which goes to the provider (w3c/webappsec-csp#8).
+	return htmlPage({ title: "Sign in", body, formActionSelf: !o.sso });
 }
 
 /** The signed-in page; `sections` defaults to {@link ACCOUNT_SECTIONS}. */
