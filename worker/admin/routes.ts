@@ -11,6 +11,7 @@
  *   GET    /admin/tenants/{t}/audit?after=SEQ&limit=N   NDJSON: {"anchor":…} then rows
  *   GET    /admin/tenants/{t}/audit/verify
  *   POST   /admin/users                   {email, password}
+ *   GET    /admin/users?email=E           the account with that email (404 if none)
  *   POST   /admin/users/{u}/password      {password}
  *   GET    /admin/users/{u}/grants        DELETE …/grants/{grantId}
  */
@@ -126,6 +127,11 @@ export async function handleAdmin(request: Request, env: Env, traceId: string): 
 	}
 	if ((m = route("DELETE", `/tenants/${T}/keys/([0-9a-f]{8})`)))
 		return (await revokeApiKey(env, OPERATOR(m[1]!), m[1]!, m[2]!)) ? json(200, { revoked: m[2] }) : notFound();
+	if (route("GET", "/users")) {
+		const found = await new AccountDirectory(env.DIRECTORY_KV).findByEmail(new URL(request.url).searchParams.get("email") ?? "");
+		if (!found) return json(404, { error: "not_found", error_description: "no account has this email" });
+		return json(200, { userId: found.userId, email: found.email, tenantId: found.tenantId, tenants: await dir.tenantsOf(found.userId) });
+	}
 	if (route("POST", "/users")) {
 		const b = await body(request);
 		const r = await new AccountDirectory(env.DIRECTORY_KV).create(String(b.email ?? ""), String(b.password ?? ""));
