@@ -366,6 +366,7 @@ describe("eviction and resumption", () => {
 			const server = createLegacyServer({
 				lane: "streamable-http",
 				catalog: catalogFor(testEnv),
+				origin: testEnv.SMCP_PUBLIC_ORIGIN,
 				sessionId: "s",
 				protocolVersion: () => protocolVersion,
 				traceId: () => "t",
