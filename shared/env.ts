@@ -64,6 +64,12 @@ interface Settings {
 	PREAUTH_LIMITER?: RateLimit;
 	/** `"true"` serves the MCP conformance-suite fixtures (`shared/catalog/packs/conformance`); default off. */
 	SMCP_CONFORMANCE?: string;
+	/** The operator's name on SMCP's pages (default "SMCP"). */
+	SMCP_BRAND_NAME?: string;
+	/** Accent colour of the pages, `#rgb` or `#rrggbb`. */
+	SMCP_BRAND_ACCENT?: string;
+	/** Logo on the pages: a path on this origin or a `data:image/…;base64` URL. */
+	SMCP_BRAND_LOGO_URL?: string;
 	/** Upstream sign-in (README "Upstream sign-in (OIDC)"): the OpenID provider's issuer URL; unset = off. */
 	SMCP_OIDC_ISSUER?: string;
 	/** SMCP's client id at that provider. */

@@ -12,6 +12,8 @@ import { handleAuthorize } from "./oauth/authorize";
 import { resolveConfig, type Config } from "../shared/config";
 import type { Env } from "../shared/env";
 import { guard } from "./edge/guard";
+import { configurePages } from "./ui/layout";
+import { renderLanding } from "./ui/landing";
 import { handleAccount } from "./account/routes";
 import { handleAdmin } from "./admin/routes";
 import { handleTenantApi } from "./apps/routes";
@@ -20,6 +22,7 @@ import type { ApiKeyProps } from "./oauth/principal";
 import { auditAuthEvent } from "./oauth/auth-events";
 import { handleMcp, handleSse } from "./mcp/routes";
 import { handleOidcCallback } from "./identity/oidc/flow";
+import { finishAccountSso, isAccountSsoState } from "./identity/oidc/account-sign-in";
 import { begin, traceOf, type RequestInfo } from "./edge/request-log";
 import { grantNamedByTokenRequest, guardTokenRequest } from "./oauth/token-guard";
 import { preAuthLimiter } from "./edge/preauth";
@@ -107,15 +110,13 @@ const defaultHandler = {
 	async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
 		const url = new URL(request.url);
 		if (url.pathname === "/authorize") return handleAuthorize(request, env);
-		if (url.pathname === "/oidc/callback") return handleOidcCallback(request, env);
+		if (url.pathname === "/oidc/callback")
+			// The account page's single sign-on shares the one redirect URI registered at the provider.
+			return isAccountSsoState(url.searchParams.get("state")) ? finishAccountSso(request, env) : handleOidcCallback(request, env);
 		if (url.pathname.startsWith("/admin/")) return handleAdmin(request, env, traceOf(request), ctx);
 		if (url.pathname === "/account" || url.pathname.startsWith("/account/")) return handleAccount(request, env);
 		if (url.pathname === "/healthz") return Response.json({ ok: true });
-		if (url.pathname === "/" && request.method === "GET") {
-			return new Response(`SMCP is running. Connect an MCP client to ${url.origin}/mcp (or ${url.origin}/sse).\n`, {
-				headers: { "Content-Type": "text/plain; charset=utf-8" },
-			});
-		}
+		if (url.pathname === "/" && request.method === "GET") return renderLanding(request, resolveConfig(env).origin);
 		return new Response("Not Found", { status: 404 });
 	},
 };
@@ -172,6 +173,7 @@ function oauthProvider(config: Config): OAuthProvider<Env> {
 export default {
 	async fetch(request: Request, env: Env, ctx: VerifiedCtx): Promise<Response> {
 		configureLog(env);
+		configurePages(env, (problem) => log("error", "pages.brand_invalid", { problem }));
 		const started = Date.now();
 		const trace = crypto.randomUUID();
 		const url = new URL(request.url);

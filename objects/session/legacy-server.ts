@@ -40,7 +40,7 @@ import type { Admission, Lane, RequestRecord, ToolCall, ToolOutcome } from "../.
 import { admissionError } from "../../shared/mcp/admission";
 import { log } from "../../shared/log";
 import { hasScope, type VerifiedPrincipal } from "../../shared/rpc/principal";
-import { CONFIRM_SCHEMA, INSTRUCTIONS, runInKernel, SERVER_INFO, type KernelCall } from "../../shared/mcp/answers";
+import { CONFIRM_SCHEMA, INSTRUCTIONS, runInKernel, serverInfo, type KernelCall } from "../../shared/mcp/answers";
 import {
 	completionValues,
 	confirmationQuestion,
@@ -74,6 +74,8 @@ export interface LaneHost {
 	hostedTools?(principal: VerifiedPrincipal): Promise<object[]>;
 	/** The tenant kernel's task methods (2025-11-25 experimental tasks, `./legacy-tasks.ts`). */
 	tasks?(principal: VerifiedPrincipal): TaskKernel;
+	/** The deployment's origin (`SMCP_PUBLIC_ORIGIN`), for `serverInfo.websiteUrl`. */
+	origin?: string;
 }
 
 /** How long the client may take to answer a pushed request (a person may be reading a form). */
@@ -93,7 +95,7 @@ const MAX_ASK_ROUNDS = 8;
 export function createLegacyServer(host: LaneHost): Server {
 	const catalog = host.catalog;
 	const caps = serverCapabilities(catalog, "legacy");
-	const server = new Server(SERVER_INFO, {
+	const server = new Server(serverInfo(host.origin), {
 		capabilities: caps,
 		instructions: INSTRUCTIONS,
 		// workerd forbids code generation, so Ajv's compiled validators cannot run here.

@@ -319,7 +319,7 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 		});
 		const catalog = catalogFor(this.env);
 		if (only.method === "initialize" && !this.#transport && InitializeRequestSchema.safeParse(only).success) {
-			return json(initializeResponse(catalog, only));
+			return json(initializeResponse(catalog, only, this.env.SMCP_PUBLIC_ORIGIN));
 		}
 		if (only.method === "tools/call" && !sendsBeforeResult(catalog, only.params) && !involvesTask(catalog, only.params)) {
 			return json(await answerPlainToolCall(this.#kernelHost(meta, req.sessionId), principal, only));
@@ -399,6 +399,7 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 		const server = createLegacyServer({
 			...this.#kernelHost(this.#meta, sessionId),
 			catalog: catalogFor(this.env),
+			origin: this.env.SMCP_PUBLIC_ORIGIN,
 			principalOf: (extra) => assertPrincipal(extra.authInfo?.extra?.principal),
 			record: (principal, r) => this.#tenant(principal).record(principal, r),
 			hostedTools: async (principal) =>

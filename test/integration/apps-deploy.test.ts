@@ -464,16 +464,18 @@ describe("/account for owners", () => {
 		expect(p.html).toContain("Hosted apps");
 		expect(p.html).toContain(v1.hash.slice(0, 12));
 		expect(p.html).toContain("unit-converter__convert (mcp:read)");
-		expect(p.html).toContain("Roll back");
+		expect(p.html).toContain(`Rollback unit-converter to 1.0.0`);
 
 		const base = { csrf: p.csrf, tenant: tm.tenantId, app: "unit-converter" };
 		const unconfirmed = await post(jar, "/account/apps/activate", { ...base, hash: v1.hash });
-		expect(unconfirmed.status).toBe(200);
-		expect(await unconfirmed.text()).toContain("Tick the confirmation box");
+		expect(unconfirmed.status).toBe(303);
+		expect((await kernel(tm.tenantId).listApps())[0]!.activeHash).not.toBe(v1.hash);
 		const rolled = await post(jar, "/account/apps/activate", { ...base, hash: v1.hash, confirm: "yes" });
 		expect(rolled.status).toBe(303);
-		expect(rolled.headers.get("Location")).toBe(`/account?tenant=${encodeURIComponent(tm.tenantId)}`);
+		expect(rolled.headers.get("Location")).toBe(`/account?tenant=${encodeURIComponent(tm.tenantId)}#hosted`);
+		jar.take(rolled);
 		expect((await kernel(tm.tenantId).listApps())[0]!.activeHash).toBe(v1.hash);
+		expect((await page(jar, tm.tenantId)).html).toContain("unit-converter now runs version 1.0.0.");
 
 		const value = `page-secret-${crypto.randomUUID()}`;
 		expect((await post(jar, "/account/secrets", { csrf: p.csrf, tenant: tm.tenantId, name: "PAGE_KEY", value })).status).toBe(303);

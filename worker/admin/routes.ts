@@ -11,6 +11,7 @@
  *   GET    /admin/tenants/{t}/audit?after=SEQ&limit=N   NDJSON: {"anchor":…} then rows
  *   GET    /admin/tenants/{t}/audit/verify
  *   POST   /admin/users                   {email, password}
+ *   GET    /admin/users?email=E           the account with that email (404 if none)
  *   POST   /admin/users/{u}/password      {password}
  *   GET    /admin/users/{u}/grants        DELETE …/grants/{grantId}
  *   …      /admin/tenants/{t}/apps…, /admin/tenants/{t}/secrets…   app management (worker/apps/routes.ts)
@@ -24,6 +25,7 @@ import { createApiKey, revokeApiKey } from "../account/key-service";
 import { handleAppsApi } from "../apps/routes";
 import { revokeGrantEverywhere } from "../oauth/grant-revocation";
 import { cutOffMember } from "./member-removal";
+import { endAllSessions } from "../identity/web-session";
 
 const T = "(t_[0-9a-f]{32})";
 const U = "(u_[0-9a-f]{32})";
@@ -157,6 +159,11 @@ export async function handleAdmin(request: Request, env: Env, traceId: string, c
 	}
 	if ((m = route("DELETE", `/tenants/${T}/keys/([0-9a-f]{8})`)))
 		return (await revokeApiKey(env, OPERATOR(m[1]!), m[1]!, m[2]!)) ? json(200, { revoked: m[2] }) : notFound();
+	if (route("GET", "/users")) {
+		const found = await new AccountDirectory(env.DIRECTORY_KV).findByEmail(new URL(request.url).searchParams.get("email") ?? "");
+		if (!found) return json(404, { error: "not_found", error_description: "no account has this email" });
+		return json(200, { userId: found.userId, email: found.email, tenantId: found.tenantId, tenants: await dir.tenantsOf(found.userId) });
+	}
 	if (route("POST", "/users")) {
 		const b = await body(request);
 		const r = await new AccountDirectory(env.DIRECTORY_KV).create(String(b.email ?? ""), String(b.password ?? ""));
@@ -167,6 +174,8 @@ export async function handleAdmin(request: Request, env: Env, traceId: string, c
 	}
 	if ((m = route("POST", `/users/${U}/password`))) {
 		const r = await dir.resetPassword(m[1]!, String((await body(request)).password ?? ""));
+		// A reset ends every web session of the account (whoever knew the old password is out).
+		if (r === "ok") await endAllSessions(env.DIRECTORY_KV, m[1]!);
 		const owner = r === "ok" ? await dir.account(m[1]!) : null;
 		if (owner) await auditAuthEvent(env, { ...OPERATOR(owner.tenantId) }, "admin/password_reset", "allowed", m[1]!);
 		return r === "ok"

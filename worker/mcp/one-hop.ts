@@ -76,7 +76,7 @@ export async function answerInTenant(
 			const a = sessionRefusalAnswer(opened.error, resolveConfig(env).origin);
 			return new Response(a.body, { status: a.status, headers: a.headers });
 		}
-		return answer(sessionId, initializeResponse(catalogFor(env), message));
+		return answer(sessionId, initializeResponse(catalogFor(env), message, env.SMCP_PUBLIC_ORIGIN));
 	}
 	if (!isRequest(message) && message.method === "notifications/initialized") {
 		// A kernel still on the build before the registry has no `sessionState`: the object answers.

@@ -79,10 +79,21 @@ async function scopeChallenge(
 				decision: "denied",
 			});
 			// MCP 2025-11-25 authorization §"Scope Challenge Handling": 403 insufficient_scope with the scope needed.
-			return insufficientScope(ctx.auth, [...new Set([...principal.scopes, tool.scope])]);
+			return insufficientScope(ctx.auth, [...new Set([...principal.scopes, tool.scope])], scopeHint(principal, tool));
 		}
 	}
 	return null;
+}
+
+/**
+ * What the 403 says (RFC 6750 §3 `error_description`): which tool needed which scope, and how to
+ * get it, worded for an API key (a new key) or an app (approve write access when reconnecting).
+ */
+function scopeHint(principal: VerifiedPrincipal, tool: { name: string; scope: string }): string {
+	const what = `The tool ${tool.name} needs the ${tool.scope} scope`;
+	return principal.clientId.startsWith("key_")
+		? `${what}, and this API key does not have it (a read-only key). Ask a workspace owner for a key with ${tool.scope} on the account page (/account).`
+		: `${what}, which this app was not granted. Reconnect the app and approve "Create, change and delete", or revoke it on the account page (/account) and connect again.`;
 }
 
 /**

@@ -99,10 +99,10 @@ describe("internal readers (resources and prompts run in the kernel)", () => {
 });
 
 describe("publishing", () => {
-	it("capabilities with the pack off are exactly the core ones on both lanes (tasks: the memory pack's import and export)", () => {
+	it("capabilities with the pack off are exactly the core ones on both lanes (tasks: the memory pack's import and export; legacy tools change when an app is deployed)", () => {
 		const off = catalogFor({});
 		const tasks = { list: {}, cancel: {}, requests: { tools: { call: {} } } };
-		expect(serverCapabilities(off, "legacy")).toEqual({ tools: { listChanged: false }, resources: { listChanged: false }, tasks });
+		expect(serverCapabilities(off, "legacy")).toEqual({ tools: { listChanged: true }, resources: { listChanged: false }, tasks });
 		expect(serverCapabilities(off, "modern")).toEqual({
 			tools: { listChanged: false },
 			resources: { listChanged: false },
@@ -114,7 +114,7 @@ describe("publishing", () => {
 	it("capabilities with the pack on add prompts, completions, logging, and subscribe on the legacy lane only", () => {
 		const on = catalogFor(ON);
 		expect(serverCapabilities(on, "legacy")).toEqual({
-			tools: { listChanged: false },
+			tools: { listChanged: true },
 			resources: { listChanged: false, subscribe: true },
 			prompts: { listChanged: false },
 			completions: {},

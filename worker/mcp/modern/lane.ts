@@ -44,8 +44,8 @@ import {
 	type KernelRead,
 } from "../../../shared/mcp/publish";
 import { logPasses, type Catalog } from "../../../shared/catalog/registry";
-import { INSTRUCTIONS, SERVER_INFO } from "../../../shared/mcp/answers";
 import { admissionError } from "../../../shared/mcp/admission";
+import { INSTRUCTIONS, serverInfo } from "../../../shared/mcp/answers";
 import type { Env } from "../../../shared/env";
 import { nextRound, ROUND_TTL_SECONDS, type Round, type RoundState } from "./mrtr";
 import { parseHostedToolName } from "../../../shared/apps/manifest";
@@ -98,7 +98,7 @@ async function build(env: Env, secret: string, catalog: Catalog): Promise<McpHtt
 		},
 	});
 	const tenant = (p: VerifiedPrincipal) => env.TENANTS.get(env.TENANTS.idFromName(p.tenantId));
-	return createMcpHandler(() => createModernServer(tenant, codec, catalog), {
+	return createMcpHandler(() => createModernServer(tenant, codec, catalog, env.SMCP_PUBLIC_ORIGIN), {
 		legacy: "reject",
 		responseMode: "auto",
 		onerror: (e) => log("warn", "modern.rejected", { error: e.name, message: e.message.slice(0, 200) }),
@@ -108,7 +108,7 @@ async function build(env: Env, secret: string, catalog: Catalog): Promise<McpHtt
 type TenantOf = (p: VerifiedPrincipal) => DurableObjectStub<TenantKernel & Rpc.DurableObjectBranded>;
 
 /** One request's server: the catalog published on the SDK v2 low-level `Server`. */
-function createModernServer(tenant: TenantOf, codec: RequestStateCodec<RoundState>, catalog: Catalog): TaskServer {
+function createModernServer(tenant: TenantOf, codec: RequestStateCodec<RoundState>, catalog: Catalog, origin?: string): TaskServer {
 	const record = (p: VerifiedPrincipal, ctx: ServerContext, r: Omit<RequestRecord, "lane" | "protocolVersion" | "traceId">) =>
 		tenant(p).record(p, { ...r, lane: "modern", protocolVersion: MODERN_REVISION, traceId: traceFrom(ctx) });
 	/** Admits and audits a list; a refusal (revoked credential, spent budget) is its JSON-RPC error. */
@@ -130,7 +130,7 @@ function createModernServer(tenant: TenantOf, codec: RequestStateCodec<RoundStat
 		return outcome.value.result.structuredContent;
 	};
 
-	const server = new TaskServer(SERVER_INFO, {
+	const server = new TaskServer(serverInfo(origin), {
 		capabilities: caps,
 		instructions: INSTRUCTIONS,
 		cacheHints: {
