@@ -21,6 +21,7 @@ import { handleMcp, handleSse } from "./mcp/routes";
 import { handleOidcCallback } from "./identity/oidc/flow";
 import { begin, traceOf, type RequestInfo } from "./edge/request-log";
 import { guardTokenRequest } from "./oauth/token-guard";
+import { malformedBearer } from "./oauth/identifiers";
 import { bearerOf, cacheKey, forgetAll, generation, lookup, remember, ttlMs, type VerifiedAuth } from "./edge/token-cache";
 
 export { SessionObject } from "../objects/session/session-object";
@@ -78,6 +79,9 @@ async function fromTokenCache(request: Request, env: Env, ctx: VerifiedCtx, url:
 	Object.assign(ctx, hit);
 	return handle(request, env, ctx, traceOf(request));
 }
+
+/** The endpoints the provider guards with a bearer token. */
+const isMcpPath = (path: string) => path === "/mcp" || path === "/sse" || path === "/sse/message";
 
 /** Requests that may change who is authorised: the cache is emptied after them (this isolate). */
 const changesAuthorization = (request: Request, path: string) =>
@@ -191,7 +195,11 @@ export default {
 					return oauthProvider(config).fetch(guarded.request, env, ctx);
 				};
 				try {
-					const cached = await fromTokenCache(guarded.request, env, ctx, url);
+					// A bearer no issued token can match is refused before any cache or KV lookup.
+					const refused = isMcpPath(url.pathname)
+						? malformedBearer(guarded.request, `${config.origin}/.well-known/oauth-protected-resource`)
+						: null;
+					const cached = refused ?? (await fromTokenCache(guarded.request, env, ctx, url));
 					response = cached ?? (url.pathname === "/token" ? await guardTokenRequest(guarded.request, env, forward) : await forward());
 				} finally {
 					// Also when the handler failed half-way: a revocation may already have happened.

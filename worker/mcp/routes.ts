@@ -10,7 +10,17 @@ import { insufficientScope, type OAuthResourceAuth } from "@cloudflare/workers-o
 import { SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/sdk/types.js";
 import { isLegacyRequest } from "@modelcontextprotocol/server";
 import { RpcCode } from "../../shared/errors";
-import { decodeJson, errorBody, isRequest, NOT_JSON, parseBody, parseDecoded, tooDeep, type RpcMessage } from "../../shared/mcp/jsonrpc";
+import {
+	decodeJson,
+	errorBody,
+	isRequest,
+	NOT_JSON,
+	parseBody,
+	parseDecoded,
+	toMessage,
+	tooDeep,
+	type RpcMessage,
+} from "../../shared/mcp/jsonrpc";
 import type { Lane, RequestRecord } from "../../shared/rpc/kernel";
 import { log } from "../../shared/log";
 import { catalogFor } from "../../shared/catalog/packs";
@@ -247,8 +257,13 @@ async function handleModern(
 	secret: string,
 	traceId: string,
 ): Promise<Response> {
-	// Anything not a single object is answered by the modern handler itself.
-	const message = decoded && typeof decoded === "object" && !Array.isArray(decoded) ? (decoded as RpcMessage) : null;
+	// Anything not a single object is answered by the modern handler itself. A single object is
+	// checked here, before anything reads it: a `method` that is not a string, `params` that are not
+	// an object, and the like are -32600 (JSON-RPC 2.0 §5.1: id null, the request could not be
+	// read), the same answer the 2025 lane gives.
+	const object = decoded && typeof decoded === "object" && !Array.isArray(decoded) ? decoded : null;
+	const message = object ? toMessage(object) : null;
+	if (object && !message) return rpcError(400, RpcCode.InvalidRequest, "Invalid Request");
 	const version = request.headers.get("MCP-Protocol-Version");
 	if (message) {
 		annotateRequest(request, principal, "modern", version, [message]);
