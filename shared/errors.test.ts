@@ -27,7 +27,15 @@ describe("toJsonRpcError", () => {
 	it("keeps generic text for internal and tool failures", () => {
 		expect(toJsonRpcError({ reason: "internal", where: "x", detail: "y" }).message).toBe("Internal error");
 		expect(toJsonRpcError({ reason: "tool_failed", tool: "t", message: "boom" }).message).toBe("Tool failed");
-		expect(toJsonRpcError({ reason: "insufficient_scope", tool: "t", needed: "mcp:write" }).message).toBe("Insufficient scope");
+		expect(toJsonRpcError({ reason: "insufficient_scope", tool: "t", needed: "mcp:write" }).message).toBe(
+			"Insufficient scope: t needs mcp:write. Reconnect and grant that scope to call it.",
+		);
+	});
+
+	it("says what happened and what to do for an unknown tool, once (no 'MCP error' prefix of its own)", () => {
+		const message = toJsonRpcError({ reason: "unknown_tool", tool: "nope" }).message;
+		expect(message).toBe("Unknown tool: nope. Call tools/list for the tools this connection can call.");
+		expect(message).not.toMatch(/MCP error/);
 	});
 
 	it("codes match the JSON-RPC 2.0 / SDK numbers", () => {

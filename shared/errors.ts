@@ -58,11 +58,14 @@ export class AccessDenied extends ToolError {
 export function toJsonRpcError(f: Failure): { code: number; message: string } {
 	switch (f.reason) {
 		case "unknown_tool":
-			return { code: RpcCode.InvalidParams, message: `Unknown tool: ${f.tool}` };
+			return { code: RpcCode.InvalidParams, message: `Unknown tool: ${f.tool}. Call tools/list for the tools this connection can call.` };
 		case "invalid_arguments":
 			return { code: RpcCode.InvalidParams, message: `Invalid arguments for tool ${f.tool}` };
 		case "insufficient_scope":
-			return { code: RpcCode.InvalidRequest, message: "Insufficient scope" };
+			return {
+				code: RpcCode.InvalidRequest,
+				message: `Insufficient scope: ${f.tool} needs ${f.needed}. Reconnect and grant that scope to call it.`,
+			};
 		case "tool_failed":
 			return { code: RpcCode.InternalError, message: "Tool failed" };
 		case "internal":

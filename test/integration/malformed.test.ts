@@ -69,7 +69,7 @@ describe("no 500 for malformed requests", () => {
 
 	it("a client_id of 520+ characters at /token (form or Basic) → 401 invalid_client before any KV read, not a crash", async () => {
 		const long = "c".repeat(520);
-		const forms = [
+		const forms: { body: string; headers: Record<string, string> }[] = [
 			{ body: `grant_type=authorization_code&code=a:b:c&client_id=${long}&code_verifier=${"v".repeat(43)}&redirect_uri=x`, headers: {} },
 			{ body: `grant_type=refresh_token&refresh_token=a:b:c&client_id=${long}`, headers: {} },
 			{ body: "grant_type=client_credentials", headers: { Authorization: `Basic ${btoa(`${long}:secret`)}` } },

@@ -25,7 +25,7 @@ import {
 	type RequestStateCodec,
 	type ServerContext,
 } from "@modelcontextprotocol/server";
-import type { Failure, Result } from "../../../shared/errors";
+import { toJsonRpcError, type Failure, type Result } from "../../../shared/errors";
 import type { RequestRecord, TenantKernel, ToolOutcome } from "../../../shared/rpc/kernel";
 import { log } from "../../../shared/log";
 import { catalogFor } from "../../../shared/catalog/packs";
@@ -208,10 +208,7 @@ function createModernServer(tenant: TenantOf, codec: RequestStateCodec<RoundStat
 		if (!outcome.ok) {
 			const e = outcome.error;
 			if (e.reason === "unknown_tool" || e.reason === "insufficient_scope")
-				throw new ProtocolError(
-					ProtocolErrorCode.InvalidParams,
-					e.reason === "unknown_tool" ? `Unknown tool: ${e.tool}` : "Insufficient scope",
-				);
+				throw new ProtocolError(ProtocolErrorCode.InvalidParams, toJsonRpcError(e).message);
 			throw new ProtocolError(ProtocolErrorCode.InternalError, "Internal error");
 		}
 		const token = ctx.mcpReq._meta?.progressToken ?? req.params._meta?.progressToken;
