@@ -30,7 +30,7 @@ export const MAX_PAGE = 1000;
 /** Characters of names, types and observations per page; a page always holds at least one entity. */
 export const PAGE_TEXT_BUDGET = 2_000_000;
 /** Entities `search_nodes` examines per call (measured in docs/security.md §Limits). */
-export const SCAN_BUDGET = 10_000;
+export const SCAN_BUDGET = 5_000;
 
 /** Where the next page starts. */
 export type Cursor =

@@ -84,6 +84,9 @@ const indexChanges = new WeakMap<SqlStorage, number>();
  */
 const COMPACT_AFTER_ROWS = 5000;
 
+/** Index rows a search gathers at most; a query matching more rows scans instead (docs/security.md §Limits). */
+const CANDIDATE_CAP = 20_000;
+
 /**
  * Knowledge-graph operations over one tenant's SQL storage. Every method is synchronous; the
  * caller runs it inside the tenant's transaction.
@@ -286,7 +289,7 @@ export class MemoryStore {
 			e.entityType.toLowerCase().includes(needle) ||
 			e.observations.some((o) => o.toLowerCase().includes(needle));
 		const fts = coveringTrigrams([...needle]);
-		const candidates = fts === null ? null : this.#candidates(fts).filter((id) => id > after);
+		const candidates = fts === null ? null : (this.#candidates(fts)?.filter((id) => id > after) ?? null);
 		const found: Entity[] = [];
 		let examined = 0;
 		let lastId = after;
@@ -357,17 +360,23 @@ export class MemoryStore {
 		return true;
 	}
 
-	/** Entity ids whose index rows hold every trigram of `fts`, ascending. */
-	#candidates(fts: string): number[] {
+	/**
+	 * Entity ids whose index rows hold every trigram of `fts`, ascending; null when more than
+	 * {@link CANDIDATE_CAP} index rows do (the query is not selective: a scan in entity order, which
+	 * stops at its budget, costs less than gathering them all).
+	 */
+	#candidates(fts: string): number[] | null {
 		const rows = this.#sql
-			.exec<{ rowid: number }>("SELECT rowid FROM mem_search WHERE mem_search MATCH ?", fts)
+			.exec<{ rowid: number }>("SELECT rowid FROM mem_search WHERE mem_search MATCH ? LIMIT ?", fts, CANDIDATE_CAP + 1)
 			.toArray()
 			.map((r) => r.rowid);
+		if (rows.length > CANDIDATE_CAP) return null;
 		const entityIds = new Set(rows.filter((r) => r < 0).map((r) => -r));
-		for (const group of chunks(rows.filter((r) => r > 0))) {
+		const observed = rows.filter((r) => r > 0);
+		if (observed.length > 0) {
 			for (const o of this.#sql.exec<{ entity_id: number }>(
-				`SELECT DISTINCT entity_id FROM mem_observations WHERE id IN (${marks(group.length)})`,
-				...group,
+				"SELECT DISTINCT entity_id FROM mem_observations WHERE id IN (SELECT value FROM json_each(?))",
+				JSON.stringify(observed),
 			))
 				entityIds.add(o.entity_id);
 		}
