@@ -10,6 +10,7 @@ import { defineConfig } from "vitest/config";
 const TEST_BINDINGS = {
 	SMCP_SECRET: "test-secret-0123456789abcdef0123456789abcdef",
 	SMCP_ADMIN_TOKEN: "test-admin-token-0123456789abcdef0123456789",
+	SMCP_SECRETS_KEY: "test-secrets-key-0123456789abcdef0123456789abcdef",
 	// Small write budget and session cap so the limit tests stay short; reads stay generous.
 	SMCP_RL_WRITE_CAPACITY: "8",
 	SMCP_RL_WRITE_REFILL_PER_SEC: "4",

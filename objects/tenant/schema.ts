@@ -8,6 +8,7 @@ import { MEMORY_SCHEMA_V1, MEMORY_SEARCH_V2 } from "../../shared/catalog/packs/m
 import { MEMORY_SEARCH_V3 } from "../../shared/catalog/packs/memory/search-index";
 import type { Migration } from "../migrations";
 import { CONFIRMATIONS_SCHEMA_V1, KEYS_SCHEMA_V1, LIMITS_SCHEMA_V1 } from "./limits";
+import { APPS_SCHEMA_V1 } from "./apps-schema";
 import { SESSIONS_SCHEMA_V1 } from "./sessions";
 
 export const TENANT_MIGRATIONS: readonly Migration[] = [
@@ -19,6 +20,7 @@ export const TENANT_MIGRATIONS: readonly Migration[] = [
 	{ id: 6, name: "api keys and tenant state", sql: KEYS_SCHEMA_V1 },
 	{ id: 7, name: "memory search: one index row per observation", sql: MEMORY_SEARCH_V2 },
 	{ id: 8, name: "session registry", sql: SESSIONS_SCHEMA_V1 },
+	{ id: 9, name: "tenant apps: versions, secrets, storage, logs", sql: APPS_SCHEMA_V1 },
 	// The rows are written by MemoryStore.rebuildSearchIfDue when the tenant starts (tenant-object.ts).
-	{ id: 9, name: "memory search: lower-cased text, case-sensitive trigrams", sql: MEMORY_SEARCH_V3 },
+	{ id: 10, name: "memory search: lower-cased text, case-sensitive trigrams", sql: MEMORY_SEARCH_V3 },
 ];
