@@ -80,8 +80,8 @@ async function fromTokenCache(request: Request, env: Env, ctx: VerifiedCtx, url:
 	return handle(request, env, ctx, traceOf(request));
 }
 
-/** The endpoints the provider guards with a bearer token. */
-const isMcpPath = (path: string) => path === "/mcp" || path === "/sse" || path === "/sse/message";
+/** The paths the provider guards with a bearer token: its API routes and everything under them (`matchApiRoute`). */
+const isMcpPath = (path: string) => path === "/mcp" || path.startsWith("/mcp/") || path === "/sse" || path.startsWith("/sse/");
 
 /** Requests that may change who is authorised: the cache is emptied after them (this isolate). */
 const changesAuthorization = (request: Request, path: string) =>

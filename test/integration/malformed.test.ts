@@ -8,6 +8,7 @@
  */
 import { listDurableObjectIds } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { brandPrincipal } from "../../shared/rpc/principal";
 import { ORIGIN, selfFetch, signedIn, testEnv } from "./helpers";
 
 const MODERN = "2026-07-28";
@@ -118,7 +119,7 @@ describe("no 500 for malformed requests", () => {
 
 	it("a bearer token with a ~500-character segment on /mcp and /sse → 401 invalid_token before any KV read, not a crash", async () => {
 		const seg = "u".repeat(500);
-		for (const path of ["/mcp", "/sse", "/sse/message?sessionId=x"]) {
+		for (const path of ["/mcp", "/sse", "/sse/message?sessionId=x", "/mcp/", "/mcp/x"]) {
 			for (const token of [`${seg}:grant:secret`, `user:${seg}:secret`, `${"t".repeat(5000)}`, "a:b:c!", `smcp_${"0".repeat(600)}`]) {
 				const { value: res, reads } = await kvReads(testEnv.OAUTH_KV, async () => {
 					const r = await selfFetch(`${ORIGIN}${path}`, {
@@ -168,5 +169,20 @@ describe("lanes", () => {
 			expect(body.result.tools.length).toBeGreaterThan(0);
 		}
 		expect((await listDurableObjectIds(testEnv.SESSIONS)).length).toBe(sessionsBefore);
+	});
+});
+
+describe("the audit trail stores what it hashes", () => {
+	it("an unknown tool name with a lone surrogate, and a surrogate pair cut by the audit cap, leave the chain verifiable (found by the volume fuzz)", async () => {
+		const tenantId = `t_${crypto.randomUUID().replaceAll("-", "")}`;
+		const stub = testEnv.TENANTS.get(testEnv.TENANTS.idFromName(tenantId));
+		const p = brandPrincipal({ tenantId, userId: "u_a", clientId: "c_a", scopes: ["mcp:read"] });
+		const call = (name: string, args: Record<string, unknown>) =>
+			stub.callTool(p, { name, arguments: args, lane: "streamable-http", protocolVersion: "2025-11-25", traceId: "t\ud800" });
+		await call("x\ud800", {});
+		await call(`${"a".repeat(63)}🌍`, {});
+		await call("audit_log", { tool: "\udc00x" });
+		await call("audit_log", { tool: `${"b".repeat(127)}🌍` });
+		expect(await stub.verifyAudit()).toEqual({ ok: true, checked: 4 });
 	});
 });

@@ -32,6 +32,7 @@ import { resolveConfig } from "../../shared/config";
 import { TenantDirectory } from "../identity/tenants";
 import type { Env } from "../../shared/env";
 import { paramHeaderMismatch } from "./modern/param-headers";
+import { invalidParams } from "./params";
 import { modernHandler } from "./modern/lane";
 import { annotate } from "../edge/request-log";
 import { answerInTenant } from "./one-hop";
@@ -85,22 +86,6 @@ async function scopeChallenge(
 			});
 			// MCP 2025-11-25 authorization §"Scope Challenge Handling": 403 insufficient_scope with the scope needed.
 			return insufficientScope(ctx.auth, [...new Set([...principal.scopes, tool.scope])]);
-		}
-	}
-	return null;
-}
-
-/**
- * A `tools/call` whose `name` is not a string or whose `arguments` is not an object: -32602 with
- * generic text (schema §CallToolRequest), answered here so no SDK validator dump reaches the wire.
- */
-function invalidToolCall(messages: RpcMessage[]): Response | null {
-	for (const m of messages) {
-		if (!isRequest(m) || m.method !== "tools/call") continue;
-		const p = m.params ?? {};
-		const args = p.arguments;
-		if (typeof p.name !== "string" || (args !== undefined && (args === null || typeof args !== "object" || Array.isArray(args)))) {
-			return new Response(errorBody(RpcCode.InvalidParams, "Invalid params", m.id), { status: 200, headers: JSON_HEADERS });
 		}
 	}
 	return null;
@@ -189,7 +174,7 @@ export async function handleMcp(request: Request, env: Env, ctx: ApiContext, tra
 		const parsed = parseDecoded(decoded, { allowBatch: version === null || version === "2025-03-26" });
 		if (!parsed.ok) return rpcError(400, parsed.error.code, parsed.error.message);
 		const { messages, batch } = parsed;
-		const badCall = invalidToolCall(messages);
+		const badCall = invalidParams(messages);
 		if (badCall) return badCall;
 		const isInit = messages.some((m) => "method" in m && m.method === "initialize");
 
@@ -303,7 +288,7 @@ export async function handleSse(request: Request, env: Env, ctx: ApiContext, tra
 		}
 		const parsed = parseBody(await request.text(), { allowBatch: false });
 		if (!parsed.ok) return rpcError(400, parsed.error.code, parsed.error.message);
-		const badCall = invalidToolCall(parsed.messages);
+		const badCall = invalidParams(parsed.messages);
 		if (badCall) return badCall;
 		annotateRequest(request, principal, "sse", "2024-11-05", parsed.messages);
 		const challenge = await scopeChallenge(env, parsed.messages, principal, ctx, traceId, "sse");
