@@ -15,7 +15,8 @@ import { verifyChain } from "../shared/audit/chain.mjs";
 import { doctor } from "./lib/doctor.mjs";
 
 const USAGE = `Usage: smcp <command> [options]   (SMCP_URL, default http://127.0.0.1:8787, or --url)
-  tenants list | create --name N --owner USER | suspend --tenant T | reactivate --tenant T
+  tenants list [--cursor C]          every tenant (personal and team) with its owners; all pages, or the page C names
+  tenants create --name N --owner USER | suspend --tenant T | reactivate --tenant T
   tenants add-member --tenant T --user USER [--role owner|member]
   users create --email E --password-stdin | reset-password --user USER --password-stdin
   keys list --tenant T | create --tenant T --user USER --name N [--scopes mcp:read,mcp:write] [--days 90] | revoke --tenant T --key ID
@@ -45,6 +46,7 @@ const OPTIONS = {
 	out: { type: "string" },
 	file: { type: "string" },
 	"password-stdin": { type: "boolean" },
+	cursor: { type: "string" },
 };
 
 async function readStdin() {
@@ -123,8 +125,17 @@ async function main() {
 	const tenantCmd = (t) => need({ tenant: t }, "tenant");
 
 	switch (`${group} ${command ?? ""}`.trim()) {
-		case "tenants list":
-			return print(await api(base, "GET", "/tenants"));
+		case "tenants list": {
+			// Every tenant, personal and team, with its owners: all pages, or the one --cursor names.
+			if (args.cursor) return print(await api(base, "GET", `/tenants?cursor=${encodeURIComponent(args.cursor)}`));
+			const tenants = [];
+			for (let cursor; ; ) {
+				const page = await api(base, "GET", `/tenants${cursor ? `?cursor=${encodeURIComponent(cursor)}` : ""}`);
+				tenants.push(...page.tenants);
+				if (!page.cursor) return print({ tenants });
+				cursor = page.cursor;
+			}
+		}
 		case "tenants create":
 			need(args, "name", "owner");
 			return print(await api(base, "POST", "/tenants", { name: args.name, ownerUserId: args.owner }));

@@ -69,6 +69,9 @@ describe("smcp CLI", () => {
 		expect(added.role).toBe("member");
 		const list = await json(["tenants", "list"]);
 		expect(list.tenants.some((t: { id: string; name: string }) => t.id === team.id && t.name === "CLI Team")).toBe(true);
+		// Personal tenants too, each with its owner (they used to be missing: only stored records were listed).
+		const personal = list.tenants.find((t: { id: string }) => t.id === user.tenantId);
+		expect(personal).toMatchObject({ kind: "personal", owners: [{ userId: user.userId, email: "cli-user@example.test" }] });
 	});
 
 	it("creates a key, which works, is listed by prefix, and stops working when revoked", async () => {
