@@ -27,8 +27,8 @@ describe("toJsonRpcError", () => {
 	it("keeps generic text for internal and tool failures", () => {
 		expect(toJsonRpcError({ reason: "internal", where: "x", detail: "y" }).message).toBe("Internal error");
 		expect(toJsonRpcError({ reason: "tool_failed", tool: "t", message: "boom" }).message).toBe("Tool failed");
-		expect(toJsonRpcError({ reason: "insufficient_scope", tool: "t", needed: "mcp:write" }).message).toBe(
-			"Insufficient scope: t needs mcp:write. Reconnect and grant that scope to call it.",
+		expect(toJsonRpcError({ reason: "insufficient_scope", tool: "t", needed: "mcp:write" }).message).toMatch(
+			/^Insufficient scope: t needs mcp:write, .* ask a workspace owner for a key with mcp:write at \/account\.$/,
 		);
 	});
 

@@ -69,8 +69,13 @@ describe("smcp CLI", () => {
 		expect(added.role).toBe("member");
 		const list = await json(["tenants", "list"]);
 		expect(list.tenants.some((t: { id: string; name: string }) => t.id === team.id && t.name === "CLI Team")).toBe(true);
+		const all = await json(["tenants", "list", "--all"]);
+		expect(all.tenants.some((t: { id: string }) => t.id === team.id)).toBe(true);
+		const found = await json(["users", "find", "--email", "CLI-User@example.test"]);
+		expect(found).toMatchObject({ userId: user.userId, email: "cli-user@example.test" });
+		expect(found.tenants.map((t: { id: string }) => t.id)).toContain(team.id);
 		// Personal tenants too, each with its owner (they used to be missing: only stored records were listed).
-		const personal = list.tenants.find((t: { id: string }) => t.id === user.tenantId);
+		const personal = all.tenants.find((t: { id: string }) => t.id === user.tenantId);
 		expect(personal).toMatchObject({ kind: "personal", owners: [{ userId: user.userId, email: "cli-user@example.test" }] });
 	});
 

@@ -201,7 +201,7 @@ describe("search that matches the reference rule exactly", () => {
 		}
 	});
 
-	it("an index written before migration 10 (original case, SQLite's fold) is rebuilt lower-cased when the tenant starts", async () => {
+	it("an index written before migration 13 (original case, SQLite's fold) is rebuilt lower-cased when the tenant starts", async () => {
 		const t = freshTenant();
 		const p = principal(t.id);
 		value(

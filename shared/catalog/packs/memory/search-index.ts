@@ -24,7 +24,7 @@
 const SEP = "\u0001";
 
 /**
- * Schema migration 3 of the memory search (tenant migration 10): the index is emptied and
+ * Schema migration 3 of the memory search (tenant migration 13): the index is emptied and
  * re-created with a case-sensitive tokenizer; the rows, JavaScript-lower-cased, are written by
  * {@link MemoryStore.rebuildSearchIfDue} when the tenant starts (SQLite's `lower()` folds ASCII
  * only). Never edit: add a new migration.
