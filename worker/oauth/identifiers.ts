@@ -92,11 +92,13 @@ function tokenError(status: number, error: string, description: string, headers:
 	});
 }
 
-/** The client id an HTTP Basic `Authorization` header names (RFC 6749 §2.3.1), or null; undefined when undecodable. */
+/**
+ * The client id an HTTP Basic `Authorization` header names (RFC 6749 §2.3.1: Base64 of the
+ * form-encoded id and secret), or null without one; undefined when it cannot be decoded.
+ */
 function basicClientId(authorization: string | null): string | null | undefined {
 	const m = /^Basic[\t ]+(\S+)$/i.exec(authorization ?? "");
 	if (!m) return null;
-	if (m[1]!.length > 4 * MAX_IDENTIFIER_BYTES) return "x".repeat(MAX_IDENTIFIER_BYTES + 1);
 	try {
 		const decoded = atob(m[1]!);
 		const colon = decoded.indexOf(":");
@@ -121,7 +123,10 @@ export function oversizedTokenRequest(form: URLSearchParams | null, authorizatio
 	const basic = basicClientId(authorization);
 	const invalidClient = (d: string) =>
 		tokenError(401, "invalid_client", d, basic === null ? {} : { "WWW-Authenticate": 'Basic realm="OAuth"' });
-	if (basic === undefined) return invalidClient("Client authentication failed: the Basic credentials are not valid Base64");
+	if (basic === undefined)
+		return invalidClient(
+			"Client authentication failed: the Basic credentials cannot be decoded (Base64 of client_id:client_secret, each form-encoded)",
+		);
 	if (oversized(basic) || oversized(form?.get("client_id")))
 		return invalidClient(`Client authentication failed: client_id is longer than ${MAX_IDENTIFIER_BYTES} bytes`);
 	for (const field of ["code", "refresh_token", "subject_token"]) {
