@@ -16,6 +16,7 @@ import { configurePages } from "./ui/layout";
 import { renderLanding } from "./ui/landing";
 import { handleAccount } from "./account/routes";
 import { handleAdmin } from "./admin/routes";
+import { handleTenantApi } from "./apps/routes";
 import { ApiKeyStore } from "./identity/api-keys";
 import type { ApiKeyProps } from "./oauth/principal";
 import { auditAuthEvent } from "./oauth/auth-events";
@@ -110,13 +111,13 @@ function revokedSomething(request: Request, path: string, status: number | undef
 }
 
 const defaultHandler = {
-	async fetch(request: Request, env: Env): Promise<Response> {
+	async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
 		const url = new URL(request.url);
 		if (url.pathname === "/authorize") return handleAuthorize(request, env);
 		if (url.pathname === "/oidc/callback")
 			// The account page's single sign-on shares the one redirect URI registered at the provider.
 			return isAccountSsoState(url.searchParams.get("state")) ? finishAccountSso(request, env) : handleOidcCallback(request, env);
-		if (url.pathname.startsWith("/admin/")) return handleAdmin(request, env, traceOf(request));
+		if (url.pathname.startsWith("/admin/")) return handleAdmin(request, env, traceOf(request), ctx);
 		if (url.pathname === "/account" || url.pathname.startsWith("/account/")) return handleAccount(request, env);
 		if (url.pathname === "/healthz") return Response.json({ ok: true });
 		if (url.pathname === "/" && request.method === "GET") return renderLanding(request, resolveConfig(env).origin);
@@ -130,7 +131,8 @@ let provider: { origin: string; instance: OAuthProvider<Env> } | undefined;
 function oauthProvider(config: Config): OAuthProvider<Env> {
 	if (provider?.origin === config.origin) return provider.instance;
 	const instance = new OAuthProvider<Env>({
-		apiHandlers: { "/mcp": mcpApi, "/sse": sseApi },
+		// `/api`: the tenant's own app-management API for CI (an owner's API key with apps:deploy).
+		apiHandlers: { "/mcp": mcpApi, "/sse": sseApi, "/api": { fetch: handleTenantApi } },
 		defaultHandler,
 		authorizeEndpoint: "/authorize",
 		tokenEndpoint: "/token",
