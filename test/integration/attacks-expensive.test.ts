@@ -9,6 +9,9 @@ import { describe, expect, it, vi } from "vitest";
 import { TenantObject as TenantObjectClass, type TenantObject } from "../../objects/tenant/tenant-object";
 import { AuditStore } from "../../shared/audit/store";
 import { AUDIT_VERIFY_CHUNK, type VerifyCursor } from "../../shared/audit/verify-chunks";
+import { EVENT_LOG_LIMIT, EVENT_LOG_MAX_BYTES, EventLog } from "../../objects/session/event-log";
+import { SESSION_MIGRATIONS } from "../../objects/session/schema";
+import { migrate } from "../../objects/migrations";
 import { ORIGIN, selfFetch, testEnv } from "./helpers";
 
 const ADMIN = "test-admin-token-0123456789abcdef0123456789";
@@ -95,5 +98,35 @@ describe("audit verify on a huge trail", () => {
 		const res = await selfFetch(`${ORIGIN}/admin/tenants/${tenantId}/audit/verify`, { headers: { Authorization: `Bearer ${ADMIN}` } });
 		expect(await res.json()).toEqual({ ok: false, checked: edited - 1, seq: edited, reason: "hash_mismatch" });
 		expect(await stub.verifyAudit()).toEqual({ ok: false, checked: edited - 1, seq: edited, reason: "hash_mismatch" });
+	});
+});
+
+describe("SSE event log storage", () => {
+	it("a client flooding its session's stream with large events keeps at most 4 MiB and 1,099 events in the session's log, across evictions", async () => {
+		const stub = testEnv.SESSIONS.get(testEnv.SESSIONS.newUniqueId());
+		const figures = await runInDurableObject(stub, (_o, state) => {
+			migrate(state.storage, SESSION_MIGRATIONS);
+			const sql = state.storage.sql;
+			let log = new EventLog(sql);
+			const big = `{"jsonrpc":"2.0","method":"notifications/message","params":{"data":"${"x".repeat(100_000)}"}}`;
+			const wide = `{"jsonrpc":"2.0","method":"notifications/message","params":{"data":"${"é".repeat(60_000)}"}}`;
+			const started = performance.now();
+			let last = 0;
+			for (let i = 0; i < 200; i++) {
+				last = log.append("flood", i % 2 ? big : wide) ?? 0;
+				expect(log.usage().bytes).toBeLessThanOrEqual(EVENT_LOG_MAX_BYTES);
+				if (i === 100) log = new EventLog(sql); // an eviction: the byte total is re-read from storage
+			}
+			const floodMs = performance.now() - started;
+			const afterBig = log.usage();
+			// The newest events are the ones kept, and they replay.
+			expect(log.after("flood", last - 1).map((e) => e.seq)).toEqual([last]);
+			for (let i = 0; i < 1500; i++) log.append("chatter", `{"jsonrpc":"2.0","method":"notifications/progress","params":{"progress":${i}}}`);
+			const afterMany = log.usage();
+			expect(afterMany.events).toBeLessThanOrEqual(EVENT_LOG_LIMIT + 99);
+			return { afterBig, afterMany, floodMs };
+		});
+		expect(figures.afterBig.bytes).toBeGreaterThan(EVENT_LOG_MAX_BYTES / 2);
+		console.log(JSON.stringify({ figure: "event_log.flood", ...figures, floodMs: Math.round(figures.floodMs) }));
 	});
 });
