@@ -28,6 +28,7 @@ import { grantNamedByTokenRequest, guardTokenRequest } from "./oauth/token-guard
 import { malformedBearer } from "./oauth/identifiers";
 import { preAuthLimiter } from "./edge/preauth";
 import { refuseRevokedRefresh } from "./oauth/grant-revocation";
+import { CLIENT_REGISTRATION_TTL_SECONDS, registrationEnv } from "./oauth/client-expiry";
 import { bearerOf, cacheKey, forgetAll, forgetGrant, generation, lookup, remember, ttlMs, type VerifiedAuth } from "./edge/token-cache";
 
 export { SessionObject } from "../objects/session/session-object";
@@ -140,6 +141,7 @@ function oauthProvider(config: Config): OAuthProvider<Env> {
 		scopesSupported: [...SCOPES],
 		accessTokenTTL: 3600,
 		refreshTokenTTL: 30 * 24 * 3600,
+		clientRegistrationTTL: CLIENT_REGISTRATION_TTL_SECONDS,
 		clientIdMetadataDocumentEnabled: true,
 		// RFC 8707 / RFC 9728: the resource is the deployment origin, covering /mcp and /sse.
 		resourceMetadata: { resource: config.origin, resource_name: "SMCP" },
@@ -200,7 +202,8 @@ export default {
 				info = begin(guarded.request, trace);
 				const forward = () => {
 					verifiedAt.set(guarded.request, generation());
-					return oauthProvider(config).fetch(guarded.request, env, ctx);
+					// A client registered and never used expires after a day (worker/oauth/client-expiry.ts).
+					return oauthProvider(config).fetch(guarded.request, url.pathname === "/register" ? registrationEnv(env) : env, ctx);
 				};
 				const named = url.pathname === "/token" ? await grantNamedByTokenRequest(guarded.request) : null;
 				let status: number | undefined;

@@ -12,7 +12,9 @@ import { AUDIT_VERIFY_CHUNK, type VerifyCursor } from "../../shared/audit/verify
 import { EVENT_LOG_LIMIT, EVENT_LOG_MAX_BYTES, EventLog } from "../../objects/session/event-log";
 import { SESSION_MIGRATIONS } from "../../objects/session/schema";
 import { migrate } from "../../objects/migrations";
-import { ORIGIN, selfFetch, testEnv } from "./helpers";
+import { CLIENT_REGISTRATION_TTL_SECONDS, UNUSED_CLIENT_TTL_SECONDS } from "../../worker/oauth/client-expiry";
+import { registerClient } from "../support/oauth-flow";
+import { ORIGIN, selfFetch, signedIn, testEnv } from "./helpers";
 
 const ADMIN = "test-admin-token-0123456789abcdef0123456789";
 const tid = () => `t_${crypto.randomUUID().replaceAll("-", "")}`;
@@ -128,5 +130,31 @@ describe("SSE event log storage", () => {
 		});
 		expect(figures.afterBig.bytes).toBeGreaterThan(EVENT_LOG_MAX_BYTES / 2);
 		console.log(JSON.stringify({ figure: "event_log.flood", ...figures, floodMs: Math.round(figures.floodMs) }));
+	});
+});
+
+describe("dynamic client registration", () => {
+	/** When KV will delete a client's record (seconds since the epoch), and the provider's stamp. */
+	async function expiry(clientId: string): Promise<{ kv: number | undefined; stamped: number | undefined }> {
+		const listed = await testEnv.OAUTH_KV.list({ prefix: `client:${clientId}` });
+		const record = await testEnv.OAUTH_KV.get<{ registrationExpiresAt?: number }>(`client:${clientId}`, "json");
+		return { kv: listed.keys.find((k) => k.name === `client:${clientId}`)?.expiration, stamped: record?.registrationExpiresAt };
+	}
+	const near = (actual: number | undefined, expected: number) => expect(Math.abs((actual ?? 0) - expected)).toBeLessThan(120);
+
+	it("a registration flood leaves nothing behind: a client registered and never used expires from KV after a day, a client that got tokens is kept (90 days, renewed)", async () => {
+		const now = () => Math.floor(Date.now() / 1000);
+		const unused = await registerClient(selfFetch, ORIGIN, "http://127.0.0.1:9/cb", "Never used");
+		const fresh = await expiry(unused);
+		near(fresh.kv, now() + UNUSED_CLIENT_TTL_SECONDS);
+		near(fresh.stamped, now() + UNUSED_CLIENT_TTL_SECONDS);
+
+		// A client that completes a sign-in (its first token response) gets the full lifetime.
+		const { tokens } = await signedIn();
+		const used = await expiry(tokens.clientId);
+		near(used.kv, now() + CLIENT_REGISTRATION_TTL_SECONDS);
+		near(used.stamped, now() + CLIENT_REGISTRATION_TTL_SECONDS);
+		// The never-used one still has its short expiry.
+		near((await expiry(unused)).kv, now() + UNUSED_CLIENT_TTL_SECONDS);
 	});
 });
