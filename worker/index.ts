@@ -29,6 +29,7 @@ import { malformedBearer } from "./oauth/identifiers";
 import { preAuthLimiter } from "./edge/preauth";
 import { refuseRevokedRefresh } from "./oauth/grant-revocation";
 import { CLIENT_REGISTRATION_TTL_SECONDS, registrationEnv } from "./oauth/client-expiry";
+import { limitCimdFetch } from "./oauth/cimd-limit";
 import { bearerOf, cacheKey, forgetAll, forgetGrant, generation, lookup, remember, ttlMs, type VerifiedAuth } from "./edge/token-cache";
 
 export { SessionObject } from "../objects/session/session-object";
@@ -212,8 +213,11 @@ export default {
 					const refused = isMcpPath(url.pathname)
 						? malformedBearer(guarded.request, `${config.origin}/.well-known/oauth-protected-resource`)
 						: null;
+					// A client_id metadata URL is fetched at most so often per IP and per host (worker/oauth/cimd-limit.ts).
+					const cimd = url.pathname === "/authorize" || url.pathname === "/token" ? await limitCimdFetch(guarded.request, url.pathname) : null;
 					response =
 						refused ??
+						cimd ??
 						(hit
 							? await fromTokenCache(guarded.request, env, ctx, url, hit)
 							: url.pathname === "/token"

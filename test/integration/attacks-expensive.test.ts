@@ -5,7 +5,7 @@
  * machine's speed. `SMCP_TEST_AUDIT_ROWS=1000000` runs the audit test on a million rows.
  */
 import { runInDurableObject } from "cloudflare:test";
-import { describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { TenantObject as TenantObjectClass, type TenantObject } from "../../objects/tenant/tenant-object";
 import { AuditStore } from "../../shared/audit/store";
 import { AUDIT_VERIFY_CHUNK, type VerifyCursor } from "../../shared/audit/verify-chunks";
@@ -13,7 +13,8 @@ import { EVENT_LOG_LIMIT, EVENT_LOG_MAX_BYTES, EventLog } from "../../objects/se
 import { SESSION_MIGRATIONS } from "../../objects/session/schema";
 import { migrate } from "../../objects/migrations";
 import { CLIENT_REGISTRATION_TTL_SECONDS, UNUSED_CLIENT_TTL_SECONDS } from "../../worker/oauth/client-expiry";
-import { registerClient } from "../support/oauth-flow";
+import { CIMD_FETCHES_PER_HOST, CIMD_FETCHES_PER_IP, resetCimdCounts } from "../../worker/oauth/cimd-limit";
+import { pkce, registerClient } from "../support/oauth-flow";
 import { ORIGIN, selfFetch, signedIn, testEnv } from "./helpers";
 
 const ADMIN = "test-admin-token-0123456789abcdef0123456789";
@@ -156,5 +157,64 @@ describe("dynamic client registration", () => {
 		near(used.stamped, now() + CLIENT_REGISTRATION_TTL_SECONDS);
 		// The never-used one still has its short expiry.
 		near((await expiry(unused)).kv, now() + UNUSED_CLIENT_TTL_SECONDS);
+	});
+});
+
+describe("Client ID Metadata Document fetches", () => {
+	afterEach(() => {
+		vi.restoreAllMocks();
+		resetCimdCounts();
+	});
+
+	/** Outbound fetches, stubbed to fail as an unreachable host would; returns the URLs fetched. */
+	function stubOutbound(): () => string[] {
+		const outbound = vi.spyOn(globalThis, "fetch").mockImplementation(async () => {
+			throw new TypeError("Network connection lost.");
+		});
+		return () => outbound.mock.calls.map(([input]) => (input instanceof Request ? input.url : String(input)));
+	}
+
+	async function authorize(clientId: string, ip: string): Promise<Response> {
+		const { challenge } = await pkce();
+		const u = new URL(`${ORIGIN}/authorize`);
+		u.search = new URLSearchParams({
+			response_type: "code",
+			client_id: clientId,
+			redirect_uri: "http://127.0.0.1:9/cb",
+			scope: "mcp:read",
+			state: "s",
+			code_challenge: challenge,
+			code_challenge_method: "S256",
+		}).toString();
+		const res = await selfFetch(u.toString(), { redirect: "manual", headers: { "CF-Connecting-IP": ip } });
+		await res.body?.cancel();
+		return res;
+	}
+
+	it("a burst of /authorize requests with distinct client_id metadata URLs from one IP gets 429 after the limit, with no further fetches (fetch reflector)", async () => {
+		const fetched = stubOutbound();
+		const statuses: number[] = [];
+		for (let i = 0; i < CIMD_FETCHES_PER_IP + 5; i++) statuses.push((await authorize(`https://reflect-${i}.example.net/client-${i}.json`, "198.51.100.7")).status);
+		expect(statuses.slice(0, CIMD_FETCHES_PER_IP).every((s) => s === 400)).toBe(true);
+		expect(statuses.slice(CIMD_FETCHES_PER_IP)).toEqual(Array(5).fill(429));
+		expect(fetched()).toHaveLength(CIMD_FETCHES_PER_IP);
+		// The same burst at /token is refused too; another IP is not affected.
+		const token = await selfFetch(`${ORIGIN}/token`, {
+			method: "POST",
+			headers: { "Content-Type": "application/x-www-form-urlencoded", "CF-Connecting-IP": "198.51.100.7" },
+			body: new URLSearchParams({ grant_type: "authorization_code", code: "u:g:c", client_id: "https://other.example.net/c.json" }).toString(),
+		});
+		expect(token.status).toBe(429);
+		expect(token.headers.get("Retry-After")).toBe("60");
+		expect((await authorize("https://fresh.example.net/client.json", "198.51.100.8")).status).toBe(400);
+		expect(fetched()).toHaveLength(CIMD_FETCHES_PER_IP + 1);
+	});
+
+	it("many IPs pointing client_id metadata URLs at one host get 429 after the per-host limit, with no further fetches of that host", async () => {
+		const fetched = stubOutbound();
+		const statuses: number[] = [];
+		for (let i = 0; i < CIMD_FETCHES_PER_HOST + 3; i++) statuses.push((await authorize(`https://victim.example.org/path-${i}.json`, `203.0.113.${i}`)).status);
+		expect(statuses.slice(CIMD_FETCHES_PER_HOST)).toEqual([429, 429, 429]);
+		expect(fetched().filter((u) => u.startsWith("https://victim.example.org/"))).toHaveLength(CIMD_FETCHES_PER_HOST);
 	});
 });
