@@ -214,7 +214,8 @@ export default {
 						? malformedBearer(guarded.request, `${config.origin}/.well-known/oauth-protected-resource`)
 						: null;
 					// A client_id metadata URL is fetched at most so often per IP and per host (worker/oauth/cimd-limit.ts).
-					const cimd = url.pathname === "/authorize" || url.pathname === "/token" ? await limitCimdFetch(guarded.request, url.pathname) : null;
+					const cimd =
+						url.pathname === "/authorize" || url.pathname === "/token" ? await limitCimdFetch(guarded.request, url.pathname) : null;
 					response =
 						refused ??
 						cimd ??

@@ -78,7 +78,14 @@ describe("audit verify on a huge trail", () => {
 		expect(calls).toBeGreaterThanOrEqual(Math.ceil(AUDIT_ROWS / MAX_ROWS_PER_TURN));
 		const total = performance.now() - started;
 		console.log(
-			JSON.stringify({ figure: "audit.verify", rows: AUDIT_ROWS, chunk: AUDIT_VERIFY_CHUNK, calls, slowestMs: Math.round(slowest), totalMs: Math.round(total) }),
+			JSON.stringify({
+				figure: "audit.verify",
+				rows: AUDIT_ROWS,
+				chunk: AUDIT_VERIFY_CHUNK,
+				calls,
+				slowestMs: Math.round(slowest),
+				totalMs: Math.round(total),
+			}),
 		);
 
 		// The operator's route loops over the same chunks: one kernel call per chunk, so a tool call
@@ -97,7 +104,9 @@ describe("audit verify on a huge trail", () => {
 		const n = 2 * 2000 + 10;
 		await bulkTrail(stub, tenantId, n);
 		const edited = 2000 + 5;
-		await runInDurableObject(stub, (_o: TenantObject, s) => s.storage.sql.exec("UPDATE audit SET outcome = 'edited' WHERE seq = ?", edited));
+		await runInDurableObject(stub, (_o: TenantObject, s) =>
+			s.storage.sql.exec("UPDATE audit SET outcome = 'edited' WHERE seq = ?", edited),
+		);
 		const res = await selfFetch(`${ORIGIN}/admin/tenants/${tenantId}/audit/verify`, { headers: { Authorization: `Bearer ${ADMIN}` } });
 		expect(await res.json()).toEqual({ ok: false, checked: edited - 1, seq: edited, reason: "hash_mismatch" });
 		expect(await stub.verifyAudit()).toEqual({ ok: false, checked: edited - 1, seq: edited, reason: "hash_mismatch" });
@@ -124,7 +133,8 @@ describe("SSE event log storage", () => {
 			const afterBig = log.usage();
 			// The newest events are the ones kept, and they replay.
 			expect(log.after("flood", last - 1).map((e) => e.seq)).toEqual([last]);
-			for (let i = 0; i < 1500; i++) log.append("chatter", `{"jsonrpc":"2.0","method":"notifications/progress","params":{"progress":${i}}}`);
+			for (let i = 0; i < 1500; i++)
+				log.append("chatter", `{"jsonrpc":"2.0","method":"notifications/progress","params":{"progress":${i}}}`);
 			const afterMany = log.usage();
 			expect(afterMany.events).toBeLessThanOrEqual(EVENT_LOG_LIMIT + 99);
 			return { afterBig, afterMany, floodMs };
@@ -194,7 +204,8 @@ describe("Client ID Metadata Document fetches", () => {
 	it("a burst of /authorize requests with distinct client_id metadata URLs from one IP gets 429 after the limit, with no further fetches (fetch reflector)", async () => {
 		const fetched = stubOutbound();
 		const statuses: number[] = [];
-		for (let i = 0; i < CIMD_FETCHES_PER_IP + 5; i++) statuses.push((await authorize(`https://reflect-${i}.example.net/client-${i}.json`, "198.51.100.7")).status);
+		for (let i = 0; i < CIMD_FETCHES_PER_IP + 5; i++)
+			statuses.push((await authorize(`https://reflect-${i}.example.net/client-${i}.json`, "198.51.100.7")).status);
 		expect(statuses.slice(0, CIMD_FETCHES_PER_IP).every((s) => s === 400)).toBe(true);
 		expect(statuses.slice(CIMD_FETCHES_PER_IP)).toEqual(Array(5).fill(429));
 		expect(fetched()).toHaveLength(CIMD_FETCHES_PER_IP);
@@ -202,7 +213,11 @@ describe("Client ID Metadata Document fetches", () => {
 		const token = await selfFetch(`${ORIGIN}/token`, {
 			method: "POST",
 			headers: { "Content-Type": "application/x-www-form-urlencoded", "CF-Connecting-IP": "198.51.100.7" },
-			body: new URLSearchParams({ grant_type: "authorization_code", code: "u:g:c", client_id: "https://other.example.net/c.json" }).toString(),
+			body: new URLSearchParams({
+				grant_type: "authorization_code",
+				code: "u:g:c",
+				client_id: "https://other.example.net/c.json",
+			}).toString(),
 		});
 		expect(token.status).toBe(429);
 		expect(token.headers.get("Retry-After")).toBe("60");
@@ -213,7 +228,8 @@ describe("Client ID Metadata Document fetches", () => {
 	it("many IPs pointing client_id metadata URLs at one host get 429 after the per-host limit, with no further fetches of that host", async () => {
 		const fetched = stubOutbound();
 		const statuses: number[] = [];
-		for (let i = 0; i < CIMD_FETCHES_PER_HOST + 3; i++) statuses.push((await authorize(`https://victim.example.org/path-${i}.json`, `203.0.113.${i}`)).status);
+		for (let i = 0; i < CIMD_FETCHES_PER_HOST + 3; i++)
+			statuses.push((await authorize(`https://victim.example.org/path-${i}.json`, `203.0.113.${i}`)).status);
 		expect(statuses.slice(CIMD_FETCHES_PER_HOST)).toEqual([429, 429, 429]);
 		expect(fetched().filter((u) => u.startsWith("https://victim.example.org/"))).toHaveLength(CIMD_FETCHES_PER_HOST);
 	});
