@@ -35,6 +35,7 @@ import {
 	type ReadResourceResult,
 } from "@modelcontextprotocol/sdk/types.js";
 import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/cfworker";
+import { parseHostedToolName } from "../../shared/apps/manifest";
 import { toJsonRpcError, type Failure, type Result } from "../../shared/errors";
 import type { Admission, Lane, RequestRecord, ToolCall, ToolOutcome } from "../../shared/rpc/kernel";
 import { admissionError } from "../../shared/mcp/admission";
@@ -209,6 +210,28 @@ export function createLegacyServer(host: LaneHost): Server {
 
 	server.setRequestHandler(CallToolRequestSchema, async (req, extra) => {
 		const principal = host.principalOf(extra);
+		// A tenant's own tool runs in the front Worker, which takes a lone call only (worker/apps/lanes.ts):
+		// one that reaches the session came inside a 2025-03-26 batch. Refused on its own, never dropped.
+		if (parseHostedToolName(req.params.name) !== null) {
+			const refused = admissionError(
+				await host.record(principal, {
+					method: "tools/call",
+					tool: req.params.name,
+					lane: host.lane,
+					protocolVersion: host.protocolVersion(),
+					traceId: host.traceId(),
+					sessionId: host.sessionId,
+					decision: "denied",
+					outcome: "batched_hosted_call",
+					durationMs: 0,
+				}),
+			);
+			if (refused) throw new McpError(refused.code, refused.message, refused.data);
+			throw new McpError(
+				ErrorCode.InvalidRequest,
+				`Hosted tool ${req.params.name} cannot run inside a JSON-RPC batch: send this tools/call as a request of its own.`,
+			);
+		}
 		const args = (req.params.arguments ?? {}) as Record<string, unknown>;
 		// 2025-11-25 tasks: `params.task` asks for a task; `execution.taskSupport` says which tools allow it.
 		const taskSupport = catalog.tools.callable(req.params.name)?.task?.support;

@@ -9,11 +9,16 @@
  *   SessionObject, so it is handed over with `SessionApi.deliver` and the POST gets 202.
  * - 2026-07-28: the modern lane's `tools/call` handler calls {@link hostedRunner}'s function.
  * Hosted calls never send anything before their result, so none needs a stream of its own.
+ *
+ * A hosted call whose token lacks the tool's scope is refused before any of this, by the routes'
+ * step-up challenge (403 `insufficient_scope`), exactly as a built-in tool is: {@link hostedToolNeedingScope}
+ * tells the routes which scope the tool needs.
  */
 import { parseHostedToolName } from "../../shared/apps/manifest";
+import { forgetHostedCatalog, hostedCatalog } from "../../shared/mcp/hosted-catalog";
 import { isRequest, type RpcMessage, type RpcRequest } from "../../shared/mcp/jsonrpc";
 import type { ToolCall } from "../../shared/rpc/kernel";
-import type { VerifiedPrincipal } from "../../shared/rpc/principal";
+import { hasScope, type VerifiedPrincipal } from "../../shared/rpc/principal";
 import type { Env } from "../../shared/env";
 import { answerHostedCall, runHostedCall, type AppRunContext } from "./run";
 
@@ -25,6 +30,30 @@ export function isHostedCall(message: RpcMessage | undefined): message is RpcReq
 		message.method === "tools/call" &&
 		parseHostedToolName(String(message.params?.name ?? "")) !== null
 	);
+}
+
+/**
+ * The hosted tool `name` of the principal's tenant when the principal lacks the scope it needs,
+ * else null. Asks the kernel only for a hosted name and a principal without `mcp:write` (which
+ * holds every scope a hosted tool can need), and then afresh, not from the isolate's copy of the
+ * catalog: a tool's scope may have changed with a deploy moments ago. A name the tenant does not
+ * have is null here and "Unknown tool" in the kernel.
+ *
+ * @example
+ * ```ts
+ * const tool = await hostedToolNeedingScope(env, principal, "notes__write"); // { name, scope: "mcp:write" }
+ * ```
+ */
+export async function hostedToolNeedingScope(
+	env: Env,
+	principal: VerifiedPrincipal,
+	name: string,
+): Promise<{ name: string; scope: "mcp:read" | "mcp:write" } | null> {
+	if (parseHostedToolName(name) === null || hasScope(principal.scopes, "mcp:write")) return null;
+	forgetHostedCatalog(principal.tenantId);
+	const catalog = await hostedCatalog(principal.tenantId, () => env.TENANTS.get(env.TENANTS.idFromName(principal.tenantId)).hostedTools());
+	const tool = catalog.tools.find((t) => t.name === name);
+	return tool && !hasScope(principal.scopes, tool.scope) ? { name: tool.name, scope: tool.scope } : null;
 }
 
 /** The run context of a request: its bindings and the main module's exports (`ctx.exports`). */

@@ -38,7 +38,7 @@ import { modernHandler } from "./modern/lane";
 import { annotate } from "../edge/request-log";
 import { answerInTenant } from "./one-hop";
 import { mintSessionId, verifySessionId } from "./session-id";
-import { hostedInSession, hostedOnSse, hostedRunner, isHostedCall, runContext } from "../apps/lanes";
+import { hostedInSession, hostedOnSse, hostedRunner, hostedToolNeedingScope, isHostedCall, runContext } from "../apps/lanes";
 
 type ApiContext = ExecutionContext & { props?: unknown; auth?: OAuthResourceAuth };
 
@@ -66,7 +66,9 @@ async function scopeChallenge(
 	for (const m of messages) {
 		if (!isRequest(m) || m.method !== "tools/call") continue;
 		// A tool of a pack this deployment leaves off is unknown here too: no challenge names it.
-		const tool = catalogFor(env).tools.callable(String(m.params?.name ?? ""));
+		// A tenant's own (hosted) tool gets the same challenge as a built-in one.
+		const name = String(m.params?.name ?? "");
+		const tool = catalogFor(env).tools.callable(name) ?? (ctx.auth ? await hostedToolNeedingScope(env, principal, name) : null);
 		if (tool && !hasScope(principal.scopes, tool.scope) && ctx.auth) {
 			const admission = await env.TENANTS.get(env.TENANTS.idFromName(principal.tenantId)).record(principal, {
 				method: "tools/call",

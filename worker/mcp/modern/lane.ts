@@ -208,7 +208,9 @@ function createModernServer(tenant: TenantOf, codec: RequestStateCodec<RoundStat
 			const r = await hosted(p, { name, arguments: args, lane: "modern", protocolVersion: MODERN_REVISION, traceId: traceFrom(ctx) });
 			if (r.ok) return r.value.result as never;
 			if (r.error.reason === "unknown_tool") throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${r.error.tool}`);
-			if (r.error.reason === "insufficient_scope") throw new ProtocolError(ProtocolErrorCode.InvalidParams, "Insufficient scope");
+			// Normally answered before this lane by the routes' 403 step-up; here only if a deploy changed the scope in between.
+			if (r.error.reason === "insufficient_scope")
+				throw new ProtocolError(ProtocolErrorCode.InvalidParams, toJsonRpcError(r.error).message);
 			throw new ProtocolError(ProtocolErrorCode.InternalError, "Internal error");
 		}
 		const envelope = (ctx.mcpReq.envelope ?? {}) as Record<string, unknown>;
