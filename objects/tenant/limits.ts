@@ -6,6 +6,7 @@
  */
 import { positive, takeAll, type BucketPolicy, type BucketState } from "../../shared/rate-limit";
 import type { LimitsEnv } from "../../shared/env";
+import { sessionTtlMs } from "../../shared/rpc/liveness";
 import type { VerifiedPrincipal } from "../../shared/rpc/principal";
 
 /** Resolved limits. */
@@ -25,7 +26,7 @@ export function resolveLimits(env: LimitsEnv): Limits {
 		read: { capacity: positive(env.SMCP_RL_READ_CAPACITY, 120), refillPerSecond: positive(env.SMCP_RL_READ_REFILL_PER_SEC, 2) },
 		write: { capacity: positive(env.SMCP_RL_WRITE_CAPACITY, 60), refillPerSecond: positive(env.SMCP_RL_WRITE_REFILL_PER_SEC, 1) },
 		maxSessionsPerUser: Math.max(1, Math.floor(positive(env.SMCP_MAX_SESSIONS_PER_USER, 20))),
-		sessionTtlMs: positive(env.SMCP_SESSION_TTL_SECONDS, 86_400) * 1000,
+		sessionTtlMs: sessionTtlMs(env),
 		retentionMs: positive(env.SMCP_AUDIT_RETENTION_DAYS, 90) * 86_400_000,
 	};
 }

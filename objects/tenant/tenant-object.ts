@@ -32,7 +32,7 @@ import type {
 } from "../../shared/rpc/kernel";
 import { configureLog, log, logEnabled } from "../../shared/log";
 import { catalogFor } from "../../shared/catalog/packs";
-import { assertPrincipal, brandPrincipal, hasScope, type VerifiedPrincipal } from "../../shared/rpc/principal";
+import { hasScope, receiveOwner, receivePrincipal, type SessionOwner, type VerifiedPrincipal } from "../../shared/rpc/principal";
 import { toolContent, type ToolDefinition } from "../../shared/catalog/registry";
 import { isLoopbackHost } from "../../shared/config";
 import type { Env } from "../../shared/env";
@@ -42,6 +42,7 @@ import { credentialRefusal, insertKey, listKeys, markRevoked, readSuspended, set
 import { TENANT_MIGRATIONS } from "./schema";
 import { SessionRegistry } from "./sessions";
 import type { BucketState } from "../../shared/rate-limit";
+import type { SessionRefusal } from "../../shared/mcp/wire";
 
 /** How often the retention alarm runs. */
 const PRUNE_EVERY_MS = 6 * 3600_000;
@@ -222,9 +223,9 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 
 	/** Audits an authorization-server event of one of this tenant's accounts. */
 	async recordAuthEvent(subject: AuthSubject, e: AuthEvent): Promise<void> {
-		let p: VerifiedPrincipal;
+		let p: SessionOwner;
 		try {
-			p = brandPrincipal({ ...subject, scopes: [] });
+			p = receiveOwner(subject);
 		} catch {
 			return;
 		}
@@ -250,11 +251,11 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		sessionId: string,
 		record?: RequestRecord,
 		register?: SessionRegistration,
-	): Promise<Result<true, { reason: "session_cap"; retryAfterSeconds: number }>> {
+	): Promise<Result<true, SessionRefusal>> {
 		const principal = this.#mine(checked(principalIn));
-		if (!principal) return err({ reason: "session_cap", retryAfterSeconds: 60 });
-		// A suspended tenant or a revoked key opens no session, whatever KV still says.
-		if (this.#credentialRefusal(principal, Date.now())) return err({ reason: "session_cap", retryAfterSeconds: 60 });
+		if (!principal) return err({ reason: "internal" });
+		// A suspended tenant or a revoked key opens no session, whatever KV still says: 401 on the wire.
+		if (this.#credentialRefusal(principal, Date.now())) return err({ reason: "credential_refused" });
 		const r = this.#atomically(() => {
 			const now = Date.now();
 			const opened = openSession(this.ctx.storage.sql, this.#limits, principal.userId, sessionId, now);
@@ -269,22 +270,22 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 
 	/** A live registered session of the caller, or null (see {@link TenantKernel.sessionState}). */
 	async sessionState(
-		principalIn: VerifiedPrincipal,
+		whoIn: VerifiedPrincipal | SessionOwner,
 		sessionId: string,
 		use: "touch" | "adopt" | "peek",
 	): Promise<RegisteredSession | null> {
-		const principal = this.#mine(checked(principalIn));
+		const principal = this.#mine(checkedOwner(whoIn));
 		if (!principal) return null;
 		return this.#sessions.find(principal, sessionId, Date.now(), use);
 	}
 
 	/** Ends an MCP session: its cap slot and its registry row; audits `record` for a registered, live one. */
 	async closeSession(
-		principalIn: VerifiedPrincipal,
+		whoIn: VerifiedPrincipal | SessionOwner,
 		sessionId: string,
 		record?: RequestRecord,
 	): Promise<{ found: boolean; hasObject: boolean }> {
-		const principal = this.#mine(checked(principalIn));
+		const principal = this.#mine(checkedOwner(whoIn));
 		if (!principal) return { found: false, hasObject: false };
 		const ended = this.#atomically(() => {
 			// A registered session of someone else (another client of the same user included) frees nothing.
@@ -363,7 +364,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 	 * The principal, when it belongs to this tenant. Objects are named by tenant id; a principal of
 	 * another tenant here is a routing bug, refused rather than run against the wrong storage.
 	 */
-	#mine(p: VerifiedPrincipal | null): VerifiedPrincipal | null {
+	#mine<P extends VerifiedPrincipal | SessionOwner>(p: P | null): P | null {
 		if (!p) return null;
 		const name = this.ctx.id.name;
 		if (name !== undefined && name !== p.tenantId) {
@@ -438,7 +439,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 	}
 
 	#row(
-		p: VerifiedPrincipal,
+		p: VerifiedPrincipal | SessionOwner,
 		c: { lane: string; protocolVersion: string; traceId: string; sessionId?: string },
 		started: number,
 	): AuditInput & { method: string } {
@@ -458,7 +459,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		};
 	}
 
-	#requestRow(p: VerifiedPrincipal, r: RequestRecord): AuditInput {
+	#requestRow(p: VerifiedPrincipal | SessionOwner, r: RequestRecord): AuditInput {
 		return {
 			...this.#row(p, { lane: r.lane, protocolVersion: r.protocolVersion, traceId: r.traceId, sessionId: r.sessionId }, Date.now()),
 			method: r.method,
@@ -503,9 +504,19 @@ function onLoopback(origin: string | undefined): boolean {
 /** The principal, re-validated after the RPC hop; null (and a log line) when malformed. */
 function checked(p: unknown): VerifiedPrincipal | null {
 	try {
-		return assertPrincipal(p);
+		return receivePrincipal(p);
 	} catch {
 		// A malformed handoff is a caller bug; refuse without running anything.
+		log("error", "kernel.invalid_principal", {});
+		return null;
+	}
+}
+
+/** Whose session: the caller or a session's owner, re-validated after the RPC hop (scopes dropped). */
+function checkedOwner(p: unknown): SessionOwner | null {
+	try {
+		return receiveOwner(p);
+	} catch {
 		log("error", "kernel.invalid_principal", {});
 		return null;
 	}

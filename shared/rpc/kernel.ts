@@ -6,8 +6,9 @@
 import type { AuditRow, Decision } from "../audit/store";
 import type { ChainVerdict } from "../audit/chain.mjs";
 import type { Failure, Result } from "../errors";
-import type { VerifiedPrincipal } from "./principal";
+import type { SessionOwner, VerifiedPrincipal } from "./principal";
 import type { ContentBlock, LogLevel } from "../catalog/registry";
+import type { SessionRefusal } from "../mcp/wire";
 
 /** Which protocol lane a call arrived on (recorded in logs and in the audit trail). */
 export type Lane = "streamable-http" | "sse" | "modern";
@@ -80,8 +81,6 @@ export interface SessionRegistration {
 	protocolVersion: string;
 	/** The session's `initialize` request as JSON text (at most {@link MAX_REGISTERED_INIT} UTF-16 characters). */
 	init: string;
-	/** Whether a SessionObject holds the session from the start. */
-	hasObject: boolean;
 }
 
 /** A registered session as the kernel returns it. */
@@ -94,7 +93,7 @@ export interface RegisteredSession {
 	hasObject: boolean;
 }
 
-/** Longest stored `initialize` (JSON text, UTF-16 characters) the registry takes; a larger one keeps its session in the SessionObject alone. */
+/** Longest `initialize` (JSON text, UTF-16 characters) that opens a session; a larger one is refused with -32602. */
 export const MAX_REGISTERED_INIT = 65_536;
 
 /** An authorization-server event of one of the tenant's users. */
@@ -141,14 +140,25 @@ export interface TenantKernel {
 		sessionId: string,
 		record?: RequestRecord,
 		register?: SessionRegistration,
-	): Promise<Result<true, { reason: "session_cap"; retryAfterSeconds: number }>>;
+	): Promise<Result<true, SessionRefusal>>;
 	/**
 	 * A live registered session of the caller, or null (unknown, stale or someone else's): `touch`
 	 * keeps it alive, `adopt` records that a SessionObject now holds it, `peek` only reads.
 	 */
-	sessionState(principal: VerifiedPrincipal, sessionId: string, use: "touch" | "adopt" | "peek"): Promise<RegisteredSession | null>;
-	/** Ends a session (cap slot and registry row); `record` is audited when the session was registered and live. */
-	closeSession(principal: VerifiedPrincipal, sessionId: string, record?: RequestRecord): Promise<{ found: boolean; hasObject: boolean }>;
+	sessionState(
+		who: VerifiedPrincipal | SessionOwner,
+		sessionId: string,
+		use: "touch" | "adopt" | "peek",
+	): Promise<RegisteredSession | null>;
+	/**
+	 * Ends a session (cap slot and registry row): a DELETE (the principal, with `record`, audited
+	 * when the session was registered and live), or a SessionObject's expiry (its owner, no record).
+	 */
+	closeSession(
+		who: VerifiedPrincipal | SessionOwner,
+		sessionId: string,
+		record?: RequestRecord,
+	): Promise<{ found: boolean; hasObject: boolean }>;
 	/** Operator export: rows after `afterSeq`, oldest first, plus the anchor. */
 	exportAudit(afterSeq: number, limit: number): Promise<{ anchor: { seq: number; hash: string } | null; rows: AuditRow[] }>;
 	verifyAudit(): Promise<ChainVerdict>;

@@ -225,7 +225,6 @@ describe("a kernel transaction that fails half-way (§7 row 51)", () => {
 	const register = {
 		protocolVersion: "2025-11-25",
 		init: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize" }),
-		hasObject: false,
 	};
 
 	it("opening a session fails after it was registered → no trace of it: not live, no cap slot, its id unknown to a tool call", async () => {

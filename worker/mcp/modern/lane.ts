@@ -29,7 +29,7 @@ import type { Failure, Result } from "../../../shared/errors";
 import type { RequestRecord, TenantKernel, ToolOutcome } from "../../../shared/rpc/kernel";
 import { log } from "../../../shared/log";
 import { catalogFor } from "../../../shared/catalog/packs";
-import { assertPrincipal, type VerifiedPrincipal } from "../../../shared/rpc/principal";
+import { issuedPrincipal, type VerifiedPrincipal } from "../../../shared/rpc/principal";
 import {
 	completionValues,
 	confirmationQuestion,
@@ -47,6 +47,7 @@ import {
 import { logPasses, type Catalog } from "../../../shared/catalog/registry";
 import { INSTRUCTIONS, SERVER_INFO } from "../../../shared/mcp/answers";
 import type { Env } from "../../../shared/env";
+import { tenantStub } from "../../../shared/rpc/stubs";
 import { nextRound, ROUND_TTL_SECONDS, type Round, type RoundState } from "./mrtr";
 
 /** The modern protocol revision this lane serves. */
@@ -54,7 +55,7 @@ export const MODERN_REVISION = "2026-07-28";
 /** Lists vary by the caller's scopes, so only the requesting client may cache them. */
 const LIST_CACHE = { ttlMs: 60_000, cacheScope: "private" as const };
 
-const principalOf = (ctx: ServerContext): VerifiedPrincipal => assertPrincipal(ctx.http?.authInfo?.extra?.principal);
+const principalOf = (ctx: ServerContext): VerifiedPrincipal => issuedPrincipal(ctx.http?.authInfo?.extra?.principal);
 
 let cached: { secret: string; catalog: Catalog; handler: Promise<McpHttpHandler> } | undefined;
 
@@ -88,7 +89,7 @@ async function build(env: Env, secret: string, catalog: Catalog): Promise<McpHtt
 			return `${ctx.mcpReq.method}\0${p.tenantId}\0${p.userId}\0${p.clientId}`;
 		},
 	});
-	const tenant = (p: VerifiedPrincipal) => env.TENANTS.get(env.TENANTS.idFromName(p.tenantId));
+	const tenant = (p: VerifiedPrincipal) => tenantStub(env, p);
 	return createMcpHandler(() => createModernServer(tenant, codec, catalog), {
 		legacy: "reject",
 		responseMode: "auto",
