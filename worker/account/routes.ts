@@ -15,6 +15,7 @@
  * next request; revoking a key is refused by the kernel at once.
  */
 import { log } from "../../shared/log";
+import { tenantStub } from "../../shared/rpc/stubs";
 import { AccountDirectory, ensureDevAccount } from "../identity/accounts";
 import { renderAccount, renderSignIn, type AppRow } from "./page";
 import { auditAuthEvent } from "../oauth/auth-events";
@@ -136,7 +137,7 @@ async function show(
 	const tenants = await dir.tenantsOf(me.userId);
 	const tenant = tenants.find((t) => t.id === wanted) ?? tenants[0];
 	if (!tenant) return renderErrorPage(404, "No workspace", "Your account has no workspace; ask the operator.");
-	const kernel = env.TENANTS.get(env.TENANTS.idFromName(tenant.id));
+	const kernel = tenantStub(env, { tenantId: tenant.id, userId: me.userId, clientId: "account-page" });
 	const record = await dir.get(tenant.id, me);
 	const people = tenant.role === "owner" ? Object.keys(record?.members ?? { [me.userId]: "owner" }) : [me.userId];
 	const apps: AppRow[] = [];

@@ -20,6 +20,7 @@ import { auditAuthEvent } from "../oauth/auth-events";
 import { TenantDirectory } from "../identity/tenants";
 import type { Env } from "../../shared/env";
 import { createApiKey, revokeApiKey } from "../account/key-service";
+import { tenantStub } from "../../shared/rpc/stubs";
 
 const T = "(t_[0-9a-f]{32})";
 const U = "(u_[0-9a-f]{32})";
@@ -69,7 +70,7 @@ export async function handleAdmin(request: Request, env: Env, traceId: string): 
 	const path = new URL(request.url).pathname;
 	const route = (method: string, pattern: string) => (request.method === method ? new RegExp(`^/admin${pattern}$`).exec(path) : null);
 	const dir = new TenantDirectory(env.DIRECTORY_KV);
-	const tenant = (id: string) => env.TENANTS.get(env.TENANTS.idFromName(id));
+	const tenant = (id: string) => tenantStub(env, OPERATOR(id));
 	let m: RegExpExecArray | null;
 	log("info", "admin.request", { trace: traceId, method: request.method, path: path.replace(/[tu]_[0-9a-f]{32}/g, (x) => x.slice(0, 10)) });
 

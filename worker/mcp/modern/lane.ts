@@ -48,6 +48,7 @@ import { logPasses, type Catalog } from "../../../shared/catalog/registry";
 import { INSTRUCTIONS, SERVER_INFO } from "../../../shared/mcp/answers";
 import type { Env } from "../../../shared/env";
 import { tenantStub } from "../../../shared/rpc/stubs";
+import { guardHandlers } from "../../../shared/mcp/handler-guard";
 import { nextRound, ROUND_TTL_SECONDS, type Round, type RoundState } from "./mrtr";
 
 /** The modern protocol revision this lane serves. */
@@ -148,23 +149,12 @@ function createModernServer(tenant: TenantOf, codec: RequestStateCodec<RoundStat
 		},
 	});
 
-	// Two error planes (style rule 3): the SDK puts any thrown error's message on the wire. Every
-	// handler is registered through this wrapper: protocol errors pass, anything else (a Durable
-	// Object RPC failure, a bug) becomes a generic -32603 and its kind goes to the log.
-	const register = server.setRequestHandler.bind(server);
-	server.setRequestHandler = ((method: unknown, handler: (...args: unknown[]) => unknown) =>
-		register(
-			method as never,
-			(async (...args: unknown[]) => {
-				try {
-					return await handler(...args);
-				} catch (e) {
-					if (e instanceof ProtocolError) throw e;
-					log("error", "modern.handler_failed", { error: e instanceof Error ? e.name : "unknown" });
-					throw new ProtocolError(ProtocolErrorCode.InternalError, "Internal error");
-				}
-			}) as never,
-		)) as typeof server.setRequestHandler;
+	// Two error planes: protocol errors pass, anything else is a generic -32603 (shared/mcp/handler-guard.ts).
+	guardHandlers(server, {
+		isProtocolError: (e) => e instanceof ProtocolError,
+		internalError: () => new ProtocolError(ProtocolErrorCode.InternalError, "Internal error"),
+		event: "modern.handler_failed",
+	});
 
 	server.setRequestHandler("tools/list", async (_req, ctx) => {
 		const p = principalOf(ctx);
