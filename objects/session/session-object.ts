@@ -1,5 +1,9 @@
 /**
  * @module objects/session/session-object
+ * objects/session/ (entry: this module) owns the SessionObject: streams, the event log, asks to
+ * the client, resumption and the 2024-11-05 SSE transport. It may import shared/,
+ * objects/migrations.ts and npm packages; never worker/.
+ *
  * SessionObject: one per 2025-era MCP session that needs protocol state of its own (or 2024-11-05
  * SSE connection). It exists only for what needs it: the streams (GET, a POST answered over SSE),
  * the event log for `Last-Event-ID` resumption, server-to-client requests (elicitation, sampling,

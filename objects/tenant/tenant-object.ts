@@ -1,5 +1,9 @@
 /**
  * @module objects/tenant/tenant-object
+ * objects/tenant/ (entry: this module) owns the TenantObject: the call pipeline, the session
+ * registry, limits, keys and the schema. It may import shared/, objects/migrations.ts and npm
+ * packages; never worker/.
+ *
  * TenantObject: the kernel. One per tenant, named only by the verified principal's tenant id.
  * Every tool call from every lane runs here:
  *   authorise (scope) → rate-limit (token buckets) → validate (zod) → run the handler against the

@@ -1,6 +1,6 @@
 /**
  * @module shared/rpc/session
- * The RPC surface of SessionObject, listed in one place (style rule 2).
+ * The RPC surface of SessionObject, listed in one place (every public method of a Durable Object is callable over RPC, so the surface is listed in one interface).
  */
 import type { RpcMessage } from "../mcp/jsonrpc";
 import type { VerifiedPrincipal } from "./principal";

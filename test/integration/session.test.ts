@@ -1,6 +1,6 @@
 /**
  * SessionObject and the Streamable HTTP lane: session binding, lifecycle, resumption, eviction.
- * Scenarios trace to ../shared/security-tests.md §1, §2, §5 and §7.
+ * Scenarios trace to the attack catalog in docs/security.md §1, §2, §5 and §7.
  */
 import {
 	abortAllDurableObjects,

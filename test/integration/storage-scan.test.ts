@@ -1,5 +1,5 @@
 /**
- * Storage scan (security-tests §4 row 35): after a full flow — sign-in and consent, code exchange,
+ * Storage scan (docs/security.md attack 35): after a full flow — sign-in and consent, code exchange,
  * refresh, an MCP session on each lane, tool calls, the audit trail read back, a session deleted —
  * every value in OAUTH_KV and DIRECTORY_KV (keys, values and metadata) and every table of every
  * SessionObject and TenantObject is read, and none may contain an issued access or refresh token,

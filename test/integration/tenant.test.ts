@@ -1,6 +1,6 @@
 /**
  * TenantObject: isolation between tenants, scopes, atomicity, migrations, and the memory pack's
- * storage rules (bounds, search index). Scenarios trace to ../shared/security-tests.md §3, §5, §7.
+ * storage rules (bounds, search index). Scenarios trace to the attack catalog in docs/security.md §3, §5, §7.
  */
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";

@@ -1,5 +1,9 @@
 /**
  * @module worker/mcp/routes
+ * worker/mcp/ (entry: this module) owns the MCP endpoints: routing, session ids, the one-hop path
+ * (one-hop.ts) and the stateless 2026-07-28 lane (modern/). It may import shared/, worker/oauth/,
+ * worker/identity/, worker/edge/ and npm packages; never objects/.
+ *
  * The protected MCP endpoints, reached only with a valid bearer token:
  * `/mcp` (Streamable HTTP, protocol revisions 2025-03-26 … 2025-11-25) and `/sse` +
  * `/sse/message` (HTTP+SSE, 2024-11-05). Everything that can be decided without the session is
