@@ -49,6 +49,7 @@ import { negotiatedVersion, type KernelHost } from "../../shared/mcp/answers";
 import { createLegacyServer } from "./legacy-server";
 import { SESSION_MIGRATIONS } from "./schema";
 import { SessionTransport } from "./transport";
+import { hostedCatalog, hostedToolList } from "../../shared/mcp/hosted-catalog";
 
 /** The trace id of the request whose async work is running (nodejs_compat AsyncLocalStorage). */
 const traces = new AsyncLocalStorage<string>();
@@ -139,8 +140,11 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 		};
 
 		switch (req.op) {
-			case "sse-open":
-				return this.#ensureTransport(req.sessionId).openLegacySse(req.endpoint);
+			case "sse-open": {
+				const stream = this.#ensureTransport(req.sessionId).openLegacySse(req.endpoint);
+				this.#watch(principal, req.sessionId, true);
+				return stream;
+			}
 			case "sse-post": {
 				const transport = this.#transport;
 				if (meta.kind !== "sse" || !transport?.legacySseOpen) return sessionNotFound();
@@ -164,9 +168,62 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 				const resume = req.lastEventId ? parseEventId(req.lastEventId) : null;
 				if (req.lastEventId && !resume) return rpcError(400, RpcCode.InvalidRequest, "Bad Request: invalid Last-Event-ID");
 				const transport = await this.#ready(req.sessionId, extra);
+				this.#watch(principal, req.sessionId, true);
 				return transport.openGet(resume, headers);
 			}
 		}
+	}
+
+	/**
+	 * Whether `principal` holds this live session; with `message`, sends it on the session's
+	 * 2024-11-05 SSE stream (the answer to a hosted tool call the front Worker ran).
+	 */
+	async deliver(principalIn: VerifiedPrincipal, sessionId: string, message: RpcMessage | null): Promise<boolean> {
+		let principal: VerifiedPrincipal;
+		try {
+			principal = receivePrincipal(principalIn);
+		} catch {
+			log("error", "session.invalid_principal", {});
+			return false;
+		}
+		const meta = this.#meta;
+		if (!meta || meta.sessionId !== sessionId || !this.#owns(meta, principal)) return false;
+		if (meta.kind === "sse" && !this.#transport?.legacySseOpen) return false;
+		this.#touch(meta);
+		if (message && meta.kind === "sse") await this.#transport?.sendLegacy(message);
+		return true;
+	}
+
+	/** Tells the client the tool list changed, on the session's open stream; false when there is none. */
+	async toolsChanged(): Promise<boolean> {
+		const server = this.#server;
+		if (!this.#meta || !server || !this.#transport) return false;
+		try {
+			await server.sendToolListChanged();
+			return true;
+		} catch {
+			return false;
+		}
+	}
+
+	/**
+	 * The kernel revoked the credential that opened this session ({@link SessionApi.end}): its
+	 * streams (a `GET /mcp` stream, a 2024-11-05 `/sse` stream, open POST streams) end now, and its
+	 * state goes. The kernel has already freed the session's slot and registry row.
+	 */
+	async end(ownerIn: SessionOwner, sessionId: string): Promise<boolean> {
+		let owner: SessionOwner;
+		try {
+			owner = receiveOwner(ownerIn);
+		} catch {
+			log("error", "session.invalid_principal", {});
+			return false;
+		}
+		const meta = this.#meta;
+		if (!meta || meta.sessionId !== sessionId || !this.#owns(meta, owner)) return false;
+		await this.#destroy(false);
+		log("info", "session.revoked", { tenant: owner.tenantId, session: sessionId.slice(0, 12) });
+		return true;
 	}
 
 	/** Idle expiry, by the one liveness rule. Safe to run twice: a missing or fresh session is left alone. */
@@ -191,7 +248,7 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 		else await this.ctx.storage.setAlarm(lastSeen + ttl);
 	}
 
-	#owns(meta: SessionMeta, p: VerifiedPrincipal): boolean {
+	#owns(meta: SessionMeta, p: VerifiedPrincipal | SessionOwner): boolean {
 		return meta.tenantId === p.tenantId && meta.userId === p.userId && meta.clientId === p.clientId;
 	}
 
@@ -270,8 +327,12 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 		const server = createLegacyServer({
 			...this.#kernelHost(this.#meta, sessionId),
 			catalog: catalogFor(this.env),
+			origin: this.env.SMCP_PUBLIC_ORIGIN,
 			principalOf: (extra) => issuedPrincipal(extra.authInfo?.extra?.principal),
 			record: (principal, r) => tenantStub(this.env, principal).record(principal, r),
+			hostedTools: async (principal) =>
+				hostedToolList(await hostedCatalog(principal.tenantId, () => tenantStub(this.env, principal).hostedTools()), principal.scopes),
+			tasks: (principal) => tenantStub(this.env, principal),
 		});
 		void server.connect(transport);
 		this.#server = server;
@@ -306,6 +367,13 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 		return transport;
 	}
 
+	/** Enters (or leaves) this session in the tenant's list of sessions told of tool list changes (best effort). */
+	#watch(who: VerifiedPrincipal | SessionOwner, sessionId: string, on: boolean): void {
+		void tenantStub(this.env, who)
+			.watchTools(who, sessionId, on)
+			.catch(() => undefined);
+	}
+
 	async #audit(principal: VerifiedPrincipal, method: string, traceId: string, sessionId: string): Promise<void> {
 		const meta = this.#meta;
 		await tenantStub(this.env, principal).record(
@@ -322,12 +390,13 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 
 	/**
 	 * Clears the session. `expired`: the object's own expiry ends the session in the kernel too (its
-	 * cap slot and registry row); after a DELETE the kernel has done that already.
+	 * cap slot and registry row); after a DELETE or a revocation the kernel has done that already.
 	 */
 	async #destroy(expired: boolean): Promise<void> {
 		this.#ended++;
 		const meta = this.#meta;
 		if (meta && expired) await tenantStub(this.env, ownerOf(meta)).closeSession(ownerOf(meta), meta.sessionId);
+		if (meta && this.#transport) this.#watch(ownerOf(meta), meta.sessionId, false);
 		await this.#transport?.close();
 		await this.#server?.close();
 		this.#transport = null;

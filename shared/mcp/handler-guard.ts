@@ -30,8 +30,9 @@ export interface HandlerGuard {
  */
 export function guardHandlers<S extends { setRequestHandler: (...args: never[]) => unknown }>(server: S, guard: HandlerGuard): void {
 	const register = (server.setRequestHandler as (...args: unknown[]) => unknown).bind(server);
-	server.setRequestHandler = ((key: unknown, handler: (...args: unknown[]) => unknown) =>
-		register(key, async (...args: unknown[]) => {
+	const guarded =
+		(handler: (...args: unknown[]) => unknown) =>
+		async (...args: unknown[]) => {
 			try {
 				return await handler(...args);
 			} catch (e) {
@@ -39,5 +40,10 @@ export function guardHandlers<S extends { setRequestHandler: (...args: never[]) 
 				log("error", guard.event, { ...(guard.traceId ? { trace: guard.traceId() } : {}), error: e instanceof Error ? e.name : "unknown" });
 				throw guard.internalError();
 			}
-		})) as unknown as S["setRequestHandler"];
+		};
+	// Spec methods pass (key, handler); the v2 SDK's extension methods (tasks/*) pass (method, schemas, handler).
+	server.setRequestHandler = ((key: unknown, second: unknown, third?: unknown) =>
+		typeof second === "function"
+			? register(key, guarded(second as never))
+			: register(key, second, guarded(third as never))) as unknown as S["setRequestHandler"];
 }

@@ -39,8 +39,8 @@ export function sessionUnavailable(): Response {
  * Bearer credentials refused after the OAuth provider accepted them (suspended tenant, revoked
  * API key): 401 `invalid_token`, as for any invalid token (RFC 6750 §3.1).
  */
-export function invalidToken(origin: string): Response {
-	return rpcError(401, RpcCode.ConnectionClosed, "Unauthorized", {
+export function invalidToken(origin: string, message = "Unauthorized"): Response {
+	return rpcError(401, RpcCode.ConnectionClosed, message, {
 		"WWW-Authenticate": `Bearer error="invalid_token", resource_metadata="${origin}/.well-known/oauth-protected-resource"`,
 	});
 }
@@ -49,8 +49,8 @@ export function invalidToken(origin: string): Response {
 export type SessionRefusal =
 	/** The user is at the live-session cap. */
 	| { reason: "session_cap"; retryAfterSeconds: number }
-	/** The tenant is suspended or the API key revoked or expired. */
-	| { reason: "credential_refused" }
+	/** The credential no longer stands: a revoked grant, a revoked or expired API key, a suspended tenant. */
+	| { reason: "credential_inactive" }
 	/** The principal does not belong to this kernel (a routing bug). */
 	| { reason: "internal" };
 
@@ -61,8 +61,8 @@ export function sessionRefusal(refusal: SessionRefusal, origin: string): Respons
 			return rpcError(429, RpcCode.ConnectionClosed, "Too many open sessions; close one or retry later", {
 				"Retry-After": String(refusal.retryAfterSeconds),
 			});
-		case "credential_refused":
-			return invalidToken(origin);
+		case "credential_inactive":
+			return invalidToken(origin, "Unauthorized: this credential was revoked or its workspace suspended; sign in again");
 		case "internal":
 			return rpcError(500, RpcCode.InternalError, "Internal error");
 		default: {

@@ -34,6 +34,12 @@ export interface VerifiedPrincipal {
 	readonly userId: string;
 	readonly clientId: string;
 	readonly scopes: readonly string[];
+	/**
+	 * The OAuth grant the token belongs to (the provider's `userId:grantId:secret` token layout),
+	 * absent for API keys and for the calls a session makes on its own. The kernel refuses a
+	 * principal whose grant it has recorded as revoked (objects/tenant/revocations.ts).
+	 */
+	readonly grantId?: string;
 	readonly [verifiedBrand]: true;
 }
 
@@ -76,11 +82,19 @@ function identity(value: unknown, what: string): { tenantId: string; userId: str
 
 function make(value: unknown): VerifiedPrincipal {
 	const id = identity(value, "verified principal");
-	const scopes = (value as { scopes?: unknown }).scopes;
-	if (!Array.isArray(scopes) || !scopes.every((s) => typeof s === "string")) {
+	const { scopes, grantId } = value as { scopes?: unknown; grantId?: unknown };
+	if (
+		!Array.isArray(scopes) ||
+		!scopes.every((s) => typeof s === "string") ||
+		(grantId !== undefined && (typeof grantId !== "string" || !ID.test(grantId)))
+	) {
 		throw new TypeError("Invalid verified principal handed to a Durable Object");
 	}
-	const p = Object.freeze({ ...id, scopes: Object.freeze([...scopes]) }) as unknown as VerifiedPrincipal;
+	const p = Object.freeze({
+		...id,
+		scopes: Object.freeze([...scopes]),
+		...(grantId === undefined ? {} : { grantId }),
+	}) as unknown as VerifiedPrincipal;
 	issued.add(p);
 	return p;
 }
@@ -88,7 +102,8 @@ function make(value: unknown): VerifiedPrincipal {
 /**
  * Re-validates a principal that crossed an RPC boundary into a Durable Object, field by field,
  * and returns a fresh copy. A handoff that does not match is a bug in the caller, so this throws a
- * `TypeError` rather than returning a result. Call it only at a Durable Object's RPC entry.
+ * `TypeError` rather than returning a result. Call it only at a Durable Object's RPC entry, or on
+ * a principal the object stored itself and reads back (a durable task's caller).
  */
 export function receivePrincipal(value: unknown): VerifiedPrincipal {
 	return make(value);
@@ -98,7 +113,13 @@ export function receivePrincipal(value: unknown): VerifiedPrincipal {
  * Brands a principal from a verified grant. For `worker/oauth/principal.ts` (and tests that stand
  * in for it) only: the import check refuses it anywhere else.
  */
-export function brandPrincipal(p: { tenantId: string; userId: string; clientId: string; scopes: readonly string[] }): VerifiedPrincipal {
+export function brandPrincipal(p: {
+	tenantId: string;
+	userId: string;
+	clientId: string;
+	scopes: readonly string[];
+	grantId?: string;
+}): VerifiedPrincipal {
 	return make(p);
 }
 

@@ -8,7 +8,10 @@
  *   would answer (shared/mcp/answers.ts). An `initialize` the SDK's schema refuses, or one too
  *   large to store, opens no session (-32602);
  * - `notifications/initialized`, alone;
- * - a lone `tools/call` that sends nothing before its result (`sendsBeforeResult` is false);
+ * - a lone `tools/call` that sends nothing before its result (`sendsBeforeResult` is false) and
+ *   is not task-augmented (a task's methods and status notifications are the SessionObject's SDK
+ *   server's); a tenant's hosted tool (`<app>__<tool>`) is such a call too, run by the front Worker
+ *   itself (worker/apps/run.ts) once the kernel has found the session live;
  * - DELETE, which ends the session in the kernel once and clears its SessionObject if one holds it.
  * Opening a 2024-11-05 SSE session is counted here too ({@link openSseSession}).
  * Every other request of a session goes to its SessionObject (`toSession`), which adopts the
@@ -22,11 +25,14 @@ import { errorBody, isRequest, type RpcMessage, type RpcRequest } from "../../sh
 import { MAX_REGISTERED_INIT, type RequestRecord } from "../../shared/rpc/kernel";
 import { log } from "../../shared/log";
 import { catalogFor } from "../../shared/catalog/packs";
+import { involvesTask } from "../../shared/mcp/publish";
 import type { VerifiedPrincipal } from "../../shared/rpc/principal";
 import { answerResponse, type SessionRequest } from "../../shared/rpc/session";
-import { tenantStub } from "../../shared/rpc/stubs";
+import { sessionStub, tenantStub } from "../../shared/rpc/stubs";
 import { sessionNotFound, sessionRefusal, sessionUnavailable } from "../../shared/mcp/wire";
 import type { Env } from "../../shared/env";
+import { answerHostedCall, type AppRunContext } from "../apps/run";
+import { isHostedCall } from "../apps/lanes";
 
 const answer = (sessionId: string, body: unknown) =>
 	new Response(JSON.stringify(body), { status: 200, headers: { "Content-Type": "application/json", "Mcp-Session-Id": sessionId } });
@@ -46,7 +52,7 @@ const allowed = (method: string, protocolVersion: string, traceId: string, sessi
 export async function toSession(env: Env, principal: VerifiedPrincipal, req: SessionRequest): Promise<Response> {
 	let answered: Awaited<ReturnType<ReturnType<Env["SESSIONS"]["get"]>["handle"]>>;
 	try {
-		answered = await env.SESSIONS.get(env.SESSIONS.idFromName(req.sessionId)).handle(principal, req);
+		answered = await sessionStub(env, req.sessionId).handle(principal, req);
 	} catch (e) {
 		log("error", "session.unreachable", { trace: req.traceId, retryable: (e as { retryable?: boolean }).retryable === true });
 		return sessionUnavailable();
@@ -93,7 +99,7 @@ export async function openSession(
 		log("warn", `session.${opened.error.reason}`, { trace: traceId, tenant: principal.tenantId, user: principal.userId });
 		return sessionRefusal(opened.error, origin);
 	}
-	return answer(sessionId, initializeResponse(catalogFor(env), init));
+	return answer(sessionId, initializeResponse(catalogFor(env), init, env.SMCP_PUBLIC_ORIGIN));
 }
 
 /** Opens a 2024-11-05 SSE session: counted against the cap here, then its object opens the stream. */
@@ -107,24 +113,26 @@ export async function openSseSession(env: Env, principal: VerifiedPrincipal, ses
 }
 
 /**
- * Answers a lone `notifications/initialized` or plain `tools/call` of a registered session, or
- * returns null: the SessionObject's to answer. The caller has checked that a `tools/call` sends
- * nothing before its result (`sendsBeforeResult`), and the scope.
+ * Answers a lone `notifications/initialized` or plain `tools/call` (built-in or hosted) of a
+ * registered session, or returns null: the SessionObject's to answer. The caller has checked that
+ * a `tools/call` sends nothing before its result (`sendsBeforeResult`), and the scope of a
+ * built-in tool (the kernel checks a hosted tool's).
  *
  * @example
  * ```ts
- * const direct = await answerInTenant(env, principal, sessionId, message, traceId);
+ * const direct = await answerInTenant({ env, exports: ctx.exports }, principal, sessionId, message, traceId);
  * if (direct) return direct; // else: the SessionObject answers
  * ```
  */
 export async function answerInTenant(
-	env: Env,
+	run: AppRunContext,
 	principal: VerifiedPrincipal,
 	sessionId: string,
 	message: RpcMessage,
 	traceId: string,
 ): Promise<Response | null> {
 	if (!("method" in message)) return null;
+	const env = run.env;
 	const tenant = tenantStub(env, principal);
 	if (!isRequest(message) && message.method === "notifications/initialized") {
 		let live: Awaited<ReturnType<typeof tenant.sessionState>>;
@@ -136,7 +144,18 @@ export async function answerInTenant(
 		}
 		return live ? new Response(null, { status: 202, headers: { "Mcp-Session-Id": sessionId } }) : sessionNotFound();
 	}
-	if (isRequest(message) && message.method === "tools/call") {
+	if (isHostedCall(message)) {
+		// The kernel checks the session (ToolCall.registered) and audits the revision it negotiated.
+		const { unknownSession, ...response } = await answerHostedCall(run, principal, message, {
+			lane: "streamable-http",
+			protocolVersion: "-",
+			traceId,
+			sessionId,
+			registered: true,
+		});
+		return unknownSession ? sessionNotFound() : answer(sessionId, response);
+	}
+	if (isRequest(message) && message.method === "tools/call" && !involvesTask(catalogFor(env), message.params)) {
 		let unknown = false;
 		const response = await answerPlainToolCall(
 			{
