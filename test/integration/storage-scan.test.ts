@@ -219,7 +219,9 @@ describe("storage scan (§4 row 35)", () => {
 		expect(where).toMatch(/^OAUTH_KV token:/m);
 		expect(where).toMatch(/^DIRECTORY_KV account:email:/m);
 		expect(where).toMatch(/^SessionObject .* table events/m);
-		expect(where).toMatch(/^SessionObject .* table meta/m);
+		// The session state is one key-value entry (session migration 2 dropped the old `meta` table).
+		expect(where).toMatch(/^SessionObject .* kv session$/m);
+		expect(where).not.toMatch(/^SessionObject .* table meta/m);
 		expect(where).toMatch(/^TenantObject .* table mem_entities \(1 rows\)/m);
 		expect(where).toMatch(/^TenantObject .* table audit \(\d{2,} rows\)/m);
 		// The tenant's own data is there in the clear (it is the tenant's to read) — the scan works.
