@@ -57,7 +57,7 @@ export class AccessDenied extends ToolError {
 export function toJsonRpcError(f: Failure): { code: number; message: string } {
 	switch (f.reason) {
 		case "unknown_tool":
-			return { code: RpcCode.InvalidParams, message: `Unknown tool: ${f.tool}` };
+			return { code: RpcCode.InvalidParams, message: `Unknown tool: ${f.tool}. Call tools/list for the tools this connection can call.` };
 		case "insufficient_scope":
 			// Says what is missing and how to get it; the scope name is public (scopes_supported).
 			return {

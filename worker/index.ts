@@ -16,6 +16,7 @@ import { configurePages } from "./ui/layout";
 import { renderLanding } from "./ui/landing";
 import { handleAccount } from "./account/routes";
 import { handleAdmin } from "./admin/routes";
+import { handleTenantApi } from "./apps/routes";
 import { ApiKeyStore } from "./identity/api-keys";
 import type { ApiKeyProps } from "./oauth/principal";
 import { auditAuthEvent } from "./oauth/auth-events";
@@ -24,6 +25,7 @@ import { handleOidcCallback } from "./identity/oidc/flow";
 import { finishAccountSso, isAccountSsoState } from "./identity/oidc/account-sign-in";
 import { begin, traceOf, type RequestInfo } from "./edge/request-log";
 import { grantNamedByTokenRequest, guardTokenRequest } from "./oauth/token-guard";
+import { malformedBearer } from "./oauth/identifiers";
 import { preAuthLimiter } from "./edge/preauth";
 import { refuseRevokedRefresh } from "./oauth/grant-revocation";
 import { bearerOf, cacheKey, forgetAll, forgetGrant, generation, lookup, remember, ttlMs, type VerifiedAuth } from "./edge/token-cache";
@@ -90,6 +92,9 @@ function fromTokenCache(request: Request, env: Env, ctx: VerifiedCtx, url: URL, 
 	return handle(request, env, ctx, traceOf(request));
 }
 
+/** The paths the provider guards with a bearer token: its API routes and everything under them (`matchApiRoute`). */
+const isMcpPath = (path: string) => path === "/mcp" || path.startsWith("/mcp/") || path === "/sse" || path.startsWith("/sse/");
+
 /**
  * Whether a request revoked something this isolate's token cache may hold, so the whole cache is
  * emptied after it: an admin-API change the admin token authorised, or a revoke on the
@@ -106,13 +111,13 @@ function revokedSomething(request: Request, path: string, status: number | undef
 }
 
 const defaultHandler = {
-	async fetch(request: Request, env: Env): Promise<Response> {
+	async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
 		const url = new URL(request.url);
 		if (url.pathname === "/authorize") return handleAuthorize(request, env);
 		if (url.pathname === "/oidc/callback")
 			// The account page's single sign-on shares the one redirect URI registered at the provider.
 			return isAccountSsoState(url.searchParams.get("state")) ? finishAccountSso(request, env) : handleOidcCallback(request, env);
-		if (url.pathname.startsWith("/admin/")) return handleAdmin(request, env, traceOf(request));
+		if (url.pathname.startsWith("/admin/")) return handleAdmin(request, env, traceOf(request), ctx);
 		if (url.pathname === "/account" || url.pathname.startsWith("/account/")) return handleAccount(request, env);
 		if (url.pathname === "/healthz") return Response.json({ ok: true });
 		if (url.pathname === "/" && request.method === "GET") return renderLanding(request, resolveConfig(env).origin);
@@ -126,7 +131,8 @@ let provider: { origin: string; instance: OAuthProvider<Env> } | undefined;
 function oauthProvider(config: Config): OAuthProvider<Env> {
 	if (provider?.origin === config.origin) return provider.instance;
 	const instance = new OAuthProvider<Env>({
-		apiHandlers: { "/mcp": mcpApi, "/sse": sseApi },
+		// `/api`: the tenant's own app-management API for CI (an owner's API key with apps:deploy).
+		apiHandlers: { "/mcp": mcpApi, "/sse": sseApi, "/api": { fetch: handleTenantApi } },
 		defaultHandler,
 		authorizeEndpoint: "/authorize",
 		tokenEndpoint: "/token",
@@ -199,11 +205,17 @@ export default {
 				const named = url.pathname === "/token" ? await grantNamedByTokenRequest(guarded.request) : null;
 				let status: number | undefined;
 				try {
-					response = hit
-						? await fromTokenCache(guarded.request, env, ctx, url, hit)
-						: url.pathname === "/token"
-							? await guardTokenRequest(guarded.request, env, forward)
-							: await forward();
+					// A bearer no issued token can match is refused before any KV lookup (worker/oauth/identifiers.ts).
+					const refused = isMcpPath(url.pathname)
+						? malformedBearer(guarded.request, `${config.origin}/.well-known/oauth-protected-resource`)
+						: null;
+					response =
+						refused ??
+						(hit
+							? await fromTokenCache(guarded.request, env, ctx, url, hit)
+							: url.pathname === "/token"
+								? await guardTokenRequest(guarded.request, env, forward)
+								: await forward());
 					status = response.status;
 					await limiter.settle(guarded.request, hit !== null, response.status);
 				} finally {

@@ -6,7 +6,7 @@
  * The operator's admin API, guarded by the `SMCP_ADMIN_TOKEN` secret (compared in constant time).
  * Without the secret the API does not exist (404). Used by the `smcp` CLI (`bin/smcp.mjs`).
  *
- *   GET    /admin/tenants                              list tenants
+ *   GET    /admin/tenants?cursor=C&limit=N             every tenant (personal and team) with its owners, paged
  *   POST   /admin/tenants                 {name, ownerUserId}
  *   POST   /admin/tenants/{t}/suspend | /reactivate
  *   POST   /admin/tenants/{t}/members     {userId, role}       DELETE …/members/{u}
@@ -17,6 +17,7 @@
  *   GET    /admin/users?email=E           the account with that email (404 if none)
  *   POST   /admin/users/{u}/password      {password}
  *   GET    /admin/users/{u}/grants        DELETE …/grants/{grantId}
+ *   …      /admin/tenants/{t}/apps…, /admin/tenants/{t}/secrets…   app management (worker/apps/routes.ts)
  */
 import { log } from "../../shared/log";
 import { AccountDirectory } from "../identity/accounts";
@@ -25,6 +26,7 @@ import { TenantDirectory } from "../identity/tenants";
 import type { Env } from "../../shared/env";
 import { createApiKey, revokeApiKey } from "../account/key-service";
 import { tenantStub } from "../../shared/rpc/stubs";
+import { handleAppsApi } from "../apps/routes";
 import { revokeGrantEverywhere } from "../oauth/grant-revocation";
 import { cutOffMember } from "./member-removal";
 import { endAllSessions } from "../identity/web-session";
@@ -63,10 +65,10 @@ async function body(request: Request): Promise<Record<string, unknown>> {
  *
  * @example
  * ```ts
- * if (url.pathname.startsWith("/admin/")) return handleAdmin(request, env, trace);
+ * if (url.pathname.startsWith("/admin/")) return handleAdmin(request, env, trace, ctx);
  * ```
  */
-export async function handleAdmin(request: Request, env: Env, traceId: string): Promise<Response> {
+export async function handleAdmin(request: Request, env: Env, traceId: string, ctx: ExecutionContext): Promise<Response> {
 	const secret = env.SMCP_ADMIN_TOKEN ?? "";
 	if (secret.length < 32) return new Response("Not Found", { status: 404 });
 	const header = request.headers.get("Authorization") ?? "";
@@ -81,6 +83,10 @@ export async function handleAdmin(request: Request, env: Env, traceId: string): 
 	let m: RegExpExecArray | null;
 	log("info", "admin.request", { trace: traceId, method: request.method, path: path.replace(/[tu]_[0-9a-f]{32}/g, (x) => x.slice(0, 10)) });
 
+	if ((m = new RegExp(`^/admin/tenants/${T}(/(?:apps|secrets)(?:/.*)?)$`).exec(path))) {
+		const handled = await handleAppsApi(request, { env, exports: ctx.exports }, OPERATOR(m[1]!), m[2]!);
+		if (handled) return handled;
+	}
 	if ((m = route("GET", `/tenants/${T}/audit/verify`))) return json(200, await tenant(m[1]!).verifyAudit());
 	if ((m = route("GET", `/tenants/${T}/audit`))) {
 		const url = new URL(request.url);
@@ -91,7 +97,17 @@ export async function handleAdmin(request: Request, env: Env, traceId: string): 
 		const lines = [JSON.stringify({ anchor: page.anchor }), ...page.rows.map((r) => JSON.stringify(r))];
 		return new Response(`${lines.join("\n")}\n`, { headers: { "Content-Type": "application/x-ndjson", "Cache-Control": "no-store" } });
 	}
-	if (route("GET", "/tenants")) return json(200, await dir.list(new URL(request.url).searchParams.get("cursor") ?? undefined));
+	if (route("GET", "/tenants")) {
+		const q = new URL(request.url).searchParams;
+		const cursor = q.get("cursor") ?? undefined;
+		const page = await dir.list(cursor, Number(q.get("limit") ?? 100) || 100);
+		return page
+			? json(200, page)
+			: json(400, {
+					error: "invalid_request",
+					error_description: "cursor: pass the cursor of the previous page unchanged, or none to start",
+				});
+	}
 	if (route("POST", "/tenants")) {
 		const b = await body(request);
 		const created = typeof b.name === "string" && typeof b.ownerUserId === "string" ? await dir.create(b.name, b.ownerUserId) : null;
