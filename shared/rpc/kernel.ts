@@ -1,8 +1,8 @@
 /**
  * @module shared/rpc/kernel
  * shared/rpc/ (entry: this module) owns what crosses Durable Object RPC: the kernel and session
- * interfaces, the principal and session-owner types, tenantStub and the liveness rule. It may
- * import shared/ only.
+ * interfaces, the principal and session-owner types, tenantStub, sessionStub and the liveness
+ * rule. It may import shared/ only.
  *
  * The RPC surface of the tenant kernel (TenantObject), listed in one place. Every public method
  * of a Durable Object is callable over RPC, so the object exposes exactly these and nothing else.

@@ -1,7 +1,8 @@
 /**
  * @module worker/account/routes
  * worker/account/ (entry: this module) owns the signed-in person's /account pages and their API
- * key service. It may import shared/, worker/identity/, worker/oauth/, worker/ui/ and npm packages.
+ * key service. It may import shared/, worker/identity/, worker/oauth/, worker/apps/, worker/ui/ and npm
+ * packages.
  *
  * The account page: a tenant manages, on one page, every client and key that can act in their
  * name and cuts any of them off at once.

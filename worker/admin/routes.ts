@@ -1,7 +1,7 @@
 /**
  * @module worker/admin/routes
  * worker/admin/ (entry: this module) owns the operator's admin API. It may import shared/,
- * worker/identity/, worker/oauth/, worker/account/ and npm packages.
+ * worker/identity/, worker/oauth/, worker/account/, worker/apps/ and npm packages.
  *
  * The operator's admin API, guarded by the `SMCP_ADMIN_TOKEN` secret (compared in constant time).
  * Without the secret the API does not exist (404). Used by the `smcp` CLI (`bin/smcp.mjs`).

@@ -2,7 +2,8 @@
  * @module worker/apps/run
  * worker/apps/ (entry: this module) owns running a tenant's hosted tools from the front Worker:
  * the isolate, the egress gateway, the per-call host, the tail and where hosted calls leave the
- * lanes. It may import shared/ and npm packages; never objects/.
+ * lanes, deploy and the apps API. It may import shared/, worker/identity/, worker/oauth/ and npm
+ * packages; never objects/.
  *
  * Runs one hosted tool call from the front Worker's request (docs/apps.md "Execution"):
  *
