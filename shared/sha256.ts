@@ -2,7 +2,7 @@
  * @module shared/sha256
  * Synchronous SHA-256 (FIPS 180-4) and canonical JSON. WebCrypto's digest is asynchronous, and an
  * audit row's hash must be computed inside the same synchronous SQLite transaction as the state
- * change it records (no intervening `await`, style rule 10), so the kernel hashes with this.
+ * change it records (with no intervening `await`, so both commit together), so the kernel hashes with this.
  * Checked against WebCrypto in sha256.test.ts.
  */
 

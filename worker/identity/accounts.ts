@@ -1,5 +1,9 @@
 /**
  * @module worker/identity/accounts
+ * worker/identity/ (entry: this module) owns who people are: local accounts, tenants and
+ * memberships, the web session cookie, API keys, and upstream sign-in (oidc/). It may import
+ * shared/, npm packages and, for upstream sign-in only, worker/oauth/ (auth events, page helpers).
+ *
  * Local accounts in `DIRECTORY_KV`: an email maps to a PBKDF2 password hash and a user ID, and a
  * user ID maps to the account (its tenant). Runs in workerd, so it uses WebCrypto only.
  *
