@@ -14,6 +14,7 @@ import { parseArgs } from "node:util";
 import { verifyChain } from "../shared/audit/chain.mjs";
 import { apps, secrets } from "./lib/apps.mjs";
 import { doctor } from "./lib/doctor.mjs";
+import { readStdin } from "./lib/stdin.mjs";
 
 const USAGE = `Usage: smcp <command> [options]   (SMCP_URL, default http://127.0.0.1:8787, or --url)
   tenants list [--cursor C | --all] | create --name N --owner USER | suspend --tenant T | reactivate --tenant T
@@ -57,14 +58,6 @@ const OPTIONS = {
 	cursor: { type: "string" },
 	all: { type: "boolean" },
 };
-
-async function readStdin() {
-	const chunks = [];
-	for await (const c of process.stdin) chunks.push(c);
-	return Buffer.concat(chunks)
-		.toString("utf8")
-		.replace(/\r?\n$/, "");
-}
 
 /** Calls the admin API; exits with an actionable message on failure. */
 async function api(base, method, path, body) {

@@ -18,6 +18,7 @@
  * logic it orchestrates lives in limits.ts, keys.ts, sessions.ts, session-cap.ts, revocations.ts,
  * budget.ts, tasks.ts, app-calls.ts, shared/audit and the tool packs.
  */
+import { errorOutcome, rateLimitedOutcome } from "./refusals";
 import { DurableObject } from "cloudflare:workers";
 import { AuditStore, digest, type AuditInput, type AuditRow, type Decision } from "../../shared/audit/store";
 import type { ChainVerdict } from "../../shared/audit/chain.mjs";
@@ -211,7 +212,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 			const budget = takeCallBudget(this.ctx.storage.sql, this.#limits, principal, tool.rateClass, started, this.#buckets);
 			if (!budget.allowed) {
 				decision = "rate_limited";
-				outcome = rateLimited(budget.retryAfterSeconds);
+				outcome = rateLimitedOutcome(budget.retryAfterSeconds);
 				this.#refusalRow(principal, {
 					...row,
 					decision,
@@ -990,24 +991,7 @@ function safeArgs(tool: ToolDefinition, args: Record<string, unknown> | undefine
 	return Object.keys(kept).length ? JSON.stringify(kept) : null;
 }
 
-function errorOutcome(message: string): ToolOutcome {
-	return { result: { content: [{ type: "text", text: message }], isError: true }, progress: [] };
-}
-
 /** A refused request that was answered as a tool call (unknown tool, scope): a tool error. */
 function refusalOutcome(r: Refusal): ToolOutcome {
-	return r.reason === "rate_limited" ? rateLimited(r.retryAfterSeconds) : errorOutcome(r.message);
-}
-
-function rateLimited(seconds: number): ToolOutcome {
-	return {
-		result: {
-			content: [
-				{ type: "text", text: `Rate limit reached for this workspace or client. The call was not run; retry in ${seconds} seconds.` },
-			],
-			isError: true,
-			_meta: { "io.smcp/retryAfterSeconds": seconds },
-		},
-		progress: [],
-	};
+	return r.reason === "rate_limited" ? rateLimitedOutcome(r.retryAfterSeconds) : errorOutcome(r.message);
 }
