@@ -210,6 +210,16 @@ export class AccountDirectory {
 		return isEmailEntry(entry) ? this.get(entry.userId) : null;
 	}
 
+	/**
+	 * Deletes an account's records: the email record first (so password sign-in stops at once and no
+	 * email ever names a missing user), then the user record. Other records (tenants, grants, keys,
+	 * links) are the caller's (worker/admin/deletion.ts).
+	 */
+	async remove(account: Account): Promise<void> {
+		await this.#kv.delete(emailKey(account.email));
+		await this.#kv.delete(userKey(account.userId));
+	}
+
 	/** The account with this user ID, or `null`. */
 	async get(userId: string): Promise<Account | null> {
 		const account = await this.#kv.get<Account>(userKey(userId), "json");
