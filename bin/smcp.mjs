@@ -14,6 +14,7 @@ import { parseArgs } from "node:util";
 import { verifyChain } from "../shared/audit/chain.mjs";
 import { apps, secrets } from "./lib/apps.mjs";
 import { doctor } from "./lib/doctor.mjs";
+import { createLocalAccount } from "./lib/local-account.mjs";
 
 const USAGE = `Usage: smcp <command> [options]   (SMCP_URL, default http://127.0.0.1:8787, or --url)
   tenants list [--cursor C | --all] | create --name N --owner USER | suspend --tenant T | reactivate --tenant T
@@ -59,6 +60,10 @@ const OPTIONS = {
 	json: { type: "boolean" },
 	cursor: { type: "string" },
 	all: { type: "boolean" },
+	local: { type: "boolean" },
+	remote: { type: "boolean" },
+	"persist-to": { type: "string" },
+	env: { type: "string" },
 };
 
 async function readStdin() {
@@ -196,6 +201,14 @@ async function main() {
 			return print(await api(base, "POST", `/tenants/${args.tenant}/members`, { userId: args.user, role: args.role ?? "member" }));
 		case "users create":
 			need(args, "email");
+			// Straight to KV through wrangler (no admin API needed; e.g. before `wrangler dev` starts).
+			if (args.local || args.remote || args["persist-to"]) {
+				if (args.local && args.remote) fail("pass either --local or --remote, not both");
+				return createLocalAccount(
+					{ email: args.email, remote: !!args.remote, env: args.env, persistTo: args["persist-to"], passwordStdin: !!args["password-stdin"] },
+					fail,
+				);
+			}
 			if (!args["password-stdin"]) fail("pass the password on stdin with --password-stdin (never as an argument)");
 			return print(await api(base, "POST", "/users", { email: args.email, password: await readStdin() }));
 		case "users find":
