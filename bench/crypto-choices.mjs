@@ -82,7 +82,15 @@ const sha = await race({
 
 const enc = (v) => m.toBase64url(new TextEncoder().encode(JSON.stringify(v)));
 const NOW = Math.floor(Date.now() / 1000);
-const claims = { iss: "https://id.example.com", sub: "user-42", aud: "smcp", exp: NOW + 300, iat: NOW, nonce: "n-1", email: "a@example.com" };
+const claims = {
+	iss: "https://id.example.com",
+	sub: "user-42",
+	aud: "smcp",
+	exp: NOW + 300,
+	iat: NOW,
+	nonce: "n-1",
+	email: "a@example.com",
+};
 const expect = { issuer: claims.iss, clientId: claims.aud, nonce: claims.nonce, now: NOW };
 async function signed(alg) {
 	const params =
@@ -91,9 +99,16 @@ async function signed(alg) {
 			: { name: "ECDSA", namedCurve: "P-256" };
 	const pair = await crypto.subtle.generateKey(params, true, ["sign", "verify"]);
 	const pub = await crypto.subtle.exportKey("jwk", pair.publicKey);
-	const jwk = alg === "RS256" ? { kty: "RSA", n: pub.n, e: pub.e, kid: "k1", use: "sig" } : { kty: "EC", crv: "P-256", x: pub.x, y: pub.y, kid: "k1" };
+	const jwk =
+		alg === "RS256"
+			? { kty: "RSA", n: pub.n, e: pub.e, kid: "k1", use: "sig" }
+			: { kty: "EC", crv: "P-256", x: pub.x, y: pub.y, kid: "k1" };
 	const input = `${enc({ alg, kid: "k1", typ: "JWT" })}.${enc(claims)}`;
-	const sig = await crypto.subtle.sign(alg === "RS256" ? "RSASSA-PKCS1-v1_5" : { name: "ECDSA", hash: "SHA-256" }, pair.privateKey, new TextEncoder().encode(input));
+	const sig = await crypto.subtle.sign(
+		alg === "RS256" ? "RSASSA-PKCS1-v1_5" : { name: "ECDSA", hash: "SHA-256" },
+		pair.privateKey,
+		new TextEncoder().encode(input),
+	);
 	return { token: `${input}.${m.toBase64url(new Uint8Array(sig))}`, jwks: { keys: [jwk] } };
 }
 const rows = [];

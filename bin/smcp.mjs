@@ -15,6 +15,7 @@ import { verifyChain } from "../shared/audit/chain.mjs";
 import { apps, secrets } from "./lib/apps.mjs";
 import { doctor } from "./lib/doctor.mjs";
 import { createLocalAccount } from "./lib/local-account.mjs";
+import { readStdin } from "./lib/stdin.mjs";
 
 const USAGE = `Usage: smcp <command> [options]   (SMCP_URL, default http://127.0.0.1:8787, or --url)
   tenants list [--cursor C | --all] | create --name N --owner USER | suspend --tenant T | reactivate --tenant T
@@ -65,14 +66,6 @@ const OPTIONS = {
 	"persist-to": { type: "string" },
 	env: { type: "string" },
 };
-
-async function readStdin() {
-	const chunks = [];
-	for await (const c of process.stdin) chunks.push(c);
-	return Buffer.concat(chunks)
-		.toString("utf8")
-		.replace(/\r?\n$/, "");
-}
 
 /** Calls the admin API; exits with an actionable message on failure. */
 async function api(base, method, path, body) {
@@ -205,7 +198,13 @@ async function main() {
 			if (args.local || args.remote || args["persist-to"]) {
 				if (args.local && args.remote) fail("pass either --local or --remote, not both");
 				return createLocalAccount(
-					{ email: args.email, remote: !!args.remote, env: args.env, persistTo: args["persist-to"], passwordStdin: !!args["password-stdin"] },
+					{
+						email: args.email,
+						remote: !!args.remote,
+						env: args.env,
+						persistTo: args["persist-to"],
+						passwordStdin: !!args["password-stdin"],
+					},
 					fail,
 				);
 			}

@@ -16,6 +16,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildAccountRecords, emailKey, MIN_PASSWORD_LENGTH, normalizeEmail } from "../../shared/accounts/records.mjs";
+import { readStdin } from "./stdin.mjs";
 
 /**
  * Creates the account in KV, or exits through `fail` with what to do.
@@ -88,17 +89,12 @@ async function wrangler(/** @type {string[]} */ args, /** @type {boolean} */ cap
 		child.on("error", reject);
 		child.on("close", (code) => {
 			if (code === 0) resolve(out);
-			else fail(`\`wrangler ${args.slice(0, 3).join(" ")}\` failed (exit ${code}); see its output above. For --remote, run \`npx wrangler login\` first`);
+			else
+				fail(
+					`\`wrangler ${args.slice(0, 3).join(" ")}\` failed (exit ${code}); see its output above. For --remote, run \`npx wrangler login\` first`,
+				);
 		});
 	});
-}
-
-/** The whole of stdin, minus one trailing newline (what `echo` or a here-string adds). */
-async function readStdin() {
-	let data = "";
-	process.stdin.setEncoding("utf8");
-	for await (const chunk of process.stdin) data += chunk;
-	return data.replace(/\r?\n$/, "");
 }
 
 /** Prompts twice without echo; refuses when stdin is not a terminal. */

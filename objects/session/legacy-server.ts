@@ -56,6 +56,7 @@ import {
 	type KernelRead,
 } from "../../shared/mcp/publish";
 import { canAnswer, wantedAsks } from "../../shared/mcp/asks";
+import { guardHandlers } from "../../shared/mcp/handler-guard";
 import { logPasses, type Catalog, type ToolDefinition } from "../../shared/catalog/registry";
 import { legacyTask, registerLegacyTasks, type TaskKernel } from "./legacy-tasks";
 
@@ -101,23 +102,13 @@ export function createLegacyServer(host: LaneHost): Server {
 		// workerd forbids code generation, so Ajv's compiled validators cannot run here.
 		jsonSchemaValidator: new CfWorkerJsonSchemaValidator(),
 	});
-	// Two error planes (style rule 3): the SDK puts any thrown error's message on the wire. So every
-	// handler below is registered through this wrapper: protocol errors pass, anything else (a
-	// Durable Object RPC failure, a bug) becomes a generic -32603 and its kind goes to the log.
-	const register = server.setRequestHandler.bind(server);
-	server.setRequestHandler = ((schema: unknown, handler: (...args: unknown[]) => unknown) =>
-		register(
-			schema as never,
-			(async (...args: unknown[]) => {
-				try {
-					return await handler(...args);
-				} catch (e) {
-					if (e instanceof McpError) throw e;
-					log("error", "mcp.handler_failed", { trace: host.traceId(), error: e instanceof Error ? e.name : "unknown" });
-					throw new McpError(ErrorCode.InternalError, "Internal error");
-				}
-			}) as never,
-		)) as typeof server.setRequestHandler;
+	// Two error planes: protocol errors pass, anything else is a generic -32603 (shared/mcp/handler-guard.ts).
+	guardHandlers(server, {
+		isProtocolError: (e) => e instanceof McpError,
+		internalError: () => new McpError(ErrorCode.InternalError, "Internal error"),
+		event: "mcp.handler_failed",
+		traceId: host.traceId,
+	});
 	/** The session's minimum log level (spec §utilities/logging); in memory, reset by eviction. */
 	let logLevel: string | undefined;
 	/**

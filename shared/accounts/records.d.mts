@@ -22,7 +22,5 @@ export declare function buildAccountRecords(
 	email: string,
 	password: string,
 	ids?: { userId?: string; tenantId?: string; createdAt?: number },
-): Promise<
-	{ ok: true; value: { account: StoredAccount; records: { key: string; value: string }[] } } | { ok: false; error: BuildError }
->;
+): Promise<{ ok: true; value: { account: StoredAccount; records: { key: string; value: string }[] } } | { ok: false; error: BuildError }>;
 export declare function toBase64url(bytes: Uint8Array): string;

@@ -101,9 +101,13 @@ describe("operator CLI and audit chain", () => {
 
 describe("deleting with the CLI", () => {
 	it("users delete asks first: without --yes and without a terminal nothing is deleted; with --yes the account is gone", async () => {
-		const create = run(process.execPath, ["bin/smcp.mjs", "users", "create", "--email", "leaving@example.test", "--password-stdin", "--url", dev.origin], {
-			env: { ...process.env, SMCP_ADMIN_TOKEN: ADMIN },
-		});
+		const create = run(
+			process.execPath,
+			["bin/smcp.mjs", "users", "create", "--email", "leaving@example.test", "--password-stdin", "--url", dev.origin],
+			{
+				env: { ...process.env, SMCP_ADMIN_TOKEN: ADMIN },
+			},
+		);
 		create.child.stdin!.end("a long enough password");
 		const { userId } = JSON.parse((await create).stdout) as { userId: string };
 		const unconfirmed = await cli(["users", "delete", "--user", userId, "--url", dev.origin]);

@@ -56,14 +56,22 @@ async function ran(res: Response): Promise<string> {
 const WRITE = { entities: [{ name: "Secret project", entityType: "note", observations: ["kept by the tenant"] }] };
 
 async function key(tenantId: string, userId: string): Promise<{ key: string; keyId: string; saved: [string, string][] }> {
-	const r = (await (await admin("POST", `/tenants/${tenantId}/keys`, { userId, name: "k", scopes: ["mcp:read", "mcp:write"], days: 1 })).json()) as {
+	const r = (await (
+		await admin("POST", `/tenants/${tenantId}/keys`, { userId, name: "k", scopes: ["mcp:read", "mcp:write"], days: 1 })
+	).json()) as {
 		key: string;
 		keyId: string;
 	};
 	// The KV records a stale location would still serve.
 	const lookup = `apikey:${await hashApiKey(r.key)}`;
 	const index = `apikey-id:${tenantId}:${r.keyId}`;
-	return { ...r, saved: [[lookup, (await testEnv.DIRECTORY_KV.get(lookup))!], [index, (await testEnv.DIRECTORY_KV.get(index))!]] };
+	return {
+		...r,
+		saved: [
+			[lookup, (await testEnv.DIRECTORY_KV.get(lookup))!],
+			[index, (await testEnv.DIRECTORY_KV.get(index))!],
+		],
+	};
 }
 const restore = async (saved: [string, string][]) => {
 	for (const [k, v] of saved) await testEnv.DIRECTORY_KV.put(k, v);
@@ -103,14 +111,27 @@ describe("deleting a user", () => {
 		// The personal tenant's data is gone from storage.
 		expect(await res.json()).toMatchObject({ deleted: true, leftTenants: [team.id], personal: { tenantId: account.tenantId } });
 
-		expect(await stored(account.tenantId)).toEqual({ mem_entities: 0, mem_observations: 0, audit: 0, api_keys: 0, live_sessions: 0, sessions: 0 });
+		expect(await stored(account.tenantId)).toEqual({
+			mem_entities: 0,
+			mem_observations: 0,
+			audit: 0,
+			api_keys: 0,
+			live_sessions: 0,
+			sessions: 0,
+		});
 		expect(await ran(await callTool(tokens.access_token, "read_graph", {}))).not.toBe("ran");
 		expect(
 			(await rawPost(tokens.access_token, { jsonrpc: "2.0", id: 3, method: "tools/list" }, { "Mcp-Session-Id": session })).status,
 		).toBe(401);
 		// An isolate whose token cache still holds the token reaches the kernel: an empty, refusing tenant.
 		const [userId, grantId] = tokens.access_token.split(":");
-		const cached = brandPrincipal({ tenantId: account.tenantId, userId: userId!, clientId: tokens.clientId, scopes: ["mcp:read"], grantId });
+		const cached = brandPrincipal({
+			tenantId: account.tenantId,
+			userId: userId!,
+			clientId: tokens.clientId,
+			scopes: ["mcp:read"],
+			grantId,
+		});
 		const admission = await kernel(account.tenantId).record(cached, {
 			method: "tools/list",
 			lane: "modern",

@@ -20,6 +20,7 @@
  * they left.
  */
 import { log } from "../../shared/log";
+import { tenantStub } from "../../shared/rpc/stubs";
 import type { AuthSubject } from "../../shared/rpc/kernel";
 import type { Env } from "../../shared/env";
 import { AccountDirectory, type Account } from "../identity/accounts";
@@ -150,7 +151,7 @@ async function wipeTenant(env: Env, tenantId: string, personalOwner?: Account): 
 		keys += cut.keys;
 	}
 	// Keys whose creator is no longer a member: their KV lookup records go too.
-	const kernel = env.TENANTS.get(env.TENANTS.idFromName(tenantId));
+	const kernel = tenantStub(env, actor);
 	const store = new ApiKeyStore(env.DIRECTORY_KV);
 	for (const k of await kernel.listApiKeys()) {
 		if (k.revokedAt === null && !members.includes(k.createdBy)) keys++;
@@ -168,11 +169,13 @@ async function revokeAllGrants(env: Env, userId: string): Promise<number> {
 	let cursor: string | undefined;
 	do {
 		const page = await env.OAUTH_PROVIDER.listUserGrants(userId, cursor ? { cursor } : {});
-		for (const g of page.items) all.push({ id: g.id, clientId: g.clientId, tenantId: (g.metadata as { tenantId?: string } | null)?.tenantId });
+		for (const g of page.items)
+			all.push({ id: g.id, clientId: g.clientId, tenantId: (g.metadata as { tenantId?: string } | null)?.tenantId });
 		cursor = page.cursor;
 	} while (cursor);
 	for (const g of all) {
-		if (g.tenantId) await revokeGrantEverywhere(env, OPERATOR(g.tenantId), { tenantId: g.tenantId, userId, grantId: g.id, clientId: g.clientId });
+		if (g.tenantId)
+			await revokeGrantEverywhere(env, OPERATOR(g.tenantId), { tenantId: g.tenantId, userId, grantId: g.id, clientId: g.clientId });
 		else await env.OAUTH_PROVIDER.revokeGrant(g.id, userId);
 	}
 	return all.length;

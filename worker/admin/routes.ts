@@ -1,5 +1,8 @@
 /**
  * @module worker/admin/routes
+ * worker/admin/ (entry: this module) owns the operator's admin API. It may import shared/,
+ * worker/identity/, worker/oauth/, worker/account/, worker/apps/ and npm packages.
+ *
  * The operator's admin API, guarded by the `SMCP_ADMIN_TOKEN` secret (compared in constant time).
  * Without the secret the API does not exist (404). Used by the `smcp` CLI (`bin/smcp.mjs`).
  *
@@ -24,6 +27,7 @@ import { auditAuthEvent } from "../oauth/auth-events";
 import { TenantDirectory } from "../identity/tenants";
 import type { Env } from "../../shared/env";
 import { createApiKey, revokeApiKey } from "../account/key-service";
+import { tenantStub } from "../../shared/rpc/stubs";
 import { handleAppsApi } from "../apps/routes";
 import { revokeGrantEverywhere } from "../oauth/grant-revocation";
 import { cutOffMember } from "./member-removal";
@@ -99,7 +103,7 @@ export async function handleAdmin(request: Request, env: Env, traceId: string, c
 	const path = new URL(request.url).pathname;
 	const route = (method: string, pattern: string) => (request.method === method ? new RegExp(`^/admin${pattern}$`).exec(path) : null);
 	const dir = new TenantDirectory(env.DIRECTORY_KV);
-	const tenant = (id: string) => env.TENANTS.get(env.TENANTS.idFromName(id));
+	const tenant = (id: string) => tenantStub(env, OPERATOR(id));
 	let m: RegExpExecArray | null;
 	log("info", "admin.request", { trace: traceId, method: request.method, path: path.replace(/[tu]_[0-9a-f]{32}/g, (x) => x.slice(0, 10)) });
 

@@ -4,15 +4,7 @@
  * in-memory KV, dev seeding, and the record module shared with the operator CLI.
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
-import {
-	AccountDirectory,
-	accountRecords,
-	buildAccountRecords,
-	ensureDevAccount,
-	hashPassword,
-	verifyPasswordHash,
-	type Account,
-} from "./accounts";
+import { AccountDirectory, accountRecords, ensureDevAccount, hashPassword, verifyPasswordHash } from "./accounts";
 import type { Env } from "../../shared/env";
 import { memoryKv } from "../../test/support/memory-kv";
 

@@ -1,5 +1,9 @@
 /**
  * @module worker/identity/accounts
+ * worker/identity/ (entry: this module) owns who people are: local accounts, tenants and
+ * memberships, the web session cookie, API keys, and upstream sign-in (oidc/). It may import
+ * shared/, npm packages and, for upstream sign-in only, worker/oauth/ (auth events, page helpers).
+ *
  * Local accounts in `DIRECTORY_KV`: an email maps to a PBKDF2 password hash and a user ID, and a
  * user ID maps to the account (its tenant). Runs in workerd, so it uses WebCrypto only.
  *
@@ -238,10 +242,6 @@ interface EmailEntry {
  */
 const DUMMY_HASH = `${HASH_SCHEME}$${PBKDF2_ITERATIONS}$c21jcC1kdW1teS1zYWx0IQ$AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8`;
 
-
-
-
-
 /** workerd's `crypto.subtle.timingSafeEqual` when present; otherwise an XOR accumulator (Node). */
 function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
 	if (a.length !== b.length) return false; // lengths are public (always HASH_BYTES)
@@ -269,7 +269,6 @@ function isAccount(v: unknown): v is Account {
 		typeof a.createdAt === "number"
 	);
 }
-
 
 function fromBase64url(s: string): Uint8Array {
 	if (!/^[A-Za-z0-9_-]*$/.test(s)) throw new TypeError("not base64url");

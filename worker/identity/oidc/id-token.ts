@@ -21,7 +21,19 @@ import { err, ok, type Result } from "../../../shared/errors";
  * The JWS algorithms SMCP accepts for ID tokens (RFC 8725 §3.1: an explicit allow-list):
  * asymmetric only. RS256 is the one every OpenID provider must support (OIDC Core §15.1).
  */
-export const ID_TOKEN_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "Ed25519"] as const;
+export const ID_TOKEN_ALGORITHMS = [
+	"RS256",
+	"RS384",
+	"RS512",
+	"PS256",
+	"PS384",
+	"PS512",
+	"ES256",
+	"ES384",
+	"ES512",
+	"EdDSA",
+	"Ed25519",
+] as const;
 export type IdTokenAlgorithm = (typeof ID_TOKEN_ALGORITHMS)[number];
 
 /** A public JSON Web Key (RFC 7517 §4), the members SMCP reads. */
@@ -127,7 +139,8 @@ export async function verifyIdToken(
  * may help (key rotation, OIDC Core §10.1.1).
  */
 export async function verifyJwsSignature(token: string, jwks: JwkSet): Promise<Result<Record<string, unknown>, IdTokenRejection>> {
-	if (typeof token !== "string" || token.length === 0 || token.length > MAX_TOKEN_CHARS) return err({ reason: "malformed", detail: "size" });
+	if (typeof token !== "string" || token.length === 0 || token.length > MAX_TOKEN_CHARS)
+		return err({ reason: "malformed", detail: "size" });
 	if (token.split(".").length !== 3) return err({ reason: "malformed", detail: "not three parts (a JWE or a JWT with no signature part)" });
 	let header: ReturnType<typeof decodeProtectedHeader>;
 	try {
@@ -137,7 +150,8 @@ export async function verifyJwsSignature(token: string, jwks: JwkSet): Promise<R
 	}
 	if (typeof header.alg !== "string") return err({ reason: "malformed", detail: "no alg" });
 	if (header.kid !== undefined && typeof header.kid !== "string") return err({ reason: "malformed", detail: "kid not a string" });
-	if (!(ID_TOKEN_ALGORITHMS as readonly string[]).includes(header.alg)) return err({ reason: "unsupported_alg", alg: header.alg.slice(0, 16) });
+	if (!(ID_TOKEN_ALGORITHMS as readonly string[]).includes(header.alg))
+		return err({ reason: "unsupported_alg", alg: header.alg.slice(0, 16) });
 	// RFC 7515 §4.1.11: a recipient MUST reject a JWS whose `crit` extensions it does not understand; SMCP understands none.
 	if (header.crit !== undefined) return err({ reason: "malformed", detail: "crit header" });
 	let keys = prepared.get(jwks);
@@ -158,7 +172,8 @@ export async function verifyJwsSignature(token: string, jwks: JwkSet): Promise<R
 			{ algorithms: [...ID_TOKEN_ALGORITHMS], crit: {} },
 		);
 		const value: unknown = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(payload));
-		if (value === null || typeof value !== "object" || Array.isArray(value)) return err({ reason: "malformed", detail: "payload not an object" });
+		if (value === null || typeof value !== "object" || Array.isArray(value))
+			return err({ reason: "malformed", detail: "payload not an object" });
 		return ok(value as Record<string, unknown>);
 	} catch (e) {
 		return err(rejection(e, header.kid));
@@ -168,7 +183,8 @@ export async function verifyJwsSignature(token: string, jwks: JwkSet): Promise<R
 /** What a jose failure means for the caller. */
 function rejection(e: unknown, kid: string | undefined): IdTokenRejection {
 	if (e instanceof WeakKey) return { reason: "weak_key" };
-	if (e instanceof errors.JWKSNoMatchingKey || e instanceof errors.JWKSMultipleMatchingKeys) return { reason: "unknown_key", kid: kid?.slice(0, 64) ?? null };
+	if (e instanceof errors.JWKSNoMatchingKey || e instanceof errors.JWKSMultipleMatchingKeys)
+		return { reason: "unknown_key", kid: kid?.slice(0, 64) ?? null };
 	if (e instanceof errors.JOSEAlgNotAllowed) return { reason: "unsupported_alg", alg: "?" };
 	if (e instanceof errors.JWSSignatureVerificationFailed) return { reason: "bad_signature" };
 	if (e instanceof errors.JWSInvalid || e instanceof errors.JOSENotSupported || e instanceof SyntaxError)
