@@ -113,7 +113,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 	#alarmSet = false;
 	#suspended: boolean | undefined;
 	/** Hosted tool calls: authorise, storage, audit (objects/tenant/app-calls.ts). */
-	readonly #apps: AppCalls;
+	#apps: AppCalls;
 
 	/**
 	 * `SMCP_BENCH_NO_AUDIT=true` on a loopback deployment (`SMCP_PUBLIC_ORIGIN` on 127.0.0.1 or
@@ -134,15 +134,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		this.#limits = resolveLimits(env);
 		this.#audit = new AuditStore(ctx.storage.sql);
 		this.#sessions = new SessionRegistry(ctx.storage.sql, this.#limits.sessionTtlMs);
-		this.#apps = new AppCalls({
-			sql: ctx.storage.sql,
-			limits: this.#limits,
-			buckets: this.#buckets,
-			audit: this.#audit,
-			sessions: this.#sessions,
-			credentialRefusal: (p, now) => this.#credentialRefusal(p, now),
-			atomically: (fn) => this.#atomically(fn),
-		});
+		this.#apps = this.#newAppCalls();
 		this.#tasks = new TaskStore(
 			{
 				sql: ctx.storage.sql,
@@ -742,6 +734,63 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 	}
 
 	/** The audit writer handed to objects/tenant/apps.ts (inside the caller's transaction). */
+	/**
+	 * Operator: deletes the tenant's data (see {@link TenantKernel.destroy}). Every live session is
+	 * ended first (its SessionObject forgets its state), then `deleteAll()` removes every table,
+	 * row and alarm. The object then re-creates its empty schema with only the suspension flag set,
+	 * so a credential another isolate still trusts for a few seconds finds an empty, refusing
+	 * tenant instead of starting a new one. The event is not audited here: the trail is gone with
+	 * the rest (the front Worker logs it and audits it where the actor still has a trail).
+	 */
+	async destroy(actor: AuthSubject): Promise<{ sessionsEnded: number }> {
+		const tenantId = this.ctx.id.name ?? actor.tenantId;
+		this.#suspended = true;
+		const live = this.ctx.storage.transactionSync(() => {
+			setSuspendedFlag(this.ctx.storage.sql, true);
+			return this.ctx.storage.sql
+				.exec<{ session_id: string; user_id: string; client_id: string }>(
+					"DELETE FROM live_sessions RETURNING session_id, user_id, client_id",
+				)
+				.toArray();
+		});
+		let sessionsEnded = 0;
+		for (const s of live) {
+			try {
+				const owner = receiveOwner({ tenantId, userId: s.user_id, clientId: s.client_id });
+				sessionsEnded += await this.#endSessions(owner, [s.session_id]);
+			} catch {
+				// A row without a principal-shaped owner has no SessionObject to end.
+			}
+		}
+		await this.ctx.storage.deleteAlarm();
+		await this.ctx.storage.deleteAll();
+		this.#buckets.clear();
+		this.#sessions.forget();
+		this.#revoked.forget();
+		this.#apps = this.#newAppCalls();
+		this.#alarmSet = false;
+		migrate(this.ctx.storage, TENANT_MIGRATIONS);
+		this.ctx.storage.transactionSync(() => {
+			new MemoryStore(this.ctx.storage.sql).rebuildSearchIfDue();
+			setSuspendedFlag(this.ctx.storage.sql, true);
+		});
+		this.#suspended = true;
+		log("warn", "kernel.destroyed", { tenant: tenantId, actor: actor.userId, sessions: live.length });
+		return { sessionsEnded };
+	}
+
+	#newAppCalls(): AppCalls {
+		return new AppCalls({
+			sql: this.ctx.storage.sql,
+			limits: this.#limits,
+			buckets: this.#buckets,
+			audit: this.#audit,
+			sessions: this.#sessions,
+			credentialRefusal: (p, now) => this.#credentialRefusal(p, now),
+			atomically: (fn) => this.#atomically(fn),
+		});
+	}
+
 	#appNote(actor: AuthSubject): AuditNote {
 		return (method, outcome) => this.#audit.append(this.#authRow(actor, method, "allowed", outcome));
 	}

@@ -246,6 +246,12 @@ export interface TenantKernel {
 	listApiKeys(): Promise<ApiKeyInfo[]>;
 	/** Operator: suspend (true) or reactivate (false) the tenant. */
 	setSuspended(actor: AuthSubject, suspended: boolean): Promise<void>;
+	/**
+	 * Operator: deletes everything the tenant stored (`ctx.storage.deleteAll()`: memory, audit
+	 * trail, keys, grants' records, apps, secrets, tasks, sessions) after ending its live sessions.
+	 * What remains is an empty schema with the tenant suspended, so nothing can use it again.
+	 */
+	destroy(actor: AuthSubject): Promise<{ sessionsEnded: number }>;
 
 	// Hosted tools (shared/rpc/apps.ts, objects/tenant/app-calls.ts). The front Worker runs them.
 	/** Authorises a hosted tool call (scope, suspension, key, rate limit, arguments); refusals are audited and answered as `done`. */
