@@ -1,5 +1,5 @@
 /**
- * Three test tiers (style rule 11): colocated unit tests in Node, integration tests inside workerd
+ * Three test tiers (colocated unit tests, workerd integration tests, end-to-end tests against wrangler dev): colocated unit tests in Node, integration tests inside workerd
  * through the Workers Vitest plugin, and end-to-end tests that drive real MCP clients against
  * `wrangler dev` on loopback.
  */

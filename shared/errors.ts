@@ -23,11 +23,10 @@ export const RpcCode = {
 /** Internal failure reasons. Never sent to the client as-is. */
 export type Failure =
 	| { reason: "unknown_tool"; tool: string }
-	| { reason: "invalid_arguments"; tool: string; issues: string[] }
 	| { reason: "insufficient_scope"; tool: string; needed: string }
 	| { reason: "tool_failed"; tool: string; message: string }
 	| { reason: "internal"; where: string; detail: string }
-	/** A call for a registered session the kernel does not know (or no longer): the Worker asks the SessionObject. */
+	/** A call for a registered session the kernel does not know (or no longer): 404 Session not found. */
 	| { reason: "unknown_session" };
 
 /** Result type used across Durable Object RPC: Workers RPC drops custom error fields. */
@@ -59,8 +58,6 @@ export function toJsonRpcError(f: Failure): { code: number; message: string } {
 	switch (f.reason) {
 		case "unknown_tool":
 			return { code: RpcCode.InvalidParams, message: `Unknown tool: ${f.tool}. Call tools/list for the tools this connection can call.` };
-		case "invalid_arguments":
-			return { code: RpcCode.InvalidParams, message: `Invalid arguments for tool ${f.tool}` };
 		case "insufficient_scope":
 			// Says what is missing and how to get it; the scope name is public (scopes_supported).
 			return {

@@ -168,7 +168,7 @@ function oauthProvider(config: Config): OAuthProvider<Env> {
 		tokenExchangeCallback: async ({ grantType, clientId, userId, grantId, props, env }) => {
 			const tenantId = (props as { tenantId?: unknown } | undefined)?.tenantId;
 			if (typeof tenantId !== "string") return;
-			if (grantType === "refresh_token") await refuseRevokedRefresh(env, tenantId, grantId);
+			if (grantType === "refresh_token") await refuseRevokedRefresh(env, { tenantId, userId, clientId }, grantId);
 			const method = grantType === "refresh_token" ? "auth/refresh" : "auth/token";
 			await auditAuthEvent(env, { tenantId, userId, clientId }, method, "allowed", grantType);
 		},

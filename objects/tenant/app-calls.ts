@@ -16,6 +16,7 @@
  * Tickets live in memory: a kernel evicted mid-call refuses that call's storage operations (the
  * tool sees an error) and still writes its row when the Worker finishes it.
  */
+import { errorOutcome, rateLimitedOutcome } from "./refusals";
 import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/cfworker";
 import { verifyBundleHash } from "../../shared/apps/bundle";
 import { parseHostedToolName, type AppManifest } from "../../shared/apps/manifest";
@@ -137,7 +138,7 @@ export class AppCalls {
 					outcome: `retry_after:${budget.retryAfterSeconds}s`,
 					durationMs: Date.now() - started,
 				});
-				return rateLimited(budget.retryAfterSeconds);
+				return rateLimitedOutcome(budget.retryAfterSeconds);
 			}
 			const problem = this.#validate(active.version, tool.name, tool.inputSchema, call.arguments ?? {});
 			if (problem) {
@@ -376,20 +377,3 @@ export class AppCalls {
 const utf8 = (s: string) => new TextEncoder().encode(s).length;
 const validKey = (key: unknown): key is string => typeof key === "string" && key.length > 0 && key.length <= MAX_STORAGE_KEY;
 const badKey = (): StorageAnswer => ({ ok: false, error: `storage keys are strings of 1 to ${MAX_STORAGE_KEY} characters` });
-
-function errorOutcome(message: string): RefusalOutcome {
-	return { result: { content: [{ type: "text", text: message }], isError: true }, progress: [] };
-}
-
-function rateLimited(seconds: number): RefusalOutcome {
-	return {
-		result: {
-			content: [
-				{ type: "text", text: `Rate limit reached for this workspace or client. The call was not run; retry in ${seconds} seconds.` },
-			],
-			isError: true,
-			_meta: { "io.smcp/retryAfterSeconds": seconds },
-		},
-		progress: [],
-	};
-}

@@ -8,15 +8,20 @@
  * makes only such requests never creates its SessionObject (docs/architecture.md §Sessions). The
  * SessionObject is created by the first request that needs it and adopts the session from here.
  *
- * Liveness has one rule everywhere: a row is live while `now - last_seen < ttl`; a stale row is
- * treated as absent and pruned. A request refreshes `last_seen` when it is a minute old (half the
- * TTL when that is shorter); adoption by a SessionObject writes it too.
+ * Liveness has one rule everywhere (`shared/rpc/liveness.ts`): a row is live while
+ * `now - last_seen < ttl`; a stale row is treated as absent and pruned by the retention alarm. A
+ * request refreshes `last_seen` when it is a minute old (half the TTL when that is shorter);
+ * adoption by a SessionObject writes it too.
  *
  * The TenantObject is this table's only writer (tool handlers never touch it), which is what lets
  * {@link SessionRegistry} keep an exact copy in memory.
  */
 import type { RegisteredSession, SessionRegistration } from "../../shared/rpc/kernel";
-import type { VerifiedPrincipal } from "../../shared/rpc/principal";
+import type { SessionOwner, VerifiedPrincipal } from "../../shared/rpc/principal";
+
+/** Whose session: a caller or a session's owner (only the identity fields are read). */
+type Who = VerifiedPrincipal | SessionOwner;
+import { isLive, touchDue } from "../../shared/rpc/liveness";
 
 /** Schema (never edit: add a new migration). Also indexes the cap's expiry scan. */
 export const SESSIONS_SCHEMA_V1 = `
@@ -27,9 +32,6 @@ CREATE TABLE sessions (
 CREATE INDEX sessions_last_seen ON sessions (last_seen);
 CREATE INDEX live_sessions_created ON live_sessions (created_at);
 `;
-
-/** `last_seen` is written at most this often (the SessionObject's own touch has the same period). */
-export const TOUCH_EVERY_MS = 60_000;
 
 type Row = {
 	protocol_version: string;
@@ -68,9 +70,9 @@ export class SessionRegistry {
 	}
 
 	/** Registers a session opened by `p` (inside the caller's transaction, after the cap check). */
-	register(p: VerifiedPrincipal, sessionId: string, s: SessionRegistration, now: number): void {
+	register(p: Who, sessionId: string, s: SessionRegistration, now: number): void {
 		this.#sql.exec(
-			"INSERT INTO sessions (session_id, user_id, client_id, protocol_version, init, created_at, last_seen, has_object) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+			"INSERT INTO sessions (session_id, user_id, client_id, protocol_version, init, created_at, last_seen, has_object) VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
 			sessionId,
 			p.userId,
 			p.clientId,
@@ -78,7 +80,6 @@ export class SessionRegistry {
 			s.init,
 			now,
 			now,
-			s.hasObject ? 1 : 0,
 		);
 		this.#remember(sessionId, {
 			userId: p.userId,
@@ -86,7 +87,7 @@ export class SessionRegistry {
 			protocolVersion: s.protocolVersion,
 			createdAt: now,
 			lastSeen: now,
-			hasObject: s.hasObject,
+			hasObject: false,
 		});
 	}
 
@@ -95,7 +96,7 @@ export class SessionRegistry {
 	 * null, so a caller cannot tell them apart). `touch` refreshes `last_seen` when it is a minute
 	 * old; `adopt` also records that a SessionObject now holds the session; `peek` only reads.
 	 */
-	find(p: VerifiedPrincipal, sessionId: string, now: number, use: "touch" | "adopt" | "peek"): RegisteredSession | null {
+	find(p: Who, sessionId: string, now: number, use: "touch" | "adopt" | "peek"): RegisteredSession | null {
 		let known = use === "adopt" ? undefined : this.#known.get(sessionId);
 		let init: string | undefined;
 		if (!known) {
@@ -117,12 +118,12 @@ export class SessionRegistry {
 			init = row.init;
 			this.#remember(sessionId, known);
 		}
-		if (known.userId !== p.userId || known.clientId !== p.clientId || now - known.lastSeen >= this.#ttlMs) return null;
+		if (known.userId !== p.userId || known.clientId !== p.clientId || !isLive(known.lastSeen, now, this.#ttlMs)) return null;
 		if (use === "adopt" && !known.hasObject) {
 			this.#sql.exec("UPDATE sessions SET has_object = 1, last_seen = ? WHERE session_id = ?", now, sessionId);
 			known.hasObject = true;
 			known.lastSeen = now;
-		} else if (use !== "peek" && now - known.lastSeen >= Math.min(TOUCH_EVERY_MS, this.#ttlMs / 2)) {
+		} else if (use !== "peek" && touchDue(known.lastSeen, now, this.#ttlMs)) {
 			this.#sql.exec("UPDATE sessions SET last_seen = ? WHERE session_id = ?", now, sessionId);
 			known.lastSeen = now;
 		}
@@ -136,7 +137,7 @@ export class SessionRegistry {
 	}
 
 	/** Ends a session of `p`: the registered session it was (live), or null. */
-	end(p: VerifiedPrincipal, sessionId: string, now: number): RegisteredSession | null {
+	end(p: Who, sessionId: string, now: number): RegisteredSession | null {
 		const found = this.find(p, sessionId, now, "peek");
 		this.#sql.exec("DELETE FROM sessions WHERE session_id = ? AND user_id = ? AND client_id = ?", sessionId, p.userId, p.clientId);
 		if (found) this.#known.delete(sessionId);
@@ -144,7 +145,7 @@ export class SessionRegistry {
 	}
 
 	/** Whether a row (live or stale) holds `sessionId` for a principal other than `p`. */
-	heldByOther(p: VerifiedPrincipal, sessionId: string): boolean {
+	heldByOther(p: Who, sessionId: string): boolean {
 		const row = this.#sql
 			.exec<{ user_id: string; client_id: string }>("SELECT user_id, client_id FROM sessions WHERE session_id = ?", sessionId)
 			.toArray()[0];

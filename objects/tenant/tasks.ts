@@ -28,7 +28,7 @@ import { AccessDenied, ToolError } from "../../shared/errors";
 import type { AuditInput } from "../../shared/audit/store";
 import { digest } from "../../shared/audit/store";
 import type { TaskPage, TaskStatus, TaskView, ToolCall, ToolOutcome } from "../../shared/rpc/kernel";
-import { brandPrincipal, type VerifiedPrincipal } from "../../shared/rpc/principal";
+import { receivePrincipal, type VerifiedPrincipal } from "../../shared/rpc/principal";
 import { isAnswer } from "../../shared/mcp/asks";
 import { toolContent, type Catalog, type ClientAsk, type TaskStep, type ToolDefinition } from "../../shared/catalog/registry";
 import { positive } from "../../shared/rate-limit";
@@ -325,7 +325,8 @@ export class TaskStore {
 			this.#transition(r, "failed", now, { error: { code: -32603, message: `Tool ${r.tool} is no longer served here.` } });
 			return;
 		}
-		const principal = brandPrincipal(JSON.parse(r.principal));
+		// The caller who started the task, as the kernel stored it: re-validated like an RPC handoff.
+		const principal = receivePrincipal(JSON.parse(r.principal));
 		const refusal = this.#host.refusal(principal, now);
 		if (refusal) {
 			this.#transition(r, "failed", now, { error: { code: -32600, message: refusal.message }, outcome: refusal.reason });

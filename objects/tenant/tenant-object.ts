@@ -1,5 +1,10 @@
 /**
  * @module objects/tenant/tenant-object
+ * objects/tenant/ (entry: this module) owns the TenantObject: the call pipeline, the session
+ * registry and cap, limits and budgets, keys and revocations, durable tasks, hosted-call
+ * authorisation and the schema. It may import shared/, objects/migrations.ts and npm
+ * packages; never worker/.
+ *
  * TenantObject: the kernel. One per tenant, named only by the verified principal's tenant id.
  * Every tool call from every lane runs here:
  *   authorise (scope) → rate-limit (token buckets) → validate (zod) → run the handler against the
@@ -9,9 +14,11 @@
  * `allowed` row for a change that did not happen. A handler that throws
  * rolls back, and an `error` row is written instead.
  *
- * Longer than the ~300-line guide because it is the kernel's whole RPC surface in one place (style
- * rule 2); the logic it orchestrates lives in limits.ts, keys.ts, shared/audit and the tool packs.
+ * Longer than the ~300-line guide because it is the kernel's whole RPC surface in one place; the
+ * logic it orchestrates lives in limits.ts, keys.ts, sessions.ts, session-cap.ts, revocations.ts,
+ * budget.ts, tasks.ts, app-calls.ts, shared/audit and the tool packs.
  */
+import { errorOutcome, rateLimitedOutcome } from "./refusals";
 import { DurableObject } from "cloudflare:workers";
 import { AuditStore, digest, type AuditInput, type AuditRow, type Decision } from "../../shared/audit/store";
 import type { ChainVerdict } from "../../shared/audit/chain.mjs";
@@ -37,11 +44,10 @@ import type {
 	ToolCall,
 	ToolOutcome,
 	Refusal,
-	SessionRefusal,
 } from "../../shared/rpc/kernel";
 import { configureLog, log, logEnabled } from "../../shared/log";
 import { catalogFor } from "../../shared/catalog/packs";
-import { assertPrincipal, brandPrincipal, hasScope, type VerifiedPrincipal } from "../../shared/rpc/principal";
+import { hasScope, receiveOwner, receivePrincipal, type SessionOwner, type VerifiedPrincipal } from "../../shared/rpc/principal";
 import { toolContent, type ToolDefinition } from "../../shared/catalog/registry";
 import { isLoopbackHost } from "../../shared/config";
 import type { Env } from "../../shared/env";
@@ -56,6 +62,8 @@ import { TENANT_MIGRATIONS } from "./schema";
 import { SessionRegistry } from "./sessions";
 import { resolveTaskLimits, TaskStore } from "./tasks";
 import type { BucketState } from "../../shared/rate-limit";
+import { sessionStub } from "../../shared/rpc/stubs";
+import type { SessionRefusal } from "../../shared/mcp/wire";
 import type { StorageAnswer, StorageOp } from "../../shared/apps/runner";
 import type { AppCallGrant, AppCallReport, AppCallTicket, AppLogLine, HostedCatalog } from "../../shared/rpc/apps";
 import { AppCalls } from "./app-calls";
@@ -86,6 +94,9 @@ import {
 	type AuditNote,
 } from "./apps";
 
+/** What a grant id looks like (the provider's; the same rule as a principal's `grantId`). */
+const GRANT_ID = /^[A-Za-z0-9_.:@-]{1,200}$/;
+
 /** How often the retention alarm runs. */
 const PRUNE_EVERY_MS = 6 * 3600_000;
 
@@ -104,7 +115,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 	#alarmSet = false;
 	#suspended: boolean | undefined;
 	/** Hosted tool calls: authorise, storage, audit (objects/tenant/app-calls.ts). */
-	readonly #apps: AppCalls;
+	#apps: AppCalls;
 
 	/**
 	 * `SMCP_BENCH_NO_AUDIT=true` on a loopback deployment (`SMCP_PUBLIC_ORIGIN` on 127.0.0.1 or
@@ -125,15 +136,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		this.#limits = resolveLimits(env);
 		this.#audit = new AuditStore(ctx.storage.sql);
 		this.#sessions = new SessionRegistry(ctx.storage.sql, this.#limits.sessionTtlMs);
-		this.#apps = new AppCalls({
-			sql: ctx.storage.sql,
-			limits: this.#limits,
-			buckets: this.#buckets,
-			audit: this.#audit,
-			sessions: this.#sessions,
-			credentialRefusal: (p, now) => this.#credentialRefusal(p, now),
-			atomically: (fn) => this.#atomically(fn),
-		});
+		this.#apps = this.#newAppCalls();
 		this.#tasks = new TaskStore(
 			{
 				sql: ctx.storage.sql,
@@ -203,7 +206,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 			const budget = takeCallBudget(this.ctx.storage.sql, this.#limits, principal, tool.rateClass, started, this.#buckets);
 			if (!budget.allowed) {
 				decision = "rate_limited";
-				outcome = rateLimited(budget.retryAfterSeconds);
+				outcome = rateLimitedOutcome(budget.retryAfterSeconds);
 				this.#refusalRow(principal, {
 					...row,
 					decision,
@@ -319,13 +322,11 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 
 	/** Records a revoked grant, frees its session slots and closes its sessions (see {@link TenantKernel.revokeGrant}). */
 	async revokeGrant(actor: AuthSubject, grant: GrantRef): Promise<{ closedSessions: number }> {
-		let owner: VerifiedPrincipal;
-		try {
-			const tenantId = this.ctx.id.name ?? actor.tenantId;
-			owner = brandPrincipal({ tenantId, userId: grant.userId, clientId: grant.clientId, scopes: [], grantId: grant.grantId });
-		} catch {
-			return { closedSessions: 0 };
-		}
+		// Whose sessions end: the grant's user and client in this tenant, re-validated after the RPC hop.
+		const owner = this.#mine(
+			checkedOwner({ tenantId: this.ctx.id.name ?? actor?.tenantId, userId: grant?.userId, clientId: grant?.clientId }),
+		);
+		if (!owner || typeof grant.grantId !== "string" || !GRANT_ID.test(grant.grantId)) return { closedSessions: 0 };
 		const sessions = this.#atomically(() => {
 			const now = Date.now();
 			if (this.#revoked.add(grant, now))
@@ -371,9 +372,9 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 
 	/** Audits an authorization-server event of one of this tenant's accounts. */
 	async recordAuthEvent(subject: AuthSubject, e: AuthEvent): Promise<void> {
-		let p: VerifiedPrincipal;
+		let p: SessionOwner;
 		try {
-			p = brandPrincipal({ ...subject, scopes: [] });
+			p = receiveOwner(subject);
 		} catch {
 			return;
 		}
@@ -401,8 +402,8 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		register?: SessionRegistration,
 	): Promise<Result<true, SessionRefusal>> {
 		const principal = this.#mine(checked(principalIn));
-		if (!principal) return err({ reason: "session_cap", retryAfterSeconds: 60 });
-		// A suspended tenant or a revoked key opens no session, whatever KV still says.
+		if (!principal) return err({ reason: "internal" });
+		// A suspended tenant, a revoked grant or key opens no session, whatever KV still says: 401 on the wire.
 		if (this.#credentialRefusal(principal, Date.now())) return err({ reason: "credential_inactive" });
 		const r = this.#atomically(() => {
 			const now = Date.now();
@@ -418,11 +419,11 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 
 	/** A live registered session of the caller, or null (see {@link TenantKernel.sessionState}). */
 	async sessionState(
-		principalIn: VerifiedPrincipal,
+		whoIn: VerifiedPrincipal | SessionOwner,
 		sessionId: string,
 		use: "touch" | "adopt" | "peek",
 	): Promise<RegisteredSession | null> {
-		const principal = this.#mine(checked(principalIn));
+		const principal = this.#mine(checkedOwner(whoIn));
 		if (!principal) return null;
 		// A revoked grant or key, or a suspended tenant, has no live session (kernel entry check).
 		if (this.#credentialRefusal(principal, Date.now())) return null;
@@ -431,11 +432,11 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 
 	/** Ends an MCP session: its cap slot and its registry row; audits `record` for a registered, live one. */
 	async closeSession(
-		principalIn: VerifiedPrincipal,
+		whoIn: VerifiedPrincipal | SessionOwner,
 		sessionId: string,
 		record?: RequestRecord,
 	): Promise<{ found: boolean; hasObject: boolean }> {
-		const principal = this.#mine(checked(principalIn));
+		const principal = this.#mine(checkedOwner(whoIn));
 		if (!principal) return { found: false, hasObject: false };
 		const ended = this.#atomically(() => {
 			// A registered session of someone else (another client of the same user included) frees nothing.
@@ -552,7 +553,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		if (sessions.length && owner) {
 			const tenantId = this.ctx.id.name ?? actor.tenantId;
 			try {
-				await this.#endSessions(brandPrincipal({ tenantId, userId: owner, clientId: `key_${keyId}`, scopes: [] }), sessions);
+				await this.#endSessions(receiveOwner({ tenantId, userId: owner, clientId: `key_${keyId}` }), sessions);
 			} catch {
 				// An owner id that is not a principal id cannot own sessions; nothing to close.
 			}
@@ -621,8 +622,8 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 	}
 
 	/** Enters or leaves a session that is told when the tool list changes. */
-	async watchTools(principalIn: VerifiedPrincipal, sessionId: string, on: boolean): Promise<void> {
-		const principal = this.#mine(checked(principalIn));
+	async watchTools(whoIn: VerifiedPrincipal | SessionOwner, sessionId: string, on: boolean): Promise<void> {
+		const principal = this.#mine(checkedOwner(whoIn));
 		if (!principal) return;
 		watch(this.ctx.storage.sql, principal.userId, String(sessionId).slice(0, 200), on, Date.now());
 	}
@@ -741,12 +742,8 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 
 	/** Refuses an app-management actor of another tenant, or an API key that is revoked, expired or of a suspended tenant. */
 	#appActorRefusal(actor: AuthSubject): AppRefusal | null {
-		let p: VerifiedPrincipal | null;
-		try {
-			p = this.#mine(brandPrincipal({ ...actor, scopes: [] }));
-		} catch {
-			p = null;
-		}
+		// The actor as a scope-less owner: app management is authorised by the caller's route, not by scopes here.
+		const p = this.#mine(checkedOwner(actor));
 		if (!p) return { reason: "not_allowed", message: "not allowed in this workspace" };
 		if (!p.clientId.startsWith("key_")) return null;
 		const refusal = this.#credentialRefusal(p, Date.now());
@@ -754,6 +751,63 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 	}
 
 	/** The audit writer handed to objects/tenant/apps.ts (inside the caller's transaction). */
+	/**
+	 * Operator: deletes the tenant's data (see {@link TenantKernel.destroy}). Every live session is
+	 * ended first (its SessionObject forgets its state), then `deleteAll()` removes every table,
+	 * row and alarm. The object then re-creates its empty schema with only the suspension flag set,
+	 * so a credential another isolate still trusts for a few seconds finds an empty, refusing
+	 * tenant instead of starting a new one. The event is not audited here: the trail is gone with
+	 * the rest (the front Worker logs it and audits it where the actor still has a trail).
+	 */
+	async destroy(actor: AuthSubject): Promise<{ sessionsEnded: number }> {
+		const tenantId = this.ctx.id.name ?? actor.tenantId;
+		this.#suspended = true;
+		const live = this.ctx.storage.transactionSync(() => {
+			setSuspendedFlag(this.ctx.storage.sql, true);
+			return this.ctx.storage.sql
+				.exec<{ session_id: string; user_id: string; client_id: string }>(
+					"DELETE FROM live_sessions RETURNING session_id, user_id, client_id",
+				)
+				.toArray();
+		});
+		let sessionsEnded = 0;
+		for (const s of live) {
+			try {
+				const owner = receiveOwner({ tenantId, userId: s.user_id, clientId: s.client_id });
+				sessionsEnded += await this.#endSessions(owner, [s.session_id]);
+			} catch {
+				// A row without a principal-shaped owner has no SessionObject to end.
+			}
+		}
+		await this.ctx.storage.deleteAlarm();
+		await this.ctx.storage.deleteAll();
+		this.#buckets.clear();
+		this.#sessions.forget();
+		this.#revoked.forget();
+		this.#apps = this.#newAppCalls();
+		this.#alarmSet = false;
+		migrate(this.ctx.storage, TENANT_MIGRATIONS);
+		this.ctx.storage.transactionSync(() => {
+			new MemoryStore(this.ctx.storage.sql).rebuildSearchIfDue();
+			setSuspendedFlag(this.ctx.storage.sql, true);
+		});
+		this.#suspended = true;
+		log("warn", "kernel.destroyed", { tenant: tenantId, actor: actor.userId, sessions: live.length });
+		return { sessionsEnded };
+	}
+
+	#newAppCalls(): AppCalls {
+		return new AppCalls({
+			sql: this.ctx.storage.sql,
+			limits: this.#limits,
+			buckets: this.#buckets,
+			audit: this.#audit,
+			sessions: this.#sessions,
+			credentialRefusal: (p, now) => this.#credentialRefusal(p, now),
+			atomically: (fn) => this.#atomically(fn),
+		});
+	}
+
 	#appNote(actor: AuthSubject): AuditNote {
 		return (method, outcome) => this.#audit.append(this.#authRow(actor, method, "allowed", outcome));
 	}
@@ -761,7 +815,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 	/** Audits a refused app-management call (reason and app only) and returns the refusal. */
 	#appRefused(actor: AuthSubject, method: string, app: string, refusal: AppRefusal): Result<never, AppRefusal> {
 		try {
-			const who = brandPrincipal({ ...actor, scopes: [] });
+			const who = receiveOwner(actor);
 			if (this.#mine(who)) this.#write(this.#authRow(actor, method, "denied", `${refusal.reason}: ${String(app).slice(0, 32)}`));
 		} catch {
 			// A malformed actor is refused without a row: there is nobody to attribute it to.
@@ -778,7 +832,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 	 * The principal, when it belongs to this tenant. Objects are named by tenant id; a principal of
 	 * another tenant here is a routing bug, refused rather than run against the wrong storage.
 	 */
-	#mine(p: VerifiedPrincipal | null): VerifiedPrincipal | null {
+	#mine<P extends VerifiedPrincipal | SessionOwner>(p: P | null): P | null {
 		if (!p) return null;
 		const name = this.ctx.id.name;
 		if (name !== undefined && name !== p.tenantId) {
@@ -792,8 +846,8 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 	 * Why `p` may not enter the kernel: a suspended tenant, a revoked or expired key (a key in use
 	 * has its last use recorded), or a grant recorded as revoked (revocations.ts).
 	 */
-	#credentialRefusal(p: VerifiedPrincipal, now: number): { reason: string; message: string } | null {
-		if (p.grantId && this.#revoked.has(p.grantId))
+	#credentialRefusal(p: VerifiedPrincipal | SessionOwner, now: number): { reason: string; message: string } | null {
+		if ("grantId" in p && p.grantId && this.#revoked.has(p.grantId))
 			return { reason: "grant_revoked", message: "This app's access was revoked. Connect it again to continue." };
 		return credentialRefusal(this.ctx.storage.sql, p, now, this.#isSuspended());
 	}
@@ -829,8 +883,8 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 	}
 
 	/** Closes the open streams of `owner`'s sessions (their slots are already free); how many held state. */
-	async #endSessions(owner: VerifiedPrincipal, sessionIds: string[]): Promise<number> {
-		const ended = await Promise.allSettled(sessionIds.map((id) => this.env.SESSIONS.get(this.env.SESSIONS.idFromName(id)).end(owner, id)));
+	async #endSessions(owner: SessionOwner, sessionIds: string[]): Promise<number> {
+		const ended = await Promise.allSettled(sessionIds.map((id) => sessionStub(this.env, id).end(owner, id)));
 		const closed = ended.filter((r) => r.status === "fulfilled" && r.value === true).length;
 		if (sessionIds.length)
 			log("info", "kernel.sessions_ended", { tenant: owner.tenantId, user: owner.userId, sessions: sessionIds.length, closed });
@@ -898,7 +952,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 	}
 
 	#row(
-		p: VerifiedPrincipal,
+		p: VerifiedPrincipal | SessionOwner,
 		c: { lane: string; protocolVersion: string; traceId: string; sessionId?: string },
 		started: number,
 	): AuditInput & { method: string } {
@@ -918,7 +972,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		};
 	}
 
-	#requestRow(p: VerifiedPrincipal, r: RequestRecord): AuditInput {
+	#requestRow(p: VerifiedPrincipal | SessionOwner, r: RequestRecord): AuditInput {
 		return {
 			...this.#row(p, { lane: r.lane, protocolVersion: r.protocolVersion, traceId: r.traceId, sessionId: r.sessionId }, Date.now()),
 			method: r.method,
@@ -978,9 +1032,19 @@ function verifyStored(stored: { manifest: unknown; modules: Record<string, strin
 /** The principal, re-validated after the RPC hop; null (and a log line) when malformed. */
 function checked(p: unknown): VerifiedPrincipal | null {
 	try {
-		return assertPrincipal(p);
+		return receivePrincipal(p);
 	} catch {
 		// A malformed handoff is a caller bug; refuse without running anything.
+		log("error", "kernel.invalid_principal", {});
+		return null;
+	}
+}
+
+/** Whose session: the caller or a session's owner, re-validated after the RPC hop (scopes dropped). */
+function checkedOwner(p: unknown): SessionOwner | null {
+	try {
+		return receiveOwner(p);
+	} catch {
 		log("error", "kernel.invalid_principal", {});
 		return null;
 	}
@@ -993,24 +1057,7 @@ function safeArgs(tool: ToolDefinition, args: Record<string, unknown> | undefine
 	return Object.keys(kept).length ? JSON.stringify(kept) : null;
 }
 
-function errorOutcome(message: string): ToolOutcome {
-	return { result: { content: [{ type: "text", text: message }], isError: true }, progress: [] };
-}
-
 /** A refused request that was answered as a tool call (unknown tool, scope): a tool error. */
 function refusalOutcome(r: Refusal): ToolOutcome {
-	return r.reason === "rate_limited" ? rateLimited(r.retryAfterSeconds) : errorOutcome(r.message);
-}
-
-function rateLimited(seconds: number): ToolOutcome {
-	return {
-		result: {
-			content: [
-				{ type: "text", text: `Rate limit reached for this workspace or client. The call was not run; retry in ${seconds} seconds.` },
-			],
-			isError: true,
-			_meta: { "io.smcp/retryAfterSeconds": seconds },
-		},
-		progress: [],
-	};
+	return r.reason === "rate_limited" ? rateLimitedOutcome(r.retryAfterSeconds) : errorOutcome(r.message);
 }

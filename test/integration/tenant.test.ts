@@ -1,6 +1,6 @@
 /**
  * TenantObject: isolation between tenants, scopes, atomicity, migrations, and the memory pack's
- * storage rules (bounds, search index). Scenarios trace to ../shared/security-tests.md §3, §5, §7.
+ * storage rules (bounds, search index). Scenarios trace to the attack catalog in docs/security.md §3, §5, §7.
  */
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
@@ -10,7 +10,7 @@ import { TENANT_MIGRATIONS } from "../../objects/tenant/schema";
 import type { ToolOutcome } from "../../shared/rpc/kernel";
 import { MemoryStore } from "../../shared/catalog/packs/memory/store";
 import { brandPrincipal } from "../../shared/rpc/principal";
-import { connectMcp, connectSse, INIT, ORIGIN, rawPost, selfFetch, signedIn, testEnv } from "./helpers";
+import { connectMcp, connectSse, INIT, objectSession, ORIGIN, rawPost, selfFetch, signedIn, testEnv } from "./helpers";
 
 const tenant = (id: string) => testEnv.TENANTS.get(testEnv.TENANTS.idFromName(id));
 const principal = (tenantId: string, scopes = ["mcp:read", "mcp:write"]) =>
@@ -136,6 +136,40 @@ describe("scopes", () => {
 			kernelCall("read_graph", {}),
 		);
 		expect(r).toEqual({ ok: false, error: { reason: "internal", where: "kernel", detail: "invalid principal" } });
+	});
+
+	it("the RPC entries of hosted calls, tasks, tool watchers and revocation refuse a malformed or mis-routed principal", async () => {
+		const t = tenant("t_entries");
+		const bad = { tenantId: "t bad", userId: "u", clientId: "c", scopes: [] } as never;
+		const badGrant = { tenantId: "t_entries", userId: "u_test", clientId: "c_test", scopes: [], grantId: "g bad" } as never;
+		const foreign = principal("t_other_entries");
+		const call = kernelCall("app__tool", {});
+		for (const p of [bad, badGrant, foreign]) {
+			expect(await t.beginAppCall(p, call)).toEqual({
+				ok: false,
+				error: { reason: "internal", where: "kernel", detail: "invalid principal" },
+			});
+			expect(await t.getTask(p, "task_x")).toBeNull();
+			expect(await t.listTasks(p)).toEqual({ tasks: [] });
+			expect(await t.appStorage(p, "ticket", { op: "get", key: "k" } as never)).toEqual({ ok: false, error: "storage is not available" });
+		}
+		// A grant of a malformed user or of no valid id is not recorded, and ends no session.
+		const actor = { tenantId: "t_entries", userId: "u_test", clientId: "account-page" };
+		expect(await t.revokeGrant(actor, { grantId: "g_1", userId: "u bad", clientId: "c_test" })).toEqual({ closedSessions: 0 });
+		expect(await t.revokeGrant(actor, { grantId: "g 1", userId: "u_test", clientId: "c_test" })).toEqual({ closedSessions: 0 });
+		expect(await t.refreshStanding("g_1")).toEqual({ ok: true, value: true });
+	});
+
+	it("a SessionObject's deliver refuses a malformed principal with the owner's ids; end takes only the owner's session", async () => {
+		const { account, tokens } = await signedIn();
+		const sessionId = await objectSession(tokens.access_token);
+		const s = testEnv.SESSIONS.get(testEnv.SESSIONS.idFromName(sessionId));
+		const ids = { tenantId: account.tenantId, userId: account.userId, clientId: tokens.clientId };
+		expect(await s.deliver({ ...ids, scopes: "mcp:write" } as never, sessionId, null)).toBe(false);
+		expect(await s.deliver(brandPrincipal({ ...ids, scopes: ["mcp:read"] }), sessionId, null)).toBe(true);
+		expect(await s.end({ ...ids, clientId: "another-client" } as never, sessionId)).toBe(false);
+		expect(await s.end(ids as never, sessionId)).toBe(true);
+		expect(await s.deliver(brandPrincipal({ ...ids, scopes: ["mcp:read"] }), sessionId, null)).toBe(false);
 	});
 });
 

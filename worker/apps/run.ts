@@ -1,5 +1,10 @@
 /**
  * @module worker/apps/run
+ * worker/apps/ (entry: this module) owns running a tenant's hosted tools from the front Worker:
+ * the isolate, the egress gateway, the per-call host, the tail and where hosted calls leave the
+ * lanes, deploy and the apps API. It may import shared/, worker/identity/, worker/oauth/ and npm
+ * packages; never objects/.
+ *
  * Runs one hosted tool call from the front Worker's request (docs/apps.md "Execution"):
  *
  *   kernel `beginAppCall` (scope, suspension, key, rate limit, argument validation; audited
@@ -35,6 +40,7 @@ import type { RpcRequest, RpcResponse } from "../../shared/mcp/jsonrpc";
 import type { AppCallGrant, AppCallReport } from "../../shared/rpc/apps";
 import type { ToolCall, ToolOutcome } from "../../shared/rpc/kernel";
 import type { VerifiedPrincipal } from "../../shared/rpc/principal";
+import { tenantStub } from "../../shared/rpc/stubs";
 import { sha256Hex } from "../../shared/sha256";
 import type { Env } from "../../shared/env";
 import { CallHost } from "./call-host";
@@ -71,7 +77,7 @@ export async function runHostedCall(
 	call: ToolCall,
 ): Promise<Result<ToolOutcome, Failure>> {
 	const { env, exports } = run;
-	const tenant = env.TENANTS.get(env.TENANTS.idFromName(principal.tenantId));
+	const tenant = tenantStub(env, principal);
 	const begun = (await tenant.beginAppCall(principal, call)) as Result<AppCallGrant, Failure>;
 	if (!begun.ok) return begun;
 	if (begun.value.kind === "done") return ok(begun.value.outcome as unknown as ToolOutcome);
