@@ -178,6 +178,20 @@ describe("deploy, versions, roll back, remove (admin API)", () => {
 		});
 		expect(bad.status).toBe(400);
 	});
+
+	it("a malformed percent-escape in an app or secret name (/apps/%E0%A4%A, /secrets/%ZZ) → 400 invalid_request, not a 500", async () => {
+		const t = await newTenant();
+		for (const [method, path] of [
+			["GET", "/apps/%E0%A4%A/versions"],
+			["DELETE", "/apps/%"],
+			["PUT", "/secrets/%ZZ"],
+			["DELETE", "/secrets/A%"],
+		] as const) {
+			const r = await admin(method, `/tenants/${t}${path}`, method === "PUT" ? { value: "v" } : undefined);
+			expect(r.status, `${method} ${path}`).toBe(400);
+			expect(await r.json()).toMatchObject({ error: expect.stringMatching(/^invalid_/) });
+		}
+	});
 });
 
 describe("deploy checks", () => {
