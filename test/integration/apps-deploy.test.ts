@@ -194,6 +194,16 @@ describe("deploy, versions, roll back, remove (admin API)", () => {
 	});
 });
 
+describe("secret values", () => {
+	it("a secret value shorter than 4 characters (which redaction would leave alone) is refused with invalid_secret", async () => {
+		const t = await newTenant();
+		const r = await admin("PUT", `/tenants/${t}/secrets/SHORT`, { value: "abc" });
+		expect(r.status).toBe(400);
+		expect(await r.json()).toMatchObject({ error: "invalid_secret" });
+		expect((await admin("PUT", `/tenants/${t}/secrets/SHORT`, { value: "abcd" })).status).toBe(200);
+	});
+});
+
 describe("deploy checks", () => {
 	it("hard-coded credential in a bundle: refused, naming the file and line", async () => {
 		const t = await newTenant();
@@ -435,8 +445,8 @@ describe("tenant secrets", () => {
 
 	it("keeps at most 64 secrets per tenant", async () => {
 		const t = await newTenant();
-		for (let i = 0; i < 64; i++) expect((await admin("PUT", `/tenants/${t}/secrets/S_${i}`, { value: "v" })).status).toBe(200);
-		const r = await admin("PUT", `/tenants/${t}/secrets/S_64`, { value: "v" });
+		for (let i = 0; i < 64; i++) expect((await admin("PUT", `/tenants/${t}/secrets/S_${i}`, { value: "value" })).status).toBe(200);
+		const r = await admin("PUT", `/tenants/${t}/secrets/S_64`, { value: "value" });
 		expect(r.status).toBe(409);
 		expect(await r.json()).toMatchObject({ error: "quota" });
 		expect((await admin("PUT", `/tenants/${t}/secrets/S_0`, { value: "rotated" })).status).toBe(200);
