@@ -16,13 +16,13 @@
  * Tickets live in memory: a kernel evicted mid-call refuses that call's storage operations (the
  * tool sees an error) and still writes its row when the Worker finishes it.
  */
-import { errorOutcome, rateLimitedOutcome } from "./refusals";
+import { errorOutcome, rateLimitedOutcome, refusalOutcome } from "./refusals";
 import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/cfworker";
 import { verifyBundleHash } from "../../shared/apps/bundle";
 import { parseHostedToolName, type AppManifest } from "../../shared/apps/manifest";
 import type { SealedSecret } from "../../shared/apps/secrets-crypto";
 import type { StorageAnswer, StorageOp } from "../../shared/apps/runner";
-import { digest, type AuditInput, type AuditStore } from "../../shared/audit/store";
+import { digest, type AuditInput, type AuditStore, type Decision } from "../../shared/audit/store";
 import { err, ok, type Failure, type Result } from "../../shared/errors";
 import type {
 	AppCallGrant,
@@ -33,7 +33,7 @@ import type {
 	HostedToolEntry,
 	RefusalOutcome,
 } from "../../shared/rpc/apps";
-import type { ToolCall } from "../../shared/rpc/kernel";
+import type { Refusal, ToolCall } from "../../shared/rpc/kernel";
 import { hasScope, type VerifiedPrincipal } from "../../shared/rpc/principal";
 import { sha256Hex } from "../../shared/sha256";
 import type { BucketState } from "../../shared/rate-limit";
@@ -57,6 +57,11 @@ export interface KernelParts {
 	audit: AuditStore;
 	sessions: SessionRegistry;
 	credentialRefusal(p: VerifiedPrincipal, now: number): { reason: string; message: string } | null;
+	/**
+	 * Admits a request that runs no tool (an unknown tool, a missing scope): the credential must
+	 * stand and the request budget pays; refusals write aggregated rows. The kernel's `#admit`.
+	 */
+	admit(p: VerifiedPrincipal, row: AuditInput, decision: Decision, outcome: string, started: number): Refusal | null;
 	atomically<T>(fn: () => T): T;
 }
 
@@ -113,13 +118,16 @@ export class AppCalls {
 		const parsed = parseHostedToolName(name);
 		const active = parsed ? this.#active(parsed.app) : null;
 		const tool = active?.version.manifest.tools.find((t) => t.name === parsed?.tool);
+		// Refused before anything runs, like a built-in call: the credential and the request budget first.
 		if (!parsed || !active || !tool) {
-			this.#write({ ...base, decision: "error", outcome: "unknown_tool" });
+			const refused = k.admit(principal, base, "error", "unknown_tool", started);
+			if (refused) return ok({ kind: "done", outcome: refusalOutcome(refused) });
 			return err({ reason: "unknown_tool", tool: name });
 		}
 		const row: AuditInput = { ...base, argsDigest: digest(call.arguments ?? {}) };
 		if (!hasScope(principal.scopes, tool.scope)) {
-			this.#write({ ...row, decision: "denied", outcome: `insufficient_scope:${tool.scope}` });
+			const refused = k.admit(principal, row, "denied", `insufficient_scope:${tool.scope}`, started);
+			if (refused) return ok({ kind: "done", outcome: refusalOutcome(refused) });
 			return err({ reason: "insufficient_scope", tool: name, needed: tool.scope });
 		}
 		const manifest = active.version.manifest;

@@ -18,7 +18,7 @@
  * logic it orchestrates lives in limits.ts, keys.ts, sessions.ts, session-cap.ts, revocations.ts,
  * budget.ts, tasks.ts, app-calls.ts, shared/audit and the tool packs.
  */
-import { errorOutcome, rateLimitedOutcome } from "./refusals";
+import { errorOutcome, rateLimitedOutcome, refusalOutcome } from "./refusals";
 import { DurableObject } from "cloudflare:workers";
 import { AuditStore, digest, type AuditInput, type AuditRow, type Decision } from "../../shared/audit/store";
 import type { ChainVerdict } from "../../shared/audit/chain.mjs";
@@ -804,6 +804,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 			audit: this.#audit,
 			sessions: this.#sessions,
 			credentialRefusal: (p, now) => this.#credentialRefusal(p, now),
+			admit: (p, row, decision, outcome, started) => this.#admit(p, row, decision, outcome, started),
 			atomically: (fn) => this.#atomically(fn),
 		});
 	}
@@ -1055,9 +1056,4 @@ function safeArgs(tool: ToolDefinition, args: Record<string, unknown> | undefine
 	const kept: Record<string, unknown> = {};
 	for (const k of tool.logSafe) if (args[k] !== undefined) kept[k] = args[k];
 	return Object.keys(kept).length ? JSON.stringify(kept) : null;
-}
-
-/** A refused request that was answered as a tool call (unknown tool, scope): a tool error. */
-function refusalOutcome(r: Refusal): ToolOutcome {
-	return r.reason === "rate_limited" ? rateLimitedOutcome(r.retryAfterSeconds) : errorOutcome(r.message);
 }
