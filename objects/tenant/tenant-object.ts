@@ -750,7 +750,6 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		return refusal ? { reason: "not_allowed", message: refusal.message } : null;
 	}
 
-	/** The audit writer handed to objects/tenant/apps.ts (inside the caller's transaction). */
 	/**
 	 * Operator: deletes the tenant's data (see {@link TenantKernel.destroy}). Every live session is
 	 * ended first (its SessionObject forgets its state), then `deleteAll()` removes every table,
@@ -809,6 +808,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		});
 	}
 
+	/** The audit writer handed to objects/tenant/apps.ts (inside the caller's transaction). */
 	#appNote(actor: AuthSubject): AuditNote {
 		return (method, outcome) => this.#audit.append(this.#authRow(actor, method, "allowed", outcome));
 	}
