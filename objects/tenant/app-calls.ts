@@ -36,6 +36,7 @@ import type {
 import type { Refusal, ToolCall } from "../../shared/rpc/kernel";
 import { hasScope, type VerifiedPrincipal } from "../../shared/rpc/principal";
 import { sha256Hex } from "../../shared/sha256";
+import { utf8Length } from "../../shared/utf8";
 import type { BucketState } from "../../shared/rate-limit";
 import { takeCallBudget, type Limits } from "./limits";
 import type { SessionRegistry } from "./sessions";
@@ -205,7 +206,7 @@ export class AppCalls {
 			case "put": {
 				if (!validKey(op.key)) return badKey();
 				if (typeof op.value !== "string") return { ok: false, error: "storage.put: the value must be JSON" };
-				const bytes = utf8(op.key) + utf8(op.value);
+				const bytes = utf8Length(op.key) + utf8Length(op.value);
 				return this.#k.atomically((): StorageAnswer => {
 					const used = sql
 						.exec<{ n: number }>("SELECT COALESCE(SUM(bytes), 0) AS n FROM app_kv WHERE app = ? AND key <> ?", t.app, op.key)
@@ -382,6 +383,5 @@ export class AppCalls {
 	}
 }
 
-const utf8 = (s: string) => new TextEncoder().encode(s).length;
 const validKey = (key: unknown): key is string => typeof key === "string" && key.length > 0 && key.length <= MAX_STORAGE_KEY;
 const badKey = (): StorageAnswer => ({ ok: false, error: `storage keys are strings of 1 to ${MAX_STORAGE_KEY} characters` });
