@@ -28,6 +28,7 @@ import { MemoryStore } from "../../shared/catalog/packs/memory/store";
 import type {
 	Admission,
 	ApiKeyInfo,
+	AppCallBegun,
 	AuthEvent,
 	AuthSubject,
 	LogReport,
@@ -63,7 +64,7 @@ import type { BucketState } from "../../shared/rate-limit";
 import { sessionStub } from "../../shared/rpc/stubs";
 import type { SessionRefusal } from "../../shared/mcp/wire";
 import type { StorageAnswer, StorageOp } from "../../shared/apps/runner";
-import type { AppCallGrant, AppCallReport, AppCallTicket, AppLogLine, HostedCatalog } from "../../shared/rpc/apps";
+import type { AppCallReport, AppCallTicket, AppLogLine, HostedCatalog } from "../../shared/rpc/apps";
 import { AppCalls } from "./app-calls";
 import { announceToolsChanged, pruneWatchers, watch } from "./tool-watchers";
 import { verifyBundleHash } from "../../shared/apps/bundle";
@@ -134,7 +135,6 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		this.#limits = resolveLimits(env);
 		this.#audit = new AuditStore(ctx.storage.sql);
 		this.#sessions = new SessionRegistry(ctx.storage.sql, this.#limits.sessionTtlMs);
-		this.#apps = this.#newAppCalls();
 		this.#tasks = new TaskStore(
 			{
 				sql: ctx.storage.sql,
@@ -145,6 +145,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 			},
 			resolveTaskLimits(env),
 		);
+		this.#apps = this.#newAppCalls();
 		this.#revoked = new RevokedGrants(ctx.storage.sql);
 		// Rules of Durable Objects: schema changes run once, before any request is delivered.
 		ctx.blockConcurrencyWhile(async () => {
@@ -560,10 +561,12 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 	}
 
 	/** Authorises a hosted tool call (objects/tenant/app-calls.ts). */
-	async beginAppCall(principalIn: VerifiedPrincipal, call: ToolCall): Promise<Result<AppCallGrant, Failure>> {
+	async beginAppCall(principalIn: VerifiedPrincipal, call: ToolCall): Promise<Result<AppCallBegun, Failure>> {
 		const principal = this.#mine(checked(principalIn));
 		if (!principal) return err({ reason: "internal", where: "kernel", detail: "invalid principal" });
 		const r = this.#apps.begin(principal, call);
+		// A hosted task: the alarm looks again at its deadline, in case its run never reports.
+		if (r.ok && r.value.kind === "run" && r.value.task) await this.#armTasks();
 		this.#ensureAlarm();
 		return r;
 	}
@@ -786,6 +789,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 			buckets: this.#buckets,
 			audit: this.#audit,
 			sessions: this.#sessions,
+			tasks: this.#tasks,
 			credentialRefusal: (p, now) => this.#credentialRefusal(p, now),
 			atomically: (fn) => this.#atomically(fn),
 		});
