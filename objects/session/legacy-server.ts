@@ -228,8 +228,7 @@ export function createLegacyServer(host: LaneHost): Server {
 		const taskSupport = catalog.tools.callable(req.params.name)?.task?.support;
 		const taskWanted = req.params.task !== undefined;
 		if (taskWanted && (!tasks || !taskSupport)) throw new McpError(ErrorCode.MethodNotFound, "This tool does not run as a task.");
-		if (!taskWanted && taskSupport === "required")
-			throw new McpError(ErrorCode.MethodNotFound, TASK_REQUIRED_MESSAGE);
+		if (!taskWanted && taskSupport === "required") throw new McpError(ErrorCode.MethodNotFound, TASK_REQUIRED_MESSAGE);
 		const clientCaps = server.getClientCapabilities();
 		let confirmation: ToolCall["confirmation"];
 		const question = confirmationQuestion(catalog, req.params.name, args);

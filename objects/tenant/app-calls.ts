@@ -31,14 +31,7 @@ import type { SealedSecret } from "../../shared/apps/secrets-crypto";
 import type { StorageAnswer, StorageOp } from "../../shared/apps/runner";
 import { digest, type AuditInput, type AuditStore } from "../../shared/audit/store";
 import { err, ok, type Failure, type Result } from "../../shared/errors";
-import type {
-	AppCallReport,
-	AppCallTicket,
-	AppLogLine,
-	HostedCatalog,
-	HostedToolEntry,
-	RefusalOutcome,
-} from "../../shared/rpc/apps";
+import type { AppCallReport, AppCallTicket, AppLogLine, HostedCatalog, HostedToolEntry, RefusalOutcome } from "../../shared/rpc/apps";
 import type { AppCallBegun, TaskView, ToolCall } from "../../shared/rpc/kernel";
 import { hasScope, type VerifiedPrincipal } from "../../shared/rpc/principal";
 import { sha256Hex } from "../../shared/sha256";

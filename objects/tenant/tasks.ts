@@ -296,7 +296,7 @@ export class TaskStore {
 	): boolean {
 		return this.#host.transactionSync(() => {
 			const r = this.#mine(p, id, now);
-			if (!r || r.status !== "working" || !parseHostedToolName(r.tool)) return false;
+			if (r?.status !== "working" || !parseHostedToolName(r.tool)) return false;
 			this.#transition(r, o.error ? "failed" : "completed", now, o);
 			return true;
 		});

@@ -85,7 +85,6 @@ async function modern(token: string, method: string, params: Record<string, unkn
 				.filter((l) => l.startsWith("data:"))
 				.pop()!
 				.slice(5);
-	// biome-ignore lint/suspicious/noExplicitAny: wire shapes under test
 	return JSON.parse(data) as { result?: Record<string, any>; error?: { code: number; message: string; data?: unknown } };
 }
 

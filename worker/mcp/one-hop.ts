@@ -156,7 +156,10 @@ export async function answerInTenant(
 					jsonrpc: "2.0",
 					id: message.id,
 					// The SDK server's wording for a built-in tool (McpError prefixes the code).
-					error: { code: RpcCode.MethodNotFound, message: new McpError(RpcCode.MethodNotFound, "This tool does not run as a task.").message },
+					error: {
+						code: RpcCode.MethodNotFound,
+						message: new McpError(RpcCode.MethodNotFound, "This tool does not run as a task.").message,
+					},
 				});
 		}
 		// The kernel checks the session (ToolCall.registered) and audits the revision it negotiated.
