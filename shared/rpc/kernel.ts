@@ -228,8 +228,9 @@ export interface TenantKernel {
 		use: "touch" | "adopt" | "peek",
 	): Promise<RegisteredSession | null>;
 	/**
-	 * Ends a session (cap slot and registry row): a DELETE (the principal, with `record`, audited
-	 * when the session was registered and live), or a SessionObject's expiry (its owner, no record).
+	 * Ends a session (its one row, which is also its cap slot): a DELETE (the principal, with
+	 * `record`, audited when the Streamable HTTP session was live), or a SessionObject's expiry (its
+	 * owner, no record; a 2024-11-05 SSE session too).
 	 */
 	closeSession(
 		who: VerifiedPrincipal | SessionOwner,
