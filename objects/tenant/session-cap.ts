@@ -48,7 +48,12 @@ export interface SessionCap {
  * if (full) return tooMany(full.retryAfterSeconds);
  * ```
  */
-export function sessionCapRefusal(sql: SqlStorage, cap: SessionCap, p: VerifiedPrincipal, now: number): { retryAfterSeconds: number } | null {
+export function sessionCapRefusal(
+	sql: SqlStorage,
+	cap: SessionCap,
+	p: VerifiedPrincipal,
+	now: number,
+): { retryAfterSeconds: number } | null {
 	const windowMs = Math.min(cap.sessionTtlMs, SESSION_COUNT_WINDOW_MS);
 	const since = now - windowMs;
 	const user = sql
