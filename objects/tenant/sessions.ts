@@ -158,7 +158,7 @@ export class SessionRegistry {
 					sessionId,
 				)
 				.toArray()[0];
-			if (!row || row.kind !== "streamable" || row.init === null) return null;
+			if (row?.kind !== "streamable" || row.init === null) return null;
 			known = {
 				userId: row.user_id,
 				clientId: row.client_id,
