@@ -22,6 +22,8 @@ import { errorOutcome, rateLimitedOutcome } from "./refusals";
 import { DurableObject } from "cloudflare:workers";
 import { AuditStore, digest, type AuditInput, type AuditRow, type Decision } from "../../shared/audit/store";
 import type { ChainVerdict } from "../../shared/audit/chain.mjs";
+import { sha256Hex } from "../../shared/sha256";
+import { AUDIT_VERIFY_CHUNK, verifyChunk, type ChunkVerdict, type VerifyCursor } from "../../shared/audit/verify-chunks";
 import { AccessDenied, err, ok, ToolError, type Failure, type Result } from "../../shared/errors";
 import { HandleStore } from "../../shared/mcp/handles";
 import { MemoryStore } from "../../shared/catalog/packs/memory/store";
@@ -455,9 +457,24 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		return { anchor: this.#audit.anchor(), rows: this.#audit.page(Math.max(0, afterSeq), Math.min(Math.max(1, limit), 1000)) };
 	}
 
-	/** Verifies the stored chain end to end. */
+	/**
+	 * Verifies the next chunk of the chain (at most {@link AUDIT_VERIFY_CHUNK} rows) after `from`,
+	 * or from the anchor: the operator's route calls again with `next` until it is null, so no
+	 * turn of this object is longer than one chunk (shared/audit/verify-chunks.ts).
+	 */
+	async verifyAuditChunk(from: VerifyCursor | null): Promise<ChunkVerdict> {
+		return verifyChunk(this.#audit, sha256Hex, from);
+	}
+
+	/** Verifies the stored chain end to end, one chunk per turn: other requests run between chunks. */
 	async verifyAudit(): Promise<ChainVerdict> {
-		return this.#audit.verify();
+		let v = verifyChunk(this.#audit, sha256Hex, null);
+		while (v.next) {
+			await new Promise((resolve) => setTimeout(resolve, 0));
+			v = verifyChunk(this.#audit, sha256Hex, v.next);
+		}
+		const { next: _done, ...verdict } = v;
+		return verdict;
 	}
 
 	/**

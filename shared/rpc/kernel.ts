@@ -9,6 +9,7 @@
  */
 import type { AuditRow, Decision } from "../audit/store";
 import type { ChainVerdict } from "../audit/chain.mjs";
+import type { ChunkVerdict, VerifyCursor } from "../audit/verify-chunks";
 import type { Failure, Result } from "../errors";
 import type { SessionOwner, VerifiedPrincipal } from "./principal";
 import type { StorageAnswer, StorageOp } from "../apps/runner";
@@ -239,7 +240,10 @@ export interface TenantKernel {
 	): Promise<{ found: boolean; hasObject: boolean }>;
 	/** Operator export: rows after `afterSeq`, oldest first, plus the anchor. */
 	exportAudit(afterSeq: number, limit: number): Promise<{ anchor: { seq: number; hash: string } | null; rows: AuditRow[] }>;
+	/** Verifies the whole chain, one chunk per turn of the object (tests and small trails). */
 	verifyAudit(): Promise<ChainVerdict>;
+	/** Verifies at most one chunk of the chain after `from` (null: from the anchor); call again with `next` until null. */
+	verifyAuditChunk(from: VerifyCursor | null): Promise<ChunkVerdict>;
 	/** Newest audit rows, for the connected-apps page. */
 	recentAudit(limit: number): Promise<AuditRow[]>;
 	registerApiKey(actor: AuthSubject, key: Omit<ApiKeyInfo, "lastUsedAt" | "revokedAt">): Promise<void>;
