@@ -93,8 +93,9 @@ export class AppCalls {
 		const started = Date.now();
 		if (call.registered) {
 			const session = call.sessionId ? k.sessions.find(principal, call.sessionId, started, "touch") : null;
-			if (!session) return err({ reason: "unknown_session" });
-			call = { ...call, protocolVersion: session.protocolVersion };
+			// A revoked credential's sessions ended with it: its call goes on to be refused (and audited) as revoked.
+			if (session) call = { ...call, protocolVersion: session.protocolVersion };
+			else if (!k.credentialRefusal(principal, started)) return err({ reason: "unknown_session" });
 		}
 		const name = String(call.name).slice(0, 64);
 		const base: AuditInput = {

@@ -22,6 +22,8 @@ import { errorOutcome, rateLimitedOutcome } from "./refusals";
 import { DurableObject } from "cloudflare:workers";
 import { AuditStore, digest, type AuditInput, type AuditRow, type Decision } from "../../shared/audit/store";
 import type { ChainVerdict } from "../../shared/audit/chain.mjs";
+import { sha256Hex } from "../../shared/sha256";
+import { AUDIT_VERIFY_CHUNK, verifyChunk, type ChunkVerdict, type VerifyCursor } from "../../shared/audit/verify-chunks";
 import { AccessDenied, err, ok, ToolError, type Failure, type Result } from "../../shared/errors";
 import { HandleStore } from "../../shared/mcp/handles";
 import { MemoryStore } from "../../shared/catalog/packs/memory/store";
@@ -52,7 +54,7 @@ import { isLoopbackHost } from "../../shared/config";
 import type { Env } from "../../shared/env";
 import { migrate } from "../migrations";
 import { resolveLimits, takeCallBudget, type Limits } from "./limits";
-import { closeCappedSession, openCappedSession, takeSessionsOf } from "./session-cap";
+import { sessionCapRefusal } from "./session-cap";
 import { RevokedGrants } from "./revocations";
 import { aggregatedOutcome, pruneRefusalWindows, refusalRowDue } from "./budget";
 import { clearSignIn, failureRowDue, gateSignIn, pruneSignIns } from "./sign-in-throttle";
@@ -163,8 +165,9 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		if (call.registered) {
 			// Straight from the front Worker: only for a live session of this caller (sessions.ts).
 			const session = call.sessionId ? this.#sessions.find(principal, call.sessionId, started, "touch") : null;
-			if (!session) return err({ reason: "unknown_session" });
-			call = { ...call, protocolVersion: session.protocolVersion };
+			// A revoked credential's sessions ended with it: its call goes on to be refused (and audited) as revoked.
+			if (session) call = { ...call, protocolVersion: session.protocolVersion };
+			else if (!this.#credentialRefusal(principal, started)) return err({ reason: "unknown_session" });
 		}
 		const base = this.#row(principal, call, started);
 		// Only the packs this deployment enables (SMCP_CONFORMANCE …): others are unknown here too.
@@ -330,7 +333,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 			const now = Date.now();
 			if (this.#revoked.add(grant, now))
 				this.#audit.append(this.#authRow(actor, "auth/revoke", "allowed", `grant of client ${grant.clientId.slice(0, 64)}`));
-			return takeSessionsOf(this.ctx.storage.sql, { userId: grant.userId, clientId: grant.clientId, grantId: grant.grantId });
+			return this.#sessions.takeSessionsOf({ userId: grant.userId, clientId: grant.clientId, grantId: grant.grantId });
 		});
 		this.#ensureAlarm();
 		return { closedSessions: await this.#endSessions(owner, sessions) };
@@ -404,16 +407,17 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		if (!principal) return err({ reason: "internal" });
 		// A suspended tenant, a revoked grant or key opens no session, whatever KV still says: 401 on the wire.
 		if (this.#credentialRefusal(principal, Date.now())) return err({ reason: "credential_inactive" });
-		const r = this.#atomically(() => {
+		const full = this.#atomically(() => {
 			const now = Date.now();
-			const opened = openCappedSession(this.ctx.storage.sql, this.#limits, principal, sessionId, now);
-			// Stale registry rows are refused on sight and pruned by the retention alarm.
-			if (opened.ok && register) this.#sessions.register(principal, sessionId, register, now);
-			if (opened.ok && record) this.#audit.append(this.#requestRow(principal, record));
-			return opened;
+			const full = sessionCapRefusal(this.ctx.storage.sql, this.#limits, principal, now);
+			if (full) return full;
+			// One row per session, either kind (sessions.ts); stale rows are refused on sight and pruned by the retention alarm.
+			this.#sessions.open(principal, sessionId, register ?? null, now);
+			if (record) this.#audit.append(this.#requestRow(principal, record));
+			return null;
 		});
-		if (record) this.#ensureAlarm();
-		return r.ok ? ok(true) : err({ reason: "session_cap", retryAfterSeconds: r.retryAfterSeconds });
+		this.#ensureAlarm();
+		return full ? err({ reason: "session_cap", retryAfterSeconds: full.retryAfterSeconds }) : ok(true);
 	}
 
 	/** A live registered session of the caller, or null (see {@link TenantKernel.sessionState}). */
@@ -429,7 +433,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		return this.#sessions.find(principal, sessionId, Date.now(), use);
 	}
 
-	/** Ends an MCP session: its cap slot and its registry row; audits `record` for a registered, live one. */
+	/** Ends an MCP session: its row (and so its cap slot); audits `record` for a live Streamable HTTP one. */
 	async closeSession(
 		whoIn: VerifiedPrincipal | SessionOwner,
 		sessionId: string,
@@ -438,12 +442,10 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		const principal = this.#mine(checkedOwner(whoIn));
 		if (!principal) return { found: false, hasObject: false };
 		const ended = this.#atomically(() => {
-			// A registered session of someone else (another client of the same user included) frees nothing.
-			const foreign = !record && this.#sessions.heldByOther(principal, sessionId);
-			const session = this.#sessions.end(principal, sessionId, Date.now());
-			// The cap slot is the user's own. A DELETE (with `record`) frees it only with the session; a
-			// SessionObject ending the session it held (no `record`) also when the registry never had it.
-			if (session || (!record && !foreign)) closeCappedSession(this.ctx.storage.sql, principal.userId, sessionId);
+			// A session of someone else (another client of the same user included) ends nothing. A DELETE
+			// (with `record`) ends a Streamable HTTP session; a SessionObject ending the session it held
+			// (no `record`) ends it whatever its kind (a 2024-11-05 SSE session too).
+			const session = this.#sessions.end(principal, sessionId, Date.now(), record ? "delete" : "expiry");
 			if (session && record) this.#audit.append(this.#requestRow(principal, { ...record, protocolVersion: session.protocolVersion }));
 			return { found: session !== null, hasObject: session?.hasObject ?? false };
 		});
@@ -456,9 +458,24 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		return { anchor: this.#audit.anchor(), rows: this.#audit.page(Math.max(0, afterSeq), Math.min(Math.max(1, limit), 1000)) };
 	}
 
-	/** Verifies the stored chain end to end. */
+	/**
+	 * Verifies the next chunk of the chain (at most {@link AUDIT_VERIFY_CHUNK} rows) after `from`,
+	 * or from the anchor: the operator's route calls again with `next` until it is null, so no
+	 * turn of this object is longer than one chunk (shared/audit/verify-chunks.ts).
+	 */
+	async verifyAuditChunk(from: VerifyCursor | null): Promise<ChunkVerdict> {
+		return verifyChunk(this.#audit, sha256Hex, from);
+	}
+
+	/** Verifies the stored chain end to end, one chunk per turn: other requests run between chunks. */
 	async verifyAudit(): Promise<ChainVerdict> {
-		return this.#audit.verify();
+		let v = verifyChunk(this.#audit, sha256Hex, null);
+		while (v.next) {
+			await new Promise((resolve) => setTimeout(resolve, 0));
+			v = verifyChunk(this.#audit, sha256Hex, v.next);
+		}
+		const { next: _done, ...verdict } = v;
+		return verdict;
 	}
 
 	/**
@@ -528,11 +545,11 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		const owner = this.ctx.storage.sql
 			.exec<{ created_by: string }>("SELECT created_by FROM api_keys WHERE key_id = ?", keyId)
 			.toArray()[0]?.created_by;
-		const { done, sessions } = this.ctx.storage.transactionSync(() => {
+		const { done, sessions } = this.#atomically(() => {
 			const done = markRevoked(this.ctx.storage.sql, keyId, Date.now());
 			if (done) this.#audit.append(this.#authRow(actor, "auth/api_key_revoked", "allowed", `key_${keyId}`));
-			// The key's session slots are freed at once and its streams closed (session-cap.ts).
-			return { done, sessions: done && owner ? takeSessionsOf(this.ctx.storage.sql, { userId: owner, clientId: `key_${keyId}` }) : [] };
+			// The key's sessions end at once, freeing their slots, and their streams close (sessions.ts).
+			return { done, sessions: done && owner ? this.#sessions.takeSessionsOf({ userId: owner, clientId: `key_${keyId}` }) : [] };
 		});
 		if (sessions.length && owner) {
 			const tenantId = this.ctx.id.name ?? actor.tenantId;
@@ -750,11 +767,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		this.#suspended = true;
 		const live = this.ctx.storage.transactionSync(() => {
 			setSuspendedFlag(this.ctx.storage.sql, true);
-			return this.ctx.storage.sql
-				.exec<{ session_id: string; user_id: string; client_id: string }>(
-					"DELETE FROM live_sessions RETURNING session_id, user_id, client_id",
-				)
-				.toArray();
+			return this.#sessions.takeAll();
 		});
 		let sessionsEnded = 0;
 		for (const s of live) {

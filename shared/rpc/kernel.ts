@@ -9,6 +9,7 @@
  */
 import type { AuditRow, Decision } from "../audit/store";
 import type { ChainVerdict } from "../audit/chain.mjs";
+import type { ChunkVerdict, VerifyCursor } from "../audit/verify-chunks";
 import type { Failure, Result } from "../errors";
 import type { SessionOwner, VerifiedPrincipal } from "./principal";
 import type { StorageAnswer, StorageOp } from "../apps/runner";
@@ -231,8 +232,9 @@ export interface TenantKernel {
 		use: "touch" | "adopt" | "peek",
 	): Promise<RegisteredSession | null>;
 	/**
-	 * Ends a session (cap slot and registry row): a DELETE (the principal, with `record`, audited
-	 * when the session was registered and live), or a SessionObject's expiry (its owner, no record).
+	 * Ends a session (its one row, which is also its cap slot): a DELETE (the principal, with
+	 * `record`, audited when the Streamable HTTP session was live), or a SessionObject's expiry (its
+	 * owner, no record; a 2024-11-05 SSE session too).
 	 */
 	closeSession(
 		who: VerifiedPrincipal | SessionOwner,
@@ -241,7 +243,10 @@ export interface TenantKernel {
 	): Promise<{ found: boolean; hasObject: boolean }>;
 	/** Operator export: rows after `afterSeq`, oldest first, plus the anchor. */
 	exportAudit(afterSeq: number, limit: number): Promise<{ anchor: { seq: number; hash: string } | null; rows: AuditRow[] }>;
+	/** Verifies the whole chain, one chunk per turn of the object (tests and small trails). */
 	verifyAudit(): Promise<ChainVerdict>;
+	/** Verifies at most one chunk of the chain after `from` (null: from the anchor); call again with `next` until null. */
+	verifyAuditChunk(from: VerifyCursor | null): Promise<ChunkVerdict>;
 	/** Newest audit rows, for the connected-apps page. */
 	recentAudit(limit: number): Promise<AuditRow[]>;
 	registerApiKey(actor: AuthSubject, key: Omit<ApiKeyInfo, "lastUsedAt" | "revokedAt">): Promise<void>;

@@ -33,6 +33,7 @@ import { revokeGrantEverywhere } from "../oauth/grant-revocation";
 import { cutOffMember } from "./member-removal";
 import { deleteTenant, deleteUser, type DeletionRefusal } from "./deletion";
 import { endAllSessions } from "../identity/web-session";
+import { verifyInChunks } from "./audit-verify";
 
 const T = "(t_[0-9a-f]{32})";
 const U = "(u_[0-9a-f]{32})";
@@ -111,7 +112,7 @@ export async function handleAdmin(request: Request, env: Env, traceId: string, c
 		const handled = await handleAppsApi(request, { env, exports: ctx.exports }, OPERATOR(m[1]!), m[2]!);
 		if (handled) return handled;
 	}
-	if ((m = route("GET", `/tenants/${T}/audit/verify`))) return json(200, await tenant(m[1]!).verifyAudit());
+	if ((m = route("GET", `/tenants/${T}/audit/verify`))) return json(200, await verifyInChunks(tenant(m[1]!)));
 	if ((m = route("GET", `/tenants/${T}/audit`))) {
 		const url = new URL(request.url);
 		const after = Math.max(0, Number(url.searchParams.get("after") ?? 0) || 0);
