@@ -20,12 +20,17 @@ export const RpcCode = {
 	HeaderMismatch: -32020,
 } as const;
 
+/** The 2025-era error text for a tool that runs only as a task, called without `params.task`. */
+export const TASK_REQUIRED_MESSAGE = "This tool runs only as a task: call it with params.task.";
+
 /** Internal failure reasons. Never sent to the client as-is. */
 export type Failure =
 	| { reason: "unknown_tool"; tool: string }
 	| { reason: "insufficient_scope"; tool: string; needed: string }
 	| { reason: "tool_failed"; tool: string; message: string }
 	| { reason: "internal"; where: string; detail: string }
+	/** A tool that runs only as a task, called inline (the lanes answer it in their revision's terms). */
+	| { reason: "task_required"; tool: string }
 	/** A call for a registered session the kernel does not know (or no longer): 404 Session not found. */
 	| { reason: "unknown_session" };
 
@@ -70,6 +75,9 @@ export function toJsonRpcError(f: Failure): { code: number; message: string } {
 			return { code: RpcCode.InternalError, message: "Internal error" };
 		case "unknown_session":
 			return { code: RpcCode.SessionNotFound, message: "Session not found" };
+		case "task_required":
+			// The 2025-era answer (the 2026-07-28 lane answers -32021 with data.requiredCapabilities).
+			return { code: RpcCode.MethodNotFound, message: TASK_REQUIRED_MESSAGE };
 		default: {
 			const never: never = f;
 			return never;

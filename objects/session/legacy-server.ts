@@ -36,7 +36,7 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/cfworker";
 import { parseHostedToolName } from "../../shared/apps/manifest";
-import { toJsonRpcError, type Failure, type Result } from "../../shared/errors";
+import { TASK_REQUIRED_MESSAGE, toJsonRpcError, type Failure, type Result } from "../../shared/errors";
 import type { Admission, Lane, RequestRecord, ToolCall, ToolOutcome } from "../../shared/rpc/kernel";
 import { admissionError } from "../../shared/mcp/admission";
 import { log } from "../../shared/log";
@@ -228,8 +228,7 @@ export function createLegacyServer(host: LaneHost): Server {
 		const taskSupport = catalog.tools.callable(req.params.name)?.task?.support;
 		const taskWanted = req.params.task !== undefined;
 		if (taskWanted && (!tasks || !taskSupport)) throw new McpError(ErrorCode.MethodNotFound, "This tool does not run as a task.");
-		if (!taskWanted && taskSupport === "required")
-			throw new McpError(ErrorCode.MethodNotFound, "This tool runs only as a task: call it with params.task.");
+		if (!taskWanted && taskSupport === "required") throw new McpError(ErrorCode.MethodNotFound, TASK_REQUIRED_MESSAGE);
 		const clientCaps = server.getClientCapabilities();
 		let confirmation: ToolCall["confirmation"];
 		const question = confirmationQuestion(catalog, req.params.name, args);

@@ -209,7 +209,7 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 	/**
 	 * The kernel revoked the credential that opened this session ({@link SessionApi.end}): its
 	 * streams (a `GET /mcp` stream, a 2024-11-05 `/sse` stream, open POST streams) end now, and its
-	 * state goes. The kernel has already freed the session's slot and registry row.
+	 * state goes. The kernel has already ended the session's row (its cap slot).
 	 */
 	async end(ownerIn: SessionOwner, sessionId: string): Promise<boolean> {
 		let owner: SessionOwner;

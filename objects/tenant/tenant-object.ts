@@ -30,6 +30,7 @@ import { MemoryStore } from "../../shared/catalog/packs/memory/store";
 import type {
 	Admission,
 	ApiKeyInfo,
+	AppCallBegun,
 	AuthEvent,
 	AuthSubject,
 	LogReport,
@@ -53,7 +54,7 @@ import { isLoopbackHost } from "../../shared/config";
 import type { Env } from "../../shared/env";
 import { migrate } from "../migrations";
 import { resolveLimits, takeCallBudget, type Limits } from "./limits";
-import { closeCappedSession, openCappedSession, takeSessionsOf } from "./session-cap";
+import { sessionCapRefusal } from "./session-cap";
 import { RevokedGrants } from "./revocations";
 import { aggregatedOutcome, pruneRefusalWindows, refusalRowDue } from "./budget";
 import { clearSignIn, failureRowDue, gateSignIn, pruneSignIns } from "./sign-in-throttle";
@@ -65,7 +66,7 @@ import type { BucketState } from "../../shared/rate-limit";
 import { sessionStub } from "../../shared/rpc/stubs";
 import type { SessionRefusal } from "../../shared/mcp/wire";
 import type { StorageAnswer, StorageOp } from "../../shared/apps/runner";
-import type { AppCallGrant, AppCallReport, AppCallTicket, AppLogLine, HostedCatalog } from "../../shared/rpc/apps";
+import type { AppCallReport, AppCallTicket, AppLogLine, HostedCatalog } from "../../shared/rpc/apps";
 import { AppCalls } from "./app-calls";
 import { announceToolsChanged, pruneWatchers, watch } from "./tool-watchers";
 import { verifyBundleHash } from "../../shared/apps/bundle";
@@ -136,7 +137,6 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		this.#limits = resolveLimits(env);
 		this.#audit = new AuditStore(ctx.storage.sql);
 		this.#sessions = new SessionRegistry(ctx.storage.sql, this.#limits.sessionTtlMs);
-		this.#apps = this.#newAppCalls();
 		this.#tasks = new TaskStore(
 			{
 				sql: ctx.storage.sql,
@@ -147,6 +147,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 			},
 			resolveTaskLimits(env),
 		);
+		this.#apps = this.#newAppCalls();
 		this.#revoked = new RevokedGrants(ctx.storage.sql);
 		// Rules of Durable Objects: schema changes run once, before any request is delivered.
 		ctx.blockConcurrencyWhile(async () => {
@@ -164,8 +165,9 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		if (call.registered) {
 			// Straight from the front Worker: only for a live session of this caller (sessions.ts).
 			const session = call.sessionId ? this.#sessions.find(principal, call.sessionId, started, "touch") : null;
-			if (!session) return err({ reason: "unknown_session" });
-			call = { ...call, protocolVersion: session.protocolVersion };
+			// A revoked credential's sessions ended with it: its call goes on to be refused (and audited) as revoked.
+			if (session) call = { ...call, protocolVersion: session.protocolVersion };
+			else if (!this.#credentialRefusal(principal, started)) return err({ reason: "unknown_session" });
 		}
 		const base = this.#row(principal, call, started);
 		// Only the packs this deployment enables (SMCP_CONFORMANCE …): others are unknown here too.
@@ -331,7 +333,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 			const now = Date.now();
 			if (this.#revoked.add(grant, now))
 				this.#audit.append(this.#authRow(actor, "auth/revoke", "allowed", `grant of client ${grant.clientId.slice(0, 64)}`));
-			return takeSessionsOf(this.ctx.storage.sql, { userId: grant.userId, clientId: grant.clientId, grantId: grant.grantId });
+			return this.#sessions.takeSessionsOf({ userId: grant.userId, clientId: grant.clientId, grantId: grant.grantId });
 		});
 		this.#ensureAlarm();
 		return { closedSessions: await this.#endSessions(owner, sessions) };
@@ -405,16 +407,17 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		if (!principal) return err({ reason: "internal" });
 		// A suspended tenant, a revoked grant or key opens no session, whatever KV still says: 401 on the wire.
 		if (this.#credentialRefusal(principal, Date.now())) return err({ reason: "credential_inactive" });
-		const r = this.#atomically(() => {
+		const full = this.#atomically(() => {
 			const now = Date.now();
-			const opened = openCappedSession(this.ctx.storage.sql, this.#limits, principal, sessionId, now);
-			// Stale registry rows are refused on sight and pruned by the retention alarm.
-			if (opened.ok && register) this.#sessions.register(principal, sessionId, register, now);
-			if (opened.ok && record) this.#audit.append(this.#requestRow(principal, record));
-			return opened;
+			const full = sessionCapRefusal(this.ctx.storage.sql, this.#limits, principal, now);
+			if (full) return full;
+			// One row per session, either kind (sessions.ts); stale rows are refused on sight and pruned by the retention alarm.
+			this.#sessions.open(principal, sessionId, register ?? null, now);
+			if (record) this.#audit.append(this.#requestRow(principal, record));
+			return null;
 		});
-		if (record) this.#ensureAlarm();
-		return r.ok ? ok(true) : err({ reason: "session_cap", retryAfterSeconds: r.retryAfterSeconds });
+		this.#ensureAlarm();
+		return full ? err({ reason: "session_cap", retryAfterSeconds: full.retryAfterSeconds }) : ok(true);
 	}
 
 	/** A live registered session of the caller, or null (see {@link TenantKernel.sessionState}). */
@@ -430,7 +433,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		return this.#sessions.find(principal, sessionId, Date.now(), use);
 	}
 
-	/** Ends an MCP session: its cap slot and its registry row; audits `record` for a registered, live one. */
+	/** Ends an MCP session: its row (and so its cap slot); audits `record` for a live Streamable HTTP one. */
 	async closeSession(
 		whoIn: VerifiedPrincipal | SessionOwner,
 		sessionId: string,
@@ -439,12 +442,10 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		const principal = this.#mine(checkedOwner(whoIn));
 		if (!principal) return { found: false, hasObject: false };
 		const ended = this.#atomically(() => {
-			// A registered session of someone else (another client of the same user included) frees nothing.
-			const foreign = !record && this.#sessions.heldByOther(principal, sessionId);
-			const session = this.#sessions.end(principal, sessionId, Date.now());
-			// The cap slot is the user's own. A DELETE (with `record`) frees it only with the session; a
-			// SessionObject ending the session it held (no `record`) also when the registry never had it.
-			if (session || (!record && !foreign)) closeCappedSession(this.ctx.storage.sql, principal.userId, sessionId);
+			// A session of someone else (another client of the same user included) ends nothing. A DELETE
+			// (with `record`) ends a Streamable HTTP session; a SessionObject ending the session it held
+			// (no `record`) ends it whatever its kind (a 2024-11-05 SSE session too).
+			const session = this.#sessions.end(principal, sessionId, Date.now(), record ? "delete" : "expiry");
 			if (session && record) this.#audit.append(this.#requestRow(principal, { ...record, protocolVersion: session.protocolVersion }));
 			return { found: session !== null, hasObject: session?.hasObject ?? false };
 		});
@@ -544,11 +545,11 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		const owner = this.ctx.storage.sql
 			.exec<{ created_by: string }>("SELECT created_by FROM api_keys WHERE key_id = ?", keyId)
 			.toArray()[0]?.created_by;
-		const { done, sessions } = this.ctx.storage.transactionSync(() => {
+		const { done, sessions } = this.#atomically(() => {
 			const done = markRevoked(this.ctx.storage.sql, keyId, Date.now());
 			if (done) this.#audit.append(this.#authRow(actor, "auth/api_key_revoked", "allowed", `key_${keyId}`));
-			// The key's session slots are freed at once and its streams closed (session-cap.ts).
-			return { done, sessions: done && owner ? takeSessionsOf(this.ctx.storage.sql, { userId: owner, clientId: `key_${keyId}` }) : [] };
+			// The key's sessions end at once, freeing their slots, and their streams close (sessions.ts).
+			return { done, sessions: done && owner ? this.#sessions.takeSessionsOf({ userId: owner, clientId: `key_${keyId}` }) : [] };
 		});
 		if (sessions.length && owner) {
 			const tenantId = this.ctx.id.name ?? actor.tenantId;
@@ -577,10 +578,12 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 	}
 
 	/** Authorises a hosted tool call (objects/tenant/app-calls.ts). */
-	async beginAppCall(principalIn: VerifiedPrincipal, call: ToolCall): Promise<Result<AppCallGrant, Failure>> {
+	async beginAppCall(principalIn: VerifiedPrincipal, call: ToolCall): Promise<Result<AppCallBegun, Failure>> {
 		const principal = this.#mine(checked(principalIn));
 		if (!principal) return err({ reason: "internal", where: "kernel", detail: "invalid principal" });
 		const r = this.#apps.begin(principal, call);
+		// A hosted task: the alarm looks again at its deadline, in case its run never reports.
+		if (r.ok && r.value.kind === "run" && r.value.task) await this.#armTasks();
 		this.#ensureAlarm();
 		return r;
 	}
@@ -763,11 +766,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		this.#suspended = true;
 		const live = this.ctx.storage.transactionSync(() => {
 			setSuspendedFlag(this.ctx.storage.sql, true);
-			return this.ctx.storage.sql
-				.exec<{ session_id: string; user_id: string; client_id: string }>(
-					"DELETE FROM live_sessions RETURNING session_id, user_id, client_id",
-				)
-				.toArray();
+			return this.#sessions.takeAll();
 		});
 		let sessionsEnded = 0;
 		for (const s of live) {
@@ -802,6 +801,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 			buckets: this.#buckets,
 			audit: this.#audit,
 			sessions: this.#sessions,
+			tasks: this.#tasks,
 			credentialRefusal: (p, now) => this.#credentialRefusal(p, now),
 			admit: (p, row, decision, outcome, started) => this.#admit(p, row, decision, outcome, started),
 			atomically: (fn) => this.#atomically(fn),

@@ -53,6 +53,9 @@ export interface ToolCall {
 	task?: { ttlMs?: number };
 }
 
+/** What `beginAppCall` answers: a hosted call's grant, with the task just stored when it runs as one. */
+export type AppCallBegun = AppCallGrant<TaskView>;
+
 /** Task states (2026-07-28 Tasks extension, 2025-11-25 experimental tasks). */
 export type TaskStatus = "working" | "input_required" | "completed" | "failed" | "cancelled";
 
@@ -229,8 +232,9 @@ export interface TenantKernel {
 		use: "touch" | "adopt" | "peek",
 	): Promise<RegisteredSession | null>;
 	/**
-	 * Ends a session (cap slot and registry row): a DELETE (the principal, with `record`, audited
-	 * when the session was registered and live), or a SessionObject's expiry (its owner, no record).
+	 * Ends a session (its one row, which is also its cap slot): a DELETE (the principal, with
+	 * `record`, audited when the Streamable HTTP session was live), or a SessionObject's expiry (its
+	 * owner, no record; a 2024-11-05 SSE session too).
 	 */
 	closeSession(
 		who: VerifiedPrincipal | SessionOwner,
@@ -259,7 +263,7 @@ export interface TenantKernel {
 
 	// Hosted tools (shared/rpc/apps.ts, objects/tenant/app-calls.ts). The front Worker runs them.
 	/** Authorises a hosted tool call (scope, suspension, key, rate limit, arguments); refusals are audited and answered as `done`. */
-	beginAppCall(principal: VerifiedPrincipal, call: ToolCall): Promise<Result<AppCallGrant, Failure>>;
+	beginAppCall(principal: VerifiedPrincipal, call: ToolCall): Promise<Result<AppCallBegun, Failure>>;
 	/** The modules of a live ticket's version (for a cold isolate), after checking their content hash. */
 	appCode(principal: VerifiedPrincipal, ticketId: string): Promise<Result<{ modules: Record<string, string> }, Failure>>;
 	/** One `ctx.storage` operation of a live call, scoped to its app, within its quota. */

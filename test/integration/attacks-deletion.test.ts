@@ -81,7 +81,7 @@ const restore = async (saved: [string, string][]) => {
 const stored = (tenantId: string) =>
 	runInDurableObject(kernel(tenantId), (_o: TenantObject, s) =>
 		Object.fromEntries(
-			["mem_entities", "mem_observations", "audit", "api_keys", "live_sessions", "sessions"].map((t) => [
+			["mem_entities", "mem_observations", "audit", "api_keys", "sessions"].map((t) => [
 				t,
 				s.storage.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${t}`).one().n,
 			]),
@@ -116,7 +116,6 @@ describe("deleting a user", () => {
 			mem_observations: 0,
 			audit: 0,
 			api_keys: 0,
-			live_sessions: 0,
 			sessions: 0,
 		});
 		expect(await ran(await callTool(tokens.access_token, "read_graph", {}))).not.toBe("ran");
@@ -188,7 +187,7 @@ describe("deleting a tenant", () => {
 		expect(res.status).toBe(200);
 		expect(await res.json()).toMatchObject({ deleted: true, tenantId: team.id, members: 2, keys: 1 });
 
-		expect(await stored(team.id)).toEqual({ mem_entities: 0, mem_observations: 0, audit: 0, api_keys: 0, live_sessions: 0, sessions: 0 });
+		expect(await stored(team.id)).toEqual({ mem_entities: 0, mem_observations: 0, audit: 0, api_keys: 0, sessions: 0 });
 		await restore(k.saved);
 		expect(await ran(await callTool(k.key, "read_graph", {}))).not.toBe("ran");
 		expect(await stored(team.id)).toMatchObject({ mem_entities: 0, api_keys: 0 });

@@ -475,7 +475,7 @@ describe("one hop: sessions in the tenant's registry", () => {
 		const methods = (await auditRows(account.tenantId, id)).map((r) => r.method);
 		expect(methods.filter((m) => m === "session/delete")).toHaveLength(1);
 		const live = await runInDurableObject(tenantOf(account.tenantId), (_o: TenantObject, s) =>
-			Number(s.storage.sql.exec("SELECT COUNT(*) AS n FROM live_sessions").one().n),
+			Number(s.storage.sql.exec("SELECT COUNT(*) AS n FROM sessions").one().n),
 		);
 		expect(live).toBe(0);
 	});
@@ -566,7 +566,7 @@ describe("one hop: sessions in the tenant's registry", () => {
 		expect((await listDurableObjectIds(testEnv.SESSIONS)).length).toBe(before);
 		expect((await auditRows(account.tenantId, id)).filter((r) => r.method === "session/delete")).toHaveLength(1);
 		const slots = await runInDurableObject(tenantOf(account.tenantId), (_o: TenantObject, s) =>
-			Number(s.storage.sql.exec("SELECT COUNT(*) AS n FROM live_sessions").one().n),
+			Number(s.storage.sql.exec("SELECT COUNT(*) AS n FROM sessions").one().n),
 		);
 		expect(slots).toBe(0);
 		expect((await rawPost(tokens.access_token, call(2, "read_graph", {}), headersFor(id))).status).toBe(404);
@@ -691,7 +691,7 @@ describe("one hop: sessions in the tenant's registry", () => {
 		const ok = await rawPost(tokens.access_token, call(2, "read_graph", {}), headersFor(id));
 		expect(ok.status).toBe(200);
 		const state = await runInDurableObject(kernel, (_o: TenantObject, s) => ({
-			live: Number(s.storage.sql.exec("SELECT COUNT(*) AS n FROM live_sessions").one().n),
+			live: Number(s.storage.sql.exec("SELECT COUNT(*) AS n FROM sessions").one().n),
 			hasObject: Number(s.storage.sql.exec("SELECT has_object FROM sessions WHERE session_id = ?", id).one().has_object),
 		}));
 		expect(state).toEqual({ live: 1, hasObject: 0 });

@@ -61,7 +61,7 @@ export async function hostedToolNeedingScope(
 
 /** The run context of a request: its bindings and the main module's exports (`ctx.exports`). */
 export function runContext(env: Env, ctx: ExecutionContext): AppRunContext {
-	return { env, exports: ctx.exports };
+	return { env, exports: ctx.exports, waitUntil: (work) => ctx.waitUntil(work) };
 }
 
 /** A lone hosted call on a 2024-11-05 SSE session: run here, answered on the session's stream. */

@@ -18,7 +18,7 @@
  * session from the registry on its first request. A session the kernel does not know is a 404;
  * a kernel or object that cannot be reached this time is a 503 (retry), never a 404.
  */
-import { InitializeRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import { InitializeRequestSchema, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { answerPlainToolCall, initializeResponse, negotiatedVersion } from "../../shared/mcp/answers";
 import { RpcCode } from "../../shared/errors";
 import { errorBody, isRequest, type RpcMessage, type RpcRequest } from "../../shared/mcp/jsonrpc";
@@ -33,6 +33,7 @@ import { sessionNotFound, sessionRefusal, sessionUnavailable } from "../../share
 import type { Env } from "../../shared/env";
 import { answerHostedCall, type AppRunContext } from "../apps/run";
 import { isHostedCall } from "../apps/lanes";
+import { hostedCatalog } from "../../shared/mcp/hosted-catalog";
 
 const answer = (sessionId: string, body: unknown) =>
 	new Response(JSON.stringify(body), { status: 200, headers: { "Content-Type": "application/json", "Mcp-Session-Id": sessionId } });
@@ -145,6 +146,22 @@ export async function answerInTenant(
 		return live ? new Response(null, { status: 202, headers: { "Mcp-Session-Id": sessionId } }) : sessionNotFound();
 	}
 	if (isHostedCall(message)) {
+		// 2025-11-25 `params.task`: only for a hosted tool whose manifest allows tasks, as for a built-in tool.
+		const task = message.params?.task as { ttl?: unknown } | undefined;
+		if (task !== undefined) {
+			const name = String(message.params?.name);
+			const hosted = await hostedCatalog(principal.tenantId, () => tenant.hostedTools());
+			if (!hosted.tools.find((t) => t.name === name)?.execution)
+				return answer(sessionId, {
+					jsonrpc: "2.0",
+					id: message.id,
+					// The SDK server's wording for a built-in tool (McpError prefixes the code).
+					error: {
+						code: RpcCode.MethodNotFound,
+						message: new McpError(RpcCode.MethodNotFound, "This tool does not run as a task.").message,
+					},
+				});
+		}
 		// The kernel checks the session (ToolCall.registered) and audits the revision it negotiated.
 		const { unknownSession, ...response } = await answerHostedCall(run, principal, message, {
 			lane: "streamable-http",
@@ -152,6 +169,7 @@ export async function answerInTenant(
 			traceId,
 			sessionId,
 			registered: true,
+			...(task !== undefined ? { task: typeof task?.ttl === "number" ? { ttlMs: task.ttl } : {} } : {}),
 		});
 		return unknownSession ? sessionNotFound() : answer(sessionId, response);
 	}

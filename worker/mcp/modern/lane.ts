@@ -193,8 +193,21 @@ function createModernServer(tenant: TenantOf, codec: RequestStateCodec<RoundStat
 		const hosted = ctx.http?.authInfo?.extra?.hosted as HostedRunner | undefined;
 		if (hosted && parseHostedToolName(name)) {
 			// A tenant's own tool: run from this Worker request (worker/apps/run.ts), audited by the kernel.
-			const r = await hosted(p, { name, arguments: args, lane: "modern", protocolVersion: MODERN_REVISION, traceId: traceFrom(ctx) });
+			// As a task when the manifest allows one and the request declared the extension (the kernel has the last word).
+			const entry = (await hostedCatalog(p.tenantId, () => tenant(p).hostedTools())).tools.find((t) => t.name === name);
+			const hostedTask = entry?.execution !== undefined && declaresTasks(ctx);
+			if (entry?.execution?.taskSupport === "required" && !hostedTask) throw tasksRequired();
+			const r = await hosted(p, {
+				name,
+				arguments: args,
+				lane: "modern",
+				protocolVersion: MODERN_REVISION,
+				traceId: traceFrom(ctx),
+				...(hostedTask ? { task: {} } : {}),
+			});
+			if (r.ok && r.value.task) return server.answerWithTask(ctx, createTaskResult(r.value.task)) as never;
 			if (r.ok) return r.value.result as never;
+			if (r.error.reason === "task_required") throw tasksRequired();
 			if (r.error.reason === "unknown_tool") throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${r.error.tool}`);
 			// Normally answered before this lane by the routes' 403 step-up; here only if a deploy changed the scope in between.
 			if (r.error.reason === "insufficient_scope")
