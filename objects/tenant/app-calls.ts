@@ -137,8 +137,7 @@ export class AppCalls {
 		const support = tool.task === "optional" || tool.task === "required" ? tool.task : undefined;
 		const asTask = call.task !== undefined && support !== undefined;
 		if (support === "required" && !asTask) {
-			const refused = k.admit(principal, row, "denied", "task_required", started);
-			if (refused) return ok({ kind: "done", outcome: refusalOutcome(refused) });
+			this.#write({ ...row, decision: "denied", outcome: "task_required" });
 			return err({ reason: "task_required", tool: name });
 		}
 		const manifest = active.version.manifest;
