@@ -18,7 +18,8 @@
  * authorised it, with its `created->working` row; the Worker answers the client with the task and
  * runs the code after; `finishAppCall` ends the task (`working->completed|failed`, one row with
  * the outcome and the outbound requests). A task-required tool called inline is refused
- * (`task_required`, audited), before any budget is spent.
+ * (`task_required`) before anything runs; like an unknown tool or a missing scope it pays from the
+ * request budget and its refusal rows aggregate (one per kind, caller and minute).
  *
  * Tickets live in memory: a kernel evicted mid-call refuses that call's storage operations (the
  * tool sees an error) and still writes its row when the Worker finishes it.
@@ -137,7 +138,9 @@ export class AppCalls {
 		const support = tool.task === "optional" || tool.task === "required" ? tool.task : undefined;
 		const asTask = call.task !== undefined && support !== undefined;
 		if (support === "required" && !asTask) {
-			this.#write({ ...row, decision: "denied", outcome: "task_required" });
+			// Nothing runs, but the request budget pays and the rows aggregate, as for the refusals above.
+			const refused = k.admit(principal, row, "denied", "task_required", started);
+			if (refused) return ok({ kind: "done", outcome: refusalOutcome(refused) });
 			return err({ reason: "task_required", tool: name });
 		}
 		const manifest = active.version.manifest;

@@ -184,9 +184,34 @@ describe("hosted tools as tasks", () => {
 		).rejects.toThrow("This tool does not run as a task.");
 		await client.close();
 		const rows = await s.k.recentAudit(20);
-		expect(rows.filter((r) => r.tool === "jobs__only").map((r) => `${r.decision}:${r.outcome}`)).toEqual([
+		// Every lane asks the kernel, which pays the refusals from the request budget: one aggregated row a minute.
+		expect(rows.filter((r) => r.tool === "jobs__only").map((r) => `${r.decision}:${r.outcome}`)).toEqual(["denied:task_required"]);
+		expect(await transitions(s.tenantId)).toEqual([]);
+	});
+
+	it("calling a task-required hosted tool inline in a loop is rate-limited and writes one aggregated row", async () => {
+		const s = await jobsTenant();
+		const inline = { name: "jobs__only", arguments: {}, lane: "modern" as const, protocolVersion: MODERN, traceId: "t" };
+		let refused = 0;
+		let limited = 0;
+		for (let i = 0; i < 160; i++) {
+			const r = (await s.k.beginAppCall(s.p, inline)) as { ok: boolean; error?: { reason: string }; value?: AppCallBegun };
+			if (!r.ok && r.error?.reason === "task_required") refused++;
+			else if (r.ok && r.value?.kind === "done" && r.value.outcome.result._meta?.["io.smcp/retryAfterSeconds"] !== undefined) limited++;
+		}
+		// The request budget pays for every refusal: past it, the caller is told to wait.
+		expect(refused).toBeGreaterThan(0);
+		expect(limited).toBeGreaterThan(20);
+		expect(refused + limited).toBe(160);
+		const rows = await runInDurableObject(kernel(s.tenantId), (_o: TenantObject, st) =>
+			st.storage.sql
+				.exec<{ decision: string; outcome: string }>("SELECT decision, outcome FROM audit WHERE tool = 'jobs__only' ORDER BY seq")
+				.toArray(),
+		);
+		// One row per kind, caller and minute: the first refusal and the first rate limit.
+		expect(rows.map((r) => `${r.decision}:${r.outcome}`)).toEqual([
 			"denied:task_required",
-			"denied:task_required",
+			expect.stringMatching(/^rate_limited:retry_after:\d+s$/),
 		]);
 		expect(await transitions(s.tenantId)).toEqual([]);
 	});

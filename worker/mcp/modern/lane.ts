@@ -196,7 +196,7 @@ function createModernServer(tenant: TenantOf, codec: RequestStateCodec<RoundStat
 			// As a task when the manifest allows one and the request declared the extension (the kernel has the last word).
 			const entry = (await hostedCatalog(p.tenantId, () => tenant(p).hostedTools())).tools.find((t) => t.name === name);
 			const hostedTask = entry?.execution !== undefined && declaresTasks(ctx);
-			if (entry?.execution?.taskSupport === "required" && !hostedTask) throw tasksRequired();
+			// A task-required tool called inline is refused by the kernel (-32021 below): audited and paid from the budget.
 			const r = await hosted(p, {
 				name,
 				arguments: args,
