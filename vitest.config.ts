@@ -63,6 +63,8 @@ export default defineConfig({
 				],
 				test: {
 					name: "workers",
+					// A real loopback listener the raw-network attack tests must never reach (apps-raw-network.test.ts).
+					globalSetup: ["test/integration/loopback-trap.setup.ts"],
 					// `npm run bench` adds the timed scenarios in bench/workerd (SMCP_BENCH=1); `npm test` never runs them.
 					include: ["test/integration/**/*.test.ts", ...(process.env.SMCP_BENCH === "1" ? ["bench/workerd/**/*.test.ts"] : [])],
 				},

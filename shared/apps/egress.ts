@@ -80,7 +80,7 @@ export interface EgressAuditRecord {
 	bytes: number;
 }
 
-const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
+const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT"]);
 
 /**
  * Builds an audit record, normalising its fields so a caller cannot smuggle more into them.

@@ -10,8 +10,9 @@
  *   `secretHeaders` (the code never holds those secrets), and records host, method, status and
  *   bytes of each request (never its path, query, headers or body).
  * - {@link Egress}, the isolate's `globalOutbound`: anything that reaches the network without the
- *   runner's `fetch` (which should be nothing) still meets the allow-list, returns redirects
- *   unfollowed, carries no secret and is logged.
+ *   runner's `fetch` (which should be nothing but a `WebSocket`) still meets the allow-list, loses
+ *   `Upgrade`, returns redirects unfollowed, carries no secret and is logged. A raw TCP socket
+ *   (`connect()` of `cloudflare:sockets`) is closed before it opens.
  *
  * Loopback hosts (http allowed) only when the deployment itself runs on loopback (`wrangler dev`,
  * tests): `SMCP_PUBLIC_ORIGIN` decides, never the app.
@@ -167,6 +168,22 @@ export class Egress extends WorkerEntrypoint<Env, EgressProps> {
 		record(response.status);
 		return response;
 	}
+
+	/**
+	 * A raw TCP socket (`connect()` of `cloudflare:sockets`): refused, whatever the address. The gateway
+	 * decides requests, not byte streams, so there is no allow-list to apply; the attempt is logged.
+	 */
+	override async connect(socket: Socket): Promise<void> {
+		const { tenant, app } = this.ctx.props;
+		const address = await socket.opened.then((info) => info.localAddress ?? "(unknown)").catch(() => "(unknown)");
+		log("info", "app.egress_direct", { tenant, app, ...egressAuditRecord(socketHost(address), "CONNECT", 0, 0) });
+		await socket.close();
+	}
+}
+
+/** The host of a `connect()` address (`host:port`) for the log, or `(invalid)`. */
+function socketHost(address: string): string {
+	return /^[A-Za-z0-9.\-[\]:]{1,300}$/.test(address) ? address.toLowerCase() : "(invalid)";
 }
 
 /** The host of a URL for the audit (no path, no query), or `(invalid)`. */
