@@ -11,8 +11,10 @@
  *   bytes of each request (never its path, query, headers or body).
  * - {@link Egress}, the isolate's `globalOutbound`: anything that reaches the network without the
  *   runner's `fetch` (which should be nothing but a `WebSocket`) still meets the allow-list, loses
- *   `Upgrade`, returns redirects unfollowed, carries no secret and is logged. A raw TCP socket
- *   (`connect()` of `cloudflare:sockets`) is closed before it opens.
+ *   `Upgrade`, returns redirects unfollowed, carries no secret and is logged. It knows no call, so
+ *   it keeps its own budget: `limits.subRequests` requests per isolate per minute, and response
+ *   bodies cut at `MAX_EGRESS_RESPONSE_BYTES`. A raw TCP socket (`connect()` of
+ *   `cloudflare:sockets`) is closed before it opens.
  *
  * Loopback hosts (http allowed) only when the deployment itself runs on loopback (`wrangler dev`,
  * tests): `SMCP_PUBLIC_ORIGIN` decides, never the app.
@@ -142,15 +144,43 @@ export interface EgressProps {
 	app: string;
 	egress: string[];
 	allowLoopback: boolean;
+	/** The isolate's loader id (tenant, app, version, secrets epoch): what the budget counts by. */
+	isolate: string;
+	/** `limits.subRequests`: requests this door lets through per isolate per minute. */
+	subRequests: number;
+}
+
+/** How long one window of the direct door's budget lasts. */
+export const DIRECT_WINDOW_MS = 60_000;
+/** Windows kept in memory before old ones are dropped (one per warm isolate). */
+const MAX_DIRECT_WINDOWS = 1024;
+/** Requests through the direct door, by isolate, in the current window (this Worker isolate's view). */
+const directWindows = new Map<string, { since: number; used: number }>();
+
+/** Takes one request from an isolate's direct-door budget; false when the window's share is spent. */
+export function takeDirect(isolate: string, allowed: number, now: number): boolean {
+	let w = directWindows.get(isolate);
+	if (!w || now - w.since >= DIRECT_WINDOW_MS) {
+		if (directWindows.size >= MAX_DIRECT_WINDOWS)
+			for (const [k, v] of directWindows)
+				if (now - v.since >= DIRECT_WINDOW_MS || directWindows.size >= MAX_DIRECT_WINDOWS) directWindows.delete(k);
+		w = { since: now, used: 0 };
+		directWindows.set(isolate, w);
+	}
+	if (w.used >= allowed) return false;
+	w.used++;
+	return true;
 }
 
 /**
  * The isolate's `globalOutbound`: the allow-list for any request that did not come through the
- * runner's `fetch`. No secret headers, no redirect following; every request is logged.
+ * runner's `fetch` (a `WebSocket` does not). No secret headers, no redirect following; every request
+ * is logged. No call's budget is known here (the door is fixed per isolate), so it keeps its own:
+ * `limits.subRequests` requests per isolate per minute, and bodies cut at `MAX_EGRESS_RESPONSE_BYTES`.
  */
 export class Egress extends WorkerEntrypoint<Env, EgressProps> {
 	override async fetch(request: Request): Promise<Response> {
-		const { tenant, app, egress, allowLoopback } = this.ctx.props;
+		const { tenant, app, egress, allowLoopback, isolate, subRequests } = this.ctx.props;
 		const decision = decideEgress(egress, request.url, { allowLoopback });
 		const record = (status: number) =>
 			log("info", "app.egress_direct", {
@@ -162,11 +192,24 @@ export class Egress extends WorkerEntrypoint<Env, EgressProps> {
 			record(0);
 			return new Response(`egress refused: ${decision.reason}`, { status: 403 });
 		}
+		if (!takeDirect(isolate, subRequests, Date.now())) {
+			record(0);
+			return new Response(`egress refused: this app made its ${subRequests} direct requests this minute (limits.subRequests)`, {
+				status: 429,
+				headers: { "Retry-After": "60" },
+			});
+		}
 		const headers = new Headers(request.headers);
 		for (const h of DROPPED) headers.delete(h);
 		const response = await upstream(new Request(request.url, { method: request.method, headers, body: request.body, redirect: "manual" }));
 		record(response.status);
-		return response;
+		const announced = Number(response.headers.get("Content-Length") ?? "0");
+		if (announced > MAX_EGRESS_RESPONSE_BYTES) {
+			await response.body?.cancel();
+			return new Response(`the response from ${decision.host} is over ${MAX_EGRESS_RESPONSE_BYTES} bytes`, { status: 502 });
+		}
+		if (response.body === null) return response;
+		return new Response(capped(response.body, MAX_EGRESS_RESPONSE_BYTES, decision.host), response);
 	}
 
 	/**
@@ -184,6 +227,23 @@ export class Egress extends WorkerEntrypoint<Env, EgressProps> {
 /** The host of a `connect()` address (`host:port`) for the log, or `(invalid)`. */
 function socketHost(address: string): string {
 	return /^[A-Za-z0-9.\-[\]:]{1,300}$/.test(address) ? address.toLowerCase() : "(invalid)";
+}
+
+/** A body that passes at most `max` bytes, then fails (the reader sees an error, the upstream is cancelled). */
+function capped(body: ReadableStream<Uint8Array>, max: number, host: string): ReadableStream<Uint8Array> {
+	const reader = body.getReader();
+	let bytes = 0;
+	return new ReadableStream<Uint8Array>({
+		async pull(controller) {
+			const { done, value } = await reader.read();
+			if (done) return controller.close();
+			bytes += value.byteLength;
+			if (bytes <= max) return controller.enqueue(value);
+			await reader.cancel();
+			controller.error(new TypeError(`the response from ${host} is over ${max} bytes`));
+		},
+		cancel: (reason) => reader.cancel(reason),
+	});
 }
 
 /** The host of a URL for the audit (no path, no query), or `(invalid)`. */

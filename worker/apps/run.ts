@@ -161,7 +161,8 @@ async function execute(
 			.sort()
 			.join("\n"),
 	).slice(0, 16);
-	const worker = env.LOADER.get(`${principal.tenantId}:${ticket.app}:${ticket.hash}:${epoch}`, async () => {
+	const isolate = `${principal.tenantId}:${ticket.app}:${ticket.hash}:${epoch}`;
+	const worker = env.LOADER.get(isolate, async () => {
 		const code = (await tenant.appCode(principal, ticket.id)) as Result<{ modules: Record<string, string> }, Failure>;
 		if (!code.ok) throw new Error(`app code unavailable: ${code.error.reason === "internal" ? code.error.detail : code.error.reason}`);
 		return {
@@ -172,7 +173,14 @@ async function execute(
 			// Nothing of SMCP's: capabilities arrive per call, as arguments (call-host.ts).
 			env: {},
 			globalOutbound: exports.Egress({
-				props: { tenant: principal.tenantId, app: ticket.app, egress: manifest.egress, allowLoopback: budget.allowLoopback },
+				props: {
+					tenant: principal.tenantId,
+					app: ticket.app,
+					egress: manifest.egress,
+					allowLoopback: budget.allowLoopback,
+					isolate,
+					subRequests: manifest.limits.subRequests,
+				},
 			}),
 			tails: [exports.AppTail({ props: { tenant: principal.tenantId, app: ticket.app, redact: values } })],
 			limits: platformLimits(manifest),
