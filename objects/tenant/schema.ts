@@ -2,7 +2,7 @@
  * @module objects/tenant/schema
  * TenantObject's schema migrations, in order. Never edit an entry that has shipped.
  */
-import { AUDIT_SCHEMA_V1 } from "../../shared/audit/store";
+import { AUDIT_INDEXES_V2, AUDIT_SCHEMA_V1 } from "../../shared/audit/store";
 import { HANDLES_SCHEMA_V1 } from "../../shared/mcp/handles";
 import { MEMORY_SCHEMA_V1, MEMORY_SEARCH_V2 } from "../../shared/catalog/packs/memory/store";
 import type { Migration } from "../migrations";
@@ -20,4 +20,5 @@ export const TENANT_MIGRATIONS: readonly Migration[] = [
 	{ id: 7, name: "memory search: one index row per observation", sql: MEMORY_SEARCH_V2 },
 	{ id: 8, name: "session registry", sql: SESSIONS_SCHEMA_V1 },
 	{ id: 9, name: "tenant apps: versions, secrets, storage, logs", sql: APPS_SCHEMA_V1 },
+	{ id: 10, name: "audit trail: indexes trimmed to its queries", sql: AUDIT_INDEXES_V2 },
 ];

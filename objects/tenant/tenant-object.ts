@@ -153,7 +153,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		if (!outcome) {
 			try {
 				// The state change and its audit row commit together or not at all.
-				outcome = this.ctx.storage.transactionSync(() => {
+				outcome = this.#atomically(() => {
 					const nonce = call.confirmation?.nonce;
 					if (nonce)
 						this.ctx.storage.sql.exec(
@@ -312,7 +312,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 
 	/** Retention: prunes audit rows older than the configured days. Safe to run twice. */
 	override async alarm(): Promise<void> {
-		const pruned = this.ctx.storage.transactionSync(() => {
+		const pruned = this.#atomically(() => {
 			new HandleStore(this.ctx.storage.sql).prune();
 			this.#sessions.prune(Date.now());
 			return this.#audit.prune(Date.now() - this.#limits.retentionMs);
@@ -323,7 +323,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 
 	/** Registers a new API key's metadata (the key itself is never sent here). */
 	async registerApiKey(actor: AuthSubject, key: Omit<ApiKeyInfo, "lastUsedAt" | "revokedAt">): Promise<void> {
-		this.ctx.storage.transactionSync(() => {
+		this.#atomically(() => {
 			insertKey(this.ctx.storage.sql, key);
 			this.#audit.append(this.#authRow(actor, "auth/api_key_created", "allowed", `key_${key.keyId} scopes:${key.scopes.join(" ")}`));
 		});
@@ -332,7 +332,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 
 	/** Revokes an API key at once (the kernel refuses it from the next call on). */
 	async revokeApiKey(actor: AuthSubject, keyId: string): Promise<boolean> {
-		return this.ctx.storage.transactionSync(() => {
+		return this.#atomically(() => {
 			const done = markRevoked(this.ctx.storage.sql, keyId, Date.now());
 			if (done) this.#audit.append(this.#authRow(actor, "auth/api_key_revoked", "allowed", `key_${keyId}`));
 			return done;
@@ -347,7 +347,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 	/** Operator: suspends or reactivates the tenant. */
 	async setSuspended(actor: AuthSubject, suspended: boolean): Promise<void> {
 		this.#suspended = undefined;
-		this.ctx.storage.transactionSync(() => {
+		this.#atomically(() => {
 			setSuspendedFlag(this.ctx.storage.sql, suspended);
 			this.#audit.append(this.#authRow(actor, suspended ? "admin/suspend" : "admin/reactivate", "allowed", "ok"));
 		});
@@ -469,19 +469,23 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		};
 	}
 
-	/** A transaction whose failure also drops the in-memory copies (buckets, sessions) its writes updated. */
+	/**
+	 * A transaction whose failure also drops the in-memory copies (buckets, sessions, the audit
+	 * chain's head) its writes updated. Every transaction of the kernel goes through here.
+	 */
 	#atomically<T>(fn: () => T): T {
 		try {
 			return this.ctx.storage.transactionSync(fn);
 		} catch (e) {
 			this.#buckets.clear();
 			this.#sessions.forget();
+			this.#audit.forget();
 			throw e;
 		}
 	}
 
 	#write(input: AuditInput): void {
-		this.ctx.storage.transactionSync(() => this.#audit.append(input));
+		this.#atomically(() => this.#audit.append(input));
 	}
 
 	#ensureAlarm(): void {
