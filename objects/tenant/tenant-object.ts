@@ -117,6 +117,8 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		const progress: ProgressReport[] = [];
 		const logs: LogReport[] = [];
 		let args: Record<string, unknown> = {};
+		// One transaction, one commit per call: the checks and the rate-limit take, then the tool in a
+		// savepoint with its audit row (or the refusal's row).
 		this.#atomically(() => {
 			const refusal = this.#credentialRefusal(principal, started);
 			if (refusal) {
@@ -148,12 +150,12 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 				decision = "denied";
 				outcome = errorOutcome(refused.message);
 				this.#audit.append({ ...row, decision, outcome: refused.reason, durationMs: Date.now() - started });
+				return;
 			}
-		});
-		if (!outcome) {
 			try {
-				// The state change and its audit row commit together or not at all.
-				outcome = this.#atomically(() => {
+				// The state change and its audit row commit together or not at all: a savepoint inside the
+				// call's one transaction, so that a failed tool leaves the rate-limit take and its own row.
+				outcome = this.#savepoint(() => {
 					const nonce = call.confirmation?.nonce;
 					if (nonce)
 						this.ctx.storage.sql.exec(
@@ -182,7 +184,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 					const denied = e instanceof AccessDenied;
 					if (denied) decision = "denied";
 					outcome = errorOutcome(e.message);
-					this.#write({ ...row, decision, outcome: denied ? "access_denied" : "tool_error", durationMs: Date.now() - started });
+					this.#audit.append({ ...row, decision, outcome: denied ? "access_denied" : "tool_error", durationMs: Date.now() - started });
 				} else {
 					log("error", "tool.crash", {
 						tenant: principal.tenantId,
@@ -190,11 +192,11 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 						trace: call.traceId,
 						error: e instanceof Error ? e.name : "unknown",
 					});
-					this.#write({ ...row, decision, outcome: "internal_error", durationMs: Date.now() - started });
+					this.#audit.append({ ...row, decision, outcome: "internal_error", durationMs: Date.now() - started });
 					failure = { reason: "tool_failed", tool: tool.name, message: e instanceof Error ? e.message : String(e) };
 				}
 			}
-		}
+		});
 		this.#ensureAlarm();
 		// An allowed call is in the audit trail already: a debug line. Refusals and errors: warn.
 		if (logEnabled(decision === "allowed" ? "debug" : "warn"))
@@ -479,6 +481,16 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		} catch (e) {
 			this.#buckets.clear();
 			this.#sessions.forget();
+			this.#audit.forget();
+			throw e;
+		}
+	}
+
+	/** A savepoint inside the current transaction; its failure also drops the audit head it may have moved. */
+	#savepoint<T>(fn: () => T): T {
+		try {
+			return this.ctx.storage.transactionSync(fn);
+		} catch (e) {
 			this.#audit.forget();
 			throw e;
 		}

@@ -311,6 +311,22 @@ describe("a kernel transaction that fails half-way (§7 row 51)", () => {
 			[3, "ok"],
 		]);
 		expect(await t.stub.verifyAudit()).toEqual({ ok: true, checked: 3 });
+		// The same for a whole transaction: a session whose opening row went in, then failed.
+		vi.spyOn(AuditStore.prototype, "append").mockImplementationOnce(function (this: AuditStore, input) {
+			append.call(this, input);
+			throw new Error("disk I/O error");
+		});
+		const open = await runInDurableObject(t.stub, (o: TenantObject) =>
+			o.openSession(p, "sid-failed", record, register).then(
+				() => "opened",
+				(e: Error) => e.message,
+			),
+		);
+		expect(open).toBe("disk I/O error");
+		vi.spyOn(AuditStore.prototype, "append").mockImplementation(append);
+		expect(await t.stub.openSession(p, "sid-ok", record, register)).toEqual({ ok: true, value: true });
+		expect((await t.stub.exportAudit(3, 10)).rows.map((r) => [r.seq, r.method])).toEqual([[4, "initialize"]]);
+		expect(await t.stub.verifyAudit()).toEqual({ ok: true, checked: 4 });
 	});
 });
 
