@@ -8,17 +8,13 @@
 import { OAuthProvider } from "@cloudflare/workers-oauth-provider";
 import { configureLog, log, logEnabled } from "../shared/log";
 import { SCOPES } from "../shared/rpc/principal";
-import { handleAuthorize } from "./oauth/authorize";
 import { resolveConfig, type Config } from "../shared/config";
 import type { Env } from "../shared/env";
 import { guard } from "./edge/guard";
-import { handleAccount } from "./account/routes";
-import { handleAdmin } from "./admin/routes";
 import { ApiKeyStore } from "./identity/api-keys";
 import type { ApiKeyProps } from "./oauth/principal";
 import { auditAuthEvent } from "./oauth/auth-events";
 import { handleMcp, handleSse } from "./mcp/routes";
-import { handleOidcCallback } from "./identity/oidc/flow";
 import { begin, traceOf, type RequestInfo } from "./edge/request-log";
 import { guardTokenRequest } from "./oauth/token-guard";
 import { bearerOf, cacheKey, forgetAll, generation, lookup, remember, ttlMs, type VerifiedAuth } from "./edge/token-cache";
@@ -88,10 +84,12 @@ const changesAuthorization = (request: Request, path: string) =>
 const defaultHandler = {
 	async fetch(request: Request, env: Env): Promise<Response> {
 		const url = new URL(request.url);
-		if (url.pathname === "/authorize") return handleAuthorize(request, env);
-		if (url.pathname === "/oidc/callback") return handleOidcCallback(request, env);
-		if (url.pathname.startsWith("/admin/")) return handleAdmin(request, env, traceOf(request));
-		if (url.pathname === "/account" || url.pathname.startsWith("/account/")) return handleAccount(request, env);
+		// Pages, sign-in (OIDC included) and the admin API are loaded on first use, not at start-up.
+		if (url.pathname === "/authorize") return (await import("./oauth/authorize")).handleAuthorize(request, env);
+		if (url.pathname === "/oidc/callback") return (await import("./identity/oidc/flow")).handleOidcCallback(request, env);
+		if (url.pathname.startsWith("/admin/")) return (await import("./admin/routes")).handleAdmin(request, env, traceOf(request));
+		if (url.pathname === "/account" || url.pathname.startsWith("/account/"))
+			return (await import("./account/routes")).handleAccount(request, env);
 		if (url.pathname === "/healthz") return Response.json({ ok: true });
 		if (url.pathname === "/" && request.method === "GET") {
 			return new Response(`SMCP is running. Connect an MCP client to ${url.origin}/mcp (or ${url.origin}/sse).\n`, {

@@ -14,7 +14,12 @@ import { pairedRatio, summarize } from "./stats.mjs";
  *   machine: { nproc: number, model: string, memGiB: number, kernel: string, loadavg: string },
  *   versions: Record<string, string>, results: Results, idleRss: Record<string, number>,
  *   idle?: Record<string, { sessions: number, cpuMsPerSecond: number, rssMiB: number }>,
- *   seed: { entities: number, seconds: number } | null, notes: string[]
+ *   seed: { entities: number, seconds: number } | null, notes: string[],
+ *   bundle?: { bytes: number, gzipBytes: number, groups: { name: string, bytes: number }[] },
+ *   cold?: Record<string, number> | null,
+ *   startup?: { cpuMs: number, byGroup: { name: string, ms: number }[] } | null,
+ *   capacity?: Capacity | null,
+ *   idleLong?: IdleLong | null
  * }} Run
  */
 
@@ -31,6 +36,7 @@ const fmtMs = (/** @type {number} */ x) => (!Number.isFinite(x) ? "–" : x >= 1
 const fmtCpu = (/** @type {number} */ x) => (!Number.isFinite(x) ? "–" : x.toFixed(2));
 const fmtX = (/** @type {number} */ x) => (!Number.isFinite(x) ? "–" : `${x.toFixed(2)}×`);
 const fmtPct = (/** @type {number} */ x) => (!Number.isFinite(x) ? "–" : `${(x * 100).toFixed(1)} %`);
+const fmtKiB = (/** @type {number} */ x) => (!Number.isFinite(x) ? "–" : (x / 1024).toFixed(0));
 const fmtMiB = (/** @type {number} */ x) => (!Number.isFinite(x) ? "–" : String(Math.round(x)));
 
 /**
@@ -181,6 +187,8 @@ export function resultsMarkdown(run) {
 	const rows = [
 		["smcp", "trivial-mcp-c8", "`read_graph`, empty graph (trivial)", "`/mcp` 2025-11-25"],
 		["smcp", "trivial-modern-c8", "`read_graph`, empty graph (trivial)", "2026-07-28 (stateless)"],
+		["smcp", "lanes-c8", "`read_graph`, trivial, the lanes cell: 2025 lane …", "`/mcp` 2025-11-25"],
+		["smcp-modern", "lanes-c8", "… and the 2026-07-28 lane, interleaved with it", "2026-07-28 (stateless)"],
 		["smcp", "trivial-sse-c8", "`read_graph`, empty graph (trivial)", "`/sse` 2024-11-05"],
 		["agent", "trivial-sse-c8", "McpAgent `add` (peer, for the `/sse` ratio)", "`/sse` 2024-11-05"],
 		["smcp", "read-mcp-c8", `\`search_nodes\` on ${entities} (read)`, "`/mcp` 2025-11-25"],
@@ -206,7 +214,7 @@ export function resultsMarkdown(run) {
 				.map(([key, g, what, lane]) => {
 					const m = s("runtime", g, key);
 					if (!m) return null;
-					const base = k("runtime", "trivial-mcp-c8", key === "smcpna" ? "smcp" : key);
+					const base = g === "lanes-c8" ? k("runtime", g, "smcp") : k("runtime", "trivial-mcp-c8", key === "smcpna" ? "smcp" : key);
 					return [
 						what,
 						lane,
@@ -252,6 +260,64 @@ export function resultsMarkdown(run) {
 			`Sessions opened (initialize + one call), left alone for ${run.params.idleSettleMs / 1000} s, then the server's CPU measured over ${run.params.idleMs / 1000} s of silence (whole workerd process).`,
 			"",
 		);
+	}
+
+	// Size and cold start.
+	if (run.bundle) {
+		const b = run.bundle;
+		out.push("### Size and cold start (SMCP's Worker)", "");
+		const top = b.groups.slice(0, 10);
+		const rest = b.groups.slice(10).reduce((a, g) => a + g.bytes, 0);
+		const sum = b.groups.reduce((a, g) => a + g.bytes, 0) || 1;
+		out.push(
+			`Bundle as \`wrangler deploy\` uploads it: ${fmtKiB(b.bytes)} KiB, **${fmtKiB(b.gzipBytes)} KiB gzip** (one module, front Worker and both Durable Object classes). What takes it (esbuild's metafile, bytes in the output):`,
+			"",
+			table(
+				["workload", "KiB", "share"],
+				[...top.map((g) => [`\`${g.name}\``, fmtKiB(g.bytes), fmtPct(g.bytes / sum)]), ["the rest", fmtKiB(rest), fmtPct(rest / sum)]],
+			),
+			"",
+		);
+		if (run.startup) {
+			const st = run.startup;
+			out.push(
+				`Script start-up (top-level evaluation of the bundle, which a cold request pays in production unless the isolate was warmed during the TLS handshake; \`wrangler check startup\`'s CPU profile, median of ${run.params.coldRounds ?? 1}): **${st.cpuMs.toFixed(1)} ms** of CPU on this machine; by package: ${st.byGroup
+					.slice(0, 6)
+					.map((g) => `${g.name} ${g.ms.toFixed(1)} ms`)
+					.join(", ")}.`,
+				"",
+			);
+		}
+		const c = run.cold;
+		if (c)
+			out.push(
+				table(
+					["workload", "first ms", "warm ms", "first ÷ warm"],
+					[
+						[
+							"first MCP call (2026-07-28 `read_graph`) on a fresh workerd process: front Worker isolate and TenantObject new",
+							fmtMs(c.frontFirst ?? NaN),
+							fmtMs(c.warm ?? NaN),
+							fmtX((c.frontFirst ?? NaN) / (c.warm ?? NaN)),
+						],
+						[
+							"then a second tenant's first call: a new TenantObject (constructor, migration check, first SQLite reads)",
+							fmtMs(c.tenantFirst ?? NaN),
+							fmtMs(c.tenantWarm ?? NaN),
+							fmtX((c.tenantFirst ?? NaN) / (c.tenantWarm ?? NaN)),
+						],
+						[
+							"the process's first 2024-11-05 session (`GET /sse`, `initialize`, one call): the first SessionObject, its SDK server built",
+							fmtMs(c.sessionFirst ?? NaN),
+							fmtMs(c.sessionNext ?? NaN),
+							fmtX((c.sessionFirst ?? NaN) / (c.sessionNext ?? NaN)),
+						],
+					],
+				),
+				"",
+				`Medians of ${run.params.coldRounds ?? 1} restart(s) of workerd on the same storage (tokens stay valid); warm is the median of the next 20 calls (10 for the second tenant), and for sessions of the next 5 sessions, each with its own new SessionObject. Loopback, sequential, one client. workerd evaluates the bundle's top level when it starts, before the first request: the script start-up above is not in these times.`,
+				"",
+			);
 	}
 
 	// wrangler dev.
@@ -327,6 +393,11 @@ export function targets(run) {
 	const r6 = pairedRatio(k("runtime|read-mcp-c8|smcp"), k("runtime|trivial-mcp-c8|smcp"), "p50");
 	const r6b = pairedRatio(k("runtime|read-mcp-c8|smcp"), k("runtime|trivial-mcp-c8|smcp"), "p99");
 	const auditCost = 1 - pairedRatio(k("runtime|audit-mcp-c8|smcp"), k("runtime|audit-mcp-c8|smcpna"), "rate");
+	// The 2026-07-28 lane against the 2025 lane: both measured in one interleaved cell (lanes-c8).
+	const modernRate = pairedRatio(k("runtime|lanes-c8|smcp-modern"), k("runtime|lanes-c8|smcp"), "rate");
+	const modernCpu = pairedRatio(k("runtime|lanes-c8|smcp-modern"), k("runtime|lanes-c8|smcp"), "cpuMsPerOp");
+	const wdCeiling = pairedRatio(k("wrangler|trivial-mcp-c8|smcp"), k("wrangler|trivial-mcp-c8|static"), "rate");
+	const coldRatio = (run.cold?.frontFirst ?? NaN) / (run.cold?.warm ?? NaN);
 	return [
 		{ name: "trivial tool calls/s ≥ 2.5× McpAgent (runtime direct, 8 sessions)", value: fmtX(r1), holds: yes(r1 >= 2.5, r1) },
 		{ name: "trivial tool calls/s ≥ 0.8× static Worker behind OAuth", value: fmtX(r2), holds: yes(r2 >= 0.8, r2) },
@@ -344,6 +415,27 @@ export function targets(run) {
 			holds: yes(auditCost <= 0.1, auditCost),
 		},
 		{ name: "stretch: match the OAuth ceiling (≥ 1.0× static)", value: fmtX(r2), holds: yes(r2 >= 1, r2) },
+		{
+			name: "the 2026-07-28 lane at ≥ 0.95× the 2025 lane's calls/s (trivial, 8 sessions)",
+			value: fmtX(modernRate),
+			holds: yes(modernRate >= 0.95, modernRate),
+		},
+		{
+			name: "the 2026-07-28 lane's CPU per call within 1.05× the 2025 lane's",
+			value: fmtX(modernCpu),
+			holds: yes(modernCpu <= 1.05, modernCpu),
+		},
+		{
+			name: "under `wrangler dev`: SMCP ≥ 0.9× the static+OAuth ceiling",
+			value: fmtX(wdCeiling),
+			holds: yes(wdCeiling >= 0.9, wdCeiling),
+		},
+		{ name: "the audit row costs < 5 % of throughput", value: fmtPct(auditCost), holds: yes(auditCost < 0.05, auditCost) },
+		{
+			name: "the first MCP call on a fresh isolate within 2× a warm one",
+			value: fmtX(coldRatio),
+			holds: yes(coldRatio <= 2, coldRatio),
+		},
 	];
 }
 

@@ -44,7 +44,6 @@ import type { Env } from "../../shared/env";
 import { migrate } from "../migrations";
 import { parseEventId, EventLog } from "./event-log";
 import { answerPlainToolCall, initializeResponse, negotiatedVersion, type KernelHost } from "../../shared/mcp/answers";
-import { createLegacyServer } from "./legacy-server";
 import { SESSION_MIGRATIONS } from "./schema";
 import { SessionTransport } from "./transport";
 
@@ -69,6 +68,14 @@ const META_KEY = "session";
 const DEFAULT_TTL_SECONDS = 86_400;
 /** lastSeen is written at most this often, to keep idle-touch writes cheap. */
 const TOUCH_EVERY_MS = 60_000;
+
+/**
+ * The SDK v1 server module (objects/session/legacy-server.ts, with the SDK's server and its JSON
+ * Schema validator), imported lazily: a session that never needs it (plain sessions answer in the
+ * tenant, one hop) never evaluates it, and neither does an isolate's start-up.
+ */
+let legacyServer: typeof import("./legacy-server") | undefined;
+const loadLegacyServer = () => import("./legacy-server");
 
 /** The session object. Its RPC surface is {@link SessionApi}. */
 export class SessionObject extends DurableObject<Env> implements SessionApi {
@@ -104,6 +111,8 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 			return rpcError(500, RpcCode.InternalError, "Internal error");
 		}
 		this.#trace = req.traceId;
+		// The SDK server's module is loaded on the first request that may need it, not at start-up.
+		if (!legacyServer && req.op !== "delete") legacyServer = await loadLegacyServer();
 		const headers = { "Mcp-Session-Id": req.sessionId };
 		const creates = (req.op === "post" && req.messages.some((m) => "method" in m && m.method === "initialize")) || req.op === "sse-open";
 
@@ -324,7 +333,8 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 		// The event log's tables, on the first request that needs streams (see the module note).
 		migrate(this.ctx.storage, SESSION_MIGRATIONS);
 		const transport = new SessionTransport(new EventLog(this.ctx.storage.sql), sessionId);
-		const server = createLegacyServer({
+		if (!legacyServer) throw new Error("bug: the legacy server module is loaded at the top of #handle");
+		const server = legacyServer.createLegacyServer({
 			...this.#kernelHost(this.#meta, sessionId),
 			catalog: catalogFor(this.env),
 			principalOf: (extra) => assertPrincipal(extra.authInfo?.extra?.principal),

@@ -22,7 +22,6 @@ import { resolveConfig } from "../../shared/config";
 import { TenantDirectory } from "../identity/tenants";
 import type { Env } from "../../shared/env";
 import { paramHeaderMismatch } from "./modern/param-headers";
-import { modernHandler } from "./modern/lane";
 import { annotate } from "../edge/request-log";
 import { answerInTenant } from "./one-hop";
 import { mintSessionId, verifySessionId } from "./session-id";
@@ -262,7 +261,7 @@ async function handleModern(
 		}
 	}
 	const authInfo = { token: "", clientId: principal.clientId, scopes: [...principal.scopes], extra: { principal, traceId } };
-	return (await modernHandler(env, secret)).fetch(request, { authInfo, parsedBody: decoded });
+	return (await (await import("./modern/lane")).modernHandler(env, secret)).fetch(request, { authInfo, parsedBody: decoded });
 }
 
 /** `/sse` (GET: open the stream) and `/sse/message?sessionId=` (POST: send a message). */
