@@ -25,12 +25,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { accountRecords, hashPassword } from "../scripts/create-account.mjs";
+import { capacity } from "./lib/capacity.mjs";
 import { bundleReport, firstRequests, startupProfile } from "./lib/coldstart.mjs";
 import { idleSessions, interleavedSteadyCalls, sessionSetups, steadyCalls } from "./lib/load.mjs";
 import { ModernClient, SseSession, StreamableSession } from "./lib/mcp.mjs";
 import { fixtureToken, smcpToken } from "./lib/oauth.mjs";
 import { cpuMs, machine, processTree, systemBusyMs } from "./lib/proc.mjs";
-import { chartSvg, costMarkdown, replaceBlock, resultsMarkdown, SERVERS } from "./lib/report.mjs";
+import { capacitySvg, chartSvg, costMarkdown, replaceBlock, resultsMarkdown, SERVERS } from "./lib/report.mjs";
 import { buildAll, ROOT, startRuntime, startWranglerDev, WRANGLER } from "./lib/servers.mjs";
 import { BENCH_LIMITS, DEV, NO_AUDIT, SPECS } from "./lib/specs.mjs";
 import { median, summarize } from "./lib/stats.mjs";
@@ -66,6 +67,8 @@ const P = QUICK
 			wranglerRounds: 1,
 			idleSettleMs: 1000,
 			idleMs: 2000,
+			idleRounds: 1,
+			capacity: { tenants: 4, entities: 1000, sessions: [1, 4, 16], tenantCounts: [1, 4], perTenant: 4, warmupMs: 300, durationMs: 800 },
 			coldRounds: 1,
 		}
 	: {
@@ -77,8 +80,18 @@ const P = QUICK
 			concurrencies: [1, 8, 32],
 			entities: 10_000,
 			wranglerRounds: 3,
-			idleSettleMs: 3000,
-			idleMs: 8000,
+			idleSettleMs: 2000,
+			idleMs: 10_000,
+			idleRounds: 3,
+			capacity: {
+				tenants: 16,
+				entities: 10_000,
+				sessions: [1, 4, 8, 16, 32, 64],
+				tenantCounts: [1, 2, 4, 8, 16],
+				perTenant: 4,
+				warmupMs: 500,
+				durationMs: 2000,
+			},
 			coldRounds: 3,
 		};
 /** At most this long, in total, is spent waiting for other processes to leave the CPU alone. */
@@ -288,33 +301,43 @@ async function runCells(mode, cells, rounds, servers, tokens, results) {
 }
 
 /**
- * Idle cost: 32 sessions per server opened and left alone, once as Streamable HTTP sessions
- * (no stream held open) and once as 2024-11-05 sessions (each holds its SSE stream open); the
- * server's CPU per second of silence, after a settling pause.
+ * Idle cost, in rounds against the same process: per server, its CPU per second with no session at
+ * all (the floor: workerd's own timers), then with 32 Streamable HTTP sessions left alone (no
+ * stream held open), then with 32 2024-11-05 sessions each holding its SSE stream; each window
+ * `idleMs` long after a settling pause. The servers take turns within a round.
  * @param {Record<string, RunningServer>} servers
  * @param {Record<string, Record<string, string>>} tokens
  */
 async function idleCells(servers, tokens) {
-	/** @type {Record<string, { sessions: number, cpuMsPerSecond: number, rssMiB: number }>} */
+	/** @type {Record<string, { sessions: number, cpuMsPerSecond: number, rssMiB: number, rounds?: number[] }>} */
 	const out = {};
-	for (const lane of /** @type {const} */ (["mcp", "sse"])) {
-		for (const key of ["agent", "smcp"]) {
+	/** @type {Record<string, number[]>} */
+	const rounds = {};
+	for (let r = 0; r < P.idleRounds; r++) {
+		for (const key of r % 2 ? ["smcp", "agent"] : ["agent", "smcp"]) {
 			const server = /** @type {RunningServer} */ (servers[key]);
 			const w = /** @type {{ tool: string, args: () => Record<string, unknown>, tenant: string }} */ (WORKLOADS.trivial?.[key]);
 			const token = /** @type {string} */ (tokens[key]?.[w.tenant]);
-			await waitForQuiet();
-			const m = await idleSessions({
-				count: 32,
-				settleMs: P.idleSettleMs,
-				durationMs: P.idleMs,
-				probe: server.probe,
-				open: () => (lane === "sse" ? new SseSession(server.origin, token) : new StreamableSession(server.origin, token)),
-				call: (c) => c.call(w.tool, w.args()),
-			});
-			out[`${key}|${lane}`] = m;
-			say(
-				`runtime idle ${lane.padEnd(4)} ${key.padEnd(6)} ${m.sessions} sessions: ${m.cpuMsPerSecond.toFixed(2)} ms CPU per second, RSS ${m.rssMiB.toFixed(0)} MiB`,
-			);
+			for (const lane of /** @type {const} */ (["none", "mcp", "sse"])) {
+				await waitForQuiet();
+				const m = await idleSessions({
+					count: lane === "none" ? 0 : 32,
+					settleMs: P.idleSettleMs,
+					durationMs: P.idleMs,
+					probe: server.probe,
+					open: () => (lane === "sse" ? new SseSession(server.origin, token) : new StreamableSession(server.origin, token)),
+					call: (c) => c.call(w.tool, w.args()),
+				});
+				(rounds[`${key}|${lane}`] ??= []).push(m.cpuMsPerSecond);
+				out[`${key}|${lane}`] = {
+					...m,
+					cpuMsPerSecond: median(/** @type {number[]} */ (rounds[`${key}|${lane}`])),
+					rounds: rounds[`${key}|${lane}`],
+				};
+				say(
+					`runtime idle round ${r + 1}/${P.idleRounds} ${lane.padEnd(4)} ${key.padEnd(6)} ${m.sessions} sessions: ${m.cpuMsPerSecond.toFixed(2)} ms CPU per second, RSS ${m.rssMiB.toFixed(0)} MiB`,
+				);
+			}
 		}
 	}
 	return out;
@@ -439,6 +462,8 @@ async function main() {
 	for (const [key, s] of Object.entries(rt)) idleRss[key] = s.probe.rss();
 	await runCells("runtime", cells, P.rounds, targets, tokens, results);
 	const idle = wanted("idle") ? await idleCells(rt, tokens) : {};
+	// A tenant's capacity: SMCP alone runs now (the other servers idle).
+	const cap = wanted("capacity") ? await capacity({ server: /** @type {any} */ (rt.smcp), ...P.capacity, say, quiet: waitForQuiet }) : null;
 	for (const [key, s] of Object.entries(rt)) {
 		const errors = /** @type {string[]} */ (s.extra?.errors ?? []);
 		if (errors.length) notes.push(`${key} logged errors during the runtime-direct run, e.g. \`${errors[0]?.slice(0, 160)}\``);
@@ -529,6 +554,7 @@ async function main() {
 		bundle,
 		cold,
 		startup,
+		capacity: cap,
 		notes,
 	};
 	// A quick run never replaces the full run's raw results (which --from-results renders).
@@ -536,6 +562,10 @@ async function main() {
 	publish(run);
 	say(`done in ${((Date.now() - started) / 60_000).toFixed(1)} min (${Object.keys(SERVERS).length} servers)`);
 }
+
+/** @param {import("./lib/report.mjs").Run} run */
+const capacityTitle = (run) =>
+	`A tenant's capacity: calls/s, runtime direct, ${run.machine.nproc} cores — ${run.date}${run.quick ? " (quick run)" : ""}`;
 
 /** Where a run's raw results go: a quick or partial run never replaces the full run's. */
 const RESULTS_NAME = ONLY ? `results-only-${Date.now()}` : QUICK ? "results-quick" : "results";
@@ -552,9 +582,11 @@ function publish(run) {
 		replaceBlock(join(ROOT, "docs/performance.md"), "results", md);
 		replaceBlock(join(ROOT, "docs/performance.md"), "cost", costMarkdown(run));
 		writeFileSync(join(ROOT, "docs/performance.svg"), chartSvg(run));
+		if (run.capacity) writeFileSync(join(ROOT, "docs/performance-capacity.svg"), capacitySvg(run.capacity, capacityTitle(run)));
 		say("wrote docs/performance.md and docs/performance.svg");
 	} else {
 		writeFileSync(join(ROOT, "bench/.build/performance.svg"), chartSvg(run));
+		if (run.capacity) writeFileSync(join(ROOT, "bench/.build/performance-capacity.svg"), capacitySvg(run.capacity, capacityTitle(run)));
 		say(
 			`${run.quick ? "quick run" : "--no-write"}: docs left alone; chart in bench/.build/performance.svg, raw results in bench/.build/${resultsName()}.json`,
 		);

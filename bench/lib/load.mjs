@@ -234,7 +234,8 @@ export async function sessionSetups(o) {
 
 /**
  * Idle cost: `count` sessions are opened (initialize + one call each) and then left alone; after
- * a settling pause, the server's CPU is measured over `durationMs` with no traffic at all.
+ * a settling pause, the server's CPU is measured over `durationMs` with no traffic at all. With
+ * `count` 0 it measures the process's floor (no session at all).
  *
  * @param {{ count: number, settleMs: number, durationMs: number, probe: { cpu: () => number, rss: () => number }, open: () => McpClient, call: (c: McpClient) => Promise<unknown> }} o
  * @returns {Promise<{ sessions: number, cpuMsPerSecond: number, rssMiB: number }>}

@@ -4,22 +4,21 @@
  * `bench:*` markers) and a hand-rolled SVG chart of calls/s and p99 latency against concurrency.
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { pairedRatio, summarize } from "./stats.mjs";
+import { median, pairedRatio, summarize } from "./stats.mjs";
 
 /**
  * @typedef {import("./stats.mjs").Results} Results
  * @typedef {{
  *   date: string, quick: boolean, minutes: number,
- *   params: { rounds: number, warmupMs: number, durationMs: number, slices: number, leadInMs: number, concurrencies: number[], entities: number, wranglerRounds: number, idleSettleMs: number, idleMs: number },
+ *   params: { rounds: number, warmupMs: number, durationMs: number, slices: number, leadInMs: number, concurrencies: number[], entities: number, wranglerRounds: number, idleSettleMs: number, idleMs: number, idleRounds?: number, coldRounds?: number },
  *   machine: { nproc: number, model: string, memGiB: number, kernel: string, loadavg: string },
  *   versions: Record<string, string>, results: Results, idleRss: Record<string, number>,
- *   idle?: Record<string, { sessions: number, cpuMsPerSecond: number, rssMiB: number }>,
+ *   idle?: Record<string, { sessions: number, cpuMsPerSecond: number, rssMiB: number, rounds?: number[] }>,
  *   seed: { entities: number, seconds: number } | null, notes: string[],
  *   bundle?: { bytes: number, gzipBytes: number, groups: { name: string, bytes: number }[] },
  *   cold?: Record<string, number> | null,
  *   startup?: { cpuMs: number, byGroup: { name: string, ms: number }[] } | null,
- *   capacity?: Capacity | null,
- *   idleLong?: IdleLong | null
+ *   capacity?: import("./capacity.mjs").Capacity | null
  * }} Run
  */
 
@@ -46,7 +45,7 @@ const fmtMiB = (/** @type {number} */ x) => (!Number.isFinite(x) ? "–" : Strin
 function table(head, rows) {
 	return [
 		`| ${head.join(" | ")} |`,
-		`|${head.map((h) => (h === "server" || h === "workload" || h === "target" ? "---" : "---:")).join("|")}|`,
+		`|${head.map((h) => (h === "server" || h === "workload" || h === "target" || h === "package or folder" ? "---" : "---:")).join("|")}|`,
 		...rows.map((r) => `| ${r.join(" | ")} |`),
 	].join("\n");
 }
@@ -242,25 +241,54 @@ export function resultsMarkdown(run) {
 
 	// Idle sessions.
 	if (run.idle && Object.keys(run.idle).length) {
-		out.push("### Runtime direct: idle sessions", "");
+		out.push("### Runtime direct: idle cost", "");
 		const idleRow = (/** @type {string} */ key, /** @type {string} */ lane, /** @type {string} */ what) => {
 			const m = run.idle?.[`${key}|${lane}`];
-			return m
-				? [SERVERS[/** @type {keyof typeof SERVERS} */ (key)], what, String(m.sessions), m.cpuMsPerSecond.toFixed(2), fmtMiB(m.rssMiB)]
-				: null;
+			if (!m) return null;
+			const floor = run.idle?.[`${key}|none`];
+			const rs = m.rounds ?? [m.cpuMsPerSecond];
+			const diffs = floor?.rounds && lane !== "none" ? rs.map((v, i) => v - (floor.rounds?.[i] ?? NaN)) : [];
+			return [
+				SERVERS[/** @type {keyof typeof SERVERS} */ (key)],
+				what,
+				String(m.sessions),
+				m.cpuMsPerSecond.toFixed(2),
+				rs.map((v) => v.toFixed(2)).join(", "),
+				diffs.length ? median(diffs).toFixed(2) : "–",
+				fmtMiB(m.rssMiB),
+			];
 		};
-		const idleRows = [
-			idleRow("agent", "mcp", "Streamable HTTP, no stream open"),
-			idleRow("smcp", "mcp", "Streamable HTTP, no stream open"),
-			idleRow("agent", "sse", "2024-11-05, each holding its SSE stream"),
-			idleRow("smcp", "sse", "2024-11-05, each holding its SSE stream"),
-		].filter((r) => r !== null);
-		out.push(table(["server", "sessions held", "count", "CPU ms per second idle", "RSS MiB"], /** @type {string[][]} */ (idleRows)), "");
+		const idleRows = [];
+		for (const key of ["agent", "smcp"])
+			for (const [lane, what] of [
+				["none", "no session (the process's floor)"],
+				["mcp", "Streamable HTTP, no stream open"],
+				["sse", "2024-11-05, each holding its SSE stream"],
+			])
+				idleRows.push(idleRow(key, lane, what));
 		out.push(
-			`Sessions opened (initialize + one call), left alone for ${run.params.idleSettleMs / 1000} s, then the server's CPU measured over ${run.params.idleMs / 1000} s of silence (whole workerd process).`,
+			table(
+				[
+					"server",
+					"sessions held",
+					"count",
+					"CPU ms per second idle (median)",
+					"each round",
+					"above the floor (median of per-round differences)",
+					"RSS MiB",
+				],
+				/** @type {string[][]} */ (idleRows.filter((r) => r !== null)),
+			),
+			"",
+		);
+		out.push(
+			`Per round and server: the process with no session, then 32 sessions opened (initialize + one call) and left alone, each window ${run.params.idleMs / 1000} s of silence after a ${run.params.idleSettleMs / 1000} s pause; ${run.params.idleRounds ?? 1} round(s), servers alternating; whole workerd process, CPU from /proc in 10 ms ticks (so 0.1 ms per second is one tick in ${run.params.idleMs / 1000} s). A 2024-11-05 stream gets a keep-alive comment every 15 s by design (proxies close silent connections).`,
 			"",
 		);
 	}
+
+	// A tenant's capacity.
+	if (run.capacity) out.push(capacityMarkdown(run.capacity), "");
 
 	// Size and cold start.
 	if (run.bundle) {
@@ -273,7 +301,7 @@ export function resultsMarkdown(run) {
 			`Bundle as \`wrangler deploy\` uploads it: ${fmtKiB(b.bytes)} KiB, **${fmtKiB(b.gzipBytes)} KiB gzip** (one module, front Worker and both Durable Object classes). What takes it (esbuild's metafile, bytes in the output):`,
 			"",
 			table(
-				["workload", "KiB", "share"],
+				["package or folder", "KiB", "share"],
 				[...top.map((g) => [`\`${g.name}\``, fmtKiB(g.bytes), fmtPct(g.bytes / sum)]), ["the rest", fmtKiB(rest), fmtPct(rest / sum)]],
 			),
 			"",
@@ -512,6 +540,120 @@ export function costMarkdown(run) {
 			],
 		),
 	].join("\n");
+}
+
+const WORKLOAD_LABEL = /** @type {Record<string, string>} */ ({
+	read: "`open_nodes` (point read)",
+	write: "`add_observations` (write)",
+	search: "`search_nodes`",
+});
+
+/**
+ * The capacity curves as a table: calls/s of one tenant as its sessions grow, and of N tenants
+ * (four sessions each) at the same total concurrency.
+ * @param {import("./capacity.mjs").Capacity} cap
+ */
+export function capacityMarkdown(cap) {
+	const out = [`### A tenant's capacity (runtime direct, ${cap.entities.toLocaleString("en-US")} entities per tenant)`, ""];
+	const rows = [];
+	for (const workload of ["read", "write", "search"]) {
+		const pts = cap.points.filter((p) => p.workload === workload);
+		const totals = [...new Set(pts.map((p) => p.sessions))].sort((a, b) => a - b);
+		for (const n of totals) {
+			const one = pts.find((p) => p.curve === "sessions" && p.sessions === n);
+			const many = pts.find((p) => p.curve === "tenants" && p.sessions === n);
+			rows.push([
+				WORKLOAD_LABEL[workload] ?? workload,
+				String(n),
+				fmtRate(one?.rate ?? NaN),
+				fmtMs(one?.p99 ?? NaN),
+				many ? `${many.x}` : "–",
+				fmtRate(many?.rate ?? NaN),
+				fmtMs(many?.p99 ?? NaN),
+				fmtX((one?.rate ?? NaN) / (many?.rate ?? NaN)),
+				fmtCpu(one?.cpuMsPerOp ?? NaN),
+				String((one?.errors ?? 0) + (many?.errors ?? 0)),
+			]);
+		}
+	}
+	out.push(
+		table(
+			[
+				"workload",
+				"sessions in all",
+				"1 tenant: calls/s",
+				"1 tenant: p99 ms",
+				"N tenants (4 sessions each)",
+				"N tenants: calls/s",
+				"N tenants: p99 ms",
+				"1 tenant ÷ N tenants",
+				"1 tenant: CPU ms/call",
+				"errors",
+			],
+			rows,
+		),
+		"",
+		`One round, ${cap.tenants} tenants seeded alike (${cap.seedSeconds.toFixed(0)} s). Every object runs in the same workerd process here, whose JavaScript runs on one thread: the N-tenant column is this process's ceiling, the one-tenant column whether one TenantObject serialises below it. Chart: performance-capacity.svg.`,
+	);
+	return out.join("\n");
+}
+
+/**
+ * The capacity chart: calls/s against sessions in all, one tenant (solid) and N tenants (dashed), per workload.
+ * @param {import("./capacity.mjs").Capacity} cap
+ * @param {string} title
+ */
+export function capacitySvg(cap, title) {
+	const W = 960;
+	const H = 400;
+	const panel = { left: 80, top: 60, w: 820, h: 260 };
+	const colors = /** @type {Record<string, string>} */ ({ read: "#2563eb", write: "#dc2626", search: "#059669" });
+	const xs = [...new Set(cap.points.map((p) => p.sessions))].sort((a, b) => a - b);
+	const maxRate = niceCeil(Math.max(1, ...cap.points.map((p) => p.rate).filter(Number.isFinite)) * 1.08);
+	const lx = (/** @type {number} */ n) =>
+		panel.left +
+		(xs.length > 1 ? ((Math.log2(n) - Math.log2(xs[0] ?? 1)) / (Math.log2(xs.at(-1) ?? 2) - Math.log2(xs[0] ?? 1))) * panel.w : 0);
+	const y = (/** @type {number} */ v) => panel.top + panel.h - (v / maxRate) * panel.h;
+	const esc = (/** @type {string} */ s) => s.replaceAll("&", "&amp;").replaceAll("<", "&lt;");
+	const parts = [
+		`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" font-family="system-ui, -apple-system, Segoe UI, sans-serif" font-size="12">`,
+		`<rect width="${W}" height="${H}" fill="#ffffff"/>`,
+		`<text x="${W / 2}" y="24" text-anchor="middle" font-size="15" font-weight="600">${esc(title)}</text>`,
+		`<rect x="${panel.left}" y="${panel.top}" width="${panel.w}" height="${panel.h}" fill="none" stroke="#d1d5db"/>`,
+	];
+	for (const f of [0, 0.25, 0.5, 0.75, 1]) {
+		const v = f * maxRate;
+		parts.push(`<line x1="${panel.left}" x2="${panel.left + panel.w}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" stroke="#f3f4f6"/>`);
+		parts.push(`<text x="${panel.left - 6}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end" fill="#4b5563">${Math.round(v)}</text>`);
+	}
+	for (const n of xs)
+		parts.push(`<text x="${lx(n).toFixed(1)}" y="${panel.top + panel.h + 18}" text-anchor="middle" fill="#4b5563">${n}</text>`);
+	parts.push(
+		`<text x="${panel.left + panel.w / 2}" y="${panel.top + panel.h + 36}" text-anchor="middle" fill="#374151">concurrent sessions in all (log scale)</text>`,
+		`<text x="20" y="${panel.top + panel.h / 2}" text-anchor="middle" fill="#374151" transform="rotate(-90 20 ${panel.top + panel.h / 2})">tool calls per second</text>`,
+	);
+	for (const workload of ["read", "write", "search"])
+		for (const curve of /** @type {const} */ (["sessions", "tenants"])) {
+			const pts = cap.points
+				.filter((p) => p.workload === workload && p.curve === curve && Number.isFinite(p.rate))
+				.sort((a, b) => a.sessions - b.sessions)
+				.map((p) => /** @type {[number, number]} */ ([lx(p.sessions), y(p.rate)]));
+			if (!pts.length) continue;
+			const dash = curve === "tenants" ? ` stroke-dasharray="6 4"` : "";
+			parts.push(
+				`<polyline fill="none" stroke="${colors[workload]}" stroke-width="2.2"${dash} points="${pts.map(([a, b]) => `${a.toFixed(1)},${b.toFixed(1)}`).join(" ")}"/>`,
+			);
+			for (const [a, b] of pts) parts.push(`<circle cx="${a.toFixed(1)}" cy="${b.toFixed(1)}" r="3" fill="${colors[workload]}"/>`);
+		}
+	let lxPos = 80;
+	for (const workload of ["read", "write", "search"]) {
+		parts.push(`<line x1="${lxPos}" x2="${lxPos + 26}" y1="${H - 22}" y2="${H - 22}" stroke="${colors[workload]}" stroke-width="2.2"/>`);
+		parts.push(`<text x="${lxPos + 32}" y="${H - 18}">${esc((WORKLOAD_LABEL[workload] ?? workload).replaceAll("`", ""))}</text>`);
+		lxPos += 230;
+	}
+	parts.push(`<text x="${lxPos}" y="${H - 18}" fill="#374151">solid: 1 tenant; dashed: N tenants × 4 sessions</text>`);
+	parts.push("</svg>");
+	return `${parts.join("\n")}\n`;
 }
 
 /**
