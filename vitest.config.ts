@@ -5,6 +5,17 @@
  */
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { bundleAppDir } from "./shared/apps/bundler.node";
+
+/** The example apps, bundled as `smcp apps deploy` bundles them, for the hosted-app integration tests (workerd has no esbuild). */
+async function exampleBundles(): Promise<string> {
+	const out: Record<string, unknown> = {};
+	for (const app of ["unit-converter", "weather-proxy"]) {
+		const r = await bundleAppDir(`examples/${app}`);
+		if (r.ok) out[app] = r.bundle;
+	}
+	return JSON.stringify(out);
+}
 
 /** Secrets for the test runtime only (never a deployment's). */
 const TEST_BINDINGS = {
@@ -15,6 +26,7 @@ const TEST_BINDINGS = {
 	SMCP_RL_WRITE_CAPACITY: "8",
 	SMCP_RL_WRITE_REFILL_PER_SEC: "4",
 	SMCP_MAX_SESSIONS_PER_USER: "6",
+	SMCP_MAX_SESSIONS_PER_CLIENT: "5",
 	// Every line is written (the log tests check what they contain); the default is "info".
 	SMCP_LOG_LEVEL: "debug",
 	SMCP_DEV_EMAIL: "dev@smcp.local",
@@ -41,7 +53,7 @@ export default defineConfig({
 					cloudflareTest({
 						wrangler: { configPath: "./wrangler.jsonc" },
 						miniflare: {
-							bindings: TEST_BINDINGS,
+							bindings: { ...TEST_BINDINGS, TEST_APP_BUNDLES: await exampleBundles() },
 							// The pre-auth limit is exercised end to end; here every test shares one "IP".
 							ratelimits: { PREAUTH_LIMITER: { namespace_id: "1001", simple: { limit: 100_000, period: 60 } } },
 						},
@@ -49,7 +61,8 @@ export default defineConfig({
 				],
 				test: {
 					name: "workers",
-					include: ["test/integration/**/*.test.ts"],
+					// `npm run bench` adds the timed scenarios in bench/workerd (SMCP_BENCH=1); `npm test` never runs them.
+					include: ["test/integration/**/*.test.ts", ...(process.env.SMCP_BENCH === "1" ? ["bench/workerd/**/*.test.ts"] : [])],
 				},
 			},
 			{

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * @module bench/run
- * `npm run bench [-- --quick] [-- --no-wrangler] [-- --no-write] [-- --from-results] [-- --only audit,idle]`
+ * `npm run bench [-- --quick] [-- --no-wrangler] [-- --no-write] [-- --from-results] [-- --no-apps] [-- --only audit,idle]`
  *
  * Compares, in one run and on the same workerd, SMCP with two reference servers kept in
  * bench/fixtures: a static JSON-RPC Worker behind the same `@cloudflare/workers-oauth-provider`
@@ -19,6 +19,7 @@
  * bench/lib/specs.mjs): the point is to measure the cost of the full path, including the
  * rate-limit check and the audit row, not to be refused by it.
  */
+import { runAppsBench } from "./apps.mjs";
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -39,6 +40,7 @@ import { median, summarize } from "./lib/stats.mjs";
 const { values: flags } = parseArgs({
 	options: {
 		quick: { type: "boolean" },
+		"no-apps": { type: "boolean" },
 		"no-wrangler": { type: "boolean" },
 		"no-write": { type: "boolean" },
 		"from-results": { type: "boolean" },
@@ -557,6 +559,17 @@ async function main() {
 		capacity: cap,
 		notes,
 	};
+	// Hosted tenant apps next to the built-in trivial tool (bench/apps.mjs, about a minute).
+	if (!flags["no-apps"]) {
+		say("hosted app versus built-in tool (workerd, bench/apps.mjs)");
+		const apps = runAppsBench();
+		if (apps) {
+			run.apps = apps;
+			notes.push(
+				`Hosted app tool (unit-converter__convert) vs built-in read_graph, sequential calls through the whole Worker path in workerd: ${apps.hostedCallsPerSec} vs ${apps.builtInCallsPerSec} calls/s (${apps.ratio}x, target ≥ 0.7x); first call after a deploy (cold isolate) ${apps.coldFirstCallMs.join(", ")} ms.`,
+			);
+		} else notes.push("Hosted app bench: no figures (see bench/apps.mjs).");
+	}
 	// A quick run never replaces the full run's raw results (which --from-results renders).
 	writeFileSync(join(ROOT, `bench/.build/${resultsName()}.json`), JSON.stringify(run, null, 1));
 	publish(run);

@@ -15,9 +15,10 @@ import { verifyChain } from "../shared/audit/chain.mjs";
 import { doctor } from "./lib/doctor.mjs";
 
 const USAGE = `Usage: smcp <command> [options]   (SMCP_URL, default http://127.0.0.1:8787, or --url)
-  tenants list | create --name N --owner USER | suspend --tenant T | reactivate --tenant T
+  tenants list [--cursor C | --all] | create --name N --owner USER | suspend --tenant T | reactivate --tenant T
   tenants add-member --tenant T --user USER [--role owner|member]
-  users create --email E --password-stdin | reset-password --user USER --password-stdin
+  tenants remove-member --tenant T --user USER   (revokes their apps and keys in T)
+  users create --email E --password-stdin | find --email E | reset-password --user USER --password-stdin
   keys list --tenant T | create --tenant T --user USER --name N [--scopes mcp:read,mcp:write] [--days 90] | revoke --tenant T --key ID
   grants list --user USER | revoke --user USER --grant ID
   audit export --tenant T [--out FILE] | verify (--tenant T | --file FILE)
@@ -45,6 +46,8 @@ const OPTIONS = {
 	out: { type: "string" },
 	file: { type: "string" },
 	"password-stdin": { type: "boolean" },
+	cursor: { type: "string" },
+	all: { type: "boolean" },
 };
 
 async function readStdin() {
@@ -74,8 +77,12 @@ async function api(base, method, path, body) {
 		fail(`cannot reach ${base} (${e instanceof Error ? e.message : e}); is the server running, and is --url right?`);
 	}
 	if (res.status === 401) fail("the admin API refused the token: check SMCP_ADMIN_TOKEN against the deployment's secret");
-	if (res.status === 404 && path === "/tenants")
-		fail(`no admin API at ${base}: set the SMCP_ADMIN_TOKEN secret on the deployment (wrangler secret put SMCP_ADMIN_TOKEN)`);
+	if (res.status === 404 && path.startsWith("/tenants") && method === "GET" && !path.includes("/", 1))
+		fail(
+			target.protocol === "http:"
+				? `no admin API at ${base}: add SMCP_ADMIN_TOKEN="<32+ random characters>" to .dev.vars, restart npm run dev, and export the same value here`
+				: `no admin API at ${base}: set the SMCP_ADMIN_TOKEN secret on the deployment (npx wrangler secret put SMCP_ADMIN_TOKEN --env <staging|production>)`,
+		);
 	const text = await res.text();
 	if (!res.ok) {
 		let why = text;
@@ -123,8 +130,18 @@ async function main() {
 	const tenantCmd = (t) => need({ tenant: t }, "tenant");
 
 	switch (`${group} ${command ?? ""}`.trim()) {
-		case "tenants list":
-			return print(await api(base, "GET", "/tenants"));
+		case "tenants list": {
+			// One page (100 tenants) and the cursor of the next, or --all pages.
+			if (!args.all) return print(await api(base, "GET", `/tenants${args.cursor ? `?cursor=${encodeURIComponent(args.cursor)}` : ""}`));
+			const tenants = [];
+			let cursor;
+			do {
+				const page = await api(base, "GET", `/tenants${cursor ? `?cursor=${encodeURIComponent(cursor)}` : ""}`);
+				tenants.push(...page.tenants);
+				cursor = page.cursor;
+			} while (cursor);
+			return print({ tenants });
+		}
 		case "tenants create":
 			need(args, "name", "owner");
 			return print(await api(base, "POST", "/tenants", { name: args.name, ownerUserId: args.owner }));
@@ -132,6 +149,9 @@ async function main() {
 		case "tenants reactivate":
 			tenantCmd(args.tenant);
 			return print(await api(base, "POST", `/tenants/${args.tenant}/${command}`));
+		case "tenants remove-member":
+			need(args, "tenant", "user");
+			return print(await api(base, "DELETE", `/tenants/${args.tenant}/members/${args.user}`));
 		case "tenants add-member":
 			need(args, "tenant", "user");
 			return print(await api(base, "POST", `/tenants/${args.tenant}/members`, { userId: args.user, role: args.role ?? "member" }));
@@ -139,6 +159,9 @@ async function main() {
 			need(args, "email");
 			if (!args["password-stdin"]) fail("pass the password on stdin with --password-stdin (never as an argument)");
 			return print(await api(base, "POST", "/users", { email: args.email, password: await readStdin() }));
+		case "users find":
+			need(args, "email");
+			return print(await api(base, "GET", `/users?email=${encodeURIComponent(args.email)}`));
 		case "users reset-password":
 			need(args, "user");
 			if (!args["password-stdin"]) fail("pass the password on stdin with --password-stdin (never as an argument)");

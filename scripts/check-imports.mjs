@@ -77,6 +77,8 @@ export function checkImports(root) {
 			if (!LAYERS.includes(targetLayer)) {
 				// A colocated unit test may use test support code and the examples; shipped code may not.
 				if (file.endsWith(".test.ts")) continue;
+				// The package manifest is data (the server reports its version), not a layer.
+				if (target === "package.json") continue;
 				violations.push(`${file}: imports ${target}, outside worker/, objects/ and shared/`);
 			} else if (!ALLOWED[layer].includes(targetLayer) && !(file === DO_EXPORTS && targetLayer === "objects")) {
 				violations.push(`${file}: imports ${target} (${layer}/ may import only ${ALLOWED[layer].join("/, ")}/)`);

@@ -55,6 +55,9 @@ const VARS = {
 	SMCP_RL_READ_REFILL_PER_SEC: "100",
 	SMCP_RL_TENANT_CAPACITY: "2000",
 	SMCP_RL_TENANT_REFILL_PER_SEC: "100",
+	// The Tasks scenarios start tasks in parallel and leave some to run out.
+	SMCP_MAX_LIVE_TASKS_PER_USER: "200",
+	SMCP_MAX_LIVE_TASKS: "500",
 };
 
 const say = (line) => console.log(`conformance: ${line}`);

@@ -19,9 +19,18 @@ export interface LimitsEnv {
 	SMCP_RL_READ_REFILL_PER_SEC?: string;
 	SMCP_RL_WRITE_CAPACITY?: string;
 	SMCP_RL_WRITE_REFILL_PER_SEC?: string;
+	SMCP_RL_REQUEST_CAPACITY?: string;
+	SMCP_RL_REQUEST_REFILL_PER_SEC?: string;
 	SMCP_MAX_SESSIONS_PER_USER?: string;
+	SMCP_MAX_SESSIONS_PER_CLIENT?: string;
 	SMCP_SESSION_TTL_SECONDS?: string;
 	SMCP_AUDIT_RETENTION_DAYS?: string;
+	/** Most unfinished tasks per tenant (default 100). */
+	SMCP_MAX_LIVE_TASKS?: string;
+	/** Most unfinished tasks per user (default 10). */
+	SMCP_MAX_LIVE_TASKS_PER_USER?: string;
+	/** How long a task and its result are kept, from its creation, in seconds (default 3600). */
+	SMCP_TASK_TTL_SECONDS?: string;
 }
 
 /** Rate limits, the session cap and retention come from {@link LimitsEnv} (README "Configuration"). */
@@ -55,6 +64,12 @@ interface Settings {
 	PREAUTH_LIMITER?: RateLimit;
 	/** `"true"` serves the MCP conformance-suite fixtures (`shared/catalog/packs/conformance`); default off. */
 	SMCP_CONFORMANCE?: string;
+	/** The operator's name on SMCP's pages (default "SMCP"). */
+	SMCP_BRAND_NAME?: string;
+	/** Accent colour of the pages, `#rgb` or `#rrggbb`. */
+	SMCP_BRAND_ACCENT?: string;
+	/** Logo on the pages: a path on this origin or a `data:image/…;base64` URL. */
+	SMCP_BRAND_LOGO_URL?: string;
 	/** Upstream sign-in (README "Upstream sign-in (OIDC)"): the OpenID provider's issuer URL; unset = off. */
 	SMCP_OIDC_ISSUER?: string;
 	/** SMCP's client id at that provider. */

@@ -27,7 +27,9 @@ describe("toJsonRpcError", () => {
 	it("keeps generic text for internal and tool failures", () => {
 		expect(toJsonRpcError({ reason: "internal", where: "x", detail: "y" }).message).toBe("Internal error");
 		expect(toJsonRpcError({ reason: "tool_failed", tool: "t", message: "boom" }).message).toBe("Tool failed");
-		expect(toJsonRpcError({ reason: "insufficient_scope", tool: "t", needed: "mcp:write" }).message).toBe("Insufficient scope");
+		expect(toJsonRpcError({ reason: "insufficient_scope", tool: "t", needed: "mcp:write" }).message).toMatch(
+			/^Insufficient scope: t needs mcp:write, .* ask a workspace owner for a key with mcp:write at \/account\.$/,
+		);
 	});
 
 	it("codes match the JSON-RPC 2.0 / SDK numbers", () => {

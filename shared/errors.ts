@@ -62,7 +62,11 @@ export function toJsonRpcError(f: Failure): { code: number; message: string } {
 		case "invalid_arguments":
 			return { code: RpcCode.InvalidParams, message: `Invalid arguments for tool ${f.tool}` };
 		case "insufficient_scope":
-			return { code: RpcCode.InvalidRequest, message: "Insufficient scope" };
+			// Says what is missing and how to get it; the scope name is public (scopes_supported).
+			return {
+				code: RpcCode.InvalidRequest,
+				message: `Insufficient scope: ${f.tool} needs ${f.needed}, which this app or API key was not granted. Reconnect the app and approve write access, or ask a workspace owner for a key with ${f.needed} at /account.`,
+			};
 		case "tool_failed":
 			return { code: RpcCode.InternalError, message: "Tool failed" };
 		case "internal":

@@ -11,16 +11,23 @@ import { SCOPES } from "../shared/rpc/principal";
 import { resolveConfig, type Config } from "../shared/config";
 import type { Env } from "../shared/env";
 import { guard } from "./edge/guard";
+import { configurePages } from "./ui/layout";
+import { renderLanding } from "./ui/landing";
 import { ApiKeyStore } from "./identity/api-keys";
 import type { ApiKeyProps } from "./oauth/principal";
 import { auditAuthEvent } from "./oauth/auth-events";
 import { handleMcp, handleSse } from "./mcp/routes";
 import { begin, traceOf, type RequestInfo } from "./edge/request-log";
-import { guardTokenRequest } from "./oauth/token-guard";
-import { bearerOf, cacheKey, forgetAll, generation, lookup, remember, ttlMs, type VerifiedAuth } from "./edge/token-cache";
+import { grantNamedByTokenRequest, guardTokenRequest } from "./oauth/token-guard";
+import { preAuthLimiter } from "./edge/preauth";
+import { refuseRevokedRefresh } from "./oauth/grant-revocation";
+import { bearerOf, cacheKey, forgetAll, forgetGrant, generation, lookup, remember, ttlMs, type VerifiedAuth } from "./edge/token-cache";
 
 export { SessionObject } from "../objects/session/session-object";
 export { TenantObject } from "../objects/tenant/tenant-object";
+// Tenant apps: the isolate's policy gateway and its tail (worker/apps/), reached through ctx.exports.
+export { Egress } from "./apps/egress";
+export { AppTail } from "./apps/tail";
 
 /**
  * Browser-based clients must read the session id and protocol version (streamable-http
@@ -60,42 +67,56 @@ const sseApi = remembering(handleSse);
 /**
  * The cached path: a bearer token this isolate verified moments ago is not sent through the
  * provider again. Only for the MCP endpoints and requests without `Origin` (browsers get the
- * provider's CORS handling); anything else, or a miss, returns null.
+ * provider's CORS handling); anything else, or a miss, is null.
  */
-async function fromTokenCache(request: Request, env: Env, ctx: VerifiedCtx, url: URL): Promise<Response | null> {
+async function tokenCacheHit(request: Request, env: Env, url: URL): Promise<VerifiedAuth | null> {
 	const path = url.pathname;
-	const handle = path === "/mcp" ? handleMcp : path === "/sse" || path === "/sse/message" ? handleSse : null;
-	if (!handle || request.method === "OPTIONS" || request.headers.has("Origin") || ttlMs(env) === 0) return null;
+	const handled = path === "/mcp" || path === "/sse" || path === "/sse/message";
+	if (!handled || request.method === "OPTIONS" || request.headers.has("Origin") || ttlMs(env) === 0) return null;
 	const token = bearerOf(request);
-	if (!token) return null;
-	const hit = lookup(await cacheKey(url.origin, token), token);
-	if (!hit) return null;
+	return token ? lookup(await cacheKey(url.origin, token), token) : null;
+}
+
+/** Serves a request whose bearer token was a {@link tokenCacheHit}. */
+function fromTokenCache(request: Request, env: Env, ctx: VerifiedCtx, url: URL, hit: VerifiedAuth): Promise<Response> {
+	const handle = url.pathname === "/mcp" ? handleMcp : handleSse;
 	// The same two fields the provider sets after its own check (handleApiRequest).
 	Object.assign(ctx, hit);
 	return handle(request, env, ctx, traceOf(request));
 }
 
-/** Requests that may change who is authorised: the cache is emptied after them (this isolate). */
-const changesAuthorization = (request: Request, path: string) =>
-	request.method !== "GET" &&
-	request.method !== "HEAD" &&
-	(path === "/token" || path.startsWith("/admin/") || path === "/account" || path.startsWith("/account/"));
+/**
+ * Whether a request revoked something this isolate's token cache may hold, so the whole cache is
+ * emptied after it: an admin-API change the admin token authorised, or a revoke on the
+ * connected-apps page that went through (its 303). A `POST /token` forgets only the grant it
+ * names (a revocation, or a code exchange that may be a replay: the provider then revokes the
+ * grant), and a malformed or unauthenticated one, a sign-in form or a stale CSRF token flushes
+ * nothing. A handler that failed half-way (`status` undefined) on one of these paths flushes.
+ */
+function revokedSomething(request: Request, path: string, status: number | undefined): boolean {
+	if (request.method === "GET" || request.method === "HEAD") return false;
+	if (path.startsWith("/admin/")) return status === undefined || status < 400;
+	if (path === "/account/grants/revoke" || path === "/account/keys/revoke") return status === undefined || status === 303;
+	return false;
+}
 
 const defaultHandler = {
 	async fetch(request: Request, env: Env): Promise<Response> {
 		const url = new URL(request.url);
 		// Pages, sign-in (OIDC included) and the admin API are loaded on first use, not at start-up.
 		if (url.pathname === "/authorize") return (await import("./oauth/authorize")).handleAuthorize(request, env);
-		if (url.pathname === "/oidc/callback") return (await import("./identity/oidc/flow")).handleOidcCallback(request, env);
+		if (url.pathname === "/oidc/callback") {
+			// The account page's single sign-on shares the one redirect URI registered at the provider.
+			const sso = await import("./identity/oidc/account-sign-in");
+			return sso.isAccountSsoState(url.searchParams.get("state"))
+				? sso.finishAccountSso(request, env)
+				: (await import("./identity/oidc/flow")).handleOidcCallback(request, env);
+		}
 		if (url.pathname.startsWith("/admin/")) return (await import("./admin/routes")).handleAdmin(request, env, traceOf(request));
 		if (url.pathname === "/account" || url.pathname.startsWith("/account/"))
 			return (await import("./account/routes")).handleAccount(request, env);
 		if (url.pathname === "/healthz") return Response.json({ ok: true });
-		if (url.pathname === "/" && request.method === "GET") {
-			return new Response(`SMCP is running. Connect an MCP client to ${url.origin}/mcp (or ${url.origin}/sse).\n`, {
-				headers: { "Content-Type": "text/plain; charset=utf-8" },
-			});
-		}
+		if (url.pathname === "/" && request.method === "GET") return renderLanding(request, resolveConfig(env).origin);
 		return new Response("Not Found", { status: 404 });
 	},
 };
@@ -134,9 +155,12 @@ function oauthProvider(config: Config): OAuthProvider<Env> {
 			return { props, audience: config.origin };
 		},
 		// Token issued (code exchange) or refreshed: an auth event in the grant's tenant.
-		tokenExchangeCallback: async ({ grantType, clientId, userId, props, env }) => {
+		// A refresh of a grant the tenant's kernel has as revoked fails and writes nothing back,
+		// however stale this location's KV is (worker/oauth/grant-revocation.ts).
+		tokenExchangeCallback: async ({ grantType, clientId, userId, grantId, props, env }) => {
 			const tenantId = (props as { tenantId?: unknown } | undefined)?.tenantId;
 			if (typeof tenantId !== "string") return;
+			if (grantType === "refresh_token") await refuseRevokedRefresh(env, tenantId, grantId);
 			const method = grantType === "refresh_token" ? "auth/refresh" : "auth/token";
 			await auditAuthEvent(env, { tenantId, userId, clientId }, method, "allowed", grantType);
 		},
@@ -145,39 +169,24 @@ function oauthProvider(config: Config): OAuthProvider<Env> {
 	return instance;
 }
 
-/**
- * Per-IP limit before authentication (Workers Rate Limiting binding): requests without a bearer
- * token and every OAuth endpoint. Authenticated MCP traffic is limited per tenant in the kernel.
- * Unauthenticated floods are answered here and never reach a Durable Object.
- */
-async function preAuthAllowed(request: Request, env: Env): Promise<boolean> {
-	if (!env.PREAUTH_LIMITER) return true;
-	const path = new URL(request.url).pathname;
-	// Only bearer-authenticated MCP traffic skips this limit (it is limited per tenant in the
-	// kernel). Everything else — sign-in forms, the account page, OAuth endpoints, the admin API,
-	// and any request with some other Authorization header — counts against the client's IP.
-	const mcp = path === "/mcp" || path === "/sse" || path === "/sse/message";
-	if (mcp && /^Bearer\s+\S/i.test(request.headers.get("Authorization") ?? "")) return true;
-	const ip = request.headers.get("CF-Connecting-IP") ?? "unknown";
-	const { success } = await env.PREAUTH_LIMITER.limit({ key: `ip:${ip}` });
-	if (!success) log("warn", "http.preauth_limited", { path: path.slice(0, 64) });
-	return success;
-}
-
 export default {
 	async fetch(request: Request, env: Env, ctx: VerifiedCtx): Promise<Response> {
 		configureLog(env);
+		configurePages(env, (problem) => log("error", "pages.brand_invalid", { problem }));
 		const started = Date.now();
 		const trace = crypto.randomUUID();
 		const url = new URL(request.url);
 		let info: RequestInfo = { trace };
 		let response: Response;
+		// Per-IP limit before authentication: worker/edge/preauth.ts.
+		const limiter = preAuthLimiter(env.PREAUTH_LIMITER);
+		let hit: VerifiedAuth | null = null;
 		try {
 			const config = resolveConfig(env);
 			const guarded = await guard(request, config);
 			if ("stop" in guarded) {
 				response = guarded.stop;
-			} else if (!(await preAuthAllowed(guarded.request, env))) {
+			} else if (!(await limiter.admit(guarded.request, (hit = await tokenCacheHit(guarded.request, env, url)) !== null))) {
 				response = new Response(JSON.stringify({ error: "rate_limited" }), {
 					status: 429,
 					headers: { "Content-Type": "application/json", "Retry-After": "60" },
@@ -188,12 +197,20 @@ export default {
 					verifiedAt.set(guarded.request, generation());
 					return oauthProvider(config).fetch(guarded.request, env, ctx);
 				};
+				const named = url.pathname === "/token" ? await grantNamedByTokenRequest(guarded.request) : null;
+				let status: number | undefined;
 				try {
-					const cached = await fromTokenCache(guarded.request, env, ctx, url);
-					response = cached ?? (url.pathname === "/token" ? await guardTokenRequest(guarded.request, env, forward) : await forward());
+					response = hit
+						? await fromTokenCache(guarded.request, env, ctx, url, hit)
+						: url.pathname === "/token"
+							? await guardTokenRequest(guarded.request, env, forward)
+							: await forward();
+					status = response.status;
+					await limiter.settle(guarded.request, hit !== null, response.status);
 				} finally {
 					// Also when the handler failed half-way: a revocation may already have happened.
-					if (changesAuthorization(request, url.pathname)) forgetAll();
+					if (revokedSomething(request, url.pathname, status)) forgetAll();
+					else if (named) forgetGrant(named);
 				}
 			}
 		} catch (e) {

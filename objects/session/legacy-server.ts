@@ -36,10 +36,11 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/cfworker";
 import { toJsonRpcError, type Failure, type Result } from "../../shared/errors";
-import type { Lane, RequestRecord, ToolCall, ToolOutcome } from "../../shared/rpc/kernel";
+import type { Admission, Lane, RequestRecord, ToolCall, ToolOutcome } from "../../shared/rpc/kernel";
+import { admissionError } from "../../shared/mcp/admission";
 import { log } from "../../shared/log";
 import { hasScope, type VerifiedPrincipal } from "../../shared/rpc/principal";
-import { CONFIRM_SCHEMA, INSTRUCTIONS, runInKernel, SERVER_INFO, type KernelCall } from "../../shared/mcp/answers";
+import { CONFIRM_SCHEMA, INSTRUCTIONS, runInKernel, serverInfo, type KernelCall } from "../../shared/mcp/answers";
 import {
 	completionValues,
 	confirmationQuestion,
@@ -56,6 +57,7 @@ import {
 } from "../../shared/mcp/publish";
 import { canAnswer, wantedAsks } from "../../shared/mcp/asks";
 import { logPasses, type Catalog, type ToolDefinition } from "../../shared/catalog/registry";
+import { legacyTask, registerLegacyTasks, type TaskKernel } from "./legacy-tasks";
 
 /** What the adapter needs from its host: the caller of each request, the catalog and the kernel. */
 export interface LaneHost {
@@ -65,9 +67,15 @@ export interface LaneHost {
 	protocolVersion(): string;
 	principalOf(extra: { authInfo?: { extra?: Record<string, unknown> } }): VerifiedPrincipal;
 	callTool(principal: VerifiedPrincipal, call: ToolCall): Promise<Result<ToolOutcome, Failure>>;
-	record(principal: VerifiedPrincipal, request: RequestRecord): Promise<void>;
+	record(principal: VerifiedPrincipal, request: RequestRecord): Promise<Admission | undefined | void>;
 	traceId(): string;
 	sessionId: string;
+	/** The tenant's hosted tools as `tools/list` shows them to `principal` (run by the front Worker, listed here). */
+	hostedTools?(principal: VerifiedPrincipal): Promise<object[]>;
+	/** The tenant kernel's task methods (2025-11-25 experimental tasks, `./legacy-tasks.ts`). */
+	tasks?(principal: VerifiedPrincipal): TaskKernel;
+	/** The deployment's origin (`SMCP_PUBLIC_ORIGIN`), for `serverInfo.websiteUrl`. */
+	origin?: string;
 }
 
 /** How long the client may take to answer a pushed request (a person may be reading a form). */
@@ -87,7 +95,7 @@ const MAX_ASK_ROUNDS = 8;
 export function createLegacyServer(host: LaneHost): Server {
 	const catalog = host.catalog;
 	const caps = serverCapabilities(catalog, "legacy");
-	const server = new Server(SERVER_INFO, {
+	const server = new Server(serverInfo(host.origin), {
 		capabilities: caps,
 		instructions: INSTRUCTIONS,
 		// workerd forbids code generation, so Ajv's compiled validators cannot run here.
@@ -118,17 +126,22 @@ export function createLegacyServer(host: LaneHost): Server {
 	 */
 	const subscriptions = new Set<string>();
 
-	const audit = (principal: VerifiedPrincipal, method: string, started: number, outcome = "ok") =>
-		host.record(principal, {
-			method,
-			lane: host.lane,
-			protocolVersion: host.protocolVersion(),
-			traceId: host.traceId(),
-			sessionId: host.sessionId,
-			decision: "allowed",
-			outcome,
-			durationMs: Date.now() - started,
-		});
+	/** Admits and audits a request the kernel does not run as a tool; a refusal is thrown as its JSON-RPC error. */
+	const audit = async (principal: VerifiedPrincipal, method: string, started: number, outcome = "ok") => {
+		const refused = admissionError(
+			await host.record(principal, {
+				method,
+				lane: host.lane,
+				protocolVersion: host.protocolVersion(),
+				traceId: host.traceId(),
+				sessionId: host.sessionId,
+				decision: "allowed",
+				outcome,
+				durationMs: Date.now() - started,
+			}),
+		);
+		if (refused) throw new McpError(refused.code, refused.message, refused.data);
+	};
 
 	const run = (principal: VerifiedPrincipal, call: KernelCall) => runInKernel(host, principal, call);
 
@@ -184,13 +197,25 @@ export function createLegacyServer(host: LaneHost): Server {
 	server.setRequestHandler(ListToolsRequestSchema, async (_req, extra) => {
 		const principal = host.principalOf(extra);
 		await audit(principal, "tools/list", Date.now());
-		// tools/list shows the tools this token may call.
-		return { tools: toolList(catalog, principal.scopes) as never };
+		// tools/list shows the tools this token may call: the built-in ones, then the tenant's hosted tools.
+		const hosted = (await host.hostedTools?.(principal)) ?? [];
+		return { tools: [...toolList(catalog, principal.scopes), ...hosted] as never };
 	});
+
+	const tasks =
+		caps.tasks && host.tasks
+			? registerLegacyTasks(server, { kernel: (p) => host.tasks!(p), principalOf: (extra) => host.principalOf(extra as never) })
+			: undefined;
 
 	server.setRequestHandler(CallToolRequestSchema, async (req, extra) => {
 		const principal = host.principalOf(extra);
 		const args = (req.params.arguments ?? {}) as Record<string, unknown>;
+		// 2025-11-25 tasks: `params.task` asks for a task; `execution.taskSupport` says which tools allow it.
+		const taskSupport = catalog.tools.callable(req.params.name)?.task?.support;
+		const taskWanted = req.params.task !== undefined;
+		if (taskWanted && (!tasks || !taskSupport)) throw new McpError(ErrorCode.MethodNotFound, "This tool does not run as a task.");
+		if (!taskWanted && taskSupport === "required")
+			throw new McpError(ErrorCode.MethodNotFound, "This tool runs only as a task: call it with params.task.");
 		const clientCaps = server.getClientCapabilities();
 		let confirmation: ToolCall["confirmation"];
 		const question = confirmationQuestion(catalog, req.params.name, args);
@@ -228,11 +253,18 @@ export function createLegacyServer(host: LaneHost): Server {
 			arguments: args,
 			...(confirmation ? { confirmation } : {}),
 			...(Object.keys(answers).length ? { answers } : {}),
+			...(taskWanted ? { task: typeof req.params.task?.ttl === "number" ? { ttlMs: req.params.task.ttl } : {} } : {}),
 		});
 		if (!outcome.ok) {
 			const wire = toJsonRpcError(outcome.error);
 			throw new McpError(wire.code, wire.message);
 		}
+		if (outcome.value.task) {
+			tasks?.watch(principal, outcome.value.task);
+			return { task: legacyTask(outcome.value.task) } as never;
+		}
+		// Refused before a task existed (rate limit, ceiling, invalid arguments): no task to return.
+		if (taskWanted) throw new McpError(ErrorCode.InvalidRequest, outcome.value.result.content[0]?.text ?? "The task was not started.");
 		const token = req.params._meta?.progressToken;
 		if (token !== undefined) {
 			for (const p of outcome.value.progress) {

@@ -37,15 +37,17 @@ import { RpcCode } from "../../shared/errors";
 import { configureLog, log } from "../../shared/log";
 import { catalogFor } from "../../shared/catalog/packs";
 import { MAX_REGISTERED_INIT, type Lane, type RegisteredSession, type RequestRecord } from "../../shared/rpc/kernel";
-import { sendsBeforeResult } from "../../shared/mcp/publish";
+import { involvesTask, sendsBeforeResult } from "../../shared/mcp/publish";
 import { assertPrincipal, brandPrincipal, type VerifiedPrincipal } from "../../shared/rpc/principal";
 import type { SessionAnswer, SessionApi, SessionRequest } from "../../shared/rpc/session";
 import type { Env } from "../../shared/env";
 import { migrate } from "../migrations";
 import { parseEventId, EventLog } from "./event-log";
 import { answerPlainToolCall, initializeResponse, negotiatedVersion, type KernelHost } from "../../shared/mcp/answers";
+import { sessionRefusalAnswer } from "../../shared/mcp/admission";
 import { SESSION_MIGRATIONS } from "./schema";
 import { SessionTransport } from "./transport";
+import { hostedCatalog, hostedToolList } from "../../shared/mcp/hosted-catalog";
 
 /** The trace id of the request whose async work is running (nodejs_compat AsyncLocalStorage). */
 const traces = new AsyncLocalStorage<string>();
@@ -128,9 +130,12 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 			const register = init && initText.length <= MAX_REGISTERED_INIT ? { protocolVersion, init: initText, hasObject: true } : undefined;
 			const cap = await this.#tenant(principal).openSession(principal, req.sessionId, record, register);
 			if (!cap.ok) {
-				const retry = String(cap.error.retryAfterSeconds);
-				log("warn", "session.cap_reached", { trace: req.traceId, tenant: principal.tenantId, user: principal.userId });
-				return rpcError(429, RpcCode.ConnectionClosed, "Too many open sessions; close one or retry later", { "Retry-After": retry });
+				log("warn", cap.error.reason === "session_cap" ? "session.cap_reached" : "session.credential_refused", {
+					trace: req.traceId,
+					tenant: principal.tenantId,
+					user: principal.userId,
+				});
+				return sessionRefusalAnswer(cap.error, this.env.SMCP_PUBLIC_ORIGIN ?? "");
 			}
 			this.#create(principal, req, protocolVersion, init);
 		} else if (!this.#meta && req.op === "delete" && req.ended) {
@@ -158,8 +163,11 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 		};
 
 		switch (req.op) {
-			case "sse-open":
-				return this.#ensureTransport(req.sessionId).openLegacySse(req.endpoint);
+			case "sse-open": {
+				const stream = this.#ensureTransport(req.sessionId).openLegacySse(req.endpoint);
+				this.#watch(principal, req.sessionId, true);
+				return stream;
+			}
 			case "sse-post": {
 				const transport = this.#transport;
 				if (meta.kind !== "sse" || !transport?.legacySseOpen) return rpcError(404, RpcCode.SessionNotFound, "Session not found");
@@ -176,7 +184,8 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 					only &&
 					isRequest(only) &&
 					only.method === "tools/call" &&
-					!sendsBeforeResult(catalogFor(this.env), only.params)
+					!sendsBeforeResult(catalogFor(this.env), only.params) &&
+					!involvesTask(catalogFor(this.env), only.params)
 				) {
 					void answerPlainToolCall(this.#kernelHost(meta, req.sessionId), principal, only).then((answer) => transport.sendLegacy(answer));
 					return new Response("Accepted", { status: 202 });
@@ -200,6 +209,7 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 				const resume = req.lastEventId ? parseEventId(req.lastEventId) : null;
 				if (req.lastEventId && !resume) return rpcError(400, RpcCode.InvalidRequest, "Bad Request: invalid Last-Event-ID");
 				const transport = await this.#ready(req.sessionId, extra);
+				this.#watch(principal, req.sessionId, true);
 				return transport.openGet(resume, headers);
 			}
 			case "delete": {
@@ -209,6 +219,68 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 				return new Response(null, { status: 200 });
 			}
 		}
+	}
+
+	/** Whether `principal` holds this live session; sends `message` on its 2024-11-05 stream (a hosted call's answer). */
+	async deliver(principalIn: VerifiedPrincipal, sessionId: string, message: RpcMessage | null): Promise<boolean> {
+		let principal: VerifiedPrincipal;
+		try {
+			principal = assertPrincipal(principalIn);
+		} catch {
+			return false;
+		}
+		const meta = this.#meta;
+		if (
+			!meta ||
+			meta.sessionId !== sessionId ||
+			meta.tenantId !== principal.tenantId ||
+			meta.userId !== principal.userId ||
+			meta.clientId !== principal.clientId
+		) {
+			return false;
+		}
+		if (meta.kind === "sse" && !this.#transport?.legacySseOpen) return false;
+		this.#touch(meta);
+		if (message && meta.kind === "sse") await this.#transport?.sendLegacy(message);
+		return true;
+	}
+
+	/** Tells the client the tool list changed, on the session's open stream; false when there is none. */
+	async toolsChanged(): Promise<boolean> {
+		const server = this.#server;
+		if (!this.#meta || !server || !this.#transport) return false;
+		try {
+			await server.sendToolListChanged();
+			return true;
+		} catch {
+			return false;
+		}
+	}
+
+	/**
+	 * The kernel revoked the credential that opened this session ({@link SessionApi.end}): its
+	 * streams (a `GET /mcp` stream, a 2024-11-05 `/sse` stream, open POST streams) end now, and its
+	 * state goes. The kernel has already freed the session's slot.
+	 */
+	async end(ownerIn: VerifiedPrincipal, sessionId: string): Promise<boolean> {
+		let owner: VerifiedPrincipal;
+		try {
+			owner = assertPrincipal(ownerIn);
+		} catch {
+			return false;
+		}
+		const meta = this.#meta;
+		if (
+			!meta ||
+			meta.sessionId !== sessionId ||
+			meta.tenantId !== owner.tenantId ||
+			meta.userId !== owner.userId ||
+			meta.clientId !== owner.clientId
+		)
+			return false;
+		await this.#destroy(null, false);
+		log("info", "session.revoked", { tenant: owner.tenantId, session: sessionId.slice(0, 12) });
+		return true;
 	}
 
 	/** Idle expiry. Safe to run twice: a missing or fresh session is left alone. */
@@ -256,9 +328,9 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 		});
 		const catalog = catalogFor(this.env);
 		if (only.method === "initialize" && !this.#transport && InitializeRequestSchema.safeParse(only).success) {
-			return json(initializeResponse(catalog, only));
+			return json(initializeResponse(catalog, only, this.env.SMCP_PUBLIC_ORIGIN));
 		}
-		if (only.method === "tools/call" && !sendsBeforeResult(catalog, only.params)) {
+		if (only.method === "tools/call" && !sendsBeforeResult(catalog, only.params) && !involvesTask(catalog, only.params)) {
 			return json(await answerPlainToolCall(this.#kernelHost(meta, req.sessionId), principal, only));
 		}
 		return null;
@@ -337,8 +409,12 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 		const server = legacyServer.createLegacyServer({
 			...this.#kernelHost(this.#meta, sessionId),
 			catalog: catalogFor(this.env),
+			origin: this.env.SMCP_PUBLIC_ORIGIN,
 			principalOf: (extra) => assertPrincipal(extra.authInfo?.extra?.principal),
 			record: (principal, r) => this.#tenant(principal).record(principal, r),
+			hostedTools: async (principal) =>
+				hostedToolList(await hostedCatalog(principal.tenantId, () => this.#tenant(principal).hostedTools()), principal.scopes),
+			tasks: (principal) => this.#tenant(principal),
 		});
 		void server.connect(transport);
 		this.#server = server;
@@ -378,6 +454,13 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 		return this.env.TENANTS.get(this.env.TENANTS.idFromName(principal.tenantId));
 	}
 
+	/** Enters (or leaves) this session in the tenant's list of sessions told of tool list changes (best effort). */
+	#watch(principal: VerifiedPrincipal, sessionId: string, on: boolean): void {
+		void this.#tenant(principal)
+			.watchTools(principal, sessionId, on)
+			.catch(() => undefined);
+	}
+
 	async #audit(principal: VerifiedPrincipal, method: string, traceId: string, sessionId: string): Promise<void> {
 		const meta = this.#meta;
 		await this.#tenant(principal).record(
@@ -392,11 +475,15 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 		);
 	}
 
-	async #destroy(sessionId: string | null): Promise<void> {
+	/** Ends the session; `tellTenant` false when the tenant itself asked (its slot is already free). */
+	async #destroy(sessionId: string | null, tellTenant = true): Promise<void> {
 		this.#ended++;
 		const meta = this.#meta;
 		const id = sessionId ?? meta?.sessionId ?? null;
-		if (meta && id) await this.#tenant(ownerOf(meta)).closeSession(ownerOf(meta), id);
+		if (meta && id) {
+			if (tellTenant) await this.#tenant(ownerOf(meta)).closeSession(ownerOf(meta), id);
+			if (this.#transport) this.#watch(ownerOf(meta), id, false);
+		}
 		await this.#transport?.close();
 		await this.#server?.close();
 		this.#transport = null;

@@ -2,6 +2,7 @@
  * @module objects/tenant/limits
  * The tenant's rate limits: token buckets per tenant and per (user, client, rate class), with
  * capacities and refill rates from configuration, stored in the TenantObject's SQLite storage.
+ * The live-session cap is in session-cap.ts.
  * Called inside the kernel's transaction, so check-and-take is atomic per tenant.
  */
 import { positive, takeAll, type BucketPolicy, type BucketState } from "../../shared/rate-limit";
@@ -13,7 +14,10 @@ export interface Limits {
 	tenant: BucketPolicy;
 	read: BucketPolicy;
 	write: BucketPolicy;
+	/** Every other audited request (lists, reads of the catalog, refusals): objects/tenant/budget.ts. */
+	request: BucketPolicy;
 	maxSessionsPerUser: number;
+	maxSessionsPerClient: number;
 	sessionTtlMs: number;
 	retentionMs: number;
 }
@@ -24,7 +28,12 @@ export function resolveLimits(env: LimitsEnv): Limits {
 		tenant: { capacity: positive(env.SMCP_RL_TENANT_CAPACITY, 600), refillPerSecond: positive(env.SMCP_RL_TENANT_REFILL_PER_SEC, 10) },
 		read: { capacity: positive(env.SMCP_RL_READ_CAPACITY, 120), refillPerSecond: positive(env.SMCP_RL_READ_REFILL_PER_SEC, 2) },
 		write: { capacity: positive(env.SMCP_RL_WRITE_CAPACITY, 60), refillPerSecond: positive(env.SMCP_RL_WRITE_REFILL_PER_SEC, 1) },
-		maxSessionsPerUser: Math.max(1, Math.floor(positive(env.SMCP_MAX_SESSIONS_PER_USER, 20))),
+		request: {
+			capacity: positive(env.SMCP_RL_REQUEST_CAPACITY, 120),
+			refillPerSecond: positive(env.SMCP_RL_REQUEST_REFILL_PER_SEC, 2),
+		},
+		maxSessionsPerUser: Math.max(1, Math.floor(positive(env.SMCP_MAX_SESSIONS_PER_USER, 100))),
+		maxSessionsPerClient: Math.max(1, Math.floor(positive(env.SMCP_MAX_SESSIONS_PER_CLIENT, 20))),
 		sessionTtlMs: positive(env.SMCP_SESSION_TTL_SECONDS, 86_400) * 1000,
 		retentionMs: positive(env.SMCP_AUDIT_RETENTION_DAYS, 90) * 86_400_000,
 	};
@@ -50,7 +59,7 @@ export function takeCallBudget(
 	sql: SqlStorage,
 	limits: Limits,
 	p: VerifiedPrincipal,
-	rateClass: "read" | "write",
+	rateClass: "read" | "write" | "request",
 	now: number,
 	cache: Map<string, BucketState>,
 ): { allowed: boolean; retryAfterSeconds: number } {
@@ -97,39 +106,3 @@ CREATE TABLE api_keys (
 );
 CREATE TABLE tenant_state (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 `;
-
-/**
- * How long an opened session counts against the cap when the client never ends it. Most SDK
- * clients never send DELETE, so counting a session for its whole idle TTL (a day) would lock a
- * person out after a few reconnects; an hour bounds session-creation floods without that.
- */
-export const SESSION_COUNT_WINDOW_MS = 3_600_000;
-
-/** Registers a live session unless the user is at the cap; expired entries are dropped first. */
-export function openSession(
-	sql: SqlStorage,
-	limits: Limits,
-	userId: string,
-	sessionId: string,
-	now: number,
-): { ok: true } | { ok: false; retryAfterSeconds: number } {
-	const windowMs = Math.min(limits.sessionTtlMs, SESSION_COUNT_WINDOW_MS);
-	sql.exec("DELETE FROM live_sessions WHERE created_at < ?", now - windowMs);
-	const live = sql
-		.exec<{ n: number; oldest: number | null }>(
-			"SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM live_sessions WHERE user_id = ?",
-			userId,
-		)
-		.one();
-	if (live.n >= limits.maxSessionsPerUser) {
-		const wait = Math.ceil(((live.oldest ?? now) + windowMs - now) / 1000);
-		return { ok: false, retryAfterSeconds: Math.max(1, wait) };
-	}
-	sql.exec("INSERT OR REPLACE INTO live_sessions (session_id, user_id, created_at) VALUES (?, ?, ?)", sessionId, userId, now);
-	return { ok: true };
-}
-
-/** Forgets a live session of `userId` (DELETE or idle expiry); another user's id frees nothing. */
-export function closeSession(sql: SqlStorage, userId: string, sessionId: string): void {
-	sql.exec("DELETE FROM live_sessions WHERE session_id = ? AND user_id = ?", sessionId, userId);
-}

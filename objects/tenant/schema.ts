@@ -9,6 +9,12 @@ import type { Migration } from "../migrations";
 import { CONFIRMATIONS_SCHEMA_V1, KEYS_SCHEMA_V1, LIMITS_SCHEMA_V1 } from "./limits";
 import { APPS_SCHEMA_V1 } from "./apps-schema";
 import { SESSIONS_SCHEMA_V1 } from "./sessions";
+import { TOOL_WATCHERS_SCHEMA_V1 } from "./tool-watchers";
+import { TASKS_SCHEMA_V1 } from "./tasks";
+import { REVOCATIONS_SCHEMA_V1 } from "./revocations";
+import { SESSION_CAP_SCHEMA_V2 } from "./session-cap";
+import { BUDGET_SCHEMA_V1 } from "./budget";
+import { SIGN_IN_SCHEMA_V1 } from "./sign-in-throttle";
 
 export const TENANT_MIGRATIONS: readonly Migration[] = [
 	{ id: 1, name: "memory graph", sql: MEMORY_SCHEMA_V1 },
@@ -20,5 +26,12 @@ export const TENANT_MIGRATIONS: readonly Migration[] = [
 	{ id: 7, name: "memory search: one index row per observation", sql: MEMORY_SEARCH_V2 },
 	{ id: 8, name: "session registry", sql: SESSIONS_SCHEMA_V1 },
 	{ id: 9, name: "tenant apps: versions, secrets, storage, logs", sql: APPS_SCHEMA_V1 },
-	{ id: 10, name: "audit trail: indexes trimmed to its queries", sql: AUDIT_INDEXES_V2 },
+	{ id: 10, name: "sessions told when the tool list changes", sql: TOOL_WATCHERS_SCHEMA_V1 },
+	{ id: 11, name: "durable tasks", sql: TASKS_SCHEMA_V1 },
+	{
+		id: 12,
+		name: "revoked grants, session slots per client, refusal windows, sign-in attempts",
+		sql: REVOCATIONS_SCHEMA_V1 + SESSION_CAP_SCHEMA_V2 + BUDGET_SCHEMA_V1 + SIGN_IN_SCHEMA_V1,
+	},
+	{ id: 13, name: "audit trail: indexes trimmed to its queries", sql: AUDIT_INDEXES_V2 },
 ];

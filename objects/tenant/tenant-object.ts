@@ -18,6 +18,7 @@ import type { ChainVerdict } from "../../shared/audit/chain.mjs";
 import { AccessDenied, err, ok, ToolError, type Failure, type Result } from "../../shared/errors";
 import { HandleStore } from "../../shared/mcp/handles";
 import type {
+	Admission,
 	ApiKeyInfo,
 	AuthEvent,
 	AuthSubject,
@@ -26,9 +27,14 @@ import type {
 	RegisteredSession,
 	RequestRecord,
 	SessionRegistration,
+	TaskPage,
+	TaskView,
+	GrantRef,
 	TenantKernel,
 	ToolCall,
 	ToolOutcome,
+	Refusal,
+	SessionRefusal,
 } from "../../shared/rpc/kernel";
 import { configureLog, log, logEnabled } from "../../shared/log";
 import { catalogFor } from "../../shared/catalog/packs";
@@ -37,11 +43,20 @@ import { toolContent, type ToolDefinition } from "../../shared/catalog/registry"
 import { isLoopbackHost } from "../../shared/config";
 import type { Env } from "../../shared/env";
 import { migrate } from "../migrations";
-import { closeSession, openSession, resolveLimits, takeCallBudget, type Limits } from "./limits";
+import { resolveLimits, takeCallBudget, type Limits } from "./limits";
+import { closeCappedSession, openCappedSession, takeSessionsOf } from "./session-cap";
+import { RevokedGrants } from "./revocations";
+import { aggregatedOutcome, pruneRefusalWindows, refusalRowDue } from "./budget";
+import { clearSignIn, failureRowDue, gateSignIn, pruneSignIns } from "./sign-in-throttle";
 import { credentialRefusal, insertKey, listKeys, markRevoked, readSuspended, setSuspendedFlag } from "./keys";
 import { TENANT_MIGRATIONS } from "./schema";
 import { SessionRegistry } from "./sessions";
+import { resolveTaskLimits, TaskStore } from "./tasks";
 import type { BucketState } from "../../shared/rate-limit";
+import type { StorageAnswer, StorageOp } from "../../shared/apps/runner";
+import type { AppCallGrant, AppCallReport, AppCallTicket, AppLogLine, HostedCatalog } from "../../shared/rpc/apps";
+import { AppCalls } from "./app-calls";
+import { announceToolsChanged, pruneWatchers, watch } from "./tool-watchers";
 
 /** How often the retention alarm runs. */
 const PRUNE_EVERY_MS = 6 * 3600_000;
@@ -51,10 +66,17 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 	readonly #limits: Limits;
 	readonly #audit: AuditStore;
 	readonly #sessions: SessionRegistry;
+	/** Durable tasks (objects/tenant/tasks.ts): stored with their audit rows, run by the alarm. */
+	readonly #tasks: TaskStore;
+	/** When the retention part of the alarm last ran (in memory: after eviction it runs once more). */
+	#prunedAt = 0;
+	readonly #revoked: RevokedGrants;
 	/** The rate-limit buckets as last written (objects/tenant/limits.ts `takeCallBudget`). */
 	readonly #buckets = new Map<string, BucketState>();
 	#alarmSet = false;
 	#suspended: boolean | undefined;
+	/** Hosted tool calls: authorise, storage, audit (objects/tenant/app-calls.ts). */
+	readonly #apps: AppCalls;
 
 	/**
 	 * `SMCP_BENCH_NO_AUDIT=true` on a loopback deployment (`SMCP_PUBLIC_ORIGIN` on 127.0.0.1 or
@@ -75,6 +97,26 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		this.#limits = resolveLimits(env);
 		this.#audit = new AuditStore(ctx.storage.sql);
 		this.#sessions = new SessionRegistry(ctx.storage.sql, this.#limits.sessionTtlMs);
+		this.#apps = new AppCalls({
+			sql: ctx.storage.sql,
+			limits: this.#limits,
+			buckets: this.#buckets,
+			audit: this.#audit,
+			sessions: this.#sessions,
+			credentialRefusal: (p, now) => this.#credentialRefusal(p, now),
+			atomically: (fn) => this.#atomically(fn),
+		});
+		this.#tasks = new TaskStore(
+			{
+				sql: ctx.storage.sql,
+				transactionSync: (fn) => this.#atomically(fn),
+				catalog: () => catalogFor(env),
+				append: (row) => this.#audit.append(row),
+				refusal: (p, now) => this.#credentialRefusal(p, now),
+			},
+			resolveTaskLimits(env),
+		);
+		this.#revoked = new RevokedGrants(ctx.storage.sql);
 		// Rules of Durable Objects: schema changes run once, before any request is delivered.
 		ctx.blockConcurrencyWhile(async () => {
 			migrate(ctx.storage, TENANT_MIGRATIONS);
@@ -96,7 +138,9 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		// Only the packs this deployment enables (SMCP_CONFORMANCE …): others are unknown here too.
 		const tool = catalogFor(this.env).kernelTool(call.name, call.method);
 		if (!tool) {
-			this.#write({ ...base, decision: "error", outcome: "unknown_tool", tool: String(call.name).slice(0, 64) });
+			// Unknown tools pay from the request budget like any other audited request (budget.ts).
+			const refused = this.#admit(principal, { ...base, tool: String(call.name).slice(0, 64) }, "error", "unknown_tool", started);
+			if (refused) return ok(refusalOutcome(refused));
 			return err({ reason: "unknown_tool", tool: String(call.name).slice(0, 64) });
 		}
 		const row = {
@@ -107,7 +151,8 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 			args: safeArgs(tool, call.arguments),
 		};
 		if (!hasScope(principal.scopes, tool.scope)) {
-			this.#write({ ...row, decision: "denied", outcome: `insufficient_scope:${tool.scope}` });
+			const refused = this.#admit(principal, row, "denied", `insufficient_scope:${tool.scope}`, started);
+			if (refused) return ok(refusalOutcome(refused));
 			return err({ reason: "insufficient_scope", tool: tool.name, needed: tool.scope });
 		}
 
@@ -124,14 +169,19 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 			if (refusal) {
 				decision = "denied";
 				outcome = errorOutcome(refusal.message);
-				this.#audit.append({ ...row, decision, outcome: refusal.reason, durationMs: Date.now() - started });
+				this.#refusalRow(principal, { ...row, decision, outcome: refusal.reason, durationMs: Date.now() - started });
 				return;
 			}
 			const budget = takeCallBudget(this.ctx.storage.sql, this.#limits, principal, tool.rateClass, started, this.#buckets);
 			if (!budget.allowed) {
 				decision = "rate_limited";
 				outcome = rateLimited(budget.retryAfterSeconds);
-				this.#audit.append({ ...row, decision, outcome: `retry_after:${budget.retryAfterSeconds}s`, durationMs: Date.now() - started });
+				this.#refusalRow(principal, {
+					...row,
+					decision,
+					outcome: `retry_after:${budget.retryAfterSeconds}s`,
+					durationMs: Date.now() - started,
+				});
 				return;
 			}
 			const parsed = tool.input.safeParse(call.arguments ?? {});
@@ -163,6 +213,21 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 							nonce,
 							call.confirmation?.expiresAt ?? started + 600_000,
 						);
+					if (!call.task && tool.task?.support === "required") {
+						decision = "denied";
+						this.#audit.append({ ...row, decision, outcome: "task_required", durationMs: Date.now() - started });
+						return errorOutcome(`Tool ${tool.name} runs only as a task; call it from a client that supports MCP tasks.`);
+					}
+					// A task-capable call from a client that declared tasks: stored, not run (objects/tenant/tasks.ts).
+					if (call.task && tool.task) {
+						const full = this.#tasks.ceiling(principal);
+						if (full) {
+							decision = "rate_limited";
+							this.#audit.append({ ...row, decision, outcome: "task_ceiling", durationMs: Date.now() - started });
+							return errorOutcome(full);
+						}
+						return { result: { content: [] }, progress: [], task: this.#tasks.create(principal, tool, args, call, row, started) };
+					}
 					const output = tool.handler(
 						{
 							principal,
@@ -197,6 +262,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 				}
 			}
 		});
+		if (outcome?.task) await this.#armTasks();
 		this.#ensureAlarm();
 		// An allowed call is in the audit trail already: a debug line. Refusals and errors: warn.
 		if (logEnabled(decision === "allowed" ? "debug" : "warn"))
@@ -214,12 +280,65 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		return failure ? err(failure) : ok(outcome!);
 	}
 
-	/** Audits a non-tool MCP request (initialize, lists, reads, session delete). */
-	async record(principalIn: VerifiedPrincipal, r: RequestRecord): Promise<void> {
+	/** Admits and audits a non-tool MCP request (see {@link TenantKernel.record}). */
+	async record(principalIn: VerifiedPrincipal, r: RequestRecord): Promise<Admission> {
 		const principal = this.#mine(checked(principalIn));
-		if (!principal) return;
-		this.#write(this.#requestRow(principal, r));
+		if (!principal) return err({ reason: "credential_inactive", message: "Unauthorized" });
+		const refused = this.#admit(principal, this.#requestRow(principal, r), r.decision, r.outcome, Date.now());
 		this.#ensureAlarm();
+		return refused ? err(refused) : ok(true);
+	}
+
+	/** Records a revoked grant, frees its session slots and closes its sessions (see {@link TenantKernel.revokeGrant}). */
+	async revokeGrant(actor: AuthSubject, grant: GrantRef): Promise<{ closedSessions: number }> {
+		let owner: VerifiedPrincipal;
+		try {
+			const tenantId = this.ctx.id.name ?? actor.tenantId;
+			owner = brandPrincipal({ tenantId, userId: grant.userId, clientId: grant.clientId, scopes: [], grantId: grant.grantId });
+		} catch {
+			return { closedSessions: 0 };
+		}
+		const sessions = this.#atomically(() => {
+			const now = Date.now();
+			if (this.#revoked.add(grant, now))
+				this.#audit.append(this.#authRow(actor, "auth/revoke", "allowed", `grant of client ${grant.clientId.slice(0, 64)}`));
+			return takeSessionsOf(this.ctx.storage.sql, { userId: grant.userId, clientId: grant.clientId, grantId: grant.grantId });
+		});
+		this.#ensureAlarm();
+		return { closedSessions: await this.#endSessions(owner, sessions) };
+	}
+
+	/** Whether a refresh of `grantId` may go on (see {@link TenantKernel.refreshStanding}). */
+	async refreshStanding(grantId: string): Promise<Result<true, { reason: "grant_revoked" | "tenant_suspended" }>> {
+		if (typeof grantId !== "string" || grantId.length > 200) return err({ reason: "grant_revoked" });
+		if (this.#isSuspended()) return err({ reason: "tenant_suspended" });
+		return this.#revoked.has(grantId) ? err({ reason: "grant_revoked" }) : ok(true);
+	}
+
+	/**
+	 * Counts a password attempt at `subject` (an account of this tenant, or a keyed digest of an
+	 * unknown email), or refuses it while locked (objects/tenant/sign-in-throttle.ts).
+	 */
+	async signInGate(subject: string): Promise<Result<true, { retryAfterSeconds: number }>> {
+		const gate = this.#atomically(() => gateSignIn(this.ctx.storage.sql, String(subject).slice(0, 200), Date.now()));
+		return gate.ok ? ok(true) : err({ retryAfterSeconds: gate.retryAfterSeconds });
+	}
+
+	/**
+	 * The attempt let through by {@link signInGate} ended: a success clears the count; a failure of
+	 * an account (`audit` names it) is audited once per lockout window, with the attempts counted.
+	 */
+	async signInEnded(subject: string, succeeded: boolean, audit?: AuthSubject): Promise<void> {
+		const key = String(subject).slice(0, 200);
+		this.#atomically(() => {
+			if (succeeded) return clearSignIn(this.ctx.storage.sql, key);
+			const due = failureRowDue(this.ctx.storage.sql, key, Date.now());
+			if (!due || !audit) return;
+			const outcome = due.attempts > 1 ? `wrong_password; ${due.attempts} attempts counted` : "wrong_password";
+			const row = this.#authRow(audit, "auth/sign_in", "denied", outcome);
+			this.#audit.append({ ...row, lane: "oauth", protocol: "oauth2.1", trace: "auth" });
+		});
+		if (audit) this.#ensureAlarm();
 	}
 
 	/** Audits an authorization-server event of one of this tenant's accounts. */
@@ -252,14 +371,14 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		sessionId: string,
 		record?: RequestRecord,
 		register?: SessionRegistration,
-	): Promise<Result<true, { reason: "session_cap"; retryAfterSeconds: number }>> {
+	): Promise<Result<true, SessionRefusal>> {
 		const principal = this.#mine(checked(principalIn));
 		if (!principal) return err({ reason: "session_cap", retryAfterSeconds: 60 });
 		// A suspended tenant or a revoked key opens no session, whatever KV still says.
-		if (this.#credentialRefusal(principal, Date.now())) return err({ reason: "session_cap", retryAfterSeconds: 60 });
+		if (this.#credentialRefusal(principal, Date.now())) return err({ reason: "credential_inactive" });
 		const r = this.#atomically(() => {
 			const now = Date.now();
-			const opened = openSession(this.ctx.storage.sql, this.#limits, principal.userId, sessionId, now);
+			const opened = openCappedSession(this.ctx.storage.sql, this.#limits, principal, sessionId, now);
 			// Stale registry rows are refused on sight and pruned by the retention alarm.
 			if (opened.ok && register) this.#sessions.register(principal, sessionId, register, now);
 			if (opened.ok && record) this.#audit.append(this.#requestRow(principal, record));
@@ -277,6 +396,8 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 	): Promise<RegisteredSession | null> {
 		const principal = this.#mine(checked(principalIn));
 		if (!principal) return null;
+		// A revoked grant or key, or a suspended tenant, has no live session (kernel entry check).
+		if (this.#credentialRefusal(principal, Date.now())) return null;
 		return this.#sessions.find(principal, sessionId, Date.now(), use);
 	}
 
@@ -294,7 +415,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 			const session = this.#sessions.end(principal, sessionId, Date.now());
 			// The cap slot is the user's own. A DELETE (with `record`) frees it only with the session; a
 			// SessionObject ending the session it held (no `record`) also when the registry never had it.
-			if (session || (!record && !foreign)) closeSession(this.ctx.storage.sql, principal.userId, sessionId);
+			if (session || (!record && !foreign)) closeCappedSession(this.ctx.storage.sql, principal.userId, sessionId);
 			if (session && record) this.#audit.append(this.#requestRow(principal, { ...record, protocolVersion: session.protocolVersion }));
 			return { found: session !== null, hasObject: session?.hasObject ?? false };
 		});
@@ -312,15 +433,57 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		return this.#audit.verify();
 	}
 
-	/** Retention: prunes audit rows older than the configured days. Safe to run twice. */
+	/**
+	 * The one alarm: runs the task steps that are due (objects/tenant/tasks.ts), and retention —
+	 * prunes audit rows older than the configured days, expired handles, sessions and tasks — when
+	 * no step was due or {@link PRUNE_EVERY_MS} has passed. Safe to run twice.
+	 */
 	override async alarm(): Promise<void> {
-		const pruned = this.#atomically(() => {
-			new HandleStore(this.ctx.storage.sql).prune();
-			this.#sessions.prune(Date.now());
-			return this.#audit.prune(Date.now() - this.#limits.retentionMs);
-		});
-		if (pruned > 0) log("info", "audit.pruned", { rows: pruned });
-		await this.ctx.storage.setAlarm(Date.now() + PRUNE_EVERY_MS);
+		const stepped = this.#tasks.runDue(Date.now());
+		if (stepped === 0 || Date.now() - this.#prunedAt >= PRUNE_EVERY_MS) {
+			const pruned = this.#atomically(() => {
+				new HandleStore(this.ctx.storage.sql).prune();
+				this.#sessions.prune(Date.now());
+				this.#tasks.prune(Date.now());
+				pruneWatchers(this.ctx.storage.sql, Date.now() - this.#limits.sessionTtlMs);
+				this.#revoked.prune(Date.now());
+				pruneRefusalWindows(this.ctx.storage.sql, Date.now());
+				pruneSignIns(this.ctx.storage.sql, Date.now());
+				return this.#audit.prune(Date.now() - this.#limits.retentionMs);
+			});
+			this.#prunedAt = Date.now();
+			if (pruned > 0) log("info", "audit.pruned", { rows: pruned });
+		}
+		const next = this.#tasks.nextRunAt();
+		await this.ctx.storage.setAlarm(Math.min(this.#prunedAt + PRUNE_EVERY_MS, next ?? Number.POSITIVE_INFINITY));
+	}
+
+	/** A task of the caller, or null (unknown, expired, another principal's). */
+	async getTask(principalIn: VerifiedPrincipal, taskId: string): Promise<TaskView | null> {
+		const principal = this.#mine(checked(principalIn));
+		return principal ? this.#tasks.get(principal, String(taskId), Date.now()) : null;
+	}
+
+	/** Answers a task's pending input requests; it resumes when none is left. */
+	async updateTask(principalIn: VerifiedPrincipal, taskId: string, responses: Record<string, unknown>): Promise<TaskView | null> {
+		const principal = this.#mine(checked(principalIn));
+		if (!principal) return null;
+		const given = responses !== null && typeof responses === "object" && !Array.isArray(responses) ? responses : {};
+		const view = this.#tasks.update(principal, String(taskId), given, Date.now());
+		if (view?.status === "working") await this.#armTasks();
+		return view;
+	}
+
+	/** Cancels a task of the caller unless it has finished. */
+	async cancelTask(principalIn: VerifiedPrincipal, taskId: string): Promise<TaskView | null> {
+		const principal = this.#mine(checked(principalIn));
+		return principal ? this.#tasks.cancel(principal, String(taskId), Date.now()) : null;
+	}
+
+	/** The caller's tasks, newest first. */
+	async listTasks(principalIn: VerifiedPrincipal, cursor?: string): Promise<TaskPage> {
+		const principal = this.#mine(checked(principalIn));
+		return principal ? this.#tasks.list(principal, typeof cursor === "string" ? cursor : undefined, Date.now()) : { tasks: [] };
 	}
 
 	/** Registers a new API key's metadata (the key itself is never sent here). */
@@ -334,11 +497,24 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 
 	/** Revokes an API key at once (the kernel refuses it from the next call on). */
 	async revokeApiKey(actor: AuthSubject, keyId: string): Promise<boolean> {
-		return this.#atomically(() => {
+		const owner = this.ctx.storage.sql
+			.exec<{ created_by: string }>("SELECT created_by FROM api_keys WHERE key_id = ?", keyId)
+			.toArray()[0]?.created_by;
+		const { done, sessions } = this.#atomically(() => {
 			const done = markRevoked(this.ctx.storage.sql, keyId, Date.now());
 			if (done) this.#audit.append(this.#authRow(actor, "auth/api_key_revoked", "allowed", `key_${keyId}`));
-			return done;
+			// The key's session slots are freed at once and its streams closed (session-cap.ts).
+			return { done, sessions: done && owner ? takeSessionsOf(this.ctx.storage.sql, { userId: owner, clientId: `key_${keyId}` }) : [] };
 		});
+		if (sessions.length && owner) {
+			const tenantId = this.ctx.id.name ?? actor.tenantId;
+			try {
+				await this.#endSessions(brandPrincipal({ tenantId, userId: owner, clientId: `key_${keyId}`, scopes: [] }), sessions);
+			} catch {
+				// An owner id that is not a principal id cannot own sessions; nothing to close.
+			}
+		}
+		return done;
 	}
 
 	/** The tenant's API keys, newest first. */
@@ -354,6 +530,67 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 			this.#audit.append(this.#authRow(actor, suspended ? "admin/suspend" : "admin/reactivate", "allowed", "ok"));
 		});
 		this.#suspended = suspended;
+	}
+
+	/** Authorises a hosted tool call (objects/tenant/app-calls.ts). */
+	async beginAppCall(principalIn: VerifiedPrincipal, call: ToolCall): Promise<Result<AppCallGrant, Failure>> {
+		const principal = this.#mine(checked(principalIn));
+		if (!principal) return err({ reason: "internal", where: "kernel", detail: "invalid principal" });
+		const r = this.#apps.begin(principal, call);
+		this.#ensureAlarm();
+		return r;
+	}
+
+	/** The modules of a live call's version, hash checked. */
+	async appCode(principalIn: VerifiedPrincipal, ticketId: string): Promise<Result<{ modules: Record<string, string> }, Failure>> {
+		const principal = this.#mine(checked(principalIn));
+		if (!principal) return err({ reason: "internal", where: "kernel", detail: "invalid principal" });
+		return this.#apps.code(principal, ticketId);
+	}
+
+	/** One storage operation of a live hosted call. */
+	async appStorage(principalIn: VerifiedPrincipal, ticketId: string, op: StorageOp): Promise<StorageAnswer> {
+		const principal = this.#mine(checked(principalIn));
+		if (!principal) return { ok: false, error: "storage is not available" };
+		return this.#apps.storage(principal, ticketId, op);
+	}
+
+	/** Audits a finished hosted call. */
+	async finishAppCall(principalIn: VerifiedPrincipal, ticket: AppCallTicket, report: AppCallReport): Promise<void> {
+		const principal = this.#mine(checked(principalIn));
+		if (!principal) return;
+		this.#apps.finish(principal, ticket, report);
+	}
+
+	/** Appends captured console lines of an app (redacted by the front Worker's tail). */
+	async appendAppLogs(app: string, lines: AppLogLine[]): Promise<void> {
+		this.#apps.appendLogs(app, lines);
+	}
+
+	/** The newest lines of an app's log. */
+	async readAppLogs(app: string, limit: number): Promise<AppLogLine[]> {
+		return this.#apps.readLogs(app, limit);
+	}
+
+	/** The tenant's hosted tools. */
+	async hostedTools(): Promise<HostedCatalog> {
+		return this.#apps.catalog();
+	}
+
+	/** Enters or leaves a session that is told when the tool list changes. */
+	async watchTools(principalIn: VerifiedPrincipal, sessionId: string, on: boolean): Promise<void> {
+		const principal = this.#mine(checked(principalIn));
+		if (!principal) return;
+		watch(this.ctx.storage.sql, principal.userId, String(sessionId).slice(0, 200), on, Date.now());
+	}
+
+	/**
+	 * The tool list changed (an app deployed, rolled back or removed): open 2025-era sessions are
+	 * told with `notifications/tools/list_changed`. Call after the change committed.
+	 */
+	// biome-ignore lint/correctness/noUnusedPrivateClassMembers: the deploy, rollback and removal methods call it
+	#toolsChanged(): void {
+		this.ctx.waitUntil(announceToolsChanged(this.ctx.storage.sql, this.env).then(() => undefined));
 	}
 
 	/** Newest audit rows. */
@@ -375,8 +612,53 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		return p;
 	}
 
+	/**
+	 * Why `p` may not enter the kernel: a suspended tenant, a revoked or expired key (a key in use
+	 * has its last use recorded), or a grant recorded as revoked (revocations.ts).
+	 */
 	#credentialRefusal(p: VerifiedPrincipal, now: number): { reason: string; message: string } | null {
+		if (p.grantId && this.#revoked.has(p.grantId))
+			return { reason: "grant_revoked", message: "This app's access was revoked. Connect it again to continue." };
 		return credentialRefusal(this.ctx.storage.sql, p, now, this.#isSuspended());
+	}
+
+	/**
+	 * The admission of an audited request that runs no tool: the credential must stand and the
+	 * caller's request budget pays. Allowed: `row` is written as `decision`/`outcome` and null is
+	 * returned. Refused: an aggregated refusal row (budget.ts) and the refusal.
+	 */
+	#admit(p: VerifiedPrincipal, row: AuditInput, decision: Decision, outcome: string, started: number): Refusal | null {
+		return this.#atomically(() => {
+			const refusal = this.#credentialRefusal(p, started);
+			if (refusal) {
+				this.#refusalRow(p, { ...row, decision: "denied", outcome: refusal.reason });
+				return { reason: "credential_inactive", message: refusal.message } as const;
+			}
+			const budget = takeCallBudget(this.ctx.storage.sql, this.#limits, p, "request", started, this.#buckets);
+			if (!budget.allowed) {
+				this.#refusalRow(p, { ...row, decision: "rate_limited", outcome: `retry_after:${budget.retryAfterSeconds}s` });
+				return { reason: "rate_limited", retryAfterSeconds: budget.retryAfterSeconds } as const;
+			}
+			if (decision === "allowed") this.#audit.append({ ...row, decision, outcome });
+			else this.#refusalRow(p, { ...row, decision, outcome });
+			return null;
+		});
+	}
+
+	/** Writes a refusal's audit row unless one of its kind was written this window (budget.ts). */
+	#refusalRow(p: VerifiedPrincipal, row: AuditInput): void {
+		const kind = `${row.method}|${row.decision}|${row.outcome.split(":")[0]}`;
+		const suppressed = refusalRowDue(this.ctx.storage.sql, p, kind, Date.now());
+		if (suppressed !== null) this.#audit.append({ ...row, outcome: aggregatedOutcome(row.outcome, suppressed) });
+	}
+
+	/** Closes the open streams of `owner`'s sessions (their slots are already free); how many held state. */
+	async #endSessions(owner: VerifiedPrincipal, sessionIds: string[]): Promise<number> {
+		const ended = await Promise.allSettled(sessionIds.map((id) => this.env.SESSIONS.get(this.env.SESSIONS.idFromName(id)).end(owner, id)));
+		const closed = ended.filter((r) => r.status === "fulfilled" && r.value === true).length;
+		if (sessionIds.length)
+			log("info", "kernel.sessions_ended", { tenant: owner.tenantId, user: owner.userId, sessions: sessionIds.length, closed });
+		return closed;
 	}
 
 	/**
@@ -481,6 +763,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		} catch (e) {
 			this.#buckets.clear();
 			this.#sessions.forget();
+			this.#revoked.forget();
 			this.#audit.forget();
 			throw e;
 		}
@@ -498,6 +781,15 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 
 	#write(input: AuditInput): void {
 		this.#atomically(() => this.#audit.append(input));
+	}
+
+	/** Brings the alarm forward to the next due task step (never pushes it back). */
+	async #armTasks(): Promise<void> {
+		const next = this.#tasks.nextRunAt();
+		if (next === null) return;
+		const at = await this.ctx.storage.getAlarm();
+		if (at === null || at > next) await this.ctx.storage.setAlarm(next);
+		this.#alarmSet = true;
 	}
 
 	#ensureAlarm(): void {
@@ -536,6 +828,11 @@ function safeArgs(tool: ToolDefinition, args: Record<string, unknown> | undefine
 
 function errorOutcome(message: string): ToolOutcome {
 	return { result: { content: [{ type: "text", text: message }], isError: true }, progress: [] };
+}
+
+/** A refused request that was answered as a tool call (unknown tool, scope): a tool error. */
+function refusalOutcome(r: Refusal): ToolOutcome {
+	return r.reason === "rate_limited" ? rateLimited(r.retryAfterSeconds) : errorOutcome(r.message);
 }
 
 function rateLimited(seconds: number): ToolOutcome {

@@ -93,6 +93,40 @@ export interface ToolContext {
 	readonly answers: Readonly<Record<string, unknown>>;
 }
 
+/**
+ * Whether a tool runs as a task (the Tasks extension `io.modelcontextprotocol/tasks` on 2026-07-28,
+ * the experimental tasks of 2025-11-25, tool `execution.taskSupport` there): `optional` runs as a
+ * task for a client that declared tasks and inline for one that did not; `required` only as a task
+ * (a client without tasks gets -32021 on 2026-07-28, -32601 on 2025-11-25).
+ */
+export type TaskSupport = "optional" | "required";
+
+/** What one step of a task's work may touch: a tool's context plus the state the previous step left. */
+export interface TaskContext extends ToolContext {
+	/** What the previous step returned as `next`; undefined on the first step. JSON data. */
+	readonly state: unknown;
+}
+
+/**
+ * The outcome of one step of a task (see {@link TaskDeclaration.step}): the tool's output (the
+ * task completes), or the state to resume from (after `delayMs`, default at once), or requests to
+ * put to the client first (the task waits in `input_required`; the answers reach the next step as
+ * `ctx.answers`). A step that throws `ToolError` completes the task with that tool error; any
+ * other throw fails it. Each step runs in its own transaction: a step that throws leaves no state
+ * change behind, and the task resumes from the last step that committed.
+ */
+export type TaskStep<O> = { done: O } | { next: unknown; delayMs?: number } | { ask: Record<string, ClientAsk>; next: unknown };
+
+/** A tool's task support and, for long work, how to do it a step at a time. */
+export interface TaskDeclaration<I extends z.ZodObject = z.ZodObject, O extends z.ZodObject = z.ZodObject> {
+	readonly support: TaskSupport;
+	/**
+	 * One step of the work, run by the tenant object's alarm, each in its own transaction, until it
+	 * returns `done`. Absent: the handler is the task's one step.
+	 */
+	readonly step?: (ctx: TaskContext, args: z.infer<I>) => TaskStep<z.infer<O>>;
+}
+
 /** A tool declaration. See {@link defineTool}. */
 export interface ToolDefinition<I extends z.ZodObject = z.ZodObject, O extends z.ZodObject = z.ZodObject> {
 	readonly name: string;
@@ -154,6 +188,11 @@ export interface ToolDefinition<I extends z.ZodObject = z.ZodObject, O extends z
 	 * kernel refuses an unconfirmed call otherwise, telling the model to pass `confirm: true`.
 	 */
 	readonly confirm?: (args: z.infer<I>) => string | undefined;
+	/**
+	 * Task support (see {@link TaskDeclaration}). Absent: the tool runs inline only, and a client's
+	 * task request runs it inline (2025-11-25: `execution.taskSupport` is `forbidden`).
+	 */
+	readonly task?: TaskDeclaration<I, O>;
 }
 
 /**
@@ -295,6 +334,8 @@ export interface CatalogCapabilities {
 	completions: boolean;
 	subscribe: boolean;
 	logging: boolean;
+	/** Some tool runs as a task ({@link ToolDefinition.task}). */
+	tasks: boolean;
 }
 
 /** Regular expression for a level-1 URI template: literal parts escaped, `{var}` one segment. */
@@ -381,6 +422,7 @@ export class Catalog {
 			completions: this.prompts.some((p) => p.complete !== undefined),
 			subscribe: this.resources.some((r) => r.subscribable === true),
 			logging: this.tools.list().some((t) => t.logs === true),
+			tasks: this.tools.published().some((t) => t.task !== undefined),
 		};
 	}
 

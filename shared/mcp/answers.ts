@@ -13,9 +13,31 @@ import type { Lane, ToolCall, ToolOutcome } from "../rpc/kernel";
 import type { VerifiedPrincipal } from "../rpc/principal";
 import type { RpcMessage, RpcRequest, RpcResponse } from "./jsonrpc";
 import { serverCapabilities } from "./publish";
+import pkg from "../../package.json";
 
-/** Server identity sent in `initialize` results. */
-export const SERVER_INFO = { name: "smcp", title: "SMCP", version: "0.1.0" } as const;
+/**
+ * The server's icon: a data: URI, so clients need no request to show it (MCP 2025-11-25,
+ * `Icon.src`: "a URI pointing to an icon resource… MAY be a data: URI").
+ */
+const ICON = `data:image/svg+xml;base64,${btoa(
+	'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64"><rect width="64" height="64" rx="14" fill="#2457d6"/><path d="M18 44V20l14 14 14-14v24" fill="none" stroke="#fff" stroke-width="6" stroke-linecap="round" stroke-linejoin="round"/></svg>',
+)}`;
+
+/**
+ * Server identity sent in `initialize` results (MCP 2025-11-25 `Implementation`): the package's
+ * version, a human title and an icon. {@link serverInfo} adds the deployment's website.
+ */
+export const SERVER_INFO = {
+	name: "smcp",
+	title: "SMCP",
+	version: pkg.version,
+	icons: [{ src: ICON, mimeType: "image/svg+xml", sizes: ["any"] }],
+};
+
+/** {@link SERVER_INFO} with `websiteUrl`: the deployment's landing page. */
+export function serverInfo(origin: string | undefined): typeof SERVER_INFO & { websiteUrl?: string } {
+	return origin ? { ...SERVER_INFO, websiteUrl: `${origin.replace(/\/$/, "")}/` } : SERVER_INFO;
+}
 
 export const INSTRUCTIONS =
 	"SMCP keeps a knowledge graph of entities, relations and observations for your workspace. " +
@@ -33,11 +55,11 @@ export function negotiatedVersion(init: RpcMessage | null): string {
  * the legacy lane's SDK server (`objects/session/legacy-server.ts`) answers (negotiated version, the catalog's capabilities, server
  * info, instructions), for the paths that open a session without building it.
  */
-export function initializeResponse(catalog: Catalog, init: RpcRequest): RpcResponse {
+export function initializeResponse(catalog: Catalog, init: RpcRequest, origin?: string): RpcResponse {
 	const result = {
 		protocolVersion: negotiatedVersion(init),
 		capabilities: serverCapabilities(catalog, "legacy"),
-		serverInfo: SERVER_INFO,
+		serverInfo: serverInfo(origin),
 		instructions: INSTRUCTIONS,
 	};
 	return { jsonrpc: "2.0", id: init.id, result };

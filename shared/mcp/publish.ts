@@ -29,6 +29,15 @@ export function sendsBeforeResult(catalog: Catalog, params: { name?: unknown; _m
 	return tool !== undefined && Boolean(tool.logs || tool.asks || tool.confirm || tool.releasesStream);
 }
 
+/**
+ * Whether a 2025-era `tools/call` needs the session's SDK server for tasks (2025-11-25
+ * experimental tasks): it asks for a task (`params.task`), or names a tool that runs only as one.
+ * Such a call never takes the one-hop path that answers a plain call in the kernel.
+ */
+export function involvesTask(catalog: Catalog, params: { name?: unknown; task?: unknown } | undefined): boolean {
+	return params?.task !== undefined || catalog.tools.callable(String(params?.name ?? ""))?.task?.support === "required";
+}
+
 /** A tools/list entry (spec 2025-11-25 §tools "Tool"). */
 export interface ToolEntry {
 	name: string;
@@ -37,6 +46,8 @@ export interface ToolEntry {
 	inputSchema: Record<string, unknown>;
 	outputSchema: Record<string, unknown>;
 	annotations: Record<string, unknown>;
+	/** Task support (2025-11-25 §tools `execution.taskSupport`; absent means `forbidden`). */
+	execution?: { taskSupport: "optional" | "required" };
 }
 
 const toolEntries = new WeakMap<Catalog, { entry: ToolEntry; scope: string }[]>();
@@ -53,6 +64,7 @@ export function toolList(catalog: Catalog, scopes: readonly string[]): ToolEntry
 				inputSchema: t.inputJsonSchema ? structuredClone(t.inputJsonSchema) : toJsonSchema(t.input, "input"),
 				outputSchema: toJsonSchema(t.output, "output"),
 				annotations: { title: t.title, ...t.annotations },
+				...(t.task ? { execution: { taskSupport: t.task.support } } : {}),
 			},
 			scope: t.scope,
 		}));
@@ -97,17 +109,27 @@ export function promptList(catalog: Catalog, scopes: readonly string[]) {
 		}));
 }
 
-/** The capabilities a lane declares for a catalog (tools and resources always: the audit trail is one). */
+/** The Tasks extension's identifier (SEP-2663), declared under `capabilities.extensions` on 2026-07-28. */
+export const TASKS_EXTENSION = "io.modelcontextprotocol/tasks";
+
+/**
+ * The capabilities a lane declares for a catalog (tools and resources always: the audit trail is
+ * one). Tasks: the `io.modelcontextprotocol/tasks` extension on the modern lane; the 2025-11-25
+ * `tasks` capability (list, cancel, task-augmented `tools/call`) on the legacy lane.
+ */
 export function serverCapabilities(catalog: Catalog, lane: "legacy" | "modern"): Record<string, object> {
 	const c = catalog.capabilities();
 	return {
-		tools: { listChanged: false },
+		// Legacy sessions are told when an app's deploy, rollback or removal changes the list (SessionApi.toolsChanged).
+		tools: { listChanged: lane === "legacy" },
 		// 2026-07-28 replaces resources/subscribe with subscriptions/listen, which SMCP does not serve.
 		resources: { listChanged: false, ...(c.subscribe && lane === "legacy" ? { subscribe: true } : {}) },
 		...(c.prompts ? { prompts: { listChanged: false } } : {}),
 		...(c.completions ? { completions: {} } : {}),
 		// The modern lane always logs per request when asked (LOG_LEVEL_META_KEY); the legacy lane only for tools that log.
 		...(c.logging || lane === "modern" ? { logging: {} } : {}),
+		...(c.tasks && lane === "modern" ? { extensions: { [TASKS_EXTENSION]: {} } } : {}),
+		...(c.tasks && lane === "legacy" ? { tasks: { list: {}, cancel: {}, requests: { tools: { call: {} } } } } : {}),
 	};
 }
 

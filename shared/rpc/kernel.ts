@@ -7,7 +7,9 @@ import type { AuditRow, Decision } from "../audit/store";
 import type { ChainVerdict } from "../audit/chain.mjs";
 import type { Failure, Result } from "../errors";
 import type { VerifiedPrincipal } from "./principal";
-import type { ContentBlock, LogLevel } from "../catalog/registry";
+import type { StorageAnswer, StorageOp } from "../apps/runner";
+import type { AppCallGrant, AppCallReport, AppCallTicket, AppLogLine, HostedCatalog } from "./apps";
+import type { ClientAsk, ContentBlock, LogLevel } from "../catalog/registry";
 
 /** Which protocol lane a call arrived on (recorded in logs and in the audit trail). */
 export type Lane = "streamable-http" | "sse" | "modern";
@@ -35,6 +37,42 @@ export interface ToolCall {
 	confirmation?: { via: "elicitation"; nonce?: string; expiresAt?: number };
 	/** The client's answers to the tool's asks (elicitation, sampling), gathered by the lane. Untrusted. */
 	answers?: Record<string, unknown>;
+	/**
+	 * Run the call as a durable task (the client declared tasks and the tool supports them): the
+	 * kernel makes every check of an inline call, then stores the task in the same transaction as
+	 * its audit row and answers with {@link ToolOutcome.task} instead of running the tool. `ttlMs`
+	 * is the client's wish (2025-11-25 `task.ttl`), clamped by the kernel.
+	 */
+	task?: { ttlMs?: number };
+}
+
+/** Task states (2026-07-28 Tasks extension, 2025-11-25 experimental tasks). */
+export type TaskStatus = "working" | "input_required" | "completed" | "failed" | "cancelled";
+
+/** A task as the kernel returns it; the lanes shape it for their revision. */
+export interface TaskView {
+	taskId: string;
+	status: TaskStatus;
+	statusMessage?: string;
+	/** Epoch milliseconds. */
+	createdAt: number;
+	lastUpdatedAt: number;
+	ttlMs: number;
+	pollIntervalMs: number;
+	/** The tool the task runs. */
+	tool: string;
+	/** While `input_required`: the requests still to answer, by key. */
+	inputRequests?: Record<string, ClientAsk>;
+	/** When `completed`: the tool's result (a tool error has `isError: true`). */
+	result?: ToolOutcome["result"];
+	/** When `failed`: a JSON-RPC error (generic text; detail is in the log). */
+	error?: { code: number; message: string };
+}
+
+/** One page of a caller's tasks (2025-11-25 `tasks/list`). */
+export interface TaskPage {
+	tasks: TaskView[];
+	nextCursor?: string;
 }
 
 /** A progress report emitted by a tool while it ran. */
@@ -60,6 +98,8 @@ export interface ToolOutcome {
 	};
 	progress: ProgressReport[];
 	logs?: LogReport[];
+	/** Set when the call was started as a task ({@link ToolCall.task}): `result` is then empty. */
+	task?: TaskView;
 }
 
 /** A non-tool MCP request that reached the tenant (initialize, lists, reads, session delete). */
@@ -126,10 +166,49 @@ export interface ApiKeyInfo {
 	revokedAt: number | null;
 }
 
+/**
+ * Why the kernel refused an audited request before serving it: the credential no longer stands
+ * (revoked grant or key, suspended tenant), or the caller's request budget is spent.
+ */
+export type Refusal = { reason: "credential_inactive"; message: string } | { reason: "rate_limited"; retryAfterSeconds: number };
+
+/** The kernel's answer to {@link TenantKernel.record}: serve the request, or refuse it. */
+export type Admission = Result<true, Refusal>;
+
+/** A grant being revoked, as the front Worker names it (from the provider's grant listing). */
+export interface GrantRef {
+	grantId: string;
+	userId: string;
+	clientId: string;
+}
+
+/**
+ * Why a session was not opened: the caller is at the session cap, or its credential no longer
+ * stands (revoked grant or key, suspended tenant). A kernel from before the second kind answers
+ * only `session_cap`.
+ */
+export type SessionRefusal = { reason: "session_cap"; retryAfterSeconds: number } | { reason: "credential_inactive" };
+
 /** TenantObject's RPC methods. */
 export interface TenantKernel {
 	callTool(principal: VerifiedPrincipal, call: ToolCall): Promise<Result<ToolOutcome, Failure>>;
-	record(principal: VerifiedPrincipal, request: RequestRecord): Promise<void>;
+	/**
+	 * Admits and audits a non-tool request (list, read of the catalog, session-level request, or a
+	 * refusal decided in front): the credential must still stand and the caller's request budget
+	 * pays for it. A refused request is not served; its audit row is aggregated (one per window).
+	 * A kernel from before admissions answers `undefined`: callers treat that as admitted.
+	 */
+	record(principal: VerifiedPrincipal, request: RequestRecord): Promise<Admission>;
+	/**
+	 * Records a grant as revoked (strongly consistent, before the provider deletes it from KV),
+	 * frees its session slots and closes its sessions' open streams. Returns how many it closed.
+	 */
+	revokeGrant(actor: AuthSubject, grant: GrantRef): Promise<{ closedSessions: number }>;
+	/**
+	 * Whether a refresh of `grantId` may go on: refused for a grant recorded as revoked and for a
+	 * suspended tenant (worker/oauth/refresh-guard.ts). Reads only.
+	 */
+	refreshStanding(grantId: string): Promise<Result<true, { reason: "grant_revoked" | "tenant_suspended" }>>;
 	recordAuthEvent(subject: AuthSubject, event: AuthEvent): Promise<void>;
 	/**
 	 * Counts a new session against the caller's cap; `record` (the opening request's audit row) is
@@ -141,7 +220,7 @@ export interface TenantKernel {
 		sessionId: string,
 		record?: RequestRecord,
 		register?: SessionRegistration,
-	): Promise<Result<true, { reason: "session_cap"; retryAfterSeconds: number }>>;
+	): Promise<Result<true, SessionRefusal>>;
 	/**
 	 * A live registered session of the caller, or null (unknown, stale or someone else's): `touch`
 	 * keeps it alive, `adopt` records that a SessionObject now holds it, `peek` only reads.
@@ -159,4 +238,41 @@ export interface TenantKernel {
 	listApiKeys(): Promise<ApiKeyInfo[]>;
 	/** Operator: suspend (true) or reactivate (false) the tenant. */
 	setSuspended(actor: AuthSubject, suspended: boolean): Promise<void>;
+
+	// Hosted tools (shared/rpc/apps.ts, objects/tenant/app-calls.ts). The front Worker runs them.
+	/** Authorises a hosted tool call (scope, suspension, key, rate limit, arguments); refusals are audited and answered as `done`. */
+	beginAppCall(principal: VerifiedPrincipal, call: ToolCall): Promise<Result<AppCallGrant, Failure>>;
+	/** The modules of a live ticket's version (for a cold isolate), after checking their content hash. */
+	appCode(principal: VerifiedPrincipal, ticketId: string): Promise<Result<{ modules: Record<string, string> }, Failure>>;
+	/** One `ctx.storage` operation of a live call, scoped to its app, within its quota. */
+	appStorage(principal: VerifiedPrincipal, ticketId: string, op: StorageOp): Promise<StorageAnswer>;
+	/** Writes a hosted call's audit row (outcome, outbound requests) and ends its ticket. */
+	finishAppCall(principal: VerifiedPrincipal, ticket: AppCallTicket, report: AppCallReport): Promise<void>;
+	/** Appends an app's captured console lines (secrets already redacted) to its bounded log. */
+	appendAppLogs(app: string, lines: AppLogLine[]): Promise<void>;
+	/** The newest lines of an app's log, oldest first. */
+	readAppLogs(app: string, limit: number): Promise<AppLogLine[]>;
+	/** The tenant's hosted tools; `epoch` changes with every deploy, rollback or removal. */
+	hostedTools(): Promise<HostedCatalog>;
+	/** A session with a stream open (on) or closed (off) that wants `notifications/tools/list_changed`. */
+	watchTools(principal: VerifiedPrincipal, sessionId: string, on: boolean): Promise<void>;
+	/** A task of the caller, or null: unknown, expired, or another principal's (never "forbidden"). */
+	getTask(principal: VerifiedPrincipal, taskId: string): Promise<TaskView | null>;
+	/**
+	 * Answers a task's input requests (2026-07-28 `tasks/update`): answers are kept only under
+	 * pending keys and only when shaped like the request's result; the task resumes once none is
+	 * pending. Null when the task is not the caller's (or unknown).
+	 */
+	updateTask(principal: VerifiedPrincipal, taskId: string, responses: Record<string, unknown>): Promise<TaskView | null>;
+	/** Cancels a task of the caller that is not finished yet (a finished one stays as it is); null when unknown. */
+	cancelTask(principal: VerifiedPrincipal, taskId: string): Promise<TaskView | null>;
+	/** The caller's live and retained tasks, newest first (2025-11-25 `tasks/list`). */
+	listTasks(principal: VerifiedPrincipal, cursor?: string): Promise<TaskPage>;
+	/**
+	 * Per-account password throttling (worker/identity/sign-in-throttle.ts): counts an attempt at
+	 * `subject`, or refuses it while the subject is locked out.
+	 */
+	signInGate(subject: string): Promise<Result<true, { retryAfterSeconds: number }>>;
+	/** Ends an attempt {@link signInGate} let through; a failure of a known account is audited (aggregated). */
+	signInEnded(subject: string, succeeded: boolean, audit?: AuthSubject): Promise<void>;
 }

@@ -26,6 +26,12 @@ export interface VerifiedPrincipal {
 	readonly userId: string;
 	readonly clientId: string;
 	readonly scopes: readonly string[];
+	/**
+	 * The OAuth grant the token belongs to (the provider's `userId:grantId:secret` token layout),
+	 * absent for API keys and for the calls a session makes on its own. The kernel refuses a
+	 * principal whose grant it has recorded as revoked (objects/tenant/revocations.ts).
+	 */
+	readonly grantId?: string;
 	readonly [verifiedBrand]: true;
 }
 
@@ -54,7 +60,8 @@ export function assertPrincipal(value: unknown): VerifiedPrincipal {
 		v.clientId.length === 0 ||
 		v.clientId.length > 2048 ||
 		!Array.isArray(v.scopes) ||
-		!v.scopes.every((s) => typeof s === "string")
+		!v.scopes.every((s) => typeof s === "string") ||
+		(v.grantId !== undefined && (typeof v.grantId !== "string" || !ID.test(v.grantId)))
 	) {
 		throw new TypeError("Invalid verified principal handed to a Durable Object");
 	}
@@ -65,6 +72,18 @@ export function assertPrincipal(value: unknown): VerifiedPrincipal {
  * Brands a principal. Exported for `worker/oauth/principal.ts` (and tests that stand in for it); any other
  * caller is a review finding.
  */
-export function brandPrincipal(p: { tenantId: string; userId: string; clientId: string; scopes: readonly string[] }): VerifiedPrincipal {
-	return assertPrincipal({ tenantId: p.tenantId, userId: p.userId, clientId: p.clientId, scopes: [...p.scopes] });
+export function brandPrincipal(p: {
+	tenantId: string;
+	userId: string;
+	clientId: string;
+	scopes: readonly string[];
+	grantId?: string;
+}): VerifiedPrincipal {
+	return assertPrincipal({
+		tenantId: p.tenantId,
+		userId: p.userId,
+		clientId: p.clientId,
+		scopes: [...p.scopes],
+		...(p.grantId === undefined ? {} : { grantId: p.grantId }),
+	});
 }

@@ -28,4 +28,17 @@ export function answerResponse(a: SessionAnswer): Response {
 /** SessionObject's RPC methods. */
 export interface SessionApi {
 	handle(principal: VerifiedPrincipal, request: SessionRequest): Promise<SessionAnswer>;
+	/**
+	 * Whether `principal` holds this live session; with `message`, sends it on the session's
+	 * 2024-11-05 SSE stream (the answer to a hosted tool call the front Worker ran).
+	 */
+	deliver(principal: VerifiedPrincipal, sessionId: string, message: RpcMessage | null): Promise<boolean>;
+	/** Sends `notifications/tools/list_changed` on the session's open stream; false when it has none. */
+	toolsChanged(): Promise<boolean>;
+	/**
+	 * Called by the tenant kernel when the credential that opened this session is revoked: if the
+	 * session belongs to `owner` (tenant, user, client), its open streams end and its state is
+	 * deleted. False when the object holds no such session.
+	 */
+	end(owner: VerifiedPrincipal, sessionId: string): Promise<boolean>;
 }

@@ -1,7 +1,10 @@
 /**
- * The connected-apps page in a real browser (Debian's Chromium driven by playwright-core) against
- * `wrangler dev`: sign in with the keyboard, see the connected client, revoke it and watch its next
- * call fail, create an API key and use it from a headless MCP client with only the chosen scopes.
+ * SMCP's pages in a real browser (Debian's Chromium driven by playwright-core) against
+ * `wrangler dev` with a mock OpenID provider: sign in with the keyboard, revoke a connected client
+ * (with confirmation) and watch its next call fail, create an API key, reload without making a
+ * second one, use the key from a headless MCP client; the consent page, the remembered sign-in on
+ * a second consent, single sign-on to `/account`; and every page at desktop and phone widths in
+ * both colour schemes, with nothing wider than the viewport (screenshots in test-results/pages/).
  */
 import { existsSync, mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,16 +14,28 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { chromium, type Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { obtainTokens } from "../support/oauth-flow";
+import { startMockOidc, type MockOidcProvider } from "./mock-oidc";
 import { startWrangler, type DevServer } from "./wrangler";
 
 const DEV = { email: "dev@smcp.local", password: "smcp-dev-password" };
 const CHROMIUM = process.env.SMCP_CHROMIUM ?? "/usr/bin/chromium";
+const SSO_USER = { sub: "browser-sso-1", email: "sso-browser@example.test", email_verified: true, name: "Browser Sso" };
 let dev: DevServer;
+let idp: MockOidcProvider;
 let browser: Browser;
 
 beforeAll(async () => {
 	if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium (or set SMCP_CHROMIUM)`);
-	dev = await startWrangler({ persistDir: mkdtempSync(join(tmpdir(), "smcp-browser-")) });
+	idp = await startMockOidc(SSO_USER);
+	dev = await startWrangler({
+		persistDir: mkdtempSync(join(tmpdir(), "smcp-browser-")),
+		vars: {
+			SMCP_OIDC_ISSUER: idp.issuer,
+			SMCP_OIDC_CLIENT_ID: idp.clientId,
+			SMCP_OIDC_CLIENT_SECRET: idp.clientSecret,
+			SMCP_OIDC_NAME: "Mock SSO",
+		},
+	});
 	browser = await chromium.launch({
 		executablePath: CHROMIUM,
 		args: [
@@ -36,7 +51,36 @@ beforeAll(async () => {
 afterAll(async () => {
 	await browser?.close();
 	await dev?.stop();
+	await idp?.close();
 });
+
+/** Signs in on the account page's form. */
+async function signInOnAccountPage(page: import("playwright-core").Page): Promise<void> {
+	await page.goto(`${dev.origin}/account`);
+	await page.getByLabel("Email").fill(DEV.email);
+	await page.getByLabel("Password").fill(DEV.password);
+	await page.getByRole("button", { name: "Sign in", exact: true }).click();
+	await page.getByText("Signed in as").waitFor({ timeout: 10_000 });
+}
+
+/** An authorization URL for a freshly registered client whose redirect URI the test intercepts. */
+async function authorizeUrl(name: string): Promise<string> {
+	const { registerClient, pkce } = await import("../support/oauth-flow");
+	const clientId = await registerClient(fetch, dev.origin, "http://127.0.0.1:9/callback", name);
+	const { challenge } = await pkce();
+	const url = new URL(`${dev.origin}/authorize`);
+	url.search = new URLSearchParams({
+		response_type: "code",
+		client_id: clientId,
+		redirect_uri: "http://127.0.0.1:9/callback",
+		scope: "mcp:read mcp:write",
+		state: "s1",
+		code_challenge: challenge,
+		code_challenge_method: "S256",
+		resource: dev.origin,
+	}).toString();
+	return url.toString();
+}
 
 const mcp = (token: string, body: unknown, session?: string) =>
 	fetch(`${dev.origin}/mcp`, {
@@ -73,13 +117,15 @@ describe("connected-apps page in Chromium", () => {
 		await page.keyboard.type(DEV.password);
 		await page.keyboard.press("Enter");
 		await page.getByText("Signed in as").waitFor({ timeout: 10_000 });
-		const row = page.getByRole("row", { name: /Test client/ });
-		expect(await row.count()).toBe(1);
+		expect(await page.locator("h3", { hasText: "Test client" }).count()).toBe(1);
 		mkdirSync("test-results", { recursive: true });
 		await page.screenshot({ path: "test-results/account-page.png", fullPage: true });
 
-		await page.getByRole("button", { name: "Revoke Test client" }).click();
-		await page.waitForLoadState();
+		// Revoke asks first, then says what it did.
+		await page.locator('summary[aria-label="Revoke Test client"]').click();
+		expect(await page.getByText("Disconnect Test client?").isVisible()).toBe(true);
+		await page.getByRole("button", { name: "Yes, revoke" }).click();
+		await page.getByText("Revoked Test client").waitFor({ timeout: 10_000 });
 		expect(await page.getByText("No apps are connected to this workspace.").count()).toBe(1);
 		const refused = await mcp(tokens.access_token, { jsonrpc: "2.0", id: 2, method: "tools/list" }, session);
 		expect(refused.status).toBe(401);
@@ -90,6 +136,10 @@ describe("connected-apps page in Chromium", () => {
 		const key = await page.locator("#newkey").inputValue();
 		expect(key).toMatch(/^smcp_[0-9a-f]{8}_/);
 		await page.screenshot({ path: "test-results/account-page-key.png", fullPage: true });
+		// Reload (post/redirect/get): no second key, and the secret is not shown again.
+		await page.reload();
+		expect(await page.locator("#newkey").count()).toBe(0);
+		expect(await page.locator("h3", { hasText: "browser-made key" }).count()).toBe(1);
 
 		const client = new Client({ name: "headless-with-key", version: "1" });
 		await client.connect(
@@ -103,7 +153,7 @@ describe("connected-apps page in Chromium", () => {
 		// Reload: the key is listed by prefix only, with its last use, and never shown again.
 		await page.goto(`${dev.origin}/account`);
 		expect(await page.content()).not.toContain(key);
-		expect(await page.getByRole("row", { name: /browser-made key/ }).count()).toBe(1);
+		expect(await page.locator("h3", { hasText: "browser-made key" }).count()).toBe(1);
 		await context.close();
 	});
 
@@ -144,6 +194,67 @@ describe("connected-apps page in Chromium", () => {
 		expect(back.searchParams.get("code")).toBeTruthy();
 		expect(back.searchParams.get("state")).toBe("s1");
 		await context.close();
+	});
+
+	it("a browser signed in once approves the next client without the password; the consent is still asked (remembered sign-in)", async () => {
+		const context = await browser.newContext();
+		const page = await context.newPage();
+		let landed = "";
+		await page.route("http://127.0.0.1:9/**", (route) => {
+			landed = route.request().url();
+			return route.fulfill({ status: 200, body: "ok" });
+		});
+		await signInOnAccountPage(page);
+		await page.goto(await authorizeUrl("Second Client"));
+		expect(await page.getByText(`Signed in as ${DEV.email}`).count()).toBe(1);
+		expect(await page.getByLabel(/Create, change and delete/).isChecked()).toBe(true);
+		await page.getByRole("button", { name: "Approve", exact: true }).click();
+		await page.waitForURL("http://127.0.0.1:9/**");
+		expect(new URL(landed).searchParams.get("code")).toBeTruthy();
+		await context.close();
+	});
+
+	it("a person whose account comes from single sign-on opens /account through the provider", async () => {
+		const context = await browser.newContext();
+		const page = await context.newPage();
+		await page.goto(`${dev.origin}/account`);
+		await page.getByRole("button", { name: "Continue with Mock SSO" }).click();
+		await page.getByText("Signed in as").waitFor({ timeout: 10_000 });
+		expect(page.url()).toBe(`${dev.origin}/account`);
+		expect(await page.getByText(SSO_USER.email).count()).toBeGreaterThan(0);
+		await context.close();
+	});
+
+	it("every page at desktop and phone widths, light and dark: nothing is wider than the screen (screenshots kept)", async () => {
+		mkdirSync("test-results/pages", { recursive: true });
+		const consentUrl = await authorizeUrl("A client with a rather long name, to see it wrap on a phone");
+		for (const [width, height] of [
+			[1280, 900],
+			[390, 844],
+		] as const) {
+			for (const colorScheme of ["light", "dark"] as const) {
+				const context = await browser.newContext({ viewport: { width, height }, colorScheme });
+				const page = await context.newPage();
+				const shots: [string, () => Promise<unknown>][] = [
+					["landing", () => page.goto(`${dev.origin}/`)],
+					["account-sign-in", () => page.goto(`${dev.origin}/account`)],
+					["consent", () => page.goto(consentUrl)],
+					["account", () => signInOnAccountPage(page)],
+					["consent-signed-in", () => page.goto(consentUrl)],
+				];
+				for (const [name, open] of shots) {
+					await open();
+					// Strings: the test's TypeScript has no DOM library; these run in the page.
+					await page.evaluate(`for (const d of document.querySelectorAll("details")) d.open = true`);
+					const overflow = (await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")) as number;
+					await page.screenshot({ path: `test-results/pages/${name}-${width}-${colorScheme}.png`, fullPage: true });
+					expect(overflow, `${name} at ${width}px (${colorScheme}) is ${overflow}px too wide`).toBeLessThanOrEqual(0);
+				}
+				const bg = (await page.evaluate("getComputedStyle(document.body).backgroundColor")) as string;
+				expect(bg === "rgb(14, 16, 20)", `${colorScheme} background ${bg}`).toBe(colorScheme === "dark");
+				await context.close();
+			}
+		}
 	});
 
 	it("the page cannot be framed and loads nothing from elsewhere", async () => {

@@ -69,6 +69,11 @@ describe("smcp CLI", () => {
 		expect(added.role).toBe("member");
 		const list = await json(["tenants", "list"]);
 		expect(list.tenants.some((t: { id: string; name: string }) => t.id === team.id && t.name === "CLI Team")).toBe(true);
+		const all = await json(["tenants", "list", "--all"]);
+		expect(all.tenants.some((t: { id: string }) => t.id === team.id)).toBe(true);
+		const found = await json(["users", "find", "--email", "CLI-User@example.test"]);
+		expect(found).toMatchObject({ userId: user.userId, email: "cli-user@example.test" });
+		expect(found.tenants.map((t: { id: string }) => t.id)).toContain(team.id);
 	});
 
 	it("creates a key, which works, is listed by prefix, and stops working when revoked", async () => {

@@ -85,7 +85,9 @@ async function continueWithSso(scope = "mcp:read mcp:write", grant?: string[]): 
 	const html = await page.text();
 	expect(page.status).toBe(200);
 	expect(html).toContain("Sign in with Mock SSO");
-	expect(html).toMatch(/<button type="submit" name="action" value="oidc" formnovalidate>Continue with Mock SSO<\/button>/);
+	expect(html).toMatch(
+		/<button class="btn secondary" type="submit" name="action" value="oidc" formnovalidate>Continue with Mock SSO<\/button>/,
+	);
 	const form = new URLSearchParams({ handle: formValue(html, "handle"), q: formValue(html, "q"), action: "oidc" });
 	for (const s of grant ?? [...html.matchAll(/name="scope" value="([^"]*)"/g)].map((m) => m[1]!)) form.append("scope", s);
 	const continued = await fetch(`${dev.origin}/authorize`, {

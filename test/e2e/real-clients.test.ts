@@ -50,6 +50,8 @@ describe("a real MCP client against wrangler dev", () => {
 			"delete_entities",
 			"delete_observations",
 			"delete_relations",
+			"export_graph",
+			"import_graph",
 			"open_nodes",
 			"read_graph",
 			"search_nodes",

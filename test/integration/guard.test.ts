@@ -91,3 +91,47 @@ describe("body cap", () => {
 		expect(res.status).toBe(413);
 	});
 });
+
+describe("localhost and 127.0.0.1 in development", () => {
+	const ALIAS = "http://localhost:8787";
+
+	it("a client on the other loopback name is refused before any sign-in, with the URL to use (audience mismatch after sign-in)", async () => {
+		const mcp = await selfFetch(`${ALIAS}/mcp`, {
+			method: "POST",
+			headers: { "Content-Type": "application/json", Accept: "application/json, text/event-stream" },
+			body: JSON.stringify(INIT),
+		});
+		expect(mcp.status).toBe(421);
+		expect(JSON.stringify(await mcp.json())).toContain(`${ORIGIN}/mcp`);
+		for (const path of ["/.well-known/oauth-protected-resource", "/.well-known/oauth-authorization-server", "/register", "/token"]) {
+			const res = await selfFetch(`${ALIAS}${path}`, { method: path === "/register" || path === "/token" ? "POST" : "GET" });
+			expect(res.status, path).toBe(421);
+			expect(((await res.json()) as { error_description: string }).error_description).toContain(ORIGIN);
+		}
+		const consent = await selfFetch(`${ALIAS}/authorize?client_id=x`);
+		expect(consent.status).toBe(421);
+		expect(await consent.text()).toContain(`Use ${ORIGIN}`);
+	});
+
+	it("the account and landing pages on the other name redirect to the server's own URL", async () => {
+		for (const path of ["/", "/account"]) {
+			const res = await selfFetch(`${ALIAS}${path}`, { redirect: "manual" });
+			expect(res.status).toBe(307);
+			expect(res.headers.get("Location")).toBe(`${ORIGIN}${path}`);
+		}
+	});
+});
+
+describe("landing page", () => {
+	it("says what the server is and links to /account, within the pages' CSP", async () => {
+		const res = await selfFetch(`${ORIGIN}/`, { headers: { Accept: "text/html" } });
+		expect(res.status).toBe(200);
+		const html = await res.text();
+		expect(html).toContain("is an MCP server");
+		expect(html).toContain(`<pre>${ORIGIN}/mcp</pre>`);
+		expect(html).toContain(`href="/account"`);
+		expect(res.headers.get("Content-Security-Policy")).toMatch(/^default-src 'none'; style-src 'nonce-/);
+		const plain = await selfFetch(`${ORIGIN}/`);
+		expect(await plain.text()).toContain(`${ORIGIN}/mcp`);
+	});
+});

@@ -42,7 +42,7 @@ describe("API keys", () => {
 		const { key, keyId } = await newKey(account.tenantId, account.userId, ["mcp:read"]);
 		expect(key).toMatch(/^smcp_[0-9a-f]{8}_[A-Za-z0-9_-]{43}$/);
 		const { names, id } = await listTools(key);
-		expect(names.sort()).toEqual(["audit_log", "open_nodes", "read_graph", "search_nodes"]);
+		expect(names.sort()).toEqual(["audit_log", "export_graph", "open_nodes", "read_graph", "search_nodes"]);
 		const write = await rawPost(
 			key,
 			{ jsonrpc: "2.0", id: 3, method: "tools/call", params: { name: "create_entities", arguments: { entities: [] } } },

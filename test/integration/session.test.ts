@@ -10,6 +10,7 @@ import {
 	runInDurableObject,
 } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
+import pkg from "../../package.json";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { createLegacyServer } from "../../objects/session/legacy-server";
 import { migrate } from "../../objects/migrations";
@@ -54,6 +55,15 @@ describe("session lifecycle", () => {
 		expect(body.result.serverInfo.name).toBe("smcp");
 		const id = res.headers.get("Mcp-Session-Id")!;
 		expect(id).toMatch(/^[A-Za-z0-9_-]{44}$/); // 128-bit nonce + 128-bit MAC, visible ASCII
+	});
+
+	it("serverInfo carries the package version, a title, an icon and the deployment's website (MCP 2025-11-25 Implementation)", async () => {
+		const { tokens } = await signedIn();
+		const body = (await (await rawPost(tokens.access_token, INIT)).json()) as { result: { serverInfo: Record<string, unknown> } };
+		expect(body.result.serverInfo).toMatchObject({ name: "smcp", title: "SMCP", version: pkg.version, websiteUrl: `${ORIGIN}/` });
+		const [icon] = body.result.serverInfo.icons as { src: string; mimeType: string }[];
+		expect(icon!.src).toMatch(/^data:image\/svg\+xml;base64,/);
+		expect(icon!.mimeType).toBe("image/svg+xml");
 	});
 
 	it("negotiates each legacy revision it supports and offers the latest for an unknown one", async () => {
@@ -220,7 +230,7 @@ describe("eviction and resumption", () => {
 		expect((graph.structuredContent as { entities: { name: string }[] }).entities.map((e) => e.name)).toEqual(["Kepler"]);
 		// The rehydrated session still knows the client's negotiated revision.
 		const list = await client.listTools();
-		expect(list.tools.length).toBe(10);
+		expect(list.tools.length).toBe(12);
 	});
 
 	it("Last-Event-ID replays the events of an interrupted stream, also after eviction", async () => {
@@ -356,6 +366,7 @@ describe("eviction and resumption", () => {
 			const server = createLegacyServer({
 				lane: "streamable-http",
 				catalog: catalogFor(testEnv),
+				origin: testEnv.SMCP_PUBLIC_ORIGIN,
 				sessionId: "s",
 				protocolVersion: () => protocolVersion,
 				traceId: () => "t",
@@ -463,7 +474,7 @@ describe("one hop: sessions in the tenant's registry", () => {
 		const { account, tokens } = await signedIn();
 		const id = await rawSession(tokens.access_token);
 		const list = await rawPost(tokens.access_token, { jsonrpc: "2.0", id: 2, method: "tools/list" }, headersFor(id));
-		expect(((await list.json()) as { result: { tools: unknown[] } }).result.tools.length).toBe(10);
+		expect(((await list.json()) as { result: { tools: unknown[] } }).result.tools.length).toBe(12);
 		const adopted = await runInDurableObject(sessionStub(id), (_o, s) =>
 			s.storage.kv.get<{ protocolVersion: string; init: unknown }>("session"),
 		);

@@ -10,7 +10,7 @@ import { TENANT_MIGRATIONS } from "../../objects/tenant/schema";
 import type { ToolOutcome } from "../../shared/rpc/kernel";
 import { MemoryStore } from "../../shared/catalog/packs/memory/store";
 import { brandPrincipal } from "../../shared/rpc/principal";
-import { connectMcp, connectSse, INIT, rawPost, signedIn, testEnv } from "./helpers";
+import { connectMcp, connectSse, INIT, ORIGIN, rawPost, selfFetch, signedIn, testEnv } from "./helpers";
 
 const tenant = (id: string) => testEnv.TENANTS.get(testEnv.TENANTS.idFromName(id));
 const principal = (tenantId: string, scopes = ["mcp:read", "mcp:write"]) =>
@@ -81,11 +81,34 @@ describe("scopes", () => {
 		expect(challenge).toContain("resource_metadata=");
 	});
 
+	it("a read-only API key calling a write tool is told the key is read-only and how to get write access (bare insufficient_scope)", async () => {
+		const { account } = await signedIn();
+		const made = await selfFetch(`${ORIGIN}/admin/tenants/${account.tenantId}/keys`, {
+			method: "POST",
+			headers: { Authorization: "Bearer test-admin-token-0123456789abcdef0123456789", "Content-Type": "application/json" },
+			body: JSON.stringify({ userId: account.userId, name: "ro", scopes: ["mcp:read"], days: 1 }),
+		});
+		const { key } = (await made.json()) as { key: string };
+		const id = (await rawPost(key, INIT)).headers.get("Mcp-Session-Id")!;
+		const res = await rawPost(
+			key,
+			{ jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "delete_entities", arguments: { entityNames: ["x"] } } },
+			{ "Mcp-Session-Id": id },
+		);
+		expect(res.status).toBe(403);
+		const body = (await res.json()) as { error: string; error_description: string };
+		expect(body.error).toBe("insufficient_scope");
+		expect(body.error_description).toContain("delete_entities needs the mcp:write scope");
+		expect(body.error_description).toContain("read-only");
+		expect(body.error_description).toContain("/account");
+		expect(res.headers.get("WWW-Authenticate")).toContain("error_description=");
+	});
+
 	it("tools/list shows only the tools the token may call", async () => {
 		const { tokens } = await signedIn({ scope: ["mcp:read"] });
 		const { client } = await connectMcp(tokens.access_token);
 		const names = (await client.listTools()).tools.map((t) => t.name).sort();
-		expect(names).toEqual(["audit_log", "open_nodes", "read_graph", "search_nodes"]);
+		expect(names).toEqual(["audit_log", "export_graph", "open_nodes", "read_graph", "search_nodes"]);
 	});
 
 	it("the person can grant fewer scopes than the client asked for", async () => {

@@ -59,11 +59,13 @@ describe("workspace choice on the consent screen", () => {
 		const choice = await first.text();
 		expect(choice).toContain("Connect to which workspace?");
 		expect(choice).toContain("Research team");
-		expect(choice).not.toContain('name="password"');
+		// No password is asked again (only offered, optionally, for another account).
+		expect(choice).not.toMatch(/name="password"[^>]*required/);
+		const proof = formValue(choice, "proof");
 		// A workspace the account does not belong to is not accepted: the choice is asked again.
-		expect((await post({ tenant: "t_" + "0".repeat(32) })).status).toBe(200);
-		// Step 2: the choice, no password.
-		const second = await post({ tenant: team.id });
+		expect((await post({ tenant: "t_" + "0".repeat(32), proof })).status).toBe(200);
+		// Step 2: the choice, no password: the session's proof for this handle.
+		const second = await post({ tenant: team.id, proof });
 		expect(second.status).toBe(302);
 		const code = new URL(second.headers.get("Location")!).searchParams.get("code")!;
 		const tokens = (await (
@@ -139,6 +141,89 @@ describe("workspace choice on the consent screen", () => {
 			body: form.toString(),
 		});
 		expect(res.status).toBe(200);
-		expect(await res.text()).toContain("Email or password is incorrect.");
+		expect(await res.text()).toContain("Your sign-in has ended. Sign in with your email and password.");
+	});
+});
+
+describe("remembered sign-in on the consent screen", () => {
+	/** Opens a consent page for a fresh client in the browser whose cookies are in `jar`. */
+	async function openConsent(jar: CookieJar) {
+		const clientId = await registerClient(selfFetch, ORIGIN, REDIRECT);
+		const { challenge } = await pkce();
+		const url = new URL(`${ORIGIN}/authorize`);
+		url.search = new URLSearchParams({
+			response_type: "code",
+			client_id: clientId,
+			redirect_uri: REDIRECT,
+			scope: "mcp:read",
+			state: "s",
+			code_challenge: challenge,
+			code_challenge_method: "S256",
+		}).toString();
+		const page = await selfFetch(url.toString(), { redirect: "manual", headers: { Cookie: jar.header() } });
+		jar.take(page);
+		const html = await page.text();
+		return { html, handle: formValue(html, "handle"), q: formValue(html, "q") };
+	}
+	const approve = (jar: CookieJar, fields: Record<string, string>) =>
+		selfFetch(`${ORIGIN}/authorize`, {
+			method: "POST",
+			redirect: "manual",
+			headers: { "Content-Type": "application/x-www-form-urlencoded", Cookie: jar.header(), Origin: ORIGIN },
+			body: new URLSearchParams({ action: "approve", scope: "mcp:read", ...fields }).toString(),
+		});
+	async function signedInBrowser() {
+		const account = await createAccount();
+		const jar = new CookieJar();
+		jar.take(
+			await selfFetch(`${ORIGIN}/account/sign-in`, {
+				method: "POST",
+				redirect: "manual",
+				headers: { "Content-Type": "application/x-www-form-urlencoded", Origin: ORIGIN },
+				body: new URLSearchParams({ email: account.email, password: account.password }).toString(),
+			}),
+		);
+		return { account, jar };
+	}
+
+	it("a browser signed in to /account approves a new client without typing the password, and the consent is still shown", async () => {
+		const { account, jar } = await signedInBrowser();
+		const c = await openConsent(jar);
+		expect(c.html).toContain(`Signed in as <strong>${account.email}</strong>`);
+		expect(c.html).toContain("is asking to");
+		const res = await approve(jar, { handle: c.handle, q: c.q, proof: formValue(c.html, "proof") });
+		expect(res.status).toBe(302);
+		expect(new URL(res.headers.get("Location")!).searchParams.get("code")).toBeTruthy();
+	});
+
+	it("a web session cannot approve a consent it was not shown (proof of one handle replayed on another)", async () => {
+		const { jar } = await signedInBrowser();
+		const mine = await openConsent(jar);
+		// Another consent, e.g. one an attacker started and lured the signed-in person onto.
+		const other = await openConsent(jar);
+		const swapped = await approve(jar, { handle: other.handle, q: other.q, proof: formValue(mine.html, "proof") });
+		expect(swapped.status).toBe(200);
+		expect(await swapped.text()).toContain("Your sign-in has ended");
+		// Without any proof, a live session approves nothing either.
+		expect((await approve(jar, { handle: other.handle, q: other.q })).status).toBe(200);
+		// The proof drawn for that handle works (the handle was not spent by the refusals).
+		expect((await approve(jar, { handle: other.handle, q: other.q, proof: formValue(other.html, "proof") })).status).toBe(302);
+	});
+
+	it("after sign-out the consent page's proof approves nothing (signed-out session replay)", async () => {
+		const { jar } = await signedInBrowser();
+		const c = await openConsent(jar);
+		const account = await selfFetch(`${ORIGIN}/account`, { headers: { Cookie: jar.header() } });
+		const csrf = /name="csrf" value="([^"]+)"/.exec(await account.text())![1]!;
+		await selfFetch(`${ORIGIN}/account/sign-out`, {
+			method: "POST",
+			redirect: "manual",
+			headers: { "Content-Type": "application/x-www-form-urlencoded", Origin: ORIGIN, Cookie: jar.header() },
+			body: new URLSearchParams({ csrf }).toString(),
+		});
+		// The jar still holds the old cookie (as a copy would): it is refused.
+		const res = await approve(jar, { handle: c.handle, q: c.q, proof: formValue(c.html, "proof") });
+		expect(res.status).toBe(200);
+		expect(await res.text()).toContain("Your sign-in has ended");
 	});
 });

@@ -6,11 +6,12 @@
  *   GET    /admin/tenants                              list tenants
  *   POST   /admin/tenants                 {name, ownerUserId}
  *   POST   /admin/tenants/{t}/suspend | /reactivate
- *   POST   /admin/tenants/{t}/members     {userId, role}
+ *   POST   /admin/tenants/{t}/members     {userId, role}       DELETE …/members/{u}
  *   GET    /admin/tenants/{t}/keys        POST {userId, name, scopes, days}   DELETE …/keys/{keyId}
  *   GET    /admin/tenants/{t}/audit?after=SEQ&limit=N   NDJSON: {"anchor":…} then rows
  *   GET    /admin/tenants/{t}/audit/verify
  *   POST   /admin/users                   {email, password}
+ *   GET    /admin/users?email=E           the account with that email (404 if none)
  *   POST   /admin/users/{u}/password      {password}
  *   GET    /admin/users/{u}/grants        DELETE …/grants/{grantId}
  */
@@ -20,6 +21,9 @@ import { auditAuthEvent } from "../oauth/auth-events";
 import { TenantDirectory } from "../identity/tenants";
 import type { Env } from "../../shared/env";
 import { createApiKey, revokeApiKey } from "../account/key-service";
+import { revokeGrantEverywhere } from "../oauth/grant-revocation";
+import { cutOffMember } from "./member-removal";
+import { endAllSessions } from "../identity/web-session";
 
 const T = "(t_[0-9a-f]{32})";
 const U = "(u_[0-9a-f]{32})";
@@ -78,6 +82,7 @@ export async function handleAdmin(request: Request, env: Env, traceId: string): 
 		const url = new URL(request.url);
 		const after = Math.max(0, Number(url.searchParams.get("after") ?? 0) || 0);
 		const limit = Math.min(1000, Math.max(1, Number(url.searchParams.get("limit") ?? 500) || 500));
+		await auditAuthEvent(env, OPERATOR(m[1]!), "admin/audit_exported", "allowed", `after ${after} limit ${limit}`);
 		const page = await tenant(m[1]!).exportAudit(after, limit);
 		const lines = [JSON.stringify({ anchor: page.anchor }), ...page.rows.map((r) => JSON.stringify(r))];
 		return new Response(`${lines.join("\n")}\n`, { headers: { "Content-Type": "application/x-ndjson", "Cache-Control": "no-store" } });
@@ -107,7 +112,30 @@ export async function handleAdmin(request: Request, env: Env, traceId: string): 
 			? json(200, { tenantId: m[1], userId: b.userId, role })
 			: json(400, { error: "invalid_request", error_description: "an existing userId is required" });
 	}
-	if ((m = route("GET", `/tenants/${T}/keys`))) return json(200, { keys: await tenant(m[1]!).listApiKeys() });
+	if ((m = route("DELETE", `/tenants/${T}/members/${U}`))) {
+		const r = await dir.removeMember(m[1]!, m[2]!);
+		if (r === "not_member") return notFound();
+		if (r !== "ok")
+			return json(409, {
+				error: "conflict",
+				error_description:
+					r === "personal_tenant" ? "A personal workspace keeps its owner." : "Add another owner before removing the last one.",
+			});
+		// The removed member's apps and keys in this tenant stop at once (worker/admin/member-removal.ts).
+		const cut = await cutOffMember(env, OPERATOR(m[1]!), m[1]!, m[2]!);
+		await auditAuthEvent(
+			env,
+			OPERATOR(m[1]!),
+			"admin/member_removed",
+			"allowed",
+			`${m[2]!} (${cut.grants} grants, ${cut.keys} keys revoked)`,
+		);
+		return json(200, { tenantId: m[1], userId: m[2], removed: true, ...cut });
+	}
+	if ((m = route("GET", `/tenants/${T}/keys`))) {
+		await auditAuthEvent(env, OPERATOR(m[1]!), "admin/keys_listed", "allowed", "ok");
+		return json(200, { keys: await tenant(m[1]!).listApiKeys() });
+	}
 	if ((m = route("POST", `/tenants/${T}/keys`))) {
 		const b = await body(request);
 		if (typeof b.userId !== "string" || !(await dir.roleOf(m[1]!, b.userId)))
@@ -125,15 +153,23 @@ export async function handleAdmin(request: Request, env: Env, traceId: string): 
 	}
 	if ((m = route("DELETE", `/tenants/${T}/keys/([0-9a-f]{8})`)))
 		return (await revokeApiKey(env, OPERATOR(m[1]!), m[1]!, m[2]!)) ? json(200, { revoked: m[2] }) : notFound();
+	if (route("GET", "/users")) {
+		const found = await new AccountDirectory(env.DIRECTORY_KV).findByEmail(new URL(request.url).searchParams.get("email") ?? "");
+		if (!found) return json(404, { error: "not_found", error_description: "no account has this email" });
+		return json(200, { userId: found.userId, email: found.email, tenantId: found.tenantId, tenants: await dir.tenantsOf(found.userId) });
+	}
 	if (route("POST", "/users")) {
 		const b = await body(request);
 		const r = await new AccountDirectory(env.DIRECTORY_KV).create(String(b.email ?? ""), String(b.password ?? ""));
+		if (r.ok) await auditAuthEvent(env, OPERATOR(r.value.tenantId), "admin/user_created", "allowed", r.value.userId);
 		return r.ok
 			? json(201, { userId: r.value.userId, tenantId: r.value.tenantId, email: r.value.email })
 			: json(400, { error: "invalid_request", error_description: r.error.reason });
 	}
 	if ((m = route("POST", `/users/${U}/password`))) {
 		const r = await dir.resetPassword(m[1]!, String((await body(request)).password ?? ""));
+		// A reset ends every web session of the account (whoever knew the old password is out).
+		if (r === "ok") await endAllSessions(env.DIRECTORY_KV, m[1]!);
 		const owner = r === "ok" ? await dir.account(m[1]!) : null;
 		if (owner) await auditAuthEvent(env, { ...OPERATOR(owner.tenantId) }, "admin/password_reset", "allowed", m[1]!);
 		return r === "ok"
@@ -145,16 +181,11 @@ export async function handleAdmin(request: Request, env: Env, traceId: string): 
 	if ((m = route("GET", `/users/${U}/grants`))) return json(200, await env.OAUTH_PROVIDER.listUserGrants(m[1]!));
 	if ((m = route("DELETE", `/users/${U}/grants/([A-Za-z0-9_-]{1,128})`))) {
 		const grant = (await env.OAUTH_PROVIDER.listUserGrants(m[1]!)).items.find((g) => g.id === m![2]);
-		await env.OAUTH_PROVIDER.revokeGrant(m[2]!, m[1]!);
 		const tenantId = (grant?.metadata as { tenantId?: string } | null)?.tenantId;
-		if (tenantId)
-			await auditAuthEvent(
-				env,
-				OPERATOR(tenantId),
-				"auth/revoke",
-				"allowed",
-				`grant of client ${grant!.clientId.slice(0, 64)} by the operator`,
-			);
+		// The kernel first (it audits), then KV: worker/oauth/grant-revocation.ts.
+		if (grant && tenantId)
+			await revokeGrantEverywhere(env, OPERATOR(tenantId), { tenantId, userId: m[1]!, grantId: m[2]!, clientId: grant.clientId });
+		else await env.OAUTH_PROVIDER.revokeGrant(m[2]!, m[1]!);
 		return json(200, { revoked: m[2] });
 	}
 	return notFound();

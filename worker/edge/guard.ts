@@ -19,6 +19,36 @@ function forbidden(): Response {
 	return new Response(errorBody(-32000, "Forbidden"), { status: 403, headers: { "Content-Type": "application/json" } });
 }
 
+/**
+ * `wrangler dev` answers on `localhost` and `127.0.0.1` alike, but OAuth knows one resource: a
+ * client that connects to the other name signs in, gets tokens for the wrong audience and then
+ * fails every call ("Token audience does not match resource server"). So the alias is refused
+ * before any sign-in, with the URL to use (RFC 9110 §15.5.20, 421 Misdirected Request); the
+ * account and landing pages simply redirect there. In a deployment the alias does not exist.
+ */
+function wrongName(request: Request, origin: string): Response {
+	const path = new URL(request.url).pathname;
+	if ((request.method === "GET" || request.method === "HEAD") && (path === "/" || path === "/account")) {
+		return new Response(null, { status: 307, headers: { Location: `${origin}${path}`, "Cache-Control": "no-store" } });
+	}
+	const message = `This server answers at ${origin} only (the same server under another name would give your client tokens it cannot use). Connect your client to ${origin}/mcp.`;
+	const headers = { "Content-Type": "application/json", "Cache-Control": "no-store" };
+	const mcp = path === "/mcp" || path.startsWith("/sse");
+	const body = mcp ? errorBody(-32000, message) : JSON.stringify({ error: "invalid_request", error_description: message });
+	if (path === "/authorize" && request.method === "GET") {
+		const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Use ${origin}</title></head><body><h1>Use ${origin}</h1><p>${message}</p></body></html>`;
+		return new Response(html, {
+			status: 421,
+			headers: {
+				"Content-Type": "text/html; charset=utf-8",
+				"Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+				"Cache-Control": "no-store",
+			},
+		});
+	}
+	return new Response(body, { status: 421, headers });
+}
+
 /** Reads a body up to `max` bytes; null when it is larger. */
 export async function readCapped(body: ReadableStream<Uint8Array>, max: number): Promise<Uint8Array | null> {
 	const reader = body.getReader();
@@ -56,6 +86,7 @@ export async function readCapped(body: ReadableStream<Uint8Array>, max: number):
 export async function guard(request: Request, config: Config): Promise<GuardResult> {
 	const host = request.headers.get("Host") ?? new URL(request.url).host;
 	if (!config.allowedHosts.has(host.toLowerCase())) return { stop: forbidden() };
+	if (host.toLowerCase() !== new URL(config.origin).host) return { stop: wrongName(request, config.origin) };
 	const origin = request.headers.get("Origin");
 	// A request without Origin is a non-browser client and passes (SDK "accept requests without origin").
 	if (origin !== null && !config.allowedOrigins.has(origin)) return { stop: forbidden() };

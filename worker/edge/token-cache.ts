@@ -7,9 +7,11 @@
  * Safety bounds (docs/security.md §"Token validation cache"):
  * - An entry lives at most {@link ttlMs} (`SMCP_TOKEN_CACHE_SECONDS`, default 10 s, 0 turns the
  *   cache off) and never past the token's own expiry.
- * - A revocation, suspension or token-endpoint exchange handled by this isolate empties the cache
- *   at once (also when the handler then fails), and a request verified before the flush cannot
- *   put its token back; one handled by another isolate reaches this one within the TTL.
+ * - A revocation or suspension handled by this isolate empties the cache at once (also when the
+ *   handler then fails), and a request verified before the flush cannot put its token back; a
+ *   code replay or revocation request at `/token` forgets the grant it names. One handled by
+ *   another isolate reaches this one within the TTL, and the tenant's kernel refuses a revoked
+ *   grant, key or suspended tenant at once regardless (objects/tenant/revocations.ts).
  * - Entries are keyed by SHA-256 of the origin and the token: the raw token is not kept, and a
  *   token verified for one origin is not reused for another.
  * - Only requests without an `Origin` header take the cached path; browser requests go through the
@@ -29,6 +31,8 @@ interface Entry {
 	props: unknown;
 	auth: Omit<OAuthResourceAuth, "token">;
 	until: number;
+	/** The grant of a provider-issued token (`userId:grantId:secret`), for {@link forgetGrant}. */
+	grantId?: string;
 }
 
 const DEFAULT_SECONDS = 10;
@@ -93,15 +97,27 @@ export function remember(key: string, verified: VerifiedAuth, ttl: number, since
 		const oldest = entries.keys().next().value;
 		if (oldest !== undefined) entries.delete(oldest);
 	}
-	const { token: _kept, ...auth } = verified.auth;
+	const { token, ...auth } = verified.auth;
+	const parts = token.split(":");
+	const grantId = parts.length === 3 ? parts[1] : undefined;
 	// Shared by every request that hits the entry: frozen, so no handler can alter another's view.
-	entries.set(key, Object.freeze({ props: deepFreeze(verified.props), auth: deepFreeze(auth), until }));
+	entries.set(key, Object.freeze({ props: deepFreeze(verified.props), auth: deepFreeze(auth), until, ...(grantId ? { grantId } : {}) }));
 }
 
 /** Forgets every entry: called when this isolate changes authorization state. */
 export function forgetAll(): void {
 	flushes++;
 	entries.clear();
+}
+
+/**
+ * Forgets the entries of one grant (a replayed code or a revocation request at `/token` names it;
+ * the provider may have revoked it). Costs nobody else anything, so it needs no proof that the
+ * caller owns the grant; requests verified before it do not put the grant's tokens back.
+ */
+export function forgetGrant(grantId: string): void {
+	flushes++;
+	for (const [k, e] of entries) if (e.grantId === grantId) entries.delete(k);
 }
 
 /** How many entries are held (tests and diagnostics). */

@@ -30,6 +30,13 @@ export interface Account {
 	createdAt: number;
 }
 
+/**
+ * Called by {@link AccountDirectory.signIn} before the password is checked, with the account the
+ * email names (null for an unknown email) and the normalised email: false refuses the attempt
+ * without running PBKDF2 (worker/identity/sign-in-throttle.ts).
+ */
+export type SignInGate = (account: Account | null, email: string) => Promise<boolean>;
+
 /** Why an account could not be created. */
 export type CreateAccountError = { reason: "email_taken" } | { reason: "weak_password" } | { reason: "invalid_email" };
 
@@ -169,17 +176,27 @@ export class AccountDirectory {
 	/**
 	 * Like {@link authenticate}, and also names the existing account a wrong password was tried
 	 * on, so the attempt can be written to that account's audit trail. Never show `attempted` to
-	 * the person signing in: that would reveal which emails have accounts.
+	 * the person signing in: that would reveal which emails have accounts. `gate` may refuse the
+	 * attempt before the password is checked (`refused`).
 	 */
-	async signIn(email: string, password: string): Promise<{ account: Account | null; attempted: Account | null }> {
+	async signIn(
+		email: string,
+		password: string,
+		gate?: SignInGate,
+	): Promise<{ account: Account | null; attempted: Account | null; refused?: true }> {
 		const normalized = normalizeEmail(email);
 		const entry = normalized === null ? null : await this.#kv.get<EmailEntry>(emailKey(normalized), "json");
 		if (!isEmailEntry(entry)) {
+			if (gate && !(await gate(null, normalized ?? email.trim().toLowerCase().slice(0, 254))))
+				return { account: null, attempted: null, refused: true };
 			await verifyPasswordHash(password, DUMMY_HASH);
 			return { account: null, attempted: null };
 		}
-		if (!(await verifyPasswordHash(password, entry.passwordHash))) return { account: null, attempted: await this.get(entry.userId) };
-		return { account: await this.get(entry.userId), attempted: null };
+		const known = gate ? await this.get(entry.userId) : null;
+		if (gate && !(await gate(known, normalized!))) return { account: null, attempted: null, refused: true };
+		if (!(await verifyPasswordHash(password, entry.passwordHash)))
+			return { account: null, attempted: known ?? (await this.get(entry.userId)) };
+		return { account: known ?? (await this.get(entry.userId)), attempted: null };
 	}
 
 	/**

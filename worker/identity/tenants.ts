@@ -89,12 +89,35 @@ export class TenantDirectory {
 		return active;
 	}
 
-	/** The role of `userId` in `tenantId`, or null when not a member. */
+	/**
+	 * The role of `userId` in `tenantId`, or null when not a member. One source of truth: the
+	 * tenant record's `members` (a personal tenant's owner is its account). The account's `tenants`
+	 * list is only an index for {@link tenantsOf}; an entry the record does not confirm grants nothing.
+	 */
 	async roleOf(tenantId: string, userId: string): Promise<Role | null> {
 		const account = await this.account(userId);
-		if (!account?.tenants.includes(tenantId)) return null;
+		if (!account) return null;
+		if (account.tenantId === tenantId) return "owner";
 		const record = await this.get(tenantId, account);
-		return record?.members[userId] ?? (account.tenantId === tenantId ? "owner" : null);
+		return record?.members[userId] ?? null;
+	}
+
+	/**
+	 * Removes a member: from the tenant record first (the source of truth), then from the account's
+	 * index. A personal tenant keeps its owner, and a tenant keeps at least one owner.
+	 */
+	async removeMember(tenantId: string, userId: string): Promise<"ok" | "not_member" | "personal_tenant" | "last_owner"> {
+		const account = await this.account(userId);
+		if (account?.tenantId === tenantId) return "personal_tenant";
+		const record = await this.#kv.get<TenantRecord>(tenantKey(tenantId), "json");
+		if (!record?.members[userId]) return "not_member";
+		const owners = Object.values(record.members).filter((r) => r === "owner").length;
+		if (record.members[userId] === "owner" && owners <= 1) return "last_owner";
+		delete record.members[userId];
+		await this.#kv.put(tenantKey(tenantId), JSON.stringify(record));
+		if (account?.tenants.includes(tenantId))
+			await this.#kv.put(userKey(userId), JSON.stringify({ ...account, tenants: account.tenants.filter((t) => t !== tenantId) }));
+		return "ok";
 	}
 
 	/** The tenants of a user with names and roles, personal tenant first. */
@@ -104,8 +127,10 @@ export class TenantDirectory {
 		const out = [];
 		for (const id of account.tenants) {
 			const r = await this.get(id, account);
-			// A personal tenant's owner is its account, whatever a stored record's member map says.
-			if (r) out.push({ id, name: r.name, role: r.members[userId] ?? (account.tenantId === id ? "owner" : "member"), status: r.status });
+			// A personal tenant's owner is its account, whatever a stored record's member map says; any
+			// other entry of the index counts only when the record confirms it (roleOf).
+			const role = account.tenantId === id ? "owner" : r?.members[userId];
+			if (r && role) out.push({ id, name: r.name, role, status: r.status });
 		}
 		return out;
 	}

@@ -1,10 +1,25 @@
 /**
  * @module worker/identity/web-session
- * The browser session of a signed-in person on SMCP's own pages (the connected-apps page, and the
- * workspace choice during consent). A `__Host-` cookie holding the user id, an expiry and a random
- * nonce, MACed with a key derived from `SMCP_SECRET`; `HttpOnly`, `Secure`, `SameSite=Lax`. Forms
- * carry a CSRF token derived from the cookie's nonce, so a token is worthless without the cookie
- * and a cookie is worthless without a token (OWASP CSRF Prevention, "Signed Double-Submit Cookie").
+ * The browser session of a signed-in person on SMCP's own pages (the account page, and the
+ * consent page, where a live session stands in for the password). A `__Host-` cookie holding the
+ * user id, the account's session epoch, an expiry and a random nonce, MACed with a key derived
+ * from `SMCP_SECRET`; `HttpOnly`, `Secure`, `SameSite=Lax`. Forms carry a CSRF token derived from
+ * the cookie's nonce, so a token is worthless without the cookie and a cookie is worthless
+ * without a token (OWASP CSRF Prevention, "Signed Double-Submit Cookie").
+ *
+ * A MAC and an expiry alone cannot end a session: a copied cookie would stay valid for its hour
+ * after sign-out. So each account has a **session epoch** in `DIRECTORY_KV`
+ * (`account:epoch:<userId>`), written into every cookie and compared on every read. Sign-out,
+ * password change, an operator's password reset, member removal and account deletion call
+ * {@link endAllSessions}, which bumps it: every cookie issued before is refused from then on (OWASP
+ * Session Management Cheat Sheet, "Session Expiration": invalidate on the server side). KV is
+ * eventually consistent, so another location may accept an old cookie for up to KV's cache time
+ * (about 60 s); the location that bumped refuses it at once.
+ *
+ * On the consent page a session never approves by itself: the page drawn for one consent handle
+ * carries {@link consentProof}, a MAC over the session nonce and that handle, and the approval is
+ * accepted only with the proof for the handle it posts (a session cannot approve another
+ * consent, e.g. one an attacker started and framed or linked).
  */
 
 export const SESSION_COOKIE = "__Host-smcp-account";
@@ -30,30 +45,55 @@ function same(a: string, b: string): boolean {
 	return d === 0;
 }
 
+const epochKey = (userId: string) => `account:epoch:${userId}`;
+
 /** A verified browser session. */
 export interface WebSession {
 	userId: string;
 	nonce: string;
 	expiresAt: number;
+	/** The account's session epoch when the cookie was issued. */
+	epoch: number;
 }
 
-/** The `Set-Cookie` value for a new session of `userId`. */
-export async function issueSession(secret: string, userId: string): Promise<{ cookie: string; session: WebSession }> {
+/** The account's current session epoch (0 until the first bump). */
+export async function sessionEpoch(kv: KVNamespace, userId: string): Promise<number> {
+	const n = Number((await kv.get(epochKey(userId))) ?? 0);
+	return Number.isSafeInteger(n) && n >= 0 ? n : 0;
+}
+
+/**
+ * Ends every web session of `userId` at once, in every browser: bumps the account's session
+ * epoch. Call it on sign-out, password change, password reset, member removal and deletion.
+ *
+ * @example
+ * ```ts
+ * await dir.removeMember(tenantId, userId);
+ * await endAllSessions(env.DIRECTORY_KV, userId);
+ * ```
+ */
+export async function endAllSessions(kv: KVNamespace, userId: string): Promise<void> {
+	await kv.put(epochKey(userId), String((await sessionEpoch(kv, userId)) + 1));
+}
+
+/** The `Set-Cookie` value for a new session of `userId`, at the account's current epoch. */
+export async function issueSession(secret: string, kv: KVNamespace, userId: string): Promise<{ cookie: string; session: WebSession }> {
 	const session: WebSession = {
 		userId,
 		nonce: b64url(crypto.getRandomValues(new Uint8Array(16))),
 		expiresAt: Date.now() + TTL_SECONDS * 1000,
+		epoch: await sessionEpoch(kv, userId),
 	};
 	const body = b64url(enc.encode(JSON.stringify(session)));
 	const cookie = `${SESSION_COOKIE}=${body}.${await mac(secret, "session", body)}; Path=/; HttpOnly; Secure; SameSite=Lax; Max-Age=${TTL_SECONDS}`;
 	return { cookie, session };
 }
 
-/** The `Set-Cookie` value that ends the session. */
+/** The `Set-Cookie` value that removes the cookie from this browser (pair it with {@link endAllSessions}). */
 export const clearSession = () => `${SESSION_COOKIE}=; Path=/; HttpOnly; Secure; SameSite=Lax; Max-Age=0`;
 
-/** The request's session, when its cookie is present, intact and unexpired. */
-export async function readSession(secret: string, request: Request): Promise<WebSession | null> {
+/** The request's session, when its cookie is present, intact, unexpired and of the account's current epoch. */
+export async function readSession(secret: string, kv: KVNamespace, request: Request): Promise<WebSession | null> {
 	const raw = (request.headers.get("Cookie") ?? "")
 		.split(";")
 		.map((c) => c.trim())
@@ -62,14 +102,17 @@ export async function readSession(secret: string, request: Request): Promise<Web
 	if (!raw) return null;
 	const [body, sig] = raw.split(".");
 	if (!body || !sig || !same(sig, await mac(secret, "session", body))) return null;
+	let s: WebSession;
 	try {
-		const s = JSON.parse(
+		s = JSON.parse(
 			new TextDecoder().decode(Uint8Array.from(atob(body.replaceAll("-", "+").replaceAll("_", "/")), (c) => c.charCodeAt(0))),
 		) as WebSession;
-		return typeof s.userId === "string" && typeof s.nonce === "string" && s.expiresAt > Date.now() ? s : null;
 	} catch {
 		return null;
 	}
+	if (typeof s.userId !== "string" || typeof s.nonce !== "string" || typeof s.epoch !== "number" || !(s.expiresAt > Date.now()))
+		return null;
+	return s.epoch === (await sessionEpoch(kv, s.userId)) ? s : null;
 }
 
 /** The CSRF token for forms of this session. */
@@ -80,4 +123,17 @@ export function csrfToken(secret: string, session: WebSession): Promise<string> 
 /** Whether a posted CSRF token belongs to this session. */
 export async function checkCsrf(secret: string, session: WebSession, token: string | null): Promise<boolean> {
 	return token !== null && same(token, await csrfToken(secret, session));
+}
+
+/**
+ * The proof that the consent page for `handle` was drawn for this session: posted back with the
+ * approval, it lets the session stand in for the password for that handle only.
+ */
+export function consentProof(secret: string, session: WebSession, handle: string): Promise<string> {
+	return mac(secret, "consent", `${session.nonce}\n${handle}`);
+}
+
+/** Whether `proof` is {@link consentProof} of this session for this `handle`. */
+export async function checkConsentProof(secret: string, session: WebSession, handle: string, proof: string | null): Promise<boolean> {
+	return proof !== null && handle !== "" && same(proof, await consentProof(secret, session, handle));
 }

@@ -14,13 +14,15 @@
  */
 import { InitializeRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { answerPlainToolCall, initializeResponse, negotiatedVersion } from "../../shared/mcp/answers";
-import { RpcCode } from "../../shared/errors";
-import { errorBody, isRequest, type RpcMessage } from "../../shared/mcp/jsonrpc";
+import { isRequest, type RpcMessage } from "../../shared/mcp/jsonrpc";
 import { MAX_REGISTERED_INIT, type RequestRecord } from "../../shared/rpc/kernel";
 import { log } from "../../shared/log";
 import { catalogFor } from "../../shared/catalog/packs";
+import { involvesTask } from "../../shared/mcp/publish";
 import type { VerifiedPrincipal } from "../../shared/rpc/principal";
 import type { Env } from "../../shared/env";
+import { resolveConfig } from "../../shared/config";
+import { sessionRefusalAnswer } from "../../shared/mcp/admission";
 
 const answer = (sessionId: string, body: unknown) =>
 	new Response(JSON.stringify(body), { status: 200, headers: { "Content-Type": "application/json", "Mcp-Session-Id": sessionId } });
@@ -66,13 +68,15 @@ export async function answerInTenant(
 			hasObject: false,
 		});
 		if (!opened.ok) {
-			log("warn", "session.cap_reached", { trace: traceId, tenant: principal.tenantId, user: principal.userId });
-			return new Response(errorBody(RpcCode.ConnectionClosed, "Too many open sessions; close one or retry later"), {
-				status: 429,
-				headers: { "Content-Type": "application/json", "Retry-After": String(opened.error.retryAfterSeconds) },
+			log("warn", opened.error.reason === "session_cap" ? "session.cap_reached" : "session.credential_refused", {
+				trace: traceId,
+				tenant: principal.tenantId,
+				user: principal.userId,
 			});
+			const a = sessionRefusalAnswer(opened.error, resolveConfig(env).origin);
+			return new Response(a.body, { status: a.status, headers: a.headers });
 		}
-		return answer(sessionId, initializeResponse(catalogFor(env), message));
+		return answer(sessionId, initializeResponse(catalogFor(env), message, env.SMCP_PUBLIC_ORIGIN));
 	}
 	if (!isRequest(message) && message.method === "notifications/initialized") {
 		// A kernel still on the build before the registry has no `sessionState`: the object answers.
@@ -80,7 +84,7 @@ export async function answerInTenant(
 		// A session held by its object may have built its SDK server already: deliver it there.
 		return live && !live.hasObject ? new Response(null, { status: 202, headers: { "Mcp-Session-Id": sessionId } }) : null;
 	}
-	if (isRequest(message) && message.method === "tools/call") {
+	if (isRequest(message) && message.method === "tools/call" && !involvesTask(catalogFor(env), message.params)) {
 		let unknown = false;
 		const response = await answerPlainToolCall(
 			{

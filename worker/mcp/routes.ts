@@ -10,6 +10,7 @@ import { insufficientScope, type OAuthResourceAuth } from "@cloudflare/workers-o
 import { SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/sdk/types.js";
 import { isLegacyRequest } from "@modelcontextprotocol/server";
 import { RpcCode } from "../../shared/errors";
+import { admissionError } from "../../shared/mcp/admission";
 import { decodeJson, errorBody, isRequest, NOT_JSON, parseBody, parseDecoded, tooDeep, type RpcMessage } from "../../shared/mcp/jsonrpc";
 import type { Lane, RequestRecord } from "../../shared/rpc/kernel";
 import { log } from "../../shared/log";
@@ -25,6 +26,7 @@ import { paramHeaderMismatch } from "./modern/param-headers";
 import { annotate } from "../edge/request-log";
 import { answerInTenant } from "./one-hop";
 import { mintSessionId, verifySessionId } from "./session-id";
+import { hostedInSession, hostedOnSse, hostedRunner, isHostedCall, runContext } from "../apps/lanes";
 
 type ApiContext = ExecutionContext & { props?: unknown; auth?: OAuthResourceAuth };
 
@@ -54,7 +56,7 @@ async function scopeChallenge(
 		// A tool of a pack this deployment leaves off is unknown here too: no challenge names it.
 		const tool = catalogFor(env).tools.callable(String(m.params?.name ?? ""));
 		if (tool && !hasScope(principal.scopes, tool.scope) && ctx.auth) {
-			await env.TENANTS.get(env.TENANTS.idFromName(principal.tenantId)).record(principal, {
+			const admission = await env.TENANTS.get(env.TENANTS.idFromName(principal.tenantId)).record(principal, {
 				method: "tools/call",
 				tool: tool.name,
 				lane,
@@ -64,6 +66,9 @@ async function scopeChallenge(
 				outcome: `insufficient_scope:${tool.scope}`,
 				durationMs: 0,
 			});
+			// Refusals pay from the request budget too (objects/tenant/budget.ts): past it, 429.
+			const refused = admissionError(admission);
+			if (refused?.data) return rpcError(429, refused.code, refused.message, { "Retry-After": String(refused.data.retryAfterSeconds) });
 			log("warn", "tool.denied", {
 				trace: traceId,
 				tenant: principal.tenantId,
@@ -73,10 +78,21 @@ async function scopeChallenge(
 				decision: "denied",
 			});
 			// MCP 2025-11-25 authorization §"Scope Challenge Handling": 403 insufficient_scope with the scope needed.
-			return insufficientScope(ctx.auth, [...new Set([...principal.scopes, tool.scope])]);
+			return insufficientScope(ctx.auth, [...new Set([...principal.scopes, tool.scope])], scopeHint(principal, tool));
 		}
 	}
 	return null;
+}
+
+/**
+ * What the 403 says (RFC 6750 §3 `error_description`): which tool needed which scope, and how to
+ * get it, worded for an API key (a new key) or an app (approve write access when reconnecting).
+ */
+function scopeHint(principal: VerifiedPrincipal, tool: { name: string; scope: string }): string {
+	const what = `The tool ${tool.name} needs the ${tool.scope} scope`;
+	return principal.clientId.startsWith("key_")
+		? `${what}, and this API key does not have it (a read-only key). Ask a workspace owner for a key with ${tool.scope} on the account page (/account).`
+		: `${what}, which this app was not granted. Reconnect the app and approve "Create, change and delete", or revoke it on the account page (/account) and connect again.`;
 }
 
 /**
@@ -194,6 +210,10 @@ export async function handleMcp(request: Request, env: Env, ctx: ApiContext, tra
 		annotateRequest(request, principal, "streamable-http", version, messages);
 		const challenge = await scopeChallenge(env, messages, principal, ctx, traceId, "streamable-http");
 		if (challenge) return challenge;
+		// A tenant's own tool runs here, from the Worker's request (worker/apps/lanes.ts).
+		if (!batch && messages.length === 1 && isHostedCall(messages[0])) {
+			return hostedInSession(runContext(env, ctx), principal, sessionId, messages[0], traceId, version);
+		}
 		const sse = needsStream(env, messages);
 		// One hop when the session's own state is not needed (worker/mcp/one-hop.ts).
 		const only = !batch && !sse && messages.length === 1 ? messages[0] : undefined;
@@ -260,7 +280,12 @@ async function handleModern(
 			if (mismatch) return new Response(errorBody(RpcCode.HeaderMismatch, mismatch, message.id), { status: 400, headers: JSON_HEADERS });
 		}
 	}
-	const authInfo = { token: "", clientId: principal.clientId, scopes: [...principal.scopes], extra: { principal, traceId } };
+	const authInfo = {
+		token: "",
+		clientId: principal.clientId,
+		scopes: [...principal.scopes],
+		extra: { principal, traceId, hosted: hostedRunner(runContext(env, ctx)) },
+	};
 	return (await (await import("./modern/lane")).modernHandler(env, secret)).fetch(request, { authInfo, parsedBody: decoded });
 }
 
@@ -292,6 +317,8 @@ export async function handleSse(request: Request, env: Env, ctx: ApiContext, tra
 		annotateRequest(request, principal, "sse", "2024-11-05", parsed.messages);
 		const challenge = await scopeChallenge(env, parsed.messages, principal, ctx, traceId, "sse");
 		if (challenge) return challenge;
+		const only = parsed.messages.length === 1 ? parsed.messages[0] : undefined;
+		if (isHostedCall(only)) return hostedOnSse(runContext(env, ctx), principal, sessionId!, only, traceId);
 		return toSession(env, sessionId!, principal, { op: "sse-post", sessionId: sessionId!, messages: parsed.messages, traceId });
 	}
 	if (url.pathname === "/sse" || url.pathname === "/sse/message") {

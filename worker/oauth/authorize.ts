@@ -20,14 +20,15 @@ import {
 } from "@cloudflare/workers-oauth-provider";
 import { log } from "../../shared/log";
 import { SCOPES } from "../../shared/rpc/principal";
-import { AccountDirectory, ensureDevAccount, type Account } from "../identity/accounts";
+import { LOCKED_MESSAGE, signInThrottled } from "../identity/sign-in-throttle";
+import { ensureDevAccount, type Account } from "../identity/accounts";
 import { resolveConfig } from "../../shared/config";
 import { TenantDirectory } from "../identity/tenants";
-import { issueSession, readSession } from "../identity/web-session";
+import { checkConsentProof, consentProof, issueSession, readSession, type WebSession } from "../identity/web-session";
 import { auditAuthEvent } from "./auth-events";
 import type { Env } from "../../shared/env";
 import { oidcSignInOption, prepareOidcSignIn, redirectToProvider } from "../identity/oidc/flow";
-import { mergeHeadersInto, redirect, renderAuthorizePage, renderErrorPage } from "./consent-page";
+import { type AuthorizePageOptions, mergeHeadersInto, redirect, renderAuthorizePage, renderErrorPage } from "./consent-page";
 
 /** A sign-in form is a few hundred bytes; anything near this is not one. */
 const MAX_FORM_BYTES = 16 * 1024;
@@ -76,13 +77,40 @@ async function showPage(request: Request, env: Env): Promise<Response> {
 	}
 	// describeConsent() before beginConsent(): a failed lookup leaves nothing in KV.
 	const tx = await env.OAUTH_PROVIDER.beginConsent(parsed);
+	// Signed in already (the account page, or an earlier consent): no password, but the consent is
+	// still asked, and the session may approve this handle only.
+	const signedIn = await sessionView(env, request, tx.handle);
 	return renderAuthorizePage({
 		consent: { ...consent, scope: requested },
 		handle: tx.handle,
 		query: url.search.slice(1),
 		headers: tx.headers,
 		sso: oidcSignInOption(env),
+		...signedIn,
 	});
+}
+
+/**
+ * The "signed in as" part of the page for a live web session: the proof that binds the session to
+ * this consent handle, and the workspace choice when the account has several.
+ */
+async function sessionView(
+	env: Env,
+	request: Request,
+	handle: string,
+	given?: WebSession,
+): Promise<Pick<AuthorizePageOptions, "session" | "workspaces">> {
+	const secret = resolveConfig(env).secret;
+	const session = given ?? (await readSession(secret, env.DIRECTORY_KV, request));
+	if (!session) return {};
+	const dir = new TenantDirectory(env.DIRECTORY_KV);
+	const account = await dir.account(session.userId);
+	if (!account) return {};
+	const choices = (await dir.tenantsOf(account.userId)).filter((t) => t.status === "active");
+	return {
+		session: { email: account.email, proof: await consentProof(secret, session, handle) },
+		...(choices.length > 1 ? { workspaces: { signedInAs: account.email, choices } } : {}),
+	};
 }
 
 async function decide(request: Request, env: Env): Promise<Response> {
@@ -129,7 +157,13 @@ async function decide(request: Request, env: Env): Promise<Response> {
 
 	const checked = new Set(form.getAll("scope").filter(isGrantable));
 	const email = form.get("email") ?? "";
-	const redraw = async (error: string): Promise<Response> => {
+	const password = form.get("password") ?? "";
+	const secret = resolveConfig(env).secret;
+	// A live web session stands in for the password only with the proof drawn for this very handle
+	// (worker/identity/web-session.ts): a session cannot approve a consent it was not shown.
+	const live = password ? null : await readSession(secret, env.DIRECTORY_KV, request);
+	const session = live && (await checkConsentProof(secret, live, handle, form.get("proof"))) ? live : null;
+	const redraw = async (error: string, as: WebSession | null = session): Promise<Response> => {
 		// For display only: `q` is whatever the browser sent. Where the browser goes afterwards is
 		// decided by the handle, never by this request.
 		const shown = await parse(env, new Request(new URL(`/authorize?${form.get("q") ?? ""}`, request.url)), { allowRedirect: false });
@@ -145,6 +179,7 @@ async function decide(request: Request, env: Env): Promise<Response> {
 			error,
 			checked: [...checked],
 			sso: oidcSignInOption(env),
+			...(as ? await sessionView(env, request, handle, as) : {}),
 		});
 	};
 
@@ -158,44 +193,40 @@ async function decide(request: Request, env: Env): Promise<Response> {
 		if (decided instanceof Response) return decided;
 		return redirectToProvider(env, ready.value, decided.approved, decided.granted);
 	}
-	const secret = resolveConfig(env).secret;
 	const dir = new TenantDirectory(env.DIRECTORY_KV);
-	// The second step of a multi-workspace sign-in posts no password: the session cookie set by the
-	// first step (signed, HttpOnly, __Host-) says who signed in; the handle still binds the form.
-	const session = form.has("tenant") && !form.get("password") ? await readSession(secret, request) : null;
 	let account: Account | null;
+	let newSession: { cookie: string; session: WebSession } | null = null;
 	if (session) {
 		account = await dir.account(session.userId);
+	} else if (!password) {
+		// No password, and no session for this handle (signed out meanwhile, or a forged proof).
+		return redraw("Your sign-in has ended. Sign in with your email and password.", null);
 	} else {
-		const signIn = await new AccountDirectory(env.DIRECTORY_KV).signIn(email, form.get("password") ?? "");
+		// Counted per account (worker/identity/sign-in-throttle.ts), which also audits failures.
+		const signIn = await signInThrottled(env, email, password, "-");
+		if (signIn.retryAfterSeconds) return redraw(LOCKED_MESSAGE(signIn.retryAfterSeconds));
 		account = signIn.account;
-		if (signIn.attempted)
-			await auditAuthEvent(
-				env,
-				{ tenantId: signIn.attempted.tenantId, userId: signIn.attempted.userId, clientId: "-" },
-				"auth/sign_in",
-				"denied",
-				"wrong_password",
-			);
+		// Signed in: the next consent in this browser, and the account page, need no password.
+		if (account) newSession = await issueSession(secret, env.DIRECTORY_KV, account.userId);
 	}
 	// One message for an unknown email and a wrong password (OWASP Authentication Cheat Sheet).
 	// 200, not 401: RFC 9110 §15.5.2 requires a WWW-Authenticate challenge on every 401. The
 	// handle is not consumed, so the person can try again on the same page.
 	if (!account) {
 		log("warn", "authorize.sign_in_failed"); // no email: it is personal data, and a guess may be a password
-		return redraw("Email or password is incorrect.");
+		return redraw("Email or password is incorrect.", null);
 	}
 
 	// Tenant = workspace; a person may belong to several and connects an app to one of them.
 	const workspaces = (await dir.tenantsOf(account.userId)).filter((t) => t.status === "active");
-	if (workspaces.length === 0) return redraw("Your account has no active workspace. Ask the operator of this SMCP server.");
+	if (workspaces.length === 0) return redraw("Your account has no active workspace. Ask the operator of this server.");
 	let tenantId = workspaces[0]!.id;
 	if (workspaces.length > 1) {
 		const chosen = workspaces.find((w) => w.id === form.get("tenant"));
 		if (!chosen) {
-			const { cookie } = await issueSession(secret, account.userId);
-			const page = await choosePage(env, request, form, handle, checked, { signedInAs: account.email, choices: workspaces });
-			page.headers.append("Set-Cookie", cookie);
+			// Ask which workspace, signed in now: the second step posts the proof, not the password.
+			const page = await redraw("", newSession?.session ?? session);
+			if (newSession) page.headers.append("Set-Cookie", newSession.cookie);
 			return page;
 		}
 		tenantId = chosen.id;
@@ -230,30 +261,9 @@ async function decide(request: Request, env: Env): Promise<Response> {
 		"allowed",
 		`granted:${granted.join(" ")}`,
 	);
-	return redirect(completed.redirectTo, approved.headers);
-}
-
-/** Redraws the consent page with the workspace choice (after a successful sign-in). */
-async function choosePage(
-	env: Env,
-	request: Request,
-	form: URLSearchParams,
-	handle: string,
-	checked: ReadonlySet<string>,
-	workspaces: { signedInAs: string; choices: { id: string; name: string; role: string }[] },
-): Promise<Response> {
-	const query = form.get("q") ?? "";
-	const shown = await parse(env, new Request(new URL(`/authorize?${query}`, request.url)), { allowRedirect: false });
-	if (shown instanceof Response) return shown;
-	const consent = await describe(env, shown);
-	if (consent instanceof Response) return consent;
-	return renderAuthorizePage({
-		consent: { ...consent, scope: requestedScopes(shown.scope) },
-		handle,
-		query,
-		checked: [...checked],
-		workspaces,
-	});
+	const out = redirect(completed.redirectTo, approved.headers);
+	if (newSession) out.headers.append("Set-Cookie", newSession.cookie);
+	return out;
 }
 
 /**

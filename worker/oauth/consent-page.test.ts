@@ -85,7 +85,8 @@ describe("renderAuthorizePage", () => {
 	it("loads nothing external, not even the client's logo (tracking pixel / mixed content)", async () => {
 		const { html } = await page({ logoUri: "https://evil.example/logo.png", clientUri: "https://evil.example/" });
 		expect(html).not.toMatch(/https?:\/\//);
-		expect(html).not.toMatch(/\s(src|href)=/i);
+		// Only the brand's link home, on this origin.
+		expect(html.match(/\s(src|href)="[^"]*"/gi)).toEqual([' href="/"']);
 		expect(html).not.toContain("<script");
 	});
 
@@ -123,31 +124,44 @@ describe("renderAuthorizePage", () => {
 
 	it("shows a CIMD client's verified domain, and flags other names as unverified (consent phishing)", async () => {
 		expect((await page({ clientDomain: "client.example.org" })).html).toContain("Verified domain: <strong>client.example.org</strong>");
-		expect((await page()).html).toContain("has not verified it");
+		expect((await page()).html).toContain("it has not been verified");
 	});
 
 	it("has the sign-in fields, hidden fields and both buttons; Deny works with empty fields", async () => {
 		const { html } = await page();
 		expect(html).toContain(`<html lang="en">`);
-		expect(html).toMatch(/<h1>Allow Example Client to use your SMCP account\?<\/h1>/);
+		expect(html).toMatch(/<h1>Allow Example Client to use your account\?<\/h1>/);
 		expect(html).toContain(`<form method="post" action="/authorize">`);
 		expect(html).toContain(`<input type="hidden" name="handle" value="h4ndle">`);
 		expect(html).toContain(`<label for="email">Email</label>`);
 		expect(html).toContain(`<label for="password">Password</label>`);
 		expect(html).toMatch(/<input type="password" id="password" name="password" autocomplete="current-password" required>/);
-		expect(html).toContain(`<button type="submit" name="action" value="approve">Sign in and approve</button>`);
-		expect(html).toContain(`<button type="submit" name="action" value="deny" formnovalidate>Deny</button>`);
+		expect(html).toContain(`<button class="btn" type="submit" name="action" value="approve">Sign in and approve</button>`);
+		expect(html).toContain(`<button class="btn secondary" type="submit" name="action" value="deny" formnovalidate>Deny</button>`);
 	});
 
 	it("offers upstream sign-in only when configured, escaped, after the password button (Enter still signs in locally)", async () => {
 		expect((await page()).html).not.toContain(`value="oidc"`);
 		const { html } = await page({}, { sso: { name: `Acme <SSO>` } });
 		expect(html).toContain("<legend>Sign in with Acme &lt;SSO&gt;</legend>");
-		expect(html).toContain(`<button type="submit" name="action" value="oidc" formnovalidate>Continue with Acme &lt;SSO&gt;</button>`);
+		expect(html).toContain(
+			`<button class="btn secondary" type="submit" name="action" value="oidc" formnovalidate>Continue with Acme &lt;SSO&gt;</button>`,
+		);
 		expect(html).toContain("is connected only after you have signed in there");
 		// HTML implicit submission uses the form's first submit button.
 		expect(html.indexOf(`value="approve"`)).toBeLessThan(html.indexOf(`value="oidc"`));
 		expect(html.indexOf(`value="oidc"`)).toBeLessThan(html.indexOf("</form>"));
+	});
+
+	it("a signed-in browser sees who it is and posts the handle's proof instead of a password (remembered sign-in)", async () => {
+		const { html } = await page({}, { session: { email: `ada@example.com`, proof: `pr"oof` } });
+		expect(html).toContain("Signed in as <strong>ada@example.com</strong>");
+		expect(html).toContain(`<input type="hidden" name="proof" value="pr&quot;oof">`);
+		// The password is optional (another account), and the button no longer says "Sign in".
+		expect(html).toMatch(/<input type="password" id="password" name="password" autocomplete="current-password">/);
+		expect(html).toContain(`value="approve">Approve</button>`);
+		// The consent itself is still asked.
+		expect(html).toContain(`name="scope" value="mcp:read" checked`);
 	});
 
 	it("merges the consent transaction's cookie without weakening the page's own headers", async () => {

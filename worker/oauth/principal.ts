@@ -29,7 +29,17 @@ export interface ApiKeyProps {
 /** What the provider puts on the API handler's execution context. */
 export interface VerifiedContext {
 	props?: unknown;
-	auth?: { clientId?: string; scope?: string[] };
+	auth?: { clientId?: string; scope?: string[]; token?: string };
+}
+
+/**
+ * The grant id inside a provider-issued token (`userId:grantId:secret`, workers-oauth-provider's
+ * layout), or undefined for any other shape. The token was verified already; this only names the
+ * grant so that the kernel can refuse it once revoked, whatever KV or the token cache still say.
+ */
+export function grantIdOf(token: string | undefined): string | undefined {
+	const parts = token?.split(":");
+	return parts?.length === 3 && parts[1] && /^[A-Za-z0-9_-]{1,128}$/.test(parts[1]) ? parts[1] : undefined;
 }
 
 /** The principal of an authenticated API request, or null when the handoff is malformed. */
@@ -48,7 +58,14 @@ export function principalFrom(ctx: VerifiedContext): VerifiedPrincipal | null {
 	const clientId = ctx.auth?.clientId;
 	if (!props || typeof props.tenantId !== "string" || typeof props.userId !== "string" || typeof clientId !== "string") return null;
 	try {
-		return brandPrincipal({ tenantId: props.tenantId, userId: props.userId, clientId, scopes: ctx.auth?.scope ?? [] });
+		const grantId = grantIdOf(ctx.auth?.token);
+		return brandPrincipal({
+			tenantId: props.tenantId,
+			userId: props.userId,
+			clientId,
+			scopes: ctx.auth?.scope ?? [],
+			...(grantId ? { grantId } : {}),
+		});
 	} catch {
 		return null;
 	}

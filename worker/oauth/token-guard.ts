@@ -65,3 +65,26 @@ export async function guardTokenRequest(request: Request, env: Env, next: () => 
 	}
 	return response;
 }
+
+/**
+ * The grant a `POST /token` names, when it may revoke it: an RFC 7009 revocation (`token`) or an
+ * authorization-code exchange (the provider revokes the grant of a replayed code). Tokens and
+ * codes are `userId:grantId:secret`; anything else names none. Reads a clone (the guard capped
+ * the body).
+ */
+export async function grantNamedByTokenRequest(request: Request): Promise<string | null> {
+	if (
+		request.method !== "POST" ||
+		!(request.headers.get("Content-Type") ?? "").toLowerCase().startsWith("application/x-www-form-urlencoded")
+	)
+		return null;
+	let form: URLSearchParams;
+	try {
+		form = new URLSearchParams(await request.clone().text());
+	} catch {
+		return null;
+	}
+	const named = form.get("token") ?? (form.get("grant_type") === "authorization_code" ? form.get("code") : null);
+	const parts = named?.split(":");
+	return parts?.length === 3 && parts[1] && /^[A-Za-z0-9_-]{1,128}$/.test(parts[1]) ? parts[1] : null;
+}

@@ -10,11 +10,13 @@ import { auditResources, auditTools } from "./audit/tools";
 import { conformancePrompts, conformanceReaders, conformanceResources } from "./conformance/resources";
 import { CONFORMANCE_PACK, conformanceTools } from "./conformance/tools";
 import { statelessTools } from "./conformance/stateless";
+import { taskTools } from "./conformance/tasks";
 import { memoryTools } from "./memory/tools";
+import { transferTools } from "./memory/transfer";
 
 /** Every declaration, whatever the configuration. Lanes and the kernel use {@link catalogFor}. */
 export const fullCatalog = new Catalog({
-	tools: [...memoryTools, ...auditTools, ...conformanceTools, ...statelessTools, ...conformanceReaders],
+	tools: [...memoryTools, ...transferTools, ...auditTools, ...conformanceTools, ...statelessTools, ...taskTools, ...conformanceReaders],
 	resources: [...auditResources, ...conformanceResources],
 	prompts: conformancePrompts,
 });

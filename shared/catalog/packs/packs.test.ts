@@ -21,7 +21,7 @@ describe("packs enabled by configuration (SMCP_CONFORMANCE)", () => {
 		expect(c.kernelTool("conformance_read_resource", "resources/read")).toBeUndefined();
 		expect(c.resource("test://static-text")).toBeUndefined();
 		expect(c.prompt("test_simple_prompt")).toBeUndefined();
-		expect(c.capabilities()).toEqual({ prompts: false, completions: false, subscribe: false, logging: false });
+		expect(c.capabilities()).toEqual({ prompts: false, completions: false, subscribe: false, logging: false, tasks: true });
 	});
 
 	it('SMCP_CONFORMANCE="true" serves every fixture tool, resource, template and prompt', () => {
@@ -41,7 +41,7 @@ describe("packs enabled by configuration (SMCP_CONFORMANCE)", () => {
 			"test_prompt_with_image",
 			"test_input_required_result_prompt",
 		]);
-		expect(c.capabilities()).toEqual({ prompts: true, completions: true, subscribe: true, logging: true });
+		expect(c.capabilities()).toEqual({ prompts: true, completions: true, subscribe: true, logging: true, tasks: true });
 	});
 
 	it("the default registry and enabledTools({}) are the production view: memory and audit only", () => {
@@ -99,20 +99,27 @@ describe("internal readers (resources and prompts run in the kernel)", () => {
 });
 
 describe("publishing", () => {
-	it("capabilities with the pack off are exactly the core ones on both lanes", () => {
+	it("capabilities with the pack off are exactly the core ones on both lanes (tasks: the memory pack's import and export; legacy tools change when an app is deployed)", () => {
 		const off = catalogFor({});
-		expect(serverCapabilities(off, "legacy")).toEqual({ tools: { listChanged: false }, resources: { listChanged: false } });
-		expect(serverCapabilities(off, "modern")).toEqual({ tools: { listChanged: false }, resources: { listChanged: false }, logging: {} });
+		const tasks = { list: {}, cancel: {}, requests: { tools: { call: {} } } };
+		expect(serverCapabilities(off, "legacy")).toEqual({ tools: { listChanged: true }, resources: { listChanged: false }, tasks });
+		expect(serverCapabilities(off, "modern")).toEqual({
+			tools: { listChanged: false },
+			resources: { listChanged: false },
+			logging: {},
+			extensions: { "io.modelcontextprotocol/tasks": {} },
+		});
 	});
 
 	it("capabilities with the pack on add prompts, completions, logging, and subscribe on the legacy lane only", () => {
 		const on = catalogFor(ON);
 		expect(serverCapabilities(on, "legacy")).toEqual({
-			tools: { listChanged: false },
+			tools: { listChanged: true },
 			resources: { listChanged: false, subscribe: true },
 			prompts: { listChanged: false },
 			completions: {},
 			logging: {},
+			tasks: { list: {}, cancel: {}, requests: { tools: { call: {} } } },
 		});
 		expect(serverCapabilities(on, "modern").resources).toEqual({ listChanged: false });
 	});

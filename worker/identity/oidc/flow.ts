@@ -257,7 +257,7 @@ export async function handleOidcCallback(request: Request, env: Env): Promise<Re
 }
 
 /** The ID token's claims after every check, refetching the JWK Set once for an unknown `kid`. */
-async function verifiedClaims(config: OidcConfig, metadata: ProviderMetadata, idToken: string, nonce: string) {
+export async function verifiedClaims(config: OidcConfig, metadata: ProviderMetadata, idToken: string, nonce: string) {
 	const expect = { issuer: config.issuer, clientId: config.clientId, nonce, now: Math.floor(Date.now() / 1000) };
 	let keys = await providerKeys(metadata);
 	if (!keys.ok) {
@@ -286,11 +286,11 @@ function upstreamData(value: unknown): UpstreamData | null {
 }
 
 /** 256 random bits, base64url. */
-function randomToken(): string {
+export function randomToken(): string {
 	return toBase64url(crypto.getRandomValues(new Uint8Array(32)));
 }
 
 /** The PKCE S256 challenge (RFC 7636 §4.2). */
-async function s256(verifier: string): Promise<string> {
+export async function s256(verifier: string): Promise<string> {
 	return toBase64url(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))));
 }

@@ -20,7 +20,6 @@ import {
 	ProtocolError,
 	ProtocolErrorCode,
 	ResourceNotFoundError,
-	Server,
 	type McpHttpHandler,
 	type RequestStateCodec,
 	type ServerContext,
@@ -45,14 +44,24 @@ import {
 	type KernelRead,
 } from "../../../shared/mcp/publish";
 import { logPasses, type Catalog } from "../../../shared/catalog/registry";
-import { INSTRUCTIONS, SERVER_INFO } from "../../../shared/mcp/answers";
+import { admissionError } from "../../../shared/mcp/admission";
+import { INSTRUCTIONS, serverInfo } from "../../../shared/mcp/answers";
 import type { Env } from "../../../shared/env";
 import { nextRound, ROUND_TTL_SECONDS, type Round, type RoundState } from "./mrtr";
+import { parseHostedToolName } from "../../../shared/apps/manifest";
+import { hostedCatalog, hostedToolList } from "../../../shared/mcp/hosted-catalog";
+import type { HostedRunner } from "../../apps/lanes";
+import { createTaskResult, declaresTasks, registerTaskMethods, tasksRequired, TaskServer } from "./tasks";
 
 /** The modern protocol revision this lane serves. */
 export const MODERN_REVISION = "2026-07-28";
 /** Lists vary by the caller's scopes, so only the requesting client may cache them. */
 const LIST_CACHE = { ttlMs: 60_000, cacheScope: "private" as const };
+/**
+ * The tool list also varies by tenant and changes when an app is deployed, rolled back or removed,
+ * which this stateless lane cannot announce: clients re-list within 10 seconds (`private`, per caller).
+ */
+const TOOLS_CACHE = { ttlMs: 10_000, cacheScope: "private" as const };
 
 const principalOf = (ctx: ServerContext): VerifiedPrincipal => assertPrincipal(ctx.http?.authInfo?.extra?.principal);
 
@@ -89,7 +98,7 @@ async function build(env: Env, secret: string, catalog: Catalog): Promise<McpHtt
 		},
 	});
 	const tenant = (p: VerifiedPrincipal) => env.TENANTS.get(env.TENANTS.idFromName(p.tenantId));
-	return createMcpHandler(() => createModernServer(tenant, codec, catalog), {
+	return createMcpHandler(() => createModernServer(tenant, codec, catalog, env.SMCP_PUBLIC_ORIGIN), {
 		legacy: "reject",
 		responseMode: "auto",
 		onerror: (e) => log("warn", "modern.rejected", { error: e.name, message: e.message.slice(0, 200) }),
@@ -99,11 +108,14 @@ async function build(env: Env, secret: string, catalog: Catalog): Promise<McpHtt
 type TenantOf = (p: VerifiedPrincipal) => DurableObjectStub<TenantKernel & Rpc.DurableObjectBranded>;
 
 /** One request's server: the catalog published on the SDK v2 low-level `Server`. */
-function createModernServer(tenant: TenantOf, codec: RequestStateCodec<RoundState>, catalog: Catalog): Server {
+function createModernServer(tenant: TenantOf, codec: RequestStateCodec<RoundState>, catalog: Catalog, origin?: string): TaskServer {
 	const record = (p: VerifiedPrincipal, ctx: ServerContext, r: Omit<RequestRecord, "lane" | "protocolVersion" | "traceId">) =>
 		tenant(p).record(p, { ...r, lane: "modern", protocolVersion: MODERN_REVISION, traceId: traceFrom(ctx) });
-	const listed = (p: VerifiedPrincipal, ctx: ServerContext, method: string) =>
-		record(p, ctx, { method, decision: "allowed", outcome: "ok", durationMs: 0 });
+	/** Admits and audits a list; a refusal (revoked credential, spent budget) is its JSON-RPC error. */
+	const listed = async (p: VerifiedPrincipal, ctx: ServerContext, method: string) => {
+		const refused = admissionError(await record(p, ctx, { method, decision: "allowed", outcome: "ok", durationMs: 0 }));
+		if (refused) throw new ProtocolError(refused.code, refused.message, refused.data);
+	};
 	const caps = serverCapabilities(catalog, "modern");
 
 	/** Runs a resource read or prompt get in the kernel; any refusal or tool error is -32602. */
@@ -118,11 +130,11 @@ function createModernServer(tenant: TenantOf, codec: RequestStateCodec<RoundStat
 		return outcome.value.result.structuredContent;
 	};
 
-	const server = new Server(SERVER_INFO, {
+	const server = new TaskServer(serverInfo(origin), {
 		capabilities: caps,
 		instructions: INSTRUCTIONS,
 		cacheHints: {
-			"tools/list": LIST_CACHE,
+			"tools/list": TOOLS_CACHE,
 			"resources/list": LIST_CACHE,
 			"resources/templates/list": LIST_CACHE,
 			"prompts/list": LIST_CACHE,
@@ -150,26 +162,33 @@ function createModernServer(tenant: TenantOf, codec: RequestStateCodec<RoundStat
 	// Two error planes (style rule 3): the SDK puts any thrown error's message on the wire. Every
 	// handler is registered through this wrapper: protocol errors pass, anything else (a Durable
 	// Object RPC failure, a bug) becomes a generic -32603 and its kind goes to the log.
-	const register = server.setRequestHandler.bind(server);
-	server.setRequestHandler = ((method: unknown, handler: (...args: unknown[]) => unknown) =>
-		register(
-			method as never,
-			(async (...args: unknown[]) => {
-				try {
-					return await handler(...args);
-				} catch (e) {
-					if (e instanceof ProtocolError) throw e;
-					log("error", "modern.handler_failed", { error: e instanceof Error ? e.name : "unknown" });
-					throw new ProtocolError(ProtocolErrorCode.InternalError, "Internal error");
-				}
-			}) as never,
-		)) as typeof server.setRequestHandler;
+	const register = server.setRequestHandler.bind(server) as (...args: unknown[]) => void;
+	const guarded =
+		(handler: (...args: unknown[]) => unknown) =>
+		async (...args: unknown[]) => {
+			try {
+				return await handler(...args);
+			} catch (e) {
+				if (e instanceof ProtocolError) throw e;
+				log("error", "modern.handler_failed", { error: e instanceof Error ? e.name : "unknown" });
+				throw new ProtocolError(ProtocolErrorCode.InternalError, "Internal error");
+			}
+		};
+	// Spec methods pass (method, handler); extension methods (tasks/*) pass (method, schemas, handler).
+	server.setRequestHandler = ((method: unknown, second: unknown, third?: unknown) =>
+		typeof second === "function"
+			? register(method, guarded(second as never))
+			: register(method, second, guarded(third as never))) as typeof server.setRequestHandler;
 
 	server.setRequestHandler("tools/list", async (_req, ctx) => {
 		const p = principalOf(ctx);
 		await listed(p, ctx, "tools/list");
-		// Deterministic order (registry order is by name), as 2026-07-28 §tools/list recommends.
-		return { tools: toolList(catalog, p.scopes) as never };
+		// Deterministic order (by name, hosted tools among the built-in ones), as 2026-07-28 §tools/list recommends.
+		const hosted = await hostedCatalog(p.tenantId, () => tenant(p).hostedTools());
+		const tools = [...toolList(catalog, p.scopes), ...hostedToolList(hosted, p.scopes)].sort((a, b) =>
+			a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+		);
+		return { tools: tools as never };
 	});
 
 	/** Audits a round that ends the call without running it (declined, or state for another call). */
@@ -183,11 +202,25 @@ function createModernServer(tenant: TenantOf, codec: RequestStateCodec<RoundStat
 		const started = Date.now();
 		const name = req.params.name;
 		const args = (req.params.arguments ?? {}) as Record<string, unknown>;
+		const hosted = ctx.http?.authInfo?.extra?.hosted as HostedRunner | undefined;
+		if (hosted && parseHostedToolName(name)) {
+			// A tenant's own tool: run from this Worker request (worker/apps/run.ts), audited by the kernel.
+			const r = await hosted(p, { name, arguments: args, lane: "modern", protocolVersion: MODERN_REVISION, traceId: traceFrom(ctx) });
+			if (r.ok) return r.value.result as never;
+			if (r.error.reason === "unknown_tool") throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${r.error.tool}`);
+			if (r.error.reason === "insufficient_scope") throw new ProtocolError(ProtocolErrorCode.InvalidParams, "Insufficient scope");
+			throw new ProtocolError(ProtocolErrorCode.InternalError, "Internal error");
+		}
 		const envelope = (ctx.mcpReq.envelope ?? {}) as Record<string, unknown>;
 		const clientCaps = envelope[CLIENT_CAPABILITIES_META_KEY] as { elicitation?: unknown } | undefined;
 		// Ask the person, not the model, when the client can show a form; otherwise the kernel
 		// refuses the unconfirmed call and tells the model to pass confirm: true.
 		const question = clientCaps?.elicitation ? confirmationQuestion(catalog, name, args) : undefined;
+		// Tasks (SEP-2663): the server decides; a client that did not declare the extension gets the
+		// call inline, or -32021 for a tool that runs only as a task.
+		const taskSupport = catalog.tools.callable(name)?.task?.support;
+		const asTask = taskSupport !== undefined && declaresTasks(ctx);
+		if (taskSupport === "required" && !asTask) throw tasksRequired();
 		const round = await nextRound(ctx, codec, { subject: name, tool: catalog.tools.callable(name), args, question });
 		if (round.kind === "ask") return round.result as never;
 		if (round.kind !== "run") {
@@ -204,6 +237,7 @@ function createModernServer(tenant: TenantOf, codec: RequestStateCodec<RoundStat
 			traceId: traceFrom(ctx),
 			...(confirmation ? { confirmation } : {}),
 			...(Object.keys(answers).length ? { answers } : {}),
+			...(asTask ? { task: {} } : {}),
 		})) as Result<ToolOutcome, Failure>;
 		if (!outcome.ok) {
 			const e = outcome.error;
@@ -214,6 +248,7 @@ function createModernServer(tenant: TenantOf, codec: RequestStateCodec<RoundStat
 				);
 			throw new ProtocolError(ProtocolErrorCode.InternalError, "Internal error");
 		}
+		if (outcome.value.task) return server.answerWithTask(ctx, createTaskResult(outcome.value.task)) as never;
 		const token = ctx.mcpReq._meta?.progressToken ?? req.params._meta?.progressToken;
 		if (token !== undefined) {
 			for (const pr of outcome.value.progress)
@@ -272,6 +307,8 @@ function createModernServer(tenant: TenantOf, codec: RequestStateCodec<RoundStat
 			return promptResult(await read(p, ctx, { ...call, ...answers }, "Invalid prompt arguments")) as never;
 		});
 	}
+
+	if (caps.extensions) registerTaskMethods(server, (ctx) => ({ p: principalOf(ctx), kernel: tenant(principalOf(ctx)) }));
 
 	if (caps.completions) {
 		server.setRequestHandler("completion/complete", async (req, ctx) => {
