@@ -12,6 +12,7 @@ import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { verifyChain } from "../shared/audit/chain.mjs";
+import { apps, secrets } from "./lib/apps.mjs";
 import { doctor } from "./lib/doctor.mjs";
 
 const USAGE = `Usage: smcp <command> [options]   (SMCP_URL, default http://127.0.0.1:8787, or --url)
@@ -23,7 +24,10 @@ const USAGE = `Usage: smcp <command> [options]   (SMCP_URL, default http://127.0
   grants list --user USER | revoke --user USER --grant ID
   audit export --tenant T [--out FILE] | verify (--tenant T | --file FILE)
   doctor [URL]                       checks a deployment from outside (SMCP_TOKEN: an API key, optional)
-Environment: SMCP_ADMIN_TOKEN (the deployment's admin secret) for everything but doctor.`;
+  apps deploy DIR | list | versions APP | rollback APP [--to HASH] | remove APP --yes | logs APP [--limit N]   [--tenant T]
+  secrets set NAME (value on stdin) | delete NAME | list                                                    [--tenant T]
+Environment: SMCP_ADMIN_TOKEN (the deployment's admin secret) for everything but doctor; apps and secrets
+  also take SMCP_API_KEY instead (an owner's API key with the apps:deploy scope; names the tenant itself).`;
 
 /** @param {string} message @returns {never} */
 function fail(message, code = 2) {
@@ -46,6 +50,10 @@ const OPTIONS = {
 	out: { type: "string" },
 	file: { type: "string" },
 	"password-stdin": { type: "boolean" },
+	to: { type: "string" },
+	limit: { type: "string" },
+	yes: { type: "boolean" },
+	json: { type: "boolean" },
 	cursor: { type: "string" },
 	all: { type: "boolean" },
 };
@@ -121,8 +129,14 @@ async function main() {
 	const [group, command, ...argv] = process.argv.slice(2);
 	if (!group || group === "help" || group === "--help") return print(USAGE);
 	let args;
+	let positionals = [];
 	try {
-		({ values: args } = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: group === "doctor" }));
+		({ values: args, positionals } = parseArgs({
+			args: argv,
+			options: OPTIONS,
+			strict: true,
+			allowPositionals: group === "doctor" || group === "apps" || group === "secrets",
+		}));
 	} catch (e) {
 		fail(`${e instanceof Error ? e.message : e}\n${USAGE}`);
 	}
@@ -212,6 +226,8 @@ async function main() {
 			return process.exit(1);
 		}
 		default:
+			if (group === "apps") return apps(command ?? "", positionals, args, base);
+			if (group === "secrets") return secrets(command ?? "", positionals, args, base);
 			if (group === "doctor") {
 				const target = command ?? base;
 				const checks = await doctor(target, { token: process.env.SMCP_TOKEN });

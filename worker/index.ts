@@ -13,6 +13,7 @@ import type { Env } from "../shared/env";
 import { guard } from "./edge/guard";
 import { configurePages } from "./ui/layout";
 import { renderLanding } from "./ui/landing";
+import { handleTenantApi } from "./apps/routes";
 import { ApiKeyStore } from "./identity/api-keys";
 import type { ApiKeyProps } from "./oauth/principal";
 import { auditAuthEvent } from "./oauth/auth-events";
@@ -101,7 +102,7 @@ function revokedSomething(request: Request, path: string, status: number | undef
 }
 
 const defaultHandler = {
-	async fetch(request: Request, env: Env): Promise<Response> {
+	async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
 		const url = new URL(request.url);
 		// Pages, sign-in (OIDC included) and the admin API are loaded on first use, not at start-up.
 		if (url.pathname === "/authorize") return (await import("./oauth/authorize")).handleAuthorize(request, env);
@@ -112,7 +113,7 @@ const defaultHandler = {
 				? sso.finishAccountSso(request, env)
 				: (await import("./identity/oidc/flow")).handleOidcCallback(request, env);
 		}
-		if (url.pathname.startsWith("/admin/")) return (await import("./admin/routes")).handleAdmin(request, env, traceOf(request));
+		if (url.pathname.startsWith("/admin/")) return (await import("./admin/routes")).handleAdmin(request, env, traceOf(request), ctx);
 		if (url.pathname === "/account" || url.pathname.startsWith("/account/"))
 			return (await import("./account/routes")).handleAccount(request, env);
 		if (url.pathname === "/healthz") return Response.json({ ok: true });
@@ -127,7 +128,8 @@ let provider: { origin: string; instance: OAuthProvider<Env> } | undefined;
 function oauthProvider(config: Config): OAuthProvider<Env> {
 	if (provider?.origin === config.origin) return provider.instance;
 	const instance = new OAuthProvider<Env>({
-		apiHandlers: { "/mcp": mcpApi, "/sse": sseApi },
+		// `/api`: the tenant's own app-management API for CI (an owner's API key with apps:deploy).
+		apiHandlers: { "/mcp": mcpApi, "/sse": sseApi, "/api": { fetch: handleTenantApi } },
 		defaultHandler,
 		authorizeEndpoint: "/authorize",
 		tokenEndpoint: "/token",

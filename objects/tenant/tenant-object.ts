@@ -57,6 +57,31 @@ import type { StorageAnswer, StorageOp } from "../../shared/apps/runner";
 import type { AppCallGrant, AppCallReport, AppCallTicket, AppLogLine, HostedCatalog } from "../../shared/rpc/apps";
 import { AppCalls } from "./app-calls";
 import { announceToolsChanged, pruneWatchers, watch } from "./tool-watchers";
+import { verifyBundleHash } from "../../shared/apps/bundle";
+import type {
+	AppRefusal,
+	AppSummary,
+	AppVersionInfo,
+	DeployOutcome,
+	SealedValue,
+	SecretInfo,
+	StoredBundle,
+} from "../../shared/rpc/apps-deploy";
+import {
+	activateVersion,
+	checkStoredBundle,
+	deployVersion,
+	dropSecret,
+	isAppName,
+	isVersionHash,
+	listApps,
+	listSecretNames,
+	listVersions,
+	putSecret,
+	readVersion,
+	removeApp,
+	type AuditNote,
+} from "./apps";
 
 /** How often the retention alarm runs. */
 const PRUNE_EVERY_MS = 6 * 3600_000;
@@ -588,9 +613,142 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 	 * The tool list changed (an app deployed, rolled back or removed): open 2025-era sessions are
 	 * told with `notifications/tools/list_changed`. Call after the change committed.
 	 */
-	// biome-ignore lint/correctness/noUnusedPrivateClassMembers: the deploy, rollback and removal methods call it
 	#toolsChanged(): void {
 		this.ctx.waitUntil(announceToolsChanged(this.ctx.storage.sql, this.env).then(() => undefined));
+	}
+
+	// Apps: deploy, versions, secrets (objects/tenant/apps.ts). The front Worker checks, guards and
+	// dry-loads a bundle (worker/apps/deploy.ts); the kernel re-verifies and stores it, and audits.
+
+	/** Stores a version (re-verified: manifest, sizes, guard, content hash) and makes it active. */
+	async deployApp(actor: AuthSubject, bundle: StoredBundle): Promise<Result<DeployOutcome, AppRefusal>> {
+		const app = String((bundle as { manifest?: { name?: unknown } } | null)?.manifest?.name ?? "?").slice(0, 32);
+		const refused = this.#appActorRefusal(actor) ?? checkStoredBundle(bundle, { allowLoopback: onLoopback(this.env.SMCP_PUBLIC_ORIGIN) });
+		if (refused) return this.#appRefused(actor, "app/deploy", app, refused);
+		const { manifest, modules, hash } = bundle;
+		if (!(await verifyBundleHash({ manifest, modules }, hash)))
+			return this.#appRefused(actor, "app/deploy", app, {
+				reason: "hash_mismatch",
+				message: "the bundle does not match its content hash: deploy it again",
+			});
+		const stored = readVersion(this.ctx.storage.sql, manifest.name, hash);
+		// An identical deploy over a stored copy that no longer matches its hash replaces that copy.
+		const damaged = stored !== null && !(await verifyStored(stored, hash));
+		const r = this.#atomically(() => {
+			if (damaged) this.ctx.storage.sql.exec("DELETE FROM app_versions WHERE app = ? AND hash = ?", manifest.name, hash);
+			return deployVersion(this.ctx.storage.sql, this.#appNote(actor), `${actor.userId} via ${actor.clientId}`, bundle, Date.now());
+		});
+		if (!r.ok) return this.#appRefused(actor, "app/deploy", app, r.error);
+		if (r.value.activated) this.#toolsChanged();
+		this.#ensureAlarm();
+		return r;
+	}
+
+	/** The tenant's apps and their active versions. */
+	async listApps(): Promise<AppSummary[]> {
+		return listApps(this.ctx.storage.sql);
+	}
+
+	/** An app's stored versions, newest first. */
+	async appVersions(app: string): Promise<Result<AppVersionInfo[], AppRefusal>> {
+		const versions = isAppName(app) ? listVersions(this.ctx.storage.sql, app) : null;
+		return versions
+			? ok(versions)
+			: err({ reason: "unknown_app", message: `there is no app ${String(app).slice(0, 32)} in this workspace` });
+	}
+
+	/** Makes a stored version active (roll back or promote), after checking it still matches its hash. */
+	async activateApp(
+		actor: AuthSubject,
+		app: string,
+		hash: string,
+	): Promise<Result<{ app: string; hash: string; version: string; changed: boolean }, AppRefusal>> {
+		const refused = this.#appActorRefusal(actor);
+		if (refused) return this.#appRefused(actor, "app/activate", app, refused);
+		if (!isAppName(app) || !isVersionHash(hash))
+			return this.#appRefused(actor, "app/activate", app, {
+				reason: "unknown_version",
+				message: "give an app name and a 64-hex version hash",
+			});
+		const stored = readVersion(this.ctx.storage.sql, app, hash);
+		if (stored && !(await verifyStored(stored, hash)))
+			return this.#appRefused(actor, "app/activate", app, {
+				reason: "hash_mismatch",
+				message: `the stored version ${hash.slice(0, 12)} no longer matches its hash and is refused: deploy the app again`,
+			});
+		const r = this.#atomically(() => activateVersion(this.ctx.storage.sql, this.#appNote(actor), app, hash, Date.now()));
+		if (!r.ok) return this.#appRefused(actor, "app/activate", app, r.error);
+		if (r.value.changed) this.#toolsChanged();
+		this.#ensureAlarm();
+		return r;
+	}
+
+	/** Removes an app with its versions, storage and log. */
+	async removeApp(actor: AuthSubject, app: string): Promise<Result<{ app: string; versions: number }, AppRefusal>> {
+		const refused =
+			this.#appActorRefusal(actor) ??
+			(isAppName(app) ? null : { reason: "unknown_app" as const, message: "not an app name: smcp apps list shows them" });
+		if (refused) return this.#appRefused(actor, "app/remove", app, refused);
+		const r = this.#atomically(() => removeApp(this.ctx.storage.sql, this.#appNote(actor), app));
+		if (!r.ok) return this.#appRefused(actor, "app/remove", app, r.error);
+		this.#toolsChanged();
+		this.#ensureAlarm();
+		return r;
+	}
+
+	/** Stores a sealed tenant secret (sealed by the front Worker; the kernel never sees the value). */
+	async setSecret(actor: AuthSubject, name: string, sealed: SealedValue): Promise<Result<SecretInfo, AppRefusal>> {
+		const refused = this.#appActorRefusal(actor);
+		if (refused) return this.#appRefused(actor, "app/secret_set", "-", refused);
+		const r = this.#atomically(() => putSecret(this.ctx.storage.sql, this.#appNote(actor), name, sealed, Date.now()));
+		if (!r.ok) return this.#appRefused(actor, "app/secret_set", "-", r.error);
+		this.#ensureAlarm();
+		return r;
+	}
+
+	/** Deletes a tenant secret. */
+	async deleteSecret(actor: AuthSubject, name: string): Promise<Result<{ name: string }, AppRefusal>> {
+		const refused = this.#appActorRefusal(actor);
+		if (refused) return this.#appRefused(actor, "app/secret_deleted", "-", refused);
+		const r = this.#atomically(() => dropSecret(this.ctx.storage.sql, this.#appNote(actor), name));
+		if (!r.ok) return this.#appRefused(actor, "app/secret_deleted", "-", r.error);
+		this.#ensureAlarm();
+		return r;
+	}
+
+	/** The tenant's secrets: name and last change only. */
+	async listSecrets(): Promise<SecretInfo[]> {
+		return listSecretNames(this.ctx.storage.sql);
+	}
+
+	/** Refuses an app-management actor of another tenant, or an API key that is revoked, expired or of a suspended tenant. */
+	#appActorRefusal(actor: AuthSubject): AppRefusal | null {
+		let p: VerifiedPrincipal | null;
+		try {
+			p = this.#mine(brandPrincipal({ ...actor, scopes: [] }));
+		} catch {
+			p = null;
+		}
+		if (!p) return { reason: "not_allowed", message: "not allowed in this workspace" };
+		if (!p.clientId.startsWith("key_")) return null;
+		const refusal = this.#credentialRefusal(p, Date.now());
+		return refusal ? { reason: "not_allowed", message: refusal.message } : null;
+	}
+
+	/** The audit writer handed to objects/tenant/apps.ts (inside the caller's transaction). */
+	#appNote(actor: AuthSubject): AuditNote {
+		return (method, outcome) => this.#audit.append(this.#authRow(actor, method, "allowed", outcome));
+	}
+
+	/** Audits a refused app-management call (reason and app only) and returns the refusal. */
+	#appRefused(actor: AuthSubject, method: string, app: string, refusal: AppRefusal): Result<never, AppRefusal> {
+		try {
+			const who = brandPrincipal({ ...actor, scopes: [] });
+			if (this.#mine(who)) this.#write(this.#authRow(actor, method, "denied", `${refusal.reason}: ${String(app).slice(0, 32)}`));
+		} catch {
+			// A malformed actor is refused without a row: there is nobody to attribute it to.
+		}
+		return err(refusal);
 	}
 
 	/** Newest audit rows. */
@@ -806,6 +964,11 @@ function onLoopback(origin: string | undefined): boolean {
 	} catch {
 		return false;
 	}
+}
+
+/** Whether a stored version still matches its content hash. */
+function verifyStored(stored: { manifest: unknown; modules: Record<string, string> }, hash: string): Promise<boolean> {
+	return verifyBundleHash(stored as { manifest: unknown; modules: Record<string, string> }, hash).catch(() => false);
 }
 
 /** The principal, re-validated after the RPC hop; null (and a log line) when malformed. */

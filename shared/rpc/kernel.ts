@@ -8,6 +8,7 @@ import type { ChainVerdict } from "../audit/chain.mjs";
 import type { Failure, Result } from "../errors";
 import type { VerifiedPrincipal } from "./principal";
 import type { StorageAnswer, StorageOp } from "../apps/runner";
+import type { AppRefusal, AppSummary, AppVersionInfo, DeployOutcome, SealedValue, SecretInfo, StoredBundle } from "./apps-deploy";
 import type { AppCallGrant, AppCallReport, AppCallTicket, AppLogLine, HostedCatalog } from "./apps";
 import type { ClientAsk, ContentBlock, LogLevel } from "../catalog/registry";
 
@@ -275,4 +276,26 @@ export interface TenantKernel {
 	signInGate(subject: string): Promise<Result<true, { retryAfterSeconds: number }>>;
 	/** Ends an attempt {@link signInGate} let through; a failure of a known account is audited (aggregated). */
 	signInEnded(subject: string, succeeded: boolean, audit?: AuthSubject): Promise<void>;
+
+	// Apps: deploy, versions, secrets (shared/rpc/apps-deploy.ts, objects/tenant/apps.ts). Every change is audited with its
+	// actor; refusals are typed and audited too. An API-key actor is re-checked (revoked, expired, suspended tenant).
+	/** Stores a version the front Worker checked, guarded and dry-loaded (re-verified here: manifest, sizes, hash) and activates it. */
+	deployApp(actor: AuthSubject, bundle: StoredBundle): Promise<Result<DeployOutcome, AppRefusal>>;
+	/** The tenant's apps with their active versions and declared capabilities. */
+	listApps(): Promise<AppSummary[]>;
+	/** An app's stored versions, newest first. */
+	appVersions(app: string): Promise<Result<AppVersionInfo[], AppRefusal>>;
+	/** Makes a stored version active (roll back or promote); refused when it no longer matches its hash. */
+	activateApp(
+		actor: AuthSubject,
+		app: string,
+		hash: string,
+	): Promise<Result<{ app: string; hash: string; version: string; changed: boolean }, AppRefusal>>;
+	/** Removes an app: its versions, storage and log. */
+	removeApp(actor: AuthSubject, app: string): Promise<Result<{ app: string; versions: number }, AppRefusal>>;
+	/** Stores a tenant secret sealed by the front Worker (the kernel holds ciphertext only). */
+	setSecret(actor: AuthSubject, name: string, sealed: SealedValue): Promise<Result<SecretInfo, AppRefusal>>;
+	deleteSecret(actor: AuthSubject, name: string): Promise<Result<{ name: string }, AppRefusal>>;
+	/** Names and last change only. */
+	listSecrets(): Promise<SecretInfo[]>;
 }

@@ -13,6 +13,13 @@ export const SCOPES = ["mcp:read", "mcp:write"] as const;
 export type Scope = (typeof SCOPES)[number];
 
 /**
+ * Scopes an API key may hold: the OAuth scopes plus `apps:deploy` (manage the tenant's apps and
+ * secrets from CI; owners' keys only). OAuth grants never carry `apps:deploy`.
+ */
+export const KEY_SCOPES = [...SCOPES, "apps:deploy"] as const;
+export type KeyScope = (typeof KEY_SCOPES)[number];
+
+/**
  * A caller whose bearer token was verified by the front Worker.
  *
  * @example

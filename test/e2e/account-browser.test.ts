@@ -146,7 +146,7 @@ describe("connected-apps page in Chromium", () => {
 			new StreamableHTTPClientTransport(new URL(`${dev.origin}/mcp`), { requestInit: { headers: { Authorization: `Bearer ${key}` } } }),
 		);
 		const names = (await client.listTools()).tools.map((t) => t.name).sort();
-		expect(names).toEqual(["audit_log", "open_nodes", "read_graph", "search_nodes"]);
+		expect(names).toEqual(["audit_log", "export_graph", "open_nodes", "read_graph", "search_nodes"]);
 		expect((await client.callTool({ name: "read_graph", arguments: {} })).isError).toBeFalsy();
 		await client.close();
 

@@ -4,7 +4,9 @@
  * every value in OAUTH_KV and DIRECTORY_KV (keys, values and metadata) and every table of every
  * SessionObject and TenantObject is read, and none may contain an issued access or refresh token,
  * the authorization code, the PKCE verifier, the consent handle, the password, or a deployment
- * secret in the clear. Grant props may appear only as ciphertext.
+ * secret in the clear. Grant props may appear only as ciphertext. Tenant apps are in the flow too:
+ * an owner's `apps:deploy` key deploys an app and sets a secret, the operator sets another; neither
+ * secret value, nor the key, nor `SMCP_SECRETS_KEY` may be found (secrets are stored sealed).
  */
 import { listDurableObjectIds, runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -134,6 +136,37 @@ async function fullFlow(): Promise<Secrets> {
 	});
 	await client.close();
 
+	// Tenant apps: an app deployed and secrets set through the tenant API (an apps:deploy key) and the admin API.
+	const adminHeaders = { Authorization: `Bearer ${testEnv.SMCP_ADMIN_TOKEN}`, "Content-Type": "application/json" };
+	const keyRes = await selfFetch(`${ORIGIN}/admin/tenants/${tenantId}/keys`, {
+		method: "POST",
+		headers: adminHeaders,
+		body: JSON.stringify({ userId: account.userId, name: "ci", scopes: ["apps:deploy"], days: 1 }),
+	});
+	const deployKey = ((await keyRes.json()) as { key: string }).key;
+	const ci = { Authorization: `Bearer ${deployKey}`, "Content-Type": "application/json" };
+	const bundles = JSON.parse((testEnv as unknown as { TEST_APP_BUNDLES: string }).TEST_APP_BUNDLES) as Record<string, unknown>;
+	const deployed = await selfFetch(`${ORIGIN}/api/apps/unit-converter`, {
+		method: "PUT",
+		headers: ci,
+		body: JSON.stringify(bundles["unit-converter"]),
+	});
+	expect(deployed.status).toBe(201);
+	const tenantSecret = `tenant-api-secret-${crypto.randomUUID()}`;
+	const operatorSecret = `operator-secret-${crypto.randomUUID()}`;
+	const viaKey = await selfFetch(`${ORIGIN}/api/secrets/WEATHER_API_KEY`, {
+		method: "PUT",
+		headers: ci,
+		body: JSON.stringify({ value: tenantSecret }),
+	});
+	expect(viaKey.status).toBe(200);
+	const viaAdmin = await selfFetch(`${ORIGIN}/admin/tenants/${tenantId}/secrets/OTHER_KEY`, {
+		method: "PUT",
+		headers: adminHeaders,
+		body: JSON.stringify({ value: operatorSecret }),
+	});
+	expect(viaAdmin.status).toBe(200);
+
 	const secretPart = (token: string) => token.split(":")[2]!;
 	return {
 		"first access token": first.access_token,
@@ -152,6 +185,10 @@ async function fullFlow(): Promise<Secrets> {
 		"wrong password": "wrong password, audited",
 		SMCP_SECRET: testEnv.SMCP_SECRET!,
 		SMCP_ADMIN_TOKEN: testEnv.SMCP_ADMIN_TOKEN!,
+		SMCP_SECRETS_KEY: (testEnv as unknown as { SMCP_SECRETS_KEY: string }).SMCP_SECRETS_KEY,
+		"apps:deploy API key": deployKey,
+		"tenant secret set with the apps:deploy key": tenantSecret,
+		"tenant secret set by the operator": operatorSecret,
 	};
 }
 
@@ -222,6 +259,8 @@ describe("storage scan (§4 row 35)", () => {
 		expect(where).toMatch(/^SessionObject .* table meta/m);
 		expect(where).toMatch(/^TenantObject .* table mem_entities \(1 rows\)/m);
 		expect(where).toMatch(/^TenantObject .* table audit \(\d{2,} rows\)/m);
+		expect(where).toMatch(/^TenantObject .* table app_secrets \(2 rows\)/m);
+		expect(where).toMatch(/^TenantObject .* table app_versions \(1 rows\)/m);
 		// The tenant's own data is there in the clear (it is the tenant's to read) — the scan works.
 		expect(stored.some((s) => s.text.includes("an observation"))).toBe(true);
 		expect(stored.some((s) => s.text.includes(tenantId))).toBe(true);

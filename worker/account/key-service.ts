@@ -4,7 +4,8 @@
  * goes to KV only as a hash, its metadata to the tenant's kernel (which audits both events).
  */
 import type { AuthSubject } from "../../shared/rpc/kernel";
-import { SCOPES, type Scope } from "../../shared/rpc/principal";
+import { KEY_SCOPES, type KeyScope } from "../../shared/rpc/principal";
+import { TenantDirectory } from "../identity/tenants";
 import { ApiKeyStore, mintApiKey } from "../identity/api-keys";
 import type { Env } from "../../shared/env";
 
@@ -28,9 +29,12 @@ export async function createApiKey(
 	actor: AuthSubject,
 	o: { tenantId: string; userId: string; name: string; scopes: string[]; days: number },
 ): Promise<KeyResult> {
-	const scopes = [...new Set(o.scopes)].filter((s): s is Scope => (SCOPES as readonly string[]).includes(s));
+	const scopes = [...new Set(o.scopes)].filter((s): s is KeyScope => (KEY_SCOPES as readonly string[]).includes(s));
 	if (scopes.length === 0 || scopes.length !== new Set(o.scopes).size)
-		return { ok: false, error: `Choose scopes among ${SCOPES.join(", ")}.` };
+		return { ok: false, error: `Choose scopes among ${KEY_SCOPES.join(", ")}.` };
+	// Deploying runs code in the workspace's name: only an owner's key may hold it (re-checked on use).
+	if (scopes.includes("apps:deploy") && (await new TenantDirectory(env.DIRECTORY_KV).roleOf(o.tenantId, o.userId)) !== "owner")
+		return { ok: false, error: "Only an owner's key can hold apps:deploy." };
 	const name = o.name.trim();
 	if (!name || name.length > 100) return { ok: false, error: "Give the key a name (1-100 characters)." };
 	if (!Number.isInteger(o.days) || o.days < 1 || o.days > MAX_KEY_DAYS)

@@ -11,7 +11,7 @@
  * Confirmation without scripts: a `<details>` disclosure holds the form with the real button.
  */
 import type { ApiKeyInfo } from "../../shared/rpc/kernel";
-import { SCOPES } from "../../shared/rpc/principal";
+import { KEY_SCOPES } from "../../shared/rpc/principal";
 import { describeScope } from "../oauth/consent-page";
 import { escapeHtml as e, htmlPage } from "../ui/layout";
 import { clientSetups } from "./connect";
@@ -158,7 +158,7 @@ export const keysSection: AccountSection = (v) => {
 	const create = `<form method="post" action="/account/keys"><fieldset><legend>Create an API key</legend>
 ${hidden("csrf", v.csrf)}${hidden("tenant", v.tenant.id)}
 <label for="key-name">Name</label><input id="key-name" name="name" required maxlength="100" autocomplete="off">
-${SCOPES.map((s) => `<div class="check"><input type="checkbox" id="key-${s}" name="scope" value="${s}"${s === "mcp:read" ? " checked" : ""}> <label for="key-${s}">${e(describeScope(s) ?? s)}</label></div>`).join("")}
+${KEY_SCOPES.map((s) => `<div class="check"><input type="checkbox" id="key-${s}" name="scope" value="${s}"${s === "mcp:read" ? " checked" : ""}> <label for="key-${s}">${e(describeScope(s) ?? "Deploy apps and set secrets from CI (apps:deploy)")}</label></div>`).join("")}
 <label for="key-days">Expires after (days)</label><input id="key-days" name="days" type="number" min="1" max="365" value="30" required>
 <div class="actions"><button class="btn" type="submit">Create key</button></div></fieldset></form>`;
 	return section("keys", "API keys", `${fresh}${list}${create}`);

@@ -33,9 +33,11 @@ import { clearFlash, type Flash, flashCookie, readFlash } from "./flash";
 import { LOCKED_MESSAGE, signInThrottled } from "../identity/sign-in-throttle";
 import { revokeGrantEverywhere } from "../oauth/grant-revocation";
 import { createApiKey, revokeApiKey } from "./key-service";
-import { type ActivityRow, type AppRow, renderAccount, renderSignIn } from "./page";
+import { APPS_ACTIONS, loadAppsView, withAppSections } from "./apps-section";
+import { ACCOUNT_SECTIONS, type ActivityRow, type AppRow, renderAccount, renderSignIn } from "./page";
 
-const MAX_FORM_BYTES = 8 * 1024;
+/** Room for a secret of 4 KiB, percent-encoded, on the secrets form. */
+const MAX_FORM_BYTES = 16 * 1024;
 const see = (location: string, ...cookies: string[]) => {
 	const headers = new Headers({ Location: location, "Cache-Control": "no-store" });
 	for (const c of cookies) headers.append("Set-Cookie", c);
@@ -61,6 +63,8 @@ export const WORKSPACE_ACTIONS: Record<string, (c: ActionContext, w: { tenantId:
 	"/account/grants/revoke": revokeGrant,
 	"/account/keys": createKey,
 	"/account/keys/revoke": revokeKey,
+	// Hosted apps and secrets (owners): apps-section.ts.
+	...APPS_ACTIONS,
 };
 
 /** Actions on the signed-in person's own account. */
@@ -261,17 +265,20 @@ async function show(env: Env, secret: string, session: WebSession, wanted: strin
 			tool: r.tool || undefined,
 			decision: r.decision,
 		});
-	return renderAccount({
-		email: me.email,
-		csrf: await csrfToken(secret, session),
-		mcpUrl: `${resolveConfig(env).origin}/mcp`,
-		tenants,
-		tenant,
-		apps,
-		keys,
-		activity,
-		flash,
-	});
+	return renderAccount(
+		{
+			email: me.email,
+			csrf: await csrfToken(secret, session),
+			mcpUrl: `${resolveConfig(env).origin}/mcp`,
+			tenants,
+			tenant,
+			apps,
+			keys,
+			activity,
+			flash,
+		},
+		withAppSections(ACCOUNT_SECTIONS, tenant.role === "owner" ? await loadAppsView(env, tenant.id) : null),
+	);
 }
 
 /** The app behind an audit row's client id, in words. */

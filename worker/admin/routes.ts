@@ -14,6 +14,7 @@
  *   GET    /admin/users?email=E           the account with that email (404 if none)
  *   POST   /admin/users/{u}/password      {password}
  *   GET    /admin/users/{u}/grants        DELETE …/grants/{grantId}
+ *   …      /admin/tenants/{t}/apps…, /admin/tenants/{t}/secrets…   app management (worker/apps/routes.ts)
  */
 import { log } from "../../shared/log";
 import { AccountDirectory } from "../identity/accounts";
@@ -21,6 +22,7 @@ import { auditAuthEvent } from "../oauth/auth-events";
 import { TenantDirectory } from "../identity/tenants";
 import type { Env } from "../../shared/env";
 import { createApiKey, revokeApiKey } from "../account/key-service";
+import { handleAppsApi } from "../apps/routes";
 import { revokeGrantEverywhere } from "../oauth/grant-revocation";
 import { cutOffMember } from "./member-removal";
 import { endAllSessions } from "../identity/web-session";
@@ -59,10 +61,10 @@ async function body(request: Request): Promise<Record<string, unknown>> {
  *
  * @example
  * ```ts
- * if (url.pathname.startsWith("/admin/")) return handleAdmin(request, env, trace);
+ * if (url.pathname.startsWith("/admin/")) return handleAdmin(request, env, trace, ctx);
  * ```
  */
-export async function handleAdmin(request: Request, env: Env, traceId: string): Promise<Response> {
+export async function handleAdmin(request: Request, env: Env, traceId: string, ctx: ExecutionContext): Promise<Response> {
 	const secret = env.SMCP_ADMIN_TOKEN ?? "";
 	if (secret.length < 32) return new Response("Not Found", { status: 404 });
 	const header = request.headers.get("Authorization") ?? "";
@@ -77,6 +79,10 @@ export async function handleAdmin(request: Request, env: Env, traceId: string): 
 	let m: RegExpExecArray | null;
 	log("info", "admin.request", { trace: traceId, method: request.method, path: path.replace(/[tu]_[0-9a-f]{32}/g, (x) => x.slice(0, 10)) });
 
+	if ((m = new RegExp(`^/admin/tenants/${T}(/(?:apps|secrets)(?:/.*)?)$`).exec(path))) {
+		const handled = await handleAppsApi(request, { env, exports: ctx.exports }, OPERATOR(m[1]!), m[2]!);
+		if (handled) return handled;
+	}
 	if ((m = route("GET", `/tenants/${T}/audit/verify`))) return json(200, await tenant(m[1]!).verifyAudit());
 	if ((m = route("GET", `/tenants/${T}/audit`))) {
 		const url = new URL(request.url);

@@ -6,7 +6,7 @@
  * metadata, last use and revocation live in the tenant's kernel, which re-checks the key on every
  * tool call, so a revoked key stops working at once even where KV is still propagating.
  */
-import type { Scope } from "../../shared/rpc/principal";
+import type { KeyScope } from "../../shared/rpc/principal";
 
 /** The shape of a key on the wire. */
 export const API_KEY_PATTERN = /^smcp_([0-9a-f]{8})_([A-Za-z0-9_-]{43})$/;
@@ -17,7 +17,7 @@ export interface ApiKeyRecord {
 	tenantId: string;
 	userId: string;
 	name: string;
-	scopes: Scope[];
+	scopes: KeyScope[];
 	createdAt: number;
 	/** Epoch ms. */
 	expiresAt: number;
