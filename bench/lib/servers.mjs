@@ -18,7 +18,7 @@ import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { processTree, serverProbe, workerdUnder } from "./proc.mjs";
+import { cpuMs, processTree, serverProbe, workerdUnder } from "./proc.mjs";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const BUILD = join(ROOT, "bench/.build");
@@ -222,7 +222,8 @@ export async function startWranglerDev(spec, stateDir) {
 		key: spec.key,
 		origin,
 		pids,
-		probe: serverProbe(pids),
+		// The tree's CPU, and its workerd's alone: the rest is wrangler's Node process (its proxy).
+		probe: { ...serverProbe(pids), runtimeCpu: () => cpuMs(workerdUnder(pid)) },
 		stop: () =>
 			new Promise((resolve) => {
 				if (child.exitCode !== null) return resolve();

@@ -23,6 +23,7 @@ import { resolveConfig } from "../../shared/config";
 import { TenantDirectory } from "../identity/tenants";
 import type { Env } from "../../shared/env";
 import { paramHeaderMismatch } from "./modern/param-headers";
+import { answerDirectly } from "./modern/direct";
 import { annotate } from "../edge/request-log";
 import { answerInTenant } from "./one-hop";
 import { mintSessionId, verifySessionId } from "./session-id";
@@ -280,6 +281,9 @@ async function handleModern(
 			if (mismatch) return new Response(errorBody(RpcCode.HeaderMismatch, mismatch, message.id), { status: 400, headers: JSON_HEADERS });
 		}
 	}
+	// Plain requests (discover, lists, plain calls) are answered from the catalog, without the SDK server.
+	const direct = message && (await answerDirectly(request, decoded, { env, catalog: catalogFor(env), principal, traceId }));
+	if (direct) return direct;
 	const authInfo = {
 		token: "",
 		clientId: principal.clientId,
