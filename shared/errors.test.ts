@@ -32,6 +32,12 @@ describe("toJsonRpcError", () => {
 		);
 	});
 
+	it("says what happened and what to do for an unknown tool, once (no 'MCP error' prefix of its own)", () => {
+		const message = toJsonRpcError({ reason: "unknown_tool", tool: "nope" }).message;
+		expect(message).toBe("Unknown tool: nope. Call tools/list for the tools this connection can call.");
+		expect(message).not.toMatch(/MCP error/);
+	});
+
 	it("codes match the JSON-RPC 2.0 / SDK numbers", () => {
 		expect(RpcCode).toEqual({
 			ParseError: -32700,

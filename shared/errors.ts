@@ -58,7 +58,7 @@ export class AccessDenied extends ToolError {
 export function toJsonRpcError(f: Failure): { code: number; message: string } {
 	switch (f.reason) {
 		case "unknown_tool":
-			return { code: RpcCode.InvalidParams, message: `Unknown tool: ${f.tool}` };
+			return { code: RpcCode.InvalidParams, message: `Unknown tool: ${f.tool}. Call tools/list for the tools this connection can call.` };
 		case "invalid_arguments":
 			return { code: RpcCode.InvalidParams, message: `Invalid arguments for tool ${f.tool}` };
 		case "insufficient_scope":

@@ -20,6 +20,7 @@ import { auditAuthEvent } from "./oauth/auth-events";
 import { handleMcp, handleSse } from "./mcp/routes";
 import { begin, traceOf, type RequestInfo } from "./edge/request-log";
 import { grantNamedByTokenRequest, guardTokenRequest } from "./oauth/token-guard";
+import { malformedBearer } from "./oauth/identifiers";
 import { preAuthLimiter } from "./edge/preauth";
 import { refuseRevokedRefresh } from "./oauth/grant-revocation";
 import { bearerOf, cacheKey, forgetAll, forgetGrant, generation, lookup, remember, ttlMs, type VerifiedAuth } from "./edge/token-cache";
@@ -85,6 +86,9 @@ function fromTokenCache(request: Request, env: Env, ctx: VerifiedCtx, url: URL, 
 	Object.assign(ctx, hit);
 	return handle(request, env, ctx, traceOf(request));
 }
+
+/** The paths the provider guards with a bearer token: its API routes and everything under them (`matchApiRoute`). */
+const isMcpPath = (path: string) => path === "/mcp" || path.startsWith("/mcp/") || path === "/sse" || path.startsWith("/sse/");
 
 /**
  * Whether a request revoked something this isolate's token cache may hold, so the whole cache is
@@ -202,11 +206,17 @@ export default {
 				const named = url.pathname === "/token" ? await grantNamedByTokenRequest(guarded.request) : null;
 				let status: number | undefined;
 				try {
-					response = hit
-						? await fromTokenCache(guarded.request, env, ctx, url, hit)
-						: url.pathname === "/token"
-							? await guardTokenRequest(guarded.request, env, forward)
-							: await forward();
+					// A bearer no issued token can match is refused before any KV lookup (worker/oauth/identifiers.ts).
+					const refused = isMcpPath(url.pathname)
+						? malformedBearer(guarded.request, `${config.origin}/.well-known/oauth-protected-resource`)
+						: null;
+					response =
+						refused ??
+						(hit
+							? await fromTokenCache(guarded.request, env, ctx, url, hit)
+							: url.pathname === "/token"
+								? await guardTokenRequest(guarded.request, env, forward)
+								: await forward());
 					status = response.status;
 					await limiter.settle(guarded.request, hit !== null, response.status);
 				} finally {

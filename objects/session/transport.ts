@@ -10,6 +10,7 @@
 import type { Transport, TransportSendOptions } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { JSONRPCMessage, MessageExtraInfo } from "@modelcontextprotocol/sdk/types.js";
 import { errorBody, isRequest, isResponse, type RpcId, type RpcMessage } from "../../shared/mcp/jsonrpc";
+import { plainErrorMessage } from "../../shared/mcp/answers";
 import { type EventLog, eventId } from "./event-log";
 
 const encoder = new TextEncoder();
@@ -232,7 +233,8 @@ export class SessionTransport implements Transport {
 			this.#origins.delete(internal);
 			origin.channel.pending.delete(internal);
 			if (origin.swallow) return origin.swallow();
-			this.#emit(origin.channel, { ...m, id: origin.originalId });
+			const error = m.error ? { error: { ...m.error, message: plainErrorMessage(m.error) } } : {};
+			this.#emit(origin.channel, { ...m, ...error, id: origin.originalId });
 			if (origin.channel.pending.size === 0) this.#finish(origin.channel);
 			return;
 		}

@@ -5,6 +5,7 @@
 import { AUDIT_INDEXES_V2, AUDIT_SCHEMA_V1 } from "../../shared/audit/store";
 import { HANDLES_SCHEMA_V1 } from "../../shared/mcp/handles";
 import { MEMORY_SCHEMA_V1, MEMORY_SEARCH_V2 } from "../../shared/catalog/packs/memory/store";
+import { MEMORY_SEARCH_V3 } from "../../shared/catalog/packs/memory/search-index";
 import type { Migration } from "../migrations";
 import { CONFIRMATIONS_SCHEMA_V1, KEYS_SCHEMA_V1, LIMITS_SCHEMA_V1 } from "./limits";
 import { APPS_SCHEMA_V1 } from "./apps-schema";
@@ -33,5 +34,7 @@ export const TENANT_MIGRATIONS: readonly Migration[] = [
 		name: "revoked grants, session slots per client, refusal windows, sign-in attempts",
 		sql: REVOCATIONS_SCHEMA_V1 + SESSION_CAP_SCHEMA_V2 + BUDGET_SCHEMA_V1 + SIGN_IN_SCHEMA_V1,
 	},
-	{ id: 13, name: "audit trail: indexes trimmed to its queries", sql: AUDIT_INDEXES_V2 },
+	// The rows are written by MemoryStore.rebuildSearchIfDue when the tenant starts (tenant-object.ts).
+	{ id: 13, name: "memory search: lower-cased text, case-sensitive trigrams", sql: MEMORY_SEARCH_V3 },
+	{ id: 14, name: "audit trail: indexes trimmed to its queries", sql: AUDIT_INDEXES_V2 },
 ];

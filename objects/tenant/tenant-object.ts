@@ -17,6 +17,7 @@ import { AuditStore, digest, type AuditInput, type AuditRow, type Decision } fro
 import type { ChainVerdict } from "../../shared/audit/chain.mjs";
 import { AccessDenied, err, ok, ToolError, type Failure, type Result } from "../../shared/errors";
 import { HandleStore } from "../../shared/mcp/handles";
+import { MemoryStore } from "../../shared/catalog/packs/memory/store";
 import type {
 	Admission,
 	ApiKeyInfo,
@@ -145,6 +146,8 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		// Rules of Durable Objects: schema changes run once, before any request is delivered.
 		ctx.blockConcurrencyWhile(async () => {
 			migrate(ctx.storage, TENANT_MIGRATIONS);
+			// Index rows a migration asked for, which SQL alone cannot compute (lower-cased text).
+			ctx.storage.transactionSync(() => new MemoryStore(ctx.storage.sql).rebuildSearchIfDue());
 		});
 	}
 

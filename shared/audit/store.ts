@@ -150,6 +150,16 @@ export function auditQuerySql(q: AuditQuery): { sql: string; args: (string | num
 export const AUDIT_PAGE_SQL = "SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?";
 export const AUDIT_PRUNE_CUT_SQL = "SELECT seq, hash FROM audit WHERE ts < ? ORDER BY seq DESC LIMIT 1";
 
+/**
+ * Text as SQLite will store and return it, so the hash covers what verification reads back: cut
+ * to `max` UTF-16 units, and any lone surrogate (sent by a client, e.g. in an unknown tool's name,
+ * or left by the cut inside a pair) replaced by U+FFFD, as the UTF-8 conversion would. Otherwise
+ * the row's stored text differs from its hashed text and the chain no longer verifies.
+ */
+function stored(s: string, max = Number.POSITIVE_INFINITY): string {
+	return s.slice(0, max).replace(/\p{Surrogate}/gu, "\uFFFD");
+}
+
 /** The audit trail of one tenant. */
 export class AuditStore {
 	readonly #sql: SqlStorage;
@@ -179,20 +189,20 @@ export class AuditStore {
 		const row = {
 			seq: (last?.seq ?? 0) + 1,
 			ts: input.ts ?? Date.now(),
-			tenant: input.tenant,
-			user: input.user,
-			client: input.client,
-			session: input.session ?? null,
-			lane: input.lane,
-			protocol: input.protocol,
-			method: input.method.slice(0, 128),
-			tool: input.tool?.slice(0, 128) ?? null,
+			tenant: stored(input.tenant),
+			user: stored(input.user),
+			client: stored(input.client),
+			session: input.session == null ? null : stored(input.session),
+			lane: stored(input.lane),
+			protocol: stored(input.protocol),
+			method: stored(input.method, 128),
+			tool: input.tool == null ? null : stored(input.tool, 128),
 			argsDigest: input.argsDigest ?? null,
-			args: input.args ? input.args.slice(0, MAX_TEXT) : null,
+			args: input.args ? stored(input.args, MAX_TEXT) : null,
 			decision: input.decision,
-			outcome: input.outcome.slice(0, MAX_TEXT),
+			outcome: stored(input.outcome, MAX_TEXT),
 			durationMs: Math.max(0, Math.round(input.durationMs)),
-			trace: input.trace.slice(0, 64),
+			trace: stored(input.trace, 64),
 		};
 		const prevHash = last?.hash ?? GENESIS;
 		const hash = rowHash(sha256Hex, prevHash, row);

@@ -82,6 +82,22 @@ export interface KernelHost {
 }
 export type KernelCall = Omit<ToolCall, "lane" | "protocolVersion" | "traceId" | "sessionId">;
 
+/**
+ * A JSON-RPC error message as it goes on the wire: without the `MCP error <code>: ` prefix that
+ * SDK v1's `McpError` puts before every message. The SDK server sends `error.message` as it is,
+ * and SDK clients add the prefix once more ("MCP error -32602: MCP error -32602: Unknown tool"),
+ * so the wire carries the message alone and clients show it once.
+ *
+ * @example
+ * ```ts
+ * plainErrorMessage({ code: -32602, message: "MCP error -32602: Unknown tool: x" }); // "Unknown tool: x"
+ * ```
+ */
+export function plainErrorMessage(error: { code: number; message: string }): string {
+	const prefix = `MCP error ${error.code}: `;
+	return error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message;
+}
+
 /** Forwards a call to the kernel; platform failures become a generic -32603. */
 export async function runInKernel(host: KernelHost, principal: VerifiedPrincipal, call: KernelCall): Promise<Result<ToolOutcome, Failure>> {
 	try {
@@ -118,12 +134,7 @@ export async function runInKernel(host: KernelHost, principal: VerifiedPrincipal
  */
 export async function answerPlainToolCall(host: KernelHost, principal: VerifiedPrincipal, request: RpcRequest): Promise<RpcResponse> {
 	const params = request.params ?? {};
-	// The SDK server answers a thrown McpError with its message, which carries the code as a
-	// prefix ("MCP error -32602: …"); the same text here, so both paths answer alike.
-	const error = (code: number, message: string): RpcResponse => {
-		const e = new McpError(code, message);
-		return { jsonrpc: "2.0", id: request.id, error: { code: e.code, message: e.message } };
-	};
+	const error = (code: number, message: string): RpcResponse => ({ jsonrpc: "2.0", id: request.id, error: { code, message } });
 	try {
 		const outcome = await runInKernel(host, principal, {
 			name: String(params.name),

@@ -130,7 +130,7 @@ describe("connected-apps page in Chromium", () => {
 		const refused = await mcp(tokens.access_token, { jsonrpc: "2.0", id: 2, method: "tools/list" }, session);
 		expect(refused.status).toBe(401);
 
-		await page.getByLabel("Name").fill("browser-made key");
+		await page.getByRole("region", { name: "API keys" }).getByLabel("Name").fill("browser-made key");
 		// Read only: leave "mcp:write" unchecked.
 		await page.getByRole("button", { name: "Create key" }).click();
 		const key = await page.locator("#newkey").inputValue();

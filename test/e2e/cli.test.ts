@@ -74,6 +74,9 @@ describe("smcp CLI", () => {
 		const found = await json(["users", "find", "--email", "CLI-User@example.test"]);
 		expect(found).toMatchObject({ userId: user.userId, email: "cli-user@example.test" });
 		expect(found.tenants.map((t: { id: string }) => t.id)).toContain(team.id);
+		// Personal tenants too, each with its owner (they used to be missing: only stored records were listed).
+		const personal = all.tenants.find((t: { id: string }) => t.id === user.tenantId);
+		expect(personal).toMatchObject({ kind: "personal", owners: [{ userId: user.userId, email: "cli-user@example.test" }] });
 	});
 
 	it("creates a key, which works, is listed by prefix, and stops working when revoked", async () => {

@@ -126,10 +126,15 @@ describe("SMCP's memory pack vs @modelcontextprotocol/server-memory", () => {
 			);
 		const theirs = shape((await reference.listTools()).tools as never);
 		const ours = shape((await smcp.listTools()).tools as never);
-		// SMCP serves more packs (audit_log) and one documented addition: delete_entities takes an
-		// optional `confirm` for clients that cannot ask the person (docs/architecture.md).
+		// SMCP serves more packs (audit_log) and documented additions: delete_entities takes an
+		// optional `confirm` for clients that cannot ask the person, and the two reads whose answer
+		// grows with the graph take an optional `limit` and `cursor` (docs/architecture.md).
 		expect(Object.keys(theirs)).toHaveLength(9);
-		const additions: Record<string, string[]> = { delete_entities: ["confirm"] };
+		const additions: Record<string, string[]> = {
+			delete_entities: ["confirm"],
+			read_graph: ["cursor", "limit"],
+			search_nodes: ["cursor", "limit"],
+		};
 		for (const name of Object.keys(theirs)) {
 			const extra = additions[name] ?? [];
 			expect({ ...ours[name], properties: ours[name]!.properties.filter((p) => !extra.includes(p)) }).toEqual(theirs[name]);

@@ -442,7 +442,7 @@ describe("SQLite limits (§7 row 58)", () => {
 		const g = opened.result.structuredContent as { entities: unknown[]; relations: unknown[] };
 		expect(g.entities).toHaveLength(1000);
 		expect(g.relations).toHaveLength(999);
-		const search = value(await t.stub.callTool(principal(t.id), call("search_nodes", { query: "obs n" })));
+		const search = value(await t.stub.callTool(principal(t.id), call("search_nodes", { query: "obs n", limit: 1000 })));
 		expect((search.result.structuredContent as { entities: unknown[] }).entities).toHaveLength(1000);
 		const del = value(await t.stub.callTool(principal(t.id), call("delete_entities", { entityNames: names, confirm: true })));
 		expect(del.result.isError).toBeUndefined();

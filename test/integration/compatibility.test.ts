@@ -176,9 +176,15 @@ describe.each(MATRIX)("revision $name", (rev) => {
 		expect((r.content as { text: string }[])[0]!.text).toBe("Entity with name Nobody not found");
 	});
 
-	it("an unknown tool is a JSON-RPC -32602 error", async () => {
+	it("an unknown tool is a JSON-RPC -32602 error whose message reads once and says what to do (no doubled 'MCP error' prefix)", async () => {
 		const { client } = await session();
-		await expect(client.callTool({ name: "no_such_tool", arguments: {} })).rejects.toMatchObject({ code: -32602 });
+		const e = (await client.callTool({ name: "no_such_tool", arguments: {} }).catch((x: unknown) => x)) as {
+			code: number;
+			message: string;
+		};
+		expect(e.code).toBe(-32602);
+		expect(e.message.match(/MCP error/g)?.length ?? 0).toBeLessThanOrEqual(1);
+		expect(e.message).toMatch(/Unknown tool: no_such_tool\. Call tools\/list for the tools this connection can call\.$/);
 	});
 
 	it("bad params are a tool error naming the field", async () => {

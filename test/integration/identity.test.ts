@@ -189,8 +189,18 @@ describe("suspension, grants and memberships", () => {
 		const user = (await created.json()) as { userId: string; email: string };
 		const team = (await (await admin("POST", "/tenants", { name: "Team", ownerUserId: owner.account.userId })).json()) as { id: string };
 		expect((await admin("POST", `/tenants/${team.id}/members`, { userId: user.userId, role: "member" })).status).toBe(200);
-		const listed = (await (await admin("GET", "/tenants")).json()) as { tenants: { id: string; members: Record<string, string> }[] };
-		expect(listed.tenants.find((t) => t.id === team.id)!.members).toEqual({ [owner.account.userId]: "owner", [user.userId]: "member" });
+		// The listing pages through team tenants, then personal ones.
+		const listed: { id: string; members: Record<string, string> }[] = [];
+		for (let cursor = ""; ; ) {
+			const page = (await (await admin("GET", `/tenants${cursor ? `?cursor=${cursor}` : ""}`)).json()) as {
+				tenants: { id: string; members: Record<string, string> }[];
+				cursor?: string;
+			};
+			listed.push(...page.tenants);
+			if (!page.cursor) break;
+			cursor = page.cursor;
+		}
+		expect(listed.find((t) => t.id === team.id)!.members).toEqual({ [owner.account.userId]: "owner", [user.userId]: "member" });
 		expect((await admin("POST", `/users/${user.userId}/password`, { password: "short" })).status).toBe(400);
 		expect((await admin("POST", `/users/${user.userId}/password`, { password: "second password 2" })).status).toBe(200);
 	});

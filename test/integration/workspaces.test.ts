@@ -227,3 +227,42 @@ describe("remembered sign-in on the consent screen", () => {
 		expect(await res.text()).toContain("Your sign-in has ended");
 	});
 });
+
+describe("the operator can find tenants", () => {
+	const admin = (path: string, init: RequestInit = {}) =>
+		selfFetch(`${ORIGIN}/admin${path}`, { ...init, headers: { Authorization: `Bearer ${ADMIN}`, "Content-Type": "application/json" } });
+
+	it("tenants list returns every tenant, personal and team, with its owner, page by page (personal tenants used to be missing)", async () => {
+		const people = [await createAccount(), await createAccount(), await createAccount()];
+		const team = (await (
+			await admin("/tenants", { method: "POST", body: JSON.stringify({ name: "Listed team", ownerUserId: people[0]!.userId }) })
+		).json()) as { id: string };
+		// A personal tenant the operator changed has a stored record: listed once, still personal.
+		await admin(`/tenants/${people[1]!.tenantId}/suspend`, { method: "POST" });
+
+		const seen = new Map<string, { kind: string; status: string; owners: { userId: string; email: string | null }[] }>();
+		let cursor: string | undefined;
+		for (let pages = 0; ; pages++) {
+			expect(pages).toBeLessThan(1000);
+			const res = await admin(`/tenants?limit=2${cursor ? `&cursor=${cursor}` : ""}`);
+			expect(res.status).toBe(200);
+			const page = (await res.json()) as { tenants: { id: string; kind: string; status: string; owners: [] }[]; cursor?: string };
+			expect(page.tenants.length).toBeLessThanOrEqual(2);
+			for (const t of page.tenants) {
+				expect(seen.has(t.id), `listed twice: ${t.id}`).toBe(false);
+				seen.set(t.id, t);
+			}
+			if (!page.cursor) break;
+			cursor = page.cursor;
+		}
+		for (const p of people)
+			expect(seen.get(p.tenantId), p.email).toMatchObject({ kind: "personal", owners: [{ userId: p.userId, email: p.email }] });
+		expect(seen.get(people[1]!.tenantId)?.status).toBe("suspended");
+		expect(seen.get(team.id)).toMatchObject({
+			kind: "team",
+			status: "active",
+			owners: [{ userId: people[0]!.userId, email: people[0]!.email }],
+		});
+		expect((await admin("/tenants?cursor=not-ours")).status).toBe(400);
+	});
+});

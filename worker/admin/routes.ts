@@ -3,7 +3,7 @@
  * The operator's admin API, guarded by the `SMCP_ADMIN_TOKEN` secret (compared in constant time).
  * Without the secret the API does not exist (404). Used by the `smcp` CLI (`bin/smcp.mjs`).
  *
- *   GET    /admin/tenants                              list tenants
+ *   GET    /admin/tenants?cursor=C&limit=N             every tenant (personal and team) with its owners, paged
  *   POST   /admin/tenants                 {name, ownerUserId}
  *   POST   /admin/tenants/{t}/suspend | /reactivate
  *   POST   /admin/tenants/{t}/members     {userId, role}       DELETE …/members/{u}
@@ -93,7 +93,17 @@ export async function handleAdmin(request: Request, env: Env, traceId: string, c
 		const lines = [JSON.stringify({ anchor: page.anchor }), ...page.rows.map((r) => JSON.stringify(r))];
 		return new Response(`${lines.join("\n")}\n`, { headers: { "Content-Type": "application/x-ndjson", "Cache-Control": "no-store" } });
 	}
-	if (route("GET", "/tenants")) return json(200, await dir.list(new URL(request.url).searchParams.get("cursor") ?? undefined));
+	if (route("GET", "/tenants")) {
+		const q = new URL(request.url).searchParams;
+		const cursor = q.get("cursor") ?? undefined;
+		const page = await dir.list(cursor, Number(q.get("limit") ?? 100) || 100);
+		return page
+			? json(200, page)
+			: json(400, {
+					error: "invalid_request",
+					error_description: "cursor: pass the cursor of the previous page unchanged, or none to start",
+				});
+	}
 	if (route("POST", "/tenants")) {
 		const b = await body(request);
 		const created = typeof b.name === "string" && typeof b.ownerUserId === "string" ? await dir.create(b.name, b.ownerUserId) : null;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Config } from "../../shared/config";
-import { guard, readCapped } from "./guard";
+import { guard, readCapped, UNREADABLE } from "./guard";
 
 const CAP = 1024;
 const config: Config = {
@@ -174,6 +174,56 @@ describe("guard: body cap", () => {
 		await expectForbidden(await guard(req, config));
 		expect(state.pulled).toBeLessThanOrEqual(1);
 	});
+
+	/** A request as the runtime hands it over when a client sent `method` with a body (fetch() cannot build one). */
+	const withBody = (method: string, body: ReadableStream<Uint8Array> | string, headers: Record<string, string> = {}) => {
+		const req = new Request(URL_, {
+			method: "POST",
+			headers: { Host: "mcp.example.com", ...headers },
+			body,
+			duplex: "half",
+		} as RequestInit);
+		Object.defineProperty(req, "method", { value: method });
+		return req;
+	};
+
+	async function expectBadRequest(result: Awaited<ReturnType<typeof guard>>, message: RegExp): Promise<void> {
+		if (!("stop" in result)) throw new Error("expected the guard to stop the request");
+		expect(result.stop.status).toBe(400);
+		const body = (await result.stop.json()) as { jsonrpc: string; id: unknown; error: { code: number; message: string } };
+		expect(body).toMatchObject({ jsonrpc: "2.0", id: null, error: { code: -32600 } });
+		expect(body.error.message).toMatch(message);
+	}
+
+	it("GET or HEAD with a body (declared, chunked, or lying) → 400, never rebuilt into a request the runtime refuses", async () => {
+		for (const method of ["GET", "HEAD"]) {
+			await expectBadRequest(await guard(withBody(method, "{}", { "Content-Length": "2" }), config), /GET and HEAD/);
+			await expectBadRequest(await guard(withBody(method, chunked(3, 10)), config), /GET and HEAD/);
+			await expectBadRequest(await guard(withBody(method, chunked(3, 10), { "Content-Length": "0" }), config), /GET and HEAD/);
+			const state = { pulled: 0, cancelled: false };
+			await expectBadRequest(await guard(withBody(method, chunked(1000, 1000, state)), config), /GET and HEAD/);
+			expect(state.pulled).toBeLessThanOrEqual(2);
+		}
+	});
+
+	it("GET with an empty chunked body passes on, without a body", async () => {
+		const g = await guard(withBody("GET", chunked(0, 1), { "Transfer-Encoding": "chunked" }), config);
+		if (!("request" in g)) throw new Error("expected the request to pass");
+		expect(g.request.method).toBe("GET");
+		expect(g.request.body).toBeNull();
+	});
+
+	it("a body that fails mid-read (malformed chunked encoding, a client that disconnects) → 400, not a thrown error", async () => {
+		const failing = () =>
+			new ReadableStream<Uint8Array>({
+				start(c) {
+					c.enqueue(new TextEncoder().encode('{"jsonrpc":'));
+					c.error(new TypeError("Invalid chunked encoding"));
+				},
+			});
+		await expectBadRequest(await guard(streamed(failing()), config), /could not be read/);
+		await expectBadRequest(await guard(withBody("GET", failing()), config), /GET and HEAD|could not be read/);
+	});
 });
 
 describe("readCapped", () => {
@@ -188,7 +238,7 @@ describe("readCapped", () => {
 	});
 
 	it("accepts exactly max bytes and refuses max + 1", async () => {
-		expect((await readCapped(chunked(4, 25), 100))?.byteLength).toBe(100);
+		expect(((await readCapped(chunked(4, 25), 100)) as Uint8Array).byteLength).toBe(100);
 		expect(await readCapped(chunked(101, 1), 100)).toBeNull();
 	});
 
@@ -206,5 +256,14 @@ describe("readCapped", () => {
 		expect(await readCapped(endless, 1000)).toBeNull();
 		expect(state.cancelled).toBe(true);
 		expect(state.pulled).toBeLessThan(20);
+	});
+
+	it("reports a stream that fails mid-read as UNREADABLE", async () => {
+		const failing = new ReadableStream<Uint8Array>({
+			pull(c) {
+				c.error(new TypeError("connection reset"));
+			},
+		});
+		expect(await readCapped(failing, 100)).toBe(UNREADABLE);
 	});
 });

@@ -6,7 +6,13 @@
  *
  * The body cap counts bytes as they arrive rather than trusting `Content-Length`, so a chunked
  * body without a length, or a small `Content-Length` with a larger chunked body, is refused with
- * 413 and the handler never runs (the Hono chunked-body bypasses, security-tests §1.6).
+ * 413 and the handler never runs (the Hono chunked-body bypasses).
+ *
+ * Two more malformed shapes end here with a 400, before anything else reads the request: a `GET`
+ * or `HEAD` that carries a body (RFC 9110 §9.3.1: content in a GET "has no generally defined
+ * semantics" and "might lead some implementations to reject the request"; the runtime cannot even
+ * rebuild such a request), and a body that fails while it is read (malformed chunked encoding, a
+ * client that goes away mid-body). Neither is a fault of the server, so neither is logged as one.
  */
 import { errorBody } from "../../shared/mcp/jsonrpc";
 import type { Config } from "../../shared/config";
@@ -49,13 +55,30 @@ function wrongName(request: Request, origin: string): Response {
 	return new Response(body, { status: 421, headers });
 }
 
-/** Reads a body up to `max` bytes; null when it is larger. */
-export async function readCapped(body: ReadableStream<Uint8Array>, max: number): Promise<Uint8Array | null> {
+/** 400 with a JSON-RPC error without id; the connection is not reused (its framing may be broken). */
+function badRequest(message: string): Response {
+	return new Response(errorBody(-32600, message), { status: 400, headers: { "Content-Type": "application/json", Connection: "close" } });
+}
+
+/** What {@link readCapped} returns when the body could not be read to its end. */
+export const UNREADABLE: unique symbol = Symbol("unreadable body");
+
+/**
+ * Reads a body up to `max` bytes; null when it is larger, {@link UNREADABLE} when the stream fails
+ * first (malformed chunked encoding, a client that disconnected mid-body).
+ */
+export async function readCapped(body: ReadableStream<Uint8Array>, max: number): Promise<Uint8Array | null | typeof UNREADABLE> {
 	const reader = body.getReader();
 	const parts: Uint8Array[] = [];
 	let size = 0;
 	for (;;) {
-		const { done, value } = await reader.read();
+		let chunk: ReadableStreamReadResult<Uint8Array>;
+		try {
+			chunk = await reader.read();
+		} catch {
+			return UNREADABLE;
+		}
+		const { done, value } = chunk;
 		if (done) break;
 		size += value.byteLength;
 		if (size > max) {
@@ -92,15 +115,25 @@ export async function guard(request: Request, config: Config): Promise<GuardResu
 	if (origin !== null && !config.allowedOrigins.has(origin)) return { stop: forbidden() };
 
 	if (!request.body) return { request };
+	const bodiless = request.method === "GET" || request.method === "HEAD";
 	const declared = Number(request.headers.get("Content-Length") ?? "0");
+	if (bodiless && declared > 0) return { stop: badRequest(NO_BODY) };
 	if (declared > config.maxBodyBytes) return { stop: tooLarge() };
-	const body = await readCapped(request.body, config.maxBodyBytes);
-	if (!body) return { stop: tooLarge() };
+	const body = await readCapped(request.body, bodiless ? 0 : config.maxBodyBytes);
+	if (body === UNREADABLE) return { stop: badRequest("Bad Request: the request body could not be read (malformed or incomplete)") };
+	if (!body) return { stop: bodiless ? badRequest(NO_BODY) : tooLarge() };
 	const headers = new Headers(request.headers);
 	headers.delete("Transfer-Encoding");
+	// An empty GET or HEAD body (a zero-length chunked stream) is dropped: such a request has none.
+	if (bodiless) {
+		headers.delete("Content-Length");
+		return { request: new Request(request.url, { method: request.method, headers, redirect: "manual" }) };
+	}
 	headers.set("Content-Length", String(body.byteLength));
 	return { request: new Request(request.url, { method: request.method, headers, body, redirect: "manual" }) };
 }
+
+const NO_BODY = "Bad Request: GET and HEAD requests take no body";
 
 function tooLarge(): Response {
 	return new Response(errorBody(-32600, "Request body too large"), {

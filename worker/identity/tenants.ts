@@ -22,6 +22,33 @@ export interface TenantRecord {
 	members: Record<string, Role>;
 }
 
+/** A tenant as the operator's listing shows it. */
+export interface TenantListing {
+	id: string;
+	name: string;
+	kind: "personal" | "team";
+	status: TenantRecord["status"];
+	createdAt: number;
+	owners: { userId: string; email: string | null }[];
+	members: Record<string, Role>;
+}
+
+/** Where a listing goes on: a key range and KV's own cursor within it. */
+type ListCursor = { range: "tenants" | "accounts"; kv?: string };
+
+const writeListCursor = (c: ListCursor) => btoa(JSON.stringify(c)).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
+
+/** The position a listing cursor names; the start without one; null when it is not one of ours. */
+function readListCursor(cursor: string | undefined): ListCursor | null {
+	if (!cursor) return { range: "tenants" };
+	try {
+		const v = JSON.parse(atob(cursor.replaceAll("-", "+").replaceAll("_", "/"))) as Partial<ListCursor>;
+		if ((v.range === "tenants" || v.range === "accounts") && (v.kv === undefined || typeof v.kv === "string"))
+			return { range: v.range, ...(v.kv ? { kv: v.kv } : {}) };
+	} catch {}
+	return null;
+}
+
 const tenantKey = (id: string) => `tenant:${id}`;
 const userKey = (userId: string) => `account:user:${userId}`;
 const emailKey = (email: string) => `account:email:${email}`;
@@ -173,13 +200,77 @@ export class TenantDirectory {
 		return true;
 	}
 
-	/** All stored tenant records (paged by KV list). */
-	async list(cursor?: string): Promise<{ tenants: TenantRecord[]; cursor?: string }> {
-		const page = await this.#kv.list({ prefix: "tenant:", cursor, limit: 100 });
-		const tenants = (await Promise.all(page.keys.map((k) => this.#kv.get<TenantRecord>(k.name, "json")))).filter(
-			(t): t is TenantRecord => t !== null,
-		);
-		return { tenants, cursor: page.list_complete ? undefined : page.cursor };
+	/**
+	 * Every tenant, personal and team, with its owners, a page at a time. A personal tenant has no
+	 * stored record until the operator changes it, and a record made then may not name its owner,
+	 * so the listing walks two key ranges: the stored records (`tenant:`) that are team tenants,
+	 * then the accounts (`account:user:`), each giving its personal tenant (with the stored
+	 * record's name and status, when there is one). `cursor` is the previous page's; pages hold at most `limit`
+	 * tenants (one KV list call each). Null for a cursor this method did not issue.
+	 *
+	 * @example
+	 * ```ts
+	 * let page = await dir.list();
+	 * while (page?.cursor) page = await dir.list(page.cursor);
+	 * ```
+	 */
+	async list(cursor?: string, limit = 100): Promise<{ tenants: TenantListing[]; cursor?: string } | null> {
+		const at = readListCursor(cursor);
+		if (!at) return null;
+		const size = Math.min(100, Math.max(1, Math.floor(limit)));
+		const page = await this.#kv.list({ prefix: at.range === "tenants" ? "tenant:" : "account:user:", cursor: at.kv, limit: size });
+		const listed =
+			at.range === "accounts"
+				? await Promise.all(page.keys.map(async (k) => this.#personal(await this.#kv.get<Account>(k.name, "json"))))
+				: await Promise.all(page.keys.map(async (k) => this.#team(await this.#kv.get<TenantRecord>(k.name, "json"))));
+		const next: ListCursor | null = !page.list_complete
+			? { range: at.range, kv: page.cursor }
+			: at.range === "tenants"
+				? { range: "accounts" }
+				: null;
+		return { tenants: listed.filter((t): t is TenantListing => t !== null), ...(next ? { cursor: writeListCursor(next) } : {}) };
+	}
+
+	/** An account's personal tenant, with its stored record's name, status and members when it has one. */
+	async #personal(account: Account | null): Promise<TenantListing | null> {
+		if (!account || !TENANT_ID.test(account.tenantId)) return null;
+		const stored = await this.#kv.get<TenantRecord>(tenantKey(account.tenantId), "json");
+		const members: Record<string, Role> = { ...stored?.members, [account.userId]: "owner" };
+		const others = Object.entries(members).filter(([id, role]) => role === "owner" && id !== account.userId);
+		const owners = [
+			{ userId: account.userId, email: account.email },
+			...(await Promise.all(others.map(async ([userId]) => ({ userId, email: (await this.account(userId))?.email ?? null })))),
+		];
+		return {
+			id: account.tenantId,
+			name: stored?.name ?? `${account.email}'s workspace`,
+			kind: "personal",
+			status: stored?.status ?? "active",
+			createdAt: stored?.createdAt ?? account.createdAt,
+			owners,
+			members,
+		};
+	}
+
+	/** A stored record as a team tenant, or null when it is a personal tenant (listed with its account). */
+	async #team(r: TenantRecord | null): Promise<TenantListing | null> {
+		if (!r) return null;
+		const ownerIds = Object.entries(r.members)
+			.filter(([, role]) => role === "owner")
+			.map(([id]) => id);
+		// A personal tenant's record made by the operator (suspend, add member) may name no owner.
+		if (ownerIds.length === 0) return null;
+		const owners = await Promise.all(ownerIds.map(async (userId) => ({ userId, account: await this.account(userId) })));
+		if (owners.some((o) => o.account?.tenantId === r.id)) return null;
+		return {
+			id: r.id,
+			name: r.name,
+			kind: "team",
+			status: r.status,
+			createdAt: r.createdAt,
+			owners: owners.map((o) => ({ userId: o.userId, email: o.account?.email ?? null })),
+			members: r.members,
+		};
 	}
 
 	/** Sets a new password for an account (operator reset). */

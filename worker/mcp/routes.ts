@@ -10,7 +10,17 @@ import { insufficientScope, type OAuthResourceAuth } from "@cloudflare/workers-o
 import { SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/sdk/types.js";
 import { RpcCode } from "../../shared/errors";
 import { admissionError } from "../../shared/mcp/admission";
-import { decodeJson, errorBody, isRequest, NOT_JSON, parseBody, parseDecoded, tooDeep, type RpcMessage } from "../../shared/mcp/jsonrpc";
+import {
+	decodeJson,
+	errorBody,
+	isRequest,
+	NOT_JSON,
+	parseBody,
+	parseDecoded,
+	toMessage,
+	tooDeep,
+	type RpcMessage,
+} from "../../shared/mcp/jsonrpc";
 import type { Lane, RequestRecord } from "../../shared/rpc/kernel";
 import { log } from "../../shared/log";
 import { catalogFor } from "../../shared/catalog/packs";
@@ -24,6 +34,7 @@ import type { Env } from "../../shared/env";
 import { paramHeaderMismatch } from "./modern/param-headers";
 import { answerDirectly } from "./modern/direct";
 import { knownEra } from "./modern/era";
+import { invalidParams } from "./params";
 import { annotate } from "../edge/request-log";
 import { answerInTenant } from "./one-hop";
 import { mintSessionId, verifySessionId } from "./session-id";
@@ -94,22 +105,6 @@ function scopeHint(principal: VerifiedPrincipal, tool: { name: string; scope: st
 	return principal.clientId.startsWith("key_")
 		? `${what}, and this API key does not have it (a read-only key). Ask a workspace owner for a key with ${tool.scope} on the account page (/account).`
 		: `${what}, which this app was not granted. Reconnect the app and approve "Create, change and delete", or revoke it on the account page (/account) and connect again.`;
-}
-
-/**
- * A `tools/call` whose `name` is not a string or whose `arguments` is not an object: -32602 with
- * generic text (schema §CallToolRequest), answered here so no SDK validator dump reaches the wire.
- */
-function invalidToolCall(messages: RpcMessage[]): Response | null {
-	for (const m of messages) {
-		if (!isRequest(m) || m.method !== "tools/call") continue;
-		const p = m.params ?? {};
-		const args = p.arguments;
-		if (typeof p.name !== "string" || (args !== undefined && (args === null || typeof args !== "object" || Array.isArray(args)))) {
-			return new Response(errorBody(RpcCode.InvalidParams, "Invalid params", m.id), { status: 200, headers: JSON_HEADERS });
-		}
-	}
-	return null;
 }
 
 /** A POST is answered over SSE when one of its tool calls may send something before its result. */
@@ -204,7 +199,7 @@ export async function handleMcp(request: Request, env: Env, ctx: ApiContext, tra
 		const parsed = parseDecoded(decoded, { allowBatch: version === null || version === "2025-03-26" });
 		if (!parsed.ok) return rpcError(400, parsed.error.code, parsed.error.message);
 		const { messages, batch } = parsed;
-		const badCall = invalidToolCall(messages);
+		const badCall = invalidParams(messages);
 		if (badCall) return badCall;
 		const isInit = messages.some((m) => "method" in m && m.method === "initialize");
 
@@ -276,8 +271,13 @@ async function handleModern(
 	secret: string,
 	traceId: string,
 ): Promise<Response> {
-	// Anything not a single object is answered by the modern handler itself.
-	const message = decoded && typeof decoded === "object" && !Array.isArray(decoded) ? (decoded as RpcMessage) : null;
+	// Anything not a single object is answered by the modern handler itself. A single object is
+	// checked here, before anything reads it: a `method` that is not a string, `params` that are not
+	// an object, and the like are -32600 (JSON-RPC 2.0 §5.1: id null, the request could not be
+	// read), the same answer the 2025 lane gives.
+	const object = decoded && typeof decoded === "object" && !Array.isArray(decoded) ? decoded : null;
+	const message = object ? toMessage(object) : null;
+	if (object && !message) return rpcError(400, RpcCode.InvalidRequest, "Invalid Request");
 	const version = request.headers.get("MCP-Protocol-Version");
 	if (message) {
 		annotateRequest(request, principal, "modern", version, [message]);
@@ -325,7 +325,7 @@ export async function handleSse(request: Request, env: Env, ctx: ApiContext, tra
 		}
 		const parsed = parseBody(await request.text(), { allowBatch: false });
 		if (!parsed.ok) return rpcError(400, parsed.error.code, parsed.error.message);
-		const badCall = invalidToolCall(parsed.messages);
+		const badCall = invalidParams(parsed.messages);
 		if (badCall) return badCall;
 		annotateRequest(request, principal, "sse", "2024-11-05", parsed.messages);
 		const challenge = await scopeChallenge(env, parsed.messages, principal, ctx, traceId, "sse");

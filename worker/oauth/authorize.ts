@@ -29,6 +29,7 @@ import { auditAuthEvent } from "./auth-events";
 import type { Env } from "../../shared/env";
 import { oidcSignInOption, prepareOidcSignIn, redirectToProvider } from "../identity/oidc/flow";
 import { type AuthorizePageOptions, mergeHeadersInto, redirect, renderAuthorizePage, renderErrorPage } from "./consent-page";
+import { oversized } from "./identifiers";
 
 /** A sign-in form is a few hundred bytes; anything near this is not one. */
 const MAX_FORM_BYTES = 16 * 1024;
@@ -301,6 +302,11 @@ async function approveChecked(
  * CVE-2025-4143 class, where an unregistered redirect_uri received a Location header).
  */
 async function parse(env: Env, request: Request, opts: { allowRedirect: boolean }): Promise<AuthRequest | Response> {
+	// Longer than any client id: the provider would build a KV key over the 512-byte limit from it.
+	if (oversized(new URL(request.url).searchParams.get("client_id"))) {
+		log("info", "authorize.request_rejected", { oauthError: "invalid_request", description: "client_id too long" });
+		return renderErrorPage(400, "This sign-in link is not valid", `The app's client_id is not valid. ${AGAIN}`);
+	}
 	try {
 		return await env.OAUTH_PROVIDER.parseAuthRequest(request);
 	} catch (e) {

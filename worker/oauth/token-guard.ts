@@ -13,8 +13,13 @@
  * the same count: the bound is "5 sequential failures", and concurrent guessing is further limited
  * by the per-IP limit on /token. A verifier is 256 bits of entropy for a well-behaved client, so
  * online guessing is not a practical attack either way; this is defence in depth.
+ *
+ * Every token request is first checked for identifiers longer than any issued one (`client_id`,
+ * `code`, `refresh_token`, `subject_token`): `worker/oauth/identifiers.ts` refuses them before
+ * the provider builds a KV key from them.
  */
 import type { Env } from "../../shared/env";
+import { oversizedTokenRequest } from "./identifiers";
 
 export const MAX_VERIFIER_FAILURES = 5;
 const VERIFIER = /^[A-Za-z0-9\-._~]{43,128}$/;
@@ -40,14 +45,13 @@ async function codeKey(code: string): Promise<string> {
  * ```
  */
 export async function guardTokenRequest(request: Request, env: Env, next: () => Promise<Response>): Promise<Response> {
+	if (request.method !== "POST") return next();
 	// Media types are case-insensitive (RFC 9110 §8.3.1), and the provider lowercases before parsing.
-	if (
-		request.method !== "POST" ||
-		!(request.headers.get("Content-Type") ?? "").toLowerCase().startsWith("application/x-www-form-urlencoded")
-	)
-		return next();
-	const form = new URLSearchParams(new TextDecoder().decode(await request.clone().arrayBuffer()));
-	if (form.get("grant_type") !== "authorization_code") return next();
+	const isForm = (request.headers.get("Content-Type") ?? "").toLowerCase().startsWith("application/x-www-form-urlencoded");
+	const form = isForm ? new URLSearchParams(new TextDecoder().decode(await request.clone().arrayBuffer())) : null;
+	const refused = oversizedTokenRequest(form, request.headers.get("Authorization"));
+	if (refused) return refused;
+	if (form?.get("grant_type") !== "authorization_code") return next();
 	const code = form.get("code");
 	const verifier = form.get("code_verifier");
 	if (verifier !== null && !VERIFIER.test(verifier)) return invalidGrant();

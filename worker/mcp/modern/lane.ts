@@ -24,7 +24,7 @@ import {
 	type RequestStateCodec,
 	type ServerContext,
 } from "@modelcontextprotocol/server";
-import type { Failure, Result } from "../../../shared/errors";
+import { toJsonRpcError, type Failure, type Result } from "../../../shared/errors";
 import type { RequestRecord, TenantKernel, ToolOutcome } from "../../../shared/rpc/kernel";
 import { log } from "../../../shared/log";
 import { catalogFor } from "../../../shared/catalog/packs";
@@ -242,10 +242,7 @@ function createModernServer(tenant: TenantOf, codec: RequestStateCodec<RoundStat
 		if (!outcome.ok) {
 			const e = outcome.error;
 			if (e.reason === "unknown_tool" || e.reason === "insufficient_scope")
-				throw new ProtocolError(
-					ProtocolErrorCode.InvalidParams,
-					e.reason === "unknown_tool" ? `Unknown tool: ${e.tool}` : "Insufficient scope",
-				);
+				throw new ProtocolError(ProtocolErrorCode.InvalidParams, toJsonRpcError(e).message);
 			throw new ProtocolError(ProtocolErrorCode.InternalError, "Internal error");
 		}
 		if (outcome.value.task) return server.answerWithTask(ctx, createTaskResult(outcome.value.task)) as never;

@@ -9,11 +9,17 @@
  * Search uses an FTS5 trigram index with one row per entity (rowid = −entity id: name and type)
  * and one row per observation (rowid = observation id), so every index row stays as small as the
  * text it indexes (≤ 16 KB) — far below the 2 MB SQLite value limit of Durable Objects, however
- * many observations an entity has. `search_nodes` looks at candidate rows only; candidates are then
- * checked with the reference's exact case-insensitive substring rule. Queries shorter than three
- * characters cannot use a trigram index and fall back to a scan.
+ * many observations an entity has. The index holds the lower-cased text and is a pure prefilter
+ * (`./search-index.ts`): `search_nodes` looks at candidate rows only, and keeps those that pass
+ * the reference's exact case-insensitive substring rule. Queries the index cannot serve (shorter
+ * than three characters) scan, at most {@link SCAN_BUDGET} entities per call (`./pages.ts`).
+ *
+ * Longer than the ~300-line guide: every statement on the graph tables is here, next to the
+ * others that keep the index in step with them.
  */
 import { ToolError } from "../../../errors";
+import { DEFAULT_PAGE, decodeCursor, PAGE_TEXT_BUDGET, pageFields, SCAN_BUDGET, type PageFields } from "./pages";
+import { coveringTrigrams, entityIndexText, indexText } from "./search-index";
 
 /** An entity as the reference server shows it. */
 export interface Entity {
@@ -55,7 +61,6 @@ INSERT INTO mem_search (rowid, body) SELECT id, content FROM mem_observations;
 
 /** SQLite allows 100 bound parameters per statement in Durable Objects; stay well below. */
 const CHUNK = 90;
-const SEP = "\u0001";
 
 function chunks<T>(items: readonly T[]): T[][] {
 	const out: T[][] = [];
@@ -63,25 +68,6 @@ function chunks<T>(items: readonly T[]): T[][] {
 	return out;
 }
 const marks = (n: number) => new Array(n).fill("?").join(",");
-
-/**
- * The FTS5 query for a substring search: the needle's non-overlapping trigrams (and its last
- * one), all required. Every row containing the needle contains them, so the rows found are a
- * superset of the phrase query's, and `searchNodes` keeps only real substring matches. It reads
- * fewer doclists than the phrase of every overlapping trigram and needs no position checks:
- * 2.5× faster on a 10,000-entity graph (docs/performance.md).
- *
- * @example
- * ```ts
- * coveringTrigrams([..."topic-0123"]); // '"top" AND "ic-" AND "012" AND "123"'
- * ```
- */
-export function coveringTrigrams(chars: readonly string[]): string {
-	const grams = new Set<string>();
-	for (let i = 0; i + 3 <= chars.length; i += 3) grams.add(chars.slice(i, i + 3).join(""));
-	if (chars.length % 3) grams.add(chars.slice(-3).join(""));
-	return [...grams].map((g) => `"${g.replaceAll('"', '""')}"`).join(" AND ");
-}
 
 /**
  * Search rows written or deleted since the index was last compacted, per tenant storage (in
@@ -97,6 +83,9 @@ const indexChanges = new WeakMap<SqlStorage, number>();
  * (A rolled-back write may reset the count without compacting: the next compaction comes later.)
  */
 const COMPACT_AFTER_ROWS = 5000;
+
+/** Index rows a search gathers at most; a query matching more rows scans instead (docs/security.md §Limits). */
+const CANDIDATE_CAP = 20_000;
 
 /**
  * Knowledge-graph operations over one tenant's SQL storage. Every method is synchronous; the
@@ -119,7 +108,7 @@ export class MemoryStore {
 			const id = this.#sql
 				.exec<{ id: number }>("INSERT INTO mem_entities (name, entity_type) VALUES (?, ?) RETURNING id", e.name, e.entityType)
 				.one().id;
-			this.#sql.exec("INSERT INTO mem_search (rowid, body) VALUES (?, ?)", -id, `${e.name}${SEP}${e.entityType}`);
+			this.#sql.exec("INSERT INTO mem_search (rowid, body) VALUES (?, ?)", -id, entityIndexText(e.name, e.entityType));
 			const observations = [...new Set(e.observations)];
 			this.#indexed(1);
 			for (const o of observations) this.#observe(id, o);
@@ -228,38 +217,186 @@ export class MemoryStore {
 		return { entities, relations };
 	}
 
-	/** Entities whose name, type or an observation contains `query` (case-insensitive), and their relations. */
-	searchNodes(query: string): Graph {
-		const needle = query.toLowerCase();
-		let candidateIds: number[];
-		const chars = [...query];
-		if (chars.length >= 3) {
+	/**
+	 * One page of the whole graph: entities in insertion order, then relations, at most `limit`
+	 * together (and about {@link PAGE_TEXT_BUDGET} characters). Under the limit and without a
+	 * cursor: exactly {@link readGraph}'s answer.
+	 */
+	readGraphPage(opts: { limit?: number; cursor?: string } = {}): Graph & PageFields {
+		const limit = opts.limit ?? DEFAULT_PAGE;
+		const from = opts.cursor ? decodeCursor("read_graph", opts.cursor) : { phase: "entities" as const, after: 0 };
+		let entities: Entity[] = [];
+		let relations: Relation[] = [];
+		let next: { phase: "entities" | "relations"; after: number } | undefined;
+		if (from.phase === "entities") {
 			const rows = this.#sql
-				.exec<{ rowid: number }>("SELECT rowid FROM mem_search WHERE mem_search MATCH ?", coveringTrigrams(chars))
-				.toArray()
-				.map((r) => r.rowid);
-			const entityIds = new Set(rows.filter((r) => r < 0).map((r) => -r));
-			for (const group of chunks(rows.filter((r) => r > 0))) {
-				for (const o of this.#sql.exec<{ entity_id: number }>(
-					`SELECT DISTINCT entity_id FROM mem_observations WHERE id IN (${marks(group.length)})`,
-					...group,
-				))
-					entityIds.add(o.entity_id);
-			}
-			candidateIds = [...entityIds];
-		} else {
-			candidateIds = this.#sql
-				.exec<{ id: number }>("SELECT id FROM mem_entities")
+				.exec<{ id: number }>("SELECT id FROM mem_entities WHERE id > ? ORDER BY id LIMIT ?", from.after, limit + 1)
 				.toArray()
 				.map((r) => r.id);
+			const page = this.#withinBudget(rows.slice(0, limit));
+			entities = page.entities;
+			if (page.lastId !== undefined && (page.cut || rows.length > limit)) next = { phase: "entities", after: page.lastId };
 		}
-		const entities = this.#loadEntities(candidateIds).filter(
-			(e) =>
-				e.name.toLowerCase().includes(needle) ||
-				e.entityType.toLowerCase().includes(needle) ||
-				e.observations.some((o) => o.toLowerCase().includes(needle)),
-		);
-		return { entities, relations: this.#relationsTouching(entities.map((e) => e.name)) };
+		const room = limit - entities.length;
+		if (!next && room > 0) {
+			const after = from.phase === "relations" ? from.after : 0;
+			const rows = this.#sql
+				.exec<{ id: number; from_name: string; to_name: string; relation_type: string }>(
+					"SELECT id, from_name, to_name, relation_type FROM mem_relations WHERE id > ? ORDER BY id LIMIT ?",
+					after,
+					room + 1,
+				)
+				.toArray();
+			relations = rows.slice(0, room).map((r) => ({ from: r.from_name, to: r.to_name, relationType: r.relation_type }));
+			if (rows.length > room) next = { phase: "relations", after: rows[room - 1]!.id };
+		} else if (!next && this.#sql.exec("SELECT 1 FROM mem_relations LIMIT 1").toArray().length > 0) {
+			// The page is full of entities, the last one among them: the relations start on the next page.
+			next = { phase: "relations", after: 0 };
+		}
+		if (!opts.cursor && !next) return { entities, relations };
+		const totals = this.#sql
+			.exec<{ e: number; r: number }>("SELECT (SELECT COUNT(*) FROM mem_entities) AS e, (SELECT COUNT(*) FROM mem_relations) AS r")
+			.one();
+		const fields = pageFields({
+			tool: "read_graph",
+			entities: entities.length,
+			relations: relations.length,
+			totalEntities: totals.e,
+			totalRelations: totals.r,
+			...(next ? { next: { tool: "read_graph", ...next } } : {}),
+		});
+		return { entities, relations, ...fields };
+	}
+
+	/** Entities whose name, type or an observation contains `query` (case-insensitive), and their relations: all of them. */
+	searchNodes(query: string): Graph {
+		const { entities, relations } = this.searchPage(query, { limit: Number.POSITIVE_INFINITY, scanBudget: Number.POSITIVE_INFINITY });
+		return { entities, relations };
+	}
+
+	/**
+	 * One page of `search_nodes`: the matching entities after the cursor, in insertion order, at most
+	 * `limit` of them, examining at most `scanBudget` entities; with the relations that touch them.
+	 * A search that finishes within the bounds without a cursor answers exactly as the reference.
+	 */
+	searchPage(query: string, opts: { limit?: number; cursor?: string; scanBudget?: number } = {}): Graph & PageFields {
+		const limit = opts.limit ?? DEFAULT_PAGE;
+		const budget = opts.scanBudget ?? SCAN_BUDGET;
+		const after = opts.cursor ? decodeCursor("search_nodes", opts.cursor, query).after : 0;
+		const needle = query.toLowerCase();
+		const matches = (e: Entity) =>
+			e.name.toLowerCase().includes(needle) ||
+			e.entityType.toLowerCase().includes(needle) ||
+			e.observations.some((o) => o.toLowerCase().includes(needle));
+		const fts = coveringTrigrams([...needle]);
+		const candidates = fts === null ? null : (this.#candidates(fts)?.filter((id) => id > after) ?? null);
+		const found: Entity[] = [];
+		let examined = 0;
+		let lastId = after;
+		let size = 0;
+		let exhausted = false;
+		while (found.length < limit && examined < budget && size <= PAGE_TEXT_BUDGET) {
+			const want = Math.min(100, budget - examined);
+			const ids =
+				candidates === null
+					? this.#sql
+							.exec<{ id: number }>("SELECT id FROM mem_entities WHERE id > ? ORDER BY id LIMIT ?", lastId, want)
+							.toArray()
+							.map((r) => r.id)
+					: candidates.slice(examined, examined + want);
+			if (ids.length === 0) {
+				exhausted = true;
+				break;
+			}
+			const loaded = this.#loadEntitiesWithIds(ids);
+			for (const [id, e] of loaded) {
+				examined++;
+				lastId = id;
+				if (!matches(e)) continue;
+				found.push(e);
+				size += entitySize(e);
+				if (found.length >= limit || size > PAGE_TEXT_BUDGET) break;
+			}
+		}
+		if (!exhausted) {
+			exhausted =
+				candidates === null
+					? this.#sql.exec("SELECT 1 FROM mem_entities WHERE id > ? LIMIT 1", lastId).toArray().length === 0
+					: candidates.length <= examined;
+		}
+		const graph = { entities: found, relations: this.#relationsTouching(found.map((e) => e.name)) };
+		if (!opts.cursor && exhausted) return graph;
+		const counts = this.#sql
+			.exec<{ total: number; searched: number }>(
+				"SELECT (SELECT COUNT(*) FROM mem_entities) AS total, (SELECT COUNT(*) FROM mem_entities WHERE id <= ?) AS searched",
+				lastId,
+			)
+			.one();
+		const fields = pageFields({
+			tool: "search_nodes",
+			entities: found.length,
+			relations: graph.relations.length,
+			searched: exhausted ? counts.total : counts.searched,
+			totalEntities: counts.total,
+			...(exhausted ? {} : { next: { tool: "search_nodes", after: lastId, query } }),
+		});
+		return { ...graph, ...fields };
+	}
+
+	/**
+	 * Re-writes the search index from the graph when a migration asked for it (memory search
+	 * migration 3: lower-cased rows). Runs once, when the tenant starts, in the caller's transaction.
+	 */
+	rebuildSearchIfDue(): boolean {
+		const due = this.#sql.exec("SELECT 1 FROM mem_meta WHERE key = 'search_rebuild'").toArray().length > 0;
+		if (!due) return false;
+		this.#sql.exec("DELETE FROM mem_search");
+		for (const e of this.#sql.exec<{ id: number; name: string; entity_type: string }>("SELECT id, name, entity_type FROM mem_entities"))
+			this.#sql.exec("INSERT INTO mem_search (rowid, body) VALUES (?, ?)", -e.id, entityIndexText(e.name, e.entity_type));
+		for (const o of this.#sql.exec<{ id: number; content: string }>("SELECT id, content FROM mem_observations"))
+			this.#sql.exec("INSERT INTO mem_search (rowid, body) VALUES (?, ?)", o.id, indexText(o.content));
+		this.#sql.exec("INSERT INTO mem_search (mem_search) VALUES ('optimize')");
+		this.#sql.exec("DELETE FROM mem_meta WHERE key = 'search_rebuild'");
+		return true;
+	}
+
+	/**
+	 * Entity ids whose index rows hold every trigram of `fts`, ascending; null when more than
+	 * {@link CANDIDATE_CAP} index rows do (the query is not selective: a scan in entity order, which
+	 * stops at its budget, costs less than gathering them all).
+	 */
+	#candidates(fts: string): number[] | null {
+		const rows = this.#sql
+			.exec<{ rowid: number }>("SELECT rowid FROM mem_search WHERE mem_search MATCH ? LIMIT ?", fts, CANDIDATE_CAP + 1)
+			.toArray()
+			.map((r) => r.rowid);
+		if (rows.length > CANDIDATE_CAP) return null;
+		const entityIds = new Set(rows.filter((r) => r < 0).map((r) => -r));
+		const observed = rows.filter((r) => r > 0);
+		if (observed.length > 0) {
+			for (const o of this.#sql.exec<{ entity_id: number }>(
+				"SELECT DISTINCT entity_id FROM mem_observations WHERE id IN (SELECT value FROM json_each(?))",
+				JSON.stringify(observed),
+			))
+				entityIds.add(o.entity_id);
+		}
+		return [...entityIds].sort((a, b) => a - b);
+	}
+
+	/** Loads entities by id (insertion order) and keeps a page's worth of text; `cut` when some were left out. */
+	#withinBudget(ids: readonly number[]): { entities: Entity[]; lastId?: number; cut: boolean } {
+		const entities: Entity[] = [];
+		let size = 0;
+		let lastId: number | undefined;
+		for (const group of chunks(ids)) {
+			for (const [id, e] of this.#loadEntitiesWithIds(group)) {
+				if (entities.length > 0 && size + entitySize(e) > PAGE_TEXT_BUDGET) return { entities, lastId, cut: true };
+				entities.push(e);
+				size += entitySize(e);
+				lastId = id;
+			}
+		}
+		return { entities, lastId, cut: false };
 	}
 
 	/** The named entities (in insertion order) and every relation with an endpoint among them. */
@@ -287,7 +424,7 @@ export class MemoryStore {
 			)
 			.toArray()[0];
 		if (!row) return false;
-		this.#sql.exec("INSERT INTO mem_search (rowid, body) VALUES (?, ?)", row.id, content);
+		this.#sql.exec("INSERT INTO mem_search (rowid, body) VALUES (?, ?)", row.id, indexText(content));
 		this.#indexed(1);
 		return true;
 	}
@@ -317,22 +454,27 @@ export class MemoryStore {
 	}
 
 	#loadEntities(ids: readonly number[]): Entity[] {
+		const out: Entity[] = [];
+		for (const group of chunks([...new Set(ids)].sort((a, b) => a - b))) for (const [, e] of this.#loadEntitiesWithIds(group)) out.push(e);
+		return out;
+	}
+
+	/** Entities by id (at most {@link CHUNK} ids), in id order, with their ids. */
+	#loadEntitiesWithIds(ids: readonly number[]): [number, Entity][] {
 		const byId = new Map<number, Entity>();
-		for (const group of chunks([...new Set(ids)])) {
-			for (const r of this.#sql.exec<{ id: number; name: string; entity_type: string }>(
-				`SELECT id, name, entity_type FROM mem_entities WHERE id IN (${marks(group.length)})`,
-				...group,
-			)) {
-				byId.set(r.id, { name: r.name, entityType: r.entity_type, observations: [] });
-			}
-			for (const o of this.#sql.exec<{ entity_id: number; content: string }>(
-				`SELECT entity_id, content FROM mem_observations WHERE entity_id IN (${marks(group.length)}) ORDER BY id`,
-				...group,
-			)) {
-				byId.get(o.entity_id)?.observations.push(o.content);
-			}
+		for (const r of this.#sql.exec<{ id: number; name: string; entity_type: string }>(
+			`SELECT id, name, entity_type FROM mem_entities WHERE id IN (${marks(ids.length)})`,
+			...ids,
+		)) {
+			byId.set(r.id, { name: r.name, entityType: r.entity_type, observations: [] });
 		}
-		return [...byId.entries()].sort((a, b) => a[0] - b[0]).map(([, e]) => e);
+		for (const o of this.#sql.exec<{ entity_id: number; content: string }>(
+			`SELECT entity_id, content FROM mem_observations WHERE entity_id IN (${marks(ids.length)}) ORDER BY id`,
+			...ids,
+		)) {
+			byId.get(o.entity_id)?.observations.push(o.content);
+		}
+		return [...byId.entries()].sort((a, b) => a[0] - b[0]);
 	}
 
 	#relationsTouching(names: readonly string[]): Relation[] {
@@ -349,4 +491,11 @@ export class MemoryStore {
 		}
 		return [...found.entries()].sort((a, b) => a[0] - b[0]).map(([, r]) => r);
 	}
+}
+
+/** The characters an entity adds to a page. */
+function entitySize(e: Entity): number {
+	let n = e.name.length + e.entityType.length;
+	for (const o of e.observations) n += o.length;
+	return n;
 }

@@ -8,16 +8,27 @@
  */
 import { z } from "zod";
 import { defineTool, READ_ONLY, type ToolAnnotations, type ToolDefinition } from "../../registry";
+import { DEFAULT_PAGE, graphText, MAX_PAGE } from "./pages";
+import { wellFormed } from "./search-index";
 import { MemoryStore } from "./store";
 
-/** Bounds on one call. Documented in the README's configuration section. */
+/** Bounds on one call. Documented in the README's configuration section and docs/security.md §Limits. */
 export const MEMORY_LIMITS = { items: 1000, name: 512, text: 16_384, query: 1024 } as const;
+
+/**
+ * Every string the pack stores or searches must be well-formed Unicode. SQLite stores text as
+ * UTF-8, where a lone UTF-16 surrogate (`"x\ud800"`) has no encoding: it was stored as U+FFFD, so
+ * two different names read back alike and the name read back found nothing. Such strings are
+ * refused up front with a tool error naming the field, never accepted and altered.
+ */
+const unicode = <T extends z.ZodString>(s: T) =>
+	s.refine(wellFormed, { message: "must be well-formed Unicode text (it contains a lone UTF-16 surrogate, \\uD800–\\uDFFF)" });
 
 /** Deleting more entities than this in one call asks the person first. */
 export const CONFIRM_DELETE_OVER = 3;
 
-const name = (what: string) => z.string().max(MEMORY_LIMITS.name).describe(what);
-const text = (what: string) => z.string().max(MEMORY_LIMITS.text).describe(what);
+const name = (what: string) => unicode(z.string().max(MEMORY_LIMITS.name)).describe(what);
+const text = (what: string) => unicode(z.string().max(MEMORY_LIMITS.text)).describe(what);
 const list = <T extends z.ZodType>(item: T) => z.array(item).max(MEMORY_LIMITS.items);
 
 const EntitySchema = z.object({
@@ -31,6 +42,29 @@ const RelationSchema = z.object({
 	relationType: name("The type of the relation"),
 });
 const GraphSchema = z.object({ entities: z.array(EntitySchema), relations: z.array(RelationSchema) });
+/** A read that may be one page of a larger answer (`./pages.ts`). */
+const PagedGraphSchema = GraphSchema.extend({
+	nextCursor: z.string().optional().describe("Present when more follows: pass it as cursor to get the next page"),
+	page: z
+		.object({
+			showing: z.string(),
+			totalEntities: z.number(),
+			totalRelations: z.number().optional(),
+			searchedEntities: z.number().optional(),
+		})
+		.optional()
+		.describe("Present when the answer is one page of a larger one: what this page shows and how to go on"),
+});
+const paging = {
+	limit: z
+		.number()
+		.int()
+		.min(1)
+		.max(MAX_PAGE)
+		.optional()
+		.describe(`Most entities (and, for read_graph, relations) to return in one page; default ${DEFAULT_PAGE}`),
+	cursor: z.string().max(256).optional().describe("The nextCursor of the previous page, to continue; leave out to start"),
+};
 const Done = z.object({ success: z.boolean(), message: z.string() });
 
 const WRITE: ToolAnnotations = { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false };
@@ -150,26 +184,33 @@ export const memoryTools: readonly ToolDefinition[] = [
 	defineTool({
 		name: "read_graph",
 		title: "Read Graph",
-		description: "Read the entire knowledge graph",
-		input: z.object({}),
-		output: GraphSchema,
+		description:
+			"Read the entire knowledge graph. A large graph comes in pages: the result then says what it shows and carries a nextCursor to pass back as cursor.",
+		input: z.object(paging),
+		output: PagedGraphSchema,
 		annotations: READ_ONLY,
 		scope: "mcp:read",
 		rateClass: "read",
-		handler: (ctx) => store(ctx.sql).readGraph(),
+		handler: (ctx, { limit, cursor }) => store(ctx.sql).readGraphPage({ limit, cursor }),
+		text: graphText,
 	}),
 	defineTool({
 		name: "search_nodes",
 		title: "Search Nodes",
-		description: "Search for nodes in the knowledge graph based on a query",
+		description:
+			"Search for nodes in the knowledge graph based on a query (case-insensitive substring of a name, type or observation). Many matches come in pages, with a nextCursor to pass back as cursor.",
 		input: z.object({
-			query: z.string().max(MEMORY_LIMITS.query).describe("The search query to match against entity names, types, and observation content"),
+			query: unicode(z.string().max(MEMORY_LIMITS.query)).describe(
+				"The search query to match against entity names, types, and observation content",
+			),
+			...paging,
 		}),
-		output: GraphSchema,
+		output: PagedGraphSchema,
 		annotations: READ_ONLY,
 		scope: "mcp:read",
 		rateClass: "read",
-		handler: (ctx, { query }) => store(ctx.sql).searchNodes(query),
+		handler: (ctx, { query, limit, cursor }) => store(ctx.sql).searchPage(query, { limit, cursor }),
+		text: graphText,
 	}),
 	defineTool({
 		name: "open_nodes",
