@@ -282,7 +282,7 @@ export function resultsMarkdown(run) {
 			"",
 		);
 		out.push(
-			`Per round and server: the process with no session, then 32 sessions opened (initialize + one call) and left alone, each window ${run.params.idleMs / 1000} s of silence after a ${run.params.idleSettleMs / 1000} s pause; ${run.params.idleRounds ?? 1} round(s), servers alternating; whole workerd process, CPU from /proc in 10 ms ticks (so 0.1 ms per second is one tick in ${run.params.idleMs / 1000} s). A 2024-11-05 stream gets a keep-alive comment every 15 s by design (proxies close silent connections).`,
+			`Per round and server: the process with no session, then 32 sessions opened (initialize + one call) and left alone, each window ${run.params.idleMs / 1000} s of silence after a ${run.params.idleSettleMs / 1000} s pause; ${run.params.idleRounds ?? 1} round(s), servers alternating; whole workerd process, CPU from /proc in 10 ms ticks (one tick in a ${run.params.idleMs / 1000} s window reads as ${(10_000 / run.params.idleMs).toFixed(1)} ms per second). A 2024-11-05 stream gets a keep-alive comment every 15 s by design (proxies close silent connections).`,
 			"",
 		);
 	}
