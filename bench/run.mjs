@@ -492,7 +492,7 @@ async function main() {
 		const samples = [];
 		for (let i = 0; i < P.coldRounds; i++) {
 			await waitForQuiet();
-			samples.push(await startupProfile("wrangler.jsonc", dir, WRANGLER));
+			samples.push(await startupProfile("wrangler.jsonc", dir, WRANGLER, /** @type {{ script: string }} */ (builds.smcp).script));
 		}
 		samples.sort((x, y) => x.cpuMs - y.cpuMs);
 		startup = /** @type {(typeof samples)[number]} */ (samples[samples.length >> 1]);

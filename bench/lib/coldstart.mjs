@@ -58,9 +58,11 @@ export function bundleReport(build) {
  * @param {string} config path of a wrangler config, relative to the repository
  * @param {string} outDir where the profile goes
  * @param {string} wrangler path of wrangler's bin script
+ * @param {string} bundle the same Worker bundled by `wrangler deploy --dry-run` (the bench's build):
+ *   its `// path` markers map the profile's lines to packages (wrangler's own build of it is gone)
  * @returns {Promise<{ cpuMs: number, byGroup: { name: string, ms: number }[] }>}
  */
-export async function startupProfile(config, outDir, wrangler) {
+export async function startupProfile(config, outDir, wrangler, bundle) {
 	const outfile = join(outDir, "startup.cpuprofile");
 	rmSync(outfile, { force: true });
 	await new Promise((resolve, reject) => {
@@ -78,22 +80,16 @@ export async function startupProfile(config, outDir, wrangler) {
 	});
 	/** @type {{ nodes: { id: number, callFrame: { functionName: string, url: string, lineNumber: number } }[], samples: number[], timeDeltas: number[] }} */
 	const p = JSON.parse(readFileSync(outfile, "utf8"));
-	// The profile's frames point into wrangler's own build of the bundle: map lines through its markers.
-	const url = p.nodes.find((n) => n.callFrame.url.endsWith(".js"))?.callFrame.url ?? "";
+	// The profile's frames point into wrangler's own build, the same sources bundled the same way as
+	// `bundle`: map lines through the latter's markers.
 	/** @type {[number, string][]} */
 	const marks = [];
-	try {
-		const candidates = [url, join("/", url)];
-		const src = candidates.map((c) => safeRead(c)).find((s) => s !== null) ?? "";
-		src.split("\n").forEach((line, i) => {
-			const m = /^\/\/ (\S+\.(?:m?js|ts|cjs))$/.exec(line);
-			if (m) marks.push([i, groupOf(/** @type {string} */ (m[1]))]);
-		});
-	} catch {
-		/* no source: everything in "(bundle)" */
+	for (const [i, line] of (safeRead(bundle) ?? "").split("\n").entries()) {
+		const m = /^\/\/ (\S+\.(?:m?js|ts|cjs|mts))$/.exec(line);
+		if (m) marks.push([i, groupOf(/** @type {string} */ (m[1]))]);
 	}
 	const at = (/** @type {number} */ line) => {
-		let found = "(bundle)";
+		let found = "(esbuild module wrappers)";
 		for (const [l, g] of marks) {
 			if (l > line) break;
 			found = g;
