@@ -1,5 +1,5 @@
 /**
- * Three test tiers (style rule 11): colocated unit tests in Node, integration tests inside workerd
+ * Three test tiers (colocated unit tests, workerd integration tests, end-to-end tests against wrangler dev): colocated unit tests in Node, integration tests inside workerd
  * through the Workers Vitest plugin, and end-to-end tests that drive real MCP clients against
  * `wrangler dev` on loopback.
  */
@@ -31,6 +31,8 @@ const TEST_BINDINGS = {
 	SMCP_LOG_LEVEL: "debug",
 	SMCP_DEV_EMAIL: "dev@smcp.local",
 	SMCP_DEV_PASSWORD: "smcp-dev-password",
+	// Opt-in: `SMCP_TEST_AUDIT_ROWS=1000000` measures audit verify on a million rows (attacks-expensive.test.ts).
+	SMCP_TEST_AUDIT_ROWS: process.env.SMCP_TEST_AUDIT_ROWS ?? "",
 };
 
 /** Structured logs are noise in test output; `SMCP_TEST_LOGS=1` shows them. */

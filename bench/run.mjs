@@ -25,7 +25,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { accountRecords, hashPassword } from "../scripts/create-account.mjs";
+import { accountRecords, hashPassword } from "../shared/accounts/records.mjs";
 import { capacity } from "./lib/capacity.mjs";
 import { bundleReport, firstRequests, startupProfile } from "./lib/coldstart.mjs";
 import { idleSessions, interleavedSteadyCalls, sessionSetups, steadyCalls } from "./lib/load.mjs";
@@ -346,7 +346,7 @@ async function idleCells(servers, tokens) {
 }
 
 /**
- * Creates the graph tenant's account directly in SMCP's DIRECTORY_KV (as scripts/create-account.mjs
+ * Creates the graph tenant's account directly in SMCP's DIRECTORY_KV (as `smcp users create --local`
  * would), then fills its graph through MCP with `create_entities` in batches of 1,000.
  * @param {RunningServer & { mf: import("miniflare").Miniflare }} smcp
  */

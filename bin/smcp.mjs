@@ -14,12 +14,17 @@ import { parseArgs } from "node:util";
 import { verifyChain } from "../shared/audit/chain.mjs";
 import { apps, secrets } from "./lib/apps.mjs";
 import { doctor } from "./lib/doctor.mjs";
+import { createLocalAccount } from "./lib/local-account.mjs";
+import { readStdin } from "./lib/stdin.mjs";
 
 const USAGE = `Usage: smcp <command> [options]   (SMCP_URL, default http://127.0.0.1:8787, or --url)
   tenants list [--cursor C | --all] | create --name N --owner USER | suspend --tenant T | reactivate --tenant T
   tenants add-member --tenant T --user USER [--role owner|member]
   tenants remove-member --tenant T --user USER   (revokes their apps and keys in T)
-  users create --email E --password-stdin | find --email E | reset-password --user USER --password-stdin
+  tenants delete --tenant T [--yes]             deletes a team tenant: all its data, keys and grants (asks first)
+  users create --email E --password-stdin [--local [--persist-to DIR] | --remote] [--env NAME]
+  users find --email E | reset-password --user USER --password-stdin
+  users delete --user USER [--yes]              deletes the account, its personal tenant, memberships, grants, keys (asks first)
   keys list --tenant T | create --tenant T --user USER --name N [--scopes mcp:read,mcp:write] [--days 90] | revoke --tenant T --key ID
   grants list --user USER | revoke --user USER --grant ID
   audit export --tenant T [--out FILE] | verify (--tenant T | --file FILE)
@@ -56,15 +61,11 @@ const OPTIONS = {
 	json: { type: "boolean" },
 	cursor: { type: "string" },
 	all: { type: "boolean" },
+	local: { type: "boolean" },
+	remote: { type: "boolean" },
+	"persist-to": { type: "string" },
+	env: { type: "string" },
 };
-
-async function readStdin() {
-	const chunks = [];
-	for await (const c of process.stdin) chunks.push(c);
-	return Buffer.concat(chunks)
-		.toString("utf8")
-		.replace(/\r?\n$/, "");
-}
 
 /** Calls the admin API; exits with an actionable message on failure. */
 async function api(base, method, path, body) {
@@ -120,6 +121,20 @@ async function exportTrail(base, tenant) {
 	}
 }
 
+/**
+ * Asks before an irreversible command: `--yes` answers for scripts; on a terminal the operator
+ * types the id again; anything else (no terminal, another answer) stops here.
+ */
+async function confirm(args, what, id) {
+	if (args.yes) return;
+	if (!process.stdin.isTTY) fail(`${what} cannot be undone: pass --yes to confirm (no terminal to ask on)`);
+	const { createInterface } = await import("node:readline/promises");
+	const rl = createInterface({ input: process.stdin, output: process.stderr });
+	const answer = (await rl.question(`${what} cannot be undone. Type ${id} to confirm: `)).trim();
+	rl.close();
+	if (answer !== id) fail("not confirmed; nothing was deleted", 1);
+}
+
 const need = (args, ...names) => {
 	for (const n of names) if (!args[n]) fail(`--${n} is required\n${USAGE}`);
 };
@@ -166,11 +181,33 @@ async function main() {
 		case "tenants remove-member":
 			need(args, "tenant", "user");
 			return print(await api(base, "DELETE", `/tenants/${args.tenant}/members/${args.user}`));
+		case "tenants delete":
+			tenantCmd(args.tenant);
+			await confirm(args, `Deleting tenant ${args.tenant} (its memory, audit trail, apps, secrets, keys and grants)`, args.tenant);
+			return print(await api(base, "DELETE", `/tenants/${args.tenant}?confirm=${args.tenant}`));
+		case "users delete":
+			need(args, "user");
+			await confirm(args, `Deleting user ${args.user} (account, personal tenant and its data, memberships, grants, keys)`, args.user);
+			return print(await api(base, "DELETE", `/users/${args.user}?confirm=${args.user}`));
 		case "tenants add-member":
 			need(args, "tenant", "user");
 			return print(await api(base, "POST", `/tenants/${args.tenant}/members`, { userId: args.user, role: args.role ?? "member" }));
 		case "users create":
 			need(args, "email");
+			// Straight to KV through wrangler (no admin API needed; e.g. before `wrangler dev` starts).
+			if (args.local || args.remote || args["persist-to"]) {
+				if (args.local && args.remote) fail("pass either --local or --remote, not both");
+				return createLocalAccount(
+					{
+						email: args.email,
+						remote: !!args.remote,
+						env: args.env,
+						persistTo: args["persist-to"],
+						passwordStdin: !!args["password-stdin"],
+					},
+					fail,
+				);
+			}
 			if (!args["password-stdin"]) fail("pass the password on stdin with --password-stdin (never as an argument)");
 			return print(await api(base, "POST", "/users", { email: args.email, password: await readStdin() }));
 		case "users find":

@@ -5,7 +5,9 @@
  * `shared/` (and npm packages); `shared/` imports neither; `worker/index.ts` alone may re-export
  * the Durable Object classes, because the runtime finds them in the Worker's main module. No
  * import cycle between the project's modules either, type-only imports included: a cycle is
- * where two modules stop being separable.
+ * where two modules stop being separable. And one security rule: only the front Worker's auth
+ * step (`worker/oauth/principal.ts`) and tests may call `brandPrincipal`, the one way to make a
+ * verified principal from a grant; a Durable Object re-validates with `receivePrincipal`.
  *
  * Usage: `node scripts/check-imports.mjs [root]`; exits 1 and prints one line per violation.
  *
@@ -24,6 +26,10 @@ const LAYERS = ["worker", "objects", "shared"];
 const ALLOWED = { worker: ["worker", "shared"], objects: ["objects", "shared"], shared: ["shared"] };
 /** The one place where `worker/` may name `objects/`: the Durable Object class exports. */
 const DO_EXPORTS = "worker/index.ts";
+
+/** The one module (besides tests) that may brand a principal. */
+const BRANDS_PRINCIPALS = "worker/oauth/principal.ts";
+const BRAND = /\bbrandPrincipal\b/;
 
 const SPECIFIER = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(["'])([^"']+)\1/g;
 
@@ -69,7 +75,11 @@ export function checkImports(root) {
 	for (const file of files) {
 		const layer = file.split("/")[0];
 		const edges = [];
-		for (const match of code(fs.readFileSync(path.join(root, file), "utf8")).matchAll(SPECIFIER)) {
+		const text = code(fs.readFileSync(path.join(root, file), "utf8"));
+		if (BRAND.test(text) && file !== BRANDS_PRINCIPALS && file !== "shared/rpc/principal.ts" && !file.endsWith(".test.ts")) {
+			violations.push(`${file}: uses brandPrincipal (only ${BRANDS_PRINCIPALS} brands a principal; objects use receivePrincipal)`);
+		}
+		for (const match of text.matchAll(SPECIFIER)) {
 			const target = resolve(root, file, match[2]);
 			if (target === null) continue;
 			const targetLayer = target.split("/")[0];

@@ -20,6 +20,17 @@ function tree(files: Record<string, string>): string {
 afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
 
 describe("the dependency rule", () => {
+	it("fails when a module other than worker/oauth/principal.ts brands a principal (forged principal inside an object)", () => {
+		const r = checkImports(
+			tree({
+				"objects/o.ts": 'import { brandPrincipal } from "../shared/rpc/principal";\nbrandPrincipal(x);',
+				"worker/oauth/principal.ts": 'import { brandPrincipal } from "../../shared/rpc/principal";',
+				"shared/rpc/principal.ts": "export function brandPrincipal() {}",
+			}),
+		);
+		expect(r.violations).toEqual([expect.stringContaining("objects/o.ts: uses brandPrincipal")]);
+	});
+
 	it("holds for worker → shared and objects → shared", () => {
 		const r = checkImports(
 			tree({

@@ -6,7 +6,6 @@ const SECRET_DETAIL = "SQLITE_CONSTRAINT at /srv/tenant.ts:42 token=eyJhbGciOi";
 describe("toJsonRpcError", () => {
 	const cases: [Failure, number][] = [
 		[{ reason: "unknown_tool", tool: "nope" }, -32602],
-		[{ reason: "invalid_arguments", tool: "create_entities", issues: [SECRET_DETAIL] }, -32602],
 		[{ reason: "insufficient_scope", tool: "delete_entities", needed: "mcp:write" }, -32600],
 		[{ reason: "tool_failed", tool: "read_graph", message: SECRET_DETAIL }, -32603],
 		[{ reason: "internal", where: "TenantObject.callTool", detail: SECRET_DETAIL }, -32603],

@@ -20,14 +20,18 @@ export const RpcCode = {
 	HeaderMismatch: -32020,
 } as const;
 
+/** The 2025-era error text for a tool that runs only as a task, called without `params.task`. */
+export const TASK_REQUIRED_MESSAGE = "This tool runs only as a task: call it with params.task.";
+
 /** Internal failure reasons. Never sent to the client as-is. */
 export type Failure =
 	| { reason: "unknown_tool"; tool: string }
-	| { reason: "invalid_arguments"; tool: string; issues: string[] }
 	| { reason: "insufficient_scope"; tool: string; needed: string }
 	| { reason: "tool_failed"; tool: string; message: string }
 	| { reason: "internal"; where: string; detail: string }
-	/** A call for a registered session the kernel does not know (or no longer): the Worker asks the SessionObject. */
+	/** A tool that runs only as a task, called inline (the lanes answer it in their revision's terms). */
+	| { reason: "task_required"; tool: string }
+	/** A call for a registered session the kernel does not know (or no longer): 404 Session not found. */
 	| { reason: "unknown_session" };
 
 /** Result type used across Durable Object RPC: Workers RPC drops custom error fields. */
@@ -59,8 +63,6 @@ export function toJsonRpcError(f: Failure): { code: number; message: string } {
 	switch (f.reason) {
 		case "unknown_tool":
 			return { code: RpcCode.InvalidParams, message: `Unknown tool: ${f.tool}. Call tools/list for the tools this connection can call.` };
-		case "invalid_arguments":
-			return { code: RpcCode.InvalidParams, message: `Invalid arguments for tool ${f.tool}` };
 		case "insufficient_scope":
 			// Says what is missing and how to get it; the scope name is public (scopes_supported).
 			return {
@@ -73,6 +75,9 @@ export function toJsonRpcError(f: Failure): { code: number; message: string } {
 			return { code: RpcCode.InternalError, message: "Internal error" };
 		case "unknown_session":
 			return { code: RpcCode.SessionNotFound, message: "Session not found" };
+		case "task_required":
+			// The 2025-era answer (the 2026-07-28 lane answers -32021 with data.requiredCapabilities).
+			return { code: RpcCode.MethodNotFound, message: TASK_REQUIRED_MESSAGE };
 		default: {
 			const never: never = f;
 			return never;

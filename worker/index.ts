@@ -23,6 +23,8 @@ import { grantNamedByTokenRequest, guardTokenRequest } from "./oauth/token-guard
 import { malformedBearer } from "./oauth/identifiers";
 import { preAuthLimiter } from "./edge/preauth";
 import { refuseRevokedRefresh } from "./oauth/grant-revocation";
+import { CLIENT_REGISTRATION_TTL_SECONDS, registrationEnv } from "./oauth/client-expiry";
+import { limitCimdFetch } from "./oauth/cimd-limit";
 import { bearerOf, cacheKey, forgetAll, forgetGrant, generation, lookup, remember, ttlMs, type VerifiedAuth } from "./edge/token-cache";
 
 export { SessionObject } from "../objects/session/session-object";
@@ -141,6 +143,7 @@ function oauthProvider(config: Config): OAuthProvider<Env> {
 		scopesSupported: [...SCOPES],
 		accessTokenTTL: 3600,
 		refreshTokenTTL: 30 * 24 * 3600,
+		clientRegistrationTTL: CLIENT_REGISTRATION_TTL_SECONDS,
 		clientIdMetadataDocumentEnabled: true,
 		// RFC 8707 / RFC 9728: the resource is the deployment origin, covering /mcp and /sse.
 		resourceMetadata: { resource: config.origin, resource_name: "SMCP" },
@@ -166,7 +169,7 @@ function oauthProvider(config: Config): OAuthProvider<Env> {
 		tokenExchangeCallback: async ({ grantType, clientId, userId, grantId, props, env }) => {
 			const tenantId = (props as { tenantId?: unknown } | undefined)?.tenantId;
 			if (typeof tenantId !== "string") return;
-			if (grantType === "refresh_token") await refuseRevokedRefresh(env, tenantId, grantId);
+			if (grantType === "refresh_token") await refuseRevokedRefresh(env, { tenantId, userId, clientId }, grantId);
 			const method = grantType === "refresh_token" ? "auth/refresh" : "auth/token";
 			await auditAuthEvent(env, { tenantId, userId, clientId }, method, "allowed", grantType);
 		},
@@ -201,7 +204,8 @@ export default {
 				info = begin(guarded.request, trace);
 				const forward = () => {
 					verifiedAt.set(guarded.request, generation());
-					return oauthProvider(config).fetch(guarded.request, env, ctx);
+					// A client registered and never used expires after a day (worker/oauth/client-expiry.ts).
+					return oauthProvider(config).fetch(guarded.request, url.pathname === "/register" ? registrationEnv(env) : env, ctx);
 				};
 				const named = url.pathname === "/token" ? await grantNamedByTokenRequest(guarded.request) : null;
 				let status: number | undefined;
@@ -210,8 +214,12 @@ export default {
 					const refused = isMcpPath(url.pathname)
 						? malformedBearer(guarded.request, `${config.origin}/.well-known/oauth-protected-resource`)
 						: null;
+					// A client_id metadata URL is fetched at most so often per IP and per host (worker/oauth/cimd-limit.ts).
+					const cimd =
+						url.pathname === "/authorize" || url.pathname === "/token" ? await limitCimdFetch(guarded.request, url.pathname) : null;
 					response =
 						refused ??
+						cimd ??
 						(hit
 							? await fromTokenCache(guarded.request, env, ctx, url, hit)
 							: url.pathname === "/token"

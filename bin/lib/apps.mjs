@@ -14,6 +14,7 @@
  * The repo's TypeScript modules are compiled for Node on the fly with that same esbuild.
  */
 import { fileURLToPath } from "node:url";
+import { readStdin } from "./stdin.mjs";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -51,13 +52,6 @@ async function sharedApps() {
 }
 
 /** Reads stdin to the end (one trailing newline dropped). */
-async function readStdin() {
-	const chunks = [];
-	for await (const c of process.stdin) chunks.push(c);
-	return Buffer.concat(chunks)
-		.toString("utf8")
-		.replace(/\r?\n$/, "");
-}
 
 const isLoopback = (url) => /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/.test(new URL(url).hostname);
 

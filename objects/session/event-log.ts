@@ -19,12 +19,35 @@ export function parseEventId(id: string): { stream: string; seq: number } | null
 
 /** How many events a session keeps for replay; older ones are pruned. */
 export const EVENT_LOG_LIMIT = 1000;
-/** Largest event kept for replay (UTF-16 units; well under SQLite's 2 MB value cap in bytes). */
+/**
+ * Most bytes (UTF-8) of event data a session keeps for replay; the oldest events go first. With
+ * {@link EVENT_LOG_LIMIT} alone a session could keep 1,000 events of {@link MAX_EVENT_CHARS} each
+ * (over 1 GB); a client that floods its own stream now costs at most this much storage.
+ */
+export const EVENT_LOG_MAX_BYTES = 4 * 1024 * 1024;
+/** Largest event kept for replay (UTF-16 units; at most 1.5 MB of UTF-8, under SQLite's 2 MB value cap). */
 export const MAX_EVENT_CHARS = 500_000;
 
-/** Append-only event storage for one session. */
+/** UTF-8 length of a string without encoding it (a lone surrogate counts as U+FFFD, 3 bytes). */
+export function utf8Bytes(s: string): number {
+	let n = 0;
+	for (let i = 0; i < s.length; i++) {
+		const c = s.charCodeAt(i);
+		if (c < 0x80) n += 1;
+		else if (c < 0x800) n += 2;
+		else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+			n += 4;
+			i++;
+		} else n += 3;
+	}
+	return n;
+}
+
+/** Append-only event storage for one session, bounded in events and bytes. */
 export class EventLog {
 	readonly #sql: SqlStorage;
+	/** Bytes of event data stored, read once per object lifetime (the log holds at most 1,000 rows). */
+	#bytes: number | undefined;
 	constructor(sql: SqlStorage) {
 		this.#sql = sql;
 	}
@@ -32,16 +55,55 @@ export class EventLog {
 	/**
 	 * Stores an event and returns its sequence number, or null for an event too large to keep
 	 * (SQLite values are capped at 2 MB in Durable Objects): it is still delivered, just not
-	 * replayable. Pruning runs every 100th sequence number, so it survives evictions.
+	 * replayable. Past {@link EVENT_LOG_MAX_BYTES} bytes the oldest events are deleted in the same
+	 * call; past {@link EVENT_LOG_LIMIT} events at the next 100th sequence number. Both survive
+	 * evictions (the byte total is re-read from storage).
 	 */
 	append(stream: string, data: string): number | null {
 		if (data.length > MAX_EVENT_CHARS) return null;
+		const size = utf8Bytes(data);
+		this.#bytes ??= this.#sql.exec<{ n: number }>("SELECT COALESCE(SUM(length(CAST(data AS BLOB))), 0) AS n FROM events").one().n;
 		const seq = this.#sql.exec<{ seq: number }>("INSERT INTO events (stream, data) VALUES (?, ?) RETURNING seq", stream, data).one().seq;
-		if (seq % 100 === 0) {
-			this.#sql.exec("DELETE FROM events WHERE seq <= ?", seq - EVENT_LOG_LIMIT);
-			this.#sql.exec("DELETE FROM finished_streams WHERE stream NOT IN (SELECT DISTINCT stream FROM events)");
+		this.#bytes += size;
+		// The count is trimmed every 100th event (at most 1,099 kept), the bytes on every append.
+		const countCut = seq % 100 === 0 ? seq - EVENT_LOG_LIMIT : 0;
+		const byteCut = this.#bytes > EVENT_LOG_MAX_BYTES ? this.#byteCut() : 0;
+		const cut = Math.max(countCut, byteCut);
+		if (cut > 0) {
+			const gone = this.#sql
+				.exec<{ n: number; bytes: number }>(
+					"SELECT COUNT(*) AS n, COALESCE(SUM(length(CAST(data AS BLOB))), 0) AS bytes FROM events WHERE seq <= ?",
+					cut,
+				)
+				.one();
+			if (gone.n > 0) {
+				this.#sql.exec("DELETE FROM events WHERE seq <= ?", cut);
+				this.#bytes -= gone.bytes;
+				if (seq % 100 === 0) this.#sql.exec("DELETE FROM finished_streams WHERE stream NOT IN (SELECT DISTINCT stream FROM events)");
+			}
 		}
 		return seq;
+	}
+
+	/** The newest seq whose deletion (with everything before it) brings the log under the byte cap. */
+	#byteCut(): number {
+		const row = this.#sql
+			.exec<{ seq: number }>(
+				`SELECT seq FROM (SELECT seq, SUM(length(CAST(data AS BLOB))) OVER (ORDER BY seq DESC) AS newer FROM events)
+				 WHERE newer > ? ORDER BY seq DESC LIMIT 1`,
+				EVENT_LOG_MAX_BYTES,
+			)
+			.toArray()[0];
+		return row?.seq ?? 0;
+	}
+
+	/** Events and bytes kept (tests and docs). */
+	usage(): { events: number; bytes: number } {
+		return this.#sql
+			.exec<{ events: number; bytes: number }>(
+				"SELECT COUNT(*) AS events, COALESCE(SUM(length(CAST(data AS BLOB))), 0) AS bytes FROM events",
+			)
+			.one();
 	}
 
 	/** Events of `stream` after `seq`, oldest first. */

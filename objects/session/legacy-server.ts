@@ -35,7 +35,8 @@ import {
 	type ReadResourceResult,
 } from "@modelcontextprotocol/sdk/types.js";
 import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/cfworker";
-import { toJsonRpcError, type Failure, type Result } from "../../shared/errors";
+import { parseHostedToolName } from "../../shared/apps/manifest";
+import { TASK_REQUIRED_MESSAGE, toJsonRpcError, type Failure, type Result } from "../../shared/errors";
 import type { Admission, Lane, RequestRecord, ToolCall, ToolOutcome } from "../../shared/rpc/kernel";
 import { admissionError } from "../../shared/mcp/admission";
 import { log } from "../../shared/log";
@@ -56,6 +57,7 @@ import {
 	type KernelRead,
 } from "../../shared/mcp/publish";
 import { canAnswer, wantedAsks } from "../../shared/mcp/asks";
+import { guardHandlers } from "../../shared/mcp/handler-guard";
 import { logPasses, type Catalog, type ToolDefinition } from "../../shared/catalog/registry";
 import { legacyTask, registerLegacyTasks, type TaskKernel } from "./legacy-tasks";
 
@@ -101,23 +103,13 @@ export function createLegacyServer(host: LaneHost): Server {
 		// workerd forbids code generation, so Ajv's compiled validators cannot run here.
 		jsonSchemaValidator: new CfWorkerJsonSchemaValidator(),
 	});
-	// Two error planes (style rule 3): the SDK puts any thrown error's message on the wire. So every
-	// handler below is registered through this wrapper: protocol errors pass, anything else (a
-	// Durable Object RPC failure, a bug) becomes a generic -32603 and its kind goes to the log.
-	const register = server.setRequestHandler.bind(server);
-	server.setRequestHandler = ((schema: unknown, handler: (...args: unknown[]) => unknown) =>
-		register(
-			schema as never,
-			(async (...args: unknown[]) => {
-				try {
-					return await handler(...args);
-				} catch (e) {
-					if (e instanceof McpError) throw e;
-					log("error", "mcp.handler_failed", { trace: host.traceId(), error: e instanceof Error ? e.name : "unknown" });
-					throw new McpError(ErrorCode.InternalError, "Internal error");
-				}
-			}) as never,
-		)) as typeof server.setRequestHandler;
+	// Two error planes: protocol errors pass, anything else is a generic -32603 (shared/mcp/handler-guard.ts).
+	guardHandlers(server, {
+		isProtocolError: (e) => e instanceof McpError,
+		internalError: () => new McpError(ErrorCode.InternalError, "Internal error"),
+		event: "mcp.handler_failed",
+		traceId: host.traceId,
+	});
 	/** The session's minimum log level (spec §utilities/logging); in memory, reset by eviction. */
 	let logLevel: string | undefined;
 	/**
@@ -209,13 +201,34 @@ export function createLegacyServer(host: LaneHost): Server {
 
 	server.setRequestHandler(CallToolRequestSchema, async (req, extra) => {
 		const principal = host.principalOf(extra);
+		// A tenant's own tool runs in the front Worker, which takes a lone call only (worker/apps/lanes.ts):
+		// one that reaches the session came inside a 2025-03-26 batch. Refused on its own, never dropped.
+		if (parseHostedToolName(req.params.name) !== null) {
+			const refused = admissionError(
+				await host.record(principal, {
+					method: "tools/call",
+					tool: req.params.name,
+					lane: host.lane,
+					protocolVersion: host.protocolVersion(),
+					traceId: host.traceId(),
+					sessionId: host.sessionId,
+					decision: "denied",
+					outcome: "batched_hosted_call",
+					durationMs: 0,
+				}),
+			);
+			if (refused) throw new McpError(refused.code, refused.message, refused.data);
+			throw new McpError(
+				ErrorCode.InvalidRequest,
+				`Hosted tool ${req.params.name} cannot run inside a JSON-RPC batch: send this tools/call as a request of its own.`,
+			);
+		}
 		const args = (req.params.arguments ?? {}) as Record<string, unknown>;
 		// 2025-11-25 tasks: `params.task` asks for a task; `execution.taskSupport` says which tools allow it.
 		const taskSupport = catalog.tools.callable(req.params.name)?.task?.support;
 		const taskWanted = req.params.task !== undefined;
 		if (taskWanted && (!tasks || !taskSupport)) throw new McpError(ErrorCode.MethodNotFound, "This tool does not run as a task.");
-		if (!taskWanted && taskSupport === "required")
-			throw new McpError(ErrorCode.MethodNotFound, "This tool runs only as a task: call it with params.task.");
+		if (!taskWanted && taskSupport === "required") throw new McpError(ErrorCode.MethodNotFound, TASK_REQUIRED_MESSAGE);
 		const clientCaps = server.getClientCapabilities();
 		let confirmation: ToolCall["confirmation"];
 		const question = confirmationQuestion(catalog, req.params.name, args);

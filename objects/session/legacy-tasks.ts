@@ -21,6 +21,7 @@ import {
 	McpError,
 } from "@modelcontextprotocol/sdk/types.js";
 import type { TaskView, TenantKernel } from "../../shared/rpc/kernel";
+import { legacyTask } from "../../shared/mcp/legacy-task";
 import type { VerifiedPrincipal } from "../../shared/rpc/principal";
 
 /** The kernel methods this module uses. */
@@ -35,18 +36,7 @@ const WATCH_MS = 600_000;
 
 const TERMINAL = new Set(["completed", "failed", "cancelled"]);
 
-/** The 2025-11-25 `Task`. */
-export function legacyTask(t: TaskView) {
-	return {
-		taskId: t.taskId,
-		status: t.status,
-		...(t.statusMessage ? { statusMessage: t.statusMessage } : {}),
-		createdAt: new Date(t.createdAt).toISOString(),
-		lastUpdatedAt: new Date(t.lastUpdatedAt).toISOString(),
-		ttl: t.ttlMs,
-		pollInterval: t.pollIntervalMs,
-	};
-}
+export { legacyTask };
 
 const unknown = () => new McpError(ErrorCode.InvalidParams, "Unknown task: it does not exist, has expired, or is not yours.");
 

@@ -1,8 +1,8 @@
 /**
  * @module objects/session/schema
  * SessionObject's schema migrations, in order. Never edit an entry that has shipped.
- * Run when a session first needs its event log. `meta` is no longer written: the session's state
- * lives in the object's key-value store (`ctx.storage.kv`).
+ * Run when a session first needs its event log. The session's state lives in the object's
+ * key-value store (`ctx.storage.kv`); migration 2 drops the `meta` table nothing writes any more.
  */
 import type { Migration } from "../migrations";
 
@@ -17,4 +17,5 @@ CREATE INDEX events_stream ON events (stream, seq);
 CREATE TABLE finished_streams (stream TEXT PRIMARY KEY);
 `,
 	},
+	{ id: 2, name: "drop the unused meta table", sql: "DROP TABLE IF EXISTS meta;" },
 ];

@@ -1,50 +1,51 @@
 /**
  * @module objects/session/session-object
- * SessionObject: one per 2025-era MCP session that needs protocol state (or 2024-11-05 SSE
- * connection). It holds that state (stored `initialize`, negotiated version, streams, event log)
- * and is bound at creation to the principal (tenant, user, client). A request from any other
- * principal gets 404, exactly like an unknown session (MCP security best practices §"Session
- * Hijacking").
+ * objects/session/ (entry: this module) owns the SessionObject: streams, the event log, asks to
+ * the client, resumption and the 2024-11-05 SSE transport. It may import shared/,
+ * objects/migrations.ts and npm packages; never worker/.
  *
- * A Streamable HTTP session is opened by the front Worker in the tenant's session registry
- * (objects/tenant/sessions.ts) and its plain requests go there in one hop; this object is created
- * by the first request that needs the SDK server or a stream, and adopts the session from the
- * registry then (same principal check, same 404). A Streamable HTTP session opened here (its
- * `initialize` failed the SDK's schema, so the Worker left it to the SDK server) is registered as
- * held by an object from the start; one whose `initialize` is too large, and every 2024-11-05
- * SSE session, lives here alone.
+ * SessionObject: one per 2025-era MCP session that needs protocol state of its own (or 2024-11-05
+ * SSE connection). It exists only for what needs it: the streams (GET, a POST answered over SSE),
+ * the event log for `Last-Event-ID` resumption, server-to-client requests (elicitation, sampling,
+ * roots) and the 2024-11-05 SSE transport, all through the session's SDK server. It is bound to
+ * the session's owner (tenant, user, client); a request from any other principal gets 404, exactly
+ * like an unknown session (MCP security best practices, "Session Hijacking").
+ *
+ * A Streamable HTTP session is opened, answered plainly and ended by the front Worker in the
+ * tenant's session registry (worker/mcp/one-hop.ts, objects/tenant/sessions.ts); this object is
+ * created by the first request that needs the SDK server or a stream, and adopts the session from
+ * the registry then. A 2024-11-05 SSE session is counted in the tenant by the front Worker and
+ * lives here. A kernel that cannot be reached while adopting is a 503 (retry), never a 404.
  *
  * Eviction: the SDK server lives in memory only. When a request arrives at a fresh instance of an
  * existing session, the stored `initialize` request is replayed into a new server before the
- * request is handled, so the session continues (security-tests §7.49).
+ * request is handled, so the session continues and no change is applied twice.
  *
  * Nothing is written for an id that was never initialised: storage is created only when a session
  * is, so a forged or stale id leaves no object behind. The session's state is one value in the
  * object's key-value store; the SQL schema (the event log) is created only when a request first
- * needs the SDK server and its streams, so a session of plain tool calls never creates it. That
- * migration runs outside `blockConcurrencyWhile` (style rule 10 asks for the constructor): it is
- * synchronous, so no other request can interleave with it, and it runs before the first use.
- *
- * A little over the ~300-line guide: the request dispatch, the direct answers and the lifecycle
- * (create, replay, expire, destroy) of one object belong together.
+ * needs the SDK server and its streams. That migration runs outside `blockConcurrencyWhile`
+ * (which Durable Objects otherwise use for schema changes in the constructor): it is synchronous,
+ * so no other request can interleave with it, and it runs before the first use.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { DurableObject } from "cloudflare:workers";
 import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import { InitializeRequestSchema, LATEST_PROTOCOL_VERSION, type MessageExtraInfo } from "@modelcontextprotocol/sdk/types.js";
-import { errorBody, isRequest, type RpcMessage } from "../../shared/mcp/jsonrpc";
+import { LATEST_PROTOCOL_VERSION, type MessageExtraInfo } from "@modelcontextprotocol/sdk/types.js";
+import type { RpcMessage } from "../../shared/mcp/jsonrpc";
 import { RpcCode } from "../../shared/errors";
 import { configureLog, log } from "../../shared/log";
 import { catalogFor } from "../../shared/catalog/packs";
-import { MAX_REGISTERED_INIT, type Lane, type RegisteredSession, type RequestRecord } from "../../shared/rpc/kernel";
-import { involvesTask, sendsBeforeResult } from "../../shared/mcp/publish";
-import { assertPrincipal, brandPrincipal, type VerifiedPrincipal } from "../../shared/rpc/principal";
+import type { Lane, RegisteredSession, RequestRecord } from "../../shared/rpc/kernel";
+import { issuedPrincipal, receiveOwner, receivePrincipal, type SessionOwner, type VerifiedPrincipal } from "../../shared/rpc/principal";
 import type { SessionAnswer, SessionApi, SessionRequest } from "../../shared/rpc/session";
+import { tenantStub } from "../../shared/rpc/stubs";
+import { isLive, sessionTtlMs, touchDue } from "../../shared/rpc/liveness";
+import { rpcError, sessionNotFound, sessionUnavailable } from "../../shared/mcp/wire";
 import type { Env } from "../../shared/env";
 import { migrate } from "../migrations";
 import { parseEventId, EventLog } from "./event-log";
-import { answerPlainToolCall, initializeResponse, negotiatedVersion, type KernelHost } from "../../shared/mcp/answers";
-import { sessionRefusalAnswer } from "../../shared/mcp/admission";
+import { negotiatedVersion, type KernelHost } from "../../shared/mcp/answers";
 import { SESSION_MIGRATIONS } from "./schema";
 import { SessionTransport } from "./transport";
 import { hostedCatalog, hostedToolList } from "../../shared/mcp/hosted-catalog";
@@ -67,9 +68,8 @@ interface SessionMeta {
 
 /** The key of the session's state in the object's key-value store. */
 const META_KEY = "session";
-const DEFAULT_TTL_SECONDS = 86_400;
-/** lastSeen is written at most this often, to keep idle-touch writes cheap. */
-const TOUCH_EVERY_MS = 60_000;
+/** How soon an expiry alarm that could not reach the kernel runs again. */
+const ALARM_RETRY_MS = 60_000;
 
 /**
  * The SDK v1 server module (objects/session/legacy-server.ts, with the SDK's server and its JSON
@@ -92,7 +92,7 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
 		configureLog(env);
-		this.#meta = ctx.storage.kv.get<SessionMeta>(META_KEY) ?? legacyMeta(ctx.storage);
+		this.#meta = ctx.storage.kv.get<SessionMeta>(META_KEY) ?? null;
 	}
 
 	/** Handles one parsed HTTP exchange for `principal`. */
@@ -107,7 +107,7 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 	async #handle(principalIn: VerifiedPrincipal, req: SessionRequest): Promise<SessionAnswer> {
 		let principal: VerifiedPrincipal;
 		try {
-			principal = assertPrincipal(principalIn);
+			principal = receivePrincipal(principalIn);
 		} catch {
 			log("error", "session.invalid_principal", { trace: req.traceId });
 			return rpcError(500, RpcCode.InternalError, "Internal error");
@@ -116,47 +116,33 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 		// The SDK server's module is loaded on the first request that may need it, not at start-up.
 		if (!legacyServer && req.op !== "delete") legacyServer = await loadLegacyServer();
 		const headers = { "Mcp-Session-Id": req.sessionId };
-		const creates = (req.op === "post" && req.messages.some((m) => "method" in m && m.method === "initialize")) || req.op === "sse-open";
 
-		if (creates) {
+		if (req.op === "sse-open") {
+			// The front Worker counted the session in the tenant (worker/mcp/one-hop.ts openSseSession).
 			if (this.#meta) return rpcError(400, RpcCode.InvalidRequest, "Invalid Request: Server already initialized");
-			const init = req.op === "post" ? (req.messages.find((m) => "method" in m && m.method === "initialize") ?? null) : null;
-			const protocolVersion = req.op === "sse-open" ? "2024-11-05" : negotiatedVersion(init);
-			// The live-session cap is counted in the tenant, where it is consistent per user; the
-			// opening initialize is audited there too, in the same transaction (one kernel request),
-			// and a Streamable HTTP session is registered so its plain calls can go there directly.
-			const record = init ? requestRecord("initialize", "streamable-http", protocolVersion, req.traceId, req.sessionId) : undefined;
-			const initText = init ? JSON.stringify(init) : "";
-			const register = init && initText.length <= MAX_REGISTERED_INIT ? { protocolVersion, init: initText, hasObject: true } : undefined;
-			const cap = await this.#tenant(principal).openSession(principal, req.sessionId, record, register);
-			if (!cap.ok) {
-				log("warn", cap.error.reason === "session_cap" ? "session.cap_reached" : "session.credential_refused", {
-					trace: req.traceId,
-					tenant: principal.tenantId,
-					user: principal.userId,
-				});
-				return sessionRefusalAnswer(cap.error, this.env.SMCP_PUBLIC_ORIGIN ?? "");
-			}
-			this.#create(principal, req, protocolVersion, init);
-		} else if (!this.#meta && req.op === "delete" && req.ended) {
-			// The kernel ended a session it had registered as held here; nothing of it remains here.
-			await this.#destroy(null);
+			this.#create(principal, req.sessionId, req.traceId);
+		} else if (req.op === "delete") {
+			// The kernel has ended (and audited) the session: what this object keeps of it goes.
+			if (this.#meta && !this.#owns(this.#meta, principal)) return sessionNotFound();
+			await this.#destroy(false);
+			log("debug", "session.deleted", { trace: req.traceId, tenant: principal.tenantId, session: req.sessionId.slice(0, 12) });
 			return new Response(null, { status: 200 });
 		} else if (!this.#meta && (req.op === "post" || req.op === "get")) {
 			const ended = this.#ended;
-			// A kernel still on the build before the registry has no `sessionState`: nothing to adopt (404).
-			const registered = await this.#tenant(principal)
-				.sessionState(principal, req.sessionId, "adopt")
-				.catch(() => null);
+			let registered: RegisteredSession | null;
+			try {
+				registered = await tenantStub(this.env, principal).sessionState(principal, req.sessionId, "adopt");
+			} catch (e) {
+				log("error", "session.adopt_failed", { trace: req.traceId, retryable: (e as { retryable?: boolean }).retryable === true });
+				return sessionUnavailable();
+			}
 			// A DELETE that ended the session while the kernel answered wins: nothing is adopted.
 			if (registered?.init !== undefined && !this.#meta && this.#ended === ended)
 				this.#adopt(principal, req.sessionId, { ...registered, init: registered.init });
 		}
 		const meta = this.#meta;
 		// Unknown session, or someone else's: the same 404 (no oracle for valid ids).
-		if (!meta || meta.tenantId !== principal.tenantId || meta.userId !== principal.userId || meta.clientId !== principal.clientId) {
-			return rpcError(404, RpcCode.SessionNotFound, "Session not found");
-		}
+		if (!meta || !this.#owns(meta, principal)) return sessionNotFound();
 		this.#touch(meta);
 		const extra: MessageExtraInfo = {
 			authInfo: { token: "", clientId: principal.clientId, scopes: [...principal.scopes], extra: { principal } },
@@ -170,75 +156,47 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 			}
 			case "sse-post": {
 				const transport = this.#transport;
-				if (meta.kind !== "sse" || !transport?.legacySseOpen) return rpcError(404, RpcCode.SessionNotFound, "Session not found");
+				if (meta.kind !== "sse" || !transport?.legacySseOpen) return sessionNotFound();
 				const init = req.messages.find((m) => "method" in m && m.method === "initialize");
 				if (init) {
 					this.#saveInit(meta, init);
 					await this.#audit(principal, "initialize", req.traceId, req.sessionId);
 				}
-				// A lone plain tool call skips the SDK server here too; its answer goes on the stream.
-				const only = req.messages.length === 1 ? req.messages[0] : undefined;
-				if (
-					!init &&
-					meta.init &&
-					only &&
-					isRequest(only) &&
-					only.method === "tools/call" &&
-					!sendsBeforeResult(catalogFor(this.env), only.params) &&
-					!involvesTask(catalogFor(this.env), only.params)
-				) {
-					void answerPlainToolCall(this.#kernelHost(meta, req.sessionId), principal, only).then((answer) => transport.sendLegacy(answer));
-					return new Response("Accepted", { status: 202 });
-				}
 				transport.postLegacy(req.messages, extra);
 				return new Response("Accepted", { status: 202 });
 			}
 			case "post": {
-				if (meta.kind !== "streamable") return rpcError(404, RpcCode.SessionNotFound, "Session not found");
-				const direct = await this.#answerDirectly(meta, principal, req, headers);
-				if (direct) return direct;
-				// A new session's own initialize is delivered normally; replay is for later requests.
-				const init = req.messages.some((m) => "method" in m && m.method === "initialize");
-				const transport = init ? this.#ensureTransport(req.sessionId) : await this.#ready(req.sessionId, extra);
+				if (meta.kind !== "streamable") return sessionNotFound();
+				const transport = await this.#ready(req.sessionId, extra);
 				// Priming events and stream release need a client that resumes (2025-11-25+).
 				const resumable = meta.protocolVersion >= "2025-11-25";
 				return transport.post(req.messages, { sse: req.sse, batch: req.batch, resumable, headers, extra });
 			}
 			case "get": {
-				if (meta.kind !== "streamable") return rpcError(404, RpcCode.SessionNotFound, "Session not found");
+				if (meta.kind !== "streamable") return sessionNotFound();
 				const resume = req.lastEventId ? parseEventId(req.lastEventId) : null;
 				if (req.lastEventId && !resume) return rpcError(400, RpcCode.InvalidRequest, "Bad Request: invalid Last-Event-ID");
 				const transport = await this.#ready(req.sessionId, extra);
 				this.#watch(principal, req.sessionId, true);
 				return transport.openGet(resume, headers);
 			}
-			case "delete": {
-				if (!req.ended) await this.#audit(principal, "session/delete", req.traceId, req.sessionId);
-				await this.#destroy(req.sessionId);
-				log("debug", "session.deleted", { trace: req.traceId, tenant: principal.tenantId, session: req.sessionId.slice(0, 12) });
-				return new Response(null, { status: 200 });
-			}
 		}
 	}
 
-	/** Whether `principal` holds this live session; sends `message` on its 2024-11-05 stream (a hosted call's answer). */
+	/**
+	 * Whether `principal` holds this live session; with `message`, sends it on the session's
+	 * 2024-11-05 SSE stream (the answer to a hosted tool call the front Worker ran).
+	 */
 	async deliver(principalIn: VerifiedPrincipal, sessionId: string, message: RpcMessage | null): Promise<boolean> {
 		let principal: VerifiedPrincipal;
 		try {
-			principal = assertPrincipal(principalIn);
+			principal = receivePrincipal(principalIn);
 		} catch {
+			log("error", "session.invalid_principal", {});
 			return false;
 		}
 		const meta = this.#meta;
-		if (
-			!meta ||
-			meta.sessionId !== sessionId ||
-			meta.tenantId !== principal.tenantId ||
-			meta.userId !== principal.userId ||
-			meta.clientId !== principal.clientId
-		) {
-			return false;
-		}
+		if (!meta || meta.sessionId !== sessionId || !this.#owns(meta, principal)) return false;
 		if (meta.kind === "sse" && !this.#transport?.legacySseOpen) return false;
 		this.#touch(meta);
 		if (message && meta.kind === "sse") await this.#transport?.sendLegacy(message);
@@ -260,99 +218,67 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 	/**
 	 * The kernel revoked the credential that opened this session ({@link SessionApi.end}): its
 	 * streams (a `GET /mcp` stream, a 2024-11-05 `/sse` stream, open POST streams) end now, and its
-	 * state goes. The kernel has already freed the session's slot.
+	 * state goes. The kernel has already ended the session's row (its cap slot).
 	 */
-	async end(ownerIn: VerifiedPrincipal, sessionId: string): Promise<boolean> {
-		let owner: VerifiedPrincipal;
+	async end(ownerIn: SessionOwner, sessionId: string): Promise<boolean> {
+		let owner: SessionOwner;
 		try {
-			owner = assertPrincipal(ownerIn);
+			owner = receiveOwner(ownerIn);
 		} catch {
+			log("error", "session.invalid_principal", {});
 			return false;
 		}
 		const meta = this.#meta;
-		if (
-			!meta ||
-			meta.sessionId !== sessionId ||
-			meta.tenantId !== owner.tenantId ||
-			meta.userId !== owner.userId ||
-			meta.clientId !== owner.clientId
-		)
-			return false;
-		await this.#destroy(null, false);
+		if (!meta || meta.sessionId !== sessionId || !this.#owns(meta, owner)) return false;
+		await this.#destroy(false);
 		log("info", "session.revoked", { tenant: owner.tenantId, session: sessionId.slice(0, 12) });
 		return true;
 	}
 
-	/** Idle expiry. Safe to run twice: a missing or fresh session is left alone. */
+	/** Idle expiry, by the one liveness rule. Safe to run twice: a missing or fresh session is left alone. */
 	override async alarm(): Promise<void> {
 		const meta = this.#meta;
 		if (!meta) return;
-		const ttl = ttlMs(this.env);
+		const ttl = sessionTtlMs(this.env);
 		let lastSeen = meta.lastSeen;
-		if (Date.now() - lastSeen >= ttl && meta.kind === "streamable") {
+		if (!isLive(lastSeen, Date.now(), ttl) && meta.kind === "streamable") {
 			// Plain requests of the session go to the tenant's registry and do not touch this object.
-			const registered = await this.#tenant(ownerOf(meta))
-				.sessionState(ownerOf(meta), meta.sessionId, "peek")
-				.catch(() => null);
-			lastSeen = Math.max(lastSeen, registered?.lastSeen ?? 0);
+			try {
+				const registered = await tenantStub(this.env, ownerOf(meta)).sessionState(ownerOf(meta), meta.sessionId, "peek");
+				lastSeen = Math.max(lastSeen, registered?.lastSeen ?? 0);
+			} catch {
+				// The kernel could not be reached: the session is not ended on a guess; ask again later.
+				log("warn", "session.expiry_deferred", { session: meta.sessionId.slice(0, 12) });
+				await this.ctx.storage.setAlarm(Date.now() + ALARM_RETRY_MS);
+				return;
+			}
 		}
-		if (Date.now() - lastSeen >= ttl) await this.#destroy(null);
+		if (!isLive(lastSeen, Date.now(), ttl)) await this.#destroy(true);
 		else await this.ctx.storage.setAlarm(lastSeen + ttl);
 	}
 
-	/**
-	 * The requests a session answers without its SDK server, which is then built only when a request
-	 * needs it (by the same `initialize` replay that follows an eviction):
-	 * - the opening `initialize` (validated by the SDK's own schema; its result is what the SDK's
-	 *   server would answer: negotiated version, the catalog's capabilities, server info);
-	 * - `notifications/initialized` while no server exists (the replay delivers it to the server);
-	 * - a lone `tools/call` that sends nothing before its result (`answerPlainToolCall`).
-	 * Anything else returns null and goes through the SDK server.
-	 */
-	async #answerDirectly(
-		meta: SessionMeta,
-		principal: VerifiedPrincipal,
-		req: Extract<SessionRequest, { op: "post" }>,
-		headers: Record<string, string>,
-	): Promise<SessionAnswer | null> {
-		if (req.batch || req.sse) return null;
-		if (req.messages.every((m) => !("id" in m) && "method" in m && m.method === "notifications/initialized")) {
-			return this.#transport ? null : { status: 202, headers, body: null };
-		}
-		const only = req.messages.length === 1 ? req.messages[0] : undefined;
-		if (!only || !isRequest(only) || !meta.init) return null;
-		const json = (body: unknown): SessionAnswer => ({
-			status: 200,
-			headers: { "Content-Type": "application/json", ...headers },
-			body: JSON.stringify(body),
-		});
-		const catalog = catalogFor(this.env);
-		if (only.method === "initialize" && !this.#transport && InitializeRequestSchema.safeParse(only).success) {
-			return json(initializeResponse(catalog, only, this.env.SMCP_PUBLIC_ORIGIN));
-		}
-		if (only.method === "tools/call" && !sendsBeforeResult(catalog, only.params) && !involvesTask(catalog, only.params)) {
-			return json(await answerPlainToolCall(this.#kernelHost(meta, req.sessionId), principal, only));
-		}
-		return null;
+	#owns(meta: SessionMeta, p: VerifiedPrincipal | SessionOwner): boolean {
+		return meta.tenantId === p.tenantId && meta.userId === p.userId && meta.clientId === p.clientId;
 	}
 
-	#create(principal: VerifiedPrincipal, req: SessionRequest, protocolVersion: string, init: RpcMessage | null): void {
+	/** A 2024-11-05 SSE session, opened by its stream. */
+	#create(principal: VerifiedPrincipal, sessionId: string, traceId: string): void {
 		const now = Date.now();
 		this.#meta = {
-			sessionId: req.sessionId,
+			sessionId,
 			tenantId: principal.tenantId,
 			userId: principal.userId,
 			clientId: principal.clientId,
-			kind: req.op === "sse-open" ? "sse" : "streamable",
-			protocolVersion,
-			init,
+			kind: "sse",
+			protocolVersion: "2024-11-05",
+			init: null,
 			createdAt: now,
 			lastSeen: now,
 		};
 		this.#persist();
-		void this.ctx.storage.setAlarm(now + ttlMs(this.env));
+		void this.ctx.storage.setAlarm(now + sessionTtlMs(this.env));
 		log("debug", "session.created", {
-			trace: req.traceId,
+			trace: traceId,
 			tenant: principal.tenantId,
 			user: principal.userId,
 			client_id: principal.clientId,
@@ -375,7 +301,7 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 			lastSeen: now,
 		};
 		this.#persist();
-		void this.ctx.storage.setAlarm(now + ttlMs(this.env));
+		void this.ctx.storage.setAlarm(now + sessionTtlMs(this.env));
 	}
 
 	#saveInit(meta: SessionMeta, init: RpcMessage): void {
@@ -384,16 +310,18 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 		this.#persist();
 	}
 
+	/** The one touch rule (shared/rpc/liveness.ts), here and in the registry's row alike. */
 	#touch(meta: SessionMeta): void {
 		const now = Date.now();
-		if (now - meta.lastSeen < Math.min(TOUCH_EVERY_MS, ttlMs(this.env) / 2)) return;
+		if (!touchDue(meta.lastSeen, now, sessionTtlMs(this.env))) return;
 		meta.lastSeen = now;
 		this.#persist();
-		// The registry's row too, so the session's plain calls keep their one hop (best effort).
+		// The registry's row too, so the session's plain calls keep their one hop. Not awaited: the
+		// next request tries again, and the expiry alarm reads the newer of the two.
 		if (meta.kind === "streamable")
-			void this.#tenant(ownerOf(meta))
+			void tenantStub(this.env, ownerOf(meta))
 				.sessionState(ownerOf(meta), meta.sessionId, "touch")
-				.catch(() => null);
+				.catch((e: unknown) => log("warn", "session.touch_failed", { retryable: (e as { retryable?: boolean }).retryable === true }));
 	}
 
 	#persist(): void {
@@ -410,11 +338,11 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 			...this.#kernelHost(this.#meta, sessionId),
 			catalog: catalogFor(this.env),
 			origin: this.env.SMCP_PUBLIC_ORIGIN,
-			principalOf: (extra) => assertPrincipal(extra.authInfo?.extra?.principal),
-			record: (principal, r) => this.#tenant(principal).record(principal, r),
+			principalOf: (extra) => issuedPrincipal(extra.authInfo?.extra?.principal),
+			record: (principal, r) => tenantStub(this.env, principal).record(principal, r),
 			hostedTools: async (principal) =>
-				hostedToolList(await hostedCatalog(principal.tenantId, () => this.#tenant(principal).hostedTools()), principal.scopes),
-			tasks: (principal) => this.#tenant(principal),
+				hostedToolList(await hostedCatalog(principal.tenantId, () => tenantStub(this.env, principal).hostedTools()), principal.scopes),
+			tasks: (principal) => tenantStub(this.env, principal),
 		});
 		void server.connect(transport);
 		this.#server = server;
@@ -429,7 +357,7 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 			sessionId,
 			protocolVersion: () => this.#meta?.protocolVersion ?? LATEST_PROTOCOL_VERSION,
 			traceId: () => traces.getStore() ?? this.#trace,
-			callTool: (principal, call) => this.#tenant(principal).callTool(principal, call),
+			callTool: (principal, call) => tenantStub(this.env, principal).callTool(principal, call),
 		};
 	}
 
@@ -449,21 +377,16 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 		return transport;
 	}
 
-	/** The tenant kernel of `principal` (named only by the verified tenant id). */
-	#tenant(principal: VerifiedPrincipal) {
-		return this.env.TENANTS.get(this.env.TENANTS.idFromName(principal.tenantId));
-	}
-
 	/** Enters (or leaves) this session in the tenant's list of sessions told of tool list changes (best effort). */
-	#watch(principal: VerifiedPrincipal, sessionId: string, on: boolean): void {
-		void this.#tenant(principal)
-			.watchTools(principal, sessionId, on)
+	#watch(who: VerifiedPrincipal | SessionOwner, sessionId: string, on: boolean): void {
+		void tenantStub(this.env, who)
+			.watchTools(who, sessionId, on)
 			.catch(() => undefined);
 	}
 
 	async #audit(principal: VerifiedPrincipal, method: string, traceId: string, sessionId: string): Promise<void> {
 		const meta = this.#meta;
-		await this.#tenant(principal).record(
+		await tenantStub(this.env, principal).record(
 			principal,
 			requestRecord(
 				method,
@@ -475,15 +398,15 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 		);
 	}
 
-	/** Ends the session; `tellTenant` false when the tenant itself asked (its slot is already free). */
-	async #destroy(sessionId: string | null, tellTenant = true): Promise<void> {
+	/**
+	 * Clears the session. `expired`: the object's own expiry ends the session in the kernel too (its
+	 * cap slot and registry row); after a DELETE or a revocation the kernel has done that already.
+	 */
+	async #destroy(expired: boolean): Promise<void> {
 		this.#ended++;
 		const meta = this.#meta;
-		const id = sessionId ?? meta?.sessionId ?? null;
-		if (meta && id) {
-			if (tellTenant) await this.#tenant(ownerOf(meta)).closeSession(ownerOf(meta), id);
-			if (this.#transport) this.#watch(ownerOf(meta), id, false);
-		}
+		if (meta && expired) await tenantStub(this.env, ownerOf(meta)).closeSession(ownerOf(meta), meta.sessionId);
+		if (meta && this.#transport) this.#watch(ownerOf(meta), meta.sessionId, false);
 		await this.#transport?.close();
 		await this.#server?.close();
 		this.#transport = null;
@@ -494,36 +417,12 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 	}
 }
 
-/**
- * A session stored by an earlier build kept its state in the SQL `meta` table: moved to the
- * key-value store on first load, so an upgrade ends no session and its expiry alarm still finds
- * it. One `sqlite_master` lookup for an object without state (a new session's first request).
- */
-function legacyMeta(storage: DurableObjectStorage): SessionMeta | null {
-	if (storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").toArray().length === 0) return null;
-	const row = storage.sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = 'session'").toArray()[0];
-	if (!row) return null;
-	const meta = JSON.parse(row.v) as SessionMeta;
-	storage.kv.put(META_KEY, meta);
-	storage.sql.exec("DELETE FROM meta WHERE k = 'session'");
-	return meta;
-}
-
-/** The principal a stored session belongs to (for the kernel calls the session makes on its own). */
-function ownerOf(meta: SessionMeta): VerifiedPrincipal {
-	return brandPrincipal({ tenantId: meta.tenantId, userId: meta.userId, clientId: meta.clientId, scopes: [] });
+/** Whom a stored session belongs to (for the kernel calls the object makes on its own). */
+function ownerOf(meta: SessionMeta): SessionOwner {
+	return receiveOwner(meta);
 }
 
 /** The audit record of a session-level request that was allowed. */
 function requestRecord(method: string, lane: Lane, protocolVersion: string, traceId: string, sessionId: string): RequestRecord {
 	return { method, lane, protocolVersion, traceId, sessionId, decision: "allowed", outcome: "ok", durationMs: 0 };
-}
-
-function ttlMs(env: Env): number {
-	const s = Number(env.SMCP_SESSION_TTL_SECONDS ?? DEFAULT_TTL_SECONDS);
-	return (Number.isFinite(s) && s > 0 ? s : DEFAULT_TTL_SECONDS) * 1000;
-}
-
-function rpcError(status: number, code: number, message: string, headers: Record<string, string> = {}): Response {
-	return new Response(errorBody(code, message), { status, headers: { "Content-Type": "application/json", ...headers } });
 }

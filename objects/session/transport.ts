@@ -4,7 +4,7 @@
  * 2025-11-25) and the 2024-11-05 HTTP+SSE transport for one session. We host the transport
  * ourselves rather than use `McpAgent` (deprecated, feature-frozen): every outgoing event goes
  * through the durable {@link EventLog} first, request ids are remapped so that two concurrent
- * requests with the same JSON-RPC id keep their own streams (security-tests §2.15), and after an
+ * requests with the same JSON-RPC id keep their own streams (docs/security.md attack 15), and after an
  * eviction the session is rebuilt by replaying the stored `initialize` (see session-object.ts).
  */
 import type { Transport, TransportSendOptions } from "@modelcontextprotocol/sdk/shared/transport.js";

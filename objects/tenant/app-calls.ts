@@ -13,9 +13,17 @@
  *   within `limits.storageBytes`.
  *   finishAppCall: the audit row with the outcome and the call's outbound requests.
  *
+ * A call of a tool whose manifest says `task: "optional"` or `"required"`, from a client that
+ * asked for a task, is stored as a durable task (objects/tenant/tasks.ts) in the transaction that
+ * authorised it, with its `created->working` row; the Worker answers the client with the task and
+ * runs the code after; `finishAppCall` ends the task (`working->completed|failed`, one row with
+ * the outcome and the outbound requests). A task-required tool called inline is refused
+ * (`task_required`, audited), before any budget is spent.
+ *
  * Tickets live in memory: a kernel evicted mid-call refuses that call's storage operations (the
  * tool sees an error) and still writes its row when the Worker finishes it.
  */
+import { errorOutcome, rateLimitedOutcome } from "./refusals";
 import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/cfworker";
 import { verifyBundleHash } from "../../shared/apps/bundle";
 import { parseHostedToolName, type AppManifest } from "../../shared/apps/manifest";
@@ -23,21 +31,15 @@ import type { SealedSecret } from "../../shared/apps/secrets-crypto";
 import type { StorageAnswer, StorageOp } from "../../shared/apps/runner";
 import { digest, type AuditInput, type AuditStore } from "../../shared/audit/store";
 import { err, ok, type Failure, type Result } from "../../shared/errors";
-import type {
-	AppCallGrant,
-	AppCallReport,
-	AppCallTicket,
-	AppLogLine,
-	HostedCatalog,
-	HostedToolEntry,
-	RefusalOutcome,
-} from "../../shared/rpc/apps";
-import type { ToolCall } from "../../shared/rpc/kernel";
+import type { AppCallReport, AppCallTicket, AppLogLine, HostedCatalog, HostedToolEntry, RefusalOutcome } from "../../shared/rpc/apps";
+import type { AppCallBegun, TaskView, ToolCall } from "../../shared/rpc/kernel";
 import { hasScope, type VerifiedPrincipal } from "../../shared/rpc/principal";
 import { sha256Hex } from "../../shared/sha256";
 import type { BucketState } from "../../shared/rate-limit";
 import { takeCallBudget, type Limits } from "./limits";
 import type { SessionRegistry } from "./sessions";
+import type { TaskStore } from "./tasks";
+import { log } from "../../shared/log";
 
 /** Longest storage key, in characters. */
 export const MAX_STORAGE_KEY = 512;
@@ -55,6 +57,7 @@ export interface KernelParts {
 	buckets: Map<string, BucketState>;
 	audit: AuditStore;
 	sessions: SessionRegistry;
+	tasks: TaskStore;
 	credentialRefusal(p: VerifiedPrincipal, now: number): { reason: string; message: string } | null;
 	atomically<T>(fn: () => T): T;
 }
@@ -85,13 +88,14 @@ export class AppCalls {
 	}
 
 	/** Authorises one hosted call (see the module note). */
-	begin(principal: VerifiedPrincipal, call: ToolCall): Result<AppCallGrant, Failure> {
+	begin(principal: VerifiedPrincipal, call: ToolCall): Result<AppCallBegun, Failure> {
 		const k = this.#k;
 		const started = Date.now();
 		if (call.registered) {
 			const session = call.sessionId ? k.sessions.find(principal, call.sessionId, started, "touch") : null;
-			if (!session) return err({ reason: "unknown_session" });
-			call = { ...call, protocolVersion: session.protocolVersion };
+			// A revoked credential's sessions ended with it: its call goes on to be refused (and audited) as revoked.
+			if (session) call = { ...call, protocolVersion: session.protocolVersion };
+			else if (!k.credentialRefusal(principal, started)) return err({ reason: "unknown_session" });
 		}
 		const name = String(call.name).slice(0, 64);
 		const base: AuditInput = {
@@ -121,7 +125,15 @@ export class AppCalls {
 			this.#write({ ...row, decision: "denied", outcome: `insufficient_scope:${tool.scope}` });
 			return err({ reason: "insufficient_scope", tool: name, needed: tool.scope });
 		}
+		const support = tool.task === "optional" || tool.task === "required" ? tool.task : undefined;
+		const asTask = call.task !== undefined && support !== undefined;
+		if (support === "required" && !asTask) {
+			this.#write({ ...row, decision: "denied", outcome: "task_required" });
+			return err({ reason: "task_required", tool: name });
+		}
 		const manifest = active.version.manifest;
+		const deadline = started + manifest.limits.timeoutMs + TICKET_GRACE_MS;
+		let task: TaskView | undefined;
 		const refusal = k.atomically((): RefusalOutcome | null => {
 			const credential = k.credentialRefusal(principal, started);
 			if (credential) {
@@ -137,7 +149,7 @@ export class AppCalls {
 					outcome: `retry_after:${budget.retryAfterSeconds}s`,
 					durationMs: Date.now() - started,
 				});
-				return rateLimited(budget.retryAfterSeconds);
+				return rateLimitedOutcome(budget.retryAfterSeconds);
 			}
 			const problem = this.#validate(active.version, tool.name, tool.inputSchema, call.arguments ?? {});
 			if (problem) {
@@ -145,16 +157,33 @@ export class AppCalls {
 				k.audit.append({ ...row, decision: "error", outcome: "invalid_arguments", durationMs: Date.now() - started });
 				return errorOutcome(`Invalid arguments for tool ${name}: ${problem}`);
 			}
+			if (asTask) {
+				const full = k.tasks.ceiling(principal);
+				if (full) {
+					k.audit.append({ ...row, decision: "rate_limited", outcome: "task_ceiling", durationMs: Date.now() - started });
+					return errorOutcome(full);
+				}
+				// Authorised and stored with its row in one transaction; the Worker runs it after answering.
+				task = k.tasks.create(principal, { name }, call.arguments ?? {}, call, row, started, { deadline });
+			}
 			return null;
 		});
 		if (refusal) return ok({ kind: "done", outcome: refusal });
 		this.#expire(started);
-		const ticket: AppCallTicket = { id: crypto.randomUUID(), app: parsed.app, tool: tool.name, hash: active.hash, name, started };
+		const ticket: AppCallTicket = {
+			id: crypto.randomUUID(),
+			app: parsed.app,
+			tool: tool.name,
+			hash: active.hash,
+			name,
+			started,
+			...(task ? { taskId: task.taskId } : {}),
+		};
 		this.#tickets.set(ticket.id, {
 			...ticket,
 			user: principal.userId,
 			client: principal.clientId,
-			expires: started + manifest.limits.timeoutMs + TICKET_GRACE_MS,
+			expires: deadline,
 			row,
 			storageBytes: manifest.limits.storageBytes,
 		});
@@ -163,7 +192,7 @@ export class AppCalls {
 			const rows = k.sql.exec<{ name: string; kid: string; iv: string; ct: string }>("SELECT name, kid, iv, ct FROM app_secrets").toArray();
 			for (const r of rows) if (manifest.secrets.includes(r.name)) secrets[r.name] = { kid: r.kid, iv: r.iv, ct: r.ct };
 		}
-		return ok({ kind: "run", ticket, manifest, secrets });
+		return ok({ kind: "run", ticket, manifest, secrets, ...(task ? { task } : {}) });
 	}
 
 	/** The modules of a ticket's version, for a cold isolate; refused when they no longer match their hash. */
@@ -234,10 +263,16 @@ export class AppCalls {
 		}
 	}
 
-	/** Writes a finished call's audit row and ends its ticket. */
+	/** Writes a finished call's audit row (or ends its task, with the transition's row) and ends its ticket. */
 	finish(principal: VerifiedPrincipal, ticket: AppCallTicket, report: AppCallReport): void {
 		const live = this.#tickets.get(ticket.id);
 		this.#tickets.delete(ticket.id);
+		// The task a live ticket names; after an eviction, the one the Worker names (bound to the caller by the store).
+		const taskId = live ? live.taskId : typeof ticket.taskId === "string" ? ticket.taskId : undefined;
+		if (taskId) {
+			this.#finishTask(principal, taskId, report);
+			return;
+		}
 		const row: AuditInput =
 			live && live.user === principal.userId && live.client === principal.clientId
 				? live.row
@@ -255,14 +290,28 @@ export class AppCalls {
 						durationMs: 0,
 						trace: "-",
 					};
-		const egress = (report.egress ?? []).slice(0, 50).map((e) => `${e.method} ${e.host} ${e.status} ${e.bytes}B`);
-		const outcome = `${String(report.outcome).slice(0, 32)}${egress.length ? `; egress: ${egress.join(", ")}` : ""}`;
+		const outcome = reportOutcome(report);
 		this.#write({
 			...row,
 			decision: report.decision === "allowed" ? "allowed" : "error",
 			outcome,
 			durationMs: Date.now() - ticket.started,
 		});
+	}
+
+	#finishTask(principal: VerifiedPrincipal, taskId: string, report: AppCallReport): void {
+		const outcome = reportOutcome(report);
+		const text = report.result?.content?.find((c) => c.type === "text");
+		const ended =
+			report.decision === "allowed"
+				? { result: (report.result ?? { content: [] }) as never, outcome }
+				: {
+						// The run's own refusal text (generic: detail stays in the app's log), never a raw exception.
+						error: { code: -32603, message: String(text && "text" in text ? text.text : "The tool failed.").slice(0, 1000) },
+						outcome,
+					};
+		if (!this.#k.tasks.finishHosted(principal, taskId, ended, Date.now()))
+			log("info", "task.report_lost", { tenant: principal.tenantId, outcome: outcome.slice(0, 32) });
 	}
 
 	/** Appends captured console lines of an app to its bounded log. */
@@ -312,6 +361,7 @@ export class AppCalls {
 					inputSchema: t.inputSchema,
 					...(t.outputSchema ? { outputSchema: t.outputSchema } : {}),
 					...(t.annotations || t.title ? { annotations: { ...(t.title ? { title: t.title } : {}), ...t.annotations } } : {}),
+					...(t.task === "optional" || t.task === "required" ? { execution: { taskSupport: t.task } } : {}),
 					scope: t.scope,
 				});
 			}
@@ -373,23 +423,12 @@ export class AppCalls {
 	}
 }
 
+/** A report's audit outcome: its code and the call's outbound requests (host, method, status, bytes). */
+function reportOutcome(report: AppCallReport): string {
+	const egress = (report.egress ?? []).slice(0, 50).map((e) => `${e.method} ${e.host} ${e.status} ${e.bytes}B`);
+	return `${String(report.outcome).slice(0, 32)}${egress.length ? `; egress: ${egress.join(", ")}` : ""}`;
+}
+
 const utf8 = (s: string) => new TextEncoder().encode(s).length;
 const validKey = (key: unknown): key is string => typeof key === "string" && key.length > 0 && key.length <= MAX_STORAGE_KEY;
 const badKey = (): StorageAnswer => ({ ok: false, error: `storage keys are strings of 1 to ${MAX_STORAGE_KEY} characters` });
-
-function errorOutcome(message: string): RefusalOutcome {
-	return { result: { content: [{ type: "text", text: message }], isError: true }, progress: [] };
-}
-
-function rateLimited(seconds: number): RefusalOutcome {
-	return {
-		result: {
-			content: [
-				{ type: "text", text: `Rate limit reached for this workspace or client. The call was not run; retry in ${seconds} seconds.` },
-			],
-			isError: true,
-			_meta: { "io.smcp/retryAfterSeconds": seconds },
-		},
-		progress: [],
-	};
-}

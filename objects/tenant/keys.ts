@@ -5,7 +5,7 @@
  * kernel re-checks these on every tool call, so revocation and suspension take effect at once.
  */
 import type { ApiKeyInfo } from "../../shared/rpc/kernel";
-import type { VerifiedPrincipal } from "../../shared/rpc/principal";
+import type { SessionOwner, VerifiedPrincipal } from "../../shared/rpc/principal";
 
 type KeyRow = {
 	key_id: string;
@@ -75,7 +75,7 @@ export function readSuspended(sql: SqlStorage): boolean {
  */
 export function credentialRefusal(
 	sql: SqlStorage,
-	p: VerifiedPrincipal,
+	p: VerifiedPrincipal | SessionOwner,
 	now: number,
 	suspended = readSuspended(sql),
 ): { reason: string; message: string } | null {

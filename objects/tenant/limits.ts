@@ -7,6 +7,7 @@
  */
 import { positive, takeAll, type BucketPolicy, type BucketState } from "../../shared/rate-limit";
 import type { LimitsEnv } from "../../shared/env";
+import { sessionTtlMs } from "../../shared/rpc/liveness";
 import type { VerifiedPrincipal } from "../../shared/rpc/principal";
 
 /** Resolved limits. */
@@ -34,7 +35,7 @@ export function resolveLimits(env: LimitsEnv): Limits {
 		},
 		maxSessionsPerUser: Math.max(1, Math.floor(positive(env.SMCP_MAX_SESSIONS_PER_USER, 100))),
 		maxSessionsPerClient: Math.max(1, Math.floor(positive(env.SMCP_MAX_SESSIONS_PER_CLIENT, 20))),
-		sessionTtlMs: positive(env.SMCP_SESSION_TTL_SECONDS, 86_400) * 1000,
+		sessionTtlMs: sessionTtlMs(env),
 		retentionMs: positive(env.SMCP_AUDIT_RETENTION_DAYS, 90) * 86_400_000,
 	};
 }

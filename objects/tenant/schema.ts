@@ -9,7 +9,7 @@ import { MEMORY_SEARCH_V3 } from "../../shared/catalog/packs/memory/search-index
 import type { Migration } from "../migrations";
 import { CONFIRMATIONS_SCHEMA_V1, KEYS_SCHEMA_V1, LIMITS_SCHEMA_V1 } from "./limits";
 import { APPS_SCHEMA_V1 } from "./apps-schema";
-import { SESSIONS_SCHEMA_V1 } from "./sessions";
+import { SESSIONS_SCHEMA_V1, SESSIONS_SCHEMA_V2 } from "./sessions";
 import { TOOL_WATCHERS_SCHEMA_V1 } from "./tool-watchers";
 import { TASKS_SCHEMA_V1 } from "./tasks";
 import { REVOCATIONS_SCHEMA_V1 } from "./revocations";
@@ -36,5 +36,6 @@ export const TENANT_MIGRATIONS: readonly Migration[] = [
 	},
 	// The rows are written by MemoryStore.rebuildSearchIfDue when the tenant starts (tenant-object.ts).
 	{ id: 13, name: "memory search: lower-cased text, case-sensitive trigrams", sql: MEMORY_SEARCH_V3 },
-	{ id: 14, name: "audit trail: indexes trimmed to its queries", sql: AUDIT_INDEXES_V2 },
+	{ id: 14, name: "one session table: the registry and the cap's slots merged", sql: SESSIONS_SCHEMA_V2 },
+	{ id: 15, name: "audit trail: indexes trimmed to its queries", sql: AUDIT_INDEXES_V2 },
 ];

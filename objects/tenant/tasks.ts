@@ -21,6 +21,11 @@
  * - **Ceilings**: unfinished tasks per tenant and per user (`SMCP_MAX_LIVE_TASKS`,
  *   `SMCP_MAX_LIVE_TASKS_PER_USER`).
  *
+ * - **Hosted tools** (tenant apps) run as tasks too, but never here: the front Worker starts their
+ *   isolate (docs/apps.md "Hosted tools as tasks"). The kernel stores the task, the Worker runs it
+ *   and reports through {@link TaskStore.finishHosted}; the alarm looks again at the task's
+ *   deadline and fails one whose run never reported.
+ *
  * Arguments and results are stored in parts (`task_blobs`), so a large import file or export stays
  * under the storage's per-value limit.
  */
@@ -28,8 +33,9 @@ import { AccessDenied, ToolError } from "../../shared/errors";
 import type { AuditInput } from "../../shared/audit/store";
 import { digest } from "../../shared/audit/store";
 import type { TaskPage, TaskStatus, TaskView, ToolCall, ToolOutcome } from "../../shared/rpc/kernel";
-import { brandPrincipal, type VerifiedPrincipal } from "../../shared/rpc/principal";
+import { receivePrincipal, type VerifiedPrincipal } from "../../shared/rpc/principal";
 import { isAnswer } from "../../shared/mcp/asks";
+import { parseHostedToolName } from "../../shared/apps/manifest";
 import { toolContent, type Catalog, type ClientAsk, type TaskStep, type ToolDefinition } from "../../shared/catalog/registry";
 import { positive } from "../../shared/rate-limit";
 import type { LimitsEnv } from "../../shared/env";
@@ -161,11 +167,12 @@ export class TaskStore {
 	 */
 	create(
 		p: VerifiedPrincipal,
-		tool: ToolDefinition,
+		tool: Pick<ToolDefinition, "name">,
 		args: Record<string, unknown>,
 		call: ToolCall,
 		row: AuditInput,
 		now: number,
+		hosted?: { deadline: number },
 	): TaskView {
 		const id = newTaskId();
 		const wanted = call.task?.ttlMs;
@@ -187,7 +194,8 @@ export class TaskStore {
 			now,
 			ttl,
 			now + ttl,
-			now,
+			// A hosted task runs in the front Worker: the alarm only looks again at its deadline (see `#lost`).
+			hosted ? hosted.deadline : now,
 			call.lane,
 			call.protocolVersion,
 			call.traceId,
@@ -196,7 +204,8 @@ export class TaskStore {
 			row.args ?? null,
 			answers,
 		);
-		this.#putBlob(id, "args", JSON.stringify(args));
+		// A hosted task's arguments stay with the Worker that runs it; the kernel keeps their digest.
+		if (!hosted) this.#putBlob(id, "args", JSON.stringify(args));
 		this.#host.append({ ...row, method: "tasks/transition", decision: "allowed", outcome: `created->working task=${short(id)}` });
 		return this.#view(this.#row(id)!, now);
 	}
@@ -274,6 +283,25 @@ export class TaskStore {
 		return { tasks: page, ...(rows.length > PAGE && last ? { nextCursor: `${last.created_at}~${last.task_id}` } : {}) };
 	}
 
+	/**
+	 * Ends a hosted task with what its run reported (one transition and its audit row, in one
+	 * transaction). False when the task is not the caller's, not hosted, or no longer `working`:
+	 * cancelled meanwhile, or already failed as lost by the alarm. Then the report loses cleanly.
+	 */
+	finishHosted(
+		p: VerifiedPrincipal,
+		id: string,
+		o: { result?: ToolOutcome["result"]; error?: { code: number; message: string }; outcome: string },
+		now: number,
+	): boolean {
+		return this.#host.transactionSync(() => {
+			const r = this.#mine(p, id, now);
+			if (r?.status !== "working" || !parseHostedToolName(r.tool)) return false;
+			this.#transition(r, o.error ? "failed" : "completed", now, o);
+			return true;
+		});
+	}
+
 	/** When the alarm must next run a step, or null when no task is waiting to run. */
 	nextRunAt(): number | null {
 		return this.#host.sql.exec<{ at: number | null }>("SELECT MIN(run_at) AS at FROM tasks WHERE run_at IS NOT NULL").one().at;
@@ -320,12 +348,17 @@ export class TaskStore {
 		const r = this.#row(id);
 		// Cancelled, answered by another path, or pruned in between: nothing to do (at-least-once alarms).
 		if (r?.status !== "working" || r.run_at === null) return;
+		if (parseHostedToolName(r.tool)) {
+			this.#lost(r, now);
+			return;
+		}
 		const tool = this.#host.catalog().tools.get(r.tool);
 		if (!tool?.task) {
 			this.#transition(r, "failed", now, { error: { code: -32603, message: `Tool ${r.tool} is no longer served here.` } });
 			return;
 		}
-		const principal = brandPrincipal(JSON.parse(r.principal));
+		// The caller who started the task, as the kernel stored it: re-validated like an RPC handoff.
+		const principal = receivePrincipal(JSON.parse(r.principal));
 		const refusal = this.#host.refusal(principal, now);
 		if (refusal) {
 			this.#transition(r, "failed", now, { error: { code: -32600, message: refusal.message }, outcome: refusal.reason });
@@ -383,6 +416,23 @@ export class TaskStore {
 				id,
 			);
 		}
+	}
+
+	/**
+	 * A hosted task whose run never reported by its deadline (the app's timeout plus a grace): the
+	 * Worker that ran it was stopped (a deploy, a crash, the end of its `waitUntil` time). It fails,
+	 * and is not run again: the code may have acted already (egress, storage), so a second run is
+	 * the client's decision.
+	 */
+	#lost(r: TaskRow, now: number): void {
+		this.#transition(r, "failed", now, {
+			error: {
+				code: -32603,
+				message:
+					"The tool's run stopped before it reported a result (the server restarted or ran out of time). It may have done part of its work: check, then call the tool again if that is safe.",
+			},
+			outcome: "run_lost",
+		});
 	}
 
 	/** Moves a task to `to` and appends the transition's audit row, in the caller's transaction. */

@@ -1,5 +1,10 @@
 /**
  * @module objects/tenant/tenant-object
+ * objects/tenant/ (entry: this module) owns the TenantObject: the call pipeline, the session
+ * registry and cap, limits and budgets, keys and revocations, durable tasks, hosted-call
+ * authorisation and the schema. It may import shared/, objects/migrations.ts and npm
+ * packages; never worker/.
+ *
  * TenantObject: the kernel. One per tenant, named only by the verified principal's tenant id.
  * Every tool call from every lane runs here:
  *   authorise (scope) → rate-limit (token buckets) → validate (zod) → run the handler against the
@@ -9,18 +14,23 @@
  * `allowed` row for a change that did not happen. A handler that throws
  * rolls back, and an `error` row is written instead.
  *
- * Longer than the ~300-line guide because it is the kernel's whole RPC surface in one place (style
- * rule 2); the logic it orchestrates lives in limits.ts, keys.ts, shared/audit and the tool packs.
+ * Longer than the ~300-line guide because it is the kernel's whole RPC surface in one place; the
+ * logic it orchestrates lives in limits.ts, keys.ts, sessions.ts, session-cap.ts, revocations.ts,
+ * budget.ts, tasks.ts, app-calls.ts, shared/audit and the tool packs.
  */
+import { errorOutcome, rateLimitedOutcome } from "./refusals";
 import { DurableObject } from "cloudflare:workers";
 import { AuditStore, digest, type AuditInput, type AuditRow, type Decision } from "../../shared/audit/store";
 import type { ChainVerdict } from "../../shared/audit/chain.mjs";
+import { sha256Hex } from "../../shared/sha256";
+import { AUDIT_VERIFY_CHUNK, verifyChunk, type ChunkVerdict, type VerifyCursor } from "../../shared/audit/verify-chunks";
 import { AccessDenied, err, ok, ToolError, type Failure, type Result } from "../../shared/errors";
 import { HandleStore } from "../../shared/mcp/handles";
 import { MemoryStore } from "../../shared/catalog/packs/memory/store";
 import type {
 	Admission,
 	ApiKeyInfo,
+	AppCallBegun,
 	AuthEvent,
 	AuthSubject,
 	LogReport,
@@ -35,17 +45,16 @@ import type {
 	ToolCall,
 	ToolOutcome,
 	Refusal,
-	SessionRefusal,
 } from "../../shared/rpc/kernel";
 import { configureLog, log, logEnabled } from "../../shared/log";
 import { catalogFor } from "../../shared/catalog/packs";
-import { assertPrincipal, brandPrincipal, hasScope, type VerifiedPrincipal } from "../../shared/rpc/principal";
+import { hasScope, receiveOwner, receivePrincipal, type SessionOwner, type VerifiedPrincipal } from "../../shared/rpc/principal";
 import { toolContent, type ToolDefinition } from "../../shared/catalog/registry";
 import { isLoopbackHost } from "../../shared/config";
 import type { Env } from "../../shared/env";
 import { migrate } from "../migrations";
 import { resolveLimits, takeCallBudget, type Limits } from "./limits";
-import { closeCappedSession, openCappedSession, takeSessionsOf } from "./session-cap";
+import { sessionCapRefusal } from "./session-cap";
 import { RevokedGrants } from "./revocations";
 import { aggregatedOutcome, pruneRefusalWindows, refusalRowDue } from "./budget";
 import { clearSignIn, failureRowDue, gateSignIn, pruneSignIns } from "./sign-in-throttle";
@@ -54,8 +63,10 @@ import { TENANT_MIGRATIONS } from "./schema";
 import { SessionRegistry } from "./sessions";
 import { resolveTaskLimits, TaskStore } from "./tasks";
 import type { BucketState } from "../../shared/rate-limit";
+import { sessionStub } from "../../shared/rpc/stubs";
+import type { SessionRefusal } from "../../shared/mcp/wire";
 import type { StorageAnswer, StorageOp } from "../../shared/apps/runner";
-import type { AppCallGrant, AppCallReport, AppCallTicket, AppLogLine, HostedCatalog } from "../../shared/rpc/apps";
+import type { AppCallReport, AppCallTicket, AppLogLine, HostedCatalog } from "../../shared/rpc/apps";
 import { AppCalls } from "./app-calls";
 import { announceToolsChanged, pruneWatchers, watch } from "./tool-watchers";
 import { verifyBundleHash } from "../../shared/apps/bundle";
@@ -84,6 +95,9 @@ import {
 	type AuditNote,
 } from "./apps";
 
+/** What a grant id looks like (the provider's; the same rule as a principal's `grantId`). */
+const GRANT_ID = /^[A-Za-z0-9_.:@-]{1,200}$/;
+
 /** How often the retention alarm runs. */
 const PRUNE_EVERY_MS = 6 * 3600_000;
 
@@ -102,7 +116,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 	#alarmSet = false;
 	#suspended: boolean | undefined;
 	/** Hosted tool calls: authorise, storage, audit (objects/tenant/app-calls.ts). */
-	readonly #apps: AppCalls;
+	#apps: AppCalls;
 
 	/**
 	 * `SMCP_BENCH_NO_AUDIT=true` on a loopback deployment (`SMCP_PUBLIC_ORIGIN` on 127.0.0.1 or
@@ -123,15 +137,6 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		this.#limits = resolveLimits(env);
 		this.#audit = new AuditStore(ctx.storage.sql);
 		this.#sessions = new SessionRegistry(ctx.storage.sql, this.#limits.sessionTtlMs);
-		this.#apps = new AppCalls({
-			sql: ctx.storage.sql,
-			limits: this.#limits,
-			buckets: this.#buckets,
-			audit: this.#audit,
-			sessions: this.#sessions,
-			credentialRefusal: (p, now) => this.#credentialRefusal(p, now),
-			atomically: (fn) => this.#atomically(fn),
-		});
 		this.#tasks = new TaskStore(
 			{
 				sql: ctx.storage.sql,
@@ -142,6 +147,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 			},
 			resolveTaskLimits(env),
 		);
+		this.#apps = this.#newAppCalls();
 		this.#revoked = new RevokedGrants(ctx.storage.sql);
 		// Rules of Durable Objects: schema changes run once, before any request is delivered.
 		ctx.blockConcurrencyWhile(async () => {
@@ -159,8 +165,9 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		if (call.registered) {
 			// Straight from the front Worker: only for a live session of this caller (sessions.ts).
 			const session = call.sessionId ? this.#sessions.find(principal, call.sessionId, started, "touch") : null;
-			if (!session) return err({ reason: "unknown_session" });
-			call = { ...call, protocolVersion: session.protocolVersion };
+			// A revoked credential's sessions ended with it: its call goes on to be refused (and audited) as revoked.
+			if (session) call = { ...call, protocolVersion: session.protocolVersion };
+			else if (!this.#credentialRefusal(principal, started)) return err({ reason: "unknown_session" });
 		}
 		const base = this.#row(principal, call, started);
 		// Only the packs this deployment enables (SMCP_CONFORMANCE …): others are unknown here too.
@@ -203,7 +210,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 			const budget = takeCallBudget(this.ctx.storage.sql, this.#limits, principal, tool.rateClass, started, this.#buckets);
 			if (!budget.allowed) {
 				decision = "rate_limited";
-				outcome = rateLimited(budget.retryAfterSeconds);
+				outcome = rateLimitedOutcome(budget.retryAfterSeconds);
 				this.#refusalRow(principal, {
 					...row,
 					decision,
@@ -319,18 +326,16 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 
 	/** Records a revoked grant, frees its session slots and closes its sessions (see {@link TenantKernel.revokeGrant}). */
 	async revokeGrant(actor: AuthSubject, grant: GrantRef): Promise<{ closedSessions: number }> {
-		let owner: VerifiedPrincipal;
-		try {
-			const tenantId = this.ctx.id.name ?? actor.tenantId;
-			owner = brandPrincipal({ tenantId, userId: grant.userId, clientId: grant.clientId, scopes: [], grantId: grant.grantId });
-		} catch {
-			return { closedSessions: 0 };
-		}
+		// Whose sessions end: the grant's user and client in this tenant, re-validated after the RPC hop.
+		const owner = this.#mine(
+			checkedOwner({ tenantId: this.ctx.id.name ?? actor?.tenantId, userId: grant?.userId, clientId: grant?.clientId }),
+		);
+		if (!owner || typeof grant.grantId !== "string" || !GRANT_ID.test(grant.grantId)) return { closedSessions: 0 };
 		const sessions = this.#atomically(() => {
 			const now = Date.now();
 			if (this.#revoked.add(grant, now))
 				this.#audit.append(this.#authRow(actor, "auth/revoke", "allowed", `grant of client ${grant.clientId.slice(0, 64)}`));
-			return takeSessionsOf(this.ctx.storage.sql, { userId: grant.userId, clientId: grant.clientId, grantId: grant.grantId });
+			return this.#sessions.takeSessionsOf({ userId: grant.userId, clientId: grant.clientId, grantId: grant.grantId });
 		});
 		this.#ensureAlarm();
 		return { closedSessions: await this.#endSessions(owner, sessions) };
@@ -371,9 +376,9 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 
 	/** Audits an authorization-server event of one of this tenant's accounts. */
 	async recordAuthEvent(subject: AuthSubject, e: AuthEvent): Promise<void> {
-		let p: VerifiedPrincipal;
+		let p: SessionOwner;
 		try {
-			p = brandPrincipal({ ...subject, scopes: [] });
+			p = receiveOwner(subject);
 		} catch {
 			return;
 		}
@@ -401,49 +406,48 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		register?: SessionRegistration,
 	): Promise<Result<true, SessionRefusal>> {
 		const principal = this.#mine(checked(principalIn));
-		if (!principal) return err({ reason: "session_cap", retryAfterSeconds: 60 });
-		// A suspended tenant or a revoked key opens no session, whatever KV still says.
+		if (!principal) return err({ reason: "internal" });
+		// A suspended tenant, a revoked grant or key opens no session, whatever KV still says: 401 on the wire.
 		if (this.#credentialRefusal(principal, Date.now())) return err({ reason: "credential_inactive" });
-		const r = this.#atomically(() => {
+		const full = this.#atomically(() => {
 			const now = Date.now();
-			const opened = openCappedSession(this.ctx.storage.sql, this.#limits, principal, sessionId, now);
-			// Stale registry rows are refused on sight and pruned by the retention alarm.
-			if (opened.ok && register) this.#sessions.register(principal, sessionId, register, now);
-			if (opened.ok && record) this.#audit.append(this.#requestRow(principal, record));
-			return opened;
+			const full = sessionCapRefusal(this.ctx.storage.sql, this.#limits, principal, now);
+			if (full) return full;
+			// One row per session, either kind (sessions.ts); stale rows are refused on sight and pruned by the retention alarm.
+			this.#sessions.open(principal, sessionId, register ?? null, now);
+			if (record) this.#audit.append(this.#requestRow(principal, record));
+			return null;
 		});
-		if (record) this.#ensureAlarm();
-		return r.ok ? ok(true) : err({ reason: "session_cap", retryAfterSeconds: r.retryAfterSeconds });
+		this.#ensureAlarm();
+		return full ? err({ reason: "session_cap", retryAfterSeconds: full.retryAfterSeconds }) : ok(true);
 	}
 
 	/** A live registered session of the caller, or null (see {@link TenantKernel.sessionState}). */
 	async sessionState(
-		principalIn: VerifiedPrincipal,
+		whoIn: VerifiedPrincipal | SessionOwner,
 		sessionId: string,
 		use: "touch" | "adopt" | "peek",
 	): Promise<RegisteredSession | null> {
-		const principal = this.#mine(checked(principalIn));
+		const principal = this.#mine(checkedOwner(whoIn));
 		if (!principal) return null;
 		// A revoked grant or key, or a suspended tenant, has no live session (kernel entry check).
 		if (this.#credentialRefusal(principal, Date.now())) return null;
 		return this.#sessions.find(principal, sessionId, Date.now(), use);
 	}
 
-	/** Ends an MCP session: its cap slot and its registry row; audits `record` for a registered, live one. */
+	/** Ends an MCP session: its row (and so its cap slot); audits `record` for a live Streamable HTTP one. */
 	async closeSession(
-		principalIn: VerifiedPrincipal,
+		whoIn: VerifiedPrincipal | SessionOwner,
 		sessionId: string,
 		record?: RequestRecord,
 	): Promise<{ found: boolean; hasObject: boolean }> {
-		const principal = this.#mine(checked(principalIn));
+		const principal = this.#mine(checkedOwner(whoIn));
 		if (!principal) return { found: false, hasObject: false };
 		const ended = this.#atomically(() => {
-			// A registered session of someone else (another client of the same user included) frees nothing.
-			const foreign = !record && this.#sessions.heldByOther(principal, sessionId);
-			const session = this.#sessions.end(principal, sessionId, Date.now());
-			// The cap slot is the user's own. A DELETE (with `record`) frees it only with the session; a
-			// SessionObject ending the session it held (no `record`) also when the registry never had it.
-			if (session || (!record && !foreign)) closeCappedSession(this.ctx.storage.sql, principal.userId, sessionId);
+			// A session of someone else (another client of the same user included) ends nothing. A DELETE
+			// (with `record`) ends a Streamable HTTP session; a SessionObject ending the session it held
+			// (no `record`) ends it whatever its kind (a 2024-11-05 SSE session too).
+			const session = this.#sessions.end(principal, sessionId, Date.now(), record ? "delete" : "expiry");
 			if (session && record) this.#audit.append(this.#requestRow(principal, { ...record, protocolVersion: session.protocolVersion }));
 			return { found: session !== null, hasObject: session?.hasObject ?? false };
 		});
@@ -456,9 +460,24 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		return { anchor: this.#audit.anchor(), rows: this.#audit.page(Math.max(0, afterSeq), Math.min(Math.max(1, limit), 1000)) };
 	}
 
-	/** Verifies the stored chain end to end. */
+	/**
+	 * Verifies the next chunk of the chain (at most {@link AUDIT_VERIFY_CHUNK} rows) after `from`,
+	 * or from the anchor: the operator's route calls again with `next` until it is null, so no
+	 * turn of this object is longer than one chunk (shared/audit/verify-chunks.ts).
+	 */
+	async verifyAuditChunk(from: VerifyCursor | null): Promise<ChunkVerdict> {
+		return verifyChunk(this.#audit, sha256Hex, from);
+	}
+
+	/** Verifies the stored chain end to end, one chunk per turn: other requests run between chunks. */
 	async verifyAudit(): Promise<ChainVerdict> {
-		return this.#audit.verify();
+		let v = verifyChunk(this.#audit, sha256Hex, null);
+		while (v.next) {
+			await new Promise((resolve) => setTimeout(resolve, 0));
+			v = verifyChunk(this.#audit, sha256Hex, v.next);
+		}
+		const { next: _done, ...verdict } = v;
+		return verdict;
 	}
 
 	/**
@@ -531,13 +550,13 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		const { done, sessions } = this.#atomically(() => {
 			const done = markRevoked(this.ctx.storage.sql, keyId, Date.now());
 			if (done) this.#audit.append(this.#authRow(actor, "auth/api_key_revoked", "allowed", `key_${keyId}`));
-			// The key's session slots are freed at once and its streams closed (session-cap.ts).
-			return { done, sessions: done && owner ? takeSessionsOf(this.ctx.storage.sql, { userId: owner, clientId: `key_${keyId}` }) : [] };
+			// The key's sessions end at once, freeing their slots, and their streams close (sessions.ts).
+			return { done, sessions: done && owner ? this.#sessions.takeSessionsOf({ userId: owner, clientId: `key_${keyId}` }) : [] };
 		});
 		if (sessions.length && owner) {
 			const tenantId = this.ctx.id.name ?? actor.tenantId;
 			try {
-				await this.#endSessions(brandPrincipal({ tenantId, userId: owner, clientId: `key_${keyId}`, scopes: [] }), sessions);
+				await this.#endSessions(receiveOwner({ tenantId, userId: owner, clientId: `key_${keyId}` }), sessions);
 			} catch {
 				// An owner id that is not a principal id cannot own sessions; nothing to close.
 			}
@@ -561,10 +580,12 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 	}
 
 	/** Authorises a hosted tool call (objects/tenant/app-calls.ts). */
-	async beginAppCall(principalIn: VerifiedPrincipal, call: ToolCall): Promise<Result<AppCallGrant, Failure>> {
+	async beginAppCall(principalIn: VerifiedPrincipal, call: ToolCall): Promise<Result<AppCallBegun, Failure>> {
 		const principal = this.#mine(checked(principalIn));
 		if (!principal) return err({ reason: "internal", where: "kernel", detail: "invalid principal" });
 		const r = this.#apps.begin(principal, call);
+		// A hosted task: the alarm looks again at its deadline, in case its run never reports.
+		if (r.ok && r.value.kind === "run" && r.value.task) await this.#armTasks();
 		this.#ensureAlarm();
 		return r;
 	}
@@ -606,8 +627,8 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 	}
 
 	/** Enters or leaves a session that is told when the tool list changes. */
-	async watchTools(principalIn: VerifiedPrincipal, sessionId: string, on: boolean): Promise<void> {
-		const principal = this.#mine(checked(principalIn));
+	async watchTools(whoIn: VerifiedPrincipal | SessionOwner, sessionId: string, on: boolean): Promise<void> {
+		const principal = this.#mine(checkedOwner(whoIn));
 		if (!principal) return;
 		watch(this.ctx.storage.sql, principal.userId, String(sessionId).slice(0, 200), on, Date.now());
 	}
@@ -726,12 +747,8 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 
 	/** Refuses an app-management actor of another tenant, or an API key that is revoked, expired or of a suspended tenant. */
 	#appActorRefusal(actor: AuthSubject): AppRefusal | null {
-		let p: VerifiedPrincipal | null;
-		try {
-			p = this.#mine(brandPrincipal({ ...actor, scopes: [] }));
-		} catch {
-			p = null;
-		}
+		// The actor as a scope-less owner: app management is authorised by the caller's route, not by scopes here.
+		const p = this.#mine(checkedOwner(actor));
 		if (!p) return { reason: "not_allowed", message: "not allowed in this workspace" };
 		if (!p.clientId.startsWith("key_")) return null;
 		const refusal = this.#credentialRefusal(p, Date.now());
@@ -739,6 +756,60 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 	}
 
 	/** The audit writer handed to objects/tenant/apps.ts (inside the caller's transaction). */
+	/**
+	 * Operator: deletes the tenant's data (see {@link TenantKernel.destroy}). Every live session is
+	 * ended first (its SessionObject forgets its state), then `deleteAll()` removes every table,
+	 * row and alarm. The object then re-creates its empty schema with only the suspension flag set,
+	 * so a credential another isolate still trusts for a few seconds finds an empty, refusing
+	 * tenant instead of starting a new one. The event is not audited here: the trail is gone with
+	 * the rest (the front Worker logs it and audits it where the actor still has a trail).
+	 */
+	async destroy(actor: AuthSubject): Promise<{ sessionsEnded: number }> {
+		const tenantId = this.ctx.id.name ?? actor.tenantId;
+		this.#suspended = true;
+		const live = this.ctx.storage.transactionSync(() => {
+			setSuspendedFlag(this.ctx.storage.sql, true);
+			return this.#sessions.takeAll();
+		});
+		let sessionsEnded = 0;
+		for (const s of live) {
+			try {
+				const owner = receiveOwner({ tenantId, userId: s.user_id, clientId: s.client_id });
+				sessionsEnded += await this.#endSessions(owner, [s.session_id]);
+			} catch {
+				// A row without a principal-shaped owner has no SessionObject to end.
+			}
+		}
+		await this.ctx.storage.deleteAlarm();
+		await this.ctx.storage.deleteAll();
+		this.#buckets.clear();
+		this.#sessions.forget();
+		this.#revoked.forget();
+		this.#apps = this.#newAppCalls();
+		this.#alarmSet = false;
+		migrate(this.ctx.storage, TENANT_MIGRATIONS);
+		this.ctx.storage.transactionSync(() => {
+			new MemoryStore(this.ctx.storage.sql).rebuildSearchIfDue();
+			setSuspendedFlag(this.ctx.storage.sql, true);
+		});
+		this.#suspended = true;
+		log("warn", "kernel.destroyed", { tenant: tenantId, actor: actor.userId, sessions: live.length });
+		return { sessionsEnded };
+	}
+
+	#newAppCalls(): AppCalls {
+		return new AppCalls({
+			sql: this.ctx.storage.sql,
+			limits: this.#limits,
+			buckets: this.#buckets,
+			audit: this.#audit,
+			sessions: this.#sessions,
+			tasks: this.#tasks,
+			credentialRefusal: (p, now) => this.#credentialRefusal(p, now),
+			atomically: (fn) => this.#atomically(fn),
+		});
+	}
+
 	#appNote(actor: AuthSubject): AuditNote {
 		return (method, outcome) => this.#audit.append(this.#authRow(actor, method, "allowed", outcome));
 	}
@@ -746,7 +817,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 	/** Audits a refused app-management call (reason and app only) and returns the refusal. */
 	#appRefused(actor: AuthSubject, method: string, app: string, refusal: AppRefusal): Result<never, AppRefusal> {
 		try {
-			const who = brandPrincipal({ ...actor, scopes: [] });
+			const who = receiveOwner(actor);
 			if (this.#mine(who)) this.#write(this.#authRow(actor, method, "denied", `${refusal.reason}: ${String(app).slice(0, 32)}`));
 		} catch {
 			// A malformed actor is refused without a row: there is nobody to attribute it to.
@@ -763,7 +834,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 	 * The principal, when it belongs to this tenant. Objects are named by tenant id; a principal of
 	 * another tenant here is a routing bug, refused rather than run against the wrong storage.
 	 */
-	#mine(p: VerifiedPrincipal | null): VerifiedPrincipal | null {
+	#mine<P extends VerifiedPrincipal | SessionOwner>(p: P | null): P | null {
 		if (!p) return null;
 		const name = this.ctx.id.name;
 		if (name !== undefined && name !== p.tenantId) {
@@ -777,8 +848,8 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 	 * Why `p` may not enter the kernel: a suspended tenant, a revoked or expired key (a key in use
 	 * has its last use recorded), or a grant recorded as revoked (revocations.ts).
 	 */
-	#credentialRefusal(p: VerifiedPrincipal, now: number): { reason: string; message: string } | null {
-		if (p.grantId && this.#revoked.has(p.grantId))
+	#credentialRefusal(p: VerifiedPrincipal | SessionOwner, now: number): { reason: string; message: string } | null {
+		if ("grantId" in p && p.grantId && this.#revoked.has(p.grantId))
 			return { reason: "grant_revoked", message: "This app's access was revoked. Connect it again to continue." };
 		return credentialRefusal(this.ctx.storage.sql, p, now, this.#isSuspended());
 	}
@@ -814,8 +885,8 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 	}
 
 	/** Closes the open streams of `owner`'s sessions (their slots are already free); how many held state. */
-	async #endSessions(owner: VerifiedPrincipal, sessionIds: string[]): Promise<number> {
-		const ended = await Promise.allSettled(sessionIds.map((id) => this.env.SESSIONS.get(this.env.SESSIONS.idFromName(id)).end(owner, id)));
+	async #endSessions(owner: SessionOwner, sessionIds: string[]): Promise<number> {
+		const ended = await Promise.allSettled(sessionIds.map((id) => sessionStub(this.env, id).end(owner, id)));
 		const closed = ended.filter((r) => r.status === "fulfilled" && r.value === true).length;
 		if (sessionIds.length)
 			log("info", "kernel.sessions_ended", { tenant: owner.tenantId, user: owner.userId, sessions: sessionIds.length, closed });
@@ -883,7 +954,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 	}
 
 	#row(
-		p: VerifiedPrincipal,
+		p: VerifiedPrincipal | SessionOwner,
 		c: { lane: string; protocolVersion: string; traceId: string; sessionId?: string },
 		started: number,
 	): AuditInput & { method: string } {
@@ -903,7 +974,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		};
 	}
 
-	#requestRow(p: VerifiedPrincipal, r: RequestRecord): AuditInput {
+	#requestRow(p: VerifiedPrincipal | SessionOwner, r: RequestRecord): AuditInput {
 		return {
 			...this.#row(p, { lane: r.lane, protocolVersion: r.protocolVersion, traceId: r.traceId, sessionId: r.sessionId }, Date.now()),
 			method: r.method,
@@ -977,9 +1048,19 @@ function verifyStored(stored: { manifest: unknown; modules: Record<string, strin
 /** The principal, re-validated after the RPC hop; null (and a log line) when malformed. */
 function checked(p: unknown): VerifiedPrincipal | null {
 	try {
-		return assertPrincipal(p);
+		return receivePrincipal(p);
 	} catch {
 		// A malformed handoff is a caller bug; refuse without running anything.
+		log("error", "kernel.invalid_principal", {});
+		return null;
+	}
+}
+
+/** Whose session: the caller or a session's owner, re-validated after the RPC hop (scopes dropped). */
+function checkedOwner(p: unknown): SessionOwner | null {
+	try {
+		return receiveOwner(p);
+	} catch {
 		log("error", "kernel.invalid_principal", {});
 		return null;
 	}
@@ -992,24 +1073,7 @@ function safeArgs(tool: ToolDefinition, args: Record<string, unknown> | undefine
 	return Object.keys(kept).length ? JSON.stringify(kept) : null;
 }
 
-function errorOutcome(message: string): ToolOutcome {
-	return { result: { content: [{ type: "text", text: message }], isError: true }, progress: [] };
-}
-
 /** A refused request that was answered as a tool call (unknown tool, scope): a tool error. */
 function refusalOutcome(r: Refusal): ToolOutcome {
-	return r.reason === "rate_limited" ? rateLimited(r.retryAfterSeconds) : errorOutcome(r.message);
-}
-
-function rateLimited(seconds: number): ToolOutcome {
-	return {
-		result: {
-			content: [
-				{ type: "text", text: `Rate limit reached for this workspace or client. The call was not run; retry in ${seconds} seconds.` },
-			],
-			isError: true,
-			_meta: { "io.smcp/retryAfterSeconds": seconds },
-		},
-		progress: [],
-	};
+	return r.reason === "rate_limited" ? rateLimitedOutcome(r.retryAfterSeconds) : errorOutcome(r.message);
 }

@@ -9,6 +9,7 @@
  */
 import type { Env } from "../../shared/env";
 import { log } from "../../shared/log";
+import { sessionStub } from "../../shared/rpc/stubs";
 
 /** Schema (never edit: add a new migration). */
 export const TOOL_WATCHERS_SCHEMA_V1 = `
@@ -40,7 +41,7 @@ export async function announceToolsChanged(sql: SqlStorage, env: Env): Promise<n
 		rows.map(async ({ session_id }) => {
 			let live = false;
 			try {
-				live = await env.SESSIONS.get(env.SESSIONS.idFromName(session_id)).toolsChanged();
+				live = await sessionStub(env, session_id).toolsChanged();
 			} catch (e) {
 				log("warn", "apps.announce_failed", { session: session_id.slice(0, 12), error: e instanceof Error ? e.name : "unknown" });
 				return;

@@ -4,8 +4,8 @@
  * and shown to the tenant's operators; a key in it is a key leaked. Secrets belong in the tenant's
  * encrypted secret store, declared by name in the manifest and injected by the egress gateway.
  *
- * Findings name the file, the line and the kind of credential, never the matched text (style rule
- * 9: no secrets in errors, logs or audit rows).
+ * Findings name the file, the line and the kind of credential, never the matched text (no
+ * secret in errors, logs or audit rows).
  */
 
 /** One finding: where, and which rule matched. */

@@ -6,7 +6,7 @@
  * SHA-256 digest of their canonical JSON, plus the fields a tool marks as safe to log.
  */
 import { sha256Hex } from "../sha256";
-import { canonicalJson, GENESIS, rowHash, verifyChain, type ChainVerdict } from "./chain.mjs";
+import { canonicalJson, GENESIS, rowHash } from "./chain.mjs";
 
 /** Decision recorded for a request. */
 export type Decision = "allowed" | "denied" | "rate_limited" | "error";
@@ -125,7 +125,7 @@ const fromRow = (r: Row): AuditRow => ({
 export const AUDIT_INDEXES_V2 = `
 DROP INDEX IF EXISTS audit_tool;
 DROP INDEX IF EXISTS audit_client;
-CREATE INDEX audit_user ON audit (user_id, seq);
+CREATE INDEX IF NOT EXISTS audit_user ON audit (user_id, seq);
 `;
 
 /**
@@ -258,16 +258,6 @@ export class AuditStore {
 	/** The hash of the last pruned row, when anything was pruned. */
 	anchor(): { seq: number; hash: string } | null {
 		return this.#sql.exec<{ seq: number; hash: string }>("SELECT seq, hash FROM audit_anchor WHERE id = 1").toArray()[0] ?? null;
-	}
-
-	/** Verifies the whole stored chain from its anchor. */
-	verify(): ChainVerdict {
-		const anchor = this.anchor();
-		const cursor = this.#sql.exec<Row>("SELECT * FROM audit ORDER BY seq");
-		function* rows() {
-			for (const r of cursor) yield fromRow(r) as unknown as Record<string, unknown> & AuditRow;
-		}
-		return verifyChain(sha256Hex, anchor, rows());
 	}
 
 	/**

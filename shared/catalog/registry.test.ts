@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { registry } from "./packs";
+import { catalogFor } from "./packs";
+
+const registry = catalogFor({}).tools;
 import { memoryTools } from "./packs/memory/tools";
 import { SCOPES } from "../rpc/principal";
 import { defineTool, READ_ONLY, ToolRegistry, toJsonSchema, type ToolDefinition } from "./registry";

@@ -1,5 +1,8 @@
 /**
  * @module shared/catalog/registry
+ * shared/catalog/ (entry: this module) owns the tool registry (tools, resources, prompts declared
+ * once) and packs/. It may import shared/ and npm packages only.
+ *
  * One catalog for every protocol lane. A tool is declared once (name, title, description, zod
  * input and output schemas, annotations, required scope, rate class, handler) and the lane
  * adapters (`objects/session/legacy-server.ts` for the 2025 era and SSE, `worker/mcp/modern/lane.ts` for

@@ -6,8 +6,7 @@
  * and names nothing internal.
  */
 import { RpcCode } from "../errors";
-import type { Admission, SessionRefusal } from "../rpc/kernel";
-import { errorBody } from "./jsonrpc";
+import type { Admission } from "../rpc/kernel";
 
 /**
  * The JSON-RPC error for a refused admission, or null when the request may be served (a kernel
@@ -37,26 +36,4 @@ export function admissionError(
 			return never;
 		}
 	}
-}
-
-/**
- * The HTTP answer to a session the kernel would not open: 429 with `Retry-After` at the session
- * cap; 401 with an `invalid_token` challenge (RFC 6750 §3.1) for a credential that no longer stands.
- */
-export function sessionRefusalAnswer(r: SessionRefusal, origin: string): { status: number; headers: Record<string, string>; body: string } {
-	if (r.reason === "credential_inactive") {
-		return {
-			status: 401,
-			headers: {
-				"Content-Type": "application/json",
-				"WWW-Authenticate": `Bearer error="invalid_token", resource_metadata="${origin}/.well-known/oauth-protected-resource"`,
-			},
-			body: errorBody(RpcCode.ConnectionClosed, "Unauthorized: this credential was revoked or its workspace suspended; sign in again"),
-		};
-	}
-	return {
-		status: 429,
-		headers: { "Content-Type": "application/json", "Retry-After": String(r.retryAfterSeconds) },
-		body: errorBody(RpcCode.ConnectionClosed, "Too many open sessions; close one or retry later"),
-	};
 }

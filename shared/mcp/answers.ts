@@ -1,5 +1,9 @@
 /**
  * @module shared/mcp/answers
+ * shared/mcp/ (entry: this module) owns the MCP wire both halves speak: server info, the
+ * initialize and plain-call answers, publishing the catalog, asks, JSON-RPC parsing, wire errors
+ * and the handler guard. It may import shared/ and npm packages only.
+ *
  * The answers both halves give alike, written once: the server's identity, the opening
  * `initialize` result, version negotiation, the confirmation form, and a plain `tools/call`
  * forwarded to the tenant kernel. The front Worker's one-hop path and the 2026-07-28 lane use

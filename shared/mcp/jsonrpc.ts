@@ -1,7 +1,7 @@
 /**
  * @module shared/mcp/jsonrpc
  * Strict JSON-RPC 2.0 parsing for MCP bodies, before anything reaches a Durable Object. Pure: the
- * front Worker calls it, the unit tests beside it pin the edge cases (security-tests §2).
+ * front Worker calls it, the unit tests beside it pin the edge cases (docs/security.md §2).
  */
 import { RpcCode } from "../errors";
 

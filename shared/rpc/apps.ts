@@ -20,14 +20,27 @@ export interface AppCallTicket {
 	/** The catalog name (`<app>__<tool>`). */
 	name: string;
 	started: number;
+	/**
+	 * Set when the call runs as a durable task (docs/apps.md "Hosted tools as tasks"): the front
+	 * Worker runs it after answering, and `finishAppCall` ends the task with the result.
+	 */
+	taskId?: string;
 }
 
 /**
  * What `beginAppCall` answers: run the call (the version's manifest and the sealed secrets it
- * names), or the outcome to send as is (a refusal, already audited).
+ * names), or the outcome to send as is (a refusal, already audited). `Task` is the kernel's
+ * `TaskView` (`AppCallBegun` in kernel.ts; a type parameter, so this module needs nothing of kernel.ts).
  */
-export type AppCallGrant =
-	| { kind: "run"; ticket: AppCallTicket; manifest: AppManifest; secrets: Record<string, SealedSecret> }
+export type AppCallGrant<Task = never> =
+	| {
+			kind: "run";
+			ticket: AppCallTicket;
+			manifest: AppManifest;
+			secrets: Record<string, SealedSecret>;
+			/** The task just stored (`working`) when the call runs as one; answer the client with it, then run. */
+			task?: Task;
+	  }
 	| { kind: "done"; outcome: RefusalOutcome };
 
 /** A refusal as the tool's result (the shape of `ToolOutcome` in kernel.ts, which imports this module). */
@@ -44,6 +57,11 @@ export interface AppCallReport {
 	outcome: string;
 	/** Outbound requests of the call (host, method, status, bytes). */
 	egress: EgressAuditRecord[];
+	/**
+	 * A task's outcome (the ticket has a `taskId`): the tool's result, kept as the task's result
+	 * when `decision` is `allowed`; when it is `error`, its text becomes the failed task's error.
+	 */
+	result?: CallToolResult;
 }
 
 /** A hosted tool as `tools/list` shows it. */
@@ -54,6 +72,8 @@ export interface HostedToolEntry {
 	inputSchema: Record<string, unknown>;
 	outputSchema?: Record<string, unknown>;
 	annotations?: Record<string, unknown>;
+	/** Task support from the manifest's `task` (absent: `forbidden`), as 2025-11-25 §tools publishes it. */
+	execution?: { taskSupport: "optional" | "required" };
 	/** Not listed on the wire: the scope a caller needs (lists show only tools the token may call). */
 	scope: "mcp:read" | "mcp:write";
 }

@@ -1,16 +1,22 @@
 /**
  * @module shared/rpc/kernel
+ * shared/rpc/ (entry: this module) owns what crosses Durable Object RPC: the kernel and session
+ * interfaces, the principal and session-owner types, tenantStub, sessionStub and the liveness
+ * rule. It may import shared/ only.
+ *
  * The RPC surface of the tenant kernel (TenantObject), listed in one place. Every public method
  * of a Durable Object is callable over RPC, so the object exposes exactly these and nothing else.
  */
 import type { AuditRow, Decision } from "../audit/store";
 import type { ChainVerdict } from "../audit/chain.mjs";
+import type { ChunkVerdict, VerifyCursor } from "../audit/verify-chunks";
 import type { Failure, Result } from "../errors";
-import type { VerifiedPrincipal } from "./principal";
+import type { SessionOwner, VerifiedPrincipal } from "./principal";
 import type { StorageAnswer, StorageOp } from "../apps/runner";
 import type { AppRefusal, AppSummary, AppVersionInfo, DeployOutcome, SealedValue, SecretInfo, StoredBundle } from "./apps-deploy";
 import type { AppCallGrant, AppCallReport, AppCallTicket, AppLogLine, HostedCatalog } from "./apps";
 import type { ClientAsk, ContentBlock, LogLevel } from "../catalog/registry";
+import type { SessionRefusal } from "../mcp/wire";
 
 /** Which protocol lane a call arrived on (recorded in logs and in the audit trail). */
 export type Lane = "streamable-http" | "sse" | "modern";
@@ -46,6 +52,9 @@ export interface ToolCall {
 	 */
 	task?: { ttlMs?: number };
 }
+
+/** What `beginAppCall` answers: a hosted call's grant, with the task just stored when it runs as one. */
+export type AppCallBegun = AppCallGrant<TaskView>;
 
 /** Task states (2026-07-28 Tasks extension, 2025-11-25 experimental tasks). */
 export type TaskStatus = "working" | "input_required" | "completed" | "failed" | "cancelled";
@@ -121,8 +130,6 @@ export interface SessionRegistration {
 	protocolVersion: string;
 	/** The session's `initialize` request as JSON text (at most {@link MAX_REGISTERED_INIT} UTF-16 characters). */
 	init: string;
-	/** Whether a SessionObject holds the session from the start. */
-	hasObject: boolean;
 }
 
 /** A registered session as the kernel returns it. */
@@ -135,7 +142,7 @@ export interface RegisteredSession {
 	hasObject: boolean;
 }
 
-/** Longest stored `initialize` (JSON text, UTF-16 characters) the registry takes; a larger one keeps its session in the SessionObject alone. */
+/** Longest `initialize` (JSON text, UTF-16 characters) that opens a session; a larger one is refused with -32602. */
 export const MAX_REGISTERED_INIT = 65_536;
 
 /** An authorization-server event of one of the tenant's users. */
@@ -183,13 +190,6 @@ export interface GrantRef {
 	clientId: string;
 }
 
-/**
- * Why a session was not opened: the caller is at the session cap, or its credential no longer
- * stands (revoked grant or key, suspended tenant). A kernel from before the second kind answers
- * only `session_cap`.
- */
-export type SessionRefusal = { reason: "session_cap"; retryAfterSeconds: number } | { reason: "credential_inactive" };
-
 /** TenantObject's RPC methods. */
 export interface TenantKernel {
 	callTool(principal: VerifiedPrincipal, call: ToolCall): Promise<Result<ToolOutcome, Failure>>;
@@ -226,12 +226,27 @@ export interface TenantKernel {
 	 * A live registered session of the caller, or null (unknown, stale or someone else's): `touch`
 	 * keeps it alive, `adopt` records that a SessionObject now holds it, `peek` only reads.
 	 */
-	sessionState(principal: VerifiedPrincipal, sessionId: string, use: "touch" | "adopt" | "peek"): Promise<RegisteredSession | null>;
-	/** Ends a session (cap slot and registry row); `record` is audited when the session was registered and live. */
-	closeSession(principal: VerifiedPrincipal, sessionId: string, record?: RequestRecord): Promise<{ found: boolean; hasObject: boolean }>;
+	sessionState(
+		who: VerifiedPrincipal | SessionOwner,
+		sessionId: string,
+		use: "touch" | "adopt" | "peek",
+	): Promise<RegisteredSession | null>;
+	/**
+	 * Ends a session (its one row, which is also its cap slot): a DELETE (the principal, with
+	 * `record`, audited when the Streamable HTTP session was live), or a SessionObject's expiry (its
+	 * owner, no record; a 2024-11-05 SSE session too).
+	 */
+	closeSession(
+		who: VerifiedPrincipal | SessionOwner,
+		sessionId: string,
+		record?: RequestRecord,
+	): Promise<{ found: boolean; hasObject: boolean }>;
 	/** Operator export: rows after `afterSeq`, oldest first, plus the anchor. */
 	exportAudit(afterSeq: number, limit: number): Promise<{ anchor: { seq: number; hash: string } | null; rows: AuditRow[] }>;
+	/** Verifies the whole chain, one chunk per turn of the object (tests and small trails). */
 	verifyAudit(): Promise<ChainVerdict>;
+	/** Verifies at most one chunk of the chain after `from` (null: from the anchor); call again with `next` until null. */
+	verifyAuditChunk(from: VerifyCursor | null): Promise<ChunkVerdict>;
 	/** Newest audit rows, for the connected-apps page. */
 	recentAudit(limit: number): Promise<AuditRow[]>;
 	registerApiKey(actor: AuthSubject, key: Omit<ApiKeyInfo, "lastUsedAt" | "revokedAt">): Promise<void>;
@@ -239,10 +254,16 @@ export interface TenantKernel {
 	listApiKeys(): Promise<ApiKeyInfo[]>;
 	/** Operator: suspend (true) or reactivate (false) the tenant. */
 	setSuspended(actor: AuthSubject, suspended: boolean): Promise<void>;
+	/**
+	 * Operator: deletes everything the tenant stored (`ctx.storage.deleteAll()`: memory, audit
+	 * trail, keys, grants' records, apps, secrets, tasks, sessions) after ending its live sessions.
+	 * What remains is an empty schema with the tenant suspended, so nothing can use it again.
+	 */
+	destroy(actor: AuthSubject): Promise<{ sessionsEnded: number }>;
 
 	// Hosted tools (shared/rpc/apps.ts, objects/tenant/app-calls.ts). The front Worker runs them.
 	/** Authorises a hosted tool call (scope, suspension, key, rate limit, arguments); refusals are audited and answered as `done`. */
-	beginAppCall(principal: VerifiedPrincipal, call: ToolCall): Promise<Result<AppCallGrant, Failure>>;
+	beginAppCall(principal: VerifiedPrincipal, call: ToolCall): Promise<Result<AppCallBegun, Failure>>;
 	/** The modules of a live ticket's version (for a cold isolate), after checking their content hash. */
 	appCode(principal: VerifiedPrincipal, ticketId: string): Promise<Result<{ modules: Record<string, string> }, Failure>>;
 	/** One `ctx.storage` operation of a live call, scoped to its app, within its quota. */
@@ -256,7 +277,7 @@ export interface TenantKernel {
 	/** The tenant's hosted tools; `epoch` changes with every deploy, rollback or removal. */
 	hostedTools(): Promise<HostedCatalog>;
 	/** A session with a stream open (on) or closed (off) that wants `notifications/tools/list_changed`. */
-	watchTools(principal: VerifiedPrincipal, sessionId: string, on: boolean): Promise<void>;
+	watchTools(who: VerifiedPrincipal | SessionOwner, sessionId: string, on: boolean): Promise<void>;
 	/** A task of the caller, or null: unknown, expired, or another principal's (never "forbidden"). */
 	getTask(principal: VerifiedPrincipal, taskId: string): Promise<TaskView | null>;
 	/**

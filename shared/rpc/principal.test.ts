@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { assertPrincipal, brandPrincipal, hasScope } from "./principal";
+import { brandPrincipal, hasScope, issuedPrincipal, ownerOf, receiveOwner, receivePrincipal } from "./principal";
 
 const valid = { tenantId: "t-1", userId: "user@example.com", clientId: "https://client.example/meta.json", scopes: ["mcp:read"] };
 
@@ -20,9 +20,9 @@ describe("hasScope", () => {
 	});
 });
 
-describe("assertPrincipal", () => {
+describe("receivePrincipal", () => {
 	it("returns a valid principal", () => {
-		expect(assertPrincipal(valid)).toEqual(valid);
+		expect(receivePrincipal(valid)).toEqual(valid);
 	});
 
 	it.each([
@@ -50,12 +50,12 @@ describe("assertPrincipal", () => {
 		["scopes as a string", { ...valid, scopes: "mcp:read" }],
 		["scopes with a non-string", { ...valid, scopes: ["mcp:read", 1] }],
 	])("throws a TypeError for %s (forged principal handoff)", (_label, value) => {
-		expect(() => assertPrincipal(value)).toThrow(TypeError);
+		expect(() => receivePrincipal(value)).toThrow(TypeError);
 	});
 
 	it("accepts the ID alphabet at its limits, including ':'", () => {
 		expect(() =>
-			assertPrincipal({ ...valid, tenantId: "A-z_0.9:@", userId: "u".repeat(200), clientId: "c".repeat(2048), scopes: [] }),
+			receivePrincipal({ ...valid, tenantId: "A-z_0.9:@", userId: "u".repeat(200), clientId: "c".repeat(2048), scopes: [] }),
 		).not.toThrow();
 	});
 });
@@ -74,7 +74,33 @@ describe("brandPrincipal", () => {
 		expect(Object.keys(p).sort()).toEqual(["clientId", "scopes", "tenantId", "userId"]);
 	});
 
-	it("validates like assertPrincipal", () => {
+	it("validates like receivePrincipal", () => {
 		expect(() => brandPrincipal({ ...valid, tenantId: "bad tenant" })).toThrow(TypeError);
+	});
+});
+
+describe("issuedPrincipal", () => {
+	it("refuses a value of the right shape that no constructor made (forged principal handoff)", () => {
+		expect(() => issuedPrincipal({ ...valid })).toThrow(TypeError);
+		expect(() => issuedPrincipal(null)).toThrow(TypeError);
+	});
+
+	it("returns a principal made by brandPrincipal or receivePrincipal in this isolate", () => {
+		const p = brandPrincipal(valid);
+		expect(issuedPrincipal(p)).toBe(p);
+		const q = receivePrincipal(valid);
+		expect(issuedPrincipal(q)).toBe(q);
+	});
+});
+
+describe("session owner", () => {
+	it("carries no scopes, so it authorises no tool (scope escalation through a stored session)", () => {
+		const owner = receiveOwner({ ...valid, scopes: ["mcp:write"] });
+		expect(Object.keys(owner).sort()).toEqual(["clientId", "tenantId", "userId"]);
+		expect(Object.keys(ownerOf(brandPrincipal(valid))).sort()).toEqual(["clientId", "tenantId", "userId"]);
+	});
+
+	it("is validated like a principal", () => {
+		expect(() => receiveOwner({ ...valid, tenantId: "../t-2" })).toThrow(TypeError);
 	});
 });

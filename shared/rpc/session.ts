@@ -1,9 +1,9 @@
 /**
  * @module shared/rpc/session
- * The RPC surface of SessionObject, listed in one place (style rule 2).
+ * The RPC surface of SessionObject, listed in one place (every public method of a Durable Object is callable over RPC, so the surface is listed in one interface).
  */
 import type { RpcMessage } from "../mcp/jsonrpc";
-import type { VerifiedPrincipal } from "./principal";
+import type { SessionOwner, VerifiedPrincipal } from "./principal";
 
 /** One HTTP exchange of a 2025-era or 2024-11-05 session, already parsed by the front Worker. */
 export type SessionRequest =
@@ -40,5 +40,5 @@ export interface SessionApi {
 	 * session belongs to `owner` (tenant, user, client), its open streams end and its state is
 	 * deleted. False when the object holds no such session.
 	 */
-	end(owner: VerifiedPrincipal, sessionId: string): Promise<boolean>;
+	end(owner: SessionOwner, sessionId: string): Promise<boolean>;
 }

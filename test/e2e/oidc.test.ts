@@ -28,7 +28,9 @@ beforeAll(async () => {
 	idp = await startMockOidc(SSO_USER);
 	// A local account whose email the provider will also vouch for: the second test links to it.
 	const create = run(process.execPath, [
-		"scripts/create-account.mjs",
+		"bin/smcp.mjs",
+		"users",
+		"create",
 		"--email",
 		LINKED.email,
 		"--password-stdin",

@@ -32,7 +32,9 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
 
 beforeAll(async () => {
 	const create = run(process.execPath, [
-		"scripts/create-account.mjs",
+		"bin/smcp.mjs",
+		"users",
+		"create",
 		"--email",
 		who.email,
 		"--password-stdin",
@@ -94,6 +96,30 @@ describe("operator CLI and audit chain", () => {
 		const r = await cli(["audit", "verify", "--tenant", tenantId, "--url", dev.origin]);
 		expect(r.code).toBe(1);
 		expect(r.stdout).toMatch(/BROKEN at seq 2: hash_mismatch/);
+	});
+});
+
+describe("deleting with the CLI", () => {
+	it("users delete asks first: without --yes and without a terminal nothing is deleted; with --yes the account is gone", async () => {
+		const create = run(
+			process.execPath,
+			["bin/smcp.mjs", "users", "create", "--email", "leaving@example.test", "--password-stdin", "--url", dev.origin],
+			{
+				env: { ...process.env, SMCP_ADMIN_TOKEN: ADMIN },
+			},
+		);
+		create.child.stdin!.end("a long enough password");
+		const { userId } = JSON.parse((await create).stdout) as { userId: string };
+		const unconfirmed = await cli(["users", "delete", "--user", userId, "--url", dev.origin]);
+		expect(unconfirmed.code).toBe(2);
+		expect(unconfirmed.stderr).toContain("pass --yes");
+		expect((await cli(["users", "find", "--email", "leaving@example.test", "--url", dev.origin])).code).toBe(0);
+		const deleted = await cli(["users", "delete", "--user", userId, "--yes", "--url", dev.origin]);
+		expect(deleted.code).toBe(0);
+		expect(JSON.parse(deleted.stdout)).toMatchObject({ deleted: true, userId });
+		const gone = await cli(["users", "find", "--email", "leaving@example.test", "--url", dev.origin]);
+		expect(gone.code).toBe(2);
+		expect(gone.stderr).toContain("404");
 	});
 });
 

@@ -89,10 +89,10 @@ describe("a real MCP client against wrangler dev", () => {
 		await dev.stop();
 		// The documented operator command creates a second account while the server is down.
 		const run = promisify(execFile);
-		const script = join(process.cwd(), "scripts/create-account.mjs");
+		const script = join(process.cwd(), "bin/smcp.mjs");
 		const child = run(
 			process.execPath,
-			[script, "--email", "second@example.test", "--password-stdin", "--local", "--persist-to", persistDir],
+			[script, "users", "create", "--email", "second@example.test", "--password-stdin", "--local", "--persist-to", persistDir],
 			{ cwd: process.cwd() },
 		);
 		child.child.stdin!.end("second tenant password");

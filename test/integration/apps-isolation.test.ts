@@ -145,7 +145,8 @@ describe("tenant apps: execution", () => {
 		const listed = (await client.listTools()).tools.map((x) => x.name);
 		expect(listed).toContain("probe__get");
 		expect(listed).not.toContain("probe__put");
-		await expect(client.callTool({ name: "probe__put", arguments: { key: "k", value: 1 } })).rejects.toThrow(/Insufficient scope/);
+		// The same step-up as a built-in write tool: 403 insufficient_scope (test/integration/apps-scope.test.ts).
+		await expect(client.callTool({ name: "probe__put", arguments: { key: "k", value: 1 } })).rejects.toMatchObject({ code: 403 });
 	});
 });
 

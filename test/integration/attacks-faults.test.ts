@@ -2,7 +2,7 @@
  * Durable Object faults the other integration files do not already cover: a kernel that throws
  * mid-call (generic wire error, no retry, a fresh stub next time), alarms that throw, concurrent
  * writers, version skew across RPC, and SQLite limits (bound parameters, audit caps, value
- * sizes). Each test is named after a row of ../shared/security-tests.md (§2 row 14, §6 row 47,
+ * sizes). Each test is named after a row of the attack catalog in docs/security.md (§2 row 14, §6 row 47,
  * §7 rows 52, 54, 56, 57, 58).
  */
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
@@ -116,8 +116,8 @@ describe("a kernel that throws (§2 row 14, §6 row 47, §7 row 57)", () => {
 	// a 2026-07-28 tools/call (Mcp-Method: tools/call, Mcp-Name: read_graph, _meta envelope) →
 	// 200 {"error":{"code":-32603,"message":"Durable Object is overloaded: internal-detail-7f3a"}}.
 	// Also reachable without mocks: arguments nested 3,000 deep make the RPC serializer throw and
-	// the wire says "Maximum call stack size exceeded". Expected: "Internal error" (security-tests
-	// §2.14, style.md "two error planes").
+	// the wire says "Maximum call stack size exceeded". Expected: "Internal error" (docs/security.md
+	// §2.14, the "two error planes").
 	it("2026-07-28 lane: a kernel call that fails at the platform → generic -32603 with no internal text", async () => {
 		const { tokens } = await signedIn();
 		vi.spyOn(TenantObject.prototype, "callTool").mockImplementation(() => {
@@ -185,7 +185,7 @@ describe("alarms that throw (§7 row 52)", () => {
 		});
 		const live = () =>
 			runInDurableObject(tenantStub(account.tenantId), (_o: TenantObject, s) =>
-				Number(s.storage.sql.exec("SELECT COUNT(*) AS n FROM live_sessions").one().n),
+				Number(s.storage.sql.exec("SELECT COUNT(*) AS n FROM sessions").one().n),
 			);
 		expect(await live()).toBe(1);
 		const close = TenantObject.prototype.closeSession;
@@ -225,7 +225,6 @@ describe("a kernel transaction that fails half-way (§7 row 51)", () => {
 	const register = {
 		protocolVersion: "2025-11-25",
 		init: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize" }),
-		hasObject: false,
 	};
 
 	it("opening a session fails after it was registered → no trace of it: not live, no cap slot, its id unknown to a tool call", async () => {
@@ -250,10 +249,10 @@ describe("a kernel transaction that fails half-way (§7 row 51)", () => {
 			error: { reason: "unknown_session" },
 		});
 		const stored = await runInDurableObject(t.stub, (_o: TenantObject, s) => ({
+			// One table: a session's row is its cap slot too.
 			sessions: Number(s.storage.sql.exec("SELECT COUNT(*) AS n FROM sessions").one().n),
-			slots: Number(s.storage.sql.exec("SELECT COUNT(*) AS n FROM live_sessions").one().n),
 		}));
-		expect(stored).toEqual({ sessions: 0, slots: 0 });
+		expect(stored).toEqual({ sessions: 0 });
 		// The next session opens normally.
 		expect(await t.stub.openSession(p, "sid-ok", record, register)).toEqual({ ok: true, value: true });
 		expect(await t.stub.sessionState(p, "sid-ok", "peek")).not.toBeNull();

@@ -2,7 +2,7 @@
  * Attacks through live MCP sessions that the other integration files do not already cover:
  * pathological payloads through the whole Worker, another tenant's entity names in tool
  * arguments, two sessions interleaving progress and notifications, and a restart while a stream
- * is open. Each test is named after a row of ../shared/security-tests.md (§2 row 13, §5 rows
+ * is open. Each test is named after a row of the attack catalog in docs/security.md (§2 row 13, §5 rows
  * 41 and 43, §7 row 50).
  */
 import { abortAllDurableObjects, runInDurableObject } from "cloudflare:test";
@@ -140,7 +140,7 @@ describe("bad params on the wire (§2 row 14)", () => {
 	// the message, e.g. {"code":-32603,"message":"[\n  {\n    \"expected\": \"record\",\n    \"code\":
 	// \"invalid_type\",\n    \"path\": [\"params\",\"arguments\"] …}]"}. The SDK v1 Server validates
 	// the request with CallToolRequestSchema before objects/session/legacy-server.ts sees it, and its
-	// ZodError becomes an internal error. Expected (security-tests §2.14, style.md "two error
+	// ZodError becomes an internal error. Expected (docs/security.md attack 14, the "two error
 	// planes"): -32602 Invalid params with generic text. The 2026-07-28 lane answers -32602.
 	it("tools/call with non-object arguments → -32602 with generic text, not -32603 with a validator dump", async () => {
 		const { tokens } = await signedIn();

@@ -3,7 +3,7 @@
  * already cover: expiry and revocation against a live session, audience and foreign tokens,
  * PKCE edge cases, code replay, refresh-token rotation and races, cross-client revocation, scope
  * changes at refresh, resource indicators, metadata under forwarding headers, consent-binding
- * details and CIMD. Each test is named after a row of ../shared/security-tests.md §3–§4 (row
+ * details and CIMD. Each test is named after a row of the attack catalog in docs/security.md §3–§4 (row
  * numbers in the describe titles).
  *
  * The provider is `@cloudflare/workers-oauth-provider` 1.2.3; where its behaviour differs from the
@@ -325,7 +325,7 @@ describe("PKCE (§4 rows 26–27)", () => {
 		expect(((await res.json()) as TokenBody).error).toBe("invalid_request");
 	});
 
-	// Was a bug, fixed by worker/oauth/token-guard.ts: security-tests §4.27 asks SMCP to wrap the provider (which does not check the verifier's
+	// Was a bug, fixed by worker/oauth/token-guard.ts: docs/security.md attack 27 asks SMCP to wrap the provider (which does not check the verifier's
 	// syntax): RFC 7636 §4.1 requires 43–128 unreserved characters. A client that picked the 5-char
 	// verifier "short" (challenge = S256("short")) is issued tokens instead of invalid_grant.
 	it("hardening: a verifier outside 43–128 unreserved characters → invalid_grant", async () => {
@@ -344,7 +344,7 @@ describe("PKCE (§4 rows 26–27)", () => {
 		expect(((await res.json()) as TokenBody).error).toBe("invalid_grant");
 	});
 
-	// Was a bug, fixed by worker/oauth/token-guard.ts: security-tests §4.27: N failed verifier attempts should burn the code. The provider keeps
+	// Was a bug, fixed by worker/oauth/token-guard.ts: docs/security.md attack 27: N failed verifier attempts should burn the code. The provider keeps
 	// the code valid after any number of wrong verifiers and SMCP does not wrap /token, so the right
 	// verifier still succeeds after 5 wrong ones (online guessing against a stolen code is unbounded
 	// apart from the per-IP pre-auth limit).
@@ -461,7 +461,7 @@ describe("codes and refresh tokens (§4 rows 28–32)", () => {
 		expect((await refresh(selfFetch, ORIGIN, t2.clientId, t2.refresh_token!)).status).toBe(200);
 	});
 
-	// BUG: security-tests §4.30 (provider PRs #216/#217, unmerged in 1.2.3; KV has no compare-and-swap).
+	// BUG: docs/security.md attack 30 (provider PRs #216/#217, unmerged in 1.2.3; KV has no compare-and-swap).
 	// 20 concurrent refreshes with one RT all answer 200, each with a different new RT, but only the
 	// last KV write is kept: 19 of the 20 RTs handed out are orphaned and get invalid_grant on use. A
 	// client that keeps the RT of whichever response it processed (e.g. the last to arrive) is logged

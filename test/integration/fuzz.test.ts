@@ -29,7 +29,9 @@ import fc from "fast-check";
 import { listDurableObjectIds, runInDurableObject } from "cloudflare:test";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { TenantObject } from "../../objects/tenant/tenant-object";
-import { registry } from "../../shared/catalog/packs";
+import { catalogFor } from "../../shared/catalog/packs";
+
+const registry = catalogFor({}).tools;
 import { MemoryStore } from "../../shared/catalog/packs/memory/store";
 import { toJsonSchema } from "../../shared/catalog/registry";
 import { volumeRequest, type VolumeRequest } from "../support/fuzz-volume";

@@ -9,7 +9,9 @@ import { AUDIT_PAGE_SQL, AUDIT_PRUNE_CUT_SQL, auditQuerySql, type AuditQuery } f
 import type { ToolOutcome } from "../../shared/rpc/kernel";
 import { brandPrincipal } from "../../shared/rpc/principal";
 import { ToolError } from "../../shared/errors";
-import { registry } from "../../shared/catalog/packs";
+import { catalogFor } from "../../shared/catalog/packs";
+
+const registry = catalogFor({}).tools;
 import { connectMcp, INIT, ORIGIN, rawPost, selfFetch, signedIn, testEnv } from "./helpers";
 
 const ADMIN = "test-admin-token-0123456789abcdef0123456789";

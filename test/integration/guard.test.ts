@@ -1,6 +1,6 @@
 /**
  * The network layer in front of everything: Host/Origin allow-lists, CORS, body cap.
- * Scenarios trace to ../shared/security-tests.md §1.
+ * Scenarios trace to the attack catalog in docs/security.md §1.
  */
 import { listDurableObjectIds } from "cloudflare:test";
 import { describe, expect, it } from "vitest";

@@ -104,6 +104,19 @@ describe("API keys", () => {
 		expect(after.status).toBe(401);
 	});
 
+	it("a key the kernel knows is revoked (KV not yet told) opens no session: 401 invalid_token, never the session cap's 429", async () => {
+		const { account } = await signedIn();
+		const { key, keyId } = await newKey(account.tenantId, account.userId, ["mcp:read"]);
+		const kernel = testEnv.TENANTS.get(testEnv.TENANTS.idFromName(account.tenantId));
+		await runInDurableObject(kernel, (_o: TenantObject, s) =>
+			s.storage.sql.exec("UPDATE api_keys SET revoked_at = ? WHERE key_id = ?", Date.now(), keyId),
+		);
+		const res = await rawPost(key, INIT);
+		expect(res.status).toBe(401);
+		expect(res.headers.get("WWW-Authenticate")).toContain('error="invalid_token"');
+		expect(res.headers.get("Mcp-Session-Id")).toBeNull();
+	});
+
 	it("an expired key → 401", async () => {
 		const { account } = await signedIn();
 		const { key } = await newKey(account.tenantId, account.userId, ["mcp:read"], 1);

@@ -1,7 +1,7 @@
 /**
  * The authorization server and the consent screen: metadata, challenges, redirect validation,
  * sign-in, consent, PKCE, code and refresh-token handling. Scenarios trace to
- * ../shared/security-tests.md §3 and §4.
+ * the attack catalog in docs/security.md §3 and §4.
  */
 import { describe, expect, it } from "vitest";
 import { CookieJar, formValue, pkce, refresh, registerClient } from "../support/oauth-flow";

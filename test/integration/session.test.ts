@@ -1,6 +1,6 @@
 /**
  * SessionObject and the Streamable HTTP lane: session binding, lifecycle, resumption, eviction.
- * Scenarios trace to ../shared/security-tests.md §1, §2, §5 and §7.
+ * Scenarios trace to the attack catalog in docs/security.md §1, §2, §5 and §7.
  */
 import {
 	abortAllDurableObjects,
@@ -13,10 +13,8 @@ import { describe, expect, it, vi } from "vitest";
 import pkg from "../../package.json";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { createLegacyServer } from "../../objects/session/legacy-server";
-import { migrate } from "../../objects/migrations";
-import { SESSION_MIGRATIONS } from "../../objects/session/schema";
-import { SessionObject } from "../../objects/session/session-object";
 import { catalogFor } from "../../shared/catalog/packs";
+import { SessionObject } from "../../objects/session/session-object";
 import { sseMessages } from "../support/sse";
 import { TenantObject } from "../../objects/tenant/tenant-object";
 import {
@@ -178,33 +176,16 @@ describe("session lifecycle", () => {
 		expect(after.status).toBe(404);
 	});
 
-	it("a session stored by the earlier build (state in the SQL meta table) carries on after the upgrade", async () => {
-		const { account, tokens } = await signedIn();
+	it("the event log's schema drops the meta table nothing writes (migration 2)", async () => {
+		const { tokens } = await signedIn();
 		const id = await objectSession(tokens.access_token);
-		// The earlier build had no session registry in the tenant, only the object's state.
-		await runInDurableObject(testEnv.TENANTS.get(testEnv.TENANTS.idFromName(account.tenantId)), (_o: TenantObject, s) =>
-			s.storage.sql.exec("DELETE FROM sessions"),
+		const tables = await runInDurableObject(sessionStub(id), (_o, state) =>
+			state.storage.sql
+				.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('meta', 'events')")
+				.toArray()
+				.map((r) => r.name),
 		);
-		await evictDurableObject(testEnv.TENANTS.get(testEnv.TENANTS.idFromName(account.tenantId)));
-		// Rewrite the stored session the way the earlier build kept it.
-		await runInDurableObject(sessionStub(id), (_o, state) => {
-			const meta = state.storage.kv.get("session");
-			state.storage.kv.delete("session");
-			migrate(state.storage, SESSION_MIGRATIONS);
-			state.storage.sql.exec("INSERT INTO meta (k, v) VALUES ('session', ?)", JSON.stringify(meta));
-		});
-		await evictDurableObject(sessionStub(id));
-		const res = await rawPost(tokens.access_token, call(2, "read_graph", {}), {
-			"Mcp-Session-Id": id,
-			"MCP-Protocol-Version": "2025-11-25",
-		});
-		expect(res.status).toBe(200);
-		expect(((await res.json()) as { result: { isError?: boolean } }).result.isError).toBeUndefined();
-		const moved = await runInDurableObject(sessionStub(id), (_o, state) => ({
-			kv: state.storage.kv.get("session") !== undefined,
-			rows: state.storage.sql.exec("SELECT COUNT(*) AS n FROM meta").one().n,
-		}));
-		expect(moved).toEqual({ kv: true, rows: 0 });
+		expect(tables).toEqual(["events"]);
 	});
 
 	it("an alarm on a live session only reschedules it", async () => {
@@ -494,7 +475,7 @@ describe("one hop: sessions in the tenant's registry", () => {
 		const methods = (await auditRows(account.tenantId, id)).map((r) => r.method);
 		expect(methods.filter((m) => m === "session/delete")).toHaveLength(1);
 		const live = await runInDurableObject(tenantOf(account.tenantId), (_o: TenantObject, s) =>
-			Number(s.storage.sql.exec("SELECT COUNT(*) AS n FROM live_sessions").one().n),
+			Number(s.storage.sql.exec("SELECT COUNT(*) AS n FROM sessions").one().n),
 		);
 		expect(live).toBe(0);
 	});
@@ -585,7 +566,7 @@ describe("one hop: sessions in the tenant's registry", () => {
 		expect((await listDurableObjectIds(testEnv.SESSIONS)).length).toBe(before);
 		expect((await auditRows(account.tenantId, id)).filter((r) => r.method === "session/delete")).toHaveLength(1);
 		const slots = await runInDurableObject(tenantOf(account.tenantId), (_o: TenantObject, s) =>
-			Number(s.storage.sql.exec("SELECT COUNT(*) AS n FROM live_sessions").one().n),
+			Number(s.storage.sql.exec("SELECT COUNT(*) AS n FROM sessions").one().n),
 		);
 		expect(slots).toBe(0);
 		expect((await rawPost(tokens.access_token, call(2, "read_graph", {}), headersFor(id))).status).toBe(404);
@@ -648,19 +629,26 @@ describe("one hop: sessions in the tenant's registry", () => {
 		await vi.waitFor(async () => expect(await lastSeen()).toBeGreaterThan(old), { timeout: 2000 });
 	});
 
-	it("a kernel that does not know sessionState yet (gradual rollout): initialized is a 404, not a 500", async () => {
+	it("a kernel that cannot be reached this time: 503 with Retry-After, never the 404 that ends the client's session", async () => {
 		const { tokens } = await signedIn();
 		const id = await rawSession(tokens.access_token);
-		vi.spyOn(TenantObject.prototype, "sessionState").mockRejectedValue(
-			new TypeError('The RPC receiver does not implement the method "sessionState".'),
-		);
+		vi.spyOn(TenantObject.prototype, "sessionState").mockRejectedValue(new Error("Durable Object is overloaded."));
 		try {
-			const note = await rawPost(tokens.access_token, { jsonrpc: "2.0", method: "notifications/initialized" }, headersFor(id));
-			expect(note.status).toBe(404);
-			expect(((await note.json()) as { error: { message: string } }).error.message).toBe("Session not found");
+			// One hop (initialized) and through the object (tools/list adopts the session): the same 503.
+			for (const message of [
+				{ jsonrpc: "2.0", method: "notifications/initialized" },
+				{ jsonrpc: "2.0", id: 2, method: "tools/list" },
+			]) {
+				const res = await rawPost(tokens.access_token, message, headersFor(id));
+				expect(res.status, JSON.stringify(message)).toBe(503);
+				expect(res.headers.get("Retry-After")).toBe("1");
+				expect(((await res.json()) as { error: { code: number } }).error.code).toBe(-32603);
+			}
 		} finally {
 			vi.restoreAllMocks();
 		}
+		// Once the kernel answers again, the session is still there.
+		expect((await rawPost(tokens.access_token, { jsonrpc: "2.0", id: 3, method: "tools/list" }, headersFor(id))).status).toBe(200);
 	});
 
 	it("session hijacking past the MAC on the one-hop path: the kernel refuses another principal's registered session id and frees nothing", async () => {
@@ -703,29 +691,27 @@ describe("one hop: sessions in the tenant's registry", () => {
 		const ok = await rawPost(tokens.access_token, call(2, "read_graph", {}), headersFor(id));
 		expect(ok.status).toBe(200);
 		const state = await runInDurableObject(kernel, (_o: TenantObject, s) => ({
-			live: Number(s.storage.sql.exec("SELECT COUNT(*) AS n FROM live_sessions").one().n),
+			live: Number(s.storage.sql.exec("SELECT COUNT(*) AS n FROM sessions").one().n),
 			hasObject: Number(s.storage.sql.exec("SELECT has_object FROM sessions WHERE session_id = ?", id).one().has_object),
 		}));
 		expect(state).toEqual({ live: 1, hasObject: 0 });
 	});
 
-	it("an initialize too large for the registry keeps its session in its object alone: initialized and plain calls are answered there", async () => {
+	it("an initialize too large to store, or one the SDK's schema refuses, opens no session: -32602, no session id", async () => {
 		const { tokens } = await signedIn();
 		const capabilities = { experimental: { pad: { text: "x".repeat(70_000) } } };
-		const init = await rawPost(tokens.access_token, { ...INIT, params: { ...INIT.params, protocolVersion: "2025-03-26", capabilities } });
-		expect(init.status).toBe(200);
-		const id = init.headers.get("Mcp-Session-Id")!;
-		await init.text();
-		const reached = vi.spyOn(SessionObject.prototype, "handle");
-		try {
-			const headers = { "Mcp-Session-Id": id };
-			expect((await rawPost(tokens.access_token, { jsonrpc: "2.0", method: "notifications/initialized" }, headers)).status).toBe(202);
-			expect(reached).toHaveBeenCalledTimes(1);
-			const plain = await rawPost(tokens.access_token, call(2, "read_graph", {}), headers);
-			expect(((await plain.json()) as { result: { isError?: boolean } }).result.isError).toBeUndefined();
-			expect(reached).toHaveBeenCalledTimes(2);
-		} finally {
-			reached.mockRestore();
+		const large = { ...INIT, params: { ...INIT.params, protocolVersion: "2025-03-26", capabilities } };
+		for (const init of [large, { ...INIT, params: { protocolVersion: "2025-11-25" } }]) {
+			const reached = vi.spyOn(TenantObject.prototype, "openSession");
+			try {
+				const res = await rawPost(tokens.access_token, init);
+				expect(res.status).toBe(200);
+				expect(res.headers.get("Mcp-Session-Id")).toBeNull();
+				expect(((await res.json()) as { error: { code: number } }).error.code).toBe(-32602);
+				expect(reached).not.toHaveBeenCalled();
+			} finally {
+				reached.mockRestore();
+			}
 		}
 	});
 });

@@ -2,8 +2,10 @@
  * The 2024-11-05 HTTP+SSE transport on the wire: endpoint event, messages on the stream, each
  * message exactly once, binding of the message endpoint to the principal.
  */
+import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { ORIGIN, selfFetch, signedIn } from "./helpers";
+import type { TenantObject } from "../../objects/tenant/tenant-object";
+import { ORIGIN, rawPost, selfFetch, signedIn, testEnv } from "./helpers";
 
 async function openSse(token: string) {
 	const res = await selfFetch(`${ORIGIN}/sse`, { headers: { Authorization: `Bearer ${token}`, Accept: "text/event-stream" } });
@@ -121,6 +123,27 @@ describe("HTTP+SSE (2024-11-05)", () => {
 		const s = await openSse(a.tokens.access_token);
 		const res = await post(b.tokens.access_token, s.endpoint, { jsonrpc: "2.0", id: 1, method: "tools/list" });
 		expect(res.status).toBe(404);
+		await s.close();
+	});
+
+	it("a 2024-11-05 session is one row of the tenant's session table; a DELETE or a plain call on /mcp naming it is a 404 and frees no slot", async () => {
+		const { account, tokens } = await signedIn();
+		const s = await openSse(tokens.access_token);
+		const sessionId = new URL(s.endpoint, ORIGIN).searchParams.get("sessionId")!;
+		const kernel = testEnv.TENANTS.get(testEnv.TENANTS.idFromName(account.tenantId));
+		const rows = () =>
+			runInDurableObject(kernel, (_o: TenantObject, state) =>
+				state.storage.sql.exec("SELECT kind, init, has_object FROM sessions WHERE session_id = ?", sessionId).toArray(),
+			);
+		expect(await rows()).toEqual([{ kind: "sse", init: null, has_object: 1 }]);
+		const auth = { Authorization: `Bearer ${tokens.access_token}`, "Mcp-Session-Id": sessionId };
+		expect((await selfFetch(`${ORIGIN}/mcp`, { method: "DELETE", headers: auth })).status).toBe(404);
+		const plain = { jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "read_graph", arguments: {} } };
+		expect((await rawPost(tokens.access_token, plain, { "Mcp-Session-Id": sessionId })).status).toBe(404);
+		// Still counted, and the stream still answers.
+		expect(await rows()).toEqual([{ kind: "sse", init: null, has_object: 1 }]);
+		expect((await post(tokens.access_token, s.endpoint, { jsonrpc: "2.0", id: 3, method: "tools/list" })).status).toBe(202);
+		expect((await s.until(3)).at(-1)).toMatchObject({ id: 3, result: { tools: expect.any(Array) } });
 		await s.close();
 	});
 

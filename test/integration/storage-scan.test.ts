@@ -1,5 +1,5 @@
 /**
- * Storage scan (security-tests §4 row 35): after a full flow — sign-in and consent, code exchange,
+ * Storage scan (docs/security.md attack 35): after a full flow — sign-in and consent, code exchange,
  * refresh, an MCP session on each lane, tool calls, the audit trail read back, a session deleted —
  * every value in OAUTH_KV and DIRECTORY_KV (keys, values and metadata) and every table of every
  * SessionObject and TenantObject is read, and none may contain an issued access or refresh token,
@@ -256,7 +256,9 @@ describe("storage scan (§4 row 35)", () => {
 		expect(where).toMatch(/^OAUTH_KV token:/m);
 		expect(where).toMatch(/^DIRECTORY_KV account:email:/m);
 		expect(where).toMatch(/^SessionObject .* table events/m);
-		expect(where).toMatch(/^SessionObject .* table meta/m);
+		// The session state is one key-value entry (session migration 2 dropped the old `meta` table).
+		expect(where).toMatch(/^SessionObject .* kv session$/m);
+		expect(where).not.toMatch(/^SessionObject .* table meta/m);
 		expect(where).toMatch(/^TenantObject .* table mem_entities \(1 rows\)/m);
 		expect(where).toMatch(/^TenantObject .* table audit \(\d{2,} rows\)/m);
 		expect(where).toMatch(/^TenantObject .* table app_secrets \(2 rows\)/m);

@@ -4,7 +4,12 @@
  * an eviction in the middle of a task, a result read after its TTL, the live-task ceiling, and a
  * client that disconnects and comes back on the other era.
  */
-import { CreateTaskResultSchema, GetTaskResultSchema, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import {
+	CreateTaskResultSchema,
+	GetTaskResultSchema,
+	TaskStatusNotificationSchema,
+	type CallToolResult,
+} from "@modelcontextprotocol/sdk/types.js";
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { TenantObject } from "../../objects/tenant/tenant-object";
@@ -269,4 +274,41 @@ describe("tasks on the wire", () => {
 		expect(inline.result).toMatchObject({ resultType: "complete" });
 		expect(inline.result!.taskId).toBeUndefined();
 	});
+
+	it("a 2025-11-25 client with an open GET stream receives its task's status notifications (working with progress, then completed)", async () => {
+		const { account, tokens } = await signedIn();
+		const { client, transport } = await connectMcp(tokens.access_token);
+		const seen: { taskId: string; status: string; statusMessage?: string }[] = [];
+		client.setNotificationHandler(TaskStatusNotificationSchema, (n) => void seen.push(n.params));
+		const stub = tenantStub(account.tenantId);
+		// The object's own alarm would finish the import at once: hold it, and run its steps by hand.
+		type Held = TenantObject & { realAlarm?: () => Promise<void> };
+		await runInDurableObject(stub, (o: Held) => {
+			o.realAlarm = o.alarm.bind(o);
+			o.alarm = async () => undefined;
+		});
+		const step = () => runInDurableObject(stub, (o: Held) => o.realAlarm!());
+		// The SDK opens the standalone GET stream once notifications/initialized is accepted; give the session a moment to hold it.
+		await new Promise((r) => setTimeout(r, 300));
+		const created = await client.request(
+			{ method: "tools/call", params: { name: "import_graph", arguments: { jsonl: memoryFile(800) }, task: {} } },
+			CreateTaskResultSchema,
+		);
+		const taskId = created.task.taskId;
+		const until = async (ok: () => boolean) => {
+			for (let i = 0; i < 80 && !ok(); i++) await new Promise((r) => setTimeout(r, 100));
+		};
+		// One step (500 of 1,599 lines), then long enough for the session's watch (a look a second) to see it.
+		await step();
+		await until(() => seen.length > 0);
+		const p = brandPrincipal({ tenantId: account.tenantId, userId: account.userId, clientId: tokens.clientId, scopes: [] });
+		for (let i = 0; i < 10 && (await tasksOf(stub).getTask(p, taskId))?.status === "working"; i++) await step();
+		await until(() => seen.some((n) => n.status === "completed"));
+		expect(seen.every((n) => n.taskId === taskId)).toBe(true);
+		expect(seen[0]).toMatchObject({ status: "working", statusMessage: "Imported 500 of 1599 lines" });
+		expect(seen.at(-1)).toMatchObject({ status: "completed", statusMessage: "Imported 1599 of 1599 lines" });
+		expect(seen.filter((n) => n.status === "completed")).toHaveLength(1);
+		void transport;
+		await client.close();
+	}, 20_000);
 });

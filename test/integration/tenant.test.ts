@@ -1,16 +1,18 @@
 /**
  * TenantObject: isolation between tenants, scopes, atomicity, migrations, and the memory pack's
- * storage rules (bounds, search index). Scenarios trace to ../shared/security-tests.md §3, §5, §7.
+ * storage rules (bounds, search index). Scenarios trace to the attack catalog in docs/security.md §3, §5, §7.
  */
-import { runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { migrate } from "../../objects/migrations";
 import type { TenantObject } from "../../objects/tenant/tenant-object";
 import { TENANT_MIGRATIONS } from "../../objects/tenant/schema";
+import { SESSION_CAP_SCHEMA_V2, sessionCapRefusal } from "../../objects/tenant/session-cap";
+import { SESSIONS_SCHEMA_V1 } from "../../objects/tenant/sessions";
 import type { ToolOutcome } from "../../shared/rpc/kernel";
 import { MemoryStore } from "../../shared/catalog/packs/memory/store";
 import { brandPrincipal } from "../../shared/rpc/principal";
-import { connectMcp, connectSse, INIT, ORIGIN, rawPost, selfFetch, signedIn, testEnv } from "./helpers";
+import { connectMcp, connectSse, INIT, objectSession, ORIGIN, rawPost, selfFetch, signedIn, testEnv } from "./helpers";
 
 const tenant = (id: string) => testEnv.TENANTS.get(testEnv.TENANTS.idFromName(id));
 const principal = (tenantId: string, scopes = ["mcp:read", "mcp:write"]) =>
@@ -137,6 +139,40 @@ describe("scopes", () => {
 		);
 		expect(r).toEqual({ ok: false, error: { reason: "internal", where: "kernel", detail: "invalid principal" } });
 	});
+
+	it("the RPC entries of hosted calls, tasks, tool watchers and revocation refuse a malformed or mis-routed principal", async () => {
+		const t = tenant("t_entries");
+		const bad = { tenantId: "t bad", userId: "u", clientId: "c", scopes: [] } as never;
+		const badGrant = { tenantId: "t_entries", userId: "u_test", clientId: "c_test", scopes: [], grantId: "g bad" } as never;
+		const foreign = principal("t_other_entries");
+		const call = kernelCall("app__tool", {});
+		for (const p of [bad, badGrant, foreign]) {
+			expect(await t.beginAppCall(p, call)).toEqual({
+				ok: false,
+				error: { reason: "internal", where: "kernel", detail: "invalid principal" },
+			});
+			expect(await t.getTask(p, "task_x")).toBeNull();
+			expect(await t.listTasks(p)).toEqual({ tasks: [] });
+			expect(await t.appStorage(p, "ticket", { op: "get", key: "k" } as never)).toEqual({ ok: false, error: "storage is not available" });
+		}
+		// A grant of a malformed user or of no valid id is not recorded, and ends no session.
+		const actor = { tenantId: "t_entries", userId: "u_test", clientId: "account-page" };
+		expect(await t.revokeGrant(actor, { grantId: "g_1", userId: "u bad", clientId: "c_test" })).toEqual({ closedSessions: 0 });
+		expect(await t.revokeGrant(actor, { grantId: "g 1", userId: "u_test", clientId: "c_test" })).toEqual({ closedSessions: 0 });
+		expect(await t.refreshStanding("g_1")).toEqual({ ok: true, value: true });
+	});
+
+	it("a SessionObject's deliver refuses a malformed principal with the owner's ids; end takes only the owner's session", async () => {
+		const { account, tokens } = await signedIn();
+		const sessionId = await objectSession(tokens.access_token);
+		const s = testEnv.SESSIONS.get(testEnv.SESSIONS.idFromName(sessionId));
+		const ids = { tenantId: account.tenantId, userId: account.userId, clientId: tokens.clientId };
+		expect(await s.deliver({ ...ids, scopes: "mcp:write" } as never, sessionId, null)).toBe(false);
+		expect(await s.deliver(brandPrincipal({ ...ids, scopes: ["mcp:read"] }), sessionId, null)).toBe(true);
+		expect(await s.end({ ...ids, clientId: "another-client" } as never, sessionId)).toBe(false);
+		expect(await s.end(ids as never, sessionId)).toBe(true);
+		expect(await s.deliver(brandPrincipal({ ...ids, scopes: ["mcp:read"] }), sessionId, null)).toBe(false);
+	});
 });
 
 describe("atomicity and bounds", () => {
@@ -223,6 +259,18 @@ describe("atomicity and bounds", () => {
 	});
 });
 
+/** A migrated session row's identity columns, with the defaults of an SSE row. */
+const base = (session_id: string, kind: string, client_id: string, grant_id: string | null) => ({
+	session_id,
+	kind,
+	user_id: "u_test",
+	client_id,
+	grant_id,
+	protocol_version: "2024-11-05",
+	init: null,
+	has_object: 0,
+});
+
 describe("schema migrations", () => {
 	it("run once; re-instantiation is a no-op; an edited historical migration is detected", async () => {
 		const t = tenant("t_migrations");
@@ -238,6 +286,98 @@ describe("schema migrations", () => {
 			expect(migrate(state.storage, v2)).toEqual([]);
 			expect(() => migrate(state.storage, TENANT_MIGRATIONS)).toThrow(/older version was deployed/);
 		});
+	});
+
+	it("migration 14: a tenant with rows in the session registry and the cap's slots moves to one session table with nothing lost", async () => {
+		const id = `t_${crypto.randomUUID().replaceAll("-", "")}`;
+		const t = tenant(id);
+		const p = brandPrincipal({ tenantId: id, userId: "u_test", clientId: "c_test", scopes: ["mcp:read"], grantId: "g_one" });
+		await t.callTool(p, kernelCall("read_graph", {}));
+		const init = JSON.stringify({ ...INIT, id: 1 });
+		const now = Date.now();
+		// Put the storage back as the build before this one left it (migrations 3, 8 and 12), with rows in both tables.
+		await runInDurableObject(t, (_o: TenantObject, state) => {
+			const sql = state.storage.sql;
+			sql.exec("DROP TABLE sessions");
+			sql.exec("CREATE TABLE live_sessions (session_id TEXT PRIMARY KEY, user_id TEXT NOT NULL, created_at INTEGER NOT NULL)");
+			sql.exec("CREATE INDEX live_sessions_user ON live_sessions (user_id, created_at)");
+			// A slot from before slots named their client and grant (migration 12 added the columns).
+			sql.exec("INSERT INTO live_sessions (session_id, user_id, created_at) VALUES ('s_legacy', 'u_test', ?)", now - 120_000);
+			sql.exec(SESSIONS_SCHEMA_V1);
+			sql.exec(SESSION_CAP_SCHEMA_V2);
+			sql.exec("DELETE FROM _migrations WHERE id >= 14");
+			const register = "INSERT INTO sessions VALUES (?, 'u_test', 'c_test', '2025-06-18', ?, ?, ?, ?)";
+			const slot = "INSERT INTO live_sessions (session_id, user_id, client_id, grant_id, created_at) VALUES (?, 'u_test', 'c_test', ?, ?)";
+			// A Streamable HTTP session with its slot, a 2024-11-05 SSE session (a slot alone), and a
+			// registered session whose slot a revocation already freed.
+			sql.exec(register, "s_http", init, now - 60_000, now - 1_000, 1);
+			sql.exec(slot, "s_http", "g_one", now - 60_000);
+			sql.exec(slot, "s_sse", "g_one", now - 30_000);
+			sql.exec(register, "s_freed", init, now - 600_000, now - 5_000, 0);
+		});
+		await evictDurableObject(t);
+		await t.callTool(p, kernelCall("read_graph", {}));
+		const after = await runInDurableObject(t, (_o: TenantObject, state) => {
+			const sql = state.storage.sql;
+			return {
+				applied: sql.exec("SELECT MAX(id) AS id FROM _migrations").one().id,
+				tables: sql
+					.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('sessions', 'live_sessions')")
+					.toArray()
+					.map((r) => r.name),
+				rows: sql.exec("SELECT * FROM sessions ORDER BY session_id").toArray(),
+				// The cap counts the rows that hold a slot: the HTTP and SSE sessions, not the freed one.
+				atTwo: sessionCapRefusal(sql, { maxSessionsPerUser: 10, maxSessionsPerClient: 2, sessionTtlMs: 86_400_000 }, p, Date.now()),
+				atThree: sessionCapRefusal(sql, { maxSessionsPerUser: 10, maxSessionsPerClient: 3, sessionTtlMs: 86_400_000 }, p, Date.now()),
+			};
+		});
+		expect(after.applied).toBe(TENANT_MIGRATIONS.length);
+		expect(after.tables).toEqual(["sessions"]);
+		const freed = after.rows.find((r) => r.session_id === "s_freed");
+		// Dated an hour back at least, so that it holds no slot again; everything else as it was.
+		expect(Number(freed?.created_at)).toBeLessThanOrEqual(now - 3_600_000 + 1_000);
+		expect(after.rows).toEqual([
+			{
+				...base("s_freed", "streamable", "c_test", null),
+				protocol_version: "2025-06-18",
+				init,
+				created_at: freed?.created_at,
+				last_seen: now - 5_000,
+			},
+			{
+				...base("s_http", "streamable", "c_test", "g_one"),
+				protocol_version: "2025-06-18",
+				init,
+				created_at: now - 60_000,
+				last_seen: now - 1_000,
+				has_object: 1,
+			},
+			{ ...base("s_legacy", "sse", "", null), created_at: now - 120_000, last_seen: now - 120_000, has_object: 1 },
+			{ ...base("s_sse", "sse", "c_test", "g_one"), created_at: now - 30_000, last_seen: now - 30_000, has_object: 1 },
+		]);
+		expect(after.atTwo).not.toBeNull();
+		expect(after.atThree).toBeNull();
+		// The registered sessions answer as before; the SSE one has no stored state to give.
+		expect(await t.sessionState(p, "s_http", "peek")).toEqual({
+			protocolVersion: "2025-06-18",
+			createdAt: now - 60_000,
+			lastSeen: now - 1_000,
+			hasObject: true,
+		});
+		expect(await t.sessionState(p, "s_freed", "adopt")).toMatchObject({ protocolVersion: "2025-06-18", init, hasObject: true });
+		expect(await t.sessionState(p, "s_sse", "peek")).toBeNull();
+		// Revoking the grant ends the sessions it opened (and those opened before rows named their grant).
+		await t.revokeGrant(
+			{ tenantId: id, userId: "operator", clientId: "admin-api" },
+			{ grantId: "g_one", userId: "u_test", clientId: "c_test" },
+		);
+		const left = await runInDurableObject(t, (_o: TenantObject, state) =>
+			state.storage.sql
+				.exec<{ session_id: string }>("SELECT session_id FROM sessions")
+				.toArray()
+				.map((r) => r.session_id),
+		);
+		expect(left).toEqual(["s_legacy"]);
 	});
 });
 

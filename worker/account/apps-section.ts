@@ -17,6 +17,7 @@
  * rendered with {@link withAppSections} over {@link loadAppsView}.
  */
 import type { Env } from "../../shared/env";
+import { tenantStub } from "../../shared/rpc/stubs";
 import type { AppRefusal, AppSummary, AppVersionInfo, SecretInfo } from "../../shared/rpc/apps-deploy";
 import type { AppLogLine } from "../../shared/rpc/apps";
 import type { AuthSubject } from "../../shared/rpc/kernel";
@@ -40,11 +41,11 @@ const LOG_LINES = 20;
  *
  * @example
  * ```ts
- * const html = renderAppsSection(await loadAppsView(env, tenant.id), csrf, tenant.id);
+ * const html = renderAppsSection(await loadAppsView(env, { tenantId: tenant.id, userId, clientId: "account-page" }), csrf, tenant.id);
  * ```
  */
-export async function loadAppsView(env: Env, tenantId: string): Promise<AppsView> {
-	const kernel = env.TENANTS.get(env.TENANTS.idFromName(tenantId));
+export async function loadAppsView(env: Env, viewer: AuthSubject): Promise<AppsView> {
+	const kernel = tenantStub(env, viewer);
 	const [apps, secrets] = await Promise.all([kernel.listApps(), kernel.listSecrets()]);
 	const full = await Promise.all(
 		(apps as AppSummary[]).map(async (a) => {
@@ -72,8 +73,8 @@ function ownerAction(
 ): Action {
 	return async (c, w) => {
 		if (w.role !== "owner") return forbidden();
-		const kernel = c.env.TENANTS.get(c.env.TENANTS.idFromName(w.tenantId));
 		const actor: AuthSubject = { tenantId: w.tenantId, userId: c.session.userId, clientId: "account-page" };
+		const kernel = tenantStub(c.env, actor);
 		return { to: `/account?tenant=${encodeURIComponent(w.tenantId)}#${anchor}`, flash: await run(kernel, actor, c.form, c.env) };
 	};
 }
@@ -196,7 +197,7 @@ export const secretsSection =
  *
  * @example
  * ```ts
- * renderAccount(view, withAppSections(ACCOUNT_SECTIONS, role === "owner" ? await loadAppsView(env, tenantId) : null));
+ * renderAccount(view, withAppSections(ACCOUNT_SECTIONS, role === "owner" ? await loadAppsView(env, viewer) : null));
  * ```
  */
 export function withAppSections(sections: readonly AccountSection[], hosted: AppsView | null): AccountSection[] {

@@ -4,6 +4,7 @@
  * goes to KV only as a hash, its metadata to the tenant's kernel (which audits both events).
  */
 import type { AuthSubject } from "../../shared/rpc/kernel";
+import { tenantStub } from "../../shared/rpc/stubs";
 import { KEY_SCOPES, type KeyScope } from "../../shared/rpc/principal";
 import { TenantDirectory } from "../identity/tenants";
 import { ApiKeyStore, mintApiKey } from "../identity/api-keys";
@@ -42,7 +43,7 @@ export async function createApiKey(
 	const { key, keyId, prefix } = mintApiKey();
 	const createdAt = Date.now();
 	const expiresAt = createdAt + o.days * 86_400_000;
-	await env.TENANTS.get(env.TENANTS.idFromName(o.tenantId)).registerApiKey(actor, {
+	await tenantStub(env, { ...actor, tenantId: o.tenantId }).registerApiKey(actor, {
 		keyId,
 		name,
 		prefix,
@@ -58,7 +59,7 @@ export async function createApiKey(
 /** Revokes a key: refused by the kernel at once, and by the front door once KV drops it. */
 export async function revokeApiKey(env: Env, actor: AuthSubject, tenantId: string, keyId: string): Promise<boolean> {
 	if (!/^[0-9a-f]{8}$/.test(keyId)) return false;
-	const revoked = await env.TENANTS.get(env.TENANTS.idFromName(tenantId)).revokeApiKey(actor, keyId);
+	const revoked = await tenantStub(env, { ...actor, tenantId }).revokeApiKey(actor, keyId);
 	await new ApiKeyStore(env.DIRECTORY_KV).revoke(tenantId, keyId);
 	return revoked;
 }

@@ -1,5 +1,9 @@
 /**
  * @module worker/account/routes
+ * worker/account/ (entry: this module) owns the signed-in person's /account pages and their API
+ * key service. It may import shared/, worker/identity/, worker/oauth/, worker/apps/, worker/ui/ and npm
+ * packages.
+ *
  * The account page: a tenant manages, on one page, every client and key that can act in their
  * name and cuts any of them off at once.
  *
@@ -19,6 +23,7 @@
  * deletes its tokens, so live MCP sessions get 401 on their next request; revoking a key is
  * refused by the kernel at once.
  */
+import { tenantStub } from "../../shared/rpc/stubs";
 import { resolveConfig } from "../../shared/config";
 import type { Env } from "../../shared/env";
 import { log } from "../../shared/log";
@@ -223,7 +228,7 @@ async function show(env: Env, secret: string, session: WebSession, wanted: strin
 	const tenants = await dir.tenantsOf(me.userId);
 	const tenant = tenants.find((t) => t.id === wanted) ?? tenants[0];
 	if (!tenant) return renderErrorPage(404, "No workspace", "Your account has no workspace; ask the operator.");
-	const kernel = env.TENANTS.get(env.TENANTS.idFromName(tenant.id));
+	const kernel = tenantStub(env, { tenantId: tenant.id, userId: me.userId, clientId: "account-page" });
 	const record = await dir.get(tenant.id, me);
 	const people = tenant.role === "owner" ? Object.keys(record?.members ?? { [me.userId]: "owner" }) : [me.userId];
 	const clients = new Map<string, { name: string; domain?: string }>();
@@ -277,7 +282,10 @@ async function show(env: Env, secret: string, session: WebSession, wanted: strin
 			activity,
 			flash,
 		},
-		withAppSections(ACCOUNT_SECTIONS, tenant.role === "owner" ? await loadAppsView(env, tenant.id) : null),
+		withAppSections(
+			ACCOUNT_SECTIONS,
+			tenant.role === "owner" ? await loadAppsView(env, { tenantId: tenant.id, userId: me.userId, clientId: "account-page" }) : null,
+		),
 	);
 }
 

@@ -6,6 +6,7 @@
  * streams close. Their web sessions are the sign-in work's to end.
  */
 import type { AuthSubject } from "../../shared/rpc/kernel";
+import { tenantStub } from "../../shared/rpc/stubs";
 import type { Env } from "../../shared/env";
 import { revokeApiKey } from "../account/key-service";
 import { revokeGrantEverywhere } from "../oauth/grant-revocation";
@@ -36,7 +37,7 @@ export async function cutOffMember(
 		cursor = page.cursor;
 	} while (cursor);
 	let keys = 0;
-	for (const k of await env.TENANTS.get(env.TENANTS.idFromName(tenantId)).listApiKeys()) {
+	for (const k of await tenantStub(env, { ...actor, tenantId }).listApiKeys()) {
 		if (k.createdBy !== userId || k.revokedAt !== null) continue;
 		if (await revokeApiKey(env, actor, tenantId, k.keyId)) keys++;
 	}

@@ -1,11 +1,15 @@
 /**
  * @module worker/admin/routes
+ * worker/admin/ (entry: this module) owns the operator's admin API. It may import shared/,
+ * worker/identity/, worker/oauth/, worker/account/, worker/apps/ and npm packages.
+ *
  * The operator's admin API, guarded by the `SMCP_ADMIN_TOKEN` secret (compared in constant time).
  * Without the secret the API does not exist (404). Used by the `smcp` CLI (`bin/smcp.mjs`).
  *
  *   GET    /admin/tenants?cursor=C&limit=N             every tenant (personal and team) with its owners, paged
  *   POST   /admin/tenants                 {name, ownerUserId}
  *   POST   /admin/tenants/{t}/suspend | /reactivate
+ *   DELETE /admin/tenants/{t}?confirm={t}          deletes a team tenant and all its data (worker/admin/deletion.ts)
  *   POST   /admin/tenants/{t}/members     {userId, role}       DELETE …/members/{u}
  *   GET    /admin/tenants/{t}/keys        POST {userId, name, scopes, days}   DELETE …/keys/{keyId}
  *   GET    /admin/tenants/{t}/audit?after=SEQ&limit=N   NDJSON: {"anchor":…} then rows
@@ -13,6 +17,7 @@
  *   POST   /admin/users                   {email, password}
  *   GET    /admin/users?email=E           the account with that email (404 if none)
  *   POST   /admin/users/{u}/password      {password}
+ *   DELETE /admin/users/{u}?confirm={u}            deletes a user, their personal tenant, memberships, grants, keys
  *   GET    /admin/users/{u}/grants        DELETE …/grants/{grantId}
  *   …      /admin/tenants/{t}/apps…, /admin/tenants/{t}/secrets…   app management (worker/apps/routes.ts)
  */
@@ -22,10 +27,13 @@ import { auditAuthEvent } from "../oauth/auth-events";
 import { TenantDirectory } from "../identity/tenants";
 import type { Env } from "../../shared/env";
 import { createApiKey, revokeApiKey } from "../account/key-service";
+import { tenantStub } from "../../shared/rpc/stubs";
 import { handleAppsApi } from "../apps/routes";
 import { revokeGrantEverywhere } from "../oauth/grant-revocation";
 import { cutOffMember } from "./member-removal";
+import { deleteTenant, deleteUser, type DeletionRefusal } from "./deletion";
 import { endAllSessions } from "../identity/web-session";
+import { verifyInChunks } from "./audit-verify";
 
 const T = "(t_[0-9a-f]{32})";
 const U = "(u_[0-9a-f]{32})";
@@ -56,6 +64,27 @@ async function body(request: Request): Promise<Record<string, unknown>> {
 }
 
 /**
+ * A deletion names its target twice (`?confirm=<id>`): a mistyped or replayed path alone deletes
+ * nothing. The CLI asks the operator first (`--yes` or an interactive prompt).
+ */
+const confirmed = (request: Request, id: string) => new URL(request.url).searchParams.get("confirm") === id;
+const unconfirmed = (id: string) =>
+	json(400, { error: "invalid_request", error_description: `Deletion cannot be undone: repeat the id as ?confirm=${id} to confirm.` });
+
+/** The answer to a refused deletion, saying what to do. */
+function refused(e: DeletionRefusal): Response {
+	if (e.reason === "not_found") return notFound();
+	return json(409, {
+		error: "conflict",
+		error_description:
+			e.reason === "personal_tenant"
+				? `A personal workspace is deleted with its account: delete its user (smcp users delete --user ${e.ownerUserId ?? "U"}${e.ownerUserId ? "" : "; smcp users find --email E shows whose tenantId it is"}).`
+				: `The user is the last owner of ${e.tenants.join(", ")}: make another member an owner (smcp tenants add-member --tenant T --user U --role owner) or delete the tenant (smcp tenants delete --tenant T) first.`,
+		...(e.reason === "last_owner" ? { tenants: e.tenants } : {}),
+	});
+}
+
+/**
  * Handles `/admin/*` (reached through the OAuth provider's default handler, so
  * `env.OAUTH_PROVIDER` is available for grants).
  *
@@ -75,7 +104,7 @@ export async function handleAdmin(request: Request, env: Env, traceId: string, c
 	const path = new URL(request.url).pathname;
 	const route = (method: string, pattern: string) => (request.method === method ? new RegExp(`^/admin${pattern}$`).exec(path) : null);
 	const dir = new TenantDirectory(env.DIRECTORY_KV);
-	const tenant = (id: string) => env.TENANTS.get(env.TENANTS.idFromName(id));
+	const tenant = (id: string) => tenantStub(env, OPERATOR(id));
 	let m: RegExpExecArray | null;
 	log("info", "admin.request", { trace: traceId, method: request.method, path: path.replace(/[tu]_[0-9a-f]{32}/g, (x) => x.slice(0, 10)) });
 
@@ -83,7 +112,7 @@ export async function handleAdmin(request: Request, env: Env, traceId: string, c
 		const handled = await handleAppsApi(request, { env, exports: ctx.exports }, OPERATOR(m[1]!), m[2]!);
 		if (handled) return handled;
 	}
-	if ((m = route("GET", `/tenants/${T}/audit/verify`))) return json(200, await tenant(m[1]!).verifyAudit());
+	if ((m = route("GET", `/tenants/${T}/audit/verify`))) return json(200, await verifyInChunks(tenant(m[1]!)));
 	if ((m = route("GET", `/tenants/${T}/audit`))) {
 		const url = new URL(request.url);
 		const after = Math.max(0, Number(url.searchParams.get("after") ?? 0) || 0);
@@ -118,6 +147,16 @@ export async function handleAdmin(request: Request, env: Env, traceId: string, c
 		if (!(await dir.setStatus(m[1]!, suspend ? "suspended" : "active"))) return notFound();
 		await tenant(m[1]!).setSuspended(OPERATOR(m[1]!), suspend);
 		return json(200, { tenantId: m[1], status: suspend ? "suspended" : "active" });
+	}
+	if ((m = route("DELETE", `/tenants/${T}`))) {
+		if (!confirmed(request, m[1]!)) return unconfirmed(m[1]!);
+		const r = await deleteTenant(env, m[1]!, traceId);
+		return r.ok ? json(200, { deleted: true, ...r.value }) : refused(r.error);
+	}
+	if ((m = route("DELETE", `/users/${U}`))) {
+		if (!confirmed(request, m[1]!)) return unconfirmed(m[1]!);
+		const r = await deleteUser(env, m[1]!, traceId);
+		return r.ok ? json(200, { deleted: true, ...r.value }) : refused(r.error);
 	}
 	if ((m = route("POST", `/tenants/${T}/members`))) {
 		const b = await body(request);

@@ -19,6 +19,7 @@
  * flight per Worker request and 10 per Durable Object.
  */
 import { bundleHash, type AppBundle } from "../../shared/apps/bundle";
+import { tenantStub } from "../../shared/rpc/stubs";
 import { checkBundle, checkHandlers, formatRefusal, type Refusal } from "../../shared/apps/checks";
 import { guardBundle } from "../../shared/apps/guard";
 import type { AppManifest } from "../../shared/apps/manifest";
@@ -78,7 +79,7 @@ export async function deployBundle(
 	const dry = await dryLoad(run, actor.tenantId, hash, manifest, guarded.modules);
 	if (dry.length) return invalid(dry);
 
-	const tenant = env.TENANTS.get(env.TENANTS.idFromName(actor.tenantId));
+	const tenant = tenantStub(env, actor);
 	const stored = await tenant.deployApp(actor, { manifest, modules: guarded.modules, hash });
 	if (!stored.ok) return { ok: false, refusal: fromKernel(stored.error as AppRefusal) };
 	log("info", "app.deployed", {

@@ -1,19 +1,27 @@
 /**
  * @module worker/apps/lanes
  * Where hosted tool calls leave the lanes: the front Worker recognises a hosted name
- * (`<app>__<tool>`, `shared/apps/manifest.ts`) in a lone `tools/call` before routing, and runs the
- * call itself (`run.ts`), on every lane:
- * - `/mcp` 2025 revisions: the answer is the POST's JSON body. The session must be live: the
- *   kernel checks its registry (one hop); a session only its SessionObject knows is asked there.
+ * (`<app>__<tool>`, `shared/apps/manifest.ts`) in a lone `tools/call`, and runs the call itself
+ * (`run.ts`), on every lane:
+ * - `/mcp` 2025 revisions: a plain call of the one-hop path (worker/mcp/one-hop.ts): the kernel
+ *   checks the session in its registry, and the answer is the POST's JSON body.
  * - `/sse` (2024-11-05): the answer travels on the session's SSE stream, held by its
  *   SessionObject, so it is handed over with `SessionApi.deliver` and the POST gets 202.
  * - 2026-07-28: the modern lane's `tools/call` handler calls {@link hostedRunner}'s function.
  * Hosted calls never send anything before their result, so none needs a stream of its own.
+ *
+ * A hosted call whose token lacks the tool's scope is refused before any of this, by the routes'
+ * step-up challenge (403 `insufficient_scope`), exactly as a built-in tool is: {@link hostedToolNeedingScope}
+ * tells the routes which scope the tool needs.
  */
 import { parseHostedToolName } from "../../shared/apps/manifest";
+import { forgetHostedCatalog, hostedCatalog } from "../../shared/mcp/hosted-catalog";
 import { isRequest, type RpcMessage, type RpcRequest } from "../../shared/mcp/jsonrpc";
 import type { ToolCall } from "../../shared/rpc/kernel";
-import type { VerifiedPrincipal } from "../../shared/rpc/principal";
+import { hasScope, type VerifiedPrincipal } from "../../shared/rpc/principal";
+import { sessionStub, tenantStub } from "../../shared/rpc/stubs";
+import { sessionNotFound, sessionUnavailable } from "../../shared/mcp/wire";
+import { log } from "../../shared/log";
 import type { Env } from "../../shared/env";
 import { answerHostedCall, runHostedCall, type AppRunContext } from "./run";
 
@@ -27,37 +35,33 @@ export function isHostedCall(message: RpcMessage | undefined): message is RpcReq
 	);
 }
 
-/** The run context of a request: its bindings and the main module's exports (`ctx.exports`). */
-export function runContext(env: Env, ctx: ExecutionContext): AppRunContext {
-	return { env, exports: ctx.exports };
+/**
+ * The hosted tool `name` of the principal's tenant when the principal lacks the scope it needs,
+ * else null. Asks the kernel only for a hosted name and a principal without `mcp:write` (which
+ * holds every scope a hosted tool can need), and then afresh, not from the isolate's copy of the
+ * catalog: a tool's scope may have changed with a deploy moments ago. A name the tenant does not
+ * have is null here and "Unknown tool" in the kernel.
+ *
+ * @example
+ * ```ts
+ * const tool = await hostedToolNeedingScope(env, principal, "notes__write"); // { name, scope: "mcp:write" }
+ * ```
+ */
+export async function hostedToolNeedingScope(
+	env: Env,
+	principal: VerifiedPrincipal,
+	name: string,
+): Promise<{ name: string; scope: "mcp:read" | "mcp:write" } | null> {
+	if (parseHostedToolName(name) === null || hasScope(principal.scopes, "mcp:write")) return null;
+	forgetHostedCatalog(principal.tenantId);
+	const catalog = await hostedCatalog(principal.tenantId, () => tenantStub(env, principal).hostedTools());
+	const tool = catalog.tools.find((t) => t.name === name);
+	return tool && !hasScope(principal.scopes, tool.scope) ? { name: tool.name, scope: tool.scope } : null;
 }
 
-/** A lone hosted call of a Streamable HTTP session: its JSON answer, or 404 for a session that is not live. */
-export async function hostedInSession(
-	run: AppRunContext,
-	principal: VerifiedPrincipal,
-	sessionId: string,
-	message: RpcRequest,
-	traceId: string,
-	protocolVersion: string | null,
-): Promise<Response> {
-	const headers = { "Content-Type": "application/json", "Mcp-Session-Id": sessionId };
-	const base = { lane: "streamable-http" as const, traceId, sessionId, protocolVersion: protocolVersion ?? "2025-03-26" };
-	let answer = await answerHostedCall(run, principal, message, { ...base, registered: true });
-	if (answer.unknownSession) {
-		// Not in the registry: a session its SessionObject alone holds (or none at all).
-		const live = await run.env.SESSIONS.get(run.env.SESSIONS.idFromName(sessionId))
-			.deliver(principal, sessionId, null)
-			.catch(() => false);
-		if (!live)
-			return new Response(JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32001, message: "Session not found" } }), {
-				status: 404,
-				headers,
-			});
-		answer = await answerHostedCall(run, principal, message, base);
-	}
-	const { unknownSession: _u, ...body } = answer;
-	return new Response(JSON.stringify(body), { status: 200, headers });
+/** The run context of a request: its bindings and the main module's exports (`ctx.exports`). */
+export function runContext(env: Env, ctx: ExecutionContext): AppRunContext {
+	return { env, exports: ctx.exports, waitUntil: (work) => ctx.waitUntil(work) };
 }
 
 /** A lone hosted call on a 2024-11-05 SSE session: run here, answered on the session's stream. */
@@ -68,13 +72,16 @@ export async function hostedOnSse(
 	message: RpcRequest,
 	traceId: string,
 ): Promise<Response> {
-	const session = run.env.SESSIONS.get(run.env.SESSIONS.idFromName(sessionId));
-	if (!(await session.deliver(principal, sessionId, null).catch(() => false))) {
-		return new Response(JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32001, message: "Session not found" } }), {
-			status: 404,
-			headers: { "Content-Type": "application/json" },
-		});
+	const session = sessionStub(run.env, sessionId);
+	let live: boolean;
+	try {
+		live = await session.deliver(principal, sessionId, null);
+	} catch (e) {
+		// A session that cannot be reached this time is a 503 (retry), never the 404 of an ended one.
+		log("error", "session.unreachable", { trace: traceId, retryable: (e as { retryable?: boolean }).retryable === true });
+		return sessionUnavailable();
 	}
+	if (!live) return sessionNotFound();
 	const { unknownSession: _u, ...answer } = await answerHostedCall(run, principal, message, {
 		lane: "sse",
 		traceId,

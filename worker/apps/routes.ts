@@ -18,6 +18,7 @@
  * a refused deploy adds `refusals: [{ kind, file, line, column, message }]`.
  */
 import { APP_NAME, SECRET_NAME } from "../../shared/apps/manifest";
+import { tenantStub } from "../../shared/rpc/stubs";
 import type { Env } from "../../shared/env";
 import { log } from "../../shared/log";
 import type { AppRefusal } from "../../shared/rpc/apps-deploy";
@@ -48,7 +49,7 @@ async function readJson(request: Request): Promise<unknown> {
  * tenant prefix (`/apps/…` or `/secrets/…`). Null when the path is not one of these routes.
  */
 export async function handleAppsApi(request: Request, run: AppRunContext, actor: AuthSubject, rest: string): Promise<Response | null> {
-	const tenant = run.env.TENANTS.get(run.env.TENANTS.idFromName(actor.tenantId));
+	const tenant = tenantStub(run.env, actor);
 	const method = request.method;
 	const kernelFail = (r: AppRefusal) => {
 		const f = fromKernel(r);

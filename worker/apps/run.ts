@@ -1,5 +1,10 @@
 /**
  * @module worker/apps/run
+ * worker/apps/ (entry: this module) owns running a tenant's hosted tools from the front Worker:
+ * the isolate, the egress gateway, the per-call host, the tail and where hosted calls leave the
+ * lanes, deploy and the apps API. It may import shared/, worker/identity/, worker/oauth/ and npm
+ * packages; never objects/.
+ *
  * Runs one hosted tool call from the front Worker's request (docs/apps.md "Execution"):
  *
  *   kernel `beginAppCall` (scope, suspension, key, rate limit, argument validation; audited
@@ -10,6 +15,11 @@
  *   the plain secrets the manifest names, raced against `limits.timeoutMs` → the result checked,
  *   capped and redacted → kernel `finishAppCall` (the audit row with the outcome and the call's
  *   outbound requests).
+ *
+ * A call that runs as a durable task (the manifest's `task`, a client that asked for one): the
+ * kernel stores the task when it authorises the call, the client gets the task at once, and the
+ * same run happens after the response, inside the request's `waitUntil`; `finishAppCall` then ends
+ * the task with the result (docs/apps.md "Hosted tools as tasks").
  *
  * Isolates are started here and never from a Durable Object: the platform allows 4 distinct
  * dynamic isolates in flight per Worker request and 10 per Durable Object, and one tenant object
@@ -32,10 +42,12 @@ import { decryptSecret, loadSecretKeys, type SealedSecret, type SecretKeys, type
 import { ok, toJsonRpcError, type Failure, type Result } from "../../shared/errors";
 import { log } from "../../shared/log";
 import type { RpcRequest, RpcResponse } from "../../shared/mcp/jsonrpc";
-import type { AppCallGrant, AppCallReport } from "../../shared/rpc/apps";
-import type { ToolCall, ToolOutcome } from "../../shared/rpc/kernel";
+import type { AppCallReport } from "../../shared/rpc/apps";
+import type { AppCallBegun, ToolCall, ToolOutcome } from "../../shared/rpc/kernel";
 import type { VerifiedPrincipal } from "../../shared/rpc/principal";
+import { tenantStub } from "../../shared/rpc/stubs";
 import { sha256Hex } from "../../shared/sha256";
+import { legacyTask } from "../../shared/mcp/legacy-task";
 import type { Env } from "../../shared/env";
 import { CallHost } from "./call-host";
 import { loopbackAllowed, type EgressBudget } from "./egress";
@@ -45,6 +57,8 @@ import { redact, redactJson } from "./redact";
 export interface AppRunContext {
 	env: Env;
 	exports: Cloudflare.Exports;
+	/** The request's `ctx.waitUntil`: a hosted task runs after its response, within it. */
+	waitUntil?: (work: Promise<unknown>) => void;
 }
 
 let keys: { source: string; keys: Promise<Awaited<ReturnType<typeof loadSecretKeys>>> } | undefined;
@@ -70,15 +84,43 @@ export async function runHostedCall(
 	principal: VerifiedPrincipal,
 	call: ToolCall,
 ): Promise<Result<ToolOutcome, Failure>> {
-	const { env, exports } = run;
-	const tenant = env.TENANTS.get(env.TENANTS.idFromName(principal.tenantId));
-	const begun = (await tenant.beginAppCall(principal, call)) as Result<AppCallGrant, Failure>;
+	const tenant = tenantStub(run.env, principal);
+	const begun = (await tenant.beginAppCall(principal, call)) as Result<AppCallBegun, Failure>;
 	if (!begun.ok) return begun;
 	if (begun.value.kind === "done") return ok(begun.value.outcome as unknown as ToolOutcome);
-	const { ticket, manifest, secrets: sealed } = begun.value;
+	const grant = begun.value;
+	if (!grant.task) return execute(run, tenant, principal, call, grant);
+	// A durable task: the client has its task now; the run reports to the kernel when it ends.
+	const work = execute(run, tenant, principal, call, grant).catch(async (e) => {
+		log("error", "app.run_failed", { trace: call.traceId, error: e instanceof Error ? e.name : "unknown" });
+		await tenant.finishAppCall(principal, grant.ticket, {
+			decision: "error",
+			outcome: "run_failed",
+			egress: [],
+			result: textError("Internal error: the tool could not be started."),
+		});
+	});
+	if (run.waitUntil) run.waitUntil(work);
+	return ok<ToolOutcome>({ result: { content: [] }, progress: [], task: grant.task });
+}
+
+/** Runs an authorised call in its isolate and reports how it ended (with the result, for a task). */
+async function execute(
+	run: AppRunContext,
+	tenant: ReturnType<typeof tenantStub>,
+	principal: VerifiedPrincipal,
+	call: ToolCall,
+	grant: Extract<AppCallBegun, { kind: "run" }>,
+): Promise<Result<ToolOutcome, Failure>> {
+	const { env, exports } = run;
+	const { ticket, manifest, secrets: sealed } = grant;
 	const started = Date.now();
 	const finish = async (report: Omit<AppCallReport, "egress">, result: CallToolResult, egress: EgressBudget | null) => {
-		await tenant.finishAppCall(principal, ticket, { ...report, egress: egress?.records ?? [] });
+		await tenant.finishAppCall(principal, ticket, {
+			...report,
+			egress: egress?.records ?? [],
+			...(ticket.taskId ? { result } : {}),
+		});
 		log(report.decision === "allowed" ? "debug" : "warn", "app.call", {
 			trace: call.traceId,
 			tenant: principal.tenantId,
@@ -222,6 +264,9 @@ export async function answerHostedCall(
 			const wire = toJsonRpcError(r.error);
 			return error(wire.code, wire.message);
 		}
+		// 2025-11-25 `params.task`: a CreateTaskResult; a call refused before a task existed is an error, as for built-in tools.
+		if (r.value.task) return { jsonrpc: "2.0", id: request.id, result: { task: legacyTask(r.value.task) } };
+		if (call.task) return error(ErrorCode.InvalidRequest, r.value.result.content[0]?.text ?? "The task was not started.");
 		return { jsonrpc: "2.0", id: request.id, result: r.value.result as unknown as Record<string, unknown> };
 	} catch (e) {
 		log("error", "app.run_failed", { trace: call.traceId, error: e instanceof Error ? e.name : "unknown" });

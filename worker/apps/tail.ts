@@ -10,6 +10,7 @@ import { WorkerEntrypoint } from "cloudflare:workers";
 import type { AppLogLine } from "../../shared/rpc/apps";
 import { log } from "../../shared/log";
 import type { Env } from "../../shared/env";
+import { tenantStub } from "../../shared/rpc/stubs";
 import { redact } from "./redact";
 
 /** Props of an app's tail. */
@@ -49,7 +50,8 @@ export class AppTail extends WorkerEntrypoint<Env, AppTailProps> {
 		const lines = logLines(events, secrets);
 		if (lines.length === 0) return;
 		try {
-			await this.env.TENANTS.get(this.env.TENANTS.idFromName(tenant)).appendAppLogs(app, lines);
+			// `tenant` was set by the front Worker from the call's verified principal (run.ts).
+			await tenantStub(this.env, { tenantId: tenant, userId: "-", clientId: `app:${app}` }).appendAppLogs(app, lines);
 		} catch (e) {
 			log("warn", "app.log_lost", { tenant, app, lines: lines.length, error: e instanceof Error ? e.name : "unknown" });
 		}

@@ -1,12 +1,16 @@
 /**
  * @module worker/edge/guard
+ * worker/edge/ (entry: this module) owns what runs before authentication: the Host/Origin/body
+ * guard, the pre-auth limiter, the request log and the verified-token cache. It may import
+ * shared/ and npm packages only.
+ *
  * The first layer of every request, before OAuth and before any Durable Object:
  * Host allow-list (DNS rebinding), Origin allow-list (streamable-http §"Security Warning":
  * servers MUST validate Origin and answer 403 when it is present and invalid), and the body cap.
  *
  * The body cap counts bytes as they arrive rather than trusting `Content-Length`, so a chunked
  * body without a length, or a small `Content-Length` with a larger chunked body, is refused with
- * 413 and the handler never runs (the Hono chunked-body bypasses).
+ * 413 and the handler never runs (the Hono chunked-body bypasses, docs/security.md attack 6).
  *
  * Two more malformed shapes end here with a 400, before anything else reads the request: a `GET`
  * or `HEAD` that carries a body (RFC 9110 §9.3.1: content in a GET "has no generally defined

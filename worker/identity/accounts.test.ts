@@ -1,18 +1,10 @@
 /**
  * @module worker/identity/accounts.test
  * Unit tests for local accounts: the hash format, verification, the account directory over an
- * in-memory KV, dev seeding, and the operator script's copy of the hash and record layout.
+ * in-memory KV, dev seeding, and the record module shared with the operator CLI.
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
-import {
-	AccountDirectory,
-	accountRecords,
-	buildAccountRecords,
-	ensureDevAccount,
-	hashPassword,
-	verifyPasswordHash,
-	type Account,
-} from "./accounts";
+import { AccountDirectory, accountRecords, ensureDevAccount, hashPassword, verifyPasswordHash } from "./accounts";
 import type { Env } from "../../shared/env";
 import { memoryKv } from "../../test/support/memory-kv";
 
@@ -153,31 +145,17 @@ describe("ensureDevAccount", () => {
 	});
 });
 
-describe("scripts/create-account.mjs stays in step with worker/identity/accounts.ts", () => {
-	interface CreateAccountScript {
-		hashPassword(password: string): Promise<string>;
-		accountRecords(account: Account, passwordHash: string): { key: string; value: string }[];
-		normalizeEmail(email: string): string | null;
-	}
-	// A variable specifier: the script is plain JS without type declarations.
-	const load = async () => (await import(/* @vite-ignore */ SCRIPT)) as CreateAccountScript;
-	const SCRIPT = new URL("../../scripts/create-account.mjs", import.meta.url).href;
-
-	it("produces hashes that verifyPasswordHash accepts", async () => {
-		const script = await load();
-		const stored = await script.hashPassword(PASSWORD);
-		expect(stored).toMatch(HASH_FORMAT);
-		expect(await verifyPasswordHash(PASSWORD, stored)).toBe(true);
-		expect(await verifyPasswordHash("wrong password!", stored)).toBe(false);
-	});
-
-	it("writes the same KV records as accountRecords()", async () => {
-		const script = await load();
-		const built = await buildAccountRecords(" Ada@Example.com", PASSWORD, { userId: "u_1", tenantId: "t_1", createdAt: 1 });
+describe("one code path for account records (the Worker and `smcp users create --local|--remote`)", () => {
+	it("the CLI's module is the one the Worker uses: its hashes verify here and its records are accountRecords()", async () => {
+		const shared = await import("../../shared/accounts/records.mjs");
+		expect(shared.accountRecords).toBe(accountRecords);
+		expect(shared.hashPassword).toBe(hashPassword);
+		const built = await shared.buildAccountRecords(" Ada@Example.com", PASSWORD, { userId: "u_1", tenantId: "t_1", createdAt: 1 });
 		expect(built.ok).toBe(true);
 		if (!built.ok) return;
-		const { account } = built.value;
-		expect(script.normalizeEmail(" Ada@Example.com")).toBe(account.email);
-		expect(script.accountRecords(account, "h")).toEqual(accountRecords(account, "h"));
+		const stored = JSON.parse(built.value.records[1]!.value) as { passwordHash: string };
+		expect(stored.passwordHash).toMatch(HASH_FORMAT);
+		expect(await verifyPasswordHash(PASSWORD, stored.passwordHash)).toBe(true);
+		expect(built.value.account.email).toBe("ada@example.com");
 	});
 });

@@ -1,9 +1,14 @@
 /**
  * @module worker/identity/accounts
+ * worker/identity/ (entry: this module) owns who people are: local accounts, tenants and
+ * memberships, the web session cookie, API keys, and upstream sign-in (oidc/). It may import
+ * shared/, npm packages and, for upstream sign-in only, worker/oauth/ (auth events, page helpers).
+ *
  * Local accounts in `DIRECTORY_KV`: an email maps to a PBKDF2 password hash and a user ID, and a
  * user ID maps to the account (its tenant). Runs in workerd, so it uses WebCrypto only.
  *
- * Key layout (also written by `scripts/create-account.mjs`, which mirrors {@link accountRecords}):
+ * Key layout (built in `shared/accounts/records.mjs`, shared with the operator CLI's
+ * `smcp users create --local|--remote`):
  *
  * | key                          | value                              |
  * | ---------------------------- | ---------------------------------- |
@@ -17,6 +22,21 @@
 import { log } from "../../shared/log";
 import { isLoopbackHost } from "../../shared/config";
 import type { Env } from "../../shared/env";
+import {
+	accountRecords,
+	buildAccountRecords as buildRecords,
+	emailKey,
+	HASH_BYTES,
+	HASH_SCHEME,
+	hashPassword,
+	MIN_PASSWORD_LENGTH,
+	normalizeEmail,
+	PBKDF2_ITERATIONS,
+	pbkdf2,
+	userKey,
+} from "../../shared/accounts/records.mjs";
+
+export { accountRecords, hashPassword, MIN_PASSWORD_LENGTH };
 
 /** A local account. `userId` and `tenantId` never contain `:` (the OAuth provider forbids it in `userId`). */
 export interface Account {
@@ -42,39 +62,6 @@ export type CreateAccountError = { reason: "email_taken" } | { reason: "weak_pas
 
 /** Result of {@link AccountDirectory.create} and {@link buildAccountRecords}. */
 export type AccountResult<T> = { ok: true; value: T } | { ok: false; error: CreateAccountError };
-
-/**
- * Shortest password accepted. NIST SP 800-63B-4 §3.1.1.2 makes length the main composition rule
- * and asks for 15 characters when, as here, the password is the only factor; 10 is this
- * project's floor. Raising it only affects new accounts.
- */
-export const MIN_PASSWORD_LENGTH = 10;
-
-/**
- * PBKDF2 iteration count. 100 000 is the most workerd's WebCrypto accepts (it throws above it);
- * the OWASP Password Storage Cheat Sheet asks for 600 000 with HMAC-SHA256, which the platform
- * cannot reach. The count is stored in each hash, so a later change keeps old hashes valid.
- */
-const PBKDF2_ITERATIONS = 100_000;
-const SALT_BYTES = 16;
-const HASH_BYTES = 32;
-const HASH_SCHEME = "pbkdf2-sha256";
-
-/**
- * Hashes a password as `pbkdf2-sha256$<iterations>$<salt b64url>$<hash b64url>` with a fresh
- * 16-byte salt. `scripts/create-account.mjs` produces the same format; keep them in step.
- *
- * @example
- * ```ts
- * const stored = await hashPassword("correct horse battery");
- * await verifyPasswordHash("correct horse battery", stored); // true
- * ```
- */
-export async function hashPassword(password: string): Promise<string> {
-	const salt = crypto.getRandomValues(new Uint8Array(SALT_BYTES));
-	const hash = await pbkdf2(password, salt, PBKDF2_ITERATIONS);
-	return `${HASH_SCHEME}$${PBKDF2_ITERATIONS}$${toBase64url(salt)}$${toBase64url(hash)}`;
-}
 
 /**
  * Whether `password` matches a hash from {@link hashPassword}. A malformed stored value fails
@@ -113,29 +100,7 @@ export async function buildAccountRecords(
 	password: string,
 	ids: { userId?: string; tenantId?: string; createdAt?: number } = {},
 ): Promise<AccountResult<{ account: Account; records: { key: string; value: string }[] }>> {
-	const normalized = normalizeEmail(email);
-	if (normalized === null) return { ok: false, error: { reason: "invalid_email" } };
-	if (password.length < MIN_PASSWORD_LENGTH) return { ok: false, error: { reason: "weak_password" } };
-	const tenantId = ids.tenantId ?? newId("t_");
-	const account: Account = {
-		userId: ids.userId ?? newId("u_"),
-		email: normalized,
-		tenantId,
-		tenants: [tenantId],
-		createdAt: ids.createdAt ?? Date.now(),
-	};
-	return { ok: true, value: { account, records: accountRecords(account, await hashPassword(password)) } };
-}
-
-/**
- * The two KV records for an account, user record first so that an email record never points at a
- * missing user if the second write fails.
- */
-export function accountRecords(account: Account, passwordHash: string): { key: string; value: string }[] {
-	return [
-		{ key: userKey(account.userId), value: JSON.stringify(account) },
-		{ key: emailKey(account.email), value: JSON.stringify({ userId: account.userId, passwordHash }) },
-	];
+	return buildRecords(email, password, ids);
 }
 
 /**
@@ -210,6 +175,16 @@ export class AccountDirectory {
 		return isEmailEntry(entry) ? this.get(entry.userId) : null;
 	}
 
+	/**
+	 * Deletes an account's records: the email record first (so password sign-in stops at once and no
+	 * email ever names a missing user), then the user record. Other records (tenants, grants, keys,
+	 * links) are the caller's (worker/admin/deletion.ts).
+	 */
+	async remove(account: Account): Promise<void> {
+		await this.#kv.delete(emailKey(account.email));
+		await this.#kv.delete(userKey(account.userId));
+	}
+
 	/** The account with this user ID, or `null`. */
 	async get(userId: string): Promise<Account | null> {
 		const account = await this.#kv.get<Account>(userKey(userId), "json");
@@ -267,30 +242,6 @@ interface EmailEntry {
  */
 const DUMMY_HASH = `${HASH_SCHEME}$${PBKDF2_ITERATIONS}$c21jcC1kdW1teS1zYWx0IQ$AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8`;
 
-const emailKey = (email: string) => `account:email:${email}`;
-const userKey = (userId: string) => `account:user:${userId}`;
-
-/** Trimmed, lower-cased email, or `null` when it is not plausibly one address (RFC 5321 §4.5.3.1.3 length). */
-function normalizeEmail(email: string): string | null {
-	const e = email.trim().toLowerCase();
-	if (e.length > 254 || !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(e)) return null;
-	// Control characters would end up in KV keys and logs.
-	if (/[\u0000-\u001f\u007f]/.test(e)) return null;
-	return e;
-}
-
-/** `prefix` + 32 random hex characters (128 bits). */
-function newId(prefix: "u_" | "t_"): string {
-	const bytes = crypto.getRandomValues(new Uint8Array(16));
-	return prefix + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-async function pbkdf2(password: string, salt: Uint8Array, iterations: number): Promise<Uint8Array> {
-	const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(password), "PBKDF2", false, ["deriveBits"]);
-	const bits = await crypto.subtle.deriveBits({ name: "PBKDF2", hash: "SHA-256", salt, iterations }, key, HASH_BYTES * 8);
-	return new Uint8Array(bits);
-}
-
 /** workerd's `crypto.subtle.timingSafeEqual` when present; otherwise an XOR accumulator (Node). */
 function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
 	if (a.length !== b.length) return false; // lengths are public (always HASH_BYTES)
@@ -317,12 +268,6 @@ function isAccount(v: unknown): v is Account {
 		Array.isArray(a.tenants) &&
 		typeof a.createdAt === "number"
 	);
-}
-
-function toBase64url(bytes: Uint8Array): string {
-	let s = "";
-	for (const b of bytes) s += String.fromCharCode(b);
-	return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
 function fromBase64url(s: string): Uint8Array {

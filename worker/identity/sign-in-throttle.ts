@@ -13,6 +13,7 @@
  */
 import { log } from "../../shared/log";
 import type { AuthSubject } from "../../shared/rpc/kernel";
+import { tenantStub } from "../../shared/rpc/stubs";
 import type { Env } from "../../shared/env";
 import { resolveConfig } from "../../shared/config";
 import { AccountDirectory, type Account } from "./accounts";
@@ -41,11 +42,11 @@ export async function signInThrottled(env: Env, email: string, password: string,
 	let retryAfterSeconds: number | undefined;
 	const r = await new AccountDirectory(env.DIRECTORY_KV).signIn(email, password, async (account, normalized) => {
 		if (account) {
-			stub = env.TENANTS.get(env.TENANTS.idFromName(account.tenantId));
+			stub = tenantStub(env, { tenantId: account.tenantId, userId: account.userId, clientId });
 			subject = account.userId;
 		} else {
-			stub = env.TENANTS.get(env.TENANTS.idFromName(await unknownEmailsTenant(secret)));
 			subject = `e_${(await hmacHex(secret, `smcp/sign-in/${normalized}`)).slice(0, 40)}`;
+			stub = tenantStub(env, { tenantId: await unknownEmailsTenant(secret), userId: subject, clientId });
 		}
 		const gate = await stub.signInGate(subject);
 		if (gate.ok) return true;

@@ -273,6 +273,42 @@ export class TenantDirectory {
 		};
 	}
 
+	/**
+	 * Who must leave before `userId` can be deleted: the team tenants where they are the last owner
+	 * (a tenant keeps at least one owner). Their personal tenant is deleted with them.
+	 */
+	async soleOwnerOf(userId: string): Promise<string[]> {
+		const account = await this.account(userId);
+		if (!account) return [];
+		const out: string[] = [];
+		for (const id of account.tenants) {
+			if (id === account.tenantId) continue;
+			const r = await this.#kv.get<TenantRecord>(tenantKey(id), "json");
+			if (r?.members[userId] === "owner" && Object.values(r.members).filter((x) => x === "owner").length <= 1) out.push(id);
+		}
+		return out;
+	}
+
+	/**
+	 * Deletes a tenant's directory records: the tenant record, and the tenant in every member's
+	 * account index. Returns the members it had (for the caller to cut off), or null when there is no
+	 * such tenant. `personalOwner` is the account whose personal tenant this is, when it is one.
+	 */
+	async forget(tenantId: string, personalOwner?: Account): Promise<string[] | null> {
+		const record = await this.get(tenantId, personalOwner);
+		if (!record) return null;
+		const members = Object.keys(record.members);
+		if (personalOwner && !members.includes(personalOwner.userId)) members.push(personalOwner.userId);
+		for (const userId of members) {
+			const account = await this.account(userId);
+			if (account?.tenants.includes(tenantId) && account.tenantId !== tenantId)
+				await this.#kv.put(userKey(userId), JSON.stringify({ ...account, tenants: account.tenants.filter((t) => t !== tenantId) }));
+		}
+		await this.#kv.delete(tenantKey(tenantId));
+		statusCache.delete(tenantId);
+		return members;
+	}
+
 	/** Sets a new password for an account (operator reset). */
 	async resetPassword(userId: string, password: string): Promise<"ok" | "unknown_user" | "weak_password"> {
 		if (password.length < MIN_PASSWORD_LENGTH) return "weak_password";

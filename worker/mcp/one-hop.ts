@@ -1,28 +1,39 @@
 /**
  * @module worker/mcp/one-hop
- * The one-hop path of a Streamable HTTP session (2025-03-26 … 2025-11-25). The requests that
- * need no protocol state of the session's own go from the front Worker straight to the tenant
- * kernel, where the session is registered (objects/tenant/sessions.ts):
- * - the opening `initialize` (a lone, valid request): the kernel counts it against the cap,
- *   registers the session and audits it in one transaction; the answer is the SDK server's;
+ * The Streamable HTTP session requests (2025-03-26 … 2025-11-25) that need nothing but the
+ * tenant's session registry (objects/tenant/sessions.ts), answered here and nowhere else, in one
+ * Durable Object hop from the front Worker to the tenant kernel:
+ * - `initialize` (always lone: a batch may not carry it): the kernel counts it against the cap,
+ *   registers the session and audits it in one transaction; the answer is what the SDK server
+ *   would answer (shared/mcp/answers.ts). An `initialize` the SDK's schema refuses, or one too
+ *   large to store, opens no session (-32602);
  * - `notifications/initialized`, alone;
- * - a lone `tools/call` that sends nothing before its result (`sendsBeforeResult` is false).
- * Everything else goes to the session's SessionObject, which adopts the session from the
- * registry on its first request. A session the kernel does not know (opened by an earlier build,
- * ended, expired, someone else's) is handed to the SessionObject too, which answers as before
- * (404 when it has no such session): the same answers either way, one hop fewer when it can.
+ * - a lone `tools/call` that sends nothing before its result (`sendsBeforeResult` is false) and
+ *   is not task-augmented (a task's methods and status notifications are the SessionObject's SDK
+ *   server's); a tenant's hosted tool (`<app>__<tool>`) is such a call too, run by the front Worker
+ *   itself (worker/apps/run.ts) once the kernel has found the session live;
+ * - DELETE, which ends the session in the kernel once and clears its SessionObject if one holds it.
+ * Opening a 2024-11-05 SSE session is counted here too ({@link openSseSession}).
+ * Every other request of a session goes to its SessionObject (`toSession`), which adopts the
+ * session from the registry on its first request. A session the kernel does not know is a 404;
+ * a kernel or object that cannot be reached this time is a 503 (retry), never a 404.
  */
-import { InitializeRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import { InitializeRequestSchema, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { answerPlainToolCall, initializeResponse, negotiatedVersion } from "../../shared/mcp/answers";
-import { isRequest, type RpcMessage } from "../../shared/mcp/jsonrpc";
+import { RpcCode } from "../../shared/errors";
+import { errorBody, isRequest, type RpcMessage, type RpcRequest } from "../../shared/mcp/jsonrpc";
 import { MAX_REGISTERED_INIT, type RequestRecord } from "../../shared/rpc/kernel";
 import { log } from "../../shared/log";
 import { catalogFor } from "../../shared/catalog/packs";
 import { involvesTask } from "../../shared/mcp/publish";
 import type { VerifiedPrincipal } from "../../shared/rpc/principal";
+import { answerResponse, type SessionRequest } from "../../shared/rpc/session";
+import { sessionStub, tenantStub } from "../../shared/rpc/stubs";
+import { sessionNotFound, sessionRefusal, sessionUnavailable } from "../../shared/mcp/wire";
 import type { Env } from "../../shared/env";
-import { resolveConfig } from "../../shared/config";
-import { sessionRefusalAnswer } from "../../shared/mcp/admission";
+import { answerHostedCall, type AppRunContext } from "../apps/run";
+import { isHostedCall } from "../apps/lanes";
+import { hostedCatalog } from "../../shared/mcp/hosted-catalog";
 
 const answer = (sessionId: string, body: unknown) =>
 	new Response(JSON.stringify(body), { status: 200, headers: { "Content-Type": "application/json", "Mcp-Session-Id": sessionId } });
@@ -38,51 +49,129 @@ const allowed = (method: string, protocolVersion: string, traceId: string, sessi
 	durationMs: 0,
 });
 
+/** Hands one parsed exchange to the session's object; an object that cannot be reached is a 503. */
+export async function toSession(env: Env, principal: VerifiedPrincipal, req: SessionRequest): Promise<Response> {
+	let answered: Awaited<ReturnType<ReturnType<Env["SESSIONS"]["get"]>["handle"]>>;
+	try {
+		answered = await sessionStub(env, req.sessionId).handle(principal, req);
+	} catch (e) {
+		log("error", "session.unreachable", { trace: req.traceId, retryable: (e as { retryable?: boolean }).retryable === true });
+		return sessionUnavailable();
+	}
+	return answerResponse(answered);
+}
+
 /**
- * Answers one lone message of a session in the tenant, or returns null: the SessionObject's to
- * answer. For an `initialize`, `sessionId` is the one just minted. The caller has checked that a
- * `tools/call` sends nothing before its result (`sendsBeforeResult`), and the scope.
+ * Opens a session with its `initialize` (`sessionId` was just minted): -32602 for one the SDK's
+ * schema refuses or too large to store; the refusal's wire form when the kernel opens none.
  *
  * @example
  * ```ts
- * const direct = await answerInTenant(env, principal, sessionId, message, traceId);
+ * if (isInit) return openSession(env, principal, await mintSessionId(secret, principal), message, traceId, origin);
+ * ```
+ */
+export async function openSession(
+	env: Env,
+	principal: VerifiedPrincipal,
+	sessionId: string,
+	init: RpcRequest,
+	traceId: string,
+	origin: string,
+): Promise<Response> {
+	const text = JSON.stringify(init);
+	if (text.length > MAX_REGISTERED_INIT || !InitializeRequestSchema.safeParse(init).success) {
+		const reason = text.length > MAX_REGISTERED_INIT ? `initialize is larger than ${MAX_REGISTERED_INIT} characters` : "invalid initialize";
+		return new Response(errorBody(RpcCode.InvalidParams, `Invalid params: ${reason}`, init.id), {
+			status: 200,
+			headers: { "Content-Type": "application/json" },
+		});
+	}
+	const protocolVersion = negotiatedVersion(init);
+	const opened = await tenantStub(env, principal).openSession(
+		principal,
+		sessionId,
+		allowed("initialize", protocolVersion, traceId, sessionId),
+		{
+			protocolVersion,
+			init: text,
+		},
+	);
+	if (!opened.ok) {
+		log("warn", `session.${opened.error.reason}`, { trace: traceId, tenant: principal.tenantId, user: principal.userId });
+		return sessionRefusal(opened.error, origin);
+	}
+	return answer(sessionId, initializeResponse(catalogFor(env), init, env.SMCP_PUBLIC_ORIGIN));
+}
+
+/** Opens a 2024-11-05 SSE session: counted against the cap here, then its object opens the stream. */
+export async function openSseSession(env: Env, principal: VerifiedPrincipal, sessionId: string, traceId: string, origin: string) {
+	const opened = await tenantStub(env, principal).openSession(principal, sessionId);
+	if (!opened.ok) {
+		log("warn", `session.${opened.error.reason}`, { trace: traceId, tenant: principal.tenantId, user: principal.userId });
+		return sessionRefusal(opened.error, origin);
+	}
+	return toSession(env, principal, { op: "sse-open", sessionId, endpoint: `/sse/message?sessionId=${sessionId}`, traceId });
+}
+
+/**
+ * Answers a lone `notifications/initialized` or plain `tools/call` (built-in or hosted) of a
+ * registered session, or returns null: the SessionObject's to answer. The caller has checked that
+ * a `tools/call` sends nothing before its result (`sendsBeforeResult`), and the scope of a
+ * built-in or hosted tool (the kernel checks a hosted tool's again).
+ *
+ * @example
+ * ```ts
+ * const direct = await answerInTenant({ env, exports: ctx.exports }, principal, sessionId, message, traceId);
  * if (direct) return direct; // else: the SessionObject answers
  * ```
  */
 export async function answerInTenant(
-	env: Env,
+	run: AppRunContext,
 	principal: VerifiedPrincipal,
 	sessionId: string,
 	message: RpcMessage,
 	traceId: string,
 ): Promise<Response | null> {
-	const tenant = env.TENANTS.get(env.TENANTS.idFromName(principal.tenantId));
 	if (!("method" in message)) return null;
-	if (isRequest(message) && message.method === "initialize") {
-		const init = JSON.stringify(message);
-		if (init.length > MAX_REGISTERED_INIT || !InitializeRequestSchema.safeParse(message).success) return null;
-		const protocolVersion = negotiatedVersion(message);
-		const opened = await tenant.openSession(principal, sessionId, allowed("initialize", protocolVersion, traceId, sessionId), {
-			protocolVersion,
-			init,
-			hasObject: false,
-		});
-		if (!opened.ok) {
-			log("warn", opened.error.reason === "session_cap" ? "session.cap_reached" : "session.credential_refused", {
-				trace: traceId,
-				tenant: principal.tenantId,
-				user: principal.userId,
-			});
-			const a = sessionRefusalAnswer(opened.error, resolveConfig(env).origin);
-			return new Response(a.body, { status: a.status, headers: a.headers });
-		}
-		return answer(sessionId, initializeResponse(catalogFor(env), message, env.SMCP_PUBLIC_ORIGIN));
-	}
+	const env = run.env;
+	const tenant = tenantStub(env, principal);
 	if (!isRequest(message) && message.method === "notifications/initialized") {
-		// A kernel still on the build before the registry has no `sessionState`: the object answers.
-		const live = await tenant.sessionState(principal, sessionId, "touch").catch(() => null);
-		// A session held by its object may have built its SDK server already: deliver it there.
-		return live && !live.hasObject ? new Response(null, { status: 202, headers: { "Mcp-Session-Id": sessionId } }) : null;
+		let live: Awaited<ReturnType<typeof tenant.sessionState>>;
+		try {
+			live = await tenant.sessionState(principal, sessionId, "touch");
+		} catch (e) {
+			log("error", "session.unreachable", { trace: traceId, retryable: (e as { retryable?: boolean }).retryable === true });
+			return sessionUnavailable();
+		}
+		return live ? new Response(null, { status: 202, headers: { "Mcp-Session-Id": sessionId } }) : sessionNotFound();
+	}
+	if (isHostedCall(message)) {
+		// 2025-11-25 `params.task`: only for a hosted tool whose manifest allows tasks, as for a built-in tool.
+		const task = message.params?.task as { ttl?: unknown } | undefined;
+		if (task !== undefined) {
+			const name = String(message.params?.name);
+			const hosted = await hostedCatalog(principal.tenantId, () => tenant.hostedTools());
+			if (!hosted.tools.find((t) => t.name === name)?.execution)
+				return answer(sessionId, {
+					jsonrpc: "2.0",
+					id: message.id,
+					// The SDK server's wording for a built-in tool (McpError prefixes the code).
+					error: {
+						code: RpcCode.MethodNotFound,
+						message: new McpError(RpcCode.MethodNotFound, "This tool does not run as a task.").message,
+					},
+				});
+		}
+		// The kernel checks the session (ToolCall.registered) and audits the revision it negotiated.
+		const { unknownSession, ...response } = await answerHostedCall(run, principal, message, {
+			lane: "streamable-http",
+			protocolVersion: "-",
+			traceId,
+			sessionId,
+			registered: true,
+			...(task !== undefined ? { task: typeof task?.ttl === "number" ? { ttlMs: task.ttl } : {} } : {}),
+		});
+		return unknownSession ? sessionNotFound() : answer(sessionId, response);
 	}
 	if (isRequest(message) && message.method === "tools/call" && !involvesTask(catalogFor(env), message.params)) {
 		let unknown = false;
@@ -102,7 +191,24 @@ export async function answerInTenant(
 			principal,
 			message,
 		);
-		return unknown ? null : answer(sessionId, response);
+		return unknown ? sessionNotFound() : answer(sessionId, response);
 	}
 	return null;
+}
+
+/**
+ * DELETE: the kernel ends (and audits) the session, once; its SessionObject, if one holds it, is
+ * told to clear what it keeps. A session the kernel does not know is a 404.
+ */
+export async function endSession(env: Env, principal: VerifiedPrincipal, sessionId: string, traceId: string): Promise<Response> {
+	let ended: { found: boolean; hasObject: boolean };
+	try {
+		ended = await tenantStub(env, principal).closeSession(principal, sessionId, allowed("session/delete", "-", traceId, sessionId));
+	} catch (e) {
+		log("error", "session.unreachable", { trace: traceId, retryable: (e as { retryable?: boolean }).retryable === true });
+		return sessionUnavailable();
+	}
+	if (!ended.found) return sessionNotFound();
+	if (!ended.hasObject) return new Response(null, { status: 200 });
+	return toSession(env, principal, { op: "delete", sessionId, traceId });
 }

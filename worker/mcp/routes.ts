@@ -1,5 +1,9 @@
 /**
  * @module worker/mcp/routes
+ * worker/mcp/ (entry: this module) owns the MCP endpoints: routing, session ids, the one-hop path
+ * (one-hop.ts) and the stateless 2026-07-28 lane (modern/). It may import shared/, worker/oauth/,
+ * worker/identity/, worker/edge/, worker/apps/ (hosted tool calls) and npm packages; never objects/.
+ *
  * The protected MCP endpoints, reached only with a valid bearer token:
  * `/mcp` (Streamable HTTP, protocol revisions 2025-03-26 … 2025-11-25) and `/sse` +
  * `/sse/message` (HTTP+SSE, 2024-11-05). Everything that can be decided without the session is
@@ -21,12 +25,13 @@ import {
 	tooDeep,
 	type RpcMessage,
 } from "../../shared/mcp/jsonrpc";
-import type { Lane, RequestRecord } from "../../shared/rpc/kernel";
+import type { Lane } from "../../shared/rpc/kernel";
 import { log } from "../../shared/log";
 import { catalogFor } from "../../shared/catalog/packs";
 import { sendsBeforeResult, toolInputSchema } from "../../shared/mcp/publish";
 import { hasScope, type VerifiedPrincipal } from "../../shared/rpc/principal";
-import { answerResponse, type SessionRequest } from "../../shared/rpc/session";
+import { tenantStub } from "../../shared/rpc/stubs";
+import { invalidToken, rpcError, sessionNotFound } from "../../shared/mcp/wire";
 import { principalFrom } from "../oauth/principal";
 import { resolveConfig } from "../../shared/config";
 import { TenantDirectory } from "../identity/tenants";
@@ -36,23 +41,16 @@ import { answerDirectly } from "./modern/direct";
 import { knownEra } from "./modern/era";
 import { invalidParams } from "./params";
 import { annotate } from "../edge/request-log";
-import { answerInTenant } from "./one-hop";
+import { answerInTenant, endSession, openSession, openSseSession, toSession } from "./one-hop";
 import { mintSessionId, verifySessionId } from "./session-id";
-import { hostedInSession, hostedOnSse, hostedRunner, isHostedCall, runContext } from "../apps/lanes";
+import { hostedOnSse, hostedRunner, hostedToolNeedingScope, isHostedCall, runContext } from "../apps/lanes";
 
 type ApiContext = ExecutionContext & { props?: unknown; auth?: OAuthResourceAuth };
 
 const JSON_HEADERS = { "Content-Type": "application/json" };
-const rpcError = (status: number, code: number, message: string, extra: Record<string, string> = {}) =>
-	new Response(errorBody(code, message), { status, headers: { ...JSON_HEADERS, ...extra } });
 
 /** Protocol revisions the SDK server negotiates; a header naming any other is refused. */
 const STREAMABLE_VERSIONS = new Set(SUPPORTED_PROTOCOL_VERSIONS);
-
-/** Hands one parsed exchange to the session's object and turns its answer into the response. */
-async function toSession(env: Env, sessionId: string, principal: VerifiedPrincipal, req: SessionRequest): Promise<Response> {
-	return answerResponse(await env.SESSIONS.get(env.SESSIONS.idFromName(sessionId)).handle(principal, req));
-}
 
 /** Returns 403 + step-up challenge (audited as denied) when a tools/call needs a scope the token lacks. */
 async function scopeChallenge(
@@ -66,9 +64,11 @@ async function scopeChallenge(
 	for (const m of messages) {
 		if (!isRequest(m) || m.method !== "tools/call") continue;
 		// A tool of a pack this deployment leaves off is unknown here too: no challenge names it.
-		const tool = catalogFor(env).tools.callable(String(m.params?.name ?? ""));
+		// A tenant's own (hosted) tool gets the same challenge as a built-in one.
+		const name = String(m.params?.name ?? "");
+		const tool = catalogFor(env).tools.callable(name) ?? (ctx.auth ? await hostedToolNeedingScope(env, principal, name) : null);
 		if (tool && !hasScope(principal.scopes, tool.scope) && ctx.auth) {
-			const admission = await env.TENANTS.get(env.TENANTS.idFromName(principal.tenantId)).record(principal, {
+			const admission = await tenantStub(env, principal).record(principal, {
 				method: "tools/call",
 				tool: tool.name,
 				lane,
@@ -135,11 +135,7 @@ async function authenticated(env: Env, ctx: ApiContext, request: Request): Promi
 	if (!principal) return rpcError(401, RpcCode.ConnectionClosed, "Unauthorized");
 	if (!(await new TenantDirectory(env.DIRECTORY_KV).isActive(principal.tenantId))) {
 		// A suspended tenant's tokens and keys are refused like invalid ones (RFC 6750 §3.1).
-		const metadata = `${new URL(request.url).origin}/.well-known/oauth-protected-resource`;
-		return new Response(errorBody(RpcCode.ConnectionClosed, "Unauthorized"), {
-			status: 401,
-			headers: { ...JSON_HEADERS, "WWW-Authenticate": `Bearer error="invalid_token", resource_metadata="${metadata}"` },
-		});
+		return invalidToken(new URL(request.url).origin);
 	}
 	return principal;
 }
@@ -203,29 +199,25 @@ export async function handleMcp(request: Request, env: Env, ctx: ApiContext, tra
 		if (badCall) return badCall;
 		const isInit = messages.some((m) => "method" in m && m.method === "initialize");
 
-		let sessionId: string;
-		if (isInit) {
-			if (sessionHeader) return rpcError(400, RpcCode.InvalidRequest, "Invalid Request: Server already initialized");
-			sessionId = await mintSessionId(secret, principal);
-		} else {
-			if (!sessionHeader) return rpcError(400, RpcCode.ConnectionClosed, "Bad Request: Mcp-Session-Id header is required");
-			if (!(await verifySessionId(secret, principal, sessionHeader))) return rpcError(404, RpcCode.SessionNotFound, "Session not found");
-			sessionId = sessionHeader;
-		}
+		const init = messages.find((m) => isRequest(m) && m.method === "initialize");
+		if (isInit && !init) return rpcError(400, RpcCode.InvalidRequest, "Invalid Request: initialize must be a request");
+		if (isInit && sessionHeader) return rpcError(400, RpcCode.InvalidRequest, "Invalid Request: Server already initialized");
+		if (!isInit && !sessionHeader) return rpcError(400, RpcCode.ConnectionClosed, "Bad Request: Mcp-Session-Id header is required");
+		if (!isInit && !(await verifySessionId(secret, principal, sessionHeader))) return sessionNotFound();
 		annotateRequest(request, principal, "streamable-http", version, messages);
+		// A batch may not carry initialize (parseDecoded), so an opening request is a lone one.
+		if (init && isRequest(init)) {
+			return openSession(env, principal, await mintSessionId(secret, principal), init, traceId, new URL(request.url).origin);
+		}
+		const sessionId = sessionHeader!;
 		const challenge = await scopeChallenge(env, messages, principal, ctx, traceId, "streamable-http");
 		if (challenge) return challenge;
-		// A tenant's own tool runs here, from the Worker's request (worker/apps/lanes.ts).
-		if (!batch && messages.length === 1 && isHostedCall(messages[0])) {
-			return hostedInSession(runContext(env, ctx), principal, sessionId, messages[0], traceId, version);
-		}
 		const sse = needsStream(env, messages);
 		// One hop when the session's own state is not needed (worker/mcp/one-hop.ts).
 		const only = !batch && !sse && messages.length === 1 ? messages[0] : undefined;
-		const direct = only ? await answerInTenant(env, principal, sessionId, only, traceId) : null;
+		const direct = only ? await answerInTenant(runContext(env, ctx), principal, sessionId, only, traceId) : null;
 		if (direct) return direct;
-		const req: SessionRequest = { op: "post", sessionId, messages, batch, sse, traceId };
-		return toSession(env, sessionId, principal, req);
+		return toSession(env, principal, { op: "post", sessionId, messages, batch, sse, traceId });
 	}
 
 	if (request.method === "GET" || request.method === "DELETE") {
@@ -233,30 +225,9 @@ export async function handleMcp(request: Request, env: Env, ctx: ApiContext, tra
 			return rpcError(406, RpcCode.ConnectionClosed, "Not Acceptable: Client must accept text/event-stream");
 		}
 		if (!sessionHeader) return rpcError(400, RpcCode.ConnectionClosed, "Bad Request: Mcp-Session-Id header is required");
-		if (!(await verifySessionId(secret, principal, sessionHeader))) return rpcError(404, RpcCode.SessionNotFound, "Session not found");
-		if (request.method === "GET") {
-			return toSession(env, sessionHeader, principal, {
-				op: "get",
-				sessionId: sessionHeader,
-				lastEventId: request.headers.get("Last-Event-ID"),
-				traceId,
-			});
-		}
-		// The tenant ends (and audits) a session it registered; its object, if one holds it, is cleared.
-		const record: RequestRecord = {
-			method: "session/delete",
-			lane: "streamable-http",
-			protocolVersion: "-",
-			traceId,
-			sessionId: sessionHeader,
-			decision: "allowed",
-			outcome: "ok",
-			durationMs: 0,
-		};
-		const ended = await env.TENANTS.get(env.TENANTS.idFromName(principal.tenantId)).closeSession(principal, sessionHeader, record);
-		// `?.`: a kernel still on the build before the registry answers nothing here (gradual rollout).
-		if (ended?.found === true && !ended.hasObject) return new Response(null, { status: 200 });
-		return toSession(env, sessionHeader, principal, { op: "delete", sessionId: sessionHeader, traceId, ended: ended?.found === true });
+		if (!(await verifySessionId(secret, principal, sessionHeader))) return sessionNotFound();
+		if (request.method === "DELETE") return endSession(env, principal, sessionHeader, traceId);
+		return toSession(env, principal, { op: "get", sessionId: sessionHeader, lastEventId: request.headers.get("Last-Event-ID"), traceId });
 	}
 	return rpcError(405, RpcCode.ConnectionClosed, "Method Not Allowed", { Allow: "GET, POST, DELETE" });
 }
@@ -313,13 +284,11 @@ export async function handleSse(request: Request, env: Env, ctx: ApiContext, tra
 		if (!(request.headers.get("Accept") ?? "text/event-stream").includes("text/event-stream")) {
 			return rpcError(406, RpcCode.ConnectionClosed, "Not Acceptable: Client must accept text/event-stream");
 		}
-		const sessionId = await mintSessionId(secret, principal);
-		const endpoint = `/sse/message?sessionId=${sessionId}`;
-		return toSession(env, sessionId, principal, { op: "sse-open", sessionId, endpoint, traceId });
+		return openSseSession(env, principal, await mintSessionId(secret, principal), traceId, url.origin);
 	}
 	if (url.pathname === "/sse/message" && request.method === "POST") {
 		const sessionId = url.searchParams.get("sessionId");
-		if (!(await verifySessionId(secret, principal, sessionId))) return rpcError(404, RpcCode.SessionNotFound, "Session not found");
+		if (!(await verifySessionId(secret, principal, sessionId))) return sessionNotFound();
 		if (!(request.headers.get("Content-Type") ?? "").toLowerCase().startsWith("application/json")) {
 			return rpcError(415, RpcCode.ConnectionClosed, "Unsupported Media Type: Content-Type must be application/json");
 		}
@@ -332,7 +301,7 @@ export async function handleSse(request: Request, env: Env, ctx: ApiContext, tra
 		if (challenge) return challenge;
 		const only = parsed.messages.length === 1 ? parsed.messages[0] : undefined;
 		if (isHostedCall(only)) return hostedOnSse(runContext(env, ctx), principal, sessionId!, only, traceId);
-		return toSession(env, sessionId!, principal, { op: "sse-post", sessionId: sessionId!, messages: parsed.messages, traceId });
+		return toSession(env, principal, { op: "sse-post", sessionId: sessionId!, messages: parsed.messages, traceId });
 	}
 	if (url.pathname === "/sse" || url.pathname === "/sse/message") {
 		return rpcError(405, RpcCode.ConnectionClosed, "Method Not Allowed", { Allow: url.pathname === "/sse" ? "GET" : "POST" });

@@ -5,7 +5,7 @@
  * base64url: 44 visible ASCII characters (streamable-http §"Session Management": the id MUST be
  * visible ASCII and SHOULD be globally unique and cryptographically secure). A forged id, a
  * truncated one, or another principal's id fails the MAC and gets 404 before any object is touched
- * (security-tests §5.39–40).
+ * (docs/security.md attack 39–40).
  */
 import type { VerifiedPrincipal } from "../../shared/rpc/principal";
 

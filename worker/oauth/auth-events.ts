@@ -6,6 +6,7 @@
  * and the flow goes on.
  */
 import type { AuthSubject } from "../../shared/rpc/kernel";
+import { tenantStub } from "../../shared/rpc/stubs";
 import type { Decision } from "../../shared/audit/store";
 import { log } from "../../shared/log";
 import type { Env } from "../../shared/env";
@@ -31,7 +32,7 @@ export async function auditAuthEvent(
 ): Promise<void> {
 	if (!TENANT.test(subject.tenantId)) return;
 	try {
-		await env.TENANTS.get(env.TENANTS.idFromName(subject.tenantId)).recordAuthEvent(subject, { method, decision, outcome, traceId });
+		await tenantStub(env, subject).recordAuthEvent(subject, { method, decision, outcome, traceId });
 	} catch (e) {
 		log("error", "audit.auth_event_failed", { method, error: e instanceof Error ? e.name : "unknown" });
 	}

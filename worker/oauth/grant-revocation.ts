@@ -13,6 +13,7 @@
 import { OAuthError } from "@cloudflare/workers-oauth-provider";
 import { log } from "../../shared/log";
 import type { AuthSubject } from "../../shared/rpc/kernel";
+import { tenantStub } from "../../shared/rpc/stubs";
 import type { Env } from "../../shared/env";
 import { forgetAll } from "../edge/token-cache";
 
@@ -36,7 +37,7 @@ export async function revokeGrantEverywhere(
 ): Promise<void> {
 	if (TENANT.test(grant.tenantId)) {
 		try {
-			await env.TENANTS.get(env.TENANTS.idFromName(grant.tenantId)).revokeGrant(actor, {
+			await tenantStub(env, { ...actor, tenantId: grant.tenantId }).revokeGrant(actor, {
 				grantId: grant.grantId,
 				userId: grant.userId,
 				clientId: grant.clientId,
@@ -54,11 +55,12 @@ export async function revokeGrantEverywhere(
  * the grant again and writes nothing back) or the tenant is suspended (`unauthorized_client`,
  * the grant is kept for a reactivation). A kernel that cannot answer fails closed (503).
  */
-export async function refuseRevokedRefresh(env: Env, tenantId: string, grantId: string): Promise<void> {
+export async function refuseRevokedRefresh(env: Env, subject: AuthSubject, grantId: string): Promise<void> {
+	const tenantId = subject.tenantId;
 	if (!TENANT.test(tenantId)) return;
 	let standing: Awaited<ReturnType<ReturnType<Env["TENANTS"]["get"]>["refreshStanding"]>>;
 	try {
-		standing = await env.TENANTS.get(env.TENANTS.idFromName(tenantId)).refreshStanding(grantId);
+		standing = await tenantStub(env, subject).refreshStanding(grantId);
 	} catch (e) {
 		log("error", "auth.refresh_check_failed", { tenant: tenantId, error: e instanceof Error ? e.name : "unknown" });
 		throw new OAuthError("temporarily_unavailable", {

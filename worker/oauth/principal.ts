@@ -1,5 +1,9 @@
 /**
  * @module worker/oauth/principal
+ * worker/oauth/ (entry: this module) owns the OAuth provider wiring, the one place a
+ * VerifiedPrincipal is made, the authorize + consent page, the token guard and auth events. It
+ * may import shared/, worker/identity/, worker/edge/ (the token cache), worker/ui/ and npm packages.
+ *
  * Turns what the OAuth provider verified into a {@link VerifiedPrincipal}. The provider has
  * already checked the bearer token (signature-free opaque token looked up by hash, expiry,
  * audience = this deployment); here we re-check the props it hands over field by field, because

@@ -1,7 +1,7 @@
 /**
  * @module worker/oauth/token-guard
  * Hardening of the token endpoint's authorization-code grant, in front of the OAuth provider
- * (security-tests §4.27; the provider does neither):
+ * (docs/security.md attack 27; the provider does neither):
  *
  * - RFC 7636 §4.1: `code_verifier` is 43–128 characters of `[A-Z] / [a-z] / [0-9] / "-" / "." /
  *   "_" / "~"`. Anything else is `invalid_grant` without touching the code.

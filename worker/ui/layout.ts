@@ -1,5 +1,8 @@
 /**
  * @module worker/ui/layout
+ * worker/ui/ (entry: this module) owns the look of SMCP's own pages: the design system and the
+ * landing page. It may import shared/ and npm packages.
+ *
  * SMCP's one small design system for its own pages (landing, account, consent, errors): a page
  * shell with the operator's brand, a card layout, type scale, buttons and form fields, a dark
  * scheme (`prefers-color-scheme`), and the security headers every page carries. No scripts, no

@@ -5,7 +5,7 @@
  * the catalog to the packs a deployment's variables enable, so a pack that is off is neither
  * listed nor callable anywhere (lanes and kernel read the same view).
  */
-import { Catalog, type ToolRegistry } from "../registry";
+import { Catalog } from "../registry";
 import { auditResources, auditTools } from "./audit/tools";
 import { conformancePrompts, conformanceReaders, conformanceResources } from "./conformance/resources";
 import { CONFORMANCE_PACK, conformanceTools } from "./conformance/tools";
@@ -56,11 +56,3 @@ export function catalogFor(env: PackSettings): Catalog {
 	}
 	return view;
 }
-
-/** The tools a deployment serves (see {@link catalogFor}). */
-export function enabledTools(env: PackSettings): ToolRegistry {
-	return catalogFor(env).tools;
-}
-
-/** The tool registry of the default configuration (no optional pack). */
-export const registry: ToolRegistry = catalogFor({}).tools;

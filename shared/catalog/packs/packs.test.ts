@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { catalogFor, enabledPacks, enabledTools, fullCatalog, registry } from ".";
+import { catalogFor, enabledPacks, fullCatalog } from ".";
+
+const registry = catalogFor({}).tools;
+const enabledTools = (env: Parameters<typeof catalogFor>[0]) => catalogFor(env).tools;
 import { completionValues, promptList, resourceList, resourceRead, serverCapabilities, templateList, toolList } from "../../mcp/publish";
 import { Catalog, READ_ONLY, toolAsks, toolContent, type ToolDefinition } from "../registry";
 import { statelessTools } from "./conformance/stateless";

@@ -121,6 +121,36 @@ export class OidcAccountLinks {
 	}
 }
 
+/**
+ * Removes every single-sign-on link of `userId` (both directions), for an account being deleted:
+ * the next sign-in of that upstream person starts from nothing. How many links there were.
+ *
+ * @example
+ * ```ts
+ * await unlinkAll(env.DIRECTORY_KV, userId);
+ * ```
+ */
+export async function unlinkAll(kv: KVNamespace, userId: string): Promise<number> {
+	const prefix = `account:oidc-user:${userId}:`;
+	let n = 0;
+	let cursor: string | undefined;
+	do {
+		const page = await kv.list({ prefix, ...(cursor ? { cursor } : {}) });
+		for (const k of page.keys) {
+			const issuer = k.name.slice(prefix.length);
+			const back = await kv.get<ReverseLink>(k.name, "json");
+			if (back && typeof back.sub === "string") {
+				const link = await kv.get<Link>(linkKey(issuer, back.sub), "json");
+				if (link?.userId === userId) await kv.delete(linkKey(issuer, back.sub));
+			}
+			await kv.delete(k.name);
+			n++;
+		}
+		cursor = page.list_complete ? undefined : page.cursor;
+	} while (cursor);
+	return n;
+}
+
 /** The email, lower-cased, when the provider says it verified it (`email_verified` must be the boolean `true`). */
 function verifiedEmail(claims: IdTokenClaims): string | null {
 	if (claims.email_verified !== true || typeof claims.email !== "string") return null;

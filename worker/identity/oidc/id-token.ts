@@ -1,21 +1,39 @@
 /**
  * @module worker/identity/oidc/id-token
  * Verification of OpenID Connect ID tokens: a JWS in compact serialization (RFC 7515 §7.1)
- * signed with RS256 or ES256 (RFC 7518 §3.3, §3.4), checked against a JWK Set (RFC 7517 §5)
- * with WebCrypto, then the claims checks of OpenID Connect Core 1.0 §3.1.3.7.
+ * checked with `jose` against a JWK Set (RFC 7517 §5), then the claims checks of OpenID Connect
+ * Core 1.0 §3.1.3.7, which stay here (with their own rejection reasons for logs and audit).
  *
  * Pure: no network and no clock of its own (the caller passes `now`), so every rejection is
- * unit-tested (`worker/identity/oidc/id-token.test.ts`). Fetching the JWK Set is `worker/identity/oidc/issuer.ts`'s job.
+ * unit-tested (`worker/identity/oidc/id-token.test.ts`). Fetching and caching the JWK Set is
+ * `worker/identity/oidc/issuer.ts`'s job (refetched when a `kid` is unknown: key rotation).
  *
  * The signature is checked before any claim is read: an unverified payload is attacker data.
- * Only the two asymmetric algorithms are accepted, whatever the header says: `none` (RFC 7518
- * §3.6) and the HMAC family (a public key used as an HMAC secret, the "algorithm confusion"
- * attack, RFC 8725 §2.1 and §3.1) are refused before a key is even looked up.
+ * Only the asymmetric algorithms in {@link ID_TOKEN_ALGORITHMS} are accepted, whatever the header
+ * says: `none` (RFC 7518 §3.6) and the HMAC family (a public key used as an HMAC secret, the
+ * "algorithm confusion" attack, RFC 8725 §2.1 and §3.1) are refused before a key is looked up.
+ * RSA keys under 2048 bits are refused (RFC 8725 §3.5).
  */
+import { compactVerify, createLocalJWKSet, decodeProtectedHeader, errors, type JSONWebKeySet } from "jose";
 import { err, ok, type Result } from "../../../shared/errors";
 
-/** The JWS algorithms SMCP accepts for ID tokens (RFC 8725 §3.1: an explicit allow-list). */
-export const ID_TOKEN_ALGORITHMS = ["RS256", "ES256"] as const;
+/**
+ * The JWS algorithms SMCP accepts for ID tokens (RFC 8725 §3.1: an explicit allow-list):
+ * asymmetric only. RS256 is the one every OpenID provider must support (OIDC Core §15.1).
+ */
+export const ID_TOKEN_ALGORITHMS = [
+	"RS256",
+	"RS384",
+	"RS512",
+	"PS256",
+	"PS384",
+	"PS512",
+	"ES256",
+	"ES384",
+	"ES512",
+	"EdDSA",
+	"Ed25519",
+] as const;
 export type IdTokenAlgorithm = (typeof ID_TOKEN_ALGORITHMS)[number];
 
 /** A public JSON Web Key (RFC 7517 §4), the members SMCP reads. */
@@ -89,8 +107,12 @@ export type IdTokenRejection =
 
 /** ID tokens are a few kilobytes; anything much larger is not one. */
 const MAX_TOKEN_CHARS = 16 * 1024;
+
 /** RFC 8725 §3.5 and NIST SP 800-131A: RSA keys shorter than 2048 bits are refused. */
-const MIN_RSA_MODULUS_BYTES = 256;
+const MIN_RSA_MODULUS_BITS = 2048;
+/** The JWK Sets already prepared for jose (issuer.ts hands out the same object until it refetches). */
+const prepared = new WeakMap<JwkSet, ReturnType<typeof createLocalJWKSet>>();
+class WeakKey extends Error {}
 
 /**
  * Verifies an ID token's signature against `jwks`, then its claims against `expect`.
@@ -106,58 +128,69 @@ export async function verifyIdToken(
 	jwks: JwkSet,
 	expect: IdTokenExpectations,
 ): Promise<Result<IdTokenClaims, IdTokenRejection>> {
-	const jws = decodeJws(token);
-	if (!jws.ok) return jws;
-	const verified = await verifyJwsSignature(jws.value, jwks);
+	const verified = await verifyJwsSignature(token, jwks);
 	if (!verified.ok) return verified;
-	return checkIdTokenClaims(jws.value.payload, expect);
-}
-
-/** A decoded, not yet verified, compact JWS. */
-export interface DecodedJws {
-	header: { alg: string; kid?: string; crit?: unknown; [member: string]: unknown };
-	payload: Record<string, unknown>;
-	signingInput: Uint8Array;
-	signature: Uint8Array;
-}
-
-/** Splits and decodes a compact JWS (RFC 7515 §7.1) without trusting any of it. */
-export function decodeJws(token: string): Result<DecodedJws, IdTokenRejection> {
-	if (typeof token !== "string" || token.length === 0 || token.length > MAX_TOKEN_CHARS)
-		return err({ reason: "malformed", detail: "size" });
-	const parts = token.split(".");
-	if (parts.length !== 3) return err({ reason: "malformed", detail: "not three parts (a JWE or a JWT with no signature part)" });
-	const [h, p, s] = parts as [string, string, string];
-	const header = parseJsonPart(h);
-	const payload = parseJsonPart(p);
-	const signature = fromBase64url(s);
-	if (!header || !payload || !signature) return err({ reason: "malformed", detail: "bad base64url or JSON" });
-	if (typeof header.alg !== "string") return err({ reason: "malformed", detail: "no alg" });
-	if (header.kid !== undefined && typeof header.kid !== "string") return err({ reason: "malformed", detail: "kid not a string" });
-	return ok({ header: header as DecodedJws["header"], payload, signingInput: new TextEncoder().encode(`${h}.${p}`), signature });
+	return checkIdTokenClaims(verified.value, expect);
 }
 
 /**
  * Checks the JWS signature with the key `kid` names (or the only key that fits when the header
- * has no `kid`). `unknown_key` tells the caller a refetch of the JWK Set may help (key rotation,
- * OIDC Core §10.1.1).
+ * has no `kid`) and returns the payload. `unknown_key` tells the caller a refetch of the JWK Set
+ * may help (key rotation, OIDC Core §10.1.1).
  */
-export async function verifyJwsSignature(jws: DecodedJws, jwks: JwkSet): Promise<Result<true, IdTokenRejection>> {
-	const alg = jws.header.alg;
-	if (!(ID_TOKEN_ALGORITHMS as readonly string[]).includes(alg)) return err({ reason: "unsupported_alg", alg: alg.slice(0, 16) });
-	// RFC 7515 §4.1.11: a recipient MUST reject a JWS whose `crit` extensions it does not understand; SMCP understands none.
-	if (jws.header.crit !== undefined) return err({ reason: "malformed", detail: "crit header" });
-	const jwk = selectKey(jwks, alg as IdTokenAlgorithm, jws.header.kid);
-	if (!jwk) return err({ reason: "unknown_key", kid: jws.header.kid?.slice(0, 64) ?? null });
-	if (jwk.kty === "RSA" && (fromBase64url(jwk.n ?? "")?.length ?? 0) < MIN_RSA_MODULUS_BYTES) return err({ reason: "weak_key" });
-	let valid: boolean;
+export async function verifyJwsSignature(token: string, jwks: JwkSet): Promise<Result<Record<string, unknown>, IdTokenRejection>> {
+	if (typeof token !== "string" || token.length === 0 || token.length > MAX_TOKEN_CHARS)
+		return err({ reason: "malformed", detail: "size" });
+	if (token.split(".").length !== 3) return err({ reason: "malformed", detail: "not three parts (a JWE or a JWT with no signature part)" });
+	let header: ReturnType<typeof decodeProtectedHeader>;
 	try {
-		valid = alg === "RS256" ? await verifyRs256(jwk, jws) : await verifyEs256(jwk, jws);
+		header = decodeProtectedHeader(token);
 	} catch {
-		// A JWK WebCrypto cannot import (bad coordinates, wrong sizes) verifies nothing.
-		valid = false;
+		return err({ reason: "malformed", detail: "bad base64url or JSON" });
 	}
-	return valid ? ok(true) : err({ reason: "bad_signature" });
+	if (typeof header.alg !== "string") return err({ reason: "malformed", detail: "no alg" });
+	if (header.kid !== undefined && typeof header.kid !== "string") return err({ reason: "malformed", detail: "kid not a string" });
+	if (!(ID_TOKEN_ALGORITHMS as readonly string[]).includes(header.alg))
+		return err({ reason: "unsupported_alg", alg: header.alg.slice(0, 16) });
+	// RFC 7515 §4.1.11: a recipient MUST reject a JWS whose `crit` extensions it does not understand; SMCP understands none.
+	if (header.crit !== undefined) return err({ reason: "malformed", detail: "crit header" });
+	let keys = prepared.get(jwks);
+	if (!keys) {
+		keys = createLocalJWKSet({ keys: Array.isArray(jwks.keys) ? jwks.keys : [] } as JSONWebKeySet);
+		prepared.set(jwks, keys);
+	}
+	const getKey = keys;
+	try {
+		const { payload } = await compactVerify(
+			token,
+			async (h, t) => {
+				const key = await getKey(h, t);
+				const modulus = (key as CryptoKey).algorithm as { modulusLength?: number };
+				if (typeof modulus.modulusLength === "number" && modulus.modulusLength < MIN_RSA_MODULUS_BITS) throw new WeakKey();
+				return key;
+			},
+			{ algorithms: [...ID_TOKEN_ALGORITHMS], crit: {} },
+		);
+		const value: unknown = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(payload));
+		if (value === null || typeof value !== "object" || Array.isArray(value))
+			return err({ reason: "malformed", detail: "payload not an object" });
+		return ok(value as Record<string, unknown>);
+	} catch (e) {
+		return err(rejection(e, header.kid));
+	}
+}
+
+/** What a jose failure means for the caller. */
+function rejection(e: unknown, kid: string | undefined): IdTokenRejection {
+	if (e instanceof WeakKey) return { reason: "weak_key" };
+	if (e instanceof errors.JWKSNoMatchingKey || e instanceof errors.JWKSMultipleMatchingKeys)
+		return { reason: "unknown_key", kid: kid?.slice(0, 64) ?? null };
+	if (e instanceof errors.JOSEAlgNotAllowed) return { reason: "unsupported_alg", alg: "?" };
+	if (e instanceof errors.JWSSignatureVerificationFailed) return { reason: "bad_signature" };
+	if (e instanceof errors.JWSInvalid || e instanceof errors.JOSENotSupported || e instanceof SyntaxError)
+		return { reason: "malformed", detail: e instanceof Error ? e.message.slice(0, 80) : "invalid" };
+	// A JWK WebCrypto cannot import (bad coordinates, wrong sizes) verifies nothing.
+	return { reason: "bad_signature" };
 }
 
 /** The claims checks of OIDC Core §3.1.3.7 (steps 2–4, 9–11), on a payload whose signature was verified. */
@@ -190,66 +223,6 @@ export function checkIdTokenClaims(payload: Record<string, unknown>, expect: IdT
 	// §3.1.3.7 (11): the nonce "MUST be checked to verify that it is the same value as the one that was sent".
 	if (typeof claims.nonce !== "string" || !equalStrings(claims.nonce, expect.nonce)) return err({ reason: "nonce_mismatch" });
 	return ok(claims);
-}
-
-/**
- * The key for `alg` named by `kid`; without a `kid`, the one key of the right type (OIDC Core
- * §10.1: "If there are multiple keys in the referenced JWK Set document, a kid value MUST be
- * provided in the JOSE Header"). Keys marked for encryption or another algorithm never match.
- */
-function selectKey(jwks: JwkSet, alg: IdTokenAlgorithm, kid: string | undefined): Jwk | undefined {
-	const kty = alg === "RS256" ? "RSA" : "EC";
-	const usable = (Array.isArray(jwks.keys) ? jwks.keys : []).filter(
-		(k) =>
-			k &&
-			typeof k === "object" &&
-			k.kty === kty &&
-			(k.use === undefined || k.use === "sig") &&
-			(k.alg === undefined || k.alg === alg) &&
-			(k.key_ops === undefined || (Array.isArray(k.key_ops) && k.key_ops.includes("verify"))) &&
-			(kty === "RSA" || k.crv === "P-256"),
-	);
-	if (kid !== undefined) return usable.find((k) => k.kid === kid);
-	return usable.length === 1 ? usable[0] : undefined;
-}
-
-async function verifyRs256(jwk: Jwk, jws: DecodedJws): Promise<boolean> {
-	if (typeof jwk.n !== "string" || typeof jwk.e !== "string") return false;
-	// Import only the public members: `alg`, `use` and `key_ops` in a JWK must agree with the
-	// import parameters or WebCrypto throws; they were already checked in selectKey().
-	const key = await crypto.subtle.importKey(
-		"jwk",
-		{ kty: "RSA", n: jwk.n, e: jwk.e },
-		{ name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" },
-		false,
-		["verify"],
-	);
-	return crypto.subtle.verify("RSASSA-PKCS1-v1_5", key, jws.signature, jws.signingInput);
-}
-
-async function verifyEs256(jwk: Jwk, jws: DecodedJws): Promise<boolean> {
-	// RFC 7518 §3.4: the signature is R || S, 32 bytes each for P-256 (the format WebCrypto uses),
-	// not DER.
-	if (jws.signature.length !== 64 || typeof jwk.x !== "string" || typeof jwk.y !== "string") return false;
-	const key = await crypto.subtle.importKey(
-		"jwk",
-		{ kty: "EC", crv: "P-256", x: jwk.x, y: jwk.y },
-		{ name: "ECDSA", namedCurve: "P-256" },
-		false,
-		["verify"],
-	);
-	return crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, key, jws.signature, jws.signingInput);
-}
-
-function parseJsonPart(part: string): Record<string, unknown> | null {
-	const bytes = fromBase64url(part);
-	if (!bytes) return null;
-	try {
-		const value: unknown = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes));
-		return value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
-	} catch {
-		return null;
-	}
 }
 
 /** Strict base64url without padding (RFC 7515 §2); `null` for anything else. */

@@ -6,7 +6,7 @@
  *
  * Every request goes to a URL `providerEndpoint()` accepted, with a timeout, a response-size
  * cap and no redirects followed. Failures carry a reason for the logs and never the upstream
- * body, a code or a token (style rule 9).
+ * body, a code or a token (error messages never carry tokens, codes or upstream bodies).
  *
  * Under `wrangler dev` (workerd) global `fetch()` may reach loopback, so a mock provider on
  * 127.0.0.1 works in tests. On Cloudflare a loopback or private address is not reachable, and

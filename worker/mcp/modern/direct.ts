@@ -34,6 +34,7 @@ import {
 import { hostedCatalog, hostedToolList } from "../../../shared/mcp/hosted-catalog";
 import { parseHostedToolName } from "../../../shared/apps/manifest";
 import { log } from "../../../shared/log";
+import { tenantStub } from "../../../shared/rpc/stubs";
 
 const MODERN = "2026-07-28";
 const PROTOCOL_VERSION_KEY = "io.modelcontextprotocol/protocolVersion";
@@ -118,7 +119,7 @@ export async function answerDirectly(request: Request, decoded: unknown, c: Dire
 	if (!envelope) return null;
 	const origin = c.env.SMCP_PUBLIC_ORIGIN;
 	const p = c.principal;
-	const kernel = c.env.TENANTS.get(c.env.TENANTS.idFromName(p.tenantId));
+	const kernel = tenantStub(c.env, p);
 	const record = (r: Omit<RequestRecord, "lane" | "protocolVersion" | "traceId">) =>
 		kernel.record(p, { ...r, lane: "modern", protocolVersion: MODERN, traceId: c.traceId });
 
@@ -150,7 +151,7 @@ async function plainCall(
 	params: Record<string, unknown>,
 	capabilities: Record<string, unknown>,
 	c: DirectContext,
-	kernel: DurableObjectStub<import("../../../shared/rpc/kernel").TenantKernel & Rpc.DurableObjectBranded>,
+	kernel: ReturnType<typeof tenantStub>,
 ): Promise<Response | null> {
 	const { name } = params;
 	if (!onlyKeys(params, ["name", "arguments", "_meta"]) || typeof name !== "string") return null;

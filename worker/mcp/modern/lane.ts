@@ -28,7 +28,7 @@ import { toJsonRpcError, type Failure, type Result } from "../../../shared/error
 import type { RequestRecord, TenantKernel, ToolOutcome } from "../../../shared/rpc/kernel";
 import { log } from "../../../shared/log";
 import { catalogFor } from "../../../shared/catalog/packs";
-import { assertPrincipal, type VerifiedPrincipal } from "../../../shared/rpc/principal";
+import { issuedPrincipal, type VerifiedPrincipal } from "../../../shared/rpc/principal";
 import {
 	completionValues,
 	confirmationQuestion,
@@ -47,6 +47,8 @@ import { logPasses, type Catalog } from "../../../shared/catalog/registry";
 import { admissionError } from "../../../shared/mcp/admission";
 import { INSTRUCTIONS, serverInfo } from "../../../shared/mcp/answers";
 import type { Env } from "../../../shared/env";
+import { tenantStub } from "../../../shared/rpc/stubs";
+import { guardHandlers } from "../../../shared/mcp/handler-guard";
 import { nextRound, ROUND_TTL_SECONDS, type Round, type RoundState } from "./mrtr";
 import { parseHostedToolName } from "../../../shared/apps/manifest";
 import { hostedCatalog, hostedToolList } from "../../../shared/mcp/hosted-catalog";
@@ -63,7 +65,7 @@ const LIST_CACHE = { ttlMs: 60_000, cacheScope: "private" as const };
  */
 const TOOLS_CACHE = { ttlMs: 10_000, cacheScope: "private" as const };
 
-const principalOf = (ctx: ServerContext): VerifiedPrincipal => assertPrincipal(ctx.http?.authInfo?.extra?.principal);
+const principalOf = (ctx: ServerContext): VerifiedPrincipal => issuedPrincipal(ctx.http?.authInfo?.extra?.principal);
 
 let cached: { secret: string; catalog: Catalog; handler: Promise<McpHttpHandler> } | undefined;
 
@@ -97,7 +99,7 @@ async function build(env: Env, secret: string, catalog: Catalog): Promise<McpHtt
 			return `${ctx.mcpReq.method}\0${p.tenantId}\0${p.userId}\0${p.clientId}`;
 		},
 	});
-	const tenant = (p: VerifiedPrincipal) => env.TENANTS.get(env.TENANTS.idFromName(p.tenantId));
+	const tenant = (p: VerifiedPrincipal) => tenantStub(env, p);
 	return createMcpHandler(() => createModernServer(tenant, codec, catalog, env.SMCP_PUBLIC_ORIGIN), {
 		legacy: "reject",
 		responseMode: "auto",
@@ -159,26 +161,12 @@ function createModernServer(tenant: TenantOf, codec: RequestStateCodec<RoundStat
 		},
 	});
 
-	// Two error planes (style rule 3): the SDK puts any thrown error's message on the wire. Every
-	// handler is registered through this wrapper: protocol errors pass, anything else (a Durable
-	// Object RPC failure, a bug) becomes a generic -32603 and its kind goes to the log.
-	const register = server.setRequestHandler.bind(server) as (...args: unknown[]) => void;
-	const guarded =
-		(handler: (...args: unknown[]) => unknown) =>
-		async (...args: unknown[]) => {
-			try {
-				return await handler(...args);
-			} catch (e) {
-				if (e instanceof ProtocolError) throw e;
-				log("error", "modern.handler_failed", { error: e instanceof Error ? e.name : "unknown" });
-				throw new ProtocolError(ProtocolErrorCode.InternalError, "Internal error");
-			}
-		};
-	// Spec methods pass (method, handler); extension methods (tasks/*) pass (method, schemas, handler).
-	server.setRequestHandler = ((method: unknown, second: unknown, third?: unknown) =>
-		typeof second === "function"
-			? register(method, guarded(second as never))
-			: register(method, second, guarded(third as never))) as typeof server.setRequestHandler;
+	// Two error planes: protocol errors pass, anything else is a generic -32603 (shared/mcp/handler-guard.ts).
+	guardHandlers(server, {
+		isProtocolError: (e) => e instanceof ProtocolError,
+		internalError: () => new ProtocolError(ProtocolErrorCode.InternalError, "Internal error"),
+		event: "modern.handler_failed",
+	});
 
 	server.setRequestHandler("tools/list", async (_req, ctx) => {
 		const p = principalOf(ctx);
@@ -205,10 +193,25 @@ function createModernServer(tenant: TenantOf, codec: RequestStateCodec<RoundStat
 		const hosted = ctx.http?.authInfo?.extra?.hosted as HostedRunner | undefined;
 		if (hosted && parseHostedToolName(name)) {
 			// A tenant's own tool: run from this Worker request (worker/apps/run.ts), audited by the kernel.
-			const r = await hosted(p, { name, arguments: args, lane: "modern", protocolVersion: MODERN_REVISION, traceId: traceFrom(ctx) });
+			// As a task when the manifest allows one and the request declared the extension (the kernel has the last word).
+			const entry = (await hostedCatalog(p.tenantId, () => tenant(p).hostedTools())).tools.find((t) => t.name === name);
+			const hostedTask = entry?.execution !== undefined && declaresTasks(ctx);
+			if (entry?.execution?.taskSupport === "required" && !hostedTask) throw tasksRequired();
+			const r = await hosted(p, {
+				name,
+				arguments: args,
+				lane: "modern",
+				protocolVersion: MODERN_REVISION,
+				traceId: traceFrom(ctx),
+				...(hostedTask ? { task: {} } : {}),
+			});
+			if (r.ok && r.value.task) return server.answerWithTask(ctx, createTaskResult(r.value.task)) as never;
 			if (r.ok) return r.value.result as never;
+			if (r.error.reason === "task_required") throw tasksRequired();
 			if (r.error.reason === "unknown_tool") throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${r.error.tool}`);
-			if (r.error.reason === "insufficient_scope") throw new ProtocolError(ProtocolErrorCode.InvalidParams, "Insufficient scope");
+			// Normally answered before this lane by the routes' 403 step-up; here only if a deploy changed the scope in between.
+			if (r.error.reason === "insufficient_scope")
+				throw new ProtocolError(ProtocolErrorCode.InvalidParams, toJsonRpcError(r.error).message);
 			throw new ProtocolError(ProtocolErrorCode.InternalError, "Internal error");
 		}
 		const envelope = (ctx.mcpReq.envelope ?? {}) as Record<string, unknown>;
