@@ -13,7 +13,7 @@
  * thread: the N-tenant curve shows the process's ceiling, the one-tenant curve whether one
  * object serialises below it. docs/architecture.md §Scaling turns the figures into the model.
  */
-import { accountRecords, hashPassword } from "../../scripts/create-account.mjs";
+import { accountRecords, hashPassword } from "../../shared/accounts/records.mjs";
 import { steadyCalls } from "./load.mjs";
 import { StreamableSession } from "./mcp.mjs";
 import { smcpToken } from "./oauth.mjs";

@@ -18,7 +18,7 @@ import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { gzipSync } from "node:zlib";
-import { accountRecords, hashPassword } from "../../scripts/create-account.mjs";
+import { accountRecords, hashPassword } from "../../shared/accounts/records.mjs";
 import { ModernClient, SseSession } from "./mcp.mjs";
 import { smcpToken } from "./oauth.mjs";
 import { ROOT, startRuntime } from "./servers.mjs";
