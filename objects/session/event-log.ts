@@ -5,6 +5,7 @@
  * its stream can resume with `Last-Event-ID` (MCP 2025-11-25 streamable-http §"Resumability and
  * Redelivery"), also after the object was evicted.
  */
+import { utf8Length } from "../../shared/utf8";
 
 /** Event ids look like `<streamId>_<seq>`; stream ids are short random strings without `_`. */
 export function eventId(stream: string, seq: number): string {
@@ -28,21 +29,6 @@ export const EVENT_LOG_MAX_BYTES = 4 * 1024 * 1024;
 /** Largest event kept for replay (UTF-16 units; at most 1.5 MB of UTF-8, under SQLite's 2 MB value cap). */
 export const MAX_EVENT_CHARS = 500_000;
 
-/** UTF-8 length of a string without encoding it (a lone surrogate counts as U+FFFD, 3 bytes). */
-export function utf8Bytes(s: string): number {
-	let n = 0;
-	for (let i = 0; i < s.length; i++) {
-		const c = s.charCodeAt(i);
-		if (c < 0x80) n += 1;
-		else if (c < 0x800) n += 2;
-		else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-			n += 4;
-			i++;
-		} else n += 3;
-	}
-	return n;
-}
-
 /** Append-only event storage for one session, bounded in events and bytes. */
 export class EventLog {
 	readonly #sql: SqlStorage;
@@ -61,7 +47,7 @@ export class EventLog {
 	 */
 	append(stream: string, data: string): number | null {
 		if (data.length > MAX_EVENT_CHARS) return null;
-		const size = utf8Bytes(data);
+		const size = utf8Length(data);
 		this.#bytes ??= this.#sql.exec<{ n: number }>("SELECT COALESCE(SUM(length(CAST(data AS BLOB))), 0) AS n FROM events").one().n;
 		const seq = this.#sql.exec<{ seq: number }>("INSERT INTO events (stream, data) VALUES (?, ?) RETURNING seq", stream, data).one().seq;
 		this.#bytes += size;

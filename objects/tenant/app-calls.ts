@@ -23,18 +23,19 @@
  * Tickets live in memory: a kernel evicted mid-call refuses that call's storage operations (the
  * tool sees an error) and still writes its row when the Worker finishes it.
  */
-import { errorOutcome, rateLimitedOutcome } from "./refusals";
+import { errorOutcome, rateLimitedOutcome, refusalOutcome } from "./refusals";
 import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/cfworker";
 import { verifyBundleHash } from "../../shared/apps/bundle";
 import { parseHostedToolName, type AppManifest } from "../../shared/apps/manifest";
 import type { SealedSecret } from "../../shared/apps/secrets-crypto";
 import type { StorageAnswer, StorageOp } from "../../shared/apps/runner";
-import { digest, type AuditInput, type AuditStore } from "../../shared/audit/store";
+import { digest, type AuditInput, type AuditStore, type Decision } from "../../shared/audit/store";
 import { err, ok, type Failure, type Result } from "../../shared/errors";
 import type { AppCallReport, AppCallTicket, AppLogLine, HostedCatalog, HostedToolEntry, RefusalOutcome } from "../../shared/rpc/apps";
-import type { AppCallBegun, TaskView, ToolCall } from "../../shared/rpc/kernel";
+import type { AppCallBegun, Refusal, TaskView, ToolCall } from "../../shared/rpc/kernel";
 import { hasScope, type VerifiedPrincipal } from "../../shared/rpc/principal";
 import { sha256Hex } from "../../shared/sha256";
+import { utf8Length } from "../../shared/utf8";
 import type { BucketState } from "../../shared/rate-limit";
 import { takeCallBudget, type Limits } from "./limits";
 import type { SessionRegistry } from "./sessions";
@@ -59,6 +60,11 @@ export interface KernelParts {
 	sessions: SessionRegistry;
 	tasks: TaskStore;
 	credentialRefusal(p: VerifiedPrincipal, now: number): { reason: string; message: string } | null;
+	/**
+	 * Admits a request that runs no tool (an unknown tool, a missing scope): the credential must
+	 * stand and the request budget pays; refusals write aggregated rows. The kernel's `#admit`.
+	 */
+	admit(p: VerifiedPrincipal, row: AuditInput, decision: Decision, outcome: string, started: number): Refusal | null;
 	atomically<T>(fn: () => T): T;
 }
 
@@ -116,13 +122,16 @@ export class AppCalls {
 		const parsed = parseHostedToolName(name);
 		const active = parsed ? this.#active(parsed.app) : null;
 		const tool = active?.version.manifest.tools.find((t) => t.name === parsed?.tool);
+		// Refused before anything runs, like a built-in call: the credential and the request budget first.
 		if (!parsed || !active || !tool) {
-			this.#write({ ...base, decision: "error", outcome: "unknown_tool" });
+			const refused = k.admit(principal, base, "error", "unknown_tool", started);
+			if (refused) return ok({ kind: "done", outcome: refusalOutcome(refused) });
 			return err({ reason: "unknown_tool", tool: name });
 		}
 		const row: AuditInput = { ...base, argsDigest: digest(call.arguments ?? {}) };
 		if (!hasScope(principal.scopes, tool.scope)) {
-			this.#write({ ...row, decision: "denied", outcome: `insufficient_scope:${tool.scope}` });
+			const refused = k.admit(principal, row, "denied", `insufficient_scope:${tool.scope}`, started);
+			if (refused) return ok({ kind: "done", outcome: refusalOutcome(refused) });
 			return err({ reason: "insufficient_scope", tool: name, needed: tool.scope });
 		}
 		const support = tool.task === "optional" || tool.task === "required" ? tool.task : undefined;
@@ -225,7 +234,7 @@ export class AppCalls {
 			case "put": {
 				if (!validKey(op.key)) return badKey();
 				if (typeof op.value !== "string") return { ok: false, error: "storage.put: the value must be JSON" };
-				const bytes = utf8(op.key) + utf8(op.value);
+				const bytes = utf8Length(op.key) + utf8Length(op.value);
 				return this.#k.atomically((): StorageAnswer => {
 					const used = sql
 						.exec<{ n: number }>("SELECT COALESCE(SUM(bytes), 0) AS n FROM app_kv WHERE app = ? AND key <> ?", t.app, op.key)
@@ -429,6 +438,5 @@ function reportOutcome(report: AppCallReport): string {
 	return `${String(report.outcome).slice(0, 32)}${egress.length ? `; egress: ${egress.join(", ")}` : ""}`;
 }
 
-const utf8 = (s: string) => new TextEncoder().encode(s).length;
 const validKey = (key: unknown): key is string => typeof key === "string" && key.length > 0 && key.length <= MAX_STORAGE_KEY;
 const badKey = (): StorageAnswer => ({ ok: false, error: `storage keys are strings of 1 to ${MAX_STORAGE_KEY} characters` });

@@ -4,6 +4,7 @@
  * limit (with the seconds to wait, also in `_meta` for clients that retry on their own) and a
  * plain tool error. Built-in and hosted calls refuse with the same words.
  */
+import type { Refusal } from "../../shared/rpc/kernel";
 
 /** A refusal as a tool result: assignable to both the built-in `ToolOutcome` and the hosted `RefusalOutcome`. */
 export interface Refused {
@@ -28,4 +29,9 @@ export function rateLimitedOutcome(seconds: number): Refused {
 		},
 		progress: [],
 	};
+}
+
+/** A refused request that was answered as a tool call (unknown tool, scope): a tool error. */
+export function refusalOutcome(r: Refusal): Refused {
+	return r.reason === "rate_limited" ? rateLimitedOutcome(r.retryAfterSeconds) : errorOutcome(r.message);
 }

@@ -18,7 +18,7 @@
  * logic it orchestrates lives in limits.ts, keys.ts, sessions.ts, session-cap.ts, revocations.ts,
  * budget.ts, tasks.ts, app-calls.ts, shared/audit and the tool packs.
  */
-import { errorOutcome, rateLimitedOutcome } from "./refusals";
+import { errorOutcome, rateLimitedOutcome, refusalOutcome } from "./refusals";
 import { DurableObject } from "cloudflare:workers";
 import { AuditStore, digest, type AuditInput, type AuditRow, type Decision } from "../../shared/audit/store";
 import type { ChainVerdict } from "../../shared/audit/chain.mjs";
@@ -755,7 +755,6 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		return refusal ? { reason: "not_allowed", message: refusal.message } : null;
 	}
 
-	/** The audit writer handed to objects/tenant/apps.ts (inside the caller's transaction). */
 	/**
 	 * Operator: deletes the tenant's data (see {@link TenantKernel.destroy}). Every live session is
 	 * ended first (its SessionObject forgets its state), then `deleteAll()` removes every table,
@@ -806,10 +805,12 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 			sessions: this.#sessions,
 			tasks: this.#tasks,
 			credentialRefusal: (p, now) => this.#credentialRefusal(p, now),
+			admit: (p, row, decision, outcome, started) => this.#admit(p, row, decision, outcome, started),
 			atomically: (fn) => this.#atomically(fn),
 		});
 	}
 
+	/** The audit writer handed to objects/tenant/apps.ts (inside the caller's transaction). */
 	#appNote(actor: AuthSubject): AuditNote {
 		return (method, outcome) => this.#audit.append(this.#authRow(actor, method, "allowed", outcome));
 	}
@@ -1071,9 +1072,4 @@ function safeArgs(tool: ToolDefinition, args: Record<string, unknown> | undefine
 	const kept: Record<string, unknown> = {};
 	for (const k of tool.logSafe) if (args[k] !== undefined) kept[k] = args[k];
 	return Object.keys(kept).length ? JSON.stringify(kept) : null;
-}
-
-/** A refused request that was answered as a tool call (unknown tool, scope): a tool error. */
-function refusalOutcome(r: Refusal): ToolOutcome {
-	return r.reason === "rate_limited" ? rateLimitedOutcome(r.retryAfterSeconds) : errorOutcome(r.message);
 }

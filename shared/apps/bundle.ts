@@ -9,6 +9,9 @@
  * (`validateManifest` fills in default limits) and stores and hashes the validated form, so two
  * manifests that mean the same limits hash the same.
  */
+import { utf8Length } from "../utf8";
+
+export { utf8Length };
 
 /** Most modules in a bundle. */
 export const MAX_MODULES = 64;
@@ -152,19 +155,4 @@ export function canonicalJson(value: unknown): string {
 		return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
 	}
 	throw new TypeError(`canonicalJson: cannot encode a ${typeof value}`);
-}
-
-/** Bytes of a string in UTF-8, without allocating the encoding. */
-export function utf8Length(text: string): number {
-	let n = 0;
-	for (let i = 0; i < text.length; i++) {
-		const c = text.charCodeAt(i);
-		if (c < 0x80) n += 1;
-		else if (c < 0x800) n += 2;
-		else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-			n += 4;
-			i++;
-		} else n += 3;
-	}
-	return n;
 }

@@ -119,11 +119,15 @@ function privateV4(address: string): boolean {
 	);
 }
 
-/** IPv6 ranges refused: anything but global unicast that does not embed an IPv4 address. */
+/** IPv6 ranges refused: anything but global unicast (2000::/3) that does not embed an IPv4 address. */
 function privateV6(bracketed: string): boolean {
 	const words = expandV6(bracketed.slice(1, -1));
 	if (!words) return true;
 	const [w0, w1] = words as [number, number];
+	// Global unicast only: this also refuses IPv4-translated ::ffff:0:0:0/96 and unassigned space.
+	if ((w0 & 0xe000) !== 0x2000) return true;
+	if (w0 === 0x2001 && w1 < 0x0200) return true; // IETF protocol assignments 2001::/23 (Teredo embeds IPv4)
+	if (w0 === 0x3fff && w1 < 0x1000) return true; // documentation 3fff::/20 (RFC 9637)
 	if (words.slice(0, 7).every((w) => w === 0)) return true; // :: and ::1
 	if (words.slice(0, 5).every((w) => w === 0)) return true; // IPv4-mapped ::ffff:0:0/96 and IPv4-compatible
 	if (w0 === 0x64 && w1 === 0xff9b) return true; // NAT64, embeds IPv4

@@ -130,6 +130,13 @@ describe("egress hosts in the manifest", () => {
 		"[fd00::1]",
 		"[fe80::1]",
 		"[::ffff:127.0.0.1]",
+		// IPv6 forms that embed or stand for an IPv4 address, or are not global unicast (2000::/3):
+		"[::ffff:0:7f00:1]", // IPv4-translated (SIIT) 127.0.0.1
+		"[2001:0:4136:e378:8000:63bf:3fff:fdd2]", // Teredo, embeds an IPv4 address
+		"[2001:2::1]", // benchmarking, inside the IETF protocol block 2001::/23
+		"[3fff::1]", // documentation (RFC 9637)
+		"[5f00::1]", // outside 2000::/3
+		"[4000::1]",
 		"0x7f.1",
 		"2130706433",
 		"API.example.com",

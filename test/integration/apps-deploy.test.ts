@@ -178,6 +178,30 @@ describe("deploy, versions, roll back, remove (admin API)", () => {
 		});
 		expect(bad.status).toBe(400);
 	});
+
+	it("a malformed percent-escape in an app or secret name (/apps/%E0%A4%A, /secrets/%ZZ) → 400 invalid_request, not a 500", async () => {
+		const t = await newTenant();
+		for (const [method, path] of [
+			["GET", "/apps/%E0%A4%A/versions"],
+			["DELETE", "/apps/%"],
+			["PUT", "/secrets/%ZZ"],
+			["DELETE", "/secrets/A%"],
+		] as const) {
+			const r = await admin(method, `/tenants/${t}${path}`, method === "PUT" ? { value: "v" } : undefined);
+			expect(r.status, `${method} ${path}`).toBe(400);
+			expect(await r.json()).toMatchObject({ error: expect.stringMatching(/^invalid_/) });
+		}
+	});
+});
+
+describe("secret values", () => {
+	it("a secret value shorter than 4 characters (which redaction would leave alone) is refused with invalid_secret", async () => {
+		const t = await newTenant();
+		const r = await admin("PUT", `/tenants/${t}/secrets/SHORT`, { value: "abc" });
+		expect(r.status).toBe(400);
+		expect(await r.json()).toMatchObject({ error: "invalid_secret" });
+		expect((await admin("PUT", `/tenants/${t}/secrets/SHORT`, { value: "abcd" })).status).toBe(200);
+	});
 });
 
 describe("deploy checks", () => {
@@ -421,8 +445,8 @@ describe("tenant secrets", () => {
 
 	it("keeps at most 64 secrets per tenant", async () => {
 		const t = await newTenant();
-		for (let i = 0; i < 64; i++) expect((await admin("PUT", `/tenants/${t}/secrets/S_${i}`, { value: "v" })).status).toBe(200);
-		const r = await admin("PUT", `/tenants/${t}/secrets/S_64`, { value: "v" });
+		for (let i = 0; i < 64; i++) expect((await admin("PUT", `/tenants/${t}/secrets/S_${i}`, { value: "value" })).status).toBe(200);
+		const r = await admin("PUT", `/tenants/${t}/secrets/S_64`, { value: "value" });
 		expect(r.status).toBe(409);
 		expect(await r.json()).toMatchObject({ error: "quota" });
 		expect((await admin("PUT", `/tenants/${t}/secrets/S_0`, { value: "rotated" })).status).toBe(200);

@@ -52,6 +52,11 @@ export default defineApp({ tools: {
 	date: async () => new Date(0),
 	leak: async ({ mode }, ctx) => {
 		const v = ctx.secrets.get("PLAIN_TOKEN");
+		if (mode === "cut") {
+			// The secret straddles the platform's cuts: 4,000 characters of a log line, 4,096 of an error.
+			console.log("x".repeat(3990) + v);
+			throw new AppError("y".repeat(4090) + v);
+		}
 		console.log("the token is " + v);
 		if (mode === "throw") throw new AppError("failed with " + v);
 		return "token=" + v;
@@ -293,5 +298,14 @@ describe("tenant apps: attacks from inside an app", () => {
 		]);
 		expect(everything).not.toContain(PLAIN);
 		expect(everything).not.toContain(HEADER);
+	});
+
+	it("a secret cut in half by a log line's or an error's length cap: its first characters are not left behind", async () => {
+		const t = await probeTenant();
+		const thrown = await t.call("leak", { mode: "cut" });
+		const lines = await appLogs(t.tenantId, "probe", 5);
+		const prefix = PLAIN.slice(0, 6);
+		expect(lines.length).toBeGreaterThan(0);
+		for (const text of [thrown.content[0]!.text, ...lines.map((l) => l.message)]) expect(text).not.toContain(prefix);
 	});
 });

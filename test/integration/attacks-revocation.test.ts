@@ -218,6 +218,38 @@ describe("every audited request spends budget (row 60)", () => {
 		expect((await auditRows(t)).length).toBeLessThan(160 - limited + 2);
 	});
 
+	it("calling an unknown hosted tool (nope__x) in a loop is rate-limited like a tool call, not audited row by row", async () => {
+		const t = tenantId();
+		const p = brandPrincipal({ tenantId: t, userId: "u_1", clientId: "c1", scopes: ["mcp:read"] });
+		let limited = 0;
+		for (let i = 0; i < 160; i++) {
+			const r = (await kernel(t).beginAppCall(p, {
+				name: "nope__x",
+				arguments: {},
+				lane: "modern",
+				protocolVersion: "2026-07-28",
+				traceId: "t",
+			})) as { ok: boolean; value?: { kind: string; outcome?: ToolOutcome } };
+			if (r.value?.outcome?.result._meta?.["io.smcp/retryAfterSeconds"] !== undefined) limited++;
+		}
+		expect(limited).toBeGreaterThan(20);
+		expect((await auditRows(t)).length).toBeLessThan(160 - limited + 2);
+	});
+
+	it("a revoked key calling an unknown hosted tool is refused as revoked, with one aggregated row", async () => {
+		const t = tenantId();
+		for (let i = 0; i < 30; i++)
+			await kernel(t).beginAppCall(reader(t), {
+				name: "nope__x",
+				arguments: {},
+				lane: "modern",
+				protocolVersion: "2026-07-28",
+				traceId: "t",
+			});
+		expect(await auditRows(t, "outcome LIKE 'api_key_inactive%'")).toHaveLength(1);
+		expect(await auditRows(t, "outcome = 'unknown_tool'")).toHaveLength(0);
+	});
+
 	it("insufficient-scope refusals pay from the budget too: past it, 429 at the front door and no row per request", async () => {
 		const { account, tokens } = await signedIn({ scope: ["mcp:read"] });
 		const sessionId = await rawSession(tokens.access_token);

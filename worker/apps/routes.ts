@@ -36,6 +36,15 @@ const json = (status: number, body: unknown) =>
 	new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json", "Cache-Control": "no-store" } });
 const fail = (status: number, error: string, error_description: string) => json(status, { error, error_description });
 
+/** A path segment, percent-decoded; null when its escapes are malformed (`%E0%A4%A`, `%ZZ`). */
+function decodeSegment(segment: string): string | null {
+	try {
+		return decodeURIComponent(segment);
+	} catch {
+		return null;
+	}
+}
+
 async function readJson(request: Request): Promise<unknown> {
 	try {
 		return await request.json();
@@ -58,8 +67,9 @@ export async function handleAppsApi(request: Request, run: AppRunContext, actor:
 	let m: RegExpExecArray | null;
 	if (rest === "/apps" && method === "GET") return json(200, { apps: await tenant.listApps() });
 	if ((m = /^\/apps\/([^/]+)(\/versions|\/activate|\/logs)?$/.exec(rest))) {
-		const app = decodeURIComponent(m[1]!);
-		if (!APP_NAME.test(app)) return fail(400, "invalid_request", "app names are lower-case slugs (a letter, then letters, digits or -)");
+		const app = decodeSegment(m[1]!);
+		if (app === null || !APP_NAME.test(app))
+			return fail(400, "invalid_request", "app names are lower-case slugs (a letter, then letters, digits or -)");
 		const sub = m[2] ?? "";
 		if (sub === "" && method === "PUT") {
 			const body = await readJson(request);
@@ -93,8 +103,9 @@ export async function handleAppsApi(request: Request, run: AppRunContext, actor:
 	}
 	if (rest === "/secrets" && method === "GET") return json(200, { secrets: await tenant.listSecrets() });
 	if ((m = /^\/secrets\/([^/]+)$/.exec(rest))) {
-		const name = decodeURIComponent(m[1]!);
-		if (!SECRET_NAME.test(name)) return fail(400, "invalid_secret", "secret names are upper-case: a letter, then letters, digits or _");
+		const name = decodeSegment(m[1]!);
+		if (name === null || !SECRET_NAME.test(name))
+			return fail(400, "invalid_secret", "secret names are upper-case: a letter, then letters, digits or _");
 		if (method === "PUT") {
 			const body = (await readJson(request)) as { value?: unknown } | undefined;
 			const sealed = await sealSecret(run.env, actor.tenantId, name, body?.value);

@@ -215,7 +215,8 @@ async function execute(
 	if (!out.ok) {
 		if (out.kind === "threw") {
 			const stopped = out.name === GUARD_ERROR_NAME;
-			const result = redactJson(toolErrorResult({ name: out.name, message: out.message }), values);
+			// The runner cut the message to its cap: redact() also removes a secret's start left at the end.
+			const result = redactJson(toolErrorResult({ name: out.name, message: redact(out.message, values) }), values);
 			const outcome = stopped ? "guard_stopped" : out.name === "AppError" ? "tool_error" : "threw";
 			return finish({ decision: outcome === "tool_error" ? "allowed" : "error", outcome }, result, budget);
 		}

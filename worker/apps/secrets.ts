@@ -9,6 +9,7 @@ import { SECRET_NAME } from "../../shared/apps/manifest";
 import { encryptSecret, loadSecretKeys, type SealedSecret, type SecretsKeyEnv } from "../../shared/apps/secrets-crypto";
 import { utf8Length } from "../../shared/apps/bundle";
 import { APP_QUOTAS } from "../../shared/rpc/apps-deploy";
+import { MIN_REDACTED } from "./redact";
 
 let cached: { source: string; keys: ReturnType<typeof loadSecretKeys> } | undefined;
 
@@ -43,6 +44,9 @@ export async function sealSecret(
 		};
 	if (typeof value !== "string" || value.length === 0)
 		return { ok: false, status: 400, error: "invalid_secret", message: 'send the value as a non-empty string: {"value": "…"}' };
+	// Shorter values are not redacted from app output (they would match ordinary words): refuse them.
+	if (value.length < MIN_REDACTED)
+		return { ok: false, status: 400, error: "invalid_secret", message: `a secret value has at least ${MIN_REDACTED} characters` };
 	if (utf8Length(value) > APP_QUOTAS.secretBytes)
 		return { ok: false, status: 400, error: "invalid_secret", message: `a secret value is at most ${APP_QUOTAS.secretBytes} bytes` };
 	const keys = await keysOf(env);

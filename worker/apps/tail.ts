@@ -30,13 +30,13 @@ export function logLines(events: readonly TraceItem[], secrets: readonly string[
 		for (const l of e.logs ?? []) {
 			const parts = Array.isArray(l.message) ? l.message : [l.message];
 			const text = parts.map((p) => (typeof p === "string" ? p : safeJson(p))).join(" ");
-			lines.push({ ts: l.timestamp || Date.now(), level: LEVELS[l.level] ?? "info", message: redact(text.slice(0, 4000), secrets) });
+			lines.push({ ts: l.timestamp || Date.now(), level: LEVELS[l.level] ?? "info", message: redact(text, secrets).slice(0, 4000) });
 		}
 		for (const x of e.exceptions ?? []) {
 			lines.push({
 				ts: x.timestamp || Date.now(),
 				level: "error",
-				message: redact(`uncaught ${x.name}: ${x.message}`.slice(0, 4000), secrets),
+				message: redact(`uncaught ${x.name}: ${x.message}`, secrets).slice(0, 4000),
 			});
 		}
 	}

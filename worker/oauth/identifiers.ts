@@ -17,6 +17,9 @@
  * Real identifiers are far shorter: tokens are about 90 characters, API keys 57, client ids 16
  * (or a metadata URL).
  */
+import { utf8Length } from "../../shared/utf8";
+
+export { utf8Length };
 
 /**
  * Longest identifier accepted, in UTF-8 bytes. With the provider's longest prefix and its 64-hex
@@ -26,21 +29,6 @@ export const MAX_IDENTIFIER_BYTES = 400;
 
 const B64TOKEN_WITH_PARTS = /^[A-Za-z0-9\-._~+/:]+=*$/;
 const NO_STORE = { "Cache-Control": "no-store", Pragma: "no-cache" };
-
-/** UTF-8 length of `s` without allocating (lone surrogates count as the 3 bytes of U+FFFD). */
-export function utf8Length(s: string): number {
-	let n = 0;
-	for (let i = 0; i < s.length; i++) {
-		const c = s.charCodeAt(i);
-		if (c < 0x80) n += 1;
-		else if (c < 0x800) n += 2;
-		else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-			n += 4;
-			i++;
-		} else n += 3;
-	}
-	return n;
-}
 
 /** Whether an identifier is too long to be one SMCP or its provider issued. */
 export const oversized = (value: string | null | undefined): boolean => value != null && utf8Length(value) > MAX_IDENTIFIER_BYTES;
