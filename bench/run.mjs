@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * @module bench/run
- * `npm run bench [-- --quick] [-- --no-wrangler] [-- --no-write] [-- --from-results] [-- --no-apps]`
+ * `npm run bench [-- --quick] [-- --no-wrangler] [-- --no-write] [-- --from-results] [-- --no-apps] [-- --only audit,idle]`
  *
  * Compares, in one run and on the same workerd, SMCP with two reference servers kept in
  * bench/fixtures: a static JSON-RPC Worker behind the same `@cloudflare/workers-oauth-provider`
@@ -26,12 +26,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { accountRecords, hashPassword } from "../shared/accounts/records.mjs";
+import { capacity } from "./lib/capacity.mjs";
+import { bundleReport, firstRequests, startupProfile } from "./lib/coldstart.mjs";
 import { idleSessions, interleavedSteadyCalls, sessionSetups, steadyCalls } from "./lib/load.mjs";
 import { ModernClient, SseSession, StreamableSession } from "./lib/mcp.mjs";
 import { fixtureToken, smcpToken } from "./lib/oauth.mjs";
 import { cpuMs, machine, processTree, systemBusyMs } from "./lib/proc.mjs";
-import { chartSvg, costMarkdown, replaceBlock, resultsMarkdown, SERVERS } from "./lib/report.mjs";
-import { buildAll, ROOT, startRuntime, startWranglerDev } from "./lib/servers.mjs";
+import { capacitySvg, chartSvg, costMarkdown, replaceBlock, resultsMarkdown, SERVERS } from "./lib/report.mjs";
+import { buildAll, ROOT, startRuntime, startWranglerDev, WRANGLER } from "./lib/servers.mjs";
 import { BENCH_LIMITS, DEV, NO_AUDIT, SPECS } from "./lib/specs.mjs";
 import { median, summarize } from "./lib/stats.mjs";
 
@@ -42,9 +44,17 @@ const { values: flags } = parseArgs({
 		"no-wrangler": { type: "boolean" },
 		"no-write": { type: "boolean" },
 		"from-results": { type: "boolean" },
+		only: { type: "string" },
 	},
 });
 const QUICK = Boolean(flags.quick);
+/**
+ * `--only audit,trivial-modern,idle`: run only the cells whose group starts with one of these
+ * words (`idle`, `coldstart`, `bundle` name the non-cell parts); the docs are left alone. For
+ * measuring one change three times without the whole run.
+ */
+const ONLY = flags.only ? String(flags.only).split(",").filter(Boolean) : null;
+const wanted = (/** @type {string} */ group) => !ONLY || ONLY.some((w) => group.startsWith(w));
 
 /** Run parameters. A full run stays under ~10 minutes on 2 cores. */
 const P = QUICK
@@ -59,6 +69,9 @@ const P = QUICK
 			wranglerRounds: 1,
 			idleSettleMs: 1000,
 			idleMs: 2000,
+			idleRounds: 1,
+			capacity: { tenants: 4, entities: 1000, sessions: [1, 4, 16], tenantCounts: [1, 4], perTenant: 4, warmupMs: 300, durationMs: 800 },
+			coldRounds: 1,
 		}
 	: {
 			rounds: 3,
@@ -69,13 +82,24 @@ const P = QUICK
 			concurrencies: [1, 8, 32],
 			entities: 10_000,
 			wranglerRounds: 3,
-			idleSettleMs: 3000,
-			idleMs: 8000,
+			idleSettleMs: 2000,
+			idleMs: 10_000,
+			idleRounds: 3,
+			capacity: {
+				tenants: 16,
+				entities: 10_000,
+				sessions: [1, 4, 8, 16, 32, 64],
+				tenantCounts: [1, 2, 4, 8, 16],
+				perTenant: 4,
+				warmupMs: 500,
+				durationMs: 2000,
+			},
+			coldRounds: 3,
 		};
 /** At most this long, in total, is spent waiting for other processes to leave the CPU alone. */
 const QUIET_BUDGET_MS = (QUICK ? 15 : 60) * 1000;
 /** Hard stop: a hung server must not hang the run. */
-const DEADLINE_MS = (QUICK ? 6 : 16) * 60_000;
+const DEADLINE_MS = (QUICK ? 8 : 40) * 60_000;
 
 const GRAPH = { email: "bench-graph@smcp.local", password: `bench-${crypto.randomUUID()}` };
 
@@ -97,6 +121,7 @@ const WORKLOADS = {
 		agent: { tool: "add", args: () => ({ a: rnd(1000), b: rnd(1000) }), tenant: "default" },
 		smcp: { tool: "read_graph", args: () => ({}), tenant: "empty" },
 		smcpna: { tool: "read_graph", args: () => ({}), tenant: "empty" },
+		"smcp-modern": { tool: "read_graph", args: () => ({}), tenant: "empty" },
 	},
 	read: { smcp: { tool: "search_nodes", args: () => ({ query: `topic-${pad(rnd(1000), 4)}` }), tenant: "graph" } },
 	write: {
@@ -141,6 +166,16 @@ function runtimeCells() {
 		c: 8,
 		servers: ["smcp", "smcpna"],
 		slicesTimes: 3,
+	});
+	// The 2026-07-28 lane against the 2025 lane of the same server, interleaved (the lane's parity target).
+	cells.push({
+		group: "lanes-c8",
+		lane: "mcp",
+		workload: "trivial",
+		kind: "steady",
+		c: 8,
+		servers: ["smcp", "smcp-modern"],
+		slicesTimes: 2,
 	});
 	cells.push({ group: "trivial-sse-c8", lane: "sse", workload: "trivial", kind: "steady", c: 8, servers: ["agent", "smcp"] });
 	for (const c of P.concurrencies)
@@ -229,10 +264,11 @@ async function runCells(mode, cells, rounds, servers, tokens, results) {
 				const w = /** @type {{ tool: string, args: () => Record<string, unknown>, tenant: string }} */ (WORKLOADS[cell.workload]?.[key]);
 				const token = tokens[key]?.[w.tenant];
 				if (!token) throw new Error(`no token for ${key}/${w.tenant}`);
+				const lane = server.lane ?? cell.lane;
 				const open = () =>
-					cell.lane === "sse"
+					lane === "sse"
 						? new SseSession(server.origin, token)
-						: cell.lane === "modern"
+						: lane === "modern"
 							? new ModernClient(server.origin, token)
 							: new StreamableSession(server.origin, token, server.path);
 				const call = (/** @type {import("./lib/mcp.mjs").McpClient} */ c) => c.call(w.tool, w.args());
@@ -267,33 +303,43 @@ async function runCells(mode, cells, rounds, servers, tokens, results) {
 }
 
 /**
- * Idle cost: 32 sessions per server opened and left alone, once as Streamable HTTP sessions
- * (no stream held open) and once as 2024-11-05 sessions (each holds its SSE stream open); the
- * server's CPU per second of silence, after a settling pause.
+ * Idle cost, in rounds against the same process: per server, its CPU per second with no session at
+ * all (the floor: workerd's own timers), then with 32 Streamable HTTP sessions left alone (no
+ * stream held open), then with 32 2024-11-05 sessions each holding its SSE stream; each window
+ * `idleMs` long after a settling pause. The servers take turns within a round.
  * @param {Record<string, RunningServer>} servers
  * @param {Record<string, Record<string, string>>} tokens
  */
 async function idleCells(servers, tokens) {
-	/** @type {Record<string, { sessions: number, cpuMsPerSecond: number, rssMiB: number }>} */
+	/** @type {Record<string, { sessions: number, cpuMsPerSecond: number, rssMiB: number, rounds?: number[] }>} */
 	const out = {};
-	for (const lane of /** @type {const} */ (["mcp", "sse"])) {
-		for (const key of ["agent", "smcp"]) {
+	/** @type {Record<string, number[]>} */
+	const rounds = {};
+	for (let r = 0; r < P.idleRounds; r++) {
+		for (const key of r % 2 ? ["smcp", "agent"] : ["agent", "smcp"]) {
 			const server = /** @type {RunningServer} */ (servers[key]);
 			const w = /** @type {{ tool: string, args: () => Record<string, unknown>, tenant: string }} */ (WORKLOADS.trivial?.[key]);
 			const token = /** @type {string} */ (tokens[key]?.[w.tenant]);
-			await waitForQuiet();
-			const m = await idleSessions({
-				count: 32,
-				settleMs: P.idleSettleMs,
-				durationMs: P.idleMs,
-				probe: server.probe,
-				open: () => (lane === "sse" ? new SseSession(server.origin, token) : new StreamableSession(server.origin, token)),
-				call: (c) => c.call(w.tool, w.args()),
-			});
-			out[`${key}|${lane}`] = m;
-			say(
-				`runtime idle ${lane.padEnd(4)} ${key.padEnd(6)} ${m.sessions} sessions: ${m.cpuMsPerSecond.toFixed(2)} ms CPU per second, RSS ${m.rssMiB.toFixed(0)} MiB`,
-			);
+			for (const lane of /** @type {const} */ (["none", "mcp", "sse"])) {
+				await waitForQuiet();
+				const m = await idleSessions({
+					count: lane === "none" ? 0 : 32,
+					settleMs: P.idleSettleMs,
+					durationMs: P.idleMs,
+					probe: server.probe,
+					open: () => (lane === "sse" ? new SseSession(server.origin, token) : new StreamableSession(server.origin, token)),
+					call: (c) => c.call(w.tool, w.args()),
+				});
+				(rounds[`${key}|${lane}`] ??= []).push(m.cpuMsPerSecond);
+				out[`${key}|${lane}`] = {
+					...m,
+					cpuMsPerSecond: median(/** @type {number[]} */ (rounds[`${key}|${lane}`])),
+					rounds: rounds[`${key}|${lane}`],
+				};
+				say(
+					`runtime idle round ${r + 1}/${P.idleRounds} ${lane.padEnd(4)} ${key.padEnd(6)} ${m.sessions} sessions: ${m.cpuMsPerSecond.toFixed(2)} ms CPU per second, RSS ${m.rssMiB.toFixed(0)} MiB`,
+				);
+			}
 		}
 	}
 	return out;
@@ -401,15 +447,25 @@ async function main() {
 		say(`runtime direct: ${spec.key} on ${s.origin} (workerd pid ${s.pids()[0]})`);
 	}
 	/** @type {Record<string, RunningServer>} */
-	const targets = { ...rt, open: { .../** @type {RunningServer} */ (rt.static), key: "open", path: "/noauth/mcp" } };
+	const targets = {
+		...rt,
+		open: { .../** @type {RunningServer} */ (rt.static), key: "open", path: "/noauth/mcp" },
+		// SMCP's 2026-07-28 lane as a server of its own, so that one cell can interleave both lanes.
+		"smcp-modern": { .../** @type {RunningServer} */ (rt.smcp), key: "smcp-modern", lane: "modern" },
+	};
 	/** @type {Record<string, Record<string, string>>} */
 	const tokens = await fixtureAndDevTokens(rt);
 	tokens[NO_AUDIT.key] = { empty: await smcpToken(/** @type {RunningServer} */ (rt[NO_AUDIT.key]).origin, DEV.email, DEV.password) };
-	const { token: graphToken, seed } = await seedGraph(/** @type {any} */ (rt.smcp));
+	const cells = runtimeCells().filter((c) => wanted(c.group));
+	const needsGraph = cells.some((c) => c.workload !== "trivial");
+	const { token: graphToken, seed } = needsGraph ? await seedGraph(/** @type {any} */ (rt.smcp)) : { token: "", seed: null };
 	/** @type {Record<string, string>} */ (tokens.smcp).graph = graphToken;
+	tokens["smcp-modern"] = /** @type {Record<string, string>} */ (tokens.smcp);
 	for (const [key, s] of Object.entries(rt)) idleRss[key] = s.probe.rss();
-	await runCells("runtime", runtimeCells(), P.rounds, targets, tokens, results);
-	const idle = await idleCells(rt, tokens);
+	await runCells("runtime", cells, P.rounds, targets, tokens, results);
+	const idle = wanted("idle") ? await idleCells(rt, tokens) : {};
+	// A tenant's capacity: SMCP alone runs now (the other servers idle).
+	const cap = wanted("capacity") ? await capacity({ server: /** @type {any} */ (rt.smcp), ...P.capacity, say, quiet: waitForQuiet }) : null;
 	for (const [key, s] of Object.entries(rt)) {
 		const errors = /** @type {string[]} */ (s.extra?.errors ?? []);
 		if (errors.length) notes.push(`${key} logged errors during the runtime-direct run, e.g. \`${errors[0]?.slice(0, 160)}\``);
@@ -417,8 +473,35 @@ async function main() {
 	await Promise.all(Object.values(rt).map((s) => s.stop()));
 	live.length = 0;
 
+	// Size and cold start (SMCP alone on the machine's runtime).
+	const bundle = bundleReport(/** @type {{ dir: string, script: string }} */ (builds.smcp));
+	say(`bundle: ${(bundle.bytes / 1024).toFixed(0)} KiB, gzip ${(bundle.gzipBytes / 1024).toFixed(0)} KiB`);
+	/** @type {Record<string, number> | null} */
+	let cold = null;
+	/** @type {{ cpuMs: number, byGroup: { name: string, ms: number }[] } | null} */
+	let startup = null;
+	if (wanted("coldstart")) {
+		const spec = /** @type {import("./lib/servers.mjs").ServerSpec} */ (SPECS.find((x) => x.key === "smcp"));
+		const dir = mkdtempSync(join(STATE_ROOT, "smcp-bench-cold-"));
+		tempDirs.push(dir);
+		await waitForQuiet();
+		cold = await firstRequests(spec, /** @type {{ dir: string, script: string }} */ (builds.smcp), dir, DEV, P.coldRounds);
+		say(
+			`cold start: first MCP call on a fresh process ${cold.frontFirst?.toFixed(1)} ms (warm ${cold.warm?.toFixed(1)}), new TenantObject ${cold.tenantFirst?.toFixed(1)} ms (warm ${cold.tenantWarm?.toFixed(1)}), first SessionObject ${cold.sessionFirst?.toFixed(1)} ms (next ${cold.sessionNext?.toFixed(1)})`,
+		);
+		const samples = [];
+		for (let i = 0; i < P.coldRounds; i++) {
+			await waitForQuiet();
+			samples.push(await startupProfile("wrangler.jsonc", dir, WRANGLER, /** @type {{ script: string }} */ (builds.smcp).script));
+		}
+		samples.sort((x, y) => x.cpuMs - y.cpuMs);
+		startup = /** @type {(typeof samples)[number]} */ (samples[samples.length >> 1]);
+		say(`script start-up CPU (wrangler check startup, median of ${samples.length}): ${startup.cpuMs.toFixed(1)} ms`);
+	}
+
 	// wrangler dev.
-	if (!flags["no-wrangler"]) {
+	const wranglerCells = WRANGLER_CELLS.filter((c) => wanted(c.group));
+	if (!flags["no-wrangler"] && wranglerCells.length) {
 		/** @type {Record<string, RunningServer>} */
 		const wd = {};
 		for (const spec of SPECS) {
@@ -429,7 +512,7 @@ async function main() {
 			wd[spec.key] = s;
 			say(`wrangler dev: ${spec.key} on ${s.origin} (process tree ${s.pids().length} processes)`);
 		}
-		await runCells("wrangler", WRANGLER_CELLS, P.wranglerRounds, wd, await fixtureAndDevTokens(wd), results);
+		await runCells("wrangler", wranglerCells, P.wranglerRounds, wd, await fixtureAndDevTokens(wd), results);
 		await Promise.all(Object.values(wd).map((s) => s.stop()));
 		live.length = 0;
 	}
@@ -470,6 +553,10 @@ async function main() {
 		idleRss,
 		idle,
 		seed,
+		bundle,
+		cold,
+		startup,
+		capacity: cap,
 		notes,
 	};
 	// Hosted tenant apps next to the built-in trivial tool (bench/apps.mjs, about a minute).
@@ -484,10 +571,18 @@ async function main() {
 		} else notes.push("Hosted app bench: no figures (see bench/apps.mjs).");
 	}
 	// A quick run never replaces the full run's raw results (which --from-results renders).
-	writeFileSync(join(ROOT, `bench/.build/${QUICK ? "results-quick" : "results"}.json`), JSON.stringify(run, null, 1));
+	writeFileSync(join(ROOT, `bench/.build/${resultsName()}.json`), JSON.stringify(run, null, 1));
 	publish(run);
 	say(`done in ${((Date.now() - started) / 60_000).toFixed(1)} min (${Object.keys(SERVERS).length} servers)`);
 }
+
+/** @param {import("./lib/report.mjs").Run} run */
+const capacityTitle = (run) =>
+	`A tenant's capacity: calls/s, runtime direct, ${run.machine.nproc} cores — ${run.date}${run.quick ? " (quick run)" : ""}`;
+
+/** Where a run's raw results go: a quick or partial run never replaces the full run's. */
+const RESULTS_NAME = ONLY ? `results-only-${Date.now()}` : QUICK ? "results-quick" : "results";
+const resultsName = () => RESULTS_NAME;
 
 /**
  * Prints the tables; writes the docs after a full run.
@@ -496,15 +591,17 @@ async function main() {
 function publish(run) {
 	const md = resultsMarkdown(run);
 	process.stdout.write(`\n${md}\n\n${costMarkdown(run)}\n`);
-	if (!run.quick && !flags["no-write"]) {
+	if (!run.quick && !flags["no-write"] && !ONLY) {
 		replaceBlock(join(ROOT, "docs/performance.md"), "results", md);
 		replaceBlock(join(ROOT, "docs/performance.md"), "cost", costMarkdown(run));
 		writeFileSync(join(ROOT, "docs/performance.svg"), chartSvg(run));
+		if (run.capacity) writeFileSync(join(ROOT, "docs/performance-capacity.svg"), capacitySvg(run.capacity, capacityTitle(run)));
 		say("wrote docs/performance.md and docs/performance.svg");
 	} else {
 		writeFileSync(join(ROOT, "bench/.build/performance.svg"), chartSvg(run));
+		if (run.capacity) writeFileSync(join(ROOT, "bench/.build/performance-capacity.svg"), capacitySvg(run.capacity, capacityTitle(run)));
 		say(
-			`${run.quick ? "quick run" : "--no-write"}: docs left alone; chart in bench/.build/performance.svg, raw results in bench/.build/${run.quick ? "results-quick" : "results"}.json`,
+			`${run.quick ? "quick run" : "--no-write"}: docs left alone; chart in bench/.build/performance.svg, raw results in bench/.build/${resultsName()}.json`,
 		);
 	}
 }

@@ -8,21 +8,16 @@
 import { OAuthProvider } from "@cloudflare/workers-oauth-provider";
 import { configureLog, log, logEnabled } from "../shared/log";
 import { SCOPES } from "../shared/rpc/principal";
-import { handleAuthorize } from "./oauth/authorize";
 import { resolveConfig, type Config } from "../shared/config";
 import type { Env } from "../shared/env";
 import { guard } from "./edge/guard";
 import { configurePages } from "./ui/layout";
 import { renderLanding } from "./ui/landing";
-import { handleAccount } from "./account/routes";
-import { handleAdmin } from "./admin/routes";
 import { handleTenantApi } from "./apps/routes";
 import { ApiKeyStore } from "./identity/api-keys";
 import type { ApiKeyProps } from "./oauth/principal";
 import { auditAuthEvent } from "./oauth/auth-events";
 import { handleMcp, handleSse } from "./mcp/routes";
-import { handleOidcCallback } from "./identity/oidc/flow";
-import { finishAccountSso, isAccountSsoState } from "./identity/oidc/account-sign-in";
 import { begin, traceOf, type RequestInfo } from "./edge/request-log";
 import { grantNamedByTokenRequest, guardTokenRequest } from "./oauth/token-guard";
 import { malformedBearer } from "./oauth/identifiers";
@@ -115,12 +110,18 @@ function revokedSomething(request: Request, path: string, status: number | undef
 const defaultHandler = {
 	async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
 		const url = new URL(request.url);
-		if (url.pathname === "/authorize") return handleAuthorize(request, env);
-		if (url.pathname === "/oidc/callback")
+		// Pages, sign-in (OIDC included) and the admin API are loaded on first use, not at start-up.
+		if (url.pathname === "/authorize") return (await import("./oauth/authorize")).handleAuthorize(request, env);
+		if (url.pathname === "/oidc/callback") {
 			// The account page's single sign-on shares the one redirect URI registered at the provider.
-			return isAccountSsoState(url.searchParams.get("state")) ? finishAccountSso(request, env) : handleOidcCallback(request, env);
-		if (url.pathname.startsWith("/admin/")) return handleAdmin(request, env, traceOf(request), ctx);
-		if (url.pathname === "/account" || url.pathname.startsWith("/account/")) return handleAccount(request, env);
+			const sso = await import("./identity/oidc/account-sign-in");
+			return sso.isAccountSsoState(url.searchParams.get("state"))
+				? sso.finishAccountSso(request, env)
+				: (await import("./identity/oidc/flow")).handleOidcCallback(request, env);
+		}
+		if (url.pathname.startsWith("/admin/")) return (await import("./admin/routes")).handleAdmin(request, env, traceOf(request), ctx);
+		if (url.pathname === "/account" || url.pathname.startsWith("/account/"))
+			return (await import("./account/routes")).handleAccount(request, env);
 		if (url.pathname === "/healthz") return Response.json({ ok: true });
 		if (url.pathname === "/" && request.method === "GET") return renderLanding(request, resolveConfig(env).origin);
 		return new Response("Not Found", { status: 404 });

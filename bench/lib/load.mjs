@@ -13,11 +13,13 @@ import { systemBusyMs } from "./proc.mjs";
 /**
  * @typedef {import("./mcp.mjs").McpClient} McpClient
  * @typedef {import("./mcp.mjs").CallOutcome} CallOutcome
- * @typedef {{ cpu: () => number, sampleRss: (everyMs?: number) => () => number }} Probe
+ * @typedef {{ cpu: () => number, sampleRss: (everyMs?: number) => () => number, runtimeCpu?: () => number }} Probe
+ *   `runtimeCpu`: the CPU of the workerd processes alone (under `wrangler dev`, whose tree also
+ *   holds wrangler's Node process and its proxy)
  * @typedef {{
  *   ops: number, seconds: number, rate: number, errors: number, firstError?: string,
  *   p50: number, p90: number, p99: number, cpuMsPerOp: number, cpuUtil: number, rssPeakMiB: number, clientCpuUtil: number,
- *   otherCpuUtil: number
+ *   otherCpuUtil: number, runtimeCpuMsPerOp?: number
  * }} Measurement
  * @typedef {{
  *   concurrency: number, warmupMs: number, durationMs: number, probe: Probe,
@@ -44,7 +46,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * One measured window, before it is summarised: what `measure` needs to merge several windows.
  * @typedef {{
  *   ops: number, seconds: number, latencies: number[], errors: number, firstError?: string,
- *   cpu: number, clientCpu: number, system: number, rssPeakMiB: number
+ *   cpu: number, clientCpu: number, system: number, rssPeakMiB: number, runtimeCpu: number
  * }} Window
  */
 
@@ -54,14 +56,20 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * @returns {Promise<Window>}
  */
 async function closedLoop(o) {
-	/** @typedef {{ t: number, cpu: number, client: NodeJS.CpuUsage, system: number }} Mark */
+	/** @typedef {{ t: number, cpu: number, rt: number, client: NodeJS.CpuUsage, system: number }} Mark */
 	/** @type {Mark | undefined} */
 	let begin;
 	/** @type {Mark | undefined} */
 	let end;
 	/** @type {(() => number) | undefined} */
 	let stopRss;
-	const mark = () => ({ t: performance.now(), cpu: o.probe.cpu(), client: process.cpuUsage(), system: systemBusyMs() });
+	const mark = () => ({
+		t: performance.now(),
+		cpu: o.probe.cpu(),
+		rt: o.probe.runtimeCpu?.() ?? Number.NaN,
+		client: process.cpuUsage(),
+		system: systemBusyMs(),
+	});
 	const t1 = setTimeout(() => {
 		begin = mark();
 		stopRss = o.probe.sampleRss(200);
@@ -96,6 +104,7 @@ async function closedLoop(o) {
 		latencies: [],
 		errors: 0,
 		cpu: end.cpu - begin.cpu,
+		runtimeCpu: end.rt - begin.rt,
 		clientCpu: (end.client.user - begin.client.user + end.client.system - begin.client.system) / 1000,
 		system: end.system - begin.system,
 		rssPeakMiB: stopRss ? stopRss() : Number.NaN,
@@ -142,6 +151,7 @@ export function measure(windows) {
 		clientCpuUtil: clientCpu / ms,
 		// Everything else the machine ran meanwhile (other processes): a contamination gauge.
 		otherCpuUtil: Math.max(0, sum((w) => w.system) - cpu - clientCpu) / ms,
+		runtimeCpuMsPerOp: ops > 0 ? sum((w) => w.runtimeCpu) / ops : Number.NaN,
 	};
 }
 
@@ -234,7 +244,8 @@ export async function sessionSetups(o) {
 
 /**
  * Idle cost: `count` sessions are opened (initialize + one call each) and then left alone; after
- * a settling pause, the server's CPU is measured over `durationMs` with no traffic at all.
+ * a settling pause, the server's CPU is measured over `durationMs` with no traffic at all. With
+ * `count` 0 it measures the process's floor (no session at all).
  *
  * @param {{ count: number, settleMs: number, durationMs: number, probe: { cpu: () => number, rss: () => number }, open: () => McpClient, call: (c: McpClient) => Promise<unknown> }} o
  * @returns {Promise<{ sessions: number, cpuMsPerSecond: number, rssMiB: number }>}

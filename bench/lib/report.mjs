@@ -4,17 +4,21 @@
  * `bench:*` markers) and a hand-rolled SVG chart of calls/s and p99 latency against concurrency.
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { pairedRatio, summarize } from "./stats.mjs";
+import { median, pairedRatio, summarize } from "./stats.mjs";
 
 /**
  * @typedef {import("./stats.mjs").Results} Results
  * @typedef {{
  *   date: string, quick: boolean, minutes: number,
- *   params: { rounds: number, warmupMs: number, durationMs: number, slices: number, leadInMs: number, concurrencies: number[], entities: number, wranglerRounds: number, idleSettleMs: number, idleMs: number },
+ *   params: { rounds: number, warmupMs: number, durationMs: number, slices: number, leadInMs: number, concurrencies: number[], entities: number, wranglerRounds: number, idleSettleMs: number, idleMs: number, idleRounds?: number, coldRounds?: number },
  *   machine: { nproc: number, model: string, memGiB: number, kernel: string, loadavg: string },
  *   versions: Record<string, string>, results: Results, idleRss: Record<string, number>,
- *   idle?: Record<string, { sessions: number, cpuMsPerSecond: number, rssMiB: number }>,
- *   seed: { entities: number, seconds: number } | null, notes: string[]
+ *   idle?: Record<string, { sessions: number, cpuMsPerSecond: number, rssMiB: number, rounds?: number[] }>,
+ *   seed: { entities: number, seconds: number } | null, notes: string[],
+ *   bundle?: { bytes: number, gzipBytes: number, groups: { name: string, bytes: number }[] },
+ *   cold?: Record<string, number> | null,
+ *   startup?: { cpuMs: number, byGroup: { name: string, ms: number }[] } | null,
+ *   capacity?: import("./capacity.mjs").Capacity | null
  * }} Run
  */
 
@@ -31,6 +35,7 @@ const fmtMs = (/** @type {number} */ x) => (!Number.isFinite(x) ? "–" : x >= 1
 const fmtCpu = (/** @type {number} */ x) => (!Number.isFinite(x) ? "–" : x.toFixed(2));
 const fmtX = (/** @type {number} */ x) => (!Number.isFinite(x) ? "–" : `${x.toFixed(2)}×`);
 const fmtPct = (/** @type {number} */ x) => (!Number.isFinite(x) ? "–" : `${(x * 100).toFixed(1)} %`);
+const fmtKiB = (/** @type {number} */ x) => (!Number.isFinite(x) ? "–" : (x / 1024).toFixed(0));
 const fmtMiB = (/** @type {number} */ x) => (!Number.isFinite(x) ? "–" : String(Math.round(x)));
 
 /**
@@ -40,7 +45,7 @@ const fmtMiB = (/** @type {number} */ x) => (!Number.isFinite(x) ? "–" : Strin
 function table(head, rows) {
 	return [
 		`| ${head.join(" | ")} |`,
-		`|${head.map((h) => (h === "server" || h === "workload" || h === "target" ? "---" : "---:")).join("|")}|`,
+		`|${head.map((h) => (h === "server" || h === "workload" || h === "target" || h === "package or folder" ? "---" : "---:")).join("|")}|`,
 		...rows.map((r) => `| ${r.join(" | ")} |`),
 	].join("\n");
 }
@@ -181,6 +186,8 @@ export function resultsMarkdown(run) {
 	const rows = [
 		["smcp", "trivial-mcp-c8", "`read_graph`, empty graph (trivial)", "`/mcp` 2025-11-25"],
 		["smcp", "trivial-modern-c8", "`read_graph`, empty graph (trivial)", "2026-07-28 (stateless)"],
+		["smcp", "lanes-c8", "`read_graph`, trivial, the lanes cell: 2025 lane …", "`/mcp` 2025-11-25"],
+		["smcp-modern", "lanes-c8", "… and the 2026-07-28 lane, interleaved with it", "2026-07-28 (stateless)"],
 		["smcp", "trivial-sse-c8", "`read_graph`, empty graph (trivial)", "`/sse` 2024-11-05"],
 		["agent", "trivial-sse-c8", "McpAgent `add` (peer, for the `/sse` ratio)", "`/sse` 2024-11-05"],
 		["smcp", "read-mcp-c8", `\`search_nodes\` on ${entities} (read)`, "`/mcp` 2025-11-25"],
@@ -206,7 +213,7 @@ export function resultsMarkdown(run) {
 				.map(([key, g, what, lane]) => {
 					const m = s("runtime", g, key);
 					if (!m) return null;
-					const base = k("runtime", "trivial-mcp-c8", key === "smcpna" ? "smcp" : key);
+					const base = g === "lanes-c8" ? k("runtime", g, "smcp") : k("runtime", "trivial-mcp-c8", key === "smcpna" ? "smcp" : key);
 					return [
 						what,
 						lane,
@@ -234,24 +241,111 @@ export function resultsMarkdown(run) {
 
 	// Idle sessions.
 	if (run.idle && Object.keys(run.idle).length) {
-		out.push("### Runtime direct: idle sessions", "");
+		out.push("### Runtime direct: idle cost", "");
 		const idleRow = (/** @type {string} */ key, /** @type {string} */ lane, /** @type {string} */ what) => {
 			const m = run.idle?.[`${key}|${lane}`];
-			return m
-				? [SERVERS[/** @type {keyof typeof SERVERS} */ (key)], what, String(m.sessions), m.cpuMsPerSecond.toFixed(2), fmtMiB(m.rssMiB)]
-				: null;
+			if (!m) return null;
+			const floor = run.idle?.[`${key}|none`];
+			const rs = m.rounds ?? [m.cpuMsPerSecond];
+			const diffs = floor?.rounds && lane !== "none" ? rs.map((v, i) => v - (floor.rounds?.[i] ?? NaN)) : [];
+			return [
+				SERVERS[/** @type {keyof typeof SERVERS} */ (key)],
+				what,
+				String(m.sessions),
+				m.cpuMsPerSecond.toFixed(2),
+				rs.map((v) => v.toFixed(2)).join(", "),
+				diffs.length ? median(diffs).toFixed(2) : "–",
+				fmtMiB(m.rssMiB),
+			];
 		};
-		const idleRows = [
-			idleRow("agent", "mcp", "Streamable HTTP, no stream open"),
-			idleRow("smcp", "mcp", "Streamable HTTP, no stream open"),
-			idleRow("agent", "sse", "2024-11-05, each holding its SSE stream"),
-			idleRow("smcp", "sse", "2024-11-05, each holding its SSE stream"),
-		].filter((r) => r !== null);
-		out.push(table(["server", "sessions held", "count", "CPU ms per second idle", "RSS MiB"], /** @type {string[][]} */ (idleRows)), "");
+		const idleRows = [];
+		for (const key of ["agent", "smcp"])
+			for (const [lane, what] of [
+				["none", "no session (the process's floor)"],
+				["mcp", "Streamable HTTP, no stream open"],
+				["sse", "2024-11-05, each holding its SSE stream"],
+			])
+				idleRows.push(idleRow(key, lane, what));
 		out.push(
-			`Sessions opened (initialize + one call), left alone for ${run.params.idleSettleMs / 1000} s, then the server's CPU measured over ${run.params.idleMs / 1000} s of silence (whole workerd process).`,
+			table(
+				[
+					"server",
+					"sessions held",
+					"count",
+					"CPU ms per second idle (median)",
+					"each round",
+					"above the floor (median of per-round differences)",
+					"RSS MiB",
+				],
+				/** @type {string[][]} */ (idleRows.filter((r) => r !== null)),
+			),
 			"",
 		);
+		out.push(
+			`Per round and server: the process with no session, then 32 sessions opened (initialize + one call) and left alone, each window ${run.params.idleMs / 1000} s of silence after a ${run.params.idleSettleMs / 1000} s pause; ${run.params.idleRounds ?? 1} round(s), servers alternating; whole workerd process, CPU from /proc in 10 ms ticks (one tick in a ${run.params.idleMs / 1000} s window reads as ${(10_000 / run.params.idleMs).toFixed(1)} ms per second). A 2024-11-05 stream gets a keep-alive comment every 15 s by design (proxies close silent connections).`,
+			"",
+		);
+	}
+
+	// A tenant's capacity.
+	if (run.capacity) out.push(capacityMarkdown(run.capacity), "");
+
+	// Size and cold start.
+	if (run.bundle) {
+		const b = run.bundle;
+		out.push("### Size and cold start (SMCP's Worker)", "");
+		const top = b.groups.slice(0, 10);
+		const rest = b.groups.slice(10).reduce((a, g) => a + g.bytes, 0);
+		const sum = b.groups.reduce((a, g) => a + g.bytes, 0) || 1;
+		out.push(
+			`Bundle as \`wrangler deploy\` uploads it: ${fmtKiB(b.bytes)} KiB, **${fmtKiB(b.gzipBytes)} KiB gzip** (one module, front Worker and both Durable Object classes). What takes it (esbuild's metafile, bytes in the output):`,
+			"",
+			table(
+				["package or folder", "KiB", "share"],
+				[...top.map((g) => [`\`${g.name}\``, fmtKiB(g.bytes), fmtPct(g.bytes / sum)]), ["the rest", fmtKiB(rest), fmtPct(rest / sum)]],
+			),
+			"",
+		);
+		if (run.startup) {
+			const st = run.startup;
+			out.push(
+				`Script start-up (top-level evaluation of the bundle, which a cold request pays in production unless the isolate was warmed during the TLS handshake; \`wrangler check startup\`'s CPU profile, median of ${run.params.coldRounds ?? 1}): **${st.cpuMs.toFixed(1)} ms** of CPU on this machine; by package: ${st.byGroup
+					.slice(0, 6)
+					.map((g) => `${g.name} ${g.ms.toFixed(1)} ms`)
+					.join(", ")}.`,
+				"",
+			);
+		}
+		const c = run.cold;
+		if (c)
+			out.push(
+				table(
+					["workload", "first ms", "warm ms", "first ÷ warm"],
+					[
+						[
+							"first MCP call (2026-07-28 `read_graph`) on a fresh workerd process: front Worker isolate and TenantObject new",
+							fmtMs(c.frontFirst ?? NaN),
+							fmtMs(c.warm ?? NaN),
+							fmtX((c.frontFirst ?? NaN) / (c.warm ?? NaN)),
+						],
+						[
+							"then a second tenant's first call: a new TenantObject (constructor, migration check, first SQLite reads)",
+							fmtMs(c.tenantFirst ?? NaN),
+							fmtMs(c.tenantWarm ?? NaN),
+							fmtX((c.tenantFirst ?? NaN) / (c.tenantWarm ?? NaN)),
+						],
+						[
+							"the process's first 2024-11-05 session (`GET /sse`, `initialize`, one call): the first SessionObject, its SDK server built",
+							fmtMs(c.sessionFirst ?? NaN),
+							fmtMs(c.sessionNext ?? NaN),
+							fmtX((c.sessionFirst ?? NaN) / (c.sessionNext ?? NaN)),
+						],
+					],
+				),
+				"",
+				`Medians of ${run.params.coldRounds ?? 1} restart(s) of workerd on the same storage (tokens stay valid); warm is the median of the next 20 calls (10 for the second tenant), and for sessions of the next 5 sessions, each with its own new SessionObject. Loopback, sequential, one client. workerd evaluates the bundle's top level when it starts, before the first request: the script start-up above is not in these times.`,
+				"",
+			);
 	}
 
 	// wrangler dev.
@@ -268,6 +362,8 @@ export function resultsMarkdown(run) {
 					"p50 ms",
 					"p99 ms",
 					"CPU ms/call (process tree)",
+					"of which workerd",
+					"of which wrangler's Node (proxy)",
 					"setups/s",
 					"calls/s ÷ ceiling",
 					"calls/s ÷ McpAgent",
@@ -284,6 +380,8 @@ export function resultsMarkdown(run) {
 						fmtMs(mm?.p50 ?? NaN),
 						fmtMs(mm?.p99 ?? NaN),
 						fmtCpu(mm?.cpuMsPerOp ?? NaN),
+						fmtCpu(mm?.runtimeCpuMsPerOp ?? NaN),
+						fmtCpu((mm?.cpuMsPerOp ?? NaN) - (mm?.runtimeCpuMsPerOp ?? NaN)),
 						fmtRate(ss?.rate ?? NaN),
 						fmtX(pairedRatio(k("wrangler", c8, String(key)), k("wrangler", c8, "static"), "rate")),
 						fmtX(pairedRatio(k("wrangler", c8, String(key)), k("wrangler", c8, "agent"), "rate")),
@@ -327,6 +425,11 @@ export function targets(run) {
 	const r6 = pairedRatio(k("runtime|read-mcp-c8|smcp"), k("runtime|trivial-mcp-c8|smcp"), "p50");
 	const r6b = pairedRatio(k("runtime|read-mcp-c8|smcp"), k("runtime|trivial-mcp-c8|smcp"), "p99");
 	const auditCost = 1 - pairedRatio(k("runtime|audit-mcp-c8|smcp"), k("runtime|audit-mcp-c8|smcpna"), "rate");
+	// The 2026-07-28 lane against the 2025 lane: both measured in one interleaved cell (lanes-c8).
+	const modernRate = pairedRatio(k("runtime|lanes-c8|smcp-modern"), k("runtime|lanes-c8|smcp"), "rate");
+	const modernCpu = pairedRatio(k("runtime|lanes-c8|smcp-modern"), k("runtime|lanes-c8|smcp"), "cpuMsPerOp");
+	const wdCeiling = pairedRatio(k("wrangler|trivial-mcp-c8|smcp"), k("wrangler|trivial-mcp-c8|static"), "rate");
+	const coldRatio = (run.cold?.frontFirst ?? NaN) / (run.cold?.warm ?? NaN);
 	return [
 		{ name: "trivial tool calls/s ≥ 2.5× McpAgent (runtime direct, 8 sessions)", value: fmtX(r1), holds: yes(r1 >= 2.5, r1) },
 		{ name: "trivial tool calls/s ≥ 0.8× static Worker behind OAuth", value: fmtX(r2), holds: yes(r2 >= 0.8, r2) },
@@ -344,6 +447,27 @@ export function targets(run) {
 			holds: yes(auditCost <= 0.1, auditCost),
 		},
 		{ name: "stretch: match the OAuth ceiling (≥ 1.0× static)", value: fmtX(r2), holds: yes(r2 >= 1, r2) },
+		{
+			name: "the 2026-07-28 lane at ≥ 0.95× the 2025 lane's calls/s (trivial, 8 sessions)",
+			value: fmtX(modernRate),
+			holds: yes(modernRate >= 0.95, modernRate),
+		},
+		{
+			name: "the 2026-07-28 lane's CPU per call within 1.05× the 2025 lane's",
+			value: fmtX(modernCpu),
+			holds: yes(modernCpu <= 1.05, modernCpu),
+		},
+		{
+			name: "under `wrangler dev`: SMCP ≥ 0.9× the static+OAuth ceiling",
+			value: fmtX(wdCeiling),
+			holds: yes(wdCeiling >= 0.9, wdCeiling),
+		},
+		{ name: "the audit row costs < 5 % of throughput", value: fmtPct(auditCost), holds: yes(auditCost < 0.05, auditCost) },
+		{
+			name: "the first MCP call on a fresh isolate within 2× a warm one",
+			value: fmtX(coldRatio),
+			holds: yes(coldRatio <= 2, coldRatio),
+		},
 	];
 }
 
@@ -420,6 +544,120 @@ export function costMarkdown(run) {
 			],
 		),
 	].join("\n");
+}
+
+const WORKLOAD_LABEL = /** @type {Record<string, string>} */ ({
+	read: "`open_nodes` (point read)",
+	write: "`add_observations` (write)",
+	search: "`search_nodes`",
+});
+
+/**
+ * The capacity curves as a table: calls/s of one tenant as its sessions grow, and of N tenants
+ * (four sessions each) at the same total concurrency.
+ * @param {import("./capacity.mjs").Capacity} cap
+ */
+export function capacityMarkdown(cap) {
+	const out = [`### A tenant's capacity (runtime direct, ${cap.entities.toLocaleString("en-US")} entities per tenant)`, ""];
+	const rows = [];
+	for (const workload of ["read", "write", "search"]) {
+		const pts = cap.points.filter((p) => p.workload === workload);
+		const totals = [...new Set(pts.map((p) => p.sessions))].sort((a, b) => a - b);
+		for (const n of totals) {
+			const one = pts.find((p) => p.curve === "sessions" && p.sessions === n);
+			const many = pts.find((p) => p.curve === "tenants" && p.sessions === n);
+			rows.push([
+				WORKLOAD_LABEL[workload] ?? workload,
+				String(n),
+				fmtRate(one?.rate ?? NaN),
+				fmtMs(one?.p99 ?? NaN),
+				many ? `${many.x}` : "–",
+				fmtRate(many?.rate ?? NaN),
+				fmtMs(many?.p99 ?? NaN),
+				fmtX((one?.rate ?? NaN) / (many?.rate ?? NaN)),
+				fmtCpu(one?.cpuMsPerOp ?? NaN),
+				String((one?.errors ?? 0) + (many?.errors ?? 0)),
+			]);
+		}
+	}
+	out.push(
+		table(
+			[
+				"workload",
+				"sessions in all",
+				"1 tenant: calls/s",
+				"1 tenant: p99 ms",
+				"N tenants (4 sessions each)",
+				"N tenants: calls/s",
+				"N tenants: p99 ms",
+				"1 tenant ÷ N tenants",
+				"1 tenant: CPU ms/call",
+				"errors",
+			],
+			rows,
+		),
+		"",
+		`One round, ${cap.tenants} tenants seeded alike (${cap.seedSeconds.toFixed(0)} s). Every object runs in the same workerd process here, whose JavaScript runs on one thread: the N-tenant column is this process's ceiling, the one-tenant column whether one TenantObject serialises below it. Chart: performance-capacity.svg.`,
+	);
+	return out.join("\n");
+}
+
+/**
+ * The capacity chart: calls/s against sessions in all, one tenant (solid) and N tenants (dashed), per workload.
+ * @param {import("./capacity.mjs").Capacity} cap
+ * @param {string} title
+ */
+export function capacitySvg(cap, title) {
+	const W = 960;
+	const H = 400;
+	const panel = { left: 80, top: 60, w: 820, h: 260 };
+	const colors = /** @type {Record<string, string>} */ ({ read: "#2563eb", write: "#dc2626", search: "#059669" });
+	const xs = [...new Set(cap.points.map((p) => p.sessions))].sort((a, b) => a - b);
+	const maxRate = niceCeil(Math.max(1, ...cap.points.map((p) => p.rate).filter(Number.isFinite)) * 1.08);
+	const lx = (/** @type {number} */ n) =>
+		panel.left +
+		(xs.length > 1 ? ((Math.log2(n) - Math.log2(xs[0] ?? 1)) / (Math.log2(xs.at(-1) ?? 2) - Math.log2(xs[0] ?? 1))) * panel.w : 0);
+	const y = (/** @type {number} */ v) => panel.top + panel.h - (v / maxRate) * panel.h;
+	const esc = (/** @type {string} */ s) => s.replaceAll("&", "&amp;").replaceAll("<", "&lt;");
+	const parts = [
+		`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" font-family="system-ui, -apple-system, Segoe UI, sans-serif" font-size="12">`,
+		`<rect width="${W}" height="${H}" fill="#ffffff"/>`,
+		`<text x="${W / 2}" y="24" text-anchor="middle" font-size="15" font-weight="600">${esc(title)}</text>`,
+		`<rect x="${panel.left}" y="${panel.top}" width="${panel.w}" height="${panel.h}" fill="none" stroke="#d1d5db"/>`,
+	];
+	for (const f of [0, 0.25, 0.5, 0.75, 1]) {
+		const v = f * maxRate;
+		parts.push(`<line x1="${panel.left}" x2="${panel.left + panel.w}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" stroke="#f3f4f6"/>`);
+		parts.push(`<text x="${panel.left - 6}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end" fill="#4b5563">${Math.round(v)}</text>`);
+	}
+	for (const n of xs)
+		parts.push(`<text x="${lx(n).toFixed(1)}" y="${panel.top + panel.h + 18}" text-anchor="middle" fill="#4b5563">${n}</text>`);
+	parts.push(
+		`<text x="${panel.left + panel.w / 2}" y="${panel.top + panel.h + 36}" text-anchor="middle" fill="#374151">concurrent sessions in all (log scale)</text>`,
+		`<text x="20" y="${panel.top + panel.h / 2}" text-anchor="middle" fill="#374151" transform="rotate(-90 20 ${panel.top + panel.h / 2})">tool calls per second</text>`,
+	);
+	for (const workload of ["read", "write", "search"])
+		for (const curve of /** @type {const} */ (["sessions", "tenants"])) {
+			const pts = cap.points
+				.filter((p) => p.workload === workload && p.curve === curve && Number.isFinite(p.rate))
+				.sort((a, b) => a.sessions - b.sessions)
+				.map((p) => /** @type {[number, number]} */ ([lx(p.sessions), y(p.rate)]));
+			if (!pts.length) continue;
+			const dash = curve === "tenants" ? ` stroke-dasharray="6 4"` : "";
+			parts.push(
+				`<polyline fill="none" stroke="${colors[workload]}" stroke-width="2.2"${dash} points="${pts.map(([a, b]) => `${a.toFixed(1)},${b.toFixed(1)}`).join(" ")}"/>`,
+			);
+			for (const [a, b] of pts) parts.push(`<circle cx="${a.toFixed(1)}" cy="${b.toFixed(1)}" r="3" fill="${colors[workload]}"/>`);
+		}
+	let lxPos = 80;
+	for (const workload of ["read", "write", "search"]) {
+		parts.push(`<line x1="${lxPos}" x2="${lxPos + 26}" y1="${H - 22}" y2="${H - 22}" stroke="${colors[workload]}" stroke-width="2.2"/>`);
+		parts.push(`<text x="${lxPos + 32}" y="${H - 18}">${esc((WORKLOAD_LABEL[workload] ?? workload).replaceAll("`", ""))}</text>`);
+		lxPos += 230;
+	}
+	parts.push(`<text x="${lxPos}" y="${H - 18}" fill="#374151">solid: 1 tenant; dashed: N tenants × 4 sessions</text>`);
+	parts.push("</svg>");
+	return `${parts.join("\n")}\n`;
 }
 
 /**

@@ -18,15 +18,15 @@ import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { processTree, serverProbe, workerdUnder } from "./proc.mjs";
+import { cpuMs, processTree, serverProbe, workerdUnder } from "./proc.mjs";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const BUILD = join(ROOT, "bench/.build");
-const WRANGLER = join(dirname(createRequire(import.meta.url).resolve("wrangler/package.json")), "bin/wrangler.js");
+export const WRANGLER = join(dirname(createRequire(import.meta.url).resolve("wrangler/package.json")), "bin/wrangler.js");
 
 /**
  * @typedef {{ key: string, config: string, vars: (origin: string) => Record<string, string>, ratelimit?: number }} ServerSpec
- * @typedef {{ key: string, origin: string, path?: string, probe: ReturnType<typeof serverProbe>, pids: () => number[], extra?: any, stop: () => Promise<void> }} RunningServer
+ * @typedef {{ key: string, origin: string, path?: string, lane?: "mcp" | "sse" | "modern", probe: ReturnType<typeof serverProbe>, pids: () => number[], extra?: any, stop: () => Promise<void> }} RunningServer
  */
 
 /** A free TCP port on 127.0.0.1. */
@@ -53,7 +53,18 @@ export async function buildAll(specs) {
 				new Promise((resolve, reject) => {
 					const dir = join(BUILD, s.key);
 					rmSync(dir, { recursive: true, force: true });
-					const child = spawn(process.execPath, [WRANGLER, "deploy", "--dry-run", "--outdir", dir, "--config", join(ROOT, s.config)], {
+					const args = [
+						WRANGLER,
+						"deploy",
+						"--dry-run",
+						"--outdir",
+						dir,
+						"--metafile",
+						join(dir, "bundle-meta.json"),
+						"--config",
+						join(ROOT, s.config),
+					];
+					const child = spawn(process.execPath, args, {
 						cwd: ROOT,
 						stdio: ["ignore", "pipe", "pipe"],
 						env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
@@ -114,13 +125,14 @@ async function workerOptions(spec, build, origin, port) {
  * Starts one server in its own workerd through Miniflare's API.
  * @param {ServerSpec} spec
  * @param {{ dir: string, script: string }} build
- * @param {{ stateDir?: string, inspectorPort?: number }} [opts] where workerd keeps KV and Durable
- *   Object storage (default: Miniflare's temporary directory); a DevTools port for profiling
+ * @param {{ stateDir?: string, inspectorPort?: number, port?: number }} [opts] where workerd keeps KV and Durable
+ *   Object storage (default: Miniflare's temporary directory); a DevTools port for profiling; the
+ *   Worker's port (default: a free one; a restart on the same state keeps its origin, so its tokens)
  * @returns {Promise<RunningServer & { mf: import("miniflare").Miniflare }>}
  */
 export async function startRuntime(spec, build, opts = {}) {
 	const { Miniflare, convertV4MiniflareOptions } = await import("miniflare");
-	const port = await freePort();
+	const port = opts.port ?? (await freePort());
 	const origin = `http://127.0.0.1:${port}`;
 	/** @type {string[]} */
 	const errors = [];
@@ -210,7 +222,8 @@ export async function startWranglerDev(spec, stateDir) {
 		key: spec.key,
 		origin,
 		pids,
-		probe: serverProbe(pids),
+		// The tree's CPU, and its workerd's alone: the rest is wrangler's Node process (its proxy).
+		probe: { ...serverProbe(pids), runtimeCpu: () => cpuMs(workerdUnder(pid)) },
 		stop: () =>
 			new Promise((resolve) => {
 				if (child.exitCode !== null) return resolve();

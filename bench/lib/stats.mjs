@@ -46,6 +46,7 @@ export function summarize(rounds) {
 		rssPeakMiB: Math.max(...rounds.map((r) => r.rssPeakMiB).filter(Number.isFinite)),
 		clientCpuUtil: med("clientCpuUtil"),
 		otherCpuUtil: med("otherCpuUtil"),
+		runtimeCpuMsPerOp: med("runtimeCpuMsPerOp"),
 	};
 }
 

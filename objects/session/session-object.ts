@@ -46,7 +46,6 @@ import type { Env } from "../../shared/env";
 import { migrate } from "../migrations";
 import { parseEventId, EventLog } from "./event-log";
 import { negotiatedVersion, type KernelHost } from "../../shared/mcp/answers";
-import { createLegacyServer } from "./legacy-server";
 import { SESSION_MIGRATIONS } from "./schema";
 import { SessionTransport } from "./transport";
 import { hostedCatalog, hostedToolList } from "../../shared/mcp/hosted-catalog";
@@ -71,6 +70,14 @@ interface SessionMeta {
 const META_KEY = "session";
 /** How soon an expiry alarm that could not reach the kernel runs again. */
 const ALARM_RETRY_MS = 60_000;
+
+/**
+ * The SDK v1 server module (objects/session/legacy-server.ts, with the SDK's server and its JSON
+ * Schema validator), imported lazily: a session that never needs it (plain sessions answer in the
+ * tenant, one hop) never evaluates it, and neither does an isolate's start-up.
+ */
+let legacyServer: typeof import("./legacy-server") | undefined;
+const loadLegacyServer = () => import("./legacy-server");
 
 /** The session object. Its RPC surface is {@link SessionApi}. */
 export class SessionObject extends DurableObject<Env> implements SessionApi {
@@ -106,6 +113,8 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 			return rpcError(500, RpcCode.InternalError, "Internal error");
 		}
 		this.#trace = req.traceId;
+		// The SDK server's module is loaded on the first request that may need it, not at start-up.
+		if (!legacyServer && req.op !== "delete") legacyServer = await loadLegacyServer();
 		const headers = { "Mcp-Session-Id": req.sessionId };
 
 		if (req.op === "sse-open") {
@@ -324,7 +333,8 @@ export class SessionObject extends DurableObject<Env> implements SessionApi {
 		// The event log's tables, on the first request that needs streams (see the module note).
 		migrate(this.ctx.storage, SESSION_MIGRATIONS);
 		const transport = new SessionTransport(new EventLog(this.ctx.storage.sql), sessionId);
-		const server = createLegacyServer({
+		if (!legacyServer) throw new Error("bug: the legacy server module is loaded at the top of #handle");
+		const server = legacyServer.createLegacyServer({
 			...this.#kernelHost(this.#meta, sessionId),
 			catalog: catalogFor(this.env),
 			origin: this.env.SMCP_PUBLIC_ORIGIN,

@@ -140,7 +140,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		this.#tasks = new TaskStore(
 			{
 				sql: ctx.storage.sql,
-				transactionSync: (fn) => ctx.storage.transactionSync(fn),
+				transactionSync: (fn) => this.#atomically(fn),
 				catalog: () => catalogFor(env),
 				append: (row) => this.#audit.append(row),
 				refusal: (p, now) => this.#credentialRefusal(p, now),
@@ -197,6 +197,8 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		const progress: ProgressReport[] = [];
 		const logs: LogReport[] = [];
 		let args: Record<string, unknown> = {};
+		// One transaction, one commit per call: the checks and the rate-limit take, then the tool in a
+		// savepoint with its audit row (or the refusal's row).
 		this.#atomically(() => {
 			const refusal = this.#credentialRefusal(principal, started);
 			if (refusal) {
@@ -233,12 +235,12 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 				decision = "denied";
 				outcome = errorOutcome(refused.message);
 				this.#audit.append({ ...row, decision, outcome: refused.reason, durationMs: Date.now() - started });
+				return;
 			}
-		});
-		if (!outcome) {
 			try {
-				// The state change and its audit row commit together or not at all.
-				outcome = this.ctx.storage.transactionSync(() => {
+				// The state change and its audit row commit together or not at all: a savepoint inside the
+				// call's one transaction, so that a failed tool leaves the rate-limit take and its own row.
+				outcome = this.#savepoint(() => {
 					const nonce = call.confirmation?.nonce;
 					if (nonce)
 						this.ctx.storage.sql.exec(
@@ -282,7 +284,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 					const denied = e instanceof AccessDenied;
 					if (denied) decision = "denied";
 					outcome = errorOutcome(e.message);
-					this.#write({ ...row, decision, outcome: denied ? "access_denied" : "tool_error", durationMs: Date.now() - started });
+					this.#audit.append({ ...row, decision, outcome: denied ? "access_denied" : "tool_error", durationMs: Date.now() - started });
 				} else {
 					log("error", "tool.crash", {
 						tenant: principal.tenantId,
@@ -290,11 +292,11 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 						trace: call.traceId,
 						error: e instanceof Error ? e.name : "unknown",
 					});
-					this.#write({ ...row, decision, outcome: "internal_error", durationMs: Date.now() - started });
+					this.#audit.append({ ...row, decision, outcome: "internal_error", durationMs: Date.now() - started });
 					failure = { reason: "tool_failed", tool: tool.name, message: e instanceof Error ? e.message : String(e) };
 				}
 			}
-		}
+		});
 		if (outcome?.task) await this.#armTasks();
 		this.#ensureAlarm();
 		// An allowed call is in the audit trail already: a debug line. Refusals and errors: warn.
@@ -351,7 +353,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 	 * unknown email), or refuses it while locked (objects/tenant/sign-in-throttle.ts).
 	 */
 	async signInGate(subject: string): Promise<Result<true, { retryAfterSeconds: number }>> {
-		const gate = this.ctx.storage.transactionSync(() => gateSignIn(this.ctx.storage.sql, String(subject).slice(0, 200), Date.now()));
+		const gate = this.#atomically(() => gateSignIn(this.ctx.storage.sql, String(subject).slice(0, 200), Date.now()));
 		return gate.ok ? ok(true) : err({ retryAfterSeconds: gate.retryAfterSeconds });
 	}
 
@@ -361,7 +363,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 	 */
 	async signInEnded(subject: string, succeeded: boolean, audit?: AuthSubject): Promise<void> {
 		const key = String(subject).slice(0, 200);
-		this.ctx.storage.transactionSync(() => {
+		this.#atomically(() => {
 			if (succeeded) return clearSignIn(this.ctx.storage.sql, key);
 			const due = failureRowDue(this.ctx.storage.sql, key, Date.now());
 			if (!due || !audit) return;
@@ -486,7 +488,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 	override async alarm(): Promise<void> {
 		const stepped = this.#tasks.runDue(Date.now());
 		if (stepped === 0 || Date.now() - this.#prunedAt >= PRUNE_EVERY_MS) {
-			const pruned = this.ctx.storage.transactionSync(() => {
+			const pruned = this.#atomically(() => {
 				new HandleStore(this.ctx.storage.sql).prune();
 				this.#sessions.prune(Date.now());
 				this.#tasks.prune(Date.now());
@@ -533,7 +535,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 
 	/** Registers a new API key's metadata (the key itself is never sent here). */
 	async registerApiKey(actor: AuthSubject, key: Omit<ApiKeyInfo, "lastUsedAt" | "revokedAt">): Promise<void> {
-		this.ctx.storage.transactionSync(() => {
+		this.#atomically(() => {
 			insertKey(this.ctx.storage.sql, key);
 			this.#audit.append(this.#authRow(actor, "auth/api_key_created", "allowed", `key_${key.keyId} scopes:${key.scopes.join(" ")}`));
 		});
@@ -570,7 +572,7 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 	/** Operator: suspends or reactivates the tenant. */
 	async setSuspended(actor: AuthSubject, suspended: boolean): Promise<void> {
 		this.#suspended = undefined;
-		this.ctx.storage.transactionSync(() => {
+		this.#atomically(() => {
 			setSuspendedFlag(this.ctx.storage.sql, suspended);
 			this.#audit.append(this.#authRow(actor, suspended ? "admin/suspend" : "admin/reactivate", "allowed", "ok"));
 		});
@@ -984,7 +986,10 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 		};
 	}
 
-	/** A transaction whose failure also drops the in-memory copies (buckets, sessions) its writes updated. */
+	/**
+	 * A transaction whose failure also drops the in-memory copies (buckets, sessions, the audit
+	 * chain's head) its writes updated. Every transaction of the kernel goes through here.
+	 */
 	#atomically<T>(fn: () => T): T {
 		try {
 			return this.ctx.storage.transactionSync(fn);
@@ -992,12 +997,23 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 			this.#buckets.clear();
 			this.#sessions.forget();
 			this.#revoked.forget();
+			this.#audit.forget();
+			throw e;
+		}
+	}
+
+	/** A savepoint inside the current transaction; its failure also drops the audit head it may have moved. */
+	#savepoint<T>(fn: () => T): T {
+		try {
+			return this.ctx.storage.transactionSync(fn);
+		} catch (e) {
+			this.#audit.forget();
 			throw e;
 		}
 	}
 
 	#write(input: AuditInput): void {
-		this.ctx.storage.transactionSync(() => this.#audit.append(input));
+		this.#atomically(() => this.#audit.append(input));
 	}
 
 	/** Brings the alarm forward to the next due task step (never pushes it back). */

@@ -115,6 +115,42 @@ const fromRow = (r: Row): AuditRow => ({
 });
 
 /**
+ * Schema migration: the trail's indexes trimmed to the queries that exist. Every `audit_log` query
+ * is the caller's own rows newest first (`user_id = ? … ORDER BY seq DESC`): one index on
+ * `(user_id, seq)`, the tool, client, decision and time filters checked on that user's rows. The
+ * account page's recent activity, export and verification walk the primary key; retention pruning
+ * and the time filters keep `audit_ts`. The tool and client indexes served no query (a filter on
+ * them always comes with the user) and cost two B-tree inserts on every row.
+ */
+export const AUDIT_INDEXES_V2 = `
+DROP INDEX IF EXISTS audit_tool;
+DROP INDEX IF EXISTS audit_client;
+CREATE INDEX IF NOT EXISTS audit_user ON audit (user_id, seq);
+`;
+
+/**
+ * The statements the trail answers, with their bound values: `query`'s filters, the export page,
+ * the pruning cut. Exported for the test that checks each one is served by an index.
+ */
+export function auditQuerySql(q: AuditQuery): { sql: string; args: (string | number)[] } {
+	const where: string[] = [];
+	const args: (string | number)[] = [];
+	if (q.user !== undefined) where.push("user_id = ?"), args.push(q.user);
+	if (q.since !== undefined) where.push("ts >= ?"), args.push(q.since);
+	if (q.until !== undefined) where.push("ts <= ?"), args.push(q.until);
+	if (q.tool !== undefined) where.push("tool = ?"), args.push(q.tool);
+	if (q.client !== undefined) where.push("client_id = ?"), args.push(q.client);
+	if (q.decision !== undefined) where.push("decision = ?"), args.push(q.decision);
+	if (q.before !== undefined) where.push("seq < ?"), args.push(q.before);
+	args.push(q.limit + 1);
+	return { sql: `SELECT * FROM audit ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY seq DESC LIMIT ?`, args };
+}
+
+/** The export page's statement (oldest first after a seq) and the pruning cut's. */
+export const AUDIT_PAGE_SQL = "SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?";
+export const AUDIT_PRUNE_CUT_SQL = "SELECT seq, hash FROM audit WHERE ts < ? ORDER BY seq DESC LIMIT 1";
+
+/**
  * Text as SQLite will store and return it, so the hash covers what verification reads back: cut
  * to `max` UTF-16 units, and any lone surrogate (sent by a client, e.g. in an unknown tool's name,
  * or left by the cut inside a pair) replaced by U+FFFD, as the UTF-8 conversion would. Otherwise
@@ -127,16 +163,29 @@ function stored(s: string, max = Number.POSITIVE_INFINITY): string {
 /** The audit trail of one tenant. */
 export class AuditStore {
 	readonly #sql: SqlStorage;
+	/**
+	 * The chain head (last row's seq and hash, or the anchor) as last written by this instance;
+	 * `undefined` when unknown. Only valid while this instance is the trail's only writer (the
+	 * TenantObject's): the owner must call {@link forget} when a transaction that appended fails.
+	 */
+	#head: { seq: number; hash: string } | null | undefined;
 	constructor(sql: SqlStorage) {
 		this.#sql = sql;
 	}
 
+	/**
+	 * Drops the cached chain head: the next append reads it from storage. The kernel calls it when a
+	 * transaction fails, since a rolled-back append must not leave a head that no longer exists.
+	 */
+	forget(): void {
+		this.#head = undefined;
+	}
+
 	/** Appends one row, chained to the previous one. Synchronous: call it inside the transaction. */
 	append(input: AuditInput): AuditRow {
-		// Read the head each time rather than caching it: a rolled-back transaction must not leave
-		// a cached head that no longer exists. The primary-key lookup is an index seek.
-		const last =
-			this.#sql.exec<{ seq: number; hash: string }>("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").toArray()[0] ?? this.anchor();
+		// The head is read once per instance, then kept: this instance is the only writer, and a
+		// failed transaction drops it (forget). The read is a primary-key seek, or the anchor.
+		const last = this.#head !== undefined ? this.#head : this.#readHead();
 		const row = {
 			seq: (last?.seq ?? 0) + 1,
 			ts: input.ts ?? Date.now(),
@@ -179,23 +228,21 @@ export class AuditStore {
 			prevHash,
 			hash,
 		);
+		this.#head = { seq: row.seq, hash };
 		return { ...row, prevHash, hash };
+	}
+
+	#readHead(): { seq: number; hash: string } | null {
+		return (
+			this.#sql.exec<{ seq: number; hash: string }>("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").toArray()[0] ?? this.anchor()
+		);
 	}
 
 	/** Rows matching `q`, newest first, at most `q.limit`; `next` is the cursor for the page after. */
 	query(q: AuditQuery): { rows: AuditRow[]; next: number | null } {
-		const where: string[] = [];
-		const args: (string | number)[] = [];
-		if (q.user !== undefined) where.push("user_id = ?"), args.push(q.user);
-		if (q.since !== undefined) where.push("ts >= ?"), args.push(q.since);
-		if (q.until !== undefined) where.push("ts <= ?"), args.push(q.until);
-		if (q.tool !== undefined) where.push("tool = ?"), args.push(q.tool);
-		if (q.client !== undefined) where.push("client_id = ?"), args.push(q.client);
-		if (q.decision !== undefined) where.push("decision = ?"), args.push(q.decision);
-		if (q.before !== undefined) where.push("seq < ?"), args.push(q.before);
-		const sql = `SELECT * FROM audit ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY seq DESC LIMIT ?`;
+		const { sql, args } = auditQuerySql(q);
 		const rows = this.#sql
-			.exec<Row>(sql, ...args, q.limit + 1)
+			.exec<Row>(sql, ...args)
 			.toArray()
 			.map(fromRow);
 		const more = rows.length > q.limit;
@@ -205,7 +252,7 @@ export class AuditStore {
 
 	/** Rows oldest first, starting after `afterSeq`, at most `limit` (for export). */
 	page(afterSeq: number, limit: number): AuditRow[] {
-		return this.#sql.exec<Row>("SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?", afterSeq, limit).toArray().map(fromRow);
+		return this.#sql.exec<Row>(AUDIT_PAGE_SQL, afterSeq, limit).toArray().map(fromRow);
 	}
 
 	/** The hash of the last pruned row, when anything was pruned. */
@@ -218,9 +265,7 @@ export class AuditStore {
 	 * transaction (the caller's). Running it twice deletes nothing the second time.
 	 */
 	prune(cutoff: number): number {
-		const last = this.#sql
-			.exec<{ seq: number; hash: string }>("SELECT seq, hash FROM audit WHERE ts < ? ORDER BY seq DESC LIMIT 1", cutoff)
-			.toArray()[0];
+		const last = this.#sql.exec<{ seq: number; hash: string }>(AUDIT_PRUNE_CUT_SQL, cutoff).toArray()[0];
 		if (!last) return 0;
 		const n = this.#sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM audit WHERE seq <= ?", last.seq).one().n;
 		this.#sql.exec("INSERT OR REPLACE INTO audit_anchor (id, seq, hash) VALUES (1, ?, ?)", last.seq, last.hash);

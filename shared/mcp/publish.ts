@@ -7,7 +7,7 @@
  * two eras publish the same entries.
  */
 import type { ToolCall } from "../rpc/kernel";
-import { hasScope, SCOPES } from "../rpc/principal";
+import { hasScope } from "../rpc/principal";
 import { toJsonSchema, type Catalog, type PromptMessage, type ResourceContents, type ResourceDefinition } from "../catalog/registry";
 
 /**
@@ -73,9 +73,26 @@ export function toolList(catalog: Catalog, scopes: readonly string[]): ToolEntry
 	return entries.filter((e) => hasScope(scopes, e.scope as never)).map((e) => e.entry);
 }
 
-/** The input schema `tools/list` publishes for tool `name` (whatever the caller's scopes), or undefined. */
+/** Input schemas built one tool at a time, for the catalogs whose whole list was not built yet. */
+const inputSchemas = new WeakMap<Catalog, Map<string, Record<string, unknown>>>();
+
+/**
+ * The input schema `tools/list` publishes for tool `name` (whatever the caller's scopes), or
+ * undefined. Builds that tool's schema alone when the list was not built yet: a call's header
+ * check must not convert the whole catalog's schemas on an isolate's first request.
+ */
 export function toolInputSchema(catalog: Catalog, name: string): Record<string, unknown> | undefined {
-	return toolList(catalog, SCOPES).find((e) => e.name === name)?.inputSchema;
+	const listed = toolEntries.get(catalog);
+	if (listed) return listed.find((e) => e.entry.name === name)?.entry.inputSchema;
+	let one = inputSchemas.get(catalog);
+	if (!one) inputSchemas.set(catalog, (one = new Map()));
+	const cached = one.get(name);
+	if (cached) return cached;
+	const t = catalog.tools.published().find((x) => x.name === name);
+	if (!t) return undefined; // never cached: names come from clients
+	const schema = t.inputJsonSchema ? structuredClone(t.inputJsonSchema) : toJsonSchema(t.input, "input");
+	one.set(name, schema);
+	return schema;
 }
 
 const describe = (r: ResourceDefinition) => ({

@@ -5,7 +5,7 @@
  * OAuth resource and the Host allow-list match.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream, mkdirSync } from "node:fs";
+import { createWriteStream, mkdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 
@@ -41,6 +41,21 @@ export interface DevServer {
  * ```
  */
 export async function startWrangler(opts: { persistDir: string; port?: number; vars?: Record<string, string> }): Promise<DevServer> {
+	// A free port can be taken by another process between the probe and wrangler's bind: try again
+	// on a new one (a port the caller chose is kept, e.g. for a restart on the same origin).
+	for (let attempt = 1; ; attempt++) {
+		try {
+			return await startOnce(opts);
+		} catch (e) {
+			if (opts.port !== undefined || attempt === 3 || !(e instanceof PortTaken)) throw e;
+		}
+	}
+}
+
+/** wrangler dev could not bind its port (EADDRINUSE). */
+class PortTaken extends Error {}
+
+async function startOnce(opts: { persistDir: string; port?: number; vars?: Record<string, string> }): Promise<DevServer> {
 	const port = opts.port ?? (await freePort());
 	const origin = `http://127.0.0.1:${port}`;
 	mkdirSync(`${root}test-results`, { recursive: true });
@@ -70,7 +85,10 @@ export async function startWrangler(opts: { persistDir: string; port?: number; v
 	child.stderr!.pipe(log);
 	const deadline = Date.now() + 90_000;
 	for (;;) {
-		if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}; see ${logFile}`);
+		if (child.exitCode !== null) {
+			const message = `wrangler dev exited with ${child.exitCode}; see ${logFile}`;
+			throw readFileSync(logFile, "utf8").includes("Address already in use") ? new PortTaken(message) : new Error(message);
+		}
 		try {
 			const res = await fetch(`${origin}/healthz`);
 			if (res.ok) break;

@@ -286,6 +286,47 @@ describe("a kernel transaction that fails half-way (§7 row 51)", () => {
 		value(await t.stub.callTool(p, call("read_graph", {})));
 		expect(await bucket()).toBe(before - 1);
 	});
+
+	it("a transaction fails after its audit row was inserted → no stale chain head: the next rows chain to the last committed one and the trail verifies", async () => {
+		const t = freshTenant();
+		const p = principal(t.id);
+		value(await t.stub.callTool(p, call("read_graph", {})));
+		// The row goes in, then the transaction fails (a commit that fails, a crash after the insert):
+		// SQLite rolls the row back; a head cached from it would chain the next row to a ghost.
+		const append = AuditStore.prototype.append;
+		vi.spyOn(AuditStore.prototype, "append").mockImplementationOnce(function (this: AuditStore, input) {
+			append.call(this, input);
+			throw new Error("disk I/O error");
+		});
+		const failed = await runInDurableObject(t.stub, (o: TenantObject) => o.callTool(p, call("read_graph", {})));
+		expect(failed).toMatchObject({ ok: false, error: { reason: "tool_failed" } });
+		vi.spyOn(AuditStore.prototype, "append").mockImplementation(append);
+		value(await t.stub.callTool(p, call("read_graph", {})));
+		const { rows } = await t.stub.exportAudit(0, 10);
+		// read_graph ok, the failed call's internal_error row (its ok row rolled back), read_graph ok.
+		expect(rows.map((r) => [r.seq, r.outcome])).toEqual([
+			[1, "ok"],
+			[2, "internal_error"],
+			[3, "ok"],
+		]);
+		expect(await t.stub.verifyAudit()).toEqual({ ok: true, checked: 3 });
+		// The same for a whole transaction: a session whose opening row went in, then failed.
+		vi.spyOn(AuditStore.prototype, "append").mockImplementationOnce(function (this: AuditStore, input) {
+			append.call(this, input);
+			throw new Error("disk I/O error");
+		});
+		const open = await runInDurableObject(t.stub, (o: TenantObject) =>
+			o.openSession(p, "sid-failed", record, register).then(
+				() => "opened",
+				(e: Error) => e.message,
+			),
+		);
+		expect(open).toBe("disk I/O error");
+		vi.spyOn(AuditStore.prototype, "append").mockImplementation(append);
+		expect(await t.stub.openSession(p, "sid-ok", record, register)).toEqual({ ok: true, value: true });
+		expect((await t.stub.exportAudit(3, 10)).rows.map((r) => [r.seq, r.method])).toEqual([[4, "initialize"]]);
+		expect(await t.stub.verifyAudit()).toEqual({ ok: true, checked: 4 });
+	});
 });
 
 describe("concurrent writers (§7 row 54)", () => {

@@ -5,6 +5,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { TenantObject as TenantObjectClass, type TenantObject } from "../../objects/tenant/tenant-object";
+import { AUDIT_PAGE_SQL, AUDIT_PRUNE_CUT_SQL, auditQuerySql, type AuditQuery } from "../../shared/audit/store";
 import type { ToolOutcome } from "../../shared/rpc/kernel";
 import { brandPrincipal } from "../../shared/rpc/principal";
 import { ToolError } from "../../shared/errors";
@@ -354,5 +355,49 @@ describe("the benchmark's audit switch", () => {
 			return { deployed, bench: rows() - before - deployed };
 		});
 		expect(count).toEqual({ deployed: 1, bench: 0 });
+	});
+});
+
+describe("audit trail indexes", () => {
+	it("every query the trail answers is served by an index (recent activity, audit_log filters, export, pruning): no full scan, no sort", async () => {
+		const t = tidStub();
+		value(await t.stub.callTool(principal(t.id), call("read_graph", {})));
+		const plans = await runInDurableObject(t.stub, (_o: TenantObject, s) => {
+			const plan = (sql: string, args: (string | number)[]) =>
+				s.storage.sql
+					.exec<{ detail: string }>(`EXPLAIN QUERY PLAN ${sql}`, ...args)
+					.toArray()
+					.map((r) => r.detail)
+					.join("; ");
+			const q = (extra: Partial<AuditQuery>) => {
+				const { sql, args } = auditQuerySql({ limit: 20, ...extra });
+				return plan(sql, args);
+			};
+			return {
+				recent: q({}),
+				mine: q({ user: "u_1" }),
+				mineByTool: q({ user: "u_1", tool: "read_graph" }),
+				mineByClient: q({ user: "u_1", client: "c1", decision: "denied" }),
+				mineSince: q({ user: "u_1", since: 1, until: Date.now() }),
+				minePage: q({ user: "u_1", before: 10 }),
+				exportPage: plan(AUDIT_PAGE_SQL, [0, 100]),
+				pruneCut: plan(AUDIT_PRUNE_CUT_SQL, [Date.now()]),
+				indexes: s.storage.sql
+					.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit' AND name NOT LIKE 'sqlite_%'")
+					.toArray()
+					.map((r) => r.name)
+					.sort(),
+			};
+		});
+		// Newest rows walk the primary key backwards and stop at the limit; everything else searches.
+		expect(plans.recent).toBe("SCAN audit");
+		for (const k of ["mine", "mineByTool", "mineByClient", "mineSince"] as const)
+			expect(plans[k]).toBe("SEARCH audit USING INDEX audit_user (user_id=?)");
+		expect(plans.minePage).toBe("SEARCH audit USING INDEX audit_user (user_id=? AND seq<?)");
+		expect(plans.exportPage).toBe("SEARCH audit USING INTEGER PRIMARY KEY (rowid>?)");
+		// Only the rows past retention (the last six hours' worth, once a tenant is pruned) are sorted.
+		expect(plans.pruneCut).toMatch(/^SEARCH audit USING INDEX audit_ts \(ts<\?\)/);
+		// Two indexes, both used above: each costs a B-tree insert on every row.
+		expect(plans.indexes).toEqual(["audit_ts", "audit_user"]);
 	});
 });

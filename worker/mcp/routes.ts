@@ -12,7 +12,6 @@
  */
 import { insufficientScope, type OAuthResourceAuth } from "@cloudflare/workers-oauth-provider";
 import { SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/sdk/types.js";
-import { isLegacyRequest } from "@modelcontextprotocol/server";
 import { RpcCode } from "../../shared/errors";
 import { admissionError } from "../../shared/mcp/admission";
 import {
@@ -38,8 +37,9 @@ import { resolveConfig } from "../../shared/config";
 import { TenantDirectory } from "../identity/tenants";
 import type { Env } from "../../shared/env";
 import { paramHeaderMismatch } from "./modern/param-headers";
+import { answerDirectly } from "./modern/direct";
+import { knownEra } from "./modern/era";
 import { invalidParams } from "./params";
-import { modernHandler } from "./modern/lane";
 import { annotate } from "../edge/request-log";
 import { answerInTenant, endSession, openSession, openSseSession, toSession } from "./one-hop";
 import { mintSessionId, verifySessionId } from "./session-id";
@@ -140,6 +140,12 @@ async function authenticated(env: Env, ctx: ApiContext, request: Request): Promi
 	return principal;
 }
 
+/** The SDK's era classifier (`isLegacyRequest`), for the requests {@link knownEra} leaves to it. */
+async function sdkSaysLegacy(request: Request, decoded: unknown, maxRequestBodySize: number): Promise<boolean> {
+	const { isLegacyRequest } = await import("@modelcontextprotocol/server");
+	return isLegacyRequest(request, decoded, { maxRequestBodySize });
+}
+
 /** `/mcp`: Streamable HTTP. */
 export async function handleMcp(request: Request, env: Env, ctx: ApiContext, traceId: string): Promise<Response> {
 	const principal = await authenticated(env, ctx, request);
@@ -151,13 +157,16 @@ export async function handleMcp(request: Request, env: Env, ctx: ApiContext, tra
 
 	// Era routing (spec 2026-07-28 basic/versioning): a request that carries the per-request
 	// `_meta` envelope is modern and stateless; everything else (initialize, session traffic,
-	// claim-less POSTs) belongs to the sessionful 2025 lane. The SDK's own classifier decides, so
-	// this router can never disagree with the modern handler about which requests are its own.
+	// claim-less POSTs) belongs to the sessionful 2025 lane. The SDK's own classifier decides what
+	// ./modern/era.ts does not (a property test holds the two to the same answers), so this router
+	// never disagrees with the modern handler about which requests are its own.
 	// The body is read and decoded once, here; the classifier and the modern handler take the
 	// decoded value (their `parsedBody` option) instead of cloning and parsing it again.
 	const decoded = request.method === "POST" ? decodeJson(await request.text()) : NOT_JSON;
 	if (decoded !== NOT_JSON && tooDeep(decoded)) return rpcError(400, RpcCode.InvalidRequest, "Invalid Request: nesting too deep");
-	if (decoded !== NOT_JSON && !(await isLegacyRequest(request, decoded, { maxRequestBodySize: config.maxBodyBytes }))) {
+	// The two common shapes are told apart here (./modern/era.ts); the SDK's classifier, loaded on
+	// first need, decides the rest.
+	if (decoded !== NOT_JSON && !(knownEra(request.headers, decoded) ?? (await sdkSaysLegacy(request, decoded, config.maxBodyBytes)))) {
 		return handleModern(request, decoded, env, ctx, principal, secret, traceId);
 	}
 	if ((request.method === "GET" || request.method === "DELETE") && !sessionHeader) {
@@ -252,13 +261,16 @@ async function handleModern(
 			if (mismatch) return new Response(errorBody(RpcCode.HeaderMismatch, mismatch, message.id), { status: 400, headers: JSON_HEADERS });
 		}
 	}
+	// Plain requests (discover, lists, plain calls) are answered from the catalog, without the SDK server.
+	const direct = message && (await answerDirectly(request, decoded, { env, catalog: catalogFor(env), principal, traceId }));
+	if (direct) return direct;
 	const authInfo = {
 		token: "",
 		clientId: principal.clientId,
 		scopes: [...principal.scopes],
 		extra: { principal, traceId, hosted: hostedRunner(runContext(env, ctx)) },
 	};
-	return (await modernHandler(env, secret)).fetch(request, { authInfo, parsedBody: decoded });
+	return (await (await import("./modern/lane")).modernHandler(env, secret)).fetch(request, { authInfo, parsedBody: decoded });
 }
 
 /** `/sse` (GET: open the stream) and `/sse/message?sessionId=` (POST: send a message). */
