@@ -27,6 +27,7 @@ import { MAX_EGRESS_RESPONSE_BYTES, type WireRequest, type WireResponse } from "
 import { isLoopbackHost } from "../../shared/config";
 import { log } from "../../shared/log";
 import type { Env } from "../../shared/env";
+import { readCapped, UNREADABLE } from "../edge/guard";
 
 /** Most redirects one `fetch` follows (each hop counts as a subrequest). */
 export const MAX_REDIRECTS = 5;
@@ -126,7 +127,7 @@ export async function sendEgress(budget: EgressBudget, wire: WireRequest): Promi
 			}
 			continue;
 		}
-		const read = await readCapped(response, MAX_EGRESS_RESPONSE_BYTES);
+		const read = await readResponse(response, MAX_EGRESS_RESPONSE_BYTES);
 		budget.records.push(egressAuditRecord(decision.host, method, response.status, read.bytes));
 		if (!read.ok) return refuse(`the response from ${decision.host} is over ${MAX_EGRESS_RESPONSE_BYTES} bytes`);
 		const out: [string, string][] = [];
@@ -259,27 +260,14 @@ function refuse(error: string): WireResponse {
 	return { ok: false, error };
 }
 
-/** Reads a body up to `max` bytes; stops reading (and cancels) past it. */
-async function readCapped(response: Response, max: number): Promise<{ ok: boolean; body: ArrayBuffer | null; bytes: number }> {
+/**
+ * Reads a response body up to `max` bytes with the guard's bounded reader (it cancels past the
+ * cap); a body that fails mid-read throws, as fetch's own readers do.
+ */
+async function readResponse(response: Response, max: number): Promise<{ ok: boolean; body: ArrayBuffer | null; bytes: number }> {
 	if (response.body === null) return { ok: true, body: null, bytes: 0 };
-	const reader = response.body.getReader();
-	const chunks: Uint8Array[] = [];
-	let bytes = 0;
-	for (;;) {
-		const { done, value } = await reader.read();
-		if (done) break;
-		bytes += value.byteLength;
-		if (bytes > max) {
-			await reader.cancel();
-			return { ok: false, body: null, bytes };
-		}
-		chunks.push(value);
-	}
-	const out = new Uint8Array(bytes);
-	let at = 0;
-	for (const c of chunks) {
-		out.set(c, at);
-		at += c.byteLength;
-	}
-	return { ok: true, body: out.buffer, bytes };
+	const read = await readCapped(response.body, max);
+	if (read === UNREADABLE) throw new TypeError("the response body failed mid-read");
+	if (read === null) return { ok: false, body: null, bytes: max + 1 };
+	return { ok: true, body: read.buffer as ArrayBuffer, bytes: read.byteLength };
 }

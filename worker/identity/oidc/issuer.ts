@@ -14,6 +14,7 @@
  * public front door, so a deployment can only use a public https issuer.
  */
 import { err, ok, type Result } from "../../../shared/errors";
+import { readCapped, UNREADABLE } from "../../edge/guard";
 import type { JwkSet } from "./id-token";
 import { providerEndpoint, type OidcConfig } from "./config";
 
@@ -176,25 +177,9 @@ async function getJson(url: URL): Promise<Result<Record<string, unknown>, { stat
 /** The body as a JSON object, read up to {@link MAX_BODY_BYTES}; `null` for anything else. */
 async function readJson(res: Response): Promise<Record<string, unknown> | null> {
 	if (!res.body) return null;
-	const reader = res.body.getReader();
-	const chunks: Uint8Array[] = [];
-	let size = 0;
-	for (;;) {
-		const { done, value } = await reader.read();
-		if (done) break;
-		size += value.byteLength;
-		if (size > MAX_BODY_BYTES) {
-			await reader.cancel();
-			return null;
-		}
-		chunks.push(value);
-	}
-	const bytes = new Uint8Array(size);
-	let at = 0;
-	for (const c of chunks) {
-		bytes.set(c, at);
-		at += c.byteLength;
-	}
+	// The guard's bounded reader: a larger body, or one that fails mid-read, is no answer.
+	const bytes = await readCapped(res.body, MAX_BODY_BYTES);
+	if (bytes === null || bytes === UNREADABLE) return null;
 	try {
 		const value: unknown = JSON.parse(new TextDecoder().decode(bytes));
 		return value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
