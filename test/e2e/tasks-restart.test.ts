@@ -22,11 +22,11 @@ import { CallToolResultSchema, GetTaskResultSchema } from "@modelcontextprotocol
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { obtainTokens } from "../support/oauth-flow";
 import { startWrangler, type DevServer } from "./wrangler";
+import { type ModernAnswer, modernRequest } from "../support/modern";
 
 const ADMIN = "e2e-admin-token-0123456789abcdef0123456789abcdef";
 const DEV = { email: "dev@smcp.local", password: "smcp-dev-password" };
 const ENTITIES = 10_000;
-const MODERN = "2026-07-28";
 const persistDir = mkdtempSync(join(tmpdir(), "smcp-tasks-restart-"));
 const VARS = { SMCP_ADMIN_TOKEN: ADMIN };
 let dev: DevServer;
@@ -49,44 +49,9 @@ const memoryFile = (n: number) =>
 		),
 	].join("\n");
 
-type Answer = { result?: Record<string, any>; error?: { code: number; message: string } };
-
 /** One 2026-07-28 request (stateless, the per-request `_meta` envelope, the tasks extension declared). */
-async function modern(token: string, id: number, method: string, params: Record<string, unknown>, name: string): Promise<Answer> {
-	const res = await fetch(`${dev.origin}/mcp`, {
-		method: "POST",
-		headers: {
-			Authorization: `Bearer ${token}`,
-			"Content-Type": "application/json",
-			Accept: "application/json, text/event-stream",
-			"MCP-Protocol-Version": MODERN,
-			"Mcp-Method": method,
-			"Mcp-Name": name,
-		},
-		body: JSON.stringify({
-			jsonrpc: "2.0",
-			id,
-			method,
-			params: {
-				...params,
-				_meta: {
-					"io.modelcontextprotocol/protocolVersion": MODERN,
-					"io.modelcontextprotocol/clientCapabilities": { extensions: { "io.modelcontextprotocol/tasks": {} } },
-					"io.modelcontextprotocol/clientInfo": { name: "e2e-tasks", version: "1.0.0" },
-				},
-			},
-		}),
-	});
-	const text = await res.text();
-	const data = text.trimStart().startsWith("{")
-		? text
-		: text
-				.split("\n")
-				.filter((l) => l.startsWith("data:"))
-				.pop()!
-				.slice(5);
-	return JSON.parse(data) as Answer;
-}
+const modern = (token: string, id: number, method: string, params: Record<string, unknown>, name: string) =>
+	modernRequest(fetch, dev.origin, token, { id, method, params, name, clientName: "e2e-tasks" });
 
 /** The tenant's audit trail as the operator exports it (JSON lines, a header first). */
 async function auditRows(tenantId: string): Promise<{ ts: string; method: string; outcome: string }[]> {
@@ -125,7 +90,7 @@ describe("a durable task outlives its client and a restart", () => {
 
 		// The same client comes back (its token is from before the restart) and polls on 2026-07-28.
 		// `tasks/get` only reads: the tenant's alarm, persisted across the restart, runs the steps.
-		let got: Answer = {};
+		let got: ModernAnswer = {};
 		for (let id = 2; Date.now() - restartedAt < 35_000; id++) {
 			got = await modern(tokens.access_token, id, "tasks/get", { taskId }, taskId);
 			if (got.result?.status !== "working") break;

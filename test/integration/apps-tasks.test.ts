@@ -15,6 +15,7 @@ import type { AppCallBegun, TaskView, TenantKernel } from "../../shared/rpc/kern
 import { brandPrincipal } from "../../shared/rpc/principal";
 import { DEFINE_APP, installApp, kernel } from "./apps-helpers";
 import { connectMcp, connectSse, ORIGIN, selfFetch, signedIn } from "./helpers";
+import { MODERN, modernRequest, TASKS_CAPS } from "../support/modern";
 
 const JOBS_JS = `import { defineApp } from "./sdk.js";
 export default defineApp({ tools: {
@@ -49,44 +50,8 @@ async function jobsTenant() {
 	return { ...s, tenantId: s.account.tenantId, p, k: kernel(s.account.tenantId) as unknown as TenantKernel };
 }
 
-const MODERN = "2026-07-28";
-const TASKS = { extensions: { "io.modelcontextprotocol/tasks": {} } };
-/** One 2026-07-28 request, raw (the envelope in `_meta`), answered as JSON or the last SSE event. */
-async function modern(token: string, method: string, params: Record<string, unknown>, name?: string, caps: object = TASKS) {
-	const res = await selfFetch(`${ORIGIN}/mcp`, {
-		method: "POST",
-		headers: {
-			Authorization: `Bearer ${token}`,
-			"Content-Type": "application/json",
-			Accept: "application/json, text/event-stream",
-			"MCP-Protocol-Version": MODERN,
-			"Mcp-Method": method,
-			...(name ? { "Mcp-Name": name } : {}),
-		},
-		body: JSON.stringify({
-			jsonrpc: "2.0",
-			id: 1,
-			method,
-			params: {
-				...params,
-				_meta: {
-					"io.modelcontextprotocol/protocolVersion": MODERN,
-					"io.modelcontextprotocol/clientCapabilities": caps,
-					"io.modelcontextprotocol/clientInfo": { name: "raw", version: "1" },
-				},
-			},
-		}),
-	});
-	const text = await res.text();
-	const data = text.trimStart().startsWith("{")
-		? text
-		: text
-				.split("\n")
-				.filter((l) => l.startsWith("data:"))
-				.pop()!
-				.slice(5);
-	return JSON.parse(data) as { result?: Record<string, any>; error?: { code: number; message: string; data?: unknown } };
-}
+const modern = (token: string, method: string, params: Record<string, unknown>, name?: string, caps: object = TASKS_CAPS) =>
+	modernRequest(selfFetch, ORIGIN, token, { method, params, name, caps });
 
 /** Waits until the task has left `working` (the Worker runs it after answering, inside `waitUntil`). */
 async function settled(k: TenantKernel, p: ReturnType<typeof brandPrincipal>, taskId: string): Promise<TaskView> {

@@ -16,6 +16,7 @@ import type { TenantObject } from "../../objects/tenant/tenant-object";
 import type { TaskView, TenantKernel, ToolCall, ToolOutcome } from "../../shared/rpc/kernel";
 import { brandPrincipal } from "../../shared/rpc/principal";
 import { connectMcp, ORIGIN, selfFetch, signedIn, testEnv } from "./helpers";
+import { modernRequest, TASKS_CAPS } from "../support/modern";
 
 const tenantStub = (id: string) => testEnv.TENANTS.get(testEnv.TENANTS.idFromName(id));
 /** The task methods through the stub (typed by the kernel interface: Rpc's mapping of TaskView's `never` fields is lossy). */
@@ -177,43 +178,8 @@ describe("durable tasks in the kernel", () => {
 	});
 });
 
-const MODERN = "2026-07-28";
-const TASKS = { extensions: { "io.modelcontextprotocol/tasks": {} } };
-const modern = async (token: string, id: number, method: string, params: Record<string, unknown>, name?: string, caps: object = TASKS) => {
-	const res = await selfFetch(`${ORIGIN}/mcp`, {
-		method: "POST",
-		headers: {
-			Authorization: `Bearer ${token}`,
-			"Content-Type": "application/json",
-			Accept: "application/json, text/event-stream",
-			"MCP-Protocol-Version": MODERN,
-			"Mcp-Method": method,
-			...(name ? { "Mcp-Name": name } : {}),
-		},
-		body: JSON.stringify({
-			jsonrpc: "2.0",
-			id,
-			method,
-			params: {
-				...params,
-				_meta: {
-					"io.modelcontextprotocol/protocolVersion": MODERN,
-					"io.modelcontextprotocol/clientCapabilities": caps,
-					"io.modelcontextprotocol/clientInfo": { name: "raw", version: "1" },
-				},
-			},
-		}),
-	});
-	const text = await res.text();
-	const data = text.trimStart().startsWith("{")
-		? text
-		: text
-				.split("\n")
-				.filter((l) => l.startsWith("data:"))
-				.pop()!
-				.slice(5);
-	return JSON.parse(data) as { result?: Record<string, any>; error?: { code: number; message: string } };
-};
+const modern = (token: string, id: number, method: string, params: Record<string, unknown>, name?: string, caps: object = TASKS_CAPS) =>
+	modernRequest(selfFetch, ORIGIN, token, { id, method, params, name, caps });
 
 describe("tasks on the wire", () => {
 	it("a client that disconnects and comes back on the other era: an import started on 2026-07-28 is read back as a task on 2025-11-25, and one started on 2025-11-25 on 2026-07-28", async () => {
