@@ -13,7 +13,6 @@ import type { Env } from "../shared/env";
 import { guard } from "./edge/guard";
 import { configurePages } from "./ui/layout";
 import { renderLanding } from "./ui/landing";
-import { handleTenantApi } from "./apps/routes";
 import { ApiKeyStore } from "./identity/api-keys";
 import type { ApiKeyProps } from "./oauth/principal";
 import { auditAuthEvent } from "./oauth/auth-events";
@@ -128,6 +127,15 @@ const defaultHandler = {
 	},
 };
 
+/** `/api` (the tenant's app-management API), loaded on its first request. */
+async function tenantApi(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+	return (await import("./apps/routes")).handleTenantApi(
+		request,
+		env,
+		ctx as Parameters<typeof import("./apps/routes").handleTenantApi>[2],
+	);
+}
+
 let provider: { origin: string; instance: OAuthProvider<Env> } | undefined;
 
 /** The OAuth provider for this deployment's origin, built once per isolate. */
@@ -135,7 +143,8 @@ function oauthProvider(config: Config): OAuthProvider<Env> {
 	if (provider?.origin === config.origin) return provider.instance;
 	const instance = new OAuthProvider<Env>({
 		// `/api`: the tenant's own app-management API for CI (an owner's API key with apps:deploy).
-		apiHandlers: { "/mcp": mcpApi, "/sse": sseApi, "/api": { fetch: handleTenantApi } },
+		// Its deploy pipeline (parser, guard transform, checks) is imported on first use, not at start-up.
+		apiHandlers: { "/mcp": mcpApi, "/sse": sseApi, "/api": { fetch: tenantApi } },
 		defaultHandler,
 		authorizeEndpoint: "/authorize",
 		tokenEndpoint: "/token",

@@ -27,7 +27,6 @@
  */
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { GUARD_ERROR_NAME, GUARD_MODULE } from "../../shared/apps/guard-prelude";
-import { guardBundle } from "../../shared/apps/guard";
 import type { AppManifest } from "../../shared/apps/manifest";
 import { normaliseResult, toolErrorResult, type CallToolResult } from "../../shared/apps/result";
 import {
@@ -169,7 +168,7 @@ async function execute(
 			compatibilityDate: APP_COMPATIBILITY_DATE,
 			compatibilityFlags: [...APP_COMPATIBILITY_FLAGS],
 			mainModule: RUNNER_MODULE,
-			modules: { ...guarded(code.value.modules), ...runnerModules(manifest.main) },
+			modules: { ...(await guarded(code.value.modules)), ...runnerModules(manifest.main) },
 			// Nothing of SMCP's: capabilities arrive per call, as arguments (call-host.ts).
 			env: {},
 			globalOutbound: exports.Egress({
@@ -288,9 +287,14 @@ function platformLimits(manifest: AppManifest): { cpuMs: number; subRequests: nu
 	return { cpuMs: manifest.limits.cpuMs, subRequests: manifest.limits.subRequests * 2 + 100 };
 }
 
-/** The bundle's modules with the loop guard, unless the deploy already inserted it (on a cold isolate only). */
-function guarded(modules: Record<string, string>): Record<string, string> {
+/**
+ * The bundle's modules with the loop guard, unless the deploy already inserted it (it always does;
+ * a version stored another way is guarded here, on a cold isolate only). The transform (a parser
+ * and a source editor) is imported only then, so it costs nothing at start-up.
+ */
+async function guarded(modules: Record<string, string>): Promise<Record<string, string>> {
 	if (GUARD_MODULE in modules) return modules;
+	const { guardBundle } = await import("../../shared/apps/guard");
 	const g = guardBundle(modules);
 	if (!g.ok) throw new Error(`module ${g.file} does not parse`);
 	return g.modules;
