@@ -45,7 +45,7 @@ const { values: o } = parseArgs({
 	},
 });
 const lane = String(o.lane);
-if (!["mcp", "modern", "sse", "setup"].includes(lane)) throw new Error("--lane must be mcp, modern, sse or setup");
+if (!["mcp", "modern", "sse", "setup", "first"].includes(lane)) throw new Error("--lane must be mcp, modern, sse, setup or first");
 const seconds = Number(o.seconds);
 const top = Number(o.top);
 
@@ -261,11 +261,60 @@ async function seed(/** @type {string} */ origin, /** @type {string} */ token) {
 	console.error(`seeded ${SEED} entities in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }
 
+/**
+ * `--lane first`: the first MCP call on a fresh process (workerd restarted on the same storage, so
+ * the token stays valid; the front Worker isolate and the TenantObject both new), profiled, then
+ * the same call warm. Prints what the first call spends its time on that the warm one does not.
+ */
+async function firstCall(/** @type {import("./lib/servers.mjs").ServerSpec} */ spec, /** @type {{ dir: string, script: string }} */ build) {
+	const stateDir = mkdtempSync(join(tmpdir(), "smcp-first-"));
+	let server = await startRuntime(spec, build, { stateDir });
+	const port = Number(new URL(server.origin).port);
+	const token = await smcpToken(server.origin, DEV.email, DEV.password);
+	await new ModernClient(server.origin, token).call("read_graph", {});
+	await server.stop();
+	const inspectorPort = await freePort();
+	server = await startRuntime(spec, build, { stateDir, port, inspectorPort });
+	try {
+		const targets = /** @type {{ id: string, webSocketDebuggerUrl: string }[]} */ (
+			await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json()
+		);
+		const t = targets.find((x) => x.id === "core:user:smcp");
+		if (!t) throw new Error("no inspector target core:user:smcp");
+		const s = await cdp(t.webSocketDebuggerUrl);
+		await s.send("Profiler.enable");
+		await s.send("Profiler.setSamplingInterval", { interval: 50 });
+		const client = new ModernClient(server.origin, token);
+		const toModule = moduleMap(readFileSync(build.script, "utf8"));
+		const bundleName = build.script.split("/").pop() ?? "";
+		const where = (/** @type {ProfileNode} */ n) =>
+			n.callFrame.url.endsWith(bundleName) ? toModule(n.callFrame.lineNumber) : n.callFrame.url || "(native)";
+		for (const label of ["first", "second", "warm (10th)"]) {
+			if (label === "warm (10th)") for (let i = 0; i < 7; i++) await client.call("read_graph", {});
+			await s.send("Profiler.start");
+			const t0 = performance.now();
+			const r = await client.call("read_graph", {});
+			const ms = performance.now() - t0;
+			const { profile } = /** @type {{ profile: Profile }} */ (await s.send("Profiler.stop"));
+			if (!r.ok) throw new Error(`call failed: ${JSON.stringify(r).slice(0, 200)}`);
+			const byFn = attribute(profile, (n) => `${n.callFrame.functionName || "(anonymous)"}  [${where(n)}]`);
+			const byPkg = attribute(profile, (n) => packageOf(where(n)));
+			console.log(`\n== ${label} call: ${ms.toFixed(1)} ms wall, JavaScript busy ${(byPkg.busy / 1000).toFixed(1)} ms (profiled)`);
+			console.log(`self time by module:\n${topOf(byPkg.self, 1, 12, byPkg.busy)}`);
+			console.log(`inclusive time by function:\n${topOf(byFn.inclusive, 1, top, byFn.busy)}`);
+		}
+		s.close();
+	} finally {
+		await server.stop();
+	}
+}
+
 async function main() {
 	const spec = /** @type {import("./lib/servers.mjs").ServerSpec} */ (SPECS.find((s) => s.key === "smcp"));
 	const builds = await buildAll([spec]);
 	const build = /** @type {{ dir: string, script: string }} */ (builds.smcp);
 	if (o["no-profile"]) return measureOnly(spec, build);
+	if (lane === "first") return firstCall(spec, build);
 	const inspectorPort = await freePort();
 	const server = await startRuntime(spec, build, { inspectorPort });
 	try {

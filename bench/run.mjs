@@ -34,7 +34,7 @@ import { fixtureToken, smcpToken } from "./lib/oauth.mjs";
 import { cpuMs, machine, processTree, systemBusyMs } from "./lib/proc.mjs";
 import { capacitySvg, chartSvg, costMarkdown, replaceBlock, resultsMarkdown, SERVERS } from "./lib/report.mjs";
 import { buildAll, ROOT, startRuntime, startWranglerDev, WRANGLER } from "./lib/servers.mjs";
-import { BENCH_LIMITS, DEV, NO_AUDIT, SPECS } from "./lib/specs.mjs";
+import { BENCH_LIMITS, DEV, NO_AUDIT_TENANT, newTenantId, SPECS } from "./lib/specs.mjs";
 import { median, summarize } from "./lib/stats.mjs";
 
 const { values: flags } = parseArgs({
@@ -121,6 +121,7 @@ const WORKLOADS = {
 		agent: { tool: "add", args: () => ({ a: rnd(1000), b: rnd(1000) }), tenant: "default" },
 		smcp: { tool: "read_graph", args: () => ({}), tenant: "empty" },
 		smcpna: { tool: "read_graph", args: () => ({}), tenant: "empty" },
+		smcpaa: { tool: "read_graph", args: () => ({}), tenant: "empty" },
 		"smcp-modern": { tool: "read_graph", args: () => ({}), tenant: "empty" },
 	},
 	read: { smcp: { tool: "search_nodes", args: () => ({ query: `topic-${pad(rnd(1000), 4)}` }), tenant: "graph" } },
@@ -158,6 +159,9 @@ function runtimeCells() {
 	cells.push({ group: "setup-mcp-c8", lane: "mcp", workload: "trivial", kind: "setup", c: 8, servers: all });
 	// The same SMCP with and without the audit row of allowed calls, interleaved. The effect sought
 	// (a few per cent) is smaller than the machine's drift: three times the slices of other cells.
+	// Both sides are tenants of the same SMCP process (the row switched off for one by
+	// SMCP_BENCH_NO_AUDIT); the A/A cell next to it measures two audited tenants the same way, so
+	// that the method's own spread is known.
 	cells.push({
 		group: "audit-mcp-c8",
 		lane: "mcp",
@@ -165,6 +169,15 @@ function runtimeCells() {
 		kind: "steady",
 		c: 8,
 		servers: ["smcp", "smcpna"],
+		slicesTimes: 3,
+	});
+	cells.push({
+		group: "audit-aa-c8",
+		lane: "mcp",
+		workload: "trivial",
+		kind: "steady",
+		c: 8,
+		servers: ["smcp", "smcpaa"],
 		slicesTimes: 3,
 	});
 	// The 2026-07-28 lane against the 2025 lane of the same server, interleaved (the lane's parity target).
@@ -346,17 +359,26 @@ async function idleCells(servers, tokens) {
 }
 
 /**
+ * A token for a new account of its own tenant `tenantId` on SMCP, written straight into the
+ * directory (as the operator CLI would).
+ * @param {RunningServer & { mf: import("miniflare").Miniflare }} smcp
+ * @param {string} tenantId
+ * @param {{ email: string, password: string }} [login]
+ */
+async function tenantToken(smcp, tenantId, login = { email: `bench-${tenantId}@smcp.local`, password: `bench-${crypto.randomUUID()}` }) {
+	const kv = await smcp.mf.getKVNamespace("DIRECTORY_KV");
+	const account = { userId: newTenantId().replace("t_", "u_"), email: login.email, tenantId, tenants: [tenantId], createdAt: Date.now() };
+	for (const { key, value } of accountRecords(account, await hashPassword(login.password))) await kv.put(key, value);
+	return smcpToken(smcp.origin, login.email, login.password);
+}
+
+/**
  * Creates the graph tenant's account directly in SMCP's DIRECTORY_KV (as `smcp users create --local`
  * would), then fills its graph through MCP with `create_entities` in batches of 1,000.
  * @param {RunningServer & { mf: import("miniflare").Miniflare }} smcp
  */
 async function seedGraph(smcp) {
-	const kv = await smcp.mf.getKVNamespace("DIRECTORY_KV");
-	const hex = () => Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
-	const tenantId = `t_${hex()}`;
-	const account = { userId: `u_${hex()}`, email: GRAPH.email, tenantId, tenants: [tenantId], createdAt: Date.now() };
-	for (const { key, value } of accountRecords(account, await hashPassword(GRAPH.password))) await kv.put(key, value);
-	const token = await smcpToken(smcp.origin, GRAPH.email, GRAPH.password);
+	const token = await tenantToken(smcp, newTenantId(), GRAPH);
 	const t0 = Date.now();
 	const session = new StreamableSession(smcp.origin, token);
 	await session.initialize();
@@ -431,14 +453,13 @@ async function main() {
 
 	say("bundling the three Workers with wrangler (deploy --dry-run)");
 	const builds = await buildAll(SPECS);
-	builds[NO_AUDIT.key] = builds.smcp;
 
 	// Runtime direct.
 	/** @type {Record<string, RunningServer & { mf: import("miniflare").Miniflare }>} */
 	const rt = {};
 	const stateRoot = mkdtempSync(join(STATE_ROOT, "smcp-bench-"));
 	tempDirs.push(stateRoot);
-	for (const spec of [...SPECS, NO_AUDIT]) {
+	for (const spec of SPECS) {
 		const stateDir = join(stateRoot, spec.key);
 		mkdirSync(stateDir);
 		const s = await startRuntime(spec, /** @type {{ dir: string, script: string }} */ (builds[spec.key]), { stateDir });
@@ -452,10 +473,14 @@ async function main() {
 		open: { .../** @type {RunningServer} */ (rt.static), key: "open", path: "/noauth/mcp" },
 		// SMCP's 2026-07-28 lane as a server of its own, so that one cell can interleave both lanes.
 		"smcp-modern": { .../** @type {RunningServer} */ (rt.smcp), key: "smcp-modern", lane: "modern" },
+		// Two more tenants of the same SMCP: one whose allowed calls write no audit row, one audited.
+		smcpna: { .../** @type {RunningServer} */ (rt.smcp), key: "smcpna" },
+		smcpaa: { .../** @type {RunningServer} */ (rt.smcp), key: "smcpaa" },
 	};
 	/** @type {Record<string, Record<string, string>>} */
 	const tokens = await fixtureAndDevTokens(rt);
-	tokens[NO_AUDIT.key] = { empty: await smcpToken(/** @type {RunningServer} */ (rt[NO_AUDIT.key]).origin, DEV.email, DEV.password) };
+	tokens.smcpna = { empty: await tenantToken(/** @type {any} */ (rt.smcp), NO_AUDIT_TENANT) };
+	tokens.smcpaa = { empty: await tenantToken(/** @type {any} */ (rt.smcp), newTenantId()) };
 	const cells = runtimeCells().filter((c) => wanted(c.group));
 	const needsGraph = cells.some((c) => c.workload !== "trivial");
 	const { token: graphToken, seed } = needsGraph ? await seedGraph(/** @type {any} */ (rt.smcp)) : { token: "", seed: null };

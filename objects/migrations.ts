@@ -13,7 +13,16 @@ export interface Migration {
 	sql: string;
 }
 
+/** Checksums already computed in this isolate: every object of a class runs the same list. */
+const sums = new WeakMap<Migration, string>();
+
 /** FNV-1a over the SQL text: enough to notice an edited migration, not a security control. */
+function checksumOf(m: Migration): string {
+	let sum = sums.get(m);
+	if (sum === undefined) sums.set(m, (sum = checksum(m.sql)));
+	return sum;
+}
+
 function checksum(text: string): string {
 	let h = 0x811c9dc5;
 	for (let i = 0; i < text.length; i++) {
@@ -47,7 +56,7 @@ export function migrate(storage: DurableObjectStorage, migrations: readonly Migr
 	);
 	const ran: number[] = [];
 	for (const m of migrations) {
-		const sum = checksum(m.sql);
+		const sum = checksumOf(m);
 		const existing = applied.get(m.id);
 		if (existing !== undefined) {
 			if (existing !== sum) {

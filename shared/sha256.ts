@@ -8,7 +8,7 @@
  * Checked against the FIPS 180-4 vectors and WebCrypto in sha256.test.ts; the operator CLI's
  * `audit verify` hashes with the same function of Node, so both verify the chain identically.
  */
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 
 /**
  * SHA-256 of a UTF-8 string, as 64 lower-case hex characters.
@@ -19,7 +19,7 @@ import { createHash } from "node:crypto";
  * ```
  */
 export function sha256Hex(text: string): string {
-	return createHash("sha256").update(text, "utf8").digest("hex");
+	return hash("sha256", text, "hex");
 }
 
 /** Canonical JSON (keys sorted at every level); one implementation, shared with the operator CLI. */

@@ -193,7 +193,14 @@ export function resultsMarkdown(run) {
 		["smcp", "read-mcp-c8", `\`search_nodes\` on ${entities} (read)`, "`/mcp` 2025-11-25"],
 		["smcp", "write-mcp-c8", `\`add_observations\` on ${entities} (write)`, "`/mcp` 2025-11-25"],
 		["smcp", "audit-mcp-c8", "`read_graph`, trivial, audit row on (the audit cell)", "`/mcp` 2025-11-25"],
-		["smcpna", "audit-mcp-c8", "`read_graph`, trivial, **no audit row** (`SMCP_BENCH_NO_AUDIT`)", "`/mcp` 2025-11-25"],
+		[
+			"smcpna",
+			"audit-mcp-c8",
+			"`read_graph`, trivial, **no audit row** (`SMCP_BENCH_NO_AUDIT`, a tenant of the same process)",
+			"`/mcp` 2025-11-25",
+		],
+		["smcp", "audit-aa-c8", "`read_graph`, trivial, the A/A cell: the audited tenant …", "`/mcp` 2025-11-25"],
+		["smcpaa", "audit-aa-c8", "… and another audited tenant of the same process", "`/mcp` 2025-11-25"],
 	];
 	out.push(
 		table(
@@ -213,7 +220,10 @@ export function resultsMarkdown(run) {
 				.map(([key, g, what, lane]) => {
 					const m = s("runtime", g, key);
 					if (!m) return null;
-					const base = g === "lanes-c8" ? k("runtime", g, "smcp") : k("runtime", "trivial-mcp-c8", key === "smcpna" ? "smcp" : key);
+					const base =
+						g === "lanes-c8"
+							? k("runtime", g, "smcp")
+							: k("runtime", "trivial-mcp-c8", key === "smcpna" || key === "smcpaa" ? "smcp" : key);
 					return [
 						what,
 						lane,
@@ -425,6 +435,17 @@ export function targets(run) {
 	const r6 = pairedRatio(k("runtime|read-mcp-c8|smcp"), k("runtime|trivial-mcp-c8|smcp"), "p50");
 	const r6b = pairedRatio(k("runtime|read-mcp-c8|smcp"), k("runtime|trivial-mcp-c8|smcp"), "p99");
 	const auditCost = 1 - pairedRatio(k("runtime|audit-mcp-c8|smcp"), k("runtime|audit-mcp-c8|smcpna"), "rate");
+	// Per round, and the A/A cell's (two audited tenants, the same method): the method's own spread.
+	const perRound = (/** @type {string} */ other, /** @type {string} */ group) =>
+		(k(`runtime|${group}|smcp`) ?? [])
+			.map(
+				(/** @type {{ rate: number }} */ m, /** @type {number} */ i) =>
+					1 - m.rate / (k(`runtime|${group}|${other}`)?.[i]?.rate ?? Number.NaN),
+			)
+			.map(fmtPct)
+			.join(", ");
+	const aaCost = 1 - pairedRatio(k("runtime|audit-aa-c8|smcp"), k("runtime|audit-aa-c8|smcpaa"), "rate");
+	const auditDetail = `${fmtPct(auditCost)} (rounds ${perRound("smcpna", "audit-mcp-c8")}; A/A ${fmtPct(aaCost)}: ${perRound("smcpaa", "audit-aa-c8")})`;
 	// The 2026-07-28 lane against the 2025 lane: both measured in one interleaved cell (lanes-c8).
 	const modernRate = pairedRatio(k("runtime|lanes-c8|smcp-modern"), k("runtime|lanes-c8|smcp"), "rate");
 	const modernCpu = pairedRatio(k("runtime|lanes-c8|smcp-modern"), k("runtime|lanes-c8|smcp"), "cpuMsPerOp");
@@ -462,7 +483,11 @@ export function targets(run) {
 			value: fmtX(wdCeiling),
 			holds: yes(wdCeiling >= 0.9, wdCeiling),
 		},
-		{ name: "the audit row costs < 5 % of throughput", value: fmtPct(auditCost), holds: yes(auditCost < 0.05, auditCost) },
+		{
+			name: "the audit row costs < 5 % of throughput (per round; the A/A cell: two audited tenants measured alike)",
+			value: auditDetail,
+			holds: yes(auditCost < 0.05, auditCost),
+		},
 		{
 			name: "the first MCP call on a fresh isolate within 2× a warm one",
 			value: fmtX(coldRatio),

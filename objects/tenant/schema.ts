@@ -2,7 +2,7 @@
  * @module objects/tenant/schema
  * TenantObject's schema migrations, in order. Never edit an entry that has shipped.
  */
-import { AUDIT_INDEXES_V2, AUDIT_SCHEMA_V1 } from "../../shared/audit/store";
+import { AUDIT_INDEXES_V2, AUDIT_INDEXES_V3, AUDIT_SCHEMA_V1 } from "../../shared/audit/store";
 import { HANDLES_SCHEMA_V1 } from "../../shared/mcp/handles";
 import { MEMORY_SCHEMA_V1, MEMORY_SEARCH_V2 } from "../../shared/catalog/packs/memory/store";
 import { MEMORY_SEARCH_V3 } from "../../shared/catalog/packs/memory/search-index";
@@ -38,4 +38,5 @@ export const TENANT_MIGRATIONS: readonly Migration[] = [
 	{ id: 13, name: "memory search: lower-cased text, case-sensitive trigrams", sql: MEMORY_SEARCH_V3 },
 	{ id: 14, name: "one session table: the registry and the cap's slots merged", sql: SESSIONS_SCHEMA_V2 },
 	{ id: 15, name: "audit trail: indexes trimmed to its queries", sql: AUDIT_INDEXES_V2 },
+	{ id: 16, name: "audit trail: retention cut by seq, no time index", sql: AUDIT_INDEXES_V3 },
 ];

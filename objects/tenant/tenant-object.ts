@@ -119,20 +119,24 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 	#apps: AppCalls;
 
 	/**
-	 * `SMCP_BENCH_NO_AUDIT=true` on a loopback deployment (`SMCP_PUBLIC_ORIGIN` on 127.0.0.1 or
-	 * localhost, as `npm run bench` runs it): allowed tool calls write no audit row, so the bench can
-	 * measure what the row costs. The only exception to "no change without its row" (module note);
-	 * refusals and every other event are still audited, and on any other origin it is ignored.
+	 * `SMCP_BENCH_NO_AUDIT` on a loopback deployment (`SMCP_PUBLIC_ORIGIN` on 127.0.0.1 or
+	 * localhost, as `npm run bench` runs it): `true`, or the tenant ids (comma-separated) whose
+	 * allowed tool calls write no audit row, so the bench can measure what the row costs — with
+	 * tenant ids, against an audited tenant of the same process. The only exception to "no change
+	 * without its row" (module note); refusals and every other event are still audited, and on any
+	 * other origin it is ignored.
 	 */
-	readonly #benchNoAudit: boolean;
+	readonly #benchNoAudit: (tenantId: string) => boolean;
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
 		configureLog(env);
-		this.#benchNoAudit = env.SMCP_BENCH_NO_AUDIT === "true" && onLoopback(env.SMCP_PUBLIC_ORIGIN);
-		if (this.#benchNoAudit)
-			log("warn", "kernel.audit_off", { reason: "SMCP_BENCH_NO_AUDIT=true: allowed tool calls are not audited (benchmark only)" });
-		else if (env.SMCP_BENCH_NO_AUDIT === "true")
+		const switched = env.SMCP_BENCH_NO_AUDIT?.trim();
+		const honoured = !!switched && switched !== "false" && onLoopback(env.SMCP_PUBLIC_ORIGIN);
+		const tenants = new Set(switched?.split(",").map((t) => t.trim()));
+		this.#benchNoAudit = !honoured ? () => false : switched === "true" ? () => true : (tenantId) => tenants.has(tenantId);
+		if (honoured) log("warn", "kernel.audit_off", { reason: "SMCP_BENCH_NO_AUDIT: allowed tool calls are not audited (benchmark only)" });
+		else if (switched && switched !== "false")
 			log("error", "kernel.audit_switch_ignored", { reason: "SMCP_BENCH_NO_AUDIT is honoured only on a loopback origin" });
 		this.#limits = resolveLimits(env);
 		this.#audit = new AuditStore(ctx.storage.sql);
@@ -275,7 +279,8 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 						args,
 					);
 					const content = toolContent(tool, output);
-					if (!this.#benchNoAudit) this.#audit.append({ ...row, decision: "allowed", outcome: "ok", durationMs: Date.now() - started });
+					if (!this.#benchNoAudit(principal.tenantId))
+						this.#audit.append({ ...row, decision: "allowed", outcome: "ok", durationMs: Date.now() - started });
 					return { result: { content, structuredContent: output as Record<string, unknown> }, progress, ...(logs.length ? { logs } : {}) };
 				});
 			} catch (e) {

@@ -146,9 +146,17 @@ export function auditQuerySql(q: AuditQuery): { sql: string; args: (string | num
 	return { sql: `SELECT * FROM audit ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY seq DESC LIMIT ?`, args };
 }
 
-/** The export page's statement (oldest first after a seq) and the pruning cut's. */
+/**
+ * Schema migration: the time index goes. It served only the retention cut, which now finds the
+ * last row before the cutoff by a binary search over `seq` (rows' times never decrease along the
+ * chain: {@link AuditStore.append}); the time filters of `audit_log` run on the caller's rows of
+ * `audit_user`. One B-tree insert fewer on every row (docs/performance.md, the audit row).
+ */
+export const AUDIT_INDEXES_V3 = "DROP INDEX IF EXISTS audit_ts;";
+
+/** The export page's statement (oldest first after a seq), and one step of the pruning cut's search. */
 export const AUDIT_PAGE_SQL = "SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?";
-export const AUDIT_PRUNE_CUT_SQL = "SELECT seq, hash FROM audit WHERE ts < ? ORDER BY seq DESC LIMIT 1";
+export const AUDIT_PRUNE_PROBE_SQL = "SELECT ts FROM audit WHERE seq = ?";
 
 /**
  * Text as SQLite will store and return it, so the hash covers what verification reads back: cut
@@ -157,7 +165,8 @@ export const AUDIT_PRUNE_CUT_SQL = "SELECT seq, hash FROM audit WHERE ts < ? ORD
  * the row's stored text differs from its hashed text and the chain no longer verifies.
  */
 function stored(s: string, max = Number.POSITIVE_INFINITY): string {
-	return s.slice(0, max).replace(/\p{Surrogate}/gu, "\uFFFD");
+	const cut = s.length > max ? s.slice(0, max) : s;
+	return cut.isWellFormed() ? cut : cut.replace(/\p{Surrogate}/gu, "\uFFFD");
 }
 
 /** The audit trail of one tenant. */
@@ -168,7 +177,7 @@ export class AuditStore {
 	 * `undefined` when unknown. Only valid while this instance is the trail's only writer (the
 	 * TenantObject's): the owner must call {@link forget} when a transaction that appended fails.
 	 */
-	#head: { seq: number; hash: string } | null | undefined;
+	#head: { seq: number; hash: string; ts: number } | null | undefined;
 	constructor(sql: SqlStorage) {
 		this.#sql = sql;
 	}
@@ -188,7 +197,9 @@ export class AuditStore {
 		const last = this.#head !== undefined ? this.#head : this.#readHead();
 		const row = {
 			seq: (last?.seq ?? 0) + 1,
-			ts: input.ts ?? Date.now(),
+			// A row's time never precedes its predecessor's (a clock stepping back is held at the last
+			// time seen): the retention cut's binary search over seq relies on it.
+			ts: Math.max(input.ts ?? Date.now(), last?.ts ?? 0),
 			tenant: stored(input.tenant),
 			user: stored(input.user),
 			client: stored(input.client),
@@ -228,14 +239,16 @@ export class AuditStore {
 			prevHash,
 			hash,
 		);
-		this.#head = { seq: row.seq, hash };
+		this.#head = { seq: row.seq, hash, ts: row.ts };
 		return { ...row, prevHash, hash };
 	}
 
-	#readHead(): { seq: number; hash: string } | null {
-		return (
-			this.#sql.exec<{ seq: number; hash: string }>("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").toArray()[0] ?? this.anchor()
-		);
+	#readHead(): { seq: number; hash: string; ts: number } | null {
+		const last = this.#sql.exec<{ seq: number; hash: string; ts: number }>("SELECT seq, hash, ts FROM audit ORDER BY seq DESC LIMIT 1");
+		const row = last.toArray()[0];
+		if (row) return row;
+		const anchor = this.anchor();
+		return anchor && { ...anchor, ts: 0 };
 	}
 
 	/** Rows matching `q`, newest first, at most `q.limit`; `next` is the cursor for the page after. */
@@ -265,11 +278,38 @@ export class AuditStore {
 	 * transaction (the caller's). Running it twice deletes nothing the second time.
 	 */
 	prune(cutoff: number): number {
-		const last = this.#sql.exec<{ seq: number; hash: string }>(AUDIT_PRUNE_CUT_SQL, cutoff).toArray()[0];
-		if (!last) return 0;
-		const n = this.#sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM audit WHERE seq <= ?", last.seq).one().n;
+		const cut = this.pruneCut(cutoff);
+		if (cut === null) return 0;
+		const last = this.#sql.exec<{ seq: number; hash: string }>("SELECT seq, hash FROM audit WHERE seq = ?", cut).one();
+		const n = this.#sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM audit WHERE seq <= ?", cut).one().n;
 		this.#sql.exec("INSERT OR REPLACE INTO audit_anchor (id, seq, hash) VALUES (1, ?, ?)", last.seq, last.hash);
-		this.#sql.exec("DELETE FROM audit WHERE seq <= ?", last.seq);
+		this.#sql.exec("DELETE FROM audit WHERE seq <= ?", cut);
 		return n;
+	}
+
+	/**
+	 * The seq of the last row older than `cutoff`, or null: a binary search over the trail's seqs
+	 * (contiguous from the anchor to the head), one primary-key probe per step, about 20 for a
+	 * million rows. Exact because times never decrease along the chain; rows written before
+	 * migration 16 held no such rule, and among those a row out of clock order may be cut one
+	 * retention run early or late.
+	 */
+	pruneCut(cutoff: number): number | null {
+		const bounds = this.#sql
+			.exec<{ lo: number | null; hi: number | null }>("SELECT (SELECT MIN(seq) FROM audit) AS lo, (SELECT MAX(seq) FROM audit) AS hi")
+			.one();
+		if (bounds.lo === null || bounds.hi === null) return null;
+		let lo = bounds.lo;
+		let hi = bounds.hi;
+		let found: number | null = null;
+		while (lo <= hi) {
+			const mid = lo + Math.floor((hi - lo) / 2);
+			const row = this.#sql.exec<{ ts: number }>(AUDIT_PRUNE_PROBE_SQL, mid).toArray()[0];
+			if (row && row.ts < cutoff) {
+				found = mid;
+				lo = mid + 1;
+			} else hi = mid - 1;
+		}
+		return found;
 	}
 }

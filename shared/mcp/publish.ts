@@ -6,6 +6,7 @@
  * Pure; both lane adapters (`objects/session/legacy-server.ts`, `worker/mcp/modern/lane.ts`) use it, so the
  * two eras publish the same entries.
  */
+import type { z } from "zod";
 import type { ToolCall } from "../rpc/kernel";
 import { hasScope } from "../rpc/principal";
 import { toJsonSchema, type Catalog, type PromptMessage, type ResourceContents, type ResourceDefinition } from "../catalog/registry";
@@ -93,6 +94,51 @@ export function toolInputSchema(catalog: Catalog, name: string): Record<string, 
 	const schema = t.inputJsonSchema ? structuredClone(t.inputJsonSchema) : toJsonSchema(t.input, "input");
 	one.set(name, schema);
 	return schema;
+}
+
+/** Zod node types that hold no other schema: no parameter below them. */
+const LEAVES = new Set([
+	"string",
+	"number",
+	"int",
+	"boolean",
+	"bigint",
+	"literal",
+	"enum",
+	"null",
+	"undefined",
+	"any",
+	"unknown",
+	"date",
+	"nan",
+]);
+/** Zod wrappers whose JSON Schema is their inner type's (an optional parameter keeps its `x-mcp-header`). */
+const WRAPPERS = new Set(["optional", "nullable", "default", "prefault", "nonoptional", "readonly", "catch"]);
+
+/**
+ * Whether a zod input schema may carry an `x-mcp-header` annotation, read from its metadata
+ * without converting it to JSON Schema. Conservative: any node it does not know (unions,
+ * records, pipes …) counts as "may", so a tool that declares a header is never missed
+ * (publish.test.ts holds it to the JSON Schema of every catalog tool).
+ */
+export function mayDeclareParamHeaders(schema: z.ZodType, depth = 0): boolean {
+	if (depth > 32 || schema.meta()?.["x-mcp-header"] !== undefined) return true;
+	const def = schema._zod.def as { type: string; shape?: Record<string, z.ZodType>; innerType?: z.ZodType; element?: z.ZodType };
+	if (def.type === "object" && def.shape) return Object.values(def.shape).some((c) => mayDeclareParamHeaders(c, depth + 1));
+	if (WRAPPERS.has(def.type) && def.innerType) return mayDeclareParamHeaders(def.innerType, depth + 1);
+	if (def.type === "array" && def.element) return mayDeclareParamHeaders(def.element, depth + 1);
+	return !LEAVES.has(def.type);
+}
+
+/**
+ * The input schema a `tools/call`'s SEP-2243 header check reads, or undefined when tool `name`
+ * declares no header parameter (or is unknown). A built-in tool's zod schema is converted only
+ * when it may declare one: the conversion costs milliseconds on an isolate's first request.
+ */
+export function headerCheckSchema(catalog: Catalog, name: string): Record<string, unknown> | undefined {
+	const t = catalog.tools.callable(name);
+	if (!t || (!t.inputJsonSchema && !mayDeclareParamHeaders(t.input))) return undefined;
+	return toolInputSchema(catalog, name);
 }
 
 const describe = (r: ResourceDefinition) => ({

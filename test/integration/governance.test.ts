@@ -5,7 +5,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { TenantObject as TenantObjectClass, type TenantObject } from "../../objects/tenant/tenant-object";
-import { AUDIT_PAGE_SQL, AUDIT_PRUNE_CUT_SQL, auditQuerySql, type AuditQuery } from "../../shared/audit/store";
+import { AUDIT_PAGE_SQL, AUDIT_PRUNE_PROBE_SQL, AuditStore, auditQuerySql, type AuditQuery } from "../../shared/audit/store";
 import type { ToolOutcome } from "../../shared/rpc/kernel";
 import { brandPrincipal } from "../../shared/rpc/principal";
 import { ToolError } from "../../shared/errors";
@@ -356,6 +356,19 @@ describe("the benchmark's audit switch", () => {
 		});
 		expect(count).toEqual({ deployed: 1, bench: 0 });
 	});
+
+	it("SMCP_BENCH_NO_AUDIT naming tenants switches off only their rows: every other tenant of the deployment is audited", async () => {
+		const [mine, other] = [tid(), tid()];
+		const env = { ...testEnv, SMCP_BENCH_NO_AUDIT: ` t_elsewhere, ${mine}`, SMCP_PUBLIC_ORIGIN: "http://127.0.0.1:8787" };
+		const written = async (id: string) =>
+			runInDurableObject(tenantStub(id), async (_o: TenantObject, state) => {
+				const rows = () => Number(state.storage.sql.exec("SELECT COUNT(*) AS n FROM audit").one().n);
+				const before = rows();
+				await new TenantObjectClass(state, env).callTool(principal(id), call("read_graph", {}));
+				return rows() - before;
+			});
+		expect({ mine: await written(mine), other: await written(other) }).toEqual({ mine: 0, other: 1 });
+	});
 });
 
 describe("audit trail indexes", () => {
@@ -381,7 +394,7 @@ describe("audit trail indexes", () => {
 				mineSince: q({ user: "u_1", since: 1, until: Date.now() }),
 				minePage: q({ user: "u_1", before: 10 }),
 				exportPage: plan(AUDIT_PAGE_SQL, [0, 100]),
-				pruneCut: plan(AUDIT_PRUNE_CUT_SQL, [Date.now()]),
+				pruneProbe: plan(AUDIT_PRUNE_PROBE_SQL, [1]),
 				indexes: s.storage.sql
 					.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit' AND name NOT LIKE 'sqlite_%'")
 					.toArray()
@@ -395,9 +408,59 @@ describe("audit trail indexes", () => {
 			expect(plans[k]).toBe("SEARCH audit USING INDEX audit_user (user_id=?)");
 		expect(plans.minePage).toBe("SEARCH audit USING INDEX audit_user (user_id=? AND seq<?)");
 		expect(plans.exportPage).toBe("SEARCH audit USING INTEGER PRIMARY KEY (rowid>?)");
-		// Only the rows past retention (the last six hours' worth, once a tenant is pruned) are sorted.
-		expect(plans.pruneCut).toMatch(/^SEARCH audit USING INDEX audit_ts \(ts<\?\)/);
-		// Two indexes, both used above: each costs a B-tree insert on every row.
-		expect(plans.indexes).toEqual(["audit_ts", "audit_user"]);
+		// The retention cut is a binary search of primary-key probes (AuditStore.pruneCut).
+		expect(plans.pruneProbe).toBe("SEARCH audit USING INTEGER PRIMARY KEY (rowid=?)");
+		// One index, used above: each costs a B-tree insert on every row.
+		expect(plans.indexes).toEqual(["audit_user"]);
+	});
+
+	const row = (ts: number) => ({
+		ts,
+		tenant: "t",
+		user: "u_1",
+		client: "c1",
+		lane: "streamable-http",
+		protocol: "2025-11-25",
+		method: "tools/call",
+		decision: "allowed" as const,
+		outcome: "ok",
+		durationMs: 0,
+		trace: "x",
+	});
+
+	it("the retention cut's binary search finds exactly the rows older than the cutoff, at every boundary", async () => {
+		const t = tidStub();
+		await t.stub.verifyAudit(); // the object and its schema exist; its trail is empty
+		const mismatches = await runInDurableObject(t.stub, (_o: TenantObject, s) => {
+			const store = new AuditStore(s.storage.sql);
+			// Runs of equal times and gaps: 100, 100, 100, 110, 120, 120, 150, …
+			const times = Array.from({ length: 60 }, (_, i) => 100 + 10 * Math.floor(i / 3) + (i % 7 === 0 ? 30 : 0));
+			let ts = 0;
+			for (const x of times) store.append(row((ts = Math.max(ts, x))));
+			const linear = (cutoff: number) =>
+				s.storage.sql.exec<{ seq: number | null }>("SELECT MAX(seq) AS seq FROM audit WHERE ts < ?", cutoff).one().seq;
+			const wrong: number[] = [];
+			for (let cutoff = 0; cutoff <= 400; cutoff += 5) if (store.pruneCut(cutoff) !== linear(cutoff)) wrong.push(cutoff);
+			return { wrong, none: store.pruneCut(50), all: store.pruneCut(10_000) };
+		});
+		expect(mismatches).toEqual({ wrong: [], none: null, all: 60 });
+	});
+
+	it("a row written while the clock steps back keeps its predecessor's time: backdating cannot get a newer row pruned first", async () => {
+		const t = tidStub();
+		await t.stub.verifyAudit();
+		const stored = await runInDurableObject(t.stub, (_o: TenantObject, s) => {
+			const store = new AuditStore(s.storage.sql);
+			store.append(row(5_000));
+			store.append(row(1_000)); // a clock stepped back, or a caller passing an old time
+			const times = s.storage.sql
+				.exec<{ ts: number }>("SELECT ts FROM audit ORDER BY seq")
+				.toArray()
+				.map((r) => r.ts);
+			// Pruning at 2,000 keeps both: the second row is not older than the first.
+			return { times, pruned: store.prune(2_000), verified: s.storage.sql.exec("SELECT COUNT(*) AS n FROM audit").one().n };
+		});
+		expect(stored).toEqual({ times: [5_000, 5_000], pruned: 0, verified: 2 });
+		expect(await t.stub.verifyAudit()).toEqual({ ok: true, checked: 2 });
 	});
 });

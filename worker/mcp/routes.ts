@@ -28,7 +28,7 @@ import {
 import type { Lane } from "../../shared/rpc/kernel";
 import { log } from "../../shared/log";
 import { catalogFor } from "../../shared/catalog/packs";
-import { sendsBeforeResult, toolInputSchema } from "../../shared/mcp/publish";
+import { headerCheckSchema, sendsBeforeResult } from "../../shared/mcp/publish";
 import { hasScope, type VerifiedPrincipal } from "../../shared/rpc/principal";
 import { tenantStub } from "../../shared/rpc/stubs";
 import { invalidToken, rpcError, sessionNotFound } from "../../shared/mcp/wire";
@@ -256,7 +256,7 @@ async function handleModern(
 		if (challenge) return challenge;
 		// SEP-2243: parameters the tool mirrors into Mcp-Param-* headers must agree with the body.
 		if (isRequest(message) && message.method === "tools/call") {
-			const schema = toolInputSchema(catalogFor(env), String(message.params?.name ?? ""));
+			const schema = headerCheckSchema(catalogFor(env), String(message.params?.name ?? ""));
 			const mismatch = schema && paramHeaderMismatch(schema, message.params?.arguments, request.headers);
 			if (mismatch) return new Response(errorBody(RpcCode.HeaderMismatch, mismatch, message.id), { status: 400, headers: JSON_HEADERS });
 		}
