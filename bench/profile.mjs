@@ -262,9 +262,10 @@ async function seed(/** @type {string} */ origin, /** @type {string} */ token) {
 }
 
 /**
- * `--lane first`: the first MCP call on a fresh process (workerd restarted on the same storage, so
- * the token stays valid; the front Worker isolate and the TenantObject both new), profiled, then
- * the same call warm. Prints what the first call spends its time on that the warm one does not.
+ * `--lane first`: the first requests on a fresh process (workerd restarted on the same storage, so
+ * the token stays valid), profiled: the front Worker's first request alone (`server/discover`), the
+ * first call (a new TenantObject), the next, a warm one; the SMCP isolate and Miniflare's KV
+ * simulator. Prints what a first request spends its time on that a warm one does not.
  */
 async function firstCall(/** @type {import("./lib/servers.mjs").ServerSpec} */ spec, /** @type {{ dir: string, script: string }} */ build) {
 	const stateDir = mkdtempSync(join(tmpdir(), "smcp-first-"));
@@ -279,31 +280,50 @@ async function firstCall(/** @type {import("./lib/servers.mjs").ServerSpec} */ s
 		const targets = /** @type {{ id: string, webSocketDebuggerUrl: string }[]} */ (
 			await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json()
 		);
-		const t = targets.find((x) => x.id === "core:user:smcp");
-		if (!t) throw new Error("no inspector target core:user:smcp");
-		const s = await cdp(t.webSocketDebuggerUrl);
-		await s.send("Profiler.enable");
-		await s.send("Profiler.setSamplingInterval", { interval: 50 });
+		const sessions = await Promise.all(
+			["core:user:smcp", "kv:ns"].map(async (id) => {
+				const t = targets.find((x) => x.id === id);
+				if (!t) throw new Error(`no inspector target ${id}`);
+				const s = await cdp(t.webSocketDebuggerUrl);
+				await s.send("Profiler.enable");
+				await s.send("Profiler.setSamplingInterval", { interval: 50 });
+				return { id, s };
+			}),
+		);
 		const client = new ModernClient(server.origin, token);
 		const toModule = moduleMap(readFileSync(build.script, "utf8"));
 		const bundleName = build.script.split("/").pop() ?? "";
 		const where = (/** @type {ProfileNode} */ n) =>
 			n.callFrame.url.endsWith(bundleName) ? toModule(n.callFrame.lineNumber) : n.callFrame.url || "(native)";
-		for (const label of ["first", "second", "warm (10th)"]) {
-			if (label === "warm (10th)") for (let i = 0; i < 7; i++) await client.call("read_graph", {});
-			await s.send("Profiler.start");
+		// The front Worker's first request alone (server/discover: no Durable Object), then the first
+		// call (a new TenantObject), the next one, and a warm one.
+		const steps = [
+			["first request (server/discover)", () => client.discover()],
+			["first call (new TenantObject)", () => client.call("read_graph", {})],
+			["second call", () => client.call("read_graph", {})],
+			["warm call (10th)", () => client.call("read_graph", {})],
+		];
+		for (const [label, run] of /** @type {[string, () => Promise<{ ok: boolean }>][]} */ (steps)) {
+			if (label.startsWith("warm")) for (let i = 0; i < 7; i++) await client.call("read_graph", {});
+			for (const { s } of sessions) await s.send("Profiler.start");
 			const t0 = performance.now();
-			const r = await client.call("read_graph", {});
+			const r = await run();
 			const ms = performance.now() - t0;
-			const { profile } = /** @type {{ profile: Profile }} */ (await s.send("Profiler.stop"));
-			if (!r.ok) throw new Error(`call failed: ${JSON.stringify(r).slice(0, 200)}`);
-			const byFn = attribute(profile, (n) => `${n.callFrame.functionName || "(anonymous)"}  [${where(n)}]`);
-			const byPkg = attribute(profile, (n) => packageOf(where(n)));
-			console.log(`\n== ${label} call: ${ms.toFixed(1)} ms wall, JavaScript busy ${(byPkg.busy / 1000).toFixed(1)} ms (profiled)`);
-			console.log(`self time by module:\n${topOf(byPkg.self, 1, 12, byPkg.busy)}`);
-			console.log(`inclusive time by function:\n${topOf(byFn.inclusive, 1, top, byFn.busy)}`);
+			const profiles = await Promise.all(
+				sessions.map(async ({ id, s }) => ({ id, profile: /** @type {{ profile: Profile }} */ (await s.send("Profiler.stop")).profile })),
+			);
+			if (!r.ok) throw new Error(`request failed: ${JSON.stringify(r).slice(0, 200)}`);
+			console.log(`\n== ${label}: ${ms.toFixed(1)} ms wall`);
+			for (const { id, profile } of profiles) {
+				const byFn = attribute(profile, (n) => `${n.callFrame.functionName || "(anonymous)"}  [${where(n)}]`);
+				const byPkg = attribute(profile, (n) => packageOf(where(n)));
+				console.log(`[${id}] JavaScript busy ${(byPkg.busy / 1000).toFixed(1)} ms (profiled)`);
+				if (byPkg.busy === 0 || id === "kv:ns") continue;
+				console.log(`self time by module:\n${topOf(byPkg.self, 1, 12, byPkg.busy)}`);
+				console.log(`inclusive time by function:\n${topOf(byFn.inclusive, 1, top, byFn.busy)}`);
+			}
 		}
-		s.close();
+		for (const { s } of sessions) s.close();
 	} finally {
 		await server.stop();
 	}

@@ -512,7 +512,7 @@ async function main() {
 		await waitForQuiet();
 		cold = await firstRequests(spec, /** @type {{ dir: string, script: string }} */ (builds.smcp), dir, DEV, P.coldRounds);
 		say(
-			`cold start: first MCP call on a fresh process ${cold.frontFirst?.toFixed(1)} ms (warm ${cold.warm?.toFixed(1)}), new TenantObject ${cold.tenantFirst?.toFixed(1)} ms (warm ${cold.tenantWarm?.toFixed(1)}), first SessionObject ${cold.sessionFirst?.toFixed(1)} ms (next ${cold.sessionNext?.toFixed(1)})`,
+			`cold start: first MCP call on a fresh process ${cold.firstCall?.toFixed(1)} ms (warm ${cold.warm?.toFixed(1)}); apart: front Worker's first request ${cold.isolateFirst?.toFixed(1)} ms (warm ${cold.isolateWarm?.toFixed(1)}), then a new TenantObject ${cold.tenantFirst?.toFixed(1)} ms, a second one ${cold.tenant2First?.toFixed(1)} ms (warm ${cold.tenant2Warm?.toFixed(1)}), first SessionObject ${cold.sessionFirst?.toFixed(1)} ms (next ${cold.sessionNext?.toFixed(1)})`,
 		);
 		const samples = [];
 		for (let i = 0; i < P.coldRounds; i++) {

@@ -57,7 +57,7 @@ function remembering(handle: typeof handleMcp) {
 			const token = bearerOf(request);
 			const since = verifiedAt.get(request);
 			if (ttl > 0 && token && ctx.auth && since !== undefined)
-				remember(await cacheKey(new URL(request.url).origin, token), { props: ctx.props, auth: ctx.auth }, ttl, since);
+				remember(cacheKey(new URL(request.url).origin, token), { props: ctx.props, auth: ctx.auth }, ttl, since);
 			return exposeMcpHeaders(request, await handle(request, env, ctx, traceOf(request)));
 		},
 	};
@@ -77,7 +77,7 @@ async function tokenCacheHit(request: Request, env: Env, url: URL): Promise<Veri
 	const handled = path === "/mcp" || path === "/sse" || path === "/sse/message";
 	if (!handled || request.method === "OPTIONS" || request.headers.has("Origin") || ttlMs(env) === 0) return null;
 	const token = bearerOf(request);
-	return token ? lookup(await cacheKey(url.origin, token), token) : null;
+	return token ? lookup(cacheKey(url.origin, token), token) : null;
 }
 
 /** Serves a request whose bearer token was a {@link tokenCacheHit}. */

@@ -9,9 +9,11 @@
  *   cold request pays in production unless the isolate was warmed during the TLS handshake), from
  *   `wrangler check startup`'s CPU profile, with the packages that take it.
  * - {@link firstRequests}: the first requests on a fresh process (workerd restarted on the same
- *   storage, so tokens stay valid): the first MCP call (front Worker isolate and TenantObject
- *   both new), the first call of a second tenant on the now warm isolate (a new TenantObject
- *   instance), the first 2024-11-05 session (the first SessionObject), each next to warm ones.
+ *   storage, so tokens stay valid), each next to warm ones: the first MCP call (front Worker
+ *   isolate and TenantObject both new); then, after another restart, one part at a time: the
+ *   front Worker's first authenticated request alone (`server/discover`), the first call into a
+ *   new TenantObject on the warm isolate, a second tenant's, the first 2024-11-05 session (the
+ *   first SessionObject).
  */
 import { spawn } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
@@ -155,24 +157,50 @@ export async function firstRequests(spec, build, stateDir, dev, rounds) {
 		return ms;
 	};
 	/** @type {Record<string, number[]>} */
-	const m = { frontFirst: [], warm: [], tenantFirst: [], tenantWarm: [], sessionFirst: [], sessionNext: [], startMs: [] };
-	for (let r = 0; r < rounds; r++) {
+	const m = {
+		firstCall: [],
+		warm: [],
+		isolateFirst: [],
+		isolateWarm: [],
+		tenantFirst: [],
+		tenant2First: [],
+		tenant2Warm: [],
+		sessionFirst: [],
+		sessionNext: [],
+		startMs: [],
+	};
+	const warmOf = async (/** @type {number} */ n, /** @type {() => Promise<unknown>} */ f) => {
+		const times = [];
+		for (let i = 0; i < n; i++) times.push(await time(f));
+		return median(times);
+	};
+	const fresh = async () => {
 		const t0 = performance.now();
 		server = await startRuntime(spec, build, { stateDir, port });
 		m.startMs?.push(performance.now() - t0);
+		return { a: new ModernClient(server.origin, tokens.a), b: new ModernClient(server.origin, tokens.b) };
+	};
+	for (let r = 0; r < rounds; r++) {
+		// 1. The first MCP call on a fresh process: the front Worker isolate and the TenantObject both new.
+		let { a } = await fresh();
 		try {
-			const a = new ModernClient(server.origin, tokens.a);
-			const b = new ModernClient(server.origin, tokens.b);
-			// Fresh isolate: the front Worker's first request, and tenant A's object is new too.
-			m.frontFirst?.push(await time(() => a.call("read_graph", {})));
-			const warm = [];
-			for (let i = 0; i < 20; i++) warm.push(await time(() => a.call("read_graph", {})));
-			m.warm?.push(median(warm));
-			// Warm isolate, tenant B's object new in this process.
-			m.tenantFirst?.push(await time(() => b.call("read_graph", {})));
-			const bw = [];
-			for (let i = 0; i < 10; i++) bw.push(await time(() => b.call("read_graph", {})));
-			m.tenantWarm?.push(median(bw));
+			m.firstCall?.push(await time(() => a.call("read_graph", {})));
+			m.warm?.push(await warmOf(20, () => a.call("read_graph", {})));
+		} finally {
+			await server.stop();
+		}
+		// 2. The same, one part at a time: the front Worker's first authenticated request alone
+		// (`server/discover`, answered without a Durable Object), then the tenant's first call on the
+		// now warm isolate (a new TenantObject), then a second tenant's.
+		let b;
+		({ a, b } = await fresh());
+		try {
+			m.isolateFirst?.push(await time(() => a.discover()));
+			m.isolateWarm?.push(await warmOf(20, () => a.discover()));
+			m.tenantFirst?.push(await time(() => a.call("read_graph", {})));
+			await warmOf(5, () => a.call("read_graph", {}));
+			m.tenant2First?.push(await time(() => b.call("read_graph", {})));
+			m.tenant2Warm?.push(await warmOf(10, () => b.call("read_graph", {})));
 			// The first SessionObject of the process (a 2024-11-05 session: GET /sse, initialize), then the next ones.
 			const setup = async () => {
 				const s = new SseSession(server.origin, tokens.a);

@@ -281,6 +281,31 @@ export class ModernClient {
 		return outcomeOf(answerIn(res, id));
 	}
 
+	/** `server/discover`: answered by the front Worker alone (no Durable Object). */
+	async discover() {
+		const id = this.#nextId++;
+		const body = JSON.stringify({
+			jsonrpc: "2.0",
+			id,
+			method: "server/discover",
+			params: { _meta: { "io.modelcontextprotocol/protocolVersion": MODERN_REVISION, "io.modelcontextprotocol/clientCapabilities": {} } },
+		});
+		const res = await request(this.#url, {
+			method: "POST",
+			headers: {
+				...bearer(this.#token),
+				"Content-Type": "application/json",
+				Accept: "application/json, text/event-stream",
+				"MCP-Protocol-Version": MODERN_REVISION,
+				"Mcp-Method": "server/discover",
+			},
+			body,
+		});
+		if (res.status !== 200) return { ok: false, error: `HTTP ${res.status} ${res.body.slice(0, 120)}` };
+		const answer = answerIn(res, id);
+		return answer?.result ? { ok: true } : { ok: false, error: JSON.stringify(answer).slice(0, 160) };
+	}
+
 	async close() {}
 }
 

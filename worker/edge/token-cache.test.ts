@@ -16,7 +16,7 @@ afterEach(() => forgetAll());
 
 describe("token validation cache", () => {
 	it("a remembered token is found until the TTL passes, then forgotten", async () => {
-		const key = await cacheKey("https://mcp.example", "u:g:secret");
+		const key = cacheKey("https://mcp.example", "u:g:secret");
 		remember(key, verified(), 10_000, generation(), 1_000);
 		expect(lookup(key, "u:g:secret", 10_999)?.props).toEqual({ tenantId: "t_1", userId: "u_1" });
 		expect(lookup(key, "u:g:secret", 11_000)).toBeNull();
@@ -24,7 +24,7 @@ describe("token validation cache", () => {
 	});
 
 	it("an expired token is not served from the cache even inside the TTL (entry bounded by the token's expiry)", async () => {
-		const key = await cacheKey("https://mcp.example", "u:g:secret");
+		const key = cacheKey("https://mcp.example", "u:g:secret");
 		const now = 1_700_000_000_000;
 		remember(key, verified(now / 1000 + 3), 10_000, generation(), now);
 		expect(lookup(key, "u:g:secret", now + 2_999)).not.toBeNull();
@@ -35,15 +35,15 @@ describe("token validation cache", () => {
 	});
 
 	it("a token verified for one origin is not reused for another (audience stays per origin)", async () => {
-		const a = await cacheKey("https://mcp.example", "u:g:secret");
-		const b = await cacheKey("https://other.example", "u:g:secret");
+		const a = cacheKey("https://mcp.example", "u:g:secret");
+		const b = cacheKey("https://other.example", "u:g:secret");
 		expect(a).not.toBe(b);
 		remember(a, verified(), 10_000, generation(), 0);
 		expect(lookup(b, "u:g:secret", 1)).toBeNull();
 	});
 
 	it("raw token kept in memory: the entry holds no token; the request's token is put back on a hit", async () => {
-		const key = await cacheKey("https://mcp.example", "u:g:secret");
+		const key = cacheKey("https://mcp.example", "u:g:secret");
 		expect(key).toMatch(/^[0-9a-f]{64}$/);
 		expect(key).not.toContain("secret");
 		remember(key, verified(), 10_000, generation(), 0);
@@ -53,7 +53,7 @@ describe("token validation cache", () => {
 	});
 
 	it("a request verified before a revocation cannot put its token back after the flush (race)", async () => {
-		const key = await cacheKey("https://mcp.example", "u:g:secret");
+		const key = cacheKey("https://mcp.example", "u:g:secret");
 		const before = generation();
 		forgetAll(); // the revocation, handled while the request was in the provider
 		remember(key, verified(), 10_000, before, 0);
@@ -63,7 +63,7 @@ describe("token validation cache", () => {
 	});
 
 	it("a cached entry cannot be altered by the request that reads it", async () => {
-		const key = await cacheKey("https://mcp.example", "u:g:secret");
+		const key = cacheKey("https://mcp.example", "u:g:secret");
 		remember(key, verified(), 10_000, generation(), 0);
 		const hit = lookup(key, "u:g:secret", 1)!;
 		expect(() => ((hit.props as { tenantId: string }).tenantId = "t_other")).toThrow();
@@ -72,7 +72,7 @@ describe("token validation cache", () => {
 	});
 
 	it("a revocation in this isolate empties the cache at once", async () => {
-		const key = await cacheKey("https://mcp.example", "u:g:secret");
+		const key = cacheKey("https://mcp.example", "u:g:secret");
 		remember(key, verified(), 10_000, generation(), 0);
 		forgetAll();
 		expect(lookup(key, "u:g:secret", 1)).toBeNull();

@@ -19,6 +19,7 @@
  */
 import type { OAuthResourceAuth } from "@cloudflare/workers-oauth-provider";
 import type { Env } from "../../shared/env";
+import { sha256Hex } from "../../shared/sha256";
 
 /** What the provider put on the execution context for a verified token. */
 export interface VerifiedAuth {
@@ -65,12 +66,13 @@ export function bearerOf(request: Request): string | null {
 	return m ? (m[1] ?? null) : null;
 }
 
-/** The cache key: SHA-256 over origin and token, hex. */
-export async function cacheKey(origin: string, token: string): Promise<string> {
-	const bytes = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${origin}\n${token}`)));
-	let hex = "";
-	for (const b of bytes) hex += b.toString(16).padStart(2, "0");
-	return hex;
+/**
+ * The cache key: SHA-256 over origin and token, hex. Synchronous (`node:crypto`, as the audit
+ * chain hashes): WebCrypto's digest cost about 6 ms on an isolate's first request and a promise on
+ * every one (docs/performance.md, cold start).
+ */
+export function cacheKey(origin: string, token: string): string {
+	return sha256Hex(`${origin}\n${token}`);
 }
 
 /** The verified context for `token` under `key`, if remembered and still fresh. */
