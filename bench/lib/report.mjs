@@ -339,7 +339,7 @@ export function resultsMarkdown(run) {
 							fmtX((c.firstCall ?? NaN) / (c.warm ?? NaN)),
 						],
 						[
-							"the front Worker's first authenticated request on a fresh process, alone (`server/discover`: bearer check, routing, the answer; no Durable Object)",
+							`the front Worker's first authenticated request on a fresh process, alone (\`server/discover\`: bearer check, routing, the answer; no Durable Object), with Miniflare's KV simulator warmed first (its own first read: ${fmtMs(c.kvWarmUp ?? NaN)} ms)`,
 							fmtMs(c.isolateFirst ?? NaN),
 							fmtMs(c.isolateWarm ?? NaN),
 							fmtX((c.isolateFirst ?? NaN) / (c.isolateWarm ?? NaN)),
