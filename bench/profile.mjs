@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * @module bench/profile
- * `node bench/profile.mjs [--lane mcp|modern|sse|setup] [--seconds 6] [--concurrency 8] [--top 30]`
+ * `node bench/profile.mjs [--lane mcp|modern|sse|setup|first] [--seconds 6] [--concurrency 8] [--top 30]`
  *
  * Where SMCP's CPU goes on one lane: starts SMCP alone (runtime direct, as in bench/run.mjs, with a
  * DevTools port), drives the trivial tool (`read_graph` on an empty graph) with concurrent
@@ -22,7 +22,7 @@
  * A diagnostic for whoever optimises the hot path; not part of `npm run bench`.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, symlinkSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
@@ -82,6 +82,27 @@ async function cdp(/** @type {string} */ url) {
 		},
 		close: () => ws.close(),
 	};
+}
+
+/**
+ * DevTools sessions, profiler enabled, on the SMCP isolate and Miniflare's KV simulator.
+ * @param {number} inspectorPort
+ * @param {number} interval sampling interval, µs
+ */
+async function profilerSessions(inspectorPort, interval) {
+	const targets = /** @type {{ id: string, webSocketDebuggerUrl: string }[]} */ (
+		await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json()
+	);
+	return Promise.all(
+		["core:user:smcp", "kv:ns"].map(async (id) => {
+			const t = targets.find((x) => x.id === id);
+			if (!t) throw new Error(`no inspector target ${id}`);
+			const s = await cdp(t.webSocketDebuggerUrl);
+			await s.send("Profiler.enable");
+			await s.send("Profiler.setSamplingInterval", { interval });
+			return { id, s };
+		}),
+	);
 }
 
 /** Maps a bundle line to the module it came from, using esbuild's `// path` markers. */
@@ -277,19 +298,7 @@ async function firstCall(/** @type {import("./lib/servers.mjs").ServerSpec} */ s
 	const inspectorPort = await freePort();
 	server = await startRuntime(spec, build, { stateDir, port, inspectorPort });
 	try {
-		const targets = /** @type {{ id: string, webSocketDebuggerUrl: string }[]} */ (
-			await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json()
-		);
-		const sessions = await Promise.all(
-			["core:user:smcp", "kv:ns"].map(async (id) => {
-				const t = targets.find((x) => x.id === id);
-				if (!t) throw new Error(`no inspector target ${id}`);
-				const s = await cdp(t.webSocketDebuggerUrl);
-				await s.send("Profiler.enable");
-				await s.send("Profiler.setSamplingInterval", { interval: 50 });
-				return { id, s };
-			}),
-		);
+		const sessions = await profilerSessions(inspectorPort, 50);
 		const client = new ModernClient(server.origin, token);
 		const toModule = moduleMap(readFileSync(build.script, "utf8"));
 		const bundleName = build.script.split("/").pop() ?? "";
@@ -326,6 +335,7 @@ async function firstCall(/** @type {import("./lib/servers.mjs").ServerSpec} */ s
 		for (const { s } of sessions) s.close();
 	} finally {
 		await server.stop();
+		rmSync(stateDir, { recursive: true, force: true });
 	}
 }
 
@@ -333,26 +343,16 @@ async function main() {
 	const spec = /** @type {import("./lib/servers.mjs").ServerSpec} */ (SPECS.find((s) => s.key === "smcp"));
 	const builds = await buildAll([spec]);
 	const build = /** @type {{ dir: string, script: string }} */ (builds.smcp);
+	if (lane === "first") {
+		if (o["no-profile"]) throw new Error("--lane first always profiles: drop --no-profile");
+		return firstCall(spec, build);
+	}
 	if (o["no-profile"]) return measureOnly(spec, build);
-	if (lane === "first") return firstCall(spec, build);
 	const inspectorPort = await freePort();
 	const server = await startRuntime(spec, build, { inspectorPort });
 	try {
 		const token = await smcpToken(server.origin, DEV.email, DEV.password);
-		const targets = /** @type {{ id: string, webSocketDebuggerUrl: string }[]} */ (
-			await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json()
-		);
-		const want = ["core:user:smcp", "kv:ns"];
-		const sessions = await Promise.all(
-			want.map(async (id) => {
-				const t = targets.find((x) => x.id === id);
-				if (!t) throw new Error(`no inspector target ${id}`);
-				const s = await cdp(t.webSocketDebuggerUrl);
-				await s.send("Profiler.enable");
-				await s.send("Profiler.setSamplingInterval", { interval: 100 });
-				return { id, s };
-			}),
-		);
+		const sessions = await profilerSessions(inspectorPort, 100);
 		if (SEED > 0) await seed(server.origin, token);
 		const load = {
 			concurrency: Number(o.concurrency),

@@ -8,21 +8,22 @@
 
 /** One schema step. `id`s are 1, 2, 3, … with no gaps; `sql` may hold several statements. */
 export interface Migration {
-	id: number;
-	name: string;
-	sql: string;
+	readonly id: number;
+	readonly name: string;
+	readonly sql: string;
 }
 
 /** Checksums already computed in this isolate: every object of a class runs the same list. */
 const sums = new WeakMap<Migration, string>();
 
-/** FNV-1a over the SQL text: enough to notice an edited migration, not a security control. */
+/** A migration's checksum, computed once per isolate. */
 function checksumOf(m: Migration): string {
 	let sum = sums.get(m);
 	if (sum === undefined) sums.set(m, (sum = checksum(m.sql)));
 	return sum;
 }
 
+/** FNV-1a over the SQL text: enough to notice an edited migration, not a security control. */
 function checksum(text: string): string {
 	let h = 0x811c9dc5;
 	for (let i = 0; i < text.length; i++) {

@@ -254,14 +254,33 @@ export class ModernClient {
 	 * @returns {Promise<CallOutcome>}
 	 */
 	async call(name, args) {
+		const { id, res } = await this.#post("tools/call", { name, arguments: args }, { "Mcp-Name": name });
+		if (res.status !== 200) return { ok: false, error: `HTTP ${res.status} ${res.body.slice(0, 120)}` };
+		return outcomeOf(answerIn(res, id));
+	}
+
+	/** `server/discover`: answered by the front Worker alone (no Durable Object). */
+	async discover() {
+		const { id, res } = await this.#post("server/discover", {});
+		if (res.status !== 200) return { ok: false, error: `HTTP ${res.status} ${res.body.slice(0, 120)}` };
+		const answer = answerIn(res, id);
+		return answer?.result ? { ok: true } : { ok: false, error: JSON.stringify(answer).slice(0, 160) };
+	}
+
+	/**
+	 * One 2026-07-28 request: the per-request `_meta` envelope and the standard headers.
+	 * @param {string} method
+	 * @param {Record<string, unknown>} params
+	 * @param {Record<string, string>} [headers]
+	 */
+	async #post(method, params, headers = {}) {
 		const id = this.#nextId++;
 		const body = JSON.stringify({
 			jsonrpc: "2.0",
 			id,
-			method: "tools/call",
+			method,
 			params: {
-				name,
-				arguments: args,
+				...params,
 				_meta: { "io.modelcontextprotocol/protocolVersion": MODERN_REVISION, "io.modelcontextprotocol/clientCapabilities": {} },
 			},
 		});
@@ -272,38 +291,12 @@ export class ModernClient {
 				"Content-Type": "application/json",
 				Accept: "application/json, text/event-stream",
 				"MCP-Protocol-Version": MODERN_REVISION,
-				"Mcp-Method": "tools/call",
-				"Mcp-Name": name,
+				"Mcp-Method": method,
+				...headers,
 			},
 			body,
 		});
-		if (res.status !== 200) return { ok: false, error: `HTTP ${res.status} ${res.body.slice(0, 120)}` };
-		return outcomeOf(answerIn(res, id));
-	}
-
-	/** `server/discover`: answered by the front Worker alone (no Durable Object). */
-	async discover() {
-		const id = this.#nextId++;
-		const body = JSON.stringify({
-			jsonrpc: "2.0",
-			id,
-			method: "server/discover",
-			params: { _meta: { "io.modelcontextprotocol/protocolVersion": MODERN_REVISION, "io.modelcontextprotocol/clientCapabilities": {} } },
-		});
-		const res = await request(this.#url, {
-			method: "POST",
-			headers: {
-				...bearer(this.#token),
-				"Content-Type": "application/json",
-				Accept: "application/json, text/event-stream",
-				"MCP-Protocol-Version": MODERN_REVISION,
-				"Mcp-Method": "server/discover",
-			},
-			body,
-		});
-		if (res.status !== 200) return { ok: false, error: `HTTP ${res.status} ${res.body.slice(0, 120)}` };
-		const answer = answerIn(res, id);
-		return answer?.result ? { ok: true } : { ok: false, error: JSON.stringify(answer).slice(0, 160) };
+		return { id, res };
 	}
 
 	async close() {}

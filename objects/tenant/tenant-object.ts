@@ -120,7 +120,8 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 
 	/**
 	 * `SMCP_BENCH_NO_AUDIT` on a loopback deployment (`SMCP_PUBLIC_ORIGIN` on 127.0.0.1 or
-	 * localhost, as `npm run bench` runs it): `true`, or the tenant ids (comma-separated) whose
+	 * localhost, as `npm run bench` runs it): `true`, or the tenant ids (comma-separated; any other
+	 * value is ignored and logged) whose
 	 * allowed tool calls write no audit row, so the bench can measure what the row costs — with
 	 * tenant ids, against an audited tenant of the same process. The only exception to "no change
 	 * without its row" (module note); refusals and every other event are still audited, and on any
@@ -131,13 +132,23 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
 		configureLog(env);
-		const switched = env.SMCP_BENCH_NO_AUDIT?.trim();
-		const honoured = !!switched && switched !== "false" && onLoopback(env.SMCP_PUBLIC_ORIGIN);
-		const tenants = new Set(switched?.split(",").map((t) => t.trim()));
-		this.#benchNoAudit = !honoured ? () => false : switched === "true" ? () => true : (tenantId) => tenants.has(tenantId);
-		if (honoured) log("warn", "kernel.audit_off", { reason: "SMCP_BENCH_NO_AUDIT: allowed tool calls are not audited (benchmark only)" });
-		else if (switched && switched !== "false")
-			log("error", "kernel.audit_switch_ignored", { reason: "SMCP_BENCH_NO_AUDIT is honoured only on a loopback origin" });
+		const switched = env.SMCP_BENCH_NO_AUDIT?.trim() ?? "";
+		const tenants = switched === "true" ? [] : switched.split(",").map((t) => t.trim());
+		const wellFormed = switched === "true" || tenants.every((t) => /^t_[0-9a-f]{32}$/.test(t));
+		const honoured = switched !== "" && switched !== "false" && wellFormed && onLoopback(env.SMCP_PUBLIC_ORIGIN);
+		const off = new Set(tenants);
+		this.#benchNoAudit = !honoured ? () => false : switched === "true" ? () => true : (tenantId) => off.has(tenantId);
+		if (honoured)
+			log("warn", "kernel.audit_off", {
+				reason: "SMCP_BENCH_NO_AUDIT: allowed tool calls are not audited (benchmark only)",
+				tenants: switched === "true" ? "all" : tenants.join(","),
+			});
+		else if (switched !== "" && switched !== "false")
+			log("error", "kernel.audit_switch_ignored", {
+				reason: wellFormed
+					? "SMCP_BENCH_NO_AUDIT is honoured only on a loopback origin"
+					: "SMCP_BENCH_NO_AUDIT must be true or tenant ids (t_ and 32 hex digits), comma-separated",
+			});
 		this.#limits = resolveLimits(env);
 		this.#audit = new AuditStore(ctx.storage.sql);
 		this.#sessions = new SessionRegistry(ctx.storage.sql, this.#limits.sessionTtlMs);

@@ -118,9 +118,9 @@ const fromRow = (r: Row): AuditRow => ({
  * Schema migration: the trail's indexes trimmed to the queries that exist. Every `audit_log` query
  * is the caller's own rows newest first (`user_id = ? … ORDER BY seq DESC`): one index on
  * `(user_id, seq)`, the tool, client, decision and time filters checked on that user's rows. The
- * account page's recent activity, export and verification walk the primary key; retention pruning
- * and the time filters keep `audit_ts`. The tool and client indexes served no query (a filter on
- * them always comes with the user) and cost two B-tree inserts on every row.
+ * account page's recent activity, export and verification walk the primary key. The tool and
+ * client indexes served no query (a filter on them always comes with the user) and cost two B-tree
+ * inserts on every row. (`audit_ts`, kept here for retention, went in {@link AUDIT_INDEXES_V3}.)
  */
 export const AUDIT_INDEXES_V2 = `
 DROP INDEX IF EXISTS audit_tool;
@@ -129,8 +129,9 @@ CREATE INDEX IF NOT EXISTS audit_user ON audit (user_id, seq);
 `;
 
 /**
- * The statements the trail answers, with their bound values: `query`'s filters, the export page,
- * the pruning cut. Exported for the test that checks each one is served by an index.
+ * The statement of `query`'s filters with its bound values; with {@link AUDIT_PAGE_SQL} (export)
+ * and {@link AUDIT_PRUNE_PROBE_SQL} (a step of the retention cut), exported for the test that
+ * checks each is served by an index.
  */
 export function auditQuerySql(q: AuditQuery): { sql: string; args: (string | number)[] } {
 	const where: string[] = [];
@@ -243,6 +244,7 @@ export class AuditStore {
 		return { ...row, prevHash, hash };
 	}
 
+	/** The last row, or the anchor after a prune emptied the trail (its time unknown: 0, so the next row keeps its own). */
 	#readHead(): { seq: number; hash: string; ts: number } | null {
 		const last = this.#sql.exec<{ seq: number; hash: string; ts: number }>("SELECT seq, hash, ts FROM audit ORDER BY seq DESC LIMIT 1");
 		const row = last.toArray()[0];
@@ -293,6 +295,13 @@ export class AuditStore {
 	 * million rows. Exact because times never decrease along the chain; rows written before
 	 * migration 16 held no such rule, and among those a row out of clock order may be cut one
 	 * retention run early or late.
+	 *
+	 * @example
+	 * ```ts
+	 * // rows 1–3 at ts 100, 100, 150
+	 * store.pruneCut(150); // 2
+	 * store.pruneCut(100); // null
+	 * ```
 	 */
 	pruneCut(cutoff: number): number | null {
 		const bounds = this.#sql

@@ -258,9 +258,10 @@ export class ToolRegistry {
 	}
 
 	/**
-	 * All tools, sorted by name (deterministic list order). Names are lower snake case ASCII, so
-	 * code-unit order is the alphabetical one; `localeCompare` would set up ICU's collator on an
-	 * isolate's first call (about 10 ms of a cold request's CPU, docs/performance.md).
+	 * All tools, sorted by name in code-unit order (deterministic list order; for lower snake case
+	 * names it differs from a locale's only where `_` meets a digit). `localeCompare` would set up
+	 * ICU's collator on an isolate's first call (about 10 ms of a cold request's CPU,
+	 * docs/performance.md).
 	 */
 	list(): ToolDefinition[] {
 		return [...this.#tools.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

@@ -120,6 +120,13 @@ const WRAPPERS = new Set(["optional", "nullable", "default", "prefault", "nonopt
  * without converting it to JSON Schema. Conservative: any node it does not know (unions,
  * records, pipes …) counts as "may", so a tool that declares a header is never missed
  * (publish.test.ts holds it to the JSON Schema of every catalog tool).
+ *
+ * @example
+ * ```ts
+ * mayDeclareParamHeaders(z.object({ region: z.string().meta({ "x-mcp-header": "Region" }) })); // true
+ * mayDeclareParamHeaders(z.object({ name: z.string(), n: z.number().optional() })); // false
+ * mayDeclareParamHeaders(z.object({ u: z.union([z.string(), z.number()]) })); // true (not known: "may")
+ * ```
  */
 export function mayDeclareParamHeaders(schema: z.ZodType, depth = 0): boolean {
 	if (depth > 32 || schema.meta()?.["x-mcp-header"] !== undefined) return true;

@@ -7,7 +7,7 @@
  * value, whose header disagrees with the body, or whose Base64 form (`=?base64?…?=`) is not
  * canonical Base64 of UTF-8: `400 Bad Request` with JSON-RPC `-32020` (HeaderMismatch).
  *
- * Pure: the caller passes the tool's published input schema (`shared/mcp/publish` `toolInputSchema`),
+ * Pure: the caller passes the tool's published input schema (`shared/mcp/publish` `headerCheckSchema`),
  * the call's arguments and the request headers. The SDK's `McpServer` does the same check; SMCP
  * serves a low-level `Server`, so the front Worker does it before the modern handler runs.
  */
