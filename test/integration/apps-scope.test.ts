@@ -54,7 +54,7 @@ async function session(token: string, protocolVersion = "2025-11-25"): Promise<s
 }
 
 /** A 2026-07-28 tools/call (stateless, the per-request envelope). */
-const modernCall = (token: string, name: string, args: Record<string, unknown>) =>
+const modernCall = (token: string, name: string, args: Record<string, unknown>, headers: Record<string, string> = {}) =>
 	selfFetch(`${ORIGIN}/mcp`, {
 		method: "POST",
 		headers: {
@@ -64,6 +64,7 @@ const modernCall = (token: string, name: string, args: Record<string, unknown>) 
 			"MCP-Protocol-Version": "2026-07-28",
 			"Mcp-Method": "tools/call",
 			"Mcp-Name": name,
+			...headers,
 		},
 		body: JSON.stringify({
 			...callOf(1, name, args),
@@ -184,5 +185,46 @@ describe("hosted tools inside a JSON-RPC batch (2025-03-26)", () => {
 		// Not run, and audited as refused (one row a minute per refusal kind and caller: the first one).
 		const rows = (await auditRows(s.account.tenantId)).filter((r) => r.tool?.startsWith("notes__"));
 		expect(rows.map((r) => [r.decision, r.outcome])).toEqual([["denied", "batched_hosted_call"]]);
+	});
+});
+
+describe("hosted tools and SEP-2243 parameter headers", () => {
+	const GEO_JS = `import { defineApp } from "./sdk.js";
+export default defineApp({ tools: { lookup: async ({ region }) => "region " + region } });
+`;
+	const GEO: AppManifestInput = {
+		name: "geo",
+		version: "1.0.0",
+		main: "index.js",
+		tools: [
+			{
+				name: "lookup",
+				description: "Looks a region up.",
+				inputSchema: { type: "object", properties: { region: { type: "string", "x-mcp-header": "Region" } }, required: ["region"] },
+				scope: "mcp:read",
+			},
+		],
+		egress: [],
+		secrets: [],
+	};
+
+	it("a hosted tool that mirrors a parameter into Mcp-Param-Region, called with a header that disagrees with the body (or none): 400 -32020, the isolate never started", async () => {
+		const s = await signedIn({ scope: ["mcp:read"] });
+		await installApp(s.account.tenantId, GEO, { "index.js": GEO_JS, "sdk.js": DEFINE_APP });
+		const token = s.tokens.access_token;
+		const before = (await auditRows(s.account.tenantId)).length;
+		for (const headers of [{ "Mcp-Param-Region": "us-east" }, {}]) {
+			const res = await modernCall(token, "geo__lookup", { region: "eu-west" }, headers);
+			expect(res.status).toBe(400);
+			const body = (await res.json()) as { error: { code: number; message: string } };
+			expect(body.error.code).toBe(-32020);
+			expect(body.error.message).toMatch(/Mcp-Param-Region/);
+			expect(body.error.message).not.toMatch(/eu-west|us-east/);
+		}
+		// Refused before the kernel: no call was audited, nothing ran.
+		expect((await auditRows(s.account.tenantId)).length).toBe(before);
+		const ok = await modernCall(token, "geo__lookup", { region: "eu-west" }, { "Mcp-Param-Region": "eu-west" });
+		expect(ok.status).toBe(200);
+		expect(JSON.stringify(await ok.json())).toContain("region eu-west");
 	});
 });

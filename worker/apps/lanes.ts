@@ -59,6 +59,27 @@ export async function hostedToolNeedingScope(
 	return tool && !hasScope(principal.scopes, tool.scope) ? { name: tool.name, scope: tool.scope } : null;
 }
 
+/**
+ * The published input schema of hosted tool `name`, for the 2026-07-28 lane's SEP-2243 header
+ * check (a manifest may declare `x-mcp-header` parameters like any tool), or undefined when `name`
+ * is no hosted tool of the caller's tenant. From the tenant's hosted catalog, cached in this
+ * isolate as for lists and calls.
+ *
+ * @example
+ * ```ts
+ * const schema = await hostedInputSchema(env, principal, "geo__lookup"); // { type: "object", properties: … }
+ * ```
+ */
+export async function hostedInputSchema(
+	env: Env,
+	principal: VerifiedPrincipal,
+	name: string,
+): Promise<Record<string, unknown> | undefined> {
+	if (parseHostedToolName(name) === null) return undefined;
+	const catalog = await hostedCatalog(principal.tenantId, () => tenantStub(env, principal).hostedTools());
+	return catalog.tools.find((t) => t.name === name)?.inputSchema;
+}
+
 /** The run context of a request: its bindings and the main module's exports (`ctx.exports`). */
 export function runContext(env: Env, ctx: ExecutionContext): AppRunContext {
 	return { env, exports: ctx.exports, waitUntil: (work) => ctx.waitUntil(work) };

@@ -43,7 +43,7 @@ import { invalidParams } from "./params";
 import { annotate } from "../edge/request-log";
 import { answerInTenant, endSession, openSession, openSseSession, toSession } from "./one-hop";
 import { mintSessionId, verifySessionId } from "./session-id";
-import { hostedOnSse, hostedRunner, hostedToolNeedingScope, isHostedCall, runContext } from "../apps/lanes";
+import { hostedInputSchema, hostedOnSse, hostedRunner, hostedToolNeedingScope, isHostedCall, runContext } from "../apps/lanes";
 
 type ApiContext = ExecutionContext & { props?: unknown; auth?: OAuthResourceAuth };
 
@@ -254,9 +254,10 @@ async function handleModern(
 		annotateRequest(request, principal, "modern", version, [message]);
 		const challenge = await scopeChallenge(env, [message], principal, ctx, traceId, "modern");
 		if (challenge) return challenge;
-		// SEP-2243: parameters the tool mirrors into Mcp-Param-* headers must agree with the body.
+		// SEP-2243: parameters the tool — built-in or hosted — mirrors into Mcp-Param-* headers must agree with the body.
 		if (isRequest(message) && message.method === "tools/call") {
-			const schema = headerCheckSchema(catalogFor(env), String(message.params?.name ?? ""));
+			const name = String(message.params?.name ?? "");
+			const schema = headerCheckSchema(catalogFor(env), name) ?? (await hostedInputSchema(env, principal, name));
 			const mismatch = schema && paramHeaderMismatch(schema, message.params?.arguments, request.headers);
 			if (mismatch) return new Response(errorBody(RpcCode.HeaderMismatch, mismatch, message.id), { status: 400, headers: JSON_HEADERS });
 		}
