@@ -213,7 +213,7 @@ export default defineApp({ tools: { lookup: async ({ region }) => "region " + re
 		await installApp(s.account.tenantId, GEO, { "index.js": GEO_JS, "sdk.js": DEFINE_APP });
 		const token = s.tokens.access_token;
 		const before = (await auditRows(s.account.tenantId)).length;
-		for (const headers of [{ "Mcp-Param-Region": "us-east" }, {}]) {
+		for (const headers of [{ "Mcp-Param-Region": "us-east" }, {}] as Record<string, string>[]) {
 			const res = await modernCall(token, "geo__lookup", { region: "eu-west" }, headers);
 			expect(res.status).toBe(400);
 			const body = (await res.json()) as { error: { code: number; message: string } };
