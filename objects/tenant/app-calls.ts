@@ -415,10 +415,17 @@ export class AppCalls {
 		return (r.errorMessage ?? "does not match the tool's input schema").split("; ").slice(0, 10).join("; ").slice(0, 1000);
 	}
 
+	/**
+	 * The caller's live ticket `id`, or null: unknown, someone else's, past its time, or its
+	 * credential no longer stands (a revoked grant or key, a suspended tenant). A revocation ends a
+	 * running call's storage and code at the next operation, not when its ticket would have expired;
+	 * the call's own answer and audit row still come through `finish`.
+	 */
 	#ticket(p: VerifiedPrincipal, id: string): LiveTicket | null {
 		const t = this.#tickets.get(String(id));
 		if (!t || t.user !== p.userId || t.client !== p.clientId) return null;
-		if (Date.now() > t.expires) {
+		const now = Date.now();
+		if (now > t.expires || this.#k.credentialRefusal(p, now)) {
 			this.#tickets.delete(t.id);
 			return null;
 		}

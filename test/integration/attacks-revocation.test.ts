@@ -14,6 +14,7 @@ import type { RequestRecord, ToolOutcome } from "../../shared/rpc/kernel";
 import { size as tokenCacheSize } from "../../worker/edge/token-cache";
 import { refresh } from "../support/oauth-flow";
 import { TenantDirectory } from "../../worker/identity/tenants";
+import { DEFINE_APP, installApp } from "./apps-helpers";
 import { createAccount, objectSession, ORIGIN, rawPost, rawSession, selfFetch, signedIn, testEnv } from "./helpers";
 
 const ADMIN = { Authorization: `Bearer ${testEnv.SMCP_ADMIN_TOKEN}` };
@@ -185,6 +186,47 @@ describe("the session cap is per client within a per-user ceiling (row 64)", () 
 		let opened = 2;
 		for (let c = 0; opened < ceiling; c++) if ((await k.openSession(as(`c${c % 20}`, `gc${c}`), `s-c-${c}`)).ok) opened++;
 		expect((await k.openSession(as("one-more", "g9"), "s-one-more")).ok).toBe(false);
+	});
+
+	it("a hosted call still running when its grant is revoked loses its storage and code at the next operation, not when its ticket would expire", async () => {
+		const tenantId = `t_${crypto.randomUUID().replaceAll("-", "")}`;
+		await installApp(
+			tenantId,
+			{
+				name: "notes",
+				version: "1.0.0",
+				main: "index.js",
+				tools: [{ name: "read", description: "Reads.", inputSchema: { type: "object" }, scope: "mcp:read" }],
+				egress: [],
+				secrets: [],
+			},
+			{
+				"index.js": `import { defineApp } from "./sdk.js";\nexport default defineApp({ tools: { read: async () => "ok" } });\n`,
+				"sdk.js": DEFINE_APP,
+			},
+		);
+		const k = kernel(tenantId);
+		const p = brandPrincipal({ tenantId, userId: "u_1", clientId: "c1", scopes: ["mcp:read"], grantId: "g_live" });
+		const begun = (await k.beginAppCall(p, {
+			name: "notes__read",
+			arguments: {},
+			lane: "modern",
+			protocolVersion: "2026-07-28",
+			traceId: "t",
+		})) as unknown as {
+			ok: true;
+			value: { kind: "run"; ticket: { id: string } };
+		};
+		expect(begun.value.kind).toBe("run");
+		const ticket = begun.value.ticket.id;
+		// While the grant stands, the call's storage and code answer.
+		expect(await k.appStorage(p, ticket, { op: "put", key: "k", value: '"v"' } as never)).toMatchObject({ ok: true });
+		expect((await k.appCode(p, ticket)).ok).toBe(true);
+		await k.revokeGrant(OTHER_LOCATION, { grantId: "g_live", userId: "u_1", clientId: "c1" });
+		// Revoked mid-call: the next operation is refused, and the ticket is gone for good.
+		expect(await k.appStorage(p, ticket, { op: "get", key: "k" } as never)).toMatchObject({ ok: false });
+		expect((await k.appCode(p, ticket)).ok).toBe(false);
+		expect(await k.appStorage(p, ticket, { op: "get", key: "k" } as never)).toMatchObject({ ok: false });
 	});
 });
 
