@@ -120,12 +120,11 @@ export class TenantObject extends DurableObject<Env> implements TenantKernel {
 
 	/**
 	 * `SMCP_BENCH_NO_AUDIT` on a loopback deployment (`SMCP_PUBLIC_ORIGIN` on 127.0.0.1 or
-	 * localhost, as `npm run bench` runs it): `true`, or the tenant ids (comma-separated; any other
-	 * value is ignored and logged) whose
+	 * localhost, as `npm run bench` runs it): `true`, or the tenant ids (comma-separated) whose
 	 * allowed tool calls write no audit row, so the bench can measure what the row costs — with
 	 * tenant ids, against an audited tenant of the same process. The only exception to "no change
-	 * without its row" (module note); refusals and every other event are still audited, and on any
-	 * other origin it is ignored.
+	 * without its row" (module note); refusals and every other event are still audited. Any other
+	 * value, or any other origin, is ignored (and logged).
 	 */
 	readonly #benchNoAudit: (tenantId: string) => boolean;
 

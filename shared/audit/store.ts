@@ -198,8 +198,9 @@ export class AuditStore {
 		const last = this.#head !== undefined ? this.#head : this.#readHead();
 		const row = {
 			seq: (last?.seq ?? 0) + 1,
-			// A row's time never precedes its predecessor's (a clock stepping back is held at the last
-			// time seen): the retention cut's binary search over seq relies on it.
+			// A row's time never precedes its predecessor's (a clock stepping back, or a call that
+			// started before the previous row was written, is held at the last time seen): the
+			// retention cut's binary search over seq relies on it.
 			ts: Math.max(input.ts ?? Date.now(), last?.ts ?? 0),
 			tenant: stored(input.tenant),
 			user: stored(input.user),
