@@ -118,20 +118,19 @@ export function createLegacyServer(host: LaneHost): Server {
 	 */
 	const subscriptions = new Set<string>();
 
+	/** Records a request of this session with the kernel: its lane, protocol version, trace and id added. */
+	const record = (principal: VerifiedPrincipal, r: Pick<RequestRecord, "method" | "tool" | "decision" | "outcome" | "durationMs">) =>
+		host.record(principal, {
+			...r,
+			lane: host.lane,
+			protocolVersion: host.protocolVersion(),
+			traceId: host.traceId(),
+			sessionId: host.sessionId,
+		});
+
 	/** Admits and audits a request the kernel does not run as a tool; a refusal is thrown as its JSON-RPC error. */
 	const audit = async (principal: VerifiedPrincipal, method: string, started: number, outcome = "ok") => {
-		const refused = admissionError(
-			await host.record(principal, {
-				method,
-				lane: host.lane,
-				protocolVersion: host.protocolVersion(),
-				traceId: host.traceId(),
-				sessionId: host.sessionId,
-				decision: "allowed",
-				outcome,
-				durationMs: Date.now() - started,
-			}),
-		);
+		const refused = admissionError(await record(principal, { method, decision: "allowed", outcome, durationMs: Date.now() - started }));
 		if (refused) throw new McpError(refused.code, refused.message, refused.data);
 	};
 
@@ -205,13 +204,9 @@ export function createLegacyServer(host: LaneHost): Server {
 		// one that reaches the session came inside a 2025-03-26 batch. Refused on its own, never dropped.
 		if (parseHostedToolName(req.params.name) !== null) {
 			const refused = admissionError(
-				await host.record(principal, {
+				await record(principal, {
 					method: "tools/call",
 					tool: req.params.name,
-					lane: host.lane,
-					protocolVersion: host.protocolVersion(),
-					traceId: host.traceId(),
-					sessionId: host.sessionId,
 					decision: "denied",
 					outcome: "batched_hosted_call",
 					durationMs: 0,
@@ -241,13 +236,9 @@ export function createLegacyServer(host: LaneHost): Server {
 				{ relatedRequestId: extra.requestId, timeout: ASK_TIMEOUT_MS },
 			);
 			if (answer.action !== "accept" || answer.content?.confirm !== true) {
-				await host.record(principal, {
+				await record(principal, {
 					method: "tools/call",
 					tool: req.params.name,
-					lane: host.lane,
-					protocolVersion: host.protocolVersion(),
-					traceId: host.traceId(),
-					sessionId: host.sessionId,
 					decision: "denied",
 					outcome: `confirmation_${answer.action === "accept" ? "declined" : answer.action}`,
 					durationMs: Date.now() - started,
