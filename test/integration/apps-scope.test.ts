@@ -7,6 +7,7 @@
 import { describe, expect, it } from "vitest";
 import type { AppManifestInput } from "../../shared/apps/manifest";
 import { auditRows, DEFINE_APP, installApp } from "./apps-helpers";
+import { envelope, modernPost } from "../support/modern";
 import { INIT, ORIGIN, rawPost, selfFetch, signedIn } from "./helpers";
 
 const NOTE_JS = `import { defineApp } from "./sdk.js";
@@ -55,30 +56,13 @@ async function session(token: string, protocolVersion = "2025-11-25"): Promise<s
 
 /** A 2026-07-28 tools/call (stateless, the per-request envelope). */
 const modernCall = (token: string, name: string, args: Record<string, unknown>, headers: Record<string, string> = {}) =>
-	selfFetch(`${ORIGIN}/mcp`, {
-		method: "POST",
-		headers: {
-			Authorization: `Bearer ${token}`,
-			"Content-Type": "application/json",
-			Accept: "application/json, text/event-stream",
-			"MCP-Protocol-Version": "2026-07-28",
-			"Mcp-Method": "tools/call",
-			"Mcp-Name": name,
-			...headers,
-		},
-		body: JSON.stringify({
-			...callOf(1, name, args),
-			params: {
-				name,
-				arguments: args,
-				_meta: {
-					"io.modelcontextprotocol/protocolVersion": "2026-07-28",
-					"io.modelcontextprotocol/clientCapabilities": {},
-					"io.modelcontextprotocol/clientInfo": { name: "raw", version: "1" },
-				},
-			},
-		}),
-	});
+	modernPost(
+		selfFetch,
+		ORIGIN,
+		token,
+		{ ...callOf(1, name, args), params: { name, arguments: args, _meta: envelope({}) } },
+		{ "Mcp-Method": "tools/call", "Mcp-Name": name, ...headers },
+	);
 
 /** Opens a 2024-11-05 SSE stream and returns its message endpoint (the stream stays open). */
 async function sseEndpoint(token: string): Promise<{ endpoint: string; close: () => Promise<void> }> {

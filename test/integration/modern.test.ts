@@ -7,9 +7,9 @@ import { Client as ClientV2, StreamableHTTPClientTransport as TransportV2 } from
 import { runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { TenantObject } from "../../objects/tenant/tenant-object";
+import { envelope as modernEnvelope, MODERN, modernPost as rawModernPost } from "../support/modern";
 import { connectMcp, ORIGIN, selfFetch, signedIn, testEnv } from "./helpers";
 
-const MODERN = "2026-07-28";
 const withAuth = (token: string) => (url: string | URL, init?: RequestInit) => {
 	const headers = new Headers(init?.headers);
 	headers.set("Authorization", `Bearer ${token}`);
@@ -35,23 +35,10 @@ async function connectV2(token: string, opts: { mode?: "modern" | "auto" | "lega
 }
 
 const modernPost = (token: string, body: Record<string, unknown>, headers: Record<string, string> = {}) =>
-	selfFetch(`${ORIGIN}/mcp`, {
-		method: "POST",
-		headers: {
-			Authorization: `Bearer ${token}`,
-			"Content-Type": "application/json",
-			Accept: "application/json, text/event-stream",
-			"MCP-Protocol-Version": MODERN,
-			...headers,
-		},
-		body: JSON.stringify(body),
-	});
+	rawModernPost(selfFetch, ORIGIN, token, body, headers);
 
-const envelope = (caps: Record<string, unknown> = {}) => ({
-	"io.modelcontextprotocol/protocolVersion": MODERN,
-	"io.modelcontextprotocol/clientCapabilities": caps,
-	"io.modelcontextprotocol/clientInfo": { name: "raw", version: "1" },
-});
+/** This file's requests declare no capability unless a test says so. */
+const envelope = (caps: Record<string, unknown> = {}) => modernEnvelope(caps);
 
 const toolCall = (
 	id: number,
