@@ -65,21 +65,11 @@ async function signInOnAccountPage(page: import("playwright-core").Page): Promis
 
 /** An authorization URL for a freshly registered client whose redirect URI the test intercepts. */
 async function authorizeUrl(name: string): Promise<string> {
-	const { registerClient, pkce } = await import("../support/oauth-flow");
-	const clientId = await registerClient(fetch, dev.origin, "http://127.0.0.1:9/callback", name);
+	const { authorizeUrl: build, registerClient, pkce } = await import("../support/oauth-flow");
+	const redirectUri = "http://127.0.0.1:9/callback";
+	const clientId = await registerClient(fetch, dev.origin, redirectUri, name);
 	const { challenge } = await pkce();
-	const url = new URL(`${dev.origin}/authorize`);
-	url.search = new URLSearchParams({
-		response_type: "code",
-		client_id: clientId,
-		redirect_uri: "http://127.0.0.1:9/callback",
-		scope: "mcp:read mcp:write",
-		state: "s1",
-		code_challenge: challenge,
-		code_challenge_method: "S256",
-		resource: dev.origin,
-	}).toString();
-	return url.toString();
+	return build(dev.origin, { clientId, redirectUri, challenge, state: "s1", resource: dev.origin }).toString();
 }
 
 const mcp = (token: string, body: unknown, session?: string) =>
@@ -158,21 +148,7 @@ describe("connected-apps page in Chromium", () => {
 	});
 
 	it("the consent screen works in a real browser: sign in, approve, and the code reaches the client", async () => {
-		const { registerClient, pkce } = await import("../support/oauth-flow");
-		const redirect = "http://127.0.0.1:9/callback";
-		const clientId = await registerClient(fetch, dev.origin, redirect, "Browser Consent Test");
-		const { challenge } = await pkce();
-		const url = new URL(`${dev.origin}/authorize`);
-		url.search = new URLSearchParams({
-			response_type: "code",
-			client_id: clientId,
-			redirect_uri: redirect,
-			scope: "mcp:read mcp:write",
-			state: "s1",
-			code_challenge: challenge,
-			code_challenge_method: "S256",
-			resource: dev.origin,
-		}).toString();
+		const url = await authorizeUrl("Browser Consent Test");
 		const context = await browser.newContext();
 		const page = await context.newPage();
 		let landed = "";

@@ -14,7 +14,7 @@ import { SESSION_MIGRATIONS } from "../../objects/session/schema";
 import { migrate } from "../../objects/migrations";
 import { CLIENT_REGISTRATION_TTL_SECONDS, UNUSED_CLIENT_TTL_SECONDS } from "../../worker/oauth/client-expiry";
 import { CIMD_FETCHES_PER_HOST, CIMD_FETCHES_PER_IP, resetCimdCounts } from "../../worker/oauth/cimd-limit";
-import { pkce, registerClient } from "../support/oauth-flow";
+import { authorizeUrl, pkce, registerClient } from "../support/oauth-flow";
 import { ORIGIN, selfFetch, signedIn, testEnv } from "./helpers";
 
 const ADMIN = "test-admin-token-0123456789abcdef0123456789";
@@ -186,16 +186,7 @@ describe("Client ID Metadata Document fetches", () => {
 
 	async function authorize(clientId: string, ip: string): Promise<Response> {
 		const { challenge } = await pkce();
-		const u = new URL(`${ORIGIN}/authorize`);
-		u.search = new URLSearchParams({
-			response_type: "code",
-			client_id: clientId,
-			redirect_uri: "http://127.0.0.1:9/cb",
-			scope: "mcp:read",
-			state: "s",
-			code_challenge: challenge,
-			code_challenge_method: "S256",
-		}).toString();
+		const u = authorizeUrl(ORIGIN, { clientId, redirectUri: "http://127.0.0.1:9/cb", challenge, scope: "mcp:read", state: "s" });
 		const res = await selfFetch(u.toString(), { redirect: "manual", headers: { "CF-Connecting-IP": ip } });
 		await res.body?.cancel();
 		return res;

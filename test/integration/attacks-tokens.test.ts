@@ -14,7 +14,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { TenantObject as TenantObjectClass, type TenantObject } from "../../objects/tenant/tenant-object";
 import { forgetAll, size as tokenCacheSize } from "../../worker/edge/token-cache";
-import { approveInBrowser, CookieJar, formValue, pkce, refresh, registerClient } from "../support/oauth-flow";
+import { authorizeUrl, approveInBrowser, CookieJar, formValue, pkce, refresh, registerClient } from "../support/oauth-flow";
 import { createAccount, INIT, ORIGIN, rawPost, rawSession, selfFetch, signedIn, testEnv } from "./helpers";
 
 const REDIRECT = "http://127.0.0.1:9/callback";
@@ -554,17 +554,7 @@ describe("resource indicators (§4 row 33)", () => {
 		const clientId = await registerClient(selfFetch, ORIGIN, REDIRECT);
 		const { challenge } = await pkce();
 		for (const resource of bad) {
-			const u = new URL(`${ORIGIN}/authorize`);
-			u.search = new URLSearchParams({
-				response_type: "code",
-				client_id: clientId,
-				redirect_uri: REDIRECT,
-				scope: "mcp:read",
-				state: "s",
-				code_challenge: challenge,
-				code_challenge_method: "S256",
-				resource,
-			}).toString();
+			const u = authorizeUrl(ORIGIN, { clientId, redirectUri: REDIRECT, challenge, scope: "mcp:read", state: "s", resource });
 			const res = await selfFetch(u.toString(), { redirect: "manual" });
 			expect(res.status, resource).toBe(302);
 			expect(new URL(res.headers.get("Location")!).searchParams.get("error"), resource).toBe("invalid_target");
@@ -638,16 +628,7 @@ describe("registration, consent binding and client ids (§4 rows 24, 34, 36, 38)
 		const clientId = await registerClient(selfFetch, ORIGIN, REDIRECT);
 		const { challenge } = await pkce();
 		for (const uri of ["JaVaScRiPt:alert(1)", "data:text/html,x", `${REDIRECT}\u0000`, `${REDIRECT}#frag`]) {
-			const u = new URL(`${ORIGIN}/authorize`);
-			u.search = new URLSearchParams({
-				response_type: "code",
-				client_id: clientId,
-				redirect_uri: uri,
-				scope: "mcp:read",
-				state: "s",
-				code_challenge: challenge,
-				code_challenge_method: "S256",
-			}).toString();
+			const u = authorizeUrl(ORIGIN, { clientId, redirectUri: uri, challenge, scope: "mcp:read", state: "s" });
 			const res = await selfFetch(u.toString(), { redirect: "manual" });
 			expect(res.status, JSON.stringify(uri)).toBe(400);
 			expect(res.headers.get("Location")).toBeNull();
@@ -669,16 +650,7 @@ describe("registration, consent binding and client ids (§4 rows 24, 34, 36, 38)
 		const clientId = await registerClient(selfFetch, ORIGIN, REDIRECT);
 		const open = async () => {
 			const { challenge } = await pkce();
-			const u = new URL(`${ORIGIN}/authorize`);
-			u.search = new URLSearchParams({
-				response_type: "code",
-				client_id: clientId,
-				redirect_uri: REDIRECT,
-				scope: "mcp:read",
-				state: "s",
-				code_challenge: challenge,
-				code_challenge_method: "S256",
-			}).toString();
+			const u = authorizeUrl(ORIGIN, { clientId, redirectUri: REDIRECT, challenge, scope: "mcp:read", state: "s" });
 			const page = await selfFetch(u.toString(), { redirect: "manual" });
 			const jar = new CookieJar();
 			jar.take(page);
@@ -733,16 +705,7 @@ describe("registration, consent binding and client ids (§4 rows 24, 34, 36, 38)
 			"https://localhost/client.json",
 		];
 		for (const clientId of ids) {
-			const u = new URL(`${ORIGIN}/authorize`);
-			u.search = new URLSearchParams({
-				response_type: "code",
-				client_id: clientId,
-				redirect_uri: REDIRECT,
-				scope: "mcp:read",
-				state: "s",
-				code_challenge: challenge,
-				code_challenge_method: "S256",
-			}).toString();
+			const u = authorizeUrl(ORIGIN, { clientId, redirectUri: REDIRECT, challenge, scope: "mcp:read", state: "s" });
 			const res = await selfFetch(u.toString(), { redirect: "manual" });
 			expect(res.status, clientId).toBe(400);
 			expect(res.headers.get("Location")).toBeNull();

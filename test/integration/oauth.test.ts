@@ -4,7 +4,7 @@
  * the attack catalog in docs/security.md §3 and §4.
  */
 import { describe, expect, it } from "vitest";
-import { CookieJar, formValue, pkce, refresh, registerClient } from "../support/oauth-flow";
+import { authorizeUrl as buildAuthorizeUrl, CookieJar, formValue, pkce, refresh, registerClient } from "../support/oauth-flow";
 import { runInDurableObject } from "cloudflare:test";
 import { createAccount, INIT, ORIGIN, rawPost, selfFetch, signedIn, testEnv } from "./helpers";
 
@@ -12,17 +12,7 @@ const REDIRECT = "http://127.0.0.1:9/callback";
 
 async function authorizeUrl(clientId: string, extra: Record<string, string> = {}) {
 	const { verifier, challenge } = await pkce();
-	const u = new URL(`${ORIGIN}/authorize`);
-	u.search = new URLSearchParams({
-		response_type: "code",
-		client_id: clientId,
-		redirect_uri: REDIRECT,
-		scope: "mcp:read mcp:write",
-		state: "st-123",
-		code_challenge: challenge,
-		code_challenge_method: "S256",
-		...extra,
-	}).toString();
+	const u = buildAuthorizeUrl(ORIGIN, { clientId, redirectUri: REDIRECT, challenge, state: "st-123" }, extra);
 	return { url: u.toString(), verifier };
 }
 

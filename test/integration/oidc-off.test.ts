@@ -4,7 +4,7 @@
  * The configured flow is covered end to end in test/e2e/oidc.test.ts.
  */
 import { describe, expect, it } from "vitest";
-import { CookieJar, formValue, pkce, registerClient } from "../support/oauth-flow";
+import { authorizeUrl, CookieJar, formValue, pkce, registerClient } from "../support/oauth-flow";
 import { createAccount, ORIGIN, selfFetch } from "./helpers";
 
 const REDIRECT = "http://127.0.0.1:9/callback";
@@ -12,16 +12,7 @@ const REDIRECT = "http://127.0.0.1:9/callback";
 async function openConsent() {
 	const clientId = await registerClient(selfFetch, ORIGIN, REDIRECT);
 	const { challenge } = await pkce();
-	const url = new URL(`${ORIGIN}/authorize`);
-	url.search = new URLSearchParams({
-		response_type: "code",
-		client_id: clientId,
-		redirect_uri: REDIRECT,
-		scope: "mcp:read",
-		state: "s",
-		code_challenge: challenge,
-		code_challenge_method: "S256",
-	}).toString();
+	const url = authorizeUrl(ORIGIN, { clientId, redirectUri: REDIRECT, challenge, scope: "mcp:read", state: "s" });
 	const jar = new CookieJar();
 	const page = await selfFetch(url.toString(), { redirect: "manual" });
 	jar.take(page);

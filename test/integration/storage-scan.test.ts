@@ -12,7 +12,7 @@ import { listDurableObjectIds, runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { SessionObject } from "../../objects/session/session-object";
 import type { TenantObject } from "../../objects/tenant/tenant-object";
-import { CookieJar, formValue, pkce, refresh, registerClient } from "../support/oauth-flow";
+import { authorizeUrl, CookieJar, formValue, pkce, refresh, registerClient } from "../support/oauth-flow";
 import { connectMcp, connectSse, createAccount, INIT, ORIGIN, rawPost, selfFetch, testEnv } from "./helpers";
 
 const REDIRECT = "http://127.0.0.1:9/callback";
@@ -38,17 +38,14 @@ async function fullFlow(): Promise<Secrets> {
 	tenantId = account.tenantId;
 	const clientId = await registerClient(selfFetch, ORIGIN, REDIRECT, "Storage scan client");
 	const { verifier, challenge } = await pkce();
-	const authorize = new URL(`${ORIGIN}/authorize`);
-	authorize.search = new URLSearchParams({
-		response_type: "code",
-		client_id: clientId,
-		redirect_uri: REDIRECT,
+	const authorize = authorizeUrl(ORIGIN, {
+		clientId,
+		redirectUri: REDIRECT,
+		challenge,
 		scope: "mcp:read mcp:write",
 		state: "client-state-1",
-		code_challenge: challenge,
-		code_challenge_method: "S256",
 		resource: ORIGIN,
-	}).toString();
+	});
 	const jar = new CookieJar();
 	const page = await selfFetch(authorize.toString(), { redirect: "manual" });
 	jar.take(page);

@@ -5,7 +5,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { TenantObject } from "../../objects/tenant/tenant-object";
-import { CookieJar, formValue, pkce, registerClient } from "../support/oauth-flow";
+import { authorizeUrl, CookieJar, formValue, pkce, registerClient } from "../support/oauth-flow";
 import { connectMcp, createAccount, ORIGIN, selfFetch, testEnv } from "./helpers";
 
 const ADMIN = "test-admin-token-0123456789abcdef0123456789";
@@ -24,17 +24,14 @@ describe("workspace choice on the consent screen", () => {
 
 		const clientId = await registerClient(selfFetch, ORIGIN, REDIRECT);
 		const { verifier, challenge } = await pkce();
-		const url = new URL(`${ORIGIN}/authorize`);
-		url.search = new URLSearchParams({
-			response_type: "code",
-			client_id: clientId,
-			redirect_uri: REDIRECT,
+		const url = authorizeUrl(ORIGIN, {
+			clientId,
+			redirectUri: REDIRECT,
+			challenge,
 			scope: "mcp:read mcp:write",
 			state: "s",
-			code_challenge: challenge,
-			code_challenge_method: "S256",
 			resource: ORIGIN,
-		}).toString();
+		});
 		const jar = new CookieJar();
 		const page = await selfFetch(url.toString(), { redirect: "manual" });
 		jar.take(page);
@@ -113,16 +110,7 @@ describe("workspace choice on the consent screen", () => {
 		});
 		const clientId = await registerClient(selfFetch, ORIGIN, REDIRECT);
 		const { challenge } = await pkce();
-		const url = new URL(`${ORIGIN}/authorize`);
-		url.search = new URLSearchParams({
-			response_type: "code",
-			client_id: clientId,
-			redirect_uri: REDIRECT,
-			scope: "mcp:read",
-			state: "s",
-			code_challenge: challenge,
-			code_challenge_method: "S256",
-		}).toString();
+		const url = authorizeUrl(ORIGIN, { clientId, redirectUri: REDIRECT, challenge, scope: "mcp:read", state: "s" });
 		const jar = new CookieJar();
 		const page = await selfFetch(url.toString(), { redirect: "manual" });
 		jar.take(page);
@@ -150,16 +138,7 @@ describe("remembered sign-in on the consent screen", () => {
 	async function openConsent(jar: CookieJar) {
 		const clientId = await registerClient(selfFetch, ORIGIN, REDIRECT);
 		const { challenge } = await pkce();
-		const url = new URL(`${ORIGIN}/authorize`);
-		url.search = new URLSearchParams({
-			response_type: "code",
-			client_id: clientId,
-			redirect_uri: REDIRECT,
-			scope: "mcp:read",
-			state: "s",
-			code_challenge: challenge,
-			code_challenge_method: "S256",
-		}).toString();
+		const url = authorizeUrl(ORIGIN, { clientId, redirectUri: REDIRECT, challenge, scope: "mcp:read", state: "s" });
 		const page = await selfFetch(url.toString(), { redirect: "manual", headers: { Cookie: jar.header() } });
 		jar.take(page);
 		const html = await page.text();

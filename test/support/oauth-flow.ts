@@ -133,21 +133,42 @@ export async function approveInBrowser(fetch: Fetch, authorizeUrl: string, o: Pe
 }
 
 /** The whole flow: register, authorize with PKCE, consent, exchange. */
+/**
+ * An `/authorize` URL of the authorization-code flow with PKCE (S256), as a client builds it;
+ * `resource` (RFC 8707) only when given, other parameters in `extra`.
+ */
+export function authorizeUrl(
+	origin: string,
+	q: { clientId: string; redirectUri: string; challenge: string; scope?: string; state?: string; resource?: string },
+	extra: Record<string, string> = {},
+): URL {
+	const u = new URL(`${origin}/authorize`);
+	u.search = new URLSearchParams({
+		response_type: "code",
+		client_id: q.clientId,
+		redirect_uri: q.redirectUri,
+		scope: q.scope ?? "mcp:read mcp:write",
+		state: q.state ?? "s",
+		code_challenge: q.challenge,
+		code_challenge_method: "S256",
+		...(q.resource === undefined ? {} : { resource: q.resource }),
+		...extra,
+	}).toString();
+	return u;
+}
+
 export async function obtainTokens(o: FlowOptions): Promise<Tokens & { clientId: string; redirectUri: string }> {
 	const redirectUri = o.redirectUri ?? "http://127.0.0.1:9/callback";
 	const clientId = await registerClient(o.fetch, o.origin, redirectUri);
 	const { verifier, challenge } = await pkce();
-	const authorize = new URL(`${o.origin}/authorize`);
-	authorize.search = new URLSearchParams({
-		response_type: "code",
-		client_id: clientId,
-		redirect_uri: redirectUri,
+	const authorize = authorizeUrl(o.origin, {
+		clientId,
+		redirectUri,
+		challenge,
 		scope: (o.scope ?? ["mcp:read", "mcp:write"]).join(" "),
 		state: b64url(crypto.getRandomValues(new Uint8Array(12))),
-		code_challenge: challenge,
-		code_challenge_method: "S256",
 		resource: o.origin,
-	}).toString();
+	});
 	const code = await approveInBrowser(o.fetch, authorize.toString(), {
 		email: o.email,
 		password: o.password,
