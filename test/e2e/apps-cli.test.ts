@@ -6,12 +6,11 @@
  * deploys with an owner's key holding `apps:deploy` (and a key without it cannot), and the deployed
  * tool answers over /mcp. The Worker's log never holds a secret value.
  */
-import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type CliRun, runSmcp } from "../support/cli";
 import { startWrangler, type DevServer } from "./wrangler";
 
 const ADMIN = "e2e-admin-token-0123456789abcdef0123456789abcdef";
@@ -19,18 +18,8 @@ const SECRETS_KEY = "e2e-secrets-key-0123456789abcdef0123456789abcdef";
 const EXAMPLE = resolve("examples/unit-converter");
 let dev: DevServer;
 
-async function smcp(args: string[], opts: { stdin?: string; env?: Record<string, string> } = {}) {
-	const p = promisify(execFile)(process.execPath, ["bin/smcp.mjs", ...args], {
-		env: { ...process.env, SMCP_ADMIN_TOKEN: ADMIN, SMCP_API_KEY: "", SMCP_URL: dev.origin, ...opts.env },
-	});
-	p.child.stdin!.end(opts.stdin ?? "");
-	try {
-		const r = await p;
-		return { code: 0, stdout: r.stdout, stderr: r.stderr };
-	} catch (e) {
-		const x = e as { code: number; stdout: string; stderr: string };
-		return { code: x.code, stdout: x.stdout, stderr: x.stderr };
-	}
+function smcp(args: string[], opts: { stdin?: string; env?: Record<string, string> } = {}): Promise<CliRun> {
+	return runSmcp(args, { SMCP_ADMIN_TOKEN: ADMIN, SMCP_API_KEY: "", SMCP_URL: dev.origin, ...opts.env }, opts.stdin);
 }
 const ok = async (args: string[], opts: { stdin?: string; env?: Record<string, string> } = {}) => {
 	const r = await smcp(args, opts);

@@ -2,33 +2,19 @@
  * The operator CLI against `wrangler dev`: users, tenants, memberships, keys, grants, suspension,
  * and `doctor` (which must pass here and name the failing check against a broken server).
  */
-import { execFile } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type CliRun, runSmcp } from "../support/cli";
 import { startWrangler, type DevServer } from "./wrangler";
 
 const ADMIN = "e2e-admin-token-0123456789abcdef0123456789abcdef";
 let dev: DevServer;
 
-async function smcp(
-	args: string[],
-	opts: { stdin?: string; env?: Record<string, string> } = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-	const p = promisify(execFile)(process.execPath, ["bin/smcp.mjs", ...args], {
-		env: { ...process.env, SMCP_ADMIN_TOKEN: ADMIN, SMCP_URL: dev.origin, ...opts.env },
-	});
-	p.child.stdin!.end(opts.stdin ?? "");
-	try {
-		const r = await p;
-		return { code: 0, stdout: r.stdout, stderr: r.stderr };
-	} catch (e) {
-		const x = e as { code: number; stdout: string; stderr: string };
-		return { code: x.code, stdout: x.stdout, stderr: x.stderr };
-	}
+function smcp(args: string[], opts: { stdin?: string; env?: Record<string, string> } = {}): Promise<CliRun> {
+	return runSmcp(args, { SMCP_ADMIN_TOKEN: ADMIN, SMCP_URL: dev.origin, ...opts.env }, opts.stdin);
 }
 const json = async (args: string[], stdin?: string) => {
 	const r = await smcp(args, { stdin });
