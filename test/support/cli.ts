@@ -1,4 +1,5 @@
 /**
+ * @module test/support/cli
  * The operator CLI run as an operator runs it: `node bin/smcp.mjs …` in a child process, with its
  * environment and standard input given, its exit code and both outputs returned (a failing command
  * is a result, not a throw).
