@@ -20,7 +20,8 @@ const entry = `
 import { createHash } from "node:crypto";
 import { sha256Hex } from "./bench/fixtures/handwritten-sha256";
 import { canonicalRow, GENESIS } from "./shared/audit/chain.mjs";
-import { verifyIdToken as viaJose, toBase64url } from "./worker/identity/oidc/id-token";
+import { verifyIdToken as viaJose } from "./worker/identity/oidc/id-token";
+import { toBase64url } from "./shared/base64url.mjs";
 import { verifyIdToken as handwritten } from "./bench/fixtures/handwritten-id-token";
 export { createHash, sha256Hex, canonicalRow, GENESIS, viaJose, handwritten, toBase64url };
 `;

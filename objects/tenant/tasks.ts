@@ -40,6 +40,7 @@ import { toolContent, type Catalog, type ClientAsk, type TaskStep, type ToolDefi
 import { positive } from "../../shared/rate-limit";
 import type { LimitsEnv } from "../../shared/env";
 import { log } from "../../shared/log";
+import { toBase64url } from "../../shared/base64url.mjs";
 
 /** The task tables (never edit: add a new migration). */
 export const TASKS_SCHEMA_V1 = `
@@ -125,10 +126,7 @@ export interface TaskHost {
 
 /** A new, unguessable task id: 144 random bits, base64url. */
 function newTaskId(): string {
-	const bytes = crypto.getRandomValues(new Uint8Array(18));
-	return btoa(String.fromCharCode(...bytes))
-		.replaceAll("+", "-")
-		.replaceAll("/", "_");
+	return toBase64url(crypto.getRandomValues(new Uint8Array(18)));
 }
 
 const json = (text: string | null): unknown => (text === null ? undefined : JSON.parse(text));

@@ -23,4 +23,3 @@ export declare function buildAccountRecords(
 	password: string,
 	ids?: { userId?: string; tenantId?: string; createdAt?: number },
 ): Promise<{ ok: true; value: { account: StoredAccount; records: { key: string; value: string }[] } } | { ok: false; error: BuildError }>;
-export declare function toBase64url(bytes: Uint8Array): string;

@@ -11,6 +11,7 @@
  * | `account:email:<email>`      | `{ userId, passwordHash }`         |
  * | `account:user:<userId>`      | the account JSON                   |
  */
+import { toBase64url } from "../base64url.mjs";
 
 /**
  * Shortest password accepted. NIST SP 800-63B-4 §3.1.1.2 makes length the main composition rule
@@ -122,11 +123,4 @@ export async function buildAccountRecords(email, password, ids = {}) {
 		createdAt: ids.createdAt ?? Date.now(),
 	};
 	return /** @type {const} */ ({ ok: true, value: { account, records: accountRecords(account, await hashPassword(password)) } });
-}
-
-/** @param {Uint8Array} bytes */
-export function toBase64url(bytes) {
-	let s = "";
-	for (const b of bytes) s += String.fromCharCode(b);
-	return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }

@@ -14,6 +14,7 @@
  * name, so a ciphertext moved to another secret, app or tenant fails to decrypt. Errors never
  * carry key material or plaintext.
  */
+import { fromBase64url, toBase64url } from "../base64url.mjs";
 
 /** The deployment secrets, as Worker bindings. */
 export interface SecretsKeyEnv {
@@ -105,7 +106,7 @@ export async function encryptSecret(
 	const iv = crypto.getRandomValues(new Uint8Array(12));
 	const key = await tenantKey(keys.current.key, tenantId);
 	const ct = await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: aad(tenantId, scope.app ?? "*", name) }, key, data);
-	return { kid: keys.current.kid, iv: toBase64Url(iv), ct: toBase64Url(new Uint8Array(ct)) };
+	return { kid: keys.current.kid, iv: toBase64url(iv), ct: toBase64url(new Uint8Array(ct)) };
 }
 
 /**
@@ -121,8 +122,8 @@ export async function decryptSecret(
 ): Promise<{ ok: true; plaintext: string; stale: boolean } | { ok: false; error: OpenFailure }> {
 	const entry = sealed.kid === keys.current.kid ? keys.current : sealed.kid === keys.previous?.kid ? keys.previous : undefined;
 	if (!entry) return { ok: false, error: { reason: "unknown_key", kid: String(sealed.kid).slice(0, 8) } };
-	const iv = fromBase64Url(sealed.iv);
-	const ct = fromBase64Url(sealed.ct);
+	const iv = fromBase64url(sealed.iv);
+	const ct = fromBase64url(sealed.ct);
 	if (iv?.length !== 12 || !ct || ct.length < 16) return { ok: false, error: { reason: "malformed" } };
 	try {
 		const key = await tenantKey(entry.key, tenantId);
@@ -160,22 +161,4 @@ function tenantKey(master: CryptoKey, tenantId: string): Promise<CryptoKey> {
 /** Additional data: a JSON array, so no choice of ids can make two scopes encode alike. */
 function aad(tenantId: string, app: string, name: string): Uint8Array {
 	return enc.encode(JSON.stringify(["smcp-secret:v1", tenantId, app, name]));
-}
-
-/** base64url without padding (RFC 4648 §5). */
-function toBase64Url(bytes: Uint8Array): string {
-	let bin = "";
-	for (const b of bytes) bin += String.fromCharCode(b);
-	return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-/** Decodes base64url, or returns null. */
-function fromBase64Url(text: unknown): Uint8Array | null {
-	if (typeof text !== "string" || !/^[A-Za-z0-9_-]*$/.test(text)) return null;
-	try {
-		const bin = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
-		return Uint8Array.from(bin, (c) => c.charCodeAt(0));
-	} catch {
-		return null;
-	}
 }

@@ -9,7 +9,8 @@
  * with AES-GCM under a key derived from `SMCP_SECRET`, with the session's nonce as associated
  * data: it is opaque to anything but this Worker, and useless to any other session.
  */
-import type { WebSession } from "../identity/web-session";
+import { cookieValue, type WebSession } from "../identity/web-session";
+import { fromBase64url, toBase64url } from "../../shared/base64url.mjs";
 
 /** What the next page view shows once. */
 export interface Flash {
@@ -37,13 +38,6 @@ async function aesKey(secret: string): Promise<CryptoKey> {
 	);
 }
 
-const toB64 = (b: Uint8Array) =>
-	btoa(String.fromCharCode(...b))
-		.replaceAll("+", "-")
-		.replaceAll("/", "_")
-		.replace(/=+$/, "");
-const fromB64 = (s: string) => Uint8Array.from(atob(s.replaceAll("-", "+").replaceAll("_", "/")), (c) => c.charCodeAt(0));
-
 /**
  * The `Set-Cookie` value carrying `flash` to the next page view of this session.
  *
@@ -61,7 +55,7 @@ export async function flashCookie(secret: string, session: WebSession, flash: Fl
 			enc.encode(JSON.stringify(flash)),
 		),
 	);
-	return `${COOKIE}=${toB64(iv)}.${toB64(sealed)}; Path=/; HttpOnly; Secure; SameSite=Lax; Max-Age=${TTL_SECONDS}`;
+	return `${COOKIE}=${toBase64url(iv)}.${toBase64url(sealed)}; Path=/; HttpOnly; Secure; SameSite=Lax; Max-Age=${TTL_SECONDS}`;
 }
 
 /** The `Set-Cookie` value that removes the flash once shown. */
@@ -69,19 +63,13 @@ export const clearFlash = () => `${COOKIE}=; Path=/; HttpOnly; Secure; SameSite=
 
 /** The request's flash for this session, or null (absent, tampered, or another session's). */
 export async function readFlash(secret: string, session: WebSession, request: Request): Promise<Flash | null> {
-	const raw = (request.headers.get("Cookie") ?? "")
-		.split(";")
-		.map((c) => c.trim())
-		.find((c) => c.startsWith(`${COOKIE}=`))
-		?.slice(COOKIE.length + 1);
-	if (!raw) return null;
-	const [iv, sealed] = raw.split(".");
+	const [iv, sealed] = (cookieValue(request, COOKIE) ?? "").split(".").map(fromBase64url);
 	if (!iv || !sealed) return null;
 	try {
 		const plain = await crypto.subtle.decrypt(
-			{ name: "AES-GCM", iv: fromB64(iv), additionalData: enc.encode(session.nonce) },
+			{ name: "AES-GCM", iv, additionalData: enc.encode(session.nonce) },
 			await aesKey(secret),
-			fromB64(sealed),
+			sealed,
 		);
 		const f = JSON.parse(new TextDecoder().decode(plain)) as Flash;
 		return f && typeof f === "object" ? f : null;

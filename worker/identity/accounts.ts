@@ -35,6 +35,7 @@ import {
 	pbkdf2,
 	userKey,
 } from "../../shared/accounts/records.mjs";
+import { fromBase64url } from "../../shared/base64url.mjs";
 
 export { accountRecords, hashPassword, MIN_PASSWORD_LENGTH };
 
@@ -72,15 +73,9 @@ export async function verifyPasswordHash(password: string, stored: string): Prom
 	if (parts.length !== 4 || parts[0] !== HASH_SCHEME) return false;
 	const iterations = Number(parts[1]);
 	if (!Number.isInteger(iterations) || iterations < 1 || iterations > PBKDF2_ITERATIONS) return false;
-	let salt: Uint8Array;
-	let expected: Uint8Array;
-	try {
-		salt = fromBase64url(parts[2] ?? "");
-		expected = fromBase64url(parts[3] ?? "");
-	} catch {
-		return false;
-	}
-	if (salt.length === 0 || expected.length !== HASH_BYTES) return false;
+	const salt = fromBase64url(parts[2] ?? "");
+	const expected = fromBase64url(parts[3] ?? "");
+	if (!salt || !expected || salt.length === 0 || expected.length !== HASH_BYTES) return false;
 	const actual = await pbkdf2(password, salt, iterations);
 	return constantTimeEqual(actual, expected);
 }
@@ -268,10 +263,4 @@ function isAccount(v: unknown): v is Account {
 		Array.isArray(a.tenants) &&
 		typeof a.createdAt === "number"
 	);
-}
-
-function fromBase64url(s: string): Uint8Array {
-	if (!/^[A-Za-z0-9_-]*$/.test(s)) throw new TypeError("not base64url");
-	const bin = atob(s.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (s.length % 4)) % 4));
-	return Uint8Array.from(bin, (c) => c.charCodeAt(0));
 }

@@ -7,6 +7,7 @@
  * tool call, so a revoked key stops working at once even where KV is still propagating.
  */
 import type { KeyScope } from "../../shared/rpc/principal";
+import { toBase64url } from "../../shared/base64url.mjs";
 
 /** The shape of a key on the wire. */
 export const API_KEY_PATTERN = /^smcp_([0-9a-f]{8})_([A-Za-z0-9_-]{43})$/;
@@ -26,11 +27,6 @@ export interface ApiKeyRecord {
 /** The client id an API key acts as (audit rows, sessions, rate buckets). */
 export const keyClientId = (keyId: string) => `key_${keyId}`;
 
-const b64url = (bytes: Uint8Array) =>
-	btoa(String.fromCharCode(...bytes))
-		.replaceAll("+", "-")
-		.replaceAll("/", "_")
-		.replace(/=+$/, "");
 const hex = (bytes: Uint8Array) => [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
 
 /** SHA-256 of a key, hex: the only form in which a key is stored. */
@@ -41,7 +37,7 @@ export async function hashApiKey(key: string): Promise<string> {
 /** Mints a new key; returns the key (show once) and its id and display prefix. */
 export function mintApiKey(): { key: string; keyId: string; prefix: string } {
 	const keyId = hex(crypto.getRandomValues(new Uint8Array(4)));
-	const key = `smcp_${keyId}_${b64url(crypto.getRandomValues(new Uint8Array(32)))}`;
+	const key = `smcp_${keyId}_${toBase64url(crypto.getRandomValues(new Uint8Array(32)))}`;
 	return { key, keyId, prefix: `smcp_${keyId}_…` };
 }
 

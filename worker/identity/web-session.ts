@@ -21,21 +21,17 @@
  * accepted only with the proof for the handle it posts (a session cannot approve another
  * consent, e.g. one an attacker started and framed or linked).
  */
+import { fromBase64url, toBase64url } from "../../shared/base64url.mjs";
 
 export const SESSION_COOKIE = "__Host-smcp-account";
 /** One hour: the page is for managing, not for staying signed in. */
 const TTL_SECONDS = 3600;
 
 const enc = new TextEncoder();
-const b64url = (bytes: Uint8Array) =>
-	btoa(String.fromCharCode(...bytes))
-		.replaceAll("+", "-")
-		.replaceAll("/", "_")
-		.replace(/=+$/, "");
 
 async function mac(secret: string, purpose: string, data: string): Promise<string> {
 	const key = await crypto.subtle.importKey("raw", enc.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-	return b64url(new Uint8Array(await crypto.subtle.sign("HMAC", key, enc.encode(`smcp/${purpose}/v1\n${data}`))));
+	return toBase64url(new Uint8Array(await crypto.subtle.sign("HMAC", key, enc.encode(`smcp/${purpose}/v1\n${data}`))));
 }
 
 function same(a: string, b: string): boolean {
@@ -80,11 +76,11 @@ export async function endAllSessions(kv: KVNamespace, userId: string): Promise<v
 export async function issueSession(secret: string, kv: KVNamespace, userId: string): Promise<{ cookie: string; session: WebSession }> {
 	const session: WebSession = {
 		userId,
-		nonce: b64url(crypto.getRandomValues(new Uint8Array(16))),
+		nonce: toBase64url(crypto.getRandomValues(new Uint8Array(16))),
 		expiresAt: Date.now() + TTL_SECONDS * 1000,
 		epoch: await sessionEpoch(kv, userId),
 	};
-	const body = b64url(enc.encode(JSON.stringify(session)));
+	const body = toBase64url(enc.encode(JSON.stringify(session)));
 	const cookie = `${SESSION_COOKIE}=${body}.${await mac(secret, "session", body)}; Path=/; HttpOnly; Secure; SameSite=Lax; Max-Age=${TTL_SECONDS}`;
 	return { cookie, session };
 }
@@ -92,21 +88,33 @@ export async function issueSession(secret: string, kv: KVNamespace, userId: stri
 /** The `Set-Cookie` value that removes the cookie from this browser (pair it with {@link endAllSessions}). */
 export const clearSession = () => `${SESSION_COOKIE}=; Path=/; HttpOnly; Secure; SameSite=Lax; Max-Age=0`;
 
-/** The request's session, when its cookie is present, intact, unexpired and of the account's current epoch. */
-export async function readSession(secret: string, kv: KVNamespace, request: Request): Promise<WebSession | null> {
-	const raw = (request.headers.get("Cookie") ?? "")
+/**
+ * The value of cookie `name` on the request, or undefined.
+ *
+ * @example
+ * ```ts
+ * cookieValue(new Request("https://x", { headers: { Cookie: "a=1; b=2" } }), "b"); // "2"
+ * ```
+ */
+export function cookieValue(request: Request, name: string): string | undefined {
+	return (request.headers.get("Cookie") ?? "")
 		.split(";")
 		.map((c) => c.trim())
-		.find((c) => c.startsWith(`${SESSION_COOKIE}=`))
-		?.slice(SESSION_COOKIE.length + 1);
+		.find((c) => c.startsWith(`${name}=`))
+		?.slice(name.length + 1);
+}
+
+/** The request's session, when its cookie is present, intact, unexpired and of the account's current epoch. */
+export async function readSession(secret: string, kv: KVNamespace, request: Request): Promise<WebSession | null> {
+	const raw = cookieValue(request, SESSION_COOKIE);
 	if (!raw) return null;
 	const [body, sig] = raw.split(".");
 	if (!body || !sig || !same(sig, await mac(secret, "session", body))) return null;
+	const bytes = fromBase64url(body);
+	if (!bytes) return null;
 	let s: WebSession;
 	try {
-		s = JSON.parse(
-			new TextDecoder().decode(Uint8Array.from(atob(body.replaceAll("-", "+").replaceAll("_", "/")), (c) => c.charCodeAt(0))),
-		) as WebSession;
+		s = JSON.parse(new TextDecoder().decode(bytes)) as WebSession;
 	} catch {
 		return null;
 	}

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { brandPrincipal } from "../../shared/rpc/principal";
-import { b64url, mintSessionId, verifySessionId } from "./session-id";
+import { toBase64url as b64url } from "../../shared/base64url.mjs";
+import { mintSessionId, verifySessionId } from "./session-id";
 
 const SECRET = "unit-secret-0123456789abcdef0123456789abcdef";
 const alice = brandPrincipal({ tenantId: "t-acme", userId: "u-alice", clientId: "client-1", scopes: ["mcp:read"] });

@@ -8,6 +8,7 @@
  * (docs/security.md attack 39–40).
  */
 import type { VerifiedPrincipal } from "../../shared/rpc/principal";
+import { toBase64url } from "../../shared/base64url.mjs";
 
 const PREFIX = "smcp-session-v1";
 const keys = new Map<string, Promise<CryptoKey>>();
@@ -22,17 +23,10 @@ function hmacKey(secret: string): Promise<CryptoKey> {
 	return key;
 }
 
-/** base64url without padding. */
-export function b64url(bytes: Uint8Array): string {
-	let s = "";
-	for (const b of bytes) s += String.fromCharCode(b);
-	return btoa(s).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
-}
-
 async function mac(secret: string, nonce: string, p: VerifiedPrincipal): Promise<string> {
 	const data = new TextEncoder().encode([PREFIX, nonce, p.tenantId, p.userId, p.clientId].join("\n"));
 	const sig = new Uint8Array(await crypto.subtle.sign("HMAC", await hmacKey(secret), data));
-	return b64url(sig.slice(0, 16));
+	return toBase64url(sig.slice(0, 16));
 }
 
 /**
@@ -44,7 +38,7 @@ async function mac(secret: string, nonce: string, p: VerifiedPrincipal): Promise
  * ```
  */
 export async function mintSessionId(secret: string, principal: VerifiedPrincipal): Promise<string> {
-	const nonce = b64url(crypto.getRandomValues(new Uint8Array(16)));
+	const nonce = toBase64url(crypto.getRandomValues(new Uint8Array(16)));
 	return nonce + (await mac(secret, nonce, principal));
 }
 

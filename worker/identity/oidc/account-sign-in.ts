@@ -17,11 +17,12 @@
  *    is cleared either way.
  */
 import { log } from "../../../shared/log";
+import { fromBase64url, toBase64url } from "../../../shared/base64url.mjs";
 import { auditAuthEvent } from "../../oauth/auth-events";
 import { redirect, renderErrorPage } from "../../oauth/consent-page";
 import type { Env } from "../../../shared/env";
 import { resolveConfig } from "../../../shared/config";
-import { issueSession } from "../web-session";
+import { cookieValue, issueSession } from "../web-session";
 import { OidcAccountLinks } from "./accounts";
 import { resolveOidcConfig } from "./config";
 import { prepareOidcSignIn, randomToken, s256, verifiedClaims } from "./flow";
@@ -138,29 +139,18 @@ async function key(secret: string): Promise<CryptoKey> {
 		["encrypt", "decrypt"],
 	);
 }
-const b64 = (b: Uint8Array) =>
-	btoa(String.fromCharCode(...b))
-		.replaceAll("+", "-")
-		.replaceAll("/", "_")
-		.replace(/=+$/, "");
-const unb64 = (s: string) => Uint8Array.from(atob(s.replaceAll("-", "+").replaceAll("_", "/")), (c) => c.charCodeAt(0));
 
 async function seal(secret: string, text: string): Promise<string> {
 	const iv = crypto.getRandomValues(new Uint8Array(12));
 	const out = new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv }, await key(secret), enc.encode(text)));
-	return `${b64(iv)}.${b64(out)}`;
+	return `${toBase64url(iv)}.${toBase64url(out)}`;
 }
 
 async function readPending(secret: string, request: Request): Promise<Pending | null> {
-	const raw = (request.headers.get("Cookie") ?? "")
-		.split(";")
-		.map((c) => c.trim())
-		.find((c) => c.startsWith(`${COOKIE}=`))
-		?.slice(COOKIE.length + 1);
-	const [iv, body] = (raw ?? "").split(".");
+	const [iv, body] = (cookieValue(request, COOKIE) ?? "").split(".").map(fromBase64url);
 	if (!iv || !body) return null;
 	try {
-		const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: unb64(iv) }, await key(secret), unb64(body));
+		const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv }, await key(secret), body);
 		const p = JSON.parse(new TextDecoder().decode(plain)) as Pending;
 		return typeof p.state === "string" && typeof p.verifier === "string" && typeof p.nonce === "string" ? p : null;
 	} catch {

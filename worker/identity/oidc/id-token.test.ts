@@ -4,7 +4,8 @@
  * (WebCrypto), then each forgery or mismatch OIDC Core §3.1.3.7 and RFC 8725 name.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { toBase64url, verifyIdToken, type IdTokenExpectations, type Jwk, type JwkSet } from "./id-token";
+import { toBase64url } from "../../../shared/base64url.mjs";
+import { verifyIdToken, type IdTokenExpectations, type Jwk, type JwkSet } from "./id-token";
 
 const ISSUER = "https://id.example.com";
 const CLIENT = "smcp-client";

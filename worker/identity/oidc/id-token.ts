@@ -225,20 +225,6 @@ export function checkIdTokenClaims(payload: Record<string, unknown>, expect: IdT
 	return ok(claims);
 }
 
-/** Strict base64url without padding (RFC 7515 §2); `null` for anything else. */
-export function fromBase64url(s: string): Uint8Array | null {
-	if (!/^[A-Za-z0-9_-]*$/.test(s) || s.length % 4 === 1) return null;
-	const bin = atob(s.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (s.length % 4)) % 4));
-	return Uint8Array.from(bin, (c) => c.charCodeAt(0));
-}
-
-/** Base64url without padding. */
-export function toBase64url(bytes: Uint8Array): string {
-	let s = "";
-	for (const b of bytes) s += String.fromCharCode(b);
-	return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
 /** Compares two strings without an early exit on the first difference. */
 function equalStrings(a: string, b: string): boolean {
 	const x = new TextEncoder().encode(a);
