@@ -104,6 +104,54 @@ export function cookieValue(request: Request, name: string): string | undefined 
 		?.slice(name.length + 1);
 }
 
+/** An AES-256-GCM key for sealed cookies of one purpose, derived (HKDF-SHA-256) from `SMCP_SECRET`. */
+async function sealingKey(secret: string, purpose: string): Promise<CryptoKey> {
+	const base = await crypto.subtle.importKey("raw", enc.encode(secret), "HKDF", false, ["deriveKey"]);
+	return crypto.subtle.deriveKey(
+		{ name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: enc.encode(`smcp/${purpose}/v1`) },
+		base,
+		{ name: "AES-GCM", length: 256 },
+		false,
+		["encrypt", "decrypt"],
+	);
+}
+
+/**
+ * `text` sealed for a cookie: AES-GCM under a key of `purpose` only, bound to `context` (associated
+ * data, e.g. the web session it belongs to); `iv.ciphertext`, base64url. Opaque and tamper-evident
+ * to anything but this Worker; read it back with {@link openSealed}.
+ *
+ * @example
+ * ```ts
+ * const value = await sealText(secret, "flash", JSON.stringify(flash), session.nonce);
+ * ```
+ */
+export async function sealText(secret: string, purpose: string, text: string, context = ""): Promise<string> {
+	const iv = crypto.getRandomValues(new Uint8Array(12));
+	const sealed = await crypto.subtle.encrypt(
+		{ name: "AES-GCM", iv, additionalData: enc.encode(context) },
+		await sealingKey(secret, purpose),
+		enc.encode(text),
+	);
+	return `${toBase64url(iv)}.${toBase64url(new Uint8Array(sealed))}`;
+}
+
+/** The text {@link sealText} sealed for `purpose` and `context`, or null (absent, malformed, tampered, another purpose or context). */
+export async function openSealed(secret: string, purpose: string, value: string | undefined, context = ""): Promise<string | null> {
+	const [iv, sealed] = (value ?? "").split(".").map(fromBase64url);
+	if (!iv || !sealed) return null;
+	try {
+		const plain = await crypto.subtle.decrypt(
+			{ name: "AES-GCM", iv, additionalData: enc.encode(context) },
+			await sealingKey(secret, purpose),
+			sealed,
+		);
+		return new TextDecoder().decode(plain);
+	} catch {
+		return null;
+	}
+}
+
 /** The request's session, when its cookie is present, intact, unexpired and of the account's current epoch. */
 export async function readSession(secret: string, kv: KVNamespace, request: Request): Promise<WebSession | null> {
 	const raw = cookieValue(request, SESSION_COOKIE);

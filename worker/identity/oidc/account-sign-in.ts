@@ -17,12 +17,11 @@
  *    is cleared either way.
  */
 import { log } from "../../../shared/log";
-import { fromBase64url, toBase64url } from "../../../shared/base64url.mjs";
 import { auditAuthEvent } from "../../oauth/auth-events";
 import { redirect, renderErrorPage } from "../../oauth/consent-page";
 import type { Env } from "../../../shared/env";
 import { resolveConfig } from "../../../shared/config";
-import { cookieValue, issueSession } from "../web-session";
+import { cookieValue, issueSession, openSealed, sealText } from "../web-session";
 import { OidcAccountLinks } from "./accounts";
 import { resolveOidcConfig } from "./config";
 import { prepareOidcSignIn, randomToken, s256, verifiedClaims } from "./flow";
@@ -33,7 +32,6 @@ export const ACCOUNT_STATE_PREFIX = "acct.";
 const COOKIE = "__Host-smcp-sso";
 const TTL_SECONDS = 600;
 const AGAIN = "Open /account and sign in again.";
-const enc = new TextEncoder();
 
 interface Pending {
 	state: string;
@@ -69,7 +67,7 @@ export async function startAccountSso(env: Env): Promise<Response> {
 	target.searchParams.set("nonce", pending.nonce);
 	target.searchParams.set("code_challenge", await s256(pending.verifier));
 	target.searchParams.set("code_challenge_method", "S256");
-	const sealed = await seal(resolveConfig(env).secret, JSON.stringify(pending));
+	const sealed = await sealText(resolveConfig(env).secret, "account-sso", JSON.stringify(pending));
 	const headers = new Headers({ "Set-Cookie": `${COOKIE}=${sealed}; Path=/; HttpOnly; Secure; SameSite=Lax; Max-Age=${TTL_SECONDS}` });
 	return redirect(target.href, headers);
 }
@@ -129,29 +127,11 @@ export async function finishAccountSso(request: Request, env: Env): Promise<Resp
 	return new Response(null, { status: 303, headers });
 }
 
-async function key(secret: string): Promise<CryptoKey> {
-	const base = await crypto.subtle.importKey("raw", enc.encode(secret), "HKDF", false, ["deriveKey"]);
-	return crypto.subtle.deriveKey(
-		{ name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: enc.encode("smcp/account-sso/v1") },
-		base,
-		{ name: "AES-GCM", length: 256 },
-		false,
-		["encrypt", "decrypt"],
-	);
-}
-
-async function seal(secret: string, text: string): Promise<string> {
-	const iv = crypto.getRandomValues(new Uint8Array(12));
-	const out = new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv }, await key(secret), enc.encode(text)));
-	return `${toBase64url(iv)}.${toBase64url(out)}`;
-}
-
 async function readPending(secret: string, request: Request): Promise<Pending | null> {
-	const [iv, body] = (cookieValue(request, COOKIE) ?? "").split(".").map(fromBase64url);
-	if (!iv || !body) return null;
+	const plain = await openSealed(secret, "account-sso", cookieValue(request, COOKIE));
+	if (plain === null) return null;
 	try {
-		const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv }, await key(secret), body);
-		const p = JSON.parse(new TextDecoder().decode(plain)) as Pending;
+		const p = JSON.parse(plain) as Pending;
 		return typeof p.state === "string" && typeof p.verifier === "string" && typeof p.nonce === "string" ? p : null;
 	} catch {
 		return null;
